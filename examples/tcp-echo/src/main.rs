@@ -1,0 +1,122 @@
+//! A TCP echo server for wasock, serving many clients at once with `poll`.
+//!
+//! Usage: `tcp-echo [ADDR]` (default `127.0.0.1:0`). The first line on
+//! stdout is `listening on ADDR` with the address actually bound; then it
+//! echoes every byte each client sends until the client closes, and serves
+//! until killed.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+
+use wasock::Readiness;
+use wasock::net::{TcpListener, TcpStream};
+use wasock::poll::{PollFd, poll};
+
+/// Most bytes held for a client that reads slower than it writes; reading
+/// from it pauses until its backlog drains.
+const MAX_BACKLOG: usize = 256 * 1024;
+
+struct Client {
+    stream: TcpStream,
+    /// Received, not yet echoed.
+    backlog: Vec<u8>,
+    /// The client closed its sending side.
+    closed: bool,
+}
+
+fn main() -> io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_string());
+    let listener = match TcpListener::bind(addr.as_str()) {
+        Ok(l) => l,
+        Err(e) => {
+            let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
+            eprintln!("tcp-echo: cannot listen on {addr}: {e} [{code}]");
+            std::process::exit(1);
+        }
+    };
+    listener.set_nonblocking(true)?;
+    println!("listening on {}", listener.local_addr()?);
+
+    let mut clients: HashMap<u64, Client> = HashMap::new();
+    let mut next_id = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let ids: Vec<u64> = clients.keys().copied().collect();
+        let mut fds = Vec::with_capacity(ids.len() + 1);
+        fds.push(PollFd::new(&listener, Readiness::READABLE));
+        for id in &ids {
+            let c = &clients[id];
+            let mut interest = Readiness::empty();
+            if !c.closed && c.backlog.len() < MAX_BACKLOG {
+                interest |= Readiness::READABLE;
+            }
+            if !c.backlog.is_empty() {
+                interest |= Readiness::WRITABLE;
+            }
+            fds.push(PollFd::new(&c.stream, interest));
+        }
+        poll(&mut fds, None)?;
+        let accept = fds[0].is_readable();
+        let events: Vec<(u64, bool, bool, bool)> = ids
+            .iter()
+            .zip(&fds[1..])
+            .map(|(id, f)| (*id, f.is_readable(), f.is_writable(), f.is_hang_up() || f.is_error()))
+            .collect();
+        drop(fds);
+
+        if accept {
+            loop {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        stream.set_nonblocking(true)?;
+                        clients.insert(
+                            next_id,
+                            Client {
+                                stream,
+                                backlog: Vec::new(),
+                                closed: false,
+                            },
+                        );
+                        next_id += 1;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        eprintln!("tcp-echo: accept failed: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+
+        for (id, readable, writable, broken) in events {
+            let Some(c) = clients.get_mut(&id) else { continue };
+            let done = serve(c, readable, writable || broken, &mut buf).unwrap_or(true);
+            if done {
+                clients.remove(&id);
+            }
+        }
+    }
+}
+
+/// Move bytes for one client; `Ok(true)` when it is finished with.
+fn serve(c: &mut Client, readable: bool, writable: bool, buf: &mut [u8]) -> io::Result<bool> {
+    if readable {
+        let room = MAX_BACKLOG.saturating_sub(c.backlog.len()).min(buf.len());
+        match c.stream.read(&mut buf[..room]) {
+            Ok(0) => c.closed = true,
+            Ok(n) => c.backlog.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if writable || !c.backlog.is_empty() {
+        match c.stream.write(&c.backlog) {
+            Ok(n) => {
+                c.backlog.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(c.closed && c.backlog.is_empty())
+}

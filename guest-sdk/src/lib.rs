@@ -1,0 +1,52 @@
+//! wasock: sockets for WebAssembly guests, in the shape of `std::net`.
+//!
+//! Guests built for `wasm32-wasip2` with this crate use the wasock socket
+//! interface (`wit/` in the wasock repository), which a wasock host serves
+//! with real sockets after checking every address against its policy.
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use wasock::net::TcpListener;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     println!("listening on {}", listener.local_addr()?);
+//!     for stream in listener.incoming() {
+//!         let mut stream = stream?;
+//!         let mut buf = [0; 4096];
+//!         loop {
+//!             let n = stream.read(&mut buf)?;
+//!             if n == 0 {
+//!                 break;
+//!             }
+//!             stream.write_all(&buf[..n])?;
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Errors are `std::io::Error`s with a deliberately chosen
+//! [`io::ErrorKind`](std::io::ErrorKind); [`error_code`] recovers the wasock
+//! [`ErrorCode`] (see [`error`] for the table).
+
+mod convert;
+pub mod error;
+pub mod net;
+pub mod poll;
+
+/// The raw bindings of the wasock interfaces, as wit-bindgen generates them,
+/// for what the std-shaped types do not cover.
+#[allow(missing_docs)]
+pub mod raw {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "wasock:sockets/imports",
+    });
+}
+
+pub(crate) use raw as bindings;
+
+pub use error::{Error, ErrorCode, error_code};
+pub use raw::wasock::sockets::socket::Socket;
+pub use raw::wasock::sockets::types::{Readiness, SocketOption};

@@ -1,0 +1,179 @@
+//! Socket options for every socket type, and access to the raw socket.
+
+use std::io;
+use std::time::Duration;
+
+use crate::bindings::wasock::sockets::socket::Socket;
+use crate::bindings::wasock::sockets::types::{OptionName, SocketOption};
+use crate::error::io;
+
+/// Types that wrap a wasock [`Socket`]: [`TcpStream`](super::TcpStream),
+/// [`TcpListener`](super::TcpListener), [`UdpSocket`](super::UdpSocket).
+pub trait AsSocket {
+    /// The raw socket, for options and [`poll`](crate::poll).
+    fn as_socket(&self) -> &Socket;
+}
+
+impl AsSocket for Socket {
+    fn as_socket(&self) -> &Socket {
+        self
+    }
+}
+
+/// Set any option on any socket (`setsockopt`).
+///
+/// ```no_run
+/// use wasock::SocketOption;
+/// use wasock::net::{TcpStream, set_option};
+/// let s = TcpStream::connect("127.0.0.1:8080")?;
+/// set_option(&s, SocketOption::KeepAlive(true))?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn set_option(socket: &impl AsSocket, value: SocketOption) -> io::Result<()> {
+    io(socket.as_socket().set_option(value))
+}
+
+/// Read any option back (`getsockopt`).
+pub fn get_option(socket: &impl AsSocket, name: OptionName) -> io::Result<SocketOption> {
+    io(socket.as_socket().get_option(name))
+}
+
+pub(crate) fn get_bool(s: &Socket, name: OptionName) -> io::Result<bool> {
+    match io(s.get_option(name))? {
+        SocketOption::ReuseAddress(b)
+        | SocketOption::KeepAlive(b)
+        | SocketOption::NoDelay(b)
+        | SocketOption::Ipv6Only(b)
+        | SocketOption::Broadcast(b)
+        | SocketOption::MulticastLoop(b) => Ok(b),
+        _ => Err(io::Error::other("the host answered with a different option")),
+    }
+}
+
+pub(crate) fn get_u8(s: &Socket, name: OptionName) -> io::Result<u8> {
+    match io(s.get_option(name))? {
+        SocketOption::UnicastHopLimit(h) | SocketOption::MulticastHopLimit(h) => Ok(h),
+        _ => Err(io::Error::other("the host answered with a different option")),
+    }
+}
+
+pub(crate) fn to_nanos(d: Option<Duration>) -> io::Result<Option<u64>> {
+    match d {
+        Some(d) if d.is_zero() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        )),
+        Some(d) => Ok(Some(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn get_timeout(s: &Socket, name: OptionName) -> io::Result<Option<Duration>> {
+    match io(s.get_option(name))? {
+        SocketOption::ReceiveTimeout(t) | SocketOption::SendTimeout(t) => Ok(t.map(Duration::from_nanos)),
+        _ => Err(io::Error::other("the host answered with a different option")),
+    }
+}
+
+pub(crate) fn ttl_u32(ttl: u32) -> io::Result<u8> {
+    u8::try_from(ttl).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "TTL must be 1 to 255"))
+}
+
+/// Methods every socket type has, in std's shape.
+macro_rules! common_socket_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// The local address (`getsockname`).
+            pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+                Ok($crate::convert::from_wit($crate::error::io(self.sock.local_address())?))
+            }
+
+            /// Switch non-blocking mode (`FIONBIO`): calls that would wait
+            /// return `WouldBlock` instead.
+            pub fn set_nonblocking(&self, nonblocking: bool) -> std::io::Result<()> {
+                $crate::error::io(self.sock.set_nonblocking(nonblocking))
+            }
+
+            /// Take and clear the pending error (`SO_ERROR`).
+            pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
+                Ok($crate::error::io(self.sock.take_error())?.map(std::io::Error::from))
+            }
+
+            /// Set the unicast hop limit (`IP_TTL` / `IPV6_UNICAST_HOPS`),
+            /// 1 to 255.
+            pub fn set_ttl(&self, ttl: u32) -> std::io::Result<()> {
+                let ttl = $crate::net::options::ttl_u32(ttl)?;
+                $crate::error::io(
+                    self.sock
+                        .set_option($crate::SocketOption::UnicastHopLimit(ttl)),
+                )
+            }
+
+            /// The unicast hop limit.
+            pub fn ttl(&self) -> std::io::Result<u32> {
+                $crate::net::options::get_u8(
+                    &self.sock,
+                    $crate::raw::wasock::sockets::types::OptionName::UnicastHopLimit,
+                )
+                .map(u32::from)
+            }
+
+            /// Bytes a receive would return now (`FIONREAD`).
+            pub fn bytes_available(&self) -> std::io::Result<usize> {
+                let n = $crate::error::io(self.sock.bytes_available())?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+
+            /// The raw socket, given up.
+            pub fn into_socket(self) -> $crate::Socket {
+                self.sock
+            }
+        }
+
+        impl $crate::net::AsSocket for $ty {
+            fn as_socket(&self) -> &$crate::Socket {
+                &self.sock
+            }
+        }
+    };
+}
+
+pub(crate) use common_socket_methods;
+
+/// Timeout setters and getters, in std's shape.
+macro_rules! timeout_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Set the receive timeout (`SO_RCVTIMEO`); `None` blocks for
+            /// ever. A zero duration is an error, as in std.
+            pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
+                let t = $crate::net::options::to_nanos(t)?;
+                $crate::error::io(self.sock.set_option($crate::SocketOption::ReceiveTimeout(t)))
+            }
+
+            /// The receive timeout.
+            pub fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+                $crate::net::options::get_timeout(
+                    &self.sock,
+                    $crate::raw::wasock::sockets::types::OptionName::ReceiveTimeout,
+                )
+            }
+
+            /// Set the send timeout (`SO_SNDTIMEO`).
+            pub fn set_write_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
+                let t = $crate::net::options::to_nanos(t)?;
+                $crate::error::io(self.sock.set_option($crate::SocketOption::SendTimeout(t)))
+            }
+
+            /// The send timeout.
+            pub fn write_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+                $crate::net::options::get_timeout(
+                    &self.sock,
+                    $crate::raw::wasock::sockets::types::OptionName::SendTimeout,
+                )
+            }
+        }
+    };
+}
+
+pub(crate) use timeout_methods;

@@ -1,0 +1,187 @@
+//! `TcpListener` and `TcpStream`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+use super::addr::{ToSocketAddrs, each_addr};
+use super::options::{common_socket_methods, get_bool, timeout_methods};
+use crate::bindings::wasock::sockets::socket::Socket;
+use crate::bindings::wasock::sockets::types::{
+    OptionName, RecvFlags, SendFlags, ShutdownHow, SocketOption, SocketType,
+};
+use crate::convert::{family_of, from_wit, to_wit};
+use crate::error::io;
+
+/// A TCP listener, as `std::net::TcpListener`.
+///
+/// ```no_run
+/// use wasock::net::TcpListener;
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let (stream, peer) = listener.accept()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    sock: Socket,
+}
+
+common_socket_methods!(TcpListener);
+
+impl TcpListener {
+    /// Bind to the first address that works and listen, with
+    /// `SO_REUSEADDR` set (as std does on Unix) and the system's default
+    /// backlog.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        each_addr(&addr, |a| {
+            let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
+            io(sock.set_option(SocketOption::ReuseAddress(true)))?;
+            io(sock.bind(to_wit(a)))?;
+            io(sock.listen(0))?;
+            Ok(TcpListener { sock })
+        })
+    }
+
+    /// Wrap a raw socket that is already listening.
+    pub fn from_socket(sock: Socket) -> TcpListener {
+        TcpListener { sock }
+    }
+
+    /// Take the next connection (`accept`).
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (sock, peer) = io(self.sock.accept())?;
+        Ok((TcpStream { sock }, from_wit(peer)))
+    }
+
+    /// An endless iterator of accepted connections.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+}
+
+/// The iterator of [`TcpListener::incoming`].
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+/// A TCP connection, as `std::net::TcpStream`.
+///
+/// ```no_run
+/// use std::io::{Read, Write};
+/// use wasock::net::TcpStream;
+/// let mut s = TcpStream::connect("127.0.0.1:7000")?;
+/// s.write_all(b"hello")?;
+/// let mut buf = [0; 5];
+/// s.read_exact(&mut buf)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    sock: Socket,
+}
+
+common_socket_methods!(TcpStream);
+timeout_methods!(TcpStream);
+
+impl TcpStream {
+    /// Connect to the first address that accepts.
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(&addr, |a| {
+            let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
+            io(sock.connect(to_wit(a)))?;
+            Ok(TcpStream { sock })
+        })
+    }
+
+    /// Connect, giving up after `timeout`.
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        let sock = io(Socket::open(family_of(addr), SocketType::Stream))?;
+        let stream = TcpStream { sock };
+        stream.set_write_timeout(Some(timeout))?;
+        io(stream.sock.connect(to_wit(*addr)))?;
+        stream.set_write_timeout(None)?;
+        Ok(stream)
+    }
+
+    /// Wrap a raw connected stream socket.
+    pub fn from_socket(sock: Socket) -> TcpStream {
+        TcpStream { sock }
+    }
+
+    /// The peer's address (`getpeername`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(from_wit(io(self.sock.remote_address())?))
+    }
+
+    /// Shut down reading, writing or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => ShutdownHow::Receive,
+            Shutdown::Write => ShutdownHow::Send,
+            Shutdown::Both => ShutdownHow::Both,
+        };
+        io(self.sock.shutdown(how))
+    }
+
+    /// Read without consuming (`MSG_PEEK`).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf, RecvFlags::PEEK)
+    }
+
+    /// Set `TCP_NODELAY`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        io(self.sock.set_option(SocketOption::NoDelay(nodelay)))
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        get_bool(&self.sock, OptionName::NoDelay)
+    }
+
+    fn recv(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+        let data = io(self.sock.recv(buf.len() as u64, flags))?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let n = io(self.sock.send(buf, SendFlags::empty()))?;
+        Ok(usize::try_from(n).unwrap_or(buf.len()))
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf, RecvFlags::empty())
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf, RecvFlags::empty())
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

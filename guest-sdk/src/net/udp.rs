@@ -1,0 +1,193 @@
+//! `UdpSocket`.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::addr::{ToSocketAddrs, each_addr};
+use super::options::{common_socket_methods, get_bool, get_u8, timeout_methods, ttl_u32};
+use crate::bindings::wasock::sockets::socket::Socket;
+use crate::bindings::wasock::sockets::types::{OptionName, RecvFlags, SendFlags, SocketOption, SocketType};
+use crate::convert::{family_of, from_wit, ip_to_wit, to_wit};
+use crate::error::io;
+
+/// A UDP socket, as `std::net::UdpSocket`.
+///
+/// ```no_run
+/// use wasock::net::UdpSocket;
+/// let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// socket.send_to(b"ping", "127.0.0.1:9000")?;
+/// let mut buf = [0; 1500];
+/// let (n, from) = socket.recv_from(&mut buf)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UdpSocket {
+    sock: Socket,
+}
+
+common_socket_methods!(UdpSocket);
+timeout_methods!(UdpSocket);
+
+/// What [`UdpSocket::recv_msg`] learned besides the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvMeta {
+    /// Bytes copied into the buffer.
+    pub len: usize,
+    /// The sender.
+    pub from: SocketAddr,
+    /// The datagram was longer than the buffer; the rest is lost.
+    pub truncated: bool,
+}
+
+impl UdpSocket {
+    /// Bind to the first address that works.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        each_addr(&addr, |a| {
+            let sock = io(Socket::open(family_of(&a), SocketType::Datagram))?;
+            io(sock.bind(to_wit(a)))?;
+            Ok(UdpSocket { sock })
+        })
+    }
+
+    /// Wrap a raw datagram socket.
+    pub fn from_socket(sock: Socket) -> UdpSocket {
+        UdpSocket { sock }
+    }
+
+    /// Receive one datagram, truncated to `buf` (the rest is discarded, as
+    /// std does); see [`UdpSocket::recv_msg`] to learn that it was.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let m = self.recv_msg_flags(buf, RecvFlags::empty())?;
+        Ok((m.len, m.from))
+    }
+
+    /// Receive one datagram without consuming it.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let m = self.recv_msg_flags(buf, RecvFlags::PEEK)?;
+        Ok((m.len, m.from))
+    }
+
+    /// Receive one datagram and whether it was truncated.
+    pub fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
+        self.recv_msg_flags(buf, RecvFlags::empty())
+    }
+
+    fn recv_msg_flags(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<RecvMeta> {
+        let d = io(self.sock.recv_from(buf.len() as u64, flags))?;
+        let n = d.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&d.data[..n]);
+        Ok(RecvMeta {
+            len: n,
+            from: from_wit(d.remote_address),
+            truncated: d.truncated,
+        })
+    }
+
+    /// Send one datagram to the first address `addr` resolves to.
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+        let a = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"))?;
+        let n = io(self.sock.send_to(buf, to_wit(a), SendFlags::empty()))?;
+        Ok(n as usize)
+    }
+
+    /// Set the default peer: `send` goes there, and only its datagrams are
+    /// received.
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        each_addr(&addr, |a| io(self.sock.connect(to_wit(a))))
+    }
+
+    /// Dissolve the default peer (wasock's addition to std's API).
+    pub fn disconnect(&self) -> io::Result<()> {
+        io(self.sock.disconnect())
+    }
+
+    /// The default peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(from_wit(io(self.sock.remote_address())?))
+    }
+
+    /// Send one datagram to the default peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        Ok(io(self.sock.send(buf, SendFlags::empty()))? as usize)
+    }
+
+    /// Receive one datagram from the default peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_flags(buf, RecvFlags::empty())
+    }
+
+    /// Receive one datagram from the default peer without consuming it.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_flags(buf, RecvFlags::PEEK)
+    }
+
+    fn recv_flags(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+        let data = io(self.sock.recv(buf.len() as u64, flags))?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+
+    /// Set `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        io(self.sock.set_option(SocketOption::Broadcast(on)))
+    }
+
+    /// Whether `SO_BROADCAST` is set.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        get_bool(&self.sock, OptionName::Broadcast)
+    }
+
+    /// Set multicast loopback (`IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`,
+    /// by the socket's family).
+    pub fn set_multicast_loop(&self, on: bool) -> io::Result<()> {
+        io(self.sock.set_option(SocketOption::MulticastLoop(on)))
+    }
+
+    /// Whether multicast loopback is on.
+    pub fn multicast_loop(&self) -> io::Result<bool> {
+        get_bool(&self.sock, OptionName::MulticastLoop)
+    }
+
+    /// Set the multicast hop limit (1 to 255).
+    pub fn set_multicast_ttl(&self, ttl: u32) -> io::Result<()> {
+        io(self
+            .sock
+            .set_option(SocketOption::MulticastHopLimit(ttl_u32(ttl)?)))
+    }
+
+    /// The multicast hop limit.
+    pub fn multicast_ttl(&self) -> io::Result<u32> {
+        get_u8(&self.sock, OptionName::MulticastHopLimit).map(u32::from)
+    }
+
+    /// Join a multicast group on the interface with this index (0: the
+    /// system's choice).
+    pub fn join_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
+        io(self.sock.join_multicast_group(ip_to_wit(group), interface_index))
+    }
+
+    /// Leave a multicast group.
+    pub fn leave_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
+        io(self.sock.leave_multicast_group(ip_to_wit(group), interface_index))
+    }
+
+    /// std's IPv4 join: only the unspecified interface (the system's choice)
+    /// is supported, since wasock names interfaces by index.
+    pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        if !interface.is_unspecified() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "wasock names interfaces by index: use join_multicast(group, index)",
+            ));
+        }
+        self.join_multicast(IpAddr::V4(*group), 0)
+    }
+
+    /// std's IPv6 join.
+    pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.join_multicast(IpAddr::V6(*group), interface)
+    }
+}

@@ -1,0 +1,120 @@
+//! Command-line arguments of the `wasock` binary.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::policy::{Effect, Rule};
+
+/// Run WebAssembly components with Berkeley/Windows-Sockets networking,
+/// every address checked against a deny-by-default policy.
+#[derive(Debug, Parser)]
+#[command(name = "wasock", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a guest component (a `wasm32-wasip2` program) to its end.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Explain or check policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+const RUN_EXAMPLES: &str = "\
+Rules: --allow and --deny take OPERATION=TARGET.
+  operations: tcp-bind (covers listen), tcp-connect, tcp-accept (which peers may
+              connect in), udp-bind, udp-send, udp-recv (whose datagrams are
+              delivered), resolve
+  targets:    HOST:PORTS, or * for everything. HOST is an IP (IPv6 in brackets),
+              a CIDR, a host name, *.suffix or *; PORTS is a port, a range a-b,
+              or *. resolve takes a name, *.suffix or *.
+  Nothing is allowed without a grant; a --deny always wins over an --allow.
+  The unspecified address (0.0.0.0, [::]) is granted only by a rule naming it.
+
+Examples:
+  # An echo server on loopback that anyone on loopback may connect to:
+  wasock run --allow tcp-bind=127.0.0.1:7000 --allow tcp-accept=127.0.0.0/8:* echo.wasm 127.0.0.1:7000
+  # A client that may reach one service, but never the metadata address:
+  wasock run --allow tcp-connect=10.0.0.0/8:443 --deny tcp-connect=169.254.169.254:* client.wasm";
+
+/// Arguments of `wasock run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The policy's rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Set an environment variable for the guest (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// The component to run.
+    #[arg(value_name = "COMPONENT")]
+    pub component: PathBuf,
+
+    /// Arguments passed to the guest (its argv[1..]).
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Policy rules given on the command line.
+#[derive(Debug, Args, Default)]
+pub struct RuleArgs {
+    /// Grant an operation on a target, e.g. `--allow tcp-bind=127.0.0.1:8080`
+    /// (repeatable).
+    #[arg(long = "allow", value_name = "OP=TARGET", value_parser = parse_allow)]
+    pub allow: Vec<Rule>,
+
+    /// Refuse an operation on a target, e.g. `--deny tcp-connect=10.0.0.0/8:*`;
+    /// refusals win over grants (repeatable).
+    #[arg(long = "deny", value_name = "OP=TARGET", value_parser = parse_deny)]
+    pub deny: Vec<Rule>,
+}
+
+/// `wasock policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Say whether the rules allow OPERATION on TARGET, and which rule
+    /// decided. Prints `allowed` or `denied` first; exits 0 or 1.
+    #[command(after_help = "Example:\n  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443")]
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `wasock policy explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rules to explain with.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// The operation, e.g. `tcp-connect`.
+    #[arg(value_name = "OPERATION")]
+    pub operation: crate::policy::Operation,
+
+    /// An address `IP:PORT` (IPv6 in brackets), or a host name for
+    /// `resolve`.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+}
+
+fn parse_allow(s: &str) -> Result<Rule, String> {
+    Rule::parse(Effect::Allow, s).map_err(|e| e.to_string())
+}
+
+fn parse_deny(s: &str) -> Result<Rule, String> {
+    Rule::parse(Effect::Deny, s).map_err(|e| e.to_string())
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got `{s}`")),
+    }
+}

@@ -1,0 +1,60 @@
+//! `wasock run`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::args::RunArgs;
+use crate::runtime::{GuestExit, HostState, Runner, WasockCtx};
+
+/// Run the guest; its exit status becomes ours. Errors before it runs exit
+/// with 1 and say why on stderr.
+pub fn main(args: RunArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(GuestExit::Exited(code)) => code,
+        Ok(exit @ GuestExit::Trapped(_)) => {
+            if let GuestExit::Trapped(e) = &exit {
+                eprintln!("error: the guest trapped: {e:?}");
+            }
+            exit.code()
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<GuestExit> {
+    let policy = Arc::new(args.rules.policy());
+    let mut config = wasmtime::Config::new();
+    config.cache(wasmtime::Cache::from_file(None).ok());
+    let runner = Runner::with_config(&config)?;
+    let component = runner.load(&args.component)?;
+    let pre = runner
+        .prepare(&component)
+        .with_context(|| format!("cannot run {}", args.component.display()))?;
+
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdio();
+    let argv0 = args
+        .component
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    wasi.arg(argv0);
+    wasi.args(&args.args);
+    for (k, v) in &args.env {
+        wasi.env(k, v);
+    }
+    let wasock = WasockCtx::builder().policy(policy).build();
+    Ok(runner.run(&pre, HostState::new(wasi, wasock)).await)
+}

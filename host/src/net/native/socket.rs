@@ -1,0 +1,403 @@
+//! One native socket: a non-blocking OS socket (socket2), registered with
+//! tokio's reactor once it can report meaningful readiness.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::task::{Context, Poll};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use super::sys;
+use crate::net::{
+    ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvFlags, RecvMeta,
+    SendFlags, Shutdown, SockOption, SocketType,
+};
+
+/// The OS socket, before and after registration with the reactor.
+///
+/// A stream socket is registered only once it listens or connects: epoll
+/// reports a fresh TCP socket as hung up, and tokio keeps "closed" states
+/// forever, so registering it earlier would make it look ready for ever.
+enum Io {
+    Plain(Socket),
+    Registered(AsyncFd<Socket>),
+    /// Only while swapping one state for the other.
+    Swapping,
+}
+
+/// A socket of the native provider.
+pub struct NativeSocket {
+    family: Family,
+    socket_type: SocketType,
+    io: Io,
+    /// A stream connect was started and its outcome not yet collected.
+    connecting: bool,
+    shut_read: bool,
+    shut_write: bool,
+}
+
+impl NativeSocket {
+    /// Open a new non-blocking socket.
+    pub fn open(family: Family, socket_type: SocketType) -> Result<NativeSocket, ErrorCode> {
+        let domain = match family {
+            Family::Ipv4 => Domain::IPV4,
+            Family::Ipv6 => Domain::IPV6,
+        };
+        let (ty, proto) = match socket_type {
+            SocketType::Stream => (Type::STREAM, Protocol::TCP),
+            SocketType::Datagram => (Type::DGRAM, Protocol::UDP),
+        };
+        let sock = Socket::new(domain, ty.nonblocking().cloexec(), Some(proto))?;
+        if family == Family::Ipv6 {
+            // Dual-stack unless the guest asks otherwise, whatever the
+            // system default.
+            sock.set_only_v6(false)?;
+        }
+        let mut s = NativeSocket {
+            family,
+            socket_type,
+            io: Io::Plain(sock),
+            connecting: false,
+            shut_read: false,
+            shut_write: false,
+        };
+        if socket_type == SocketType::Datagram {
+            s.register()?;
+        }
+        Ok(s)
+    }
+
+    fn from_accepted(family: Family, sock: Socket) -> Result<NativeSocket, ErrorCode> {
+        sock.set_nonblocking(true)?;
+        let mut s = NativeSocket {
+            family,
+            socket_type: SocketType::Stream,
+            io: Io::Plain(sock),
+            connecting: false,
+            shut_read: false,
+            shut_write: false,
+        };
+        s.register()?;
+        Ok(s)
+    }
+
+    pub(super) fn sock(&self) -> &Socket {
+        match &self.io {
+            Io::Plain(s) => s,
+            Io::Registered(fd) => fd.get_ref(),
+            Io::Swapping => unreachable!("socket state observed mid-swap"),
+        }
+    }
+
+    fn register(&mut self) -> Result<(), ErrorCode> {
+        if !matches!(self.io, Io::Plain(_)) {
+            return Ok(());
+        }
+        let Io::Plain(sock) = std::mem::replace(&mut self.io, Io::Swapping) else {
+            unreachable!("checked above");
+        };
+        // SAFETY: `Socket` owns its descriptor and keeps the same one open
+        // until it is dropped, which only happens when the AsyncFd is.
+        match unsafe { AsyncFd::register(sock) } {
+            Ok(fd) => {
+                self.io = Io::Registered(fd);
+                Ok(())
+            }
+            Err(e) => {
+                let (sock, cause) = e.into_parts();
+                self.io = Io::Plain(sock);
+                Err(cause.into())
+            }
+        }
+    }
+
+    /// Run a non-blocking operation. On `WouldBlock` it is retried through
+    /// tokio's `try_io`, which clears the cached readiness only if no event
+    /// arrived since it was read, so that a wait afterwards cannot miss one.
+    fn op<R>(&self, interest: Interest, mut f: impl FnMut(&Socket) -> io::Result<R>) -> Result<R, ErrorCode> {
+        match &self.io {
+            Io::Registered(fd) => match f(fd.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
+                }
+                r => r.map_err(ErrorCode::from),
+            },
+            _ => f(self.sock()).map_err(ErrorCode::from),
+        }
+    }
+
+    fn check_family(&self, addr: &SocketAddr) -> Result<(), ErrorCode> {
+        if Family::of(addr) == self.family {
+            Ok(())
+        } else {
+            Err(ErrorCode::AddressFamilyNotSupported)
+        }
+    }
+
+    fn send_error(&self, e: ErrorCode) -> ErrorCode {
+        // EPIPE means "shut down" only if this side shut down sending;
+        // otherwise the peer reset the connection.
+        match e {
+            ErrorCode::ShutDown if !self.shut_write => ErrorCode::ConnectionReset,
+            e => e,
+        }
+    }
+}
+
+fn send_flags(flags: SendFlags) -> i32 {
+    let mut f = libc::MSG_NOSIGNAL;
+    if flags.dont_route {
+        f |= libc::MSG_DONTROUTE;
+    }
+    f
+}
+
+fn recv_flags(flags: RecvFlags) -> i32 {
+    if flags.peek { libc::MSG_PEEK } else { 0 }
+}
+
+fn to_socket_addr(addr: &SockAddr) -> Result<SocketAddr, ErrorCode> {
+    addr.as_socket().ok_or(ErrorCode::AddressFamilyNotSupported)
+}
+
+impl NetSocket for NativeSocket {
+    fn family(&self) -> Family {
+        self.family
+    }
+
+    fn socket_type(&self) -> SocketType {
+        self.socket_type
+    }
+
+    fn bind(&mut self, addr: SocketAddr) -> Result<(), ErrorCode> {
+        self.check_family(&addr)?;
+        Ok(self.sock().bind(&addr.into())?)
+    }
+
+    fn listen(&mut self, backlog: u32) -> Result<(), ErrorCode> {
+        if self.socket_type != SocketType::Stream {
+            return Err(ErrorCode::NotSupported);
+        }
+        let backlog = if backlog == 0 {
+            libc::SOMAXCONN
+        } else {
+            i32::try_from(backlog).unwrap_or(i32::MAX)
+        };
+        self.sock().listen(backlog)?;
+        self.register()
+    }
+
+    fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode> {
+        if self.socket_type != SocketType::Stream {
+            return Err(ErrorCode::NotSupported);
+        }
+        if !matches!(self.io, Io::Registered(_)) {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        let (sock, peer) = self.op(Interest::READABLE, |s| s.accept())?;
+        let peer = to_socket_addr(&peer)?;
+        let accepted = NativeSocket::from_accepted(self.family, sock)?;
+        Ok((Box::new(accepted), peer))
+    }
+
+    fn start_connect(&mut self, addr: SocketAddr) -> Result<ConnectState, ErrorCode> {
+        self.check_family(&addr)?;
+        match self.sock().connect(&addr.into()) {
+            Ok(()) => {
+                self.register()?;
+                Ok(ConnectState::Connected)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                self.register()?;
+                self.connecting = true;
+                Ok(ConnectState::InProgress)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn connect_state(&mut self) -> Result<ConnectState, ErrorCode> {
+        if self.connecting {
+            if let Some(e) = self.sock().take_error()? {
+                self.connecting = false;
+                return Err(e.into());
+            }
+            return match self.sock().peer_addr() {
+                Ok(_) => {
+                    self.connecting = false;
+                    Ok(ConnectState::Connected)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(ConnectState::InProgress),
+                Err(e) => {
+                    self.connecting = false;
+                    Err(e.into())
+                }
+            };
+        }
+        match self.sock().peer_addr() {
+            Ok(_) => Ok(ConnectState::Connected),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn disconnect(&mut self) -> Result<(), ErrorCode> {
+        if self.socket_type != SocketType::Datagram {
+            return Err(ErrorCode::NotSupported);
+        }
+        Ok(sys::disconnect(self.sock())?)
+    }
+
+    fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode> {
+        if self.shut_write {
+            return Err(ErrorCode::ShutDown);
+        }
+        let flags = send_flags(flags);
+        self.op(Interest::WRITABLE, |s| s.send_with_flags(data, flags))
+            .map_err(|e| self.send_error(e))
+    }
+
+    fn try_recv(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<usize, ErrorCode> {
+        if self.shut_read {
+            return Err(ErrorCode::ShutDown);
+        }
+        let flags = recv_flags(flags);
+        self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags))
+    }
+
+    fn try_send_to(&mut self, data: &[u8], addr: SocketAddr, flags: SendFlags) -> Result<usize, ErrorCode> {
+        self.check_family(&addr)?;
+        if self.shut_write {
+            return Err(ErrorCode::ShutDown);
+        }
+        let flags = send_flags(flags);
+        let to = SockAddr::from(addr);
+        self.op(Interest::WRITABLE, |s| s.send_to_with_flags(data, &to, flags))
+    }
+
+    fn try_recv_from(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<RecvMeta, ErrorCode> {
+        if self.shut_read {
+            return Err(ErrorCode::ShutDown);
+        }
+        // With MSG_TRUNC, Linux returns the datagram's real length.
+        let flags = recv_flags(flags) | libc::MSG_TRUNC;
+        let cap = buf.len();
+        let (n, from) = self.op(Interest::READABLE, |s| s.recv_from_with_flags(buf, flags))?;
+        Ok(RecvMeta {
+            len: n.min(cap),
+            from: to_socket_addr(&from)?,
+            truncated: n > cap,
+        })
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), ErrorCode> {
+        let std_how = match how {
+            Shutdown::Receive => std::net::Shutdown::Read,
+            Shutdown::Send => std::net::Shutdown::Write,
+            Shutdown::Both => std::net::Shutdown::Both,
+        };
+        self.sock().shutdown(std_how)?;
+        if matches!(how, Shutdown::Receive | Shutdown::Both) {
+            self.shut_read = true;
+        }
+        if matches!(how, Shutdown::Send | Shutdown::Both) {
+            self.shut_write = true;
+        }
+        Ok(())
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, ErrorCode> {
+        let addr = to_socket_addr(&self.sock().local_addr()?)?;
+        // An unbound socket reports the unspecified address and port 0.
+        if addr.port() == 0 && addr.ip().is_unspecified() {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        Ok(addr)
+    }
+
+    fn peer_addr(&self) -> Result<SocketAddr, ErrorCode> {
+        to_socket_addr(&self.sock().peer_addr()?)
+    }
+
+    fn bytes_available(&self) -> Result<usize, ErrorCode> {
+        Ok(sys::fionread(self.sock().as_raw_fd())?)
+    }
+
+    fn set_option(&mut self, option: SockOption) -> Result<(), ErrorCode> {
+        super::options::set(self.sock(), self.family, option)
+    }
+
+    fn get_option(&self, name: OptionName) -> Result<SockOption, ErrorCode> {
+        super::options::get(self.sock(), self.family, name)
+    }
+
+    fn join_multicast(&mut self, group: IpAddr, interface: u32) -> Result<(), ErrorCode> {
+        super::options::multicast(self.sock(), group, interface, true)
+    }
+
+    fn leave_multicast(&mut self, group: IpAddr, interface: u32) -> Result<(), ErrorCode> {
+        super::options::multicast(self.sock(), group, interface, false)
+    }
+
+    fn take_error(&mut self) -> Result<Option<ErrorCode>, ErrorCode> {
+        if self.connecting {
+            match self.connect_state() {
+                Err(e) => return Ok(Some(e)),
+                Ok(ConnectState::InProgress) => return Ok(None),
+                Ok(ConnectState::Connected) => {}
+            }
+        }
+        Ok(self.sock().take_error()?.map(ErrorCode::from))
+    }
+
+    fn readiness(&self) -> Readiness {
+        sys::poll_now(self.sock().as_raw_fd())
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
+        let Io::Registered(fd) = &self.io else {
+            // Not yet listening or connecting: nothing will change by waiting.
+            return Poll::Ready(self.readiness());
+        };
+        let wanted = interest | Readiness::HANG_UP | Readiness::ERROR;
+        let want_read = interest.contains(Readiness::READABLE) || !interest.contains(Readiness::WRITABLE);
+        let want_write = interest.contains(Readiness::WRITABLE);
+        loop {
+            let now = self.readiness();
+            if now.intersects(wanted) {
+                return Poll::Ready(now);
+            }
+            // Not ready in truth. Register for the next event; where tokio
+            // still holds a stale "ready" from before the data was consumed,
+            // clear it (the guard's tick makes that safe against an event
+            // arriving meanwhile) and look again.
+            let mut stale = false;
+            if want_read {
+                match fd.poll_read_ready(cx) {
+                    Poll::Ready(Ok(mut guard)) => {
+                        guard.clear_ready();
+                        stale = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
+                    Poll::Pending => {}
+                }
+            }
+            if want_write {
+                match fd.poll_write_ready(cx) {
+                    Poll::Ready(Ok(mut guard)) => {
+                        guard.clear_ready();
+                        stale = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
+                    Poll::Pending => {}
+                }
+            }
+            if !stale {
+                return Poll::Pending;
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The few system calls socket2 and tokio do not wrap.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use crate::net::types::Readiness;
+
+/// The readiness of one descriptor now (`poll()` with a zero timeout).
+pub fn poll_now(fd: RawFd) -> Readiness {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1, no waiting.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if n <= 0 {
+        return Readiness::EMPTY;
+    }
+    let mut r = Readiness::EMPTY;
+    let ev = pfd.revents;
+    if ev & libc::POLLIN != 0 {
+        r |= Readiness::READABLE;
+    }
+    if ev & libc::POLLOUT != 0 {
+        r |= Readiness::WRITABLE;
+    }
+    if ev & libc::POLLERR != 0 {
+        r |= Readiness::ERROR;
+    }
+    if ev & libc::POLLHUP != 0
+        || (ev & libc::POLLRDHUP != 0 && fionread(fd).map(|n| n == 0).unwrap_or(true))
+    {
+        r |= Readiness::HANG_UP;
+    }
+    r
+}
+
+/// Bytes queued for reading (`ioctl(FIONREAD)`); for a datagram socket,
+/// the size of the next datagram.
+pub fn fionread(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Dissolve a datagram socket's association (`connect()` to `AF_UNSPEC`).
+pub fn disconnect(sock: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: an all-zero sockaddr with family AF_UNSPEC is valid input to
+    // connect(2), which is how POSIX dissolves a datagram association.
+    let mut addr: libc::sockaddr = unsafe { std::mem::zeroed() };
+    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    let len = std::mem::size_of::<libc::sockaddr>() as libc::socklen_t;
+    let rc = unsafe { libc::connect(sock.as_raw_fd(), &addr, len) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        // Linux reports EAFNOSUPPORT on some kernels for an unconnected
+        // socket; the association is dissolved either way.
+        if e.raw_os_error() != Some(libc::EAFNOSUPPORT) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// `setsockopt()` with an `int` value.
+pub fn set_int(sock: &impl AsRawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: the option value is one c_int of the given size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `getsockopt()` with an `int` value.
+pub fn get_int(sock: &impl AsRawFd, level: i32, name: i32) -> io::Result<i32> {
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: the buffer is one c_int and `len` says so.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(value)
+    }
+}

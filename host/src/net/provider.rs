@@ -1,0 +1,114 @@
+//! The provider contract: what every network implementation offers.
+//!
+//! The contract is non-blocking and readiness based, like the sockets API
+//! underneath it: every `try_*` operation either completes now or returns
+//! [`ErrorCode::WouldBlock`], and [`NetSocket::poll_ready`] tells when to try
+//! again. Blocking, timeouts, policy checks and the socket table belong to
+//! the runtime above, so every provider is checked and behaves the same
+//! way.
+
+use std::future::Future;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::error::ErrorCode;
+use super::types::{
+    ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
+    SockOption, SocketType,
+};
+
+/// A boxed future, as returned by the few provider operations that are
+/// asynchronous by nature (name lookup).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A source of sockets and name lookups.
+pub trait Provider: Send + Sync + 'static {
+    /// Open a new, unbound socket.
+    fn open(&self, family: Family, socket_type: SocketType) -> Result<Box<dyn NetSocket>, ErrorCode>;
+
+    /// Resolve a host name (never an IP literal: the runtime answers those)
+    /// to its addresses, in the resolver's order.
+    fn resolve(&self, name: &str) -> BoxFuture<Result<Vec<IpAddr>, ErrorCode>>;
+}
+
+/// One socket of a provider. Operations never block.
+pub trait NetSocket: Send + Sync + 'static {
+    /// The socket's family.
+    fn family(&self) -> Family;
+
+    /// The socket's type.
+    fn socket_type(&self) -> SocketType;
+
+    /// Bind to a local address.
+    fn bind(&mut self, addr: SocketAddr) -> Result<(), ErrorCode>;
+
+    /// Start listening (stream sockets), binding implicitly if unbound.
+    fn listen(&mut self, backlog: u32) -> Result<(), ErrorCode>;
+
+    /// Take a pending connection, if there is one.
+    fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode>;
+
+    /// Start connecting: a stream socket starts the handshake, a datagram
+    /// socket sets its default peer.
+    fn start_connect(&mut self, addr: SocketAddr) -> Result<ConnectState, ErrorCode>;
+
+    /// After a stream connect started, how it stands: connected, still in
+    /// progress, or the error it failed with.
+    fn connect_state(&mut self) -> Result<ConnectState, ErrorCode>;
+
+    /// Dissolve a datagram socket's default peer.
+    fn disconnect(&mut self) -> Result<(), ErrorCode>;
+
+    /// Send on a connected socket; returns the bytes taken.
+    fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode>;
+
+    /// Receive on a connected socket into `buf`; 0 on a stream socket is the
+    /// end of the stream. A datagram longer than `buf` is truncated.
+    fn try_recv(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<usize, ErrorCode>;
+
+    /// Send one datagram to `addr`.
+    fn try_send_to(&mut self, data: &[u8], addr: SocketAddr, flags: SendFlags) -> Result<usize, ErrorCode>;
+
+    /// Receive one datagram and its sender.
+    fn try_recv_from(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<RecvMeta, ErrorCode>;
+
+    /// Shut down one or both directions.
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), ErrorCode>;
+
+    /// The bound local address.
+    fn local_addr(&self) -> Result<SocketAddr, ErrorCode>;
+
+    /// The connected peer's address.
+    fn peer_addr(&self) -> Result<SocketAddr, ErrorCode>;
+
+    /// Bytes a receive would return now (stream), or the size of the next
+    /// datagram (datagram).
+    fn bytes_available(&self) -> Result<usize, ErrorCode>;
+
+    /// Set an option. The runtime has already checked that it applies to
+    /// the socket's type and that its value is in range.
+    fn set_option(&mut self, option: SockOption) -> Result<(), ErrorCode>;
+
+    /// Read an option back.
+    fn get_option(&self, name: OptionName) -> Result<SockOption, ErrorCode>;
+
+    /// Join a multicast group on an interface (0: any).
+    fn join_multicast(&mut self, group: IpAddr, interface: u32) -> Result<(), ErrorCode>;
+
+    /// Leave a multicast group.
+    fn leave_multicast(&mut self, group: IpAddr, interface: u32) -> Result<(), ErrorCode>;
+
+    /// Take and clear the pending error.
+    fn take_error(&mut self) -> Result<Option<ErrorCode>, ErrorCode>;
+
+    /// The readiness conditions that hold now. Truthful: a condition is
+    /// reported only if the matching operation would not block.
+    fn readiness(&self) -> Readiness;
+
+    /// Wait until one of `interest` (or a hang-up or error) holds, returning
+    /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
+    /// it returns `Pending`.
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness>;
+}

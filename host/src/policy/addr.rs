@@ -1,0 +1,179 @@
+//! Address and name normalisation: the one place that decides what an
+//! address or a name "really" is before any rule is matched.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The address a rule is matched against: IPv4-mapped (`::ffff:a.b.c.d`) and
+/// IPv4-compatible (`::a.b.c.d`, other than `::` and `::1`) IPv6 addresses
+/// become the IPv4 address they carry, so that no IPv6 spelling of an IPv4
+/// address escapes an IPv4 rule.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
+            Some(v4) => IpAddr::V4(v4),
+            None => ip,
+        },
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped or IPv4-compatible IPv6 address.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let seg = v6.segments();
+    let compatible = seg[..6].iter().all(|&s| s == 0);
+    if compatible && v6 != Ipv6Addr::UNSPECIFIED && v6 != Ipv6Addr::LOCALHOST {
+        let [a, b] = seg[6].to_be_bytes();
+        let [c, d] = seg[7].to_be_bytes();
+        return Some(Ipv4Addr::new(a, b, c, d));
+    }
+    None
+}
+
+/// Whether `name` is a numeric spelling of an IPv4 address in any of the
+/// forms `inet_aton()` and URL parsers accept: decimal (`2130706433`), hex
+/// (`0x7f000001`), octal (`0177.0.0.1`), short forms (`127.1`) and mixtures,
+/// or anything whose last label is such a number (the WHATWG "ends in a
+/// number" rule). Such strings are never names: a resolver would turn them
+/// into an address without any lookup.
+pub fn is_numeric_ipv4_spelling(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    match name.rsplit('.').next() {
+        Some(last) => is_numeric_label(last),
+        None => false,
+    }
+}
+
+fn is_numeric_label(label: &str) -> bool {
+    if label.is_empty() {
+        return false;
+    }
+    if let Some(hex) = label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"))
+    {
+        return hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    label.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Why a string is not a valid host name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than 253 characters.
+    TooLong,
+    /// A label is empty or longer than 63 characters.
+    BadLabel,
+    /// A character other than letters, digits, `-`, `_` and `.`.
+    BadCharacter(char),
+    /// The name is a numeric IPv4 spelling (see [`is_numeric_ipv4_spelling`]).
+    NumericAddress,
+}
+
+impl std::fmt::Display for NameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("the name is empty"),
+            NameError::TooLong => f.write_str("the name is longer than 253 characters"),
+            NameError::BadLabel => f.write_str("a label is empty or longer than 63 characters"),
+            NameError::BadCharacter(c) => write!(
+                f,
+                "`{c}` is not allowed in a host name (letters, digits, `-`, `_` and `.` are)"
+            ),
+            NameError::NumericAddress => f.write_str(
+                "a numeric IPv4 spelling is not a name; write the address in dotted-quad form",
+            ),
+        }
+    }
+}
+
+/// Normalise a host name: lower case, without a trailing dot, checked for
+/// length and characters, and refused if it is a numeric IPv4 spelling.
+pub fn normalize_name(name: &str) -> Result<String, NameError> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if trimmed.len() > 253 {
+        return Err(NameError::TooLong);
+    }
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(NameError::BadCharacter(c));
+    }
+    if trimmed
+        .split('.')
+        .any(|label| label.is_empty() || label.len() > 63)
+    {
+        return Err(NameError::BadLabel);
+    }
+    if is_numeric_ipv4_spelling(trimmed) {
+        return Err(NameError::NumericAddress);
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn mapped_and_compatible_addresses_become_ipv4() {
+        assert_eq!(canonical_ip(ip("::ffff:10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(canonical_ip(ip("::10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(canonical_ip(ip("::ffff:0.0.0.0")), ip("0.0.0.0"));
+        assert_eq!(canonical_ip(ip("::")), ip("::"));
+        assert_eq!(canonical_ip(ip("::1")), ip("::1"));
+        assert_eq!(canonical_ip(ip("2001:db8::1")), ip("2001:db8::1"));
+        assert_eq!(canonical_ip(ip("127.0.0.1")), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn numeric_spellings_are_recognised() {
+        for s in [
+            "2130706433",
+            "0x7f000001",
+            "0X7F000001",
+            "0177.0.0.1",
+            "127.1",
+            "127.0.1",
+            "0x7f.1",
+            "1.2.3.4",
+            "1.2.3.4.",
+            "a.0x1",
+            "foo.123",
+        ] {
+            assert!(is_numeric_ipv4_spelling(s), "{s}");
+        }
+        for s in ["example.com", "0x7g.com", "1.2.3.a", "localhost", "123a"] {
+            assert!(!is_numeric_ipv4_spelling(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn names_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_name("API.Example.COM.").as_deref(),
+            Ok("api.example.com")
+        );
+        assert_eq!(normalize_name(""), Err(NameError::Empty));
+        assert_eq!(normalize_name("a..b"), Err(NameError::BadLabel));
+        assert_eq!(normalize_name("a b"), Err(NameError::BadCharacter(' ')));
+        assert_eq!(normalize_name("2130706433"), Err(NameError::NumericAddress));
+        assert_eq!(normalize_name(&"a".repeat(64)), Err(NameError::BadLabel));
+        assert_eq!(
+            normalize_name(&["a"; 128].join(".")),
+            Err(NameError::TooLong)
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Decisions and their explanations.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use super::operation::Operation;
+use super::rule::Rule;
+
+/// What a decision was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A socket address (as the guest gave it, before normalisation), with
+    /// the names the instance resolved to it.
+    Address {
+        /// The address.
+        addr: SocketAddr,
+        /// Host names this instance resolved to the address.
+        names: Vec<String>,
+    },
+    /// A host name to resolve.
+    Name(String),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Address { addr, names } if names.is_empty() => write!(f, "{addr}"),
+            Subject::Address { addr, names } => write!(f, "{addr} ({})", names.join(", ")),
+            Subject::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Why the policy decided as it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// This grant matched and no refusal did.
+    Granted(Rule),
+    /// This refusal matched; refusals always win.
+    Refused(Rule),
+    /// No grant matches (deny by default).
+    NoGrant,
+}
+
+/// The outcome of one policy check, with what decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The operation checked.
+    pub operation: Operation,
+    /// What it was checked on.
+    pub subject: Subject,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl Decision {
+    /// Whether the operation may go ahead.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self.reason, Reason::Granted(_))
+    }
+
+    /// The rule that decided, if one did.
+    pub fn rule(&self) -> Option<&Rule> {
+        match &self.reason {
+            Reason::Granted(r) | Reason::Refused(r) => Some(r),
+            Reason::NoGrant => None,
+        }
+    }
+
+    /// For a denial, what the user can do about it: the `--allow` rule that
+    /// would grant exactly this, or the refusal to remove.
+    pub fn remedy(&self) -> Option<String> {
+        match &self.reason {
+            Reason::Granted(_) => None,
+            Reason::Refused(rule) => Some(format!("remove or narrow {rule}")),
+            Reason::NoGrant => Some(format!(
+                "to permit it, run with --allow {}={}",
+                self.operation,
+                self.suggested_target()
+            )),
+        }
+    }
+
+    /// The narrowest target that grants this subject.
+    fn suggested_target(&self) -> String {
+        match &self.subject {
+            Subject::Name(n) => n.clone(),
+            Subject::Address { addr, names } => {
+                let port = addr.port();
+                if let Some(name) = names.first().filter(|_| !self.operation.is_local()) {
+                    return format!("{name}:{port}");
+                }
+                match addr {
+                    SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
+                    SocketAddr::V6(a) if a.scope_id() != 0 => {
+                        format!("[{}%{}]:{port}", a.ip(), a.scope_id())
+                    }
+                    SocketAddr::V6(a) => match super::addr::canonical_ip(IpAddr::V6(*a.ip())) {
+                        IpAddr::V4(v4) => format!("{v4}:{port}"),
+                        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+                    },
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    /// One line: `allowed` or `denied`, the operation and subject, and what
+    /// decided, e.g. `denied tcp-bind 0.0.0.0:80: no rule grants it; to
+    /// permit it, run with --allow tcp-bind=0.0.0.0:80`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.is_allowed() { "allowed" } else { "denied" };
+        write!(f, "{verdict} {} {}", self.operation, self.subject)?;
+        match &self.reason {
+            Reason::Granted(rule) => write!(f, " by {rule}"),
+            Reason::Refused(rule) => write!(f, " by {rule}; refusals win over grants"),
+            Reason::NoGrant => {
+                f.write_str(": no rule grants it")?;
+                if let Subject::Address { addr, .. } = &self.subject
+                    && addr.ip().is_unspecified()
+                {
+                    f.write_str(
+                        " (the unspecified address is granted only by a rule that names it)",
+                    )?;
+                }
+                Ok(())
+            }
+        }?;
+        if let Some(remedy) = self.remedy() {
+            write!(f, "; {remedy}")?;
+        }
+        Ok(())
+    }
+}

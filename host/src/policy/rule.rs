@@ -1,0 +1,185 @@
+//! Rules: `OPERATION=TARGET`, granted with `--allow` or refused with
+//! `--deny`.
+
+use std::fmt;
+
+use super::error::RuleError;
+use super::operation::Operation;
+use super::pattern::{HostPattern, PortRange, parse_address_target, parse_host};
+
+/// Whether a rule grants or refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// A grant (`--allow`).
+    Allow,
+    /// A refusal (`--deny`); refusals always win over grants.
+    Deny,
+}
+
+impl Effect {
+    /// The command-line flag for this effect: `--allow` or `--deny`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Effect::Allow => "--allow",
+            Effect::Deny => "--deny",
+        }
+    }
+}
+
+/// Where a rule came from, for explanations and error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuleSource {
+    /// A `--allow` or `--deny` flag.
+    CommandLine,
+    /// A policy file, at a line and column (1-based).
+    File {
+        /// The file's path as given.
+        path: String,
+        /// The line of the rule's text.
+        line: usize,
+        /// The column of the rule's text.
+        column: usize,
+    },
+    /// Added by an embedder in code.
+    Code,
+}
+
+/// One parsed rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// Grant or refusal.
+    pub effect: Effect,
+    /// The operation it applies to.
+    pub operation: Operation,
+    /// The hosts it matches.
+    pub host: HostPattern,
+    /// The ports it matches (every port for `resolve`, which has none).
+    pub ports: PortRange,
+    /// The rule as written, e.g. `tcp-bind=127.0.0.1:*`.
+    pub text: String,
+    /// Where it came from.
+    pub source: RuleSource,
+}
+
+impl Rule {
+    /// Parse `OPERATION=TARGET`.
+    ///
+    /// ```
+    /// use wasock_host::policy::{Effect, Operation, Rule};
+    ///
+    /// let rule = Rule::parse(Effect::Allow, "tcp-connect=[::1]:8000-8100").unwrap();
+    /// assert_eq!(rule.operation, Operation::TcpConnect);
+    /// assert!(Rule::parse(Effect::Allow, "tcp-connect=::1:80").is_err());
+    /// ```
+    pub fn parse(effect: Effect, text: &str) -> Result<Rule, RuleError> {
+        let Some((op_text, target)) = text.split_once('=') else {
+            return Err(RuleError::at(
+                text,
+                text.len(),
+                "expected `OPERATION=TARGET`, e.g. `tcp-connect=127.0.0.1:8080`",
+            ));
+        };
+        let operation: Operation = op_text
+            .trim()
+            .parse()
+            .map_err(|e: super::operation::UnknownOperation| RuleError::at(text, 0, e.to_string()))?;
+        let target_offset = op_text.len() + 1;
+        let target = target.trim();
+        let (host, ports) = if operation.takes_address() {
+            parse_address_target(target)
+                .map_err(|e| RuleError::at(text, target_offset + e.offset, e.message))?
+        } else {
+            let host = parse_host(target)
+                .map_err(|e| RuleError::at(text, target_offset + e.offset, e.message))?;
+            if !matches!(
+                host,
+                HostPattern::Any | HostPattern::Name(_) | HostPattern::Suffix(_)
+            ) {
+                return Err(RuleError::at(
+                    text,
+                    target_offset,
+                    "expected a host name, `*.suffix` or `*`: IP literals resolve to themselves without a grant",
+                ));
+            }
+            (host, PortRange::ANY)
+        };
+        Ok(Rule {
+            effect,
+            operation,
+            host,
+            ports,
+            text: text.to_string(),
+            source: RuleSource::CommandLine,
+        })
+    }
+
+    /// The same rule, recorded as coming from `source`.
+    pub fn with_source(mut self, source: RuleSource) -> Rule {
+        self.source = source;
+        self
+    }
+}
+
+impl fmt::Display for Rule {
+    /// Shows the rule the way a user would write it, and where it came from
+    /// if not the command line: `--allow tcp-bind=127.0.0.1:*` or
+    /// `deny rule `udp-send=*` at policy.toml:3:9`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            RuleSource::CommandLine => write!(f, "{} {}", self.effect.flag(), self.text),
+            RuleSource::Code => write!(f, "{} {} (set by the embedder)", self.effect.flag(), self.text),
+            RuleSource::File { path, line, column } => {
+                let word = match self.effect {
+                    Effect::Allow => "allow",
+                    Effect::Deny => "deny",
+                };
+                write!(f, "{word} rule `{}` at {path}:{line}:{column}", self.text)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> RuleError {
+        Rule::parse(Effect::Allow, text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_rule_the_column_and_what_was_expected() {
+        let e = err("tcp-bnd=127.0.0.1:80");
+        assert_eq!(e.column, 1);
+        assert!(e.message.contains("unknown operation `tcp-bnd`"), "{e}");
+        assert!(e.message.contains("tcp-bind"), "{e}");
+
+        let e = err("tcp-bind=127.0.0.1:99999");
+        assert_eq!(e.rule, "tcp-bind=127.0.0.1:99999");
+        assert_eq!(e.column, 20);
+        assert!(e.message.contains("out of range"), "{e}");
+
+        let e = err("tcp-bind=127.0.0.1");
+        assert!(e.message.contains("expected `:`"), "{e}");
+        assert!(err("tcp-bind").message.contains("OPERATION=TARGET"));
+        assert!(err("resolve=10.0.0.1").message.contains("IP literals"));
+        assert!(err("resolve=example.com:80").message.contains("not allowed"));
+        assert!(
+            err("tcp-connect=2130706433:80")
+                .message
+                .contains("dotted-quad")
+        );
+    }
+
+    #[test]
+    fn display_shows_the_flag() {
+        let r = Rule::parse(Effect::Deny, "udp-send=*").unwrap();
+        assert_eq!(r.to_string(), "--deny udp-send=*");
+        let r = r.with_source(RuleSource::File {
+            path: "p.toml".into(),
+            line: 3,
+            column: 9,
+        });
+        assert_eq!(r.to_string(), "deny rule `udp-send=*` at p.toml:3:9");
+    }
+}

@@ -1,0 +1,28 @@
+//! The wasmtime embedding: bindings, the socket table, limits and
+//! instances.
+//!
+//! Host functions are async on tokio: a guest blocked in `accept` or `recv`
+//! is a suspended fiber, not a thread, so thousands of them cost memory
+//! only.
+
+pub mod bindings;
+mod convert;
+mod ctx;
+mod error;
+mod instance;
+mod limits;
+mod lookup;
+mod poll;
+mod socket;
+mod stats;
+mod wasi;
+
+pub use ctx::{
+    InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
+};
+pub use error::{SocketError, SocketResult};
+pub use instance::{GuestExit, HostState, Runner};
+pub use limits::Limits;
+pub use socket::GuestSocket;
+pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
+pub use wasi::{guard_wasi_sockets, operation_for};

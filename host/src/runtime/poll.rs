@@ -1,0 +1,68 @@
+//! The `poll` interface: wait on many sockets at once.
+
+use std::future::poll_fn;
+use std::task::Poll;
+use std::time::Duration;
+
+use super::bindings::wasock::sockets::poll::{Host, PollEntry};
+use super::bindings::wasock::sockets::types::Readiness;
+use super::convert::{readiness_from_net, readiness_to_net};
+use super::ctx::WasockCtxView;
+use super::error::SocketResult;
+use super::socket::GuestSocket;
+use crate::net::{ErrorCode, Readiness as NetReadiness};
+
+impl Host for WasockCtxView<'_> {
+    async fn poll(&mut self, entries: Vec<PollEntry>, timeout: Option<u64>) -> SocketResult<Vec<Readiness>> {
+        if entries.is_empty() && timeout.is_none() {
+            return Err(ErrorCode::InvalidArgument.into());
+        }
+        if entries.len() > self.ctx.limits.max_poll_entries {
+            return Err(ErrorCode::InvalidArgument.into());
+        }
+        // Resolve every handle first: an unknown one traps, whatever else
+        // is ready.
+        for e in &entries {
+            self.table.get(&e.socket)?;
+        }
+        let interests: Vec<NetReadiness> = entries.iter().map(|e| readiness_to_net(e.interest)).collect();
+        let deadline = timeout.map(|ns| tokio::time::Instant::now() + Duration::from_nanos(ns));
+        loop {
+            // Truth first: what holds now, with the runtime's filters applied.
+            let mut any = false;
+            let mut out = Vec::with_capacity(entries.len());
+            for (e, interest) in entries.iter().zip(&interests) {
+                let sock = self.table.get_mut(&e.socket)?;
+                let now = sock.readiness(self.ctx).and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);
+                any |= !now.is_empty();
+                out.push(readiness_from_net(now));
+            }
+            if any || timeout == Some(0) {
+                return Ok(out);
+            }
+            // Nothing holds: wait for any socket to change, then look again.
+            let socks: Vec<(&GuestSocket, NetReadiness)> = entries
+                .iter()
+                .zip(&interests)
+                .map(|(e, i)| Ok((self.table.get(&e.socket)?, *i)))
+                .collect::<SocketResult<_>>()?;
+            let changed = poll_fn(|cx| {
+                let mut ready = false;
+                for (sock, interest) in &socks {
+                    if sock.pending_accept.is_some() || sock.net.poll_ready(cx, *interest).is_ready() {
+                        ready = true;
+                    }
+                }
+                if ready { Poll::Ready(()) } else { Poll::Pending }
+            });
+            match deadline {
+                None => changed.await,
+                Some(at) => {
+                    if tokio::time::timeout_at(at, changed).await.is_err() {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Datagram (UDP) operations: default peer, send-to, receive with the
+//! policy's peer filter.
+
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, SocketAddr};
+
+use super::{GuestSocket, State, wait_ready};
+use crate::net::{ErrorCode, Family, Readiness, RecvFlags, SendFlags};
+use crate::policy::Operation;
+use crate::runtime::ctx::WasockCtx;
+
+/// Largest UDP payload: 65535 minus the IP and UDP headers.
+fn family_max(family: Family) -> usize {
+    match family {
+        Family::Ipv4 => 65507,
+        Family::Ipv6 => 65527,
+    }
+}
+
+/// Largest buffer a datagram receive ever needs.
+pub(crate) const MAX_DATAGRAM_BUFFER: usize = 65536;
+
+fn check_size(ctx: &WasockCtx, sock: &GuestSocket, len: usize) -> Result<(), ErrorCode> {
+    if len > family_max(sock.family).min(ctx.limits.max_datagram) {
+        return Err(ErrorCode::MessageSize);
+    }
+    Ok(())
+}
+
+pub(crate) fn connect(ctx: &WasockCtx, sock: &mut GuestSocket, addr: SocketAddr) -> Result<(), ErrorCode> {
+    sock.check_destination(&addr)?;
+    ctx.check(Operation::UdpSend, addr)?;
+    sock.net.start_connect(addr)?;
+    sock.peer = Some(addr);
+    sock.remember_contact(addr);
+    if sock.state == State::Unbound {
+        sock.state = State::ImplicitlyBound;
+    }
+    Ok(())
+}
+
+pub(crate) fn disconnect(sock: &mut GuestSocket) -> Result<(), ErrorCode> {
+    if sock.is_stream() {
+        return Err(ErrorCode::NotSupported);
+    }
+    sock.net.disconnect()?;
+    sock.peer = None;
+    Ok(())
+}
+
+pub(crate) async fn send(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    data: &[u8],
+    flags: SendFlags,
+) -> Result<u64, ErrorCode> {
+    if sock.peer.is_none() {
+        return Err(ErrorCode::DestinationAddressRequired);
+    }
+    check_size(ctx, sock, data.len())?;
+    let deadline = sock.send_deadline();
+    loop {
+        match sock.net.try_send(data, flags) {
+            Ok(n) => return Ok(n as u64),
+            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
+                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub(crate) async fn send_to(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    data: &[u8],
+    addr: SocketAddr,
+    flags: SendFlags,
+) -> Result<u64, ErrorCode> {
+    if sock.is_stream() {
+        return Err(ErrorCode::NotSupported);
+    }
+    if sock.peer.is_some() {
+        return Err(ErrorCode::AlreadyConnected);
+    }
+    sock.check_destination(&addr)?;
+    check_size(ctx, sock, data.len())?;
+    ctx.check(Operation::UdpSend, addr)?;
+    let deadline = sock.send_deadline();
+    let sent = loop {
+        match sock.net.try_send_to(data, addr, flags) {
+            Ok(n) => break n,
+            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
+                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if sock.state == State::Unbound {
+        sock.state = State::ImplicitlyBound;
+    }
+    sock.remember_contact(addr);
+    Ok(sent as u64)
+}
+
+/// Whether a datagram from `from` may reach the guest: its socket's peer,
+/// a peer it sent to (replies, like a stateful firewall), or a `udp-recv`
+/// grant.
+fn admitted(ctx: &WasockCtx, sock: &GuestSocket, from: SocketAddr, count: bool) -> bool {
+    if sock.was_contacted(&from) {
+        return true;
+    }
+    if count {
+        ctx.admit_peer(Operation::UdpRecv, from)
+    } else {
+        ctx.peer_allowed(Operation::UdpRecv, from)
+    }
+}
+
+/// A received datagram.
+pub(crate) struct Received {
+    pub data: Vec<u8>,
+    pub from: SocketAddr,
+    pub truncated: bool,
+}
+
+pub(crate) async fn recv_from(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    want: usize,
+    flags: RecvFlags,
+    wait_all: bool,
+) -> Result<Received, ErrorCode> {
+    if sock.is_stream() {
+        return Err(ErrorCode::NotSupported);
+    }
+    if wait_all {
+        return Err(ErrorCode::NotSupported);
+    }
+    if sock.state == State::Unbound {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let want = want.min(MAX_DATAGRAM_BUFFER);
+    let deadline = sock.recv_deadline();
+    let mut buf: Vec<u8> = Vec::with_capacity(want);
+    loop {
+        match sock.net.try_recv_from(&mut buf.spare_capacity_mut()[..want], flags) {
+            Ok(meta) => {
+                if !admitted(ctx, sock, meta.from, true) {
+                    if flags.peek {
+                        discard_one(sock);
+                    }
+                    continue;
+                }
+                // SAFETY: the provider initialised `meta.len` bytes, at most
+                // the `want` bytes of spare capacity it was given.
+                unsafe { buf.set_len(meta.len.min(want)) };
+                return Ok(Received {
+                    data: buf,
+                    from: meta.from,
+                    truncated: meta.truncated,
+                });
+            }
+            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
+                wait_ready(&*sock.net, Readiness::READABLE, deadline).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn discard_one(sock: &mut GuestSocket) {
+    let mut byte = [MaybeUninit::uninit(); 1];
+    let _ = sock.net.try_recv_from(&mut byte, RecvFlags::default());
+}
+
+/// Discard queued datagrams from peers the guest may not hear from, so that
+/// readiness and `bytes-available` speak only of what it can receive.
+pub(crate) fn drop_unadmitted(ctx: &WasockCtx, sock: &mut GuestSocket) {
+    if sock.is_stream() || sock.state == State::Unbound {
+        return;
+    }
+    let mut byte = [MaybeUninit::uninit(); 1];
+    while let Ok(meta) = sock.net.try_recv_from(&mut byte, RecvFlags { peek: true }) {
+        if admitted(ctx, sock, meta.from, false) {
+            return;
+        }
+        ctx.admit_peer(Operation::UdpRecv, meta.from);
+        discard_one(sock);
+    }
+}
+
+pub(crate) fn multicast(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    group: IpAddr,
+    interface: u32,
+    join: bool,
+) -> Result<(), ErrorCode> {
+    if sock.is_stream() {
+        return Err(ErrorCode::ProtocolOptionNotSupported);
+    }
+    let family = match group {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    };
+    if family != sock.family {
+        return Err(ErrorCode::AddressFamilyNotSupported);
+    }
+    if !group.is_multicast() {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    if join {
+        let port = sock.net.local_addr().map(|a| a.port()).unwrap_or(0);
+        ctx.check(Operation::UdpBind, SocketAddr::new(group, port))?;
+        sock.net.join_multicast(group, interface)
+    } else {
+        sock.net.leave_multicast(group, interface)
+    }
+}

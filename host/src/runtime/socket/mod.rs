@@ -1,0 +1,162 @@
+//! Guest sockets: the runtime's state machine over a provider socket, and
+//! the `socket` interface's host functions.
+//!
+//! The state machine gives every provider the same documented results for
+//! operations in the wrong state, and keeps what the policy needs (how a
+//! socket was bound, which peers it contacted).
+
+mod datagram;
+mod host;
+mod options;
+mod stream;
+mod wait;
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::net::{ErrorCode, Family, NetSocket, Readiness, SocketType};
+use crate::policy::Operation;
+use crate::runtime::ctx::WasockCtx;
+
+pub(crate) use wait::{Deadline, wait_ready};
+
+/// Where a socket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Opened, no address.
+    Unbound,
+    /// Bound by `bind`.
+    Bound,
+    /// Bound by the system during a connect or send-to: may never listen.
+    ImplicitlyBound,
+    /// Listening (stream).
+    Listening,
+    /// A non-blocking connect is under way (stream).
+    Connecting,
+    /// Connected (stream).
+    Connected,
+}
+
+/// Most peers remembered per datagram socket for the reply rule.
+const MAX_CONTACTED: usize = 4096;
+
+/// A socket in the guest's table.
+pub struct GuestSocket {
+    pub(crate) net: Box<dyn NetSocket>,
+    pub(crate) family: Family,
+    pub(crate) socket_type: SocketType,
+    pub(crate) state: State,
+    pub(crate) nonblocking: bool,
+    pub(crate) recv_timeout: Option<Duration>,
+    pub(crate) send_timeout: Option<Duration>,
+    /// A datagram socket's default peer.
+    pub(crate) peer: Option<SocketAddr>,
+    /// Peers this datagram socket sent to: their replies are delivered
+    /// without a `udp-recv` grant.
+    pub(crate) contacted: HashSet<(IpAddr, u16)>,
+    /// A connection taken from the queue by `poll` (to check it against the
+    /// policy) and not yet returned by `accept`.
+    pub(crate) pending_accept: Option<(Box<dyn NetSocket>, SocketAddr)>,
+    /// The outcome of a non-blocking connect that `poll` collected, kept for
+    /// `take-error`.
+    pub(crate) pending_error: Option<ErrorCode>,
+}
+
+impl GuestSocket {
+    pub(crate) fn new(net: Box<dyn NetSocket>, state: State) -> GuestSocket {
+        GuestSocket {
+            family: net.family(),
+            socket_type: net.socket_type(),
+            net,
+            state,
+            nonblocking: false,
+            recv_timeout: None,
+            send_timeout: None,
+            peer: None,
+            contacted: HashSet::new(),
+            pending_accept: None,
+            pending_error: None,
+        }
+    }
+
+    pub(crate) fn is_stream(&self) -> bool {
+        self.socket_type == SocketType::Stream
+    }
+
+    pub(crate) fn remember_contact(&mut self, peer: SocketAddr) {
+        if self.contacted.len() < MAX_CONTACTED {
+            self.contacted.insert((peer.ip(), peer.port()));
+        }
+    }
+
+    /// Whether this socket sent to `peer` (address and port; flow label and
+    /// scope aside).
+    pub(crate) fn was_contacted(&self, peer: &SocketAddr) -> bool {
+        self.contacted.contains(&(peer.ip(), peer.port()))
+    }
+
+    pub(crate) fn recv_deadline(&self) -> Deadline {
+        Deadline::after(self.recv_timeout)
+    }
+
+    pub(crate) fn send_deadline(&self) -> Deadline {
+        Deadline::after(self.send_timeout)
+    }
+
+    pub(crate) fn bind(&mut self, ctx: &WasockCtx, addr: SocketAddr) -> Result<(), ErrorCode> {
+        if Family::of(&addr) != self.family {
+            return Err(ErrorCode::AddressFamilyNotSupported);
+        }
+        if self.state != State::Unbound {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        let op = if self.is_stream() {
+            Operation::TcpBind
+        } else {
+            Operation::UdpBind
+        };
+        ctx.check(op, addr)?;
+        self.net.bind(addr)?;
+        self.state = State::Bound;
+        Ok(())
+    }
+
+    /// The conditions that hold now, as the guest sees them: a listener is
+    /// readable only with a connection the policy admits, a datagram socket
+    /// only with a datagram it may receive, and a finished non-blocking
+    /// connect has its outcome collected.
+    pub(crate) fn readiness(&mut self, ctx: &WasockCtx) -> Readiness {
+        match self.state {
+            State::Listening => {
+                let mut r = self.net.readiness().and(Readiness::ERROR);
+                if stream::accept_ready(ctx, self) {
+                    r |= Readiness::READABLE;
+                }
+                r
+            }
+            State::Connecting => {
+                let r = self.net.readiness();
+                stream::refresh_connect(self);
+                r
+            }
+            _ if !self.is_stream() => {
+                datagram::drop_unadmitted(ctx, self);
+                self.net.readiness()
+            }
+            _ => self.net.readiness(),
+        }
+    }
+
+    /// Check a destination: its family, and that it is a real destination
+    /// (not the unspecified address, not port 0).
+    pub(crate) fn check_destination(&self, addr: &SocketAddr) -> Result<(), ErrorCode> {
+        if Family::of(addr) != self.family {
+            return Err(ErrorCode::AddressFamilyNotSupported);
+        }
+        if addr.ip().is_unspecified() || addr.port() == 0 {
+            return Err(ErrorCode::AddressNotAvailable);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! Socket options: checked here for type and range, then kept (timeouts)
+//! or passed to the provider.
+
+use super::{GuestSocket, State};
+use crate::net::{ErrorCode, Family, SockOption};
+use crate::runtime::bindings::wasock::sockets::types as wit;
+use crate::runtime::convert::{
+    Setting, name_of, option_applies_to, option_from_net, option_name, setting, timeout_option,
+};
+
+fn check_applies(sock: &GuestSocket, name: wit::OptionName) -> Result<(), ErrorCode> {
+    if let Some(only) = option_applies_to(name)
+        && only != sock.socket_type
+    {
+        return Err(ErrorCode::ProtocolOptionNotSupported);
+    }
+    if name == wit::OptionName::Ipv6Only && sock.family != Family::Ipv6 {
+        return Err(ErrorCode::AddressFamilyNotSupported);
+    }
+    Ok(())
+}
+
+pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<(), ErrorCode> {
+    check_applies(sock, name_of(&value))?;
+    match setting(value)? {
+        Setting::ReceiveTimeout(t) => sock.recv_timeout = t,
+        Setting::SendTimeout(t) => sock.send_timeout = t,
+        Setting::Net(option) => {
+            if matches!(option, SockOption::Ipv6Only(_)) && sock.state != State::Unbound {
+                return Err(ErrorCode::InvalidArgument);
+            }
+            sock.net.set_option(option)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn get(sock: &GuestSocket, name: wit::OptionName) -> Result<wit::SocketOption, ErrorCode> {
+    check_applies(sock, name)?;
+    match option_name(name) {
+        Some(n) => Ok(option_from_net(sock.net.get_option(n)?)),
+        None => Ok(timeout_option(
+            name,
+            match name {
+                wit::OptionName::SendTimeout => sock.send_timeout,
+                _ => sock.recv_timeout,
+            },
+        )),
+    }
+}

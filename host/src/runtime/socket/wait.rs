@@ -1,0 +1,36 @@
+//! Blocking on top of the non-blocking provider: wait for readiness, with an
+//! optional deadline, suspending only the calling guest.
+
+use std::future::poll_fn;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::net::{ErrorCode, NetSocket, Readiness};
+
+/// When a blocking call gives up (`SO_RCVTIMEO` / `SO_SNDTIMEO`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// A deadline `timeout` from now; `None` never passes.
+    pub(crate) fn after(timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.and_then(|t| Instant::now().checked_add(t)))
+    }
+}
+
+/// Wait until `interest` (or a hang-up or error) holds on `net`, or the
+/// deadline passes (`timed-out`).
+pub(crate) async fn wait_ready(
+    net: &dyn NetSocket,
+    interest: Readiness,
+    deadline: Deadline,
+) -> Result<Readiness, ErrorCode> {
+    let ready = poll_fn(|cx| net.poll_ready(cx, interest));
+    match deadline.0 {
+        None => Ok(ready.await),
+        Some(at) => tokio::time::timeout_at(at, ready)
+            .await
+            .map_err(|_| ErrorCode::TimedOut),
+    }
+}

@@ -1,0 +1,93 @@
+//! Per-instance counters of policy decisions and dropped peers, readable by
+//! the embedder while the instance runs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::policy::Operation;
+
+/// Live counters of one instance, shared with the embedder.
+#[derive(Debug, Default)]
+pub struct InstanceStats {
+    allowed: [AtomicU64; 7],
+    denied: [AtomicU64; 7],
+    dropped_connections: AtomicU64,
+    dropped_datagrams: AtomicU64,
+}
+
+fn index(op: Operation) -> usize {
+    Operation::ALL
+        .iter()
+        .position(|o| *o == op)
+        .unwrap_or_default()
+}
+
+impl InstanceStats {
+    pub(crate) fn record(&self, op: Operation, allowed: bool) {
+        let slot = if allowed { &self.allowed } else { &self.denied };
+        slot[index(op)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dropped_connection(&self) {
+        self.dropped_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dropped_datagram(&self) {
+        self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A consistent-enough copy of the counters.
+    pub fn snapshot(&self) -> PolicyCounters {
+        let load = |a: &[AtomicU64; 7]| {
+            let mut out = [0; 7];
+            for (o, a) in out.iter_mut().zip(a) {
+                *o = a.load(Ordering::Relaxed);
+            }
+            out
+        };
+        PolicyCounters {
+            allowed: load(&self.allowed),
+            denied: load(&self.denied),
+            dropped_connections: self.dropped_connections.load(Ordering::Relaxed),
+            dropped_datagrams: self.dropped_datagrams.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A copy of an instance's policy counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyCounters {
+    allowed: [u64; 7],
+    denied: [u64; 7],
+    /// Connections from peers no `tcp-accept` grant allows, closed before
+    /// the guest saw them.
+    pub dropped_connections: u64,
+    /// Datagrams from peers no `udp-recv` grant allows, discarded before the
+    /// guest saw them.
+    pub dropped_datagrams: u64,
+}
+
+impl PolicyCounters {
+    /// How many times `op` was allowed.
+    pub fn allowed(&self, op: Operation) -> u64 {
+        self.allowed[index(op)]
+    }
+
+    /// How many times `op` was denied (including dropped peers).
+    pub fn denied(&self, op: Operation) -> u64 {
+        self.denied[index(op)]
+    }
+
+    /// Denials of every operation.
+    pub fn total_denied(&self) -> u64 {
+        self.denied.iter().sum()
+    }
+
+    /// Allowed operations of every kind.
+    pub fn total_allowed(&self) -> u64 {
+        self.allowed.iter().sum()
+    }
+}
+
+/// A handle on an instance's counters that outlives the instance.
+pub type StatsHandle = Arc<InstanceStats>;

@@ -48,7 +48,9 @@ pub(crate) fn from_wit(addr: SocketAddress) -> SocketAddr {
 pub(crate) fn ip_from_wit(ip: IpAddress) -> IpAddr {
     match ip {
         IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h)),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
+        }
     }
 }
 

@@ -149,24 +149,45 @@ mod tests {
     const ALL: [(ErrorCode, io::ErrorKind); 28] = [
         (ErrorCode::AccessDenied, io::ErrorKind::PermissionDenied),
         (ErrorCode::AddressInUse, io::ErrorKind::AddrInUse),
-        (ErrorCode::AddressNotAvailable, io::ErrorKind::AddrNotAvailable),
-        (ErrorCode::AddressFamilyNotSupported, io::ErrorKind::Unsupported),
+        (
+            ErrorCode::AddressNotAvailable,
+            io::ErrorKind::AddrNotAvailable,
+        ),
+        (
+            ErrorCode::AddressFamilyNotSupported,
+            io::ErrorKind::Unsupported,
+        ),
         (ErrorCode::Already, io::ErrorKind::ResourceBusy),
         (ErrorCode::AlreadyConnected, io::ErrorKind::AlreadyExists),
-        (ErrorCode::ConnectionAborted, io::ErrorKind::ConnectionAborted),
-        (ErrorCode::ConnectionRefused, io::ErrorKind::ConnectionRefused),
+        (
+            ErrorCode::ConnectionAborted,
+            io::ErrorKind::ConnectionAborted,
+        ),
+        (
+            ErrorCode::ConnectionRefused,
+            io::ErrorKind::ConnectionRefused,
+        ),
         (ErrorCode::ConnectionReset, io::ErrorKind::ConnectionReset),
-        (ErrorCode::DestinationAddressRequired, io::ErrorKind::NotConnected),
+        (
+            ErrorCode::DestinationAddressRequired,
+            io::ErrorKind::NotConnected,
+        ),
         (ErrorCode::HostUnreachable, io::ErrorKind::HostUnreachable),
         (ErrorCode::InProgress, io::ErrorKind::WouldBlock),
         (ErrorCode::InvalidArgument, io::ErrorKind::InvalidInput),
         (ErrorCode::MessageSize, io::ErrorKind::InvalidInput),
         (ErrorCode::NetworkDown, io::ErrorKind::NetworkDown),
-        (ErrorCode::NetworkUnreachable, io::ErrorKind::NetworkUnreachable),
+        (
+            ErrorCode::NetworkUnreachable,
+            io::ErrorKind::NetworkUnreachable,
+        ),
         (ErrorCode::NoBufferSpace, io::ErrorKind::OutOfMemory),
         (ErrorCode::NotConnected, io::ErrorKind::NotConnected),
         (ErrorCode::NotSupported, io::ErrorKind::Unsupported),
-        (ErrorCode::ProtocolOptionNotSupported, io::ErrorKind::Unsupported),
+        (
+            ErrorCode::ProtocolOptionNotSupported,
+            io::ErrorKind::Unsupported,
+        ),
         (ErrorCode::ShutDown, io::ErrorKind::BrokenPipe),
         (ErrorCode::TimedOut, io::ErrorKind::TimedOut),
         (ErrorCode::WouldBlock, io::ErrorKind::WouldBlock),
@@ -199,7 +220,7 @@ mod tests {
 
     #[test]
     fn foreign_io_errors_have_no_code() {
-        let e = io::Error::new(io::ErrorKind::Other, "something else");
+        let e = io::Error::other("something else");
         assert_eq!(error_code(&e), None);
     }
 }

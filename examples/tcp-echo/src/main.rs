@@ -1,8 +1,8 @@
 //! A TCP echo server for wasock, serving many clients at once with `poll`.
 //!
 //! Usage: `tcp-echo [ADDR]` (default `127.0.0.1:0`). The first line on
-//! stdout is `listening on ADDR` with the address actually bound; then it
-//! echoes every byte each client sends until the client closes, and serves
+//! stdout is `listening on ADDR` with the address actually bound, the
+//! second says how to connect; then it echoes every byte each client sends until the client closes, and serves
 //! until killed.
 
 use std::collections::HashMap;
@@ -25,7 +25,9 @@ struct Client {
 }
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".to_string());
     let listener = match TcpListener::bind(addr.as_str()) {
         Ok(l) => l,
         Err(e) => {
@@ -35,7 +37,9 @@ fn main() -> io::Result<()> {
         }
     };
     listener.set_nonblocking(true)?;
-    println!("listening on {}", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    println!("listening on {local}");
+    println!("connect with: nc {} {}", local.ip(), local.port());
 
     let mut clients: HashMap<u64, Client> = HashMap::new();
     let mut next_id = 0u64;
@@ -60,7 +64,14 @@ fn main() -> io::Result<()> {
         let events: Vec<(u64, bool, bool, bool)> = ids
             .iter()
             .zip(&fds[1..])
-            .map(|(id, f)| (*id, f.is_readable(), f.is_writable(), f.is_hang_up() || f.is_error()))
+            .map(|(id, f)| {
+                (
+                    *id,
+                    f.is_readable(),
+                    f.is_writable(),
+                    f.is_hang_up() || f.is_error(),
+                )
+            })
             .collect();
         drop(fds);
 
@@ -89,7 +100,9 @@ fn main() -> io::Result<()> {
         }
 
         for (id, readable, writable, broken) in events {
-            let Some(c) = clients.get_mut(&id) else { continue };
+            let Some(c) = clients.get_mut(&id) else {
+                continue;
+            };
             let done = serve(c, readable, writable || broken, &mut buf).unwrap_or(true);
             if done {
                 clients.remove(&id);

@@ -121,10 +121,16 @@ impl ToSocketAddrs for str {
             return Ok(vec![addr].into_iter());
         }
         let (host, port) = self.rsplit_once(':').ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("`{self}` has no port: expected HOST:PORT"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{self}` has no port: expected HOST:PORT"),
+            )
         })?;
         let port: u16 = port.parse().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("`{port}` is not a port number"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{port}` is not a port number"),
+            )
         })?;
         let host = host
             .strip_prefix('[')
@@ -169,6 +175,9 @@ pub(crate) fn each_addr<A: ToSocketAddrs + ?Sized, T>(
         }
     }
     Err(last.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any addresses")
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
     }))
 }

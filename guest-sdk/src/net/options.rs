@@ -46,14 +46,18 @@ pub(crate) fn get_bool(s: &Socket, name: OptionName) -> io::Result<bool> {
         | SocketOption::Ipv6Only(b)
         | SocketOption::Broadcast(b)
         | SocketOption::MulticastLoop(b) => Ok(b),
-        _ => Err(io::Error::other("the host answered with a different option")),
+        _ => Err(io::Error::other(
+            "the host answered with a different option",
+        )),
     }
 }
 
 pub(crate) fn get_u8(s: &Socket, name: OptionName) -> io::Result<u8> {
     match io(s.get_option(name))? {
         SocketOption::UnicastHopLimit(h) | SocketOption::MulticastHopLimit(h) => Ok(h),
-        _ => Err(io::Error::other("the host answered with a different option")),
+        _ => Err(io::Error::other(
+            "the host answered with a different option",
+        )),
     }
 }
 
@@ -70,13 +74,18 @@ pub(crate) fn to_nanos(d: Option<Duration>) -> io::Result<Option<u64>> {
 
 pub(crate) fn get_timeout(s: &Socket, name: OptionName) -> io::Result<Option<Duration>> {
     match io(s.get_option(name))? {
-        SocketOption::ReceiveTimeout(t) | SocketOption::SendTimeout(t) => Ok(t.map(Duration::from_nanos)),
-        _ => Err(io::Error::other("the host answered with a different option")),
+        SocketOption::ReceiveTimeout(t) | SocketOption::SendTimeout(t) => {
+            Ok(t.map(Duration::from_nanos))
+        }
+        _ => Err(io::Error::other(
+            "the host answered with a different option",
+        )),
     }
 }
 
 pub(crate) fn ttl_u32(ttl: u32) -> io::Result<u8> {
-    u8::try_from(ttl).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "TTL must be 1 to 255"))
+    u8::try_from(ttl)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "TTL must be 1 to 255"))
 }
 
 /// Methods every socket type has, in std's shape.
@@ -85,7 +94,9 @@ macro_rules! common_socket_methods {
         impl $ty {
             /// The local address (`getsockname`).
             pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-                Ok($crate::convert::from_wit($crate::error::io(self.sock.local_address())?))
+                Ok($crate::convert::from_wit($crate::error::io(
+                    self.sock.local_address(),
+                )?))
             }
 
             /// Switch non-blocking mode (`FIONBIO`): calls that would wait
@@ -148,7 +159,10 @@ macro_rules! timeout_methods {
             /// ever. A zero duration is an error, as in std.
             pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
                 let t = $crate::net::options::to_nanos(t)?;
-                $crate::error::io(self.sock.set_option($crate::SocketOption::ReceiveTimeout(t)))
+                $crate::error::io(
+                    self.sock
+                        .set_option($crate::SocketOption::ReceiveTimeout(t)),
+                )
             }
 
             /// The receive timeout.

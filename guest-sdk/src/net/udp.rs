@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{common_socket_methods, get_bool, get_u8, timeout_methods, ttl_u32};
 use crate::bindings::wasock::sockets::socket::Socket;
-use crate::bindings::wasock::sockets::types::{OptionName, RecvFlags, SendFlags, SocketOption, SocketType};
+use crate::bindings::wasock::sockets::types::{
+    OptionName, RecvFlags, SendFlags, SocketOption, SocketType,
+};
 use crate::convert::{family_of, from_wit, ip_to_wit, to_wit};
 use crate::error::io;
 
@@ -84,10 +86,9 @@ impl UdpSocket {
 
     /// Send one datagram to the first address `addr` resolves to.
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let a = addr
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"))?;
+        let a = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+        })?;
         let n = io(self.sock.send_to(buf, to_wit(a), SendFlags::empty()))?;
         Ok(n as usize)
     }
@@ -166,12 +167,16 @@ impl UdpSocket {
     /// Join a multicast group on the interface with this index (0: the
     /// system's choice).
     pub fn join_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
-        io(self.sock.join_multicast_group(ip_to_wit(group), interface_index))
+        io(self
+            .sock
+            .join_multicast_group(ip_to_wit(group), interface_index))
     }
 
     /// Leave a multicast group.
     pub fn leave_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
-        io(self.sock.leave_multicast_group(ip_to_wit(group), interface_index))
+        io(self
+            .sock
+            .leave_multicast_group(ip_to_wit(group), interface_index))
     }
 
     /// std's IPv4 join: only the unspecified interface (the system's choice)

@@ -60,7 +60,11 @@ pub struct RunArgs {
     pub component: PathBuf,
 
     /// Arguments passed to the guest (its argv[1..]).
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
@@ -83,7 +87,9 @@ pub struct RuleArgs {
 pub enum PolicyCommand {
     /// Say whether the rules allow OPERATION on TARGET, and which rule
     /// decided. Prints `allowed` or `denied` first; exits 0 or 1.
-    #[command(after_help = "Example:\n  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443")]
+    #[command(
+        after_help = "Example:\n  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443"
+    )]
     Explain(ExplainArgs),
 }
 

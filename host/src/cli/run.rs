@@ -11,7 +11,10 @@ use crate::runtime::{GuestExit, HostState, Runner, WasockCtx};
 /// Run the guest; its exit status becomes ours. Errors before it runs exit
 /// with 1 and say why on stderr.
 pub fn main(args: RunArgs) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

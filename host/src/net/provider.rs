@@ -26,7 +26,11 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// A source of sockets and name lookups.
 pub trait Provider: Send + Sync + 'static {
     /// Open a new, unbound socket.
-    fn open(&self, family: Family, socket_type: SocketType) -> Result<Box<dyn NetSocket>, ErrorCode>;
+    fn open(
+        &self,
+        family: Family,
+        socket_type: SocketType,
+    ) -> Result<Box<dyn NetSocket>, ErrorCode>;
 
     /// Resolve a host name (never an IP literal: the runtime answers those)
     /// to its addresses, in the resolver's order.
@@ -66,13 +70,26 @@ pub trait NetSocket: Send + Sync + 'static {
 
     /// Receive on a connected socket into `buf`; 0 on a stream socket is the
     /// end of the stream. A datagram longer than `buf` is truncated.
-    fn try_recv(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<usize, ErrorCode>;
+    fn try_recv(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: RecvFlags,
+    ) -> Result<usize, ErrorCode>;
 
     /// Send one datagram to `addr`.
-    fn try_send_to(&mut self, data: &[u8], addr: SocketAddr, flags: SendFlags) -> Result<usize, ErrorCode>;
+    fn try_send_to(
+        &mut self,
+        data: &[u8],
+        addr: SocketAddr,
+        flags: SendFlags,
+    ) -> Result<usize, ErrorCode>;
 
     /// Receive one datagram and its sender.
-    fn try_recv_from(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<RecvMeta, ErrorCode>;
+    fn try_recv_from(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta, ErrorCode>;
 
     /// Shut down one or both directions.
     fn shutdown(&mut self, how: Shutdown) -> Result<(), ErrorCode>;

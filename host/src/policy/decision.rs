@@ -110,7 +110,11 @@ impl fmt::Display for Decision {
     /// decided, e.g. `denied tcp-bind 0.0.0.0:80: no rule grants it; to
     /// permit it, run with --allow tcp-bind=0.0.0.0:80`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.is_allowed() { "allowed" } else { "denied" };
+        let verdict = if self.is_allowed() {
+            "allowed"
+        } else {
+            "denied"
+        };
         write!(f, "{verdict} {} {}", self.operation, self.subject)?;
         match &self.reason {
             Reason::Granted(rule) => write!(f, " by {rule}"),

@@ -28,11 +28,7 @@ impl RuleError {
     /// An error at byte `offset` of `rule`.
     pub(crate) fn at(rule: &str, offset: usize, message: impl Into<String>) -> Self {
         let offset = offset.min(rule.len());
-        let column = rule
-            .char_indices()
-            .take_while(|(i, _)| *i < offset)
-            .count()
-            + 1;
+        let column = rule.char_indices().take_while(|(i, _)| *i < offset).count() + 1;
         RuleError {
             rule: rule.to_string(),
             column,

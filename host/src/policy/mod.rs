@@ -83,7 +83,12 @@ impl Policy {
     ///
     /// The address is matched in canonical form: an IPv4-mapped or
     /// IPv4-compatible IPv6 address matches as the IPv4 address it carries.
-    pub fn check_address(&self, operation: Operation, addr: SocketAddr, names: &[String]) -> Decision {
+    pub fn check_address(
+        &self,
+        operation: Operation,
+        addr: SocketAddr,
+        names: &[String],
+    ) -> Decision {
         let ip = canonical_ip(addr.ip());
         let scope = match addr {
             SocketAddr::V6(a) => a.scope_id(),
@@ -108,7 +113,8 @@ impl Policy {
     /// Decide whether the host name `name` may be resolved. The name should
     /// be normalised with [`normalize_name`] first.
     pub fn check_name(&self, name: &str) -> Decision {
-        let matching = |rule: &Rule| rule.operation == Operation::Resolve && rule.host.matches_name(name);
+        let matching =
+            |rule: &Rule| rule.operation == Operation::Resolve && rule.host.matches_name(name);
         let reason = self.decide(matching, matching);
         Decision {
             operation: Operation::Resolve,

@@ -226,9 +226,9 @@ pub(crate) fn parse_address_target(s: &str) -> Result<(HostPattern, PortRange), 
         return Ok((HostPattern::Any, PortRange::ANY));
     }
     let (host, rest, rest_offset) = if s.starts_with('[') {
-        let close = s.find(']').ok_or_else(|| {
-            PatternError::new(s.len(), "expected `]` closing the IPv6 address")
-        })?;
+        let close = s
+            .find(']')
+            .ok_or_else(|| PatternError::new(s.len(), "expected `]` closing the IPv6 address"))?;
         // `[net]/len` keeps the prefix outside the brackets.
         let mut end = close + 1;
         if s[end..].starts_with('/') {
@@ -254,7 +254,8 @@ pub(crate) fn parse_address_target(s: &str) -> Result<(HostPattern, PortRange), 
         ));
     };
     let host = parse_host(host)?;
-    let ports = parse_ports(ports).map_err(|e| PatternError::new(rest_offset + 1 + e.offset, e.message))?;
+    let ports =
+        parse_ports(ports).map_err(|e| PatternError::new(rest_offset + 1 + e.offset, e.message))?;
     Ok((host, ports))
 }
 
@@ -273,14 +274,14 @@ pub(crate) fn parse_host(s: &str) -> Result<HostPattern, PatternError> {
         let name = normalize_name(suffix).map_err(|e| PatternError::new(2, e.to_string()))?;
         return Ok(HostPattern::Suffix(name));
     }
+    if let Some(inner) = s.strip_prefix('[') {
+        return parse_bracketed_v6(inner, s);
+    }
     if s.contains('*') {
         return Err(PatternError::new(
             s.find('*').unwrap_or(0),
             "`*` is allowed only alone or as a leading `*.` label",
         ));
-    }
-    if let Some(inner) = s.strip_prefix('[') {
-        return parse_bracketed_v6(inner, s);
     }
     if let Some((net, len)) = s.split_once('/') {
         let network: Ipv4Addr = net.parse().map_err(|_| {
@@ -406,7 +407,10 @@ pub(crate) fn parse_ports(s: &str) -> Result<PortRange, PatternError> {
             return Err(PatternError::new(at, EXPECTED));
         }
         t.parse::<u16>().map_err(|_| {
-            PatternError::new(at, format!("port `{t}` is out of range: expected 0 to 65535"))
+            PatternError::new(
+                at,
+                format!("port `{t}` is out of range: expected 0 to 65535"),
+            )
         })
     };
     match s.split_once('-') {
@@ -455,7 +459,10 @@ mod tests {
                 prefix: 32
             }
         );
-        assert_eq!(target("[2001:db8::]/32:1-2").0, target("[2001:db8::/32]:1-2").0);
+        assert_eq!(
+            target("[2001:db8::]/32:1-2").0,
+            target("[2001:db8::/32]:1-2").0
+        );
         assert_eq!(
             target("[fe80::1%3]:80").0,
             HostPattern::Ip {
@@ -490,9 +497,21 @@ mod tests {
     #[test]
     fn parses_ports() {
         assert_eq!(target("1.2.3.4:0").1, PortRange { lo: 0, hi: 0 });
-        assert_eq!(target("1.2.3.4:65535").1, PortRange { lo: 65535, hi: 65535 });
+        assert_eq!(
+            target("1.2.3.4:65535").1,
+            PortRange {
+                lo: 65535,
+                hi: 65535
+            }
+        );
         assert_eq!(target("1.2.3.4:10-20").1, PortRange { lo: 10, hi: 20 });
-        for bad in ["1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:20-10", "1.2.3.4:", "1.2.3.4:x"] {
+        for bad in [
+            "1.2.3.4:65536",
+            "1.2.3.4:-1",
+            "1.2.3.4:20-10",
+            "1.2.3.4:",
+            "1.2.3.4:x",
+        ] {
             assert!(parse_address_target(bad).is_err(), "{bad}");
         }
     }

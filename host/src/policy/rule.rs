@@ -79,10 +79,13 @@ impl Rule {
                 "expected `OPERATION=TARGET`, e.g. `tcp-connect=127.0.0.1:8080`",
             ));
         };
-        let operation: Operation = op_text
-            .trim()
-            .parse()
-            .map_err(|e: super::operation::UnknownOperation| RuleError::at(text, 0, e.to_string()))?;
+        let operation: Operation =
+            op_text
+                .trim()
+                .parse()
+                .map_err(|e: super::operation::UnknownOperation| {
+                    RuleError::at(text, 0, e.to_string())
+                })?;
         let target_offset = op_text.len() + 1;
         let target = target.trim();
         let (host, ports) = if operation.takes_address() {
@@ -127,7 +130,12 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
             RuleSource::CommandLine => write!(f, "{} {}", self.effect.flag(), self.text),
-            RuleSource::Code => write!(f, "{} {} (set by the embedder)", self.effect.flag(), self.text),
+            RuleSource::Code => write!(
+                f,
+                "{} {} (set by the embedder)",
+                self.effect.flag(),
+                self.text
+            ),
             RuleSource::File { path, line, column } => {
                 let word = match self.effect {
                     Effect::Allow => "allow",
@@ -163,7 +171,11 @@ mod tests {
         assert!(e.message.contains("expected `:`"), "{e}");
         assert!(err("tcp-bind").message.contains("OPERATION=TARGET"));
         assert!(err("resolve=10.0.0.1").message.contains("IP literals"));
-        assert!(err("resolve=example.com:80").message.contains("not allowed"));
+        assert!(
+            err("resolve=example.com:80")
+                .message
+                .contains("not allowed")
+        );
         assert!(
             err("tcp-connect=2130706433:80")
                 .message

@@ -98,14 +98,18 @@ fn hole_unspecified_needs_a_rule_that_names_it() {
     // A refusal of everything refuses the unspecified address too.
     let p = policy(&["tcp-bind=0.0.0.0:*"], &["tcp-bind=*"]);
     assert!(!allowed(&p, Operation::TcpBind, "0.0.0.0:1"));
-    let d = Policy::deny_all().check_address(Operation::TcpBind, "0.0.0.0:80".parse().unwrap(), &[]);
+    let d =
+        Policy::deny_all().check_address(Operation::TcpBind, "0.0.0.0:80".parse().unwrap(), &[]);
     assert!(d.to_string().contains("names it"), "{d}");
     assert!(d.to_string().contains("--allow tcp-bind=0.0.0.0:80"), "{d}");
 }
 
 #[test]
 fn hole_port_zero_only_by_ports_that_include_it() {
-    let p = policy(&["tcp-bind=127.0.0.1:8080", "udp-bind=127.0.0.1:1-100"], &[]);
+    let p = policy(
+        &["tcp-bind=127.0.0.1:8080", "udp-bind=127.0.0.1:1-100"],
+        &[],
+    );
     assert!(!allowed(&p, Operation::TcpBind, "127.0.0.1:0"));
     assert!(!allowed(&p, Operation::UdpBind, "127.0.0.1:0"));
     let p = policy(&["tcp-bind=127.0.0.1:*", "udp-bind=127.0.0.1:0-10"], &[]);
@@ -115,7 +119,10 @@ fn hole_port_zero_only_by_ports_that_include_it() {
 
 #[test]
 fn ports_at_the_edges() {
-    let p = policy(&["tcp-connect=127.0.0.1:65535", "udp-send=127.0.0.1:0"], &[]);
+    let p = policy(
+        &["tcp-connect=127.0.0.1:65535", "udp-send=127.0.0.1:0"],
+        &[],
+    );
     assert!(allowed(&p, Operation::TcpConnect, "127.0.0.1:65535"));
     assert!(!allowed(&p, Operation::TcpConnect, "127.0.0.1:65534"));
     assert!(allowed(&p, Operation::UdpSend, "127.0.0.1:0"));
@@ -125,7 +132,10 @@ fn ports_at_the_edges() {
 
 #[test]
 fn hole_ipv6_scope_ids() {
-    let p = policy(&["tcp-connect=[fe80::1%2]:80", "udp-send=[fe80::2]:53"], &[]);
+    let p = policy(
+        &["tcp-connect=[fe80::1%2]:80", "udp-send=[fe80::2]:53"],
+        &[],
+    );
     assert!(allowed(&p, Operation::TcpConnect, "[fe80::1%2]:80"));
     assert!(!allowed(&p, Operation::TcpConnect, "[fe80::1%3]:80"));
     assert!(!allowed(&p, Operation::TcpConnect, "[fe80::1]:80"));
@@ -133,7 +143,10 @@ fn hole_ipv6_scope_ids() {
     assert!(allowed(&p, Operation::UdpSend, "[fe80::2]:53"));
     assert!(!allowed(&p, Operation::UdpSend, "[fe80::2%1]:53"));
     // `%*` covers every interface; a refusal without a scope covers all.
-    let p = policy(&["tcp-connect=[fe80::1%*]:80"], &["tcp-connect=[fe80::1]:80"]);
+    let p = policy(
+        &["tcp-connect=[fe80::1%*]:80"],
+        &["tcp-connect=[fe80::1]:80"],
+    );
     assert!(!allowed(&p, Operation::TcpConnect, "[fe80::1%7]:80"));
     let p = policy(&["tcp-connect=[fe80::1%*]:80"], &[]);
     assert!(allowed(&p, Operation::TcpConnect, "[fe80::1%7]:80"));
@@ -151,8 +164,18 @@ fn hole_suffix_wildcards_need_a_label_boundary() {
 
 #[test]
 fn hole_numeric_ipv4_spellings_are_not_names() {
-    for spelling in ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x7f.0.0.1"] {
-        assert_eq!(normalize_name(spelling), Err(NameError::NumericAddress), "{spelling}");
+    for spelling in [
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "0x7f.0.0.1",
+    ] {
+        assert_eq!(
+            normalize_name(spelling),
+            Err(NameError::NumericAddress),
+            "{spelling}"
+        );
         assert!(Rule::parse(Effect::Allow, &format!("tcp-connect={spelling}:80")).is_err());
         assert!(Rule::parse(Effect::Allow, &format!("resolve={spelling}")).is_err());
     }
@@ -160,31 +183,60 @@ fn hole_numeric_ipv4_spellings_are_not_names() {
 
 #[test]
 fn name_grants_match_through_resolved_names_and_denies_check_the_address() {
-    let p = policy(&["tcp-connect=api.example.com:443"], &["tcp-connect=10.0.0.0/8:*"]);
+    let p = policy(
+        &["tcp-connect=api.example.com:443"],
+        &["tcp-connect=10.0.0.0/8:*"],
+    );
     let names = vec!["api.example.com".to_string()];
     let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
-    assert!(p.check_address(Operation::TcpConnect, addr("192.0.2.1:443"), &names).is_allowed());
-    assert!(!p.check_address(Operation::TcpConnect, addr("192.0.2.1:443"), &[]).is_allowed());
-    assert!(!p.check_address(Operation::TcpConnect, addr("192.0.2.1:80"), &names).is_allowed());
+    assert!(
+        p.check_address(Operation::TcpConnect, addr("192.0.2.1:443"), &names)
+            .is_allowed()
+    );
+    assert!(
+        !p.check_address(Operation::TcpConnect, addr("192.0.2.1:443"), &[])
+            .is_allowed()
+    );
+    assert!(
+        !p.check_address(Operation::TcpConnect, addr("192.0.2.1:80"), &names)
+            .is_allowed()
+    );
     // The name resolved to a refused address: refused.
     let d = p.check_address(Operation::TcpConnect, addr("10.1.1.1:443"), &names);
     assert!(matches!(d.reason, Reason::Refused(_)), "{d}");
     // A refusal by name applies whatever the address.
     let p = policy(&["tcp-connect=*"], &["tcp-connect=*.evil.net:*"]);
     let names = vec!["x.evil.net".to_string()];
-    assert!(!p.check_address(Operation::TcpConnect, addr("192.0.2.1:80"), &names).is_allowed());
+    assert!(
+        !p.check_address(Operation::TcpConnect, addr("192.0.2.1:80"), &names)
+            .is_allowed()
+    );
 }
 
 #[test]
 fn explanations_name_the_deciding_rule_and_the_remedy() {
     let p = policy(&["tcp-bind=127.0.0.1:*"], &["tcp-bind=127.0.0.1:22"]);
     let d = p.check_address(Operation::TcpBind, "127.0.0.1:8080".parse().unwrap(), &[]);
-    assert!(d.to_string().starts_with("allowed tcp-bind 127.0.0.1:8080 by "), "{d}");
+    assert!(
+        d.to_string()
+            .starts_with("allowed tcp-bind 127.0.0.1:8080 by "),
+        "{d}"
+    );
     let d = p.check_address(Operation::TcpBind, "127.0.0.1:22".parse().unwrap(), &[]);
     assert!(d.to_string().starts_with("denied"), "{d}");
     assert!(d.to_string().contains("tcp-bind=127.0.0.1:22"), "{d}");
     let d = p.check_address(Operation::TcpBind, "[::1]:9".parse().unwrap(), &[]);
-    assert_eq!(d.remedy().unwrap(), "to permit it, run with --allow tcp-bind=[::1]:9");
-    let d = p.check_address(Operation::TcpBind, "[::ffff:10.0.0.1]:9".parse().unwrap(), &[]);
-    assert_eq!(d.remedy().unwrap(), "to permit it, run with --allow tcp-bind=10.0.0.1:9");
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow tcp-bind=[::1]:9"
+    );
+    let d = p.check_address(
+        Operation::TcpBind,
+        "[::ffff:10.0.0.1]:9".parse().unwrap(),
+        &[],
+    );
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow tcp-bind=10.0.0.1:9"
+    );
 }

@@ -108,7 +108,9 @@ impl WasockCtx {
     /// Check `op` on `addr`: count it, log a denial, and turn a denial into
     /// `access-denied`.
     pub(crate) fn check(&self, op: Operation, addr: SocketAddr) -> Result<(), ErrorCode> {
-        let decision = self.policy.check_address(op, addr, self.names_for(addr.ip()));
+        let decision = self
+            .policy
+            .check_address(op, addr, self.names_for(addr.ip()));
         self.record(&decision)
     }
 
@@ -123,7 +125,9 @@ impl WasockCtx {
     /// Check a peer filter (`tcp-accept`, `udp-recv`): like [`Self::check`]
     /// but a denial is reported as a dropped peer.
     pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
-        let decision = self.policy.check_address(op, peer, self.names_for(peer.ip()));
+        let decision = self
+            .policy
+            .check_address(op, peer, self.names_for(peer.ip()));
         if decision.is_allowed() {
             self.stats.record(op, true);
             return true;

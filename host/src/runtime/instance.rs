@@ -46,7 +46,12 @@ impl HostState {
     /// A state for one instance. The WASI builder gets wasi:sockets guarded
     /// by the same policy as wasock's sockets.
     pub fn new(mut wasi: WasiCtxBuilder, wasock: WasockCtx) -> HostState {
-        guard_wasi_sockets(&mut wasi, wasock.policy.clone(), wasock.stats.clone(), wasock.id);
+        guard_wasi_sockets(
+            &mut wasi,
+            wasock.policy.clone(),
+            wasock.stats.clone(),
+            wasock.id,
+        );
         HostState {
             wasi: wasi.build(),
             wasock,
@@ -114,7 +119,8 @@ impl Runner {
     /// Compile the component in `path`, explaining what is wrong if the file
     /// is not one.
     pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         self.compile(&bytes)
             .with_context(|| format!("cannot load {}", path.display()))
     }
@@ -143,9 +149,9 @@ impl Runner {
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component imports something wasock does not provide")?;
-        Ok(CommandPre::new(pre)
+        CommandPre::new(pre)
             .map_err(anyhow::Error::from)
-            .context("the component is not a command (it must export wasi:cli/run)")?)
+            .context("the component is not a command (it must export wasi:cli/run)")
     }
 
     /// Instantiate a prepared command and run it to the end.

@@ -20,7 +20,11 @@ fn family_matches(ip: &IpAddr, family: Option<AddressFamily>) -> bool {
 }
 
 impl Host for WasockCtxView<'_> {
-    async fn resolve_addresses(&mut self, name: String, family: Option<AddressFamily>) -> SocketResult<Vec<IpAddress>> {
+    async fn resolve_addresses(
+        &mut self,
+        name: String,
+        family: Option<AddressFamily>,
+    ) -> SocketResult<Vec<IpAddress>> {
         let literal = name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
@@ -49,7 +53,10 @@ impl Host for WasockCtxView<'_> {
             Some(ips) => ips.clone(),
             None => self.ctx.provider.resolve(&name).await?,
         };
-        let ips: Vec<IpAddr> = ips.into_iter().filter(|ip| family_matches(ip, family)).collect();
+        let ips: Vec<IpAddr> = ips
+            .into_iter()
+            .filter(|ip| family_matches(ip, family))
+            .collect();
         if ips.is_empty() {
             return Err(ErrorCode::NameNotFound.into());
         }

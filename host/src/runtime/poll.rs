@@ -13,7 +13,11 @@ use super::socket::GuestSocket;
 use crate::net::{ErrorCode, Readiness as NetReadiness};
 
 impl Host for WasockCtxView<'_> {
-    async fn poll(&mut self, entries: Vec<PollEntry>, timeout: Option<u64>) -> SocketResult<Vec<Readiness>> {
+    async fn poll(
+        &mut self,
+        entries: Vec<PollEntry>,
+        timeout: Option<u64>,
+    ) -> SocketResult<Vec<Readiness>> {
         if entries.is_empty() && timeout.is_none() {
             return Err(ErrorCode::InvalidArgument.into());
         }
@@ -25,7 +29,10 @@ impl Host for WasockCtxView<'_> {
         for e in &entries {
             self.table.get(&e.socket)?;
         }
-        let interests: Vec<NetReadiness> = entries.iter().map(|e| readiness_to_net(e.interest)).collect();
+        let interests: Vec<NetReadiness> = entries
+            .iter()
+            .map(|e| readiness_to_net(e.interest))
+            .collect();
         let deadline = timeout.map(|ns| tokio::time::Instant::now() + Duration::from_nanos(ns));
         loop {
             // Truth first: what holds now, with the runtime's filters applied.
@@ -33,7 +40,9 @@ impl Host for WasockCtxView<'_> {
             let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
-                let now = sock.readiness(self.ctx).and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);
+                let now = sock
+                    .readiness(self.ctx)
+                    .and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
@@ -49,11 +58,17 @@ impl Host for WasockCtxView<'_> {
             let changed = poll_fn(|cx| {
                 let mut ready = false;
                 for (sock, interest) in &socks {
-                    if sock.pending_accept.is_some() || sock.net.poll_ready(cx, *interest).is_ready() {
+                    if sock.pending_accept.is_some()
+                        || sock.net.poll_ready(cx, *interest).is_ready()
+                    {
                         ready = true;
                     }
                 }
-                if ready { Poll::Ready(()) } else { Poll::Pending }
+                if ready {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
             });
             match deadline {
                 None => changed.await,

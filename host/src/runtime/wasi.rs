@@ -32,7 +32,10 @@ pub fn guard_wasi_sockets(
     stats: Arc<InstanceStats>,
     instance: InstanceId,
 ) {
-    let resolve = policy.rules().iter().any(|r| r.operation == Operation::Resolve);
+    let resolve = policy
+        .rules()
+        .iter()
+        .any(|r| r.operation == Operation::Resolve);
     builder
         .allow_tcp(true)
         .allow_udp(true)

@@ -23,7 +23,11 @@ use super::{BoxFuture, ErrorCode, Family, NetSocket, Provider, SocketType};
 pub struct NativeProvider;
 
 impl Provider for NativeProvider {
-    fn open(&self, family: Family, socket_type: SocketType) -> Result<Box<dyn NetSocket>, ErrorCode> {
+    fn open(
+        &self,
+        family: Family,
+        socket_type: SocketType,
+    ) -> Result<Box<dyn NetSocket>, ErrorCode> {
         Ok(Box::new(NativeSocket::open(family, socket_type)?))
     }
 

@@ -22,7 +22,9 @@ pub fn set(sock: &Socket, family: Family, option: SockOption) -> Result<(), Erro
         ReuseAddress(on) => sock.set_reuse_address(on)?,
         KeepAlive(on) => sock.set_keepalive(on)?,
         KeepAliveIdle(d) => sys::set_int(sock, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs(d))?,
-        KeepAliveInterval(d) => sys::set_int(sock, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, secs(d))?,
+        KeepAliveInterval(d) => {
+            sys::set_int(sock, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, secs(d))?
+        }
         KeepAliveCount(n) => sys::set_int(
             sock,
             libc::IPPROTO_TCP,
@@ -86,7 +88,12 @@ pub fn get(sock: &Socket, family: Family, name: OptionName) -> Result<SockOption
 }
 
 /// Join or leave a multicast group.
-pub fn multicast(sock: &Socket, group: IpAddr, interface: u32, join: bool) -> Result<(), ErrorCode> {
+pub fn multicast(
+    sock: &Socket,
+    group: IpAddr,
+    interface: u32,
+    join: bool,
+) -> Result<(), ErrorCode> {
     match group {
         IpAddr::V4(g) => {
             let iface = InterfaceIndexOrAddress::Index(interface);

@@ -36,7 +36,9 @@ pub fn getaddrinfo(name: &str) -> Result<Vec<IpAddr>, ErrorCode> {
         } else if ai.ai_family == libc::AF_INET {
             // SAFETY: for AF_INET, ai_addr points to a sockaddr_in.
             let sin = unsafe { &*ai.ai_addr.cast::<libc::sockaddr_in>() };
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))))
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
         } else if ai.ai_family == libc::AF_INET6 {
             // SAFETY: for AF_INET6, ai_addr points to a sockaddr_in6.
             let sin6 = unsafe { &*ai.ai_addr.cast::<libc::sockaddr_in6>() };

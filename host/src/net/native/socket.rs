@@ -118,7 +118,11 @@ impl NativeSocket {
     /// Run a non-blocking operation. On `WouldBlock` it is retried through
     /// tokio's `try_io`, which clears the cached readiness only if no event
     /// arrived since it was read, so that a wait afterwards cannot miss one.
-    fn op<R>(&self, interest: Interest, mut f: impl FnMut(&Socket) -> io::Result<R>) -> Result<R, ErrorCode> {
+    fn op<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut(&Socket) -> io::Result<R>,
+    ) -> Result<R, ErrorCode> {
         match &self.io {
             Io::Registered(fd) => match f(fd.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -260,7 +264,11 @@ impl NetSocket for NativeSocket {
             .map_err(|e| self.send_error(e))
     }
 
-    fn try_recv(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<usize, ErrorCode> {
+    fn try_recv(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: RecvFlags,
+    ) -> Result<usize, ErrorCode> {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
@@ -268,17 +276,28 @@ impl NetSocket for NativeSocket {
         self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags))
     }
 
-    fn try_send_to(&mut self, data: &[u8], addr: SocketAddr, flags: SendFlags) -> Result<usize, ErrorCode> {
+    fn try_send_to(
+        &mut self,
+        data: &[u8],
+        addr: SocketAddr,
+        flags: SendFlags,
+    ) -> Result<usize, ErrorCode> {
         self.check_family(&addr)?;
         if self.shut_write {
             return Err(ErrorCode::ShutDown);
         }
         let flags = send_flags(flags);
         let to = SockAddr::from(addr);
-        self.op(Interest::WRITABLE, |s| s.send_to_with_flags(data, &to, flags))
+        self.op(Interest::WRITABLE, |s| {
+            s.send_to_with_flags(data, &to, flags)
+        })
     }
 
-    fn try_recv_from(&mut self, buf: &mut [MaybeUninit<u8>], flags: RecvFlags) -> Result<RecvMeta, ErrorCode> {
+    fn try_recv_from(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta, ErrorCode> {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
@@ -363,7 +382,8 @@ impl NetSocket for NativeSocket {
             return Poll::Ready(self.readiness());
         };
         let wanted = interest | Readiness::HANG_UP | Readiness::ERROR;
-        let want_read = interest.contains(Readiness::READABLE) || !interest.contains(Readiness::WRITABLE);
+        let want_read =
+            interest.contains(Readiness::READABLE) || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
         loop {
             let now = self.readiness();

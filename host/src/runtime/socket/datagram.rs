@@ -27,7 +27,11 @@ fn check_size(ctx: &WasockCtx, sock: &GuestSocket, len: usize) -> Result<(), Err
     Ok(())
 }
 
-pub(crate) fn connect(ctx: &WasockCtx, sock: &mut GuestSocket, addr: SocketAddr) -> Result<(), ErrorCode> {
+pub(crate) fn connect(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    addr: SocketAddr,
+) -> Result<(), ErrorCode> {
     sock.check_destination(&addr)?;
     ctx.check(Operation::UdpSend, addr)?;
     sock.net.start_connect(addr)?;
@@ -144,7 +148,10 @@ pub(crate) async fn recv_from(
     let deadline = sock.recv_deadline();
     let mut buf: Vec<u8> = Vec::with_capacity(want);
     loop {
-        match sock.net.try_recv_from(&mut buf.spare_capacity_mut()[..want], flags) {
+        match sock
+            .net
+            .try_recv_from(&mut buf.spare_capacity_mut()[..want], flags)
+        {
             Ok(meta) => {
                 if !admitted(ctx, sock, meta.from, true) {
                     if flags.peek {

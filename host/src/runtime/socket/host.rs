@@ -41,7 +41,11 @@ impl WasockCtxView<'_> {
 }
 
 impl HostSocket for WasockCtxView<'_> {
-    fn open(&mut self, family: AddressFamily, type_: wit::SocketType) -> SocketResult<Resource<GuestSocket>> {
+    fn open(
+        &mut self,
+        family: AddressFamily,
+        type_: wit::SocketType,
+    ) -> SocketResult<Resource<GuestSocket>> {
         if self.ctx.open_sockets >= self.ctx.limits.max_sockets {
             return Err(ErrorCode::NewSocketLimit.into());
         }
@@ -62,7 +66,11 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(type_from_net(self.table.get(&this)?.socket_type))
     }
 
-    fn bind(&mut self, this: Resource<GuestSocket>, local_address: SocketAddress) -> SocketResult<()> {
+    fn bind(
+        &mut self,
+        this: Resource<GuestSocket>,
+        local_address: SocketAddress,
+    ) -> SocketResult<()> {
         let addr = addr_to_std(local_address);
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
@@ -75,7 +83,10 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(stream::listen(ctx, sock, backlog)?)
     }
 
-    async fn accept(&mut self, this: Resource<GuestSocket>) -> SocketResult<(Resource<GuestSocket>, SocketAddress)> {
+    async fn accept(
+        &mut self,
+        this: Resource<GuestSocket>,
+    ) -> SocketResult<(Resource<GuestSocket>, SocketAddress)> {
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
         let (net, peer) = stream::accept(ctx, sock).await?;
@@ -84,7 +95,11 @@ impl HostSocket for WasockCtxView<'_> {
         Ok((res, addr_from_std(peer)))
     }
 
-    async fn connect(&mut self, this: Resource<GuestSocket>, remote_address: SocketAddress) -> SocketResult<()> {
+    async fn connect(
+        &mut self,
+        this: Resource<GuestSocket>,
+        remote_address: SocketAddress,
+    ) -> SocketResult<()> {
         let addr = addr_to_std(remote_address);
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
@@ -98,7 +113,12 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(datagram::disconnect(self.sock(&this)?)?)
     }
 
-    async fn send(&mut self, this: Resource<GuestSocket>, data: Vec<u8>, flags: SendFlags) -> SocketResult<u64> {
+    async fn send(
+        &mut self,
+        this: Resource<GuestSocket>,
+        data: Vec<u8>,
+        flags: SendFlags,
+    ) -> SocketResult<u64> {
         let flags = send_flags(flags);
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
@@ -108,7 +128,12 @@ impl HostSocket for WasockCtxView<'_> {
         }
     }
 
-    async fn recv(&mut self, this: Resource<GuestSocket>, max_len: u64, flags: RecvFlags) -> SocketResult<Vec<u8>> {
+    async fn recv(
+        &mut self,
+        this: Resource<GuestSocket>,
+        max_len: u64,
+        flags: RecvFlags,
+    ) -> SocketResult<Vec<u8>> {
         let want = self.recv_len(max_len);
         let (flags, wait_all) = recv_flags(flags);
         let ctx = &*self.ctx;
@@ -119,7 +144,9 @@ impl HostSocket for WasockCtxView<'_> {
                 if want == 0 && !wait_all && sock.state != State::Unbound {
                     return Ok(Vec::new());
                 }
-                let got = datagram::recv_from(ctx, sock, want.min(MAX_DATAGRAM_BUFFER), flags, wait_all).await?;
+                let got =
+                    datagram::recv_from(ctx, sock, want.min(MAX_DATAGRAM_BUFFER), flags, wait_all)
+                        .await?;
                 Ok(got.data)
             }
         }
@@ -138,7 +165,12 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(datagram::send_to(ctx, sock, &data, addr, send_flags(flags)).await?)
     }
 
-    async fn recv_from(&mut self, this: Resource<GuestSocket>, max_len: u64, flags: RecvFlags) -> SocketResult<Datagram> {
+    async fn recv_from(
+        &mut self,
+        this: Resource<GuestSocket>,
+        max_len: u64,
+        flags: RecvFlags,
+    ) -> SocketResult<Datagram> {
         let want = self.recv_len(max_len);
         let (flags, wait_all) = recv_flags(flags);
         let ctx = &*self.ctx;
@@ -206,20 +238,46 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(options::set(self.sock(&this)?, value)?)
     }
 
-    fn get_option(&mut self, this: Resource<GuestSocket>, name: OptionName) -> SocketResult<SocketOption> {
+    fn get_option(
+        &mut self,
+        this: Resource<GuestSocket>,
+        name: OptionName,
+    ) -> SocketResult<SocketOption> {
         Ok(options::get(self.sock(&this)?, name)?)
     }
 
-    fn join_multicast_group(&mut self, this: Resource<GuestSocket>, group: IpAddress, interface_index: u32) -> SocketResult<()> {
+    fn join_multicast_group(
+        &mut self,
+        this: Resource<GuestSocket>,
+        group: IpAddress,
+        interface_index: u32,
+    ) -> SocketResult<()> {
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
-        Ok(datagram::multicast(ctx, sock, ip_to_std(group), interface_index, true)?)
+        Ok(datagram::multicast(
+            ctx,
+            sock,
+            ip_to_std(group),
+            interface_index,
+            true,
+        )?)
     }
 
-    fn leave_multicast_group(&mut self, this: Resource<GuestSocket>, group: IpAddress, interface_index: u32) -> SocketResult<()> {
+    fn leave_multicast_group(
+        &mut self,
+        this: Resource<GuestSocket>,
+        group: IpAddress,
+        interface_index: u32,
+    ) -> SocketResult<()> {
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
-        Ok(datagram::multicast(ctx, sock, ip_to_std(group), interface_index, false)?)
+        Ok(datagram::multicast(
+            ctx,
+            sock,
+            ip_to_std(group),
+            interface_index,
+            false,
+        )?)
     }
 
     fn take_error(&mut self, this: Resource<GuestSocket>) -> SocketResult<Option<wit::ErrorCode>> {

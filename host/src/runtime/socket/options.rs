@@ -35,7 +35,10 @@ pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<()
     Ok(())
 }
 
-pub(crate) fn get(sock: &GuestSocket, name: wit::OptionName) -> Result<wit::SocketOption, ErrorCode> {
+pub(crate) fn get(
+    sock: &GuestSocket,
+    name: wit::OptionName,
+) -> Result<wit::SocketOption, ErrorCode> {
     check_applies(sock, name)?;
     match option_name(name) {
         Some(n) => Ok(option_from_net(sock.net.get_option(n)?)),

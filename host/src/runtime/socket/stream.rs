@@ -4,7 +4,7 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{GuestSocket, State, wait_ready};
-use crate::net::{ConnectState, ErrorCode, Family, RecvFlags, Readiness, SendFlags};
+use crate::net::{ConnectState, ErrorCode, Family, Readiness, RecvFlags, SendFlags};
 use crate::policy::Operation;
 use crate::runtime::ctx::WasockCtx;
 
@@ -18,7 +18,11 @@ fn unspecified(family: Family) -> SocketAddr {
     SocketAddr::new(ip, 0)
 }
 
-pub(crate) fn listen(ctx: &WasockCtx, sock: &mut GuestSocket, backlog: u32) -> Result<(), ErrorCode> {
+pub(crate) fn listen(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    backlog: u32,
+) -> Result<(), ErrorCode> {
     if !sock.is_stream() {
         return Err(ErrorCode::NotSupported);
     }
@@ -108,7 +112,11 @@ pub(crate) fn refresh_connect(sock: &mut GuestSocket) {
     }
 }
 
-pub(crate) async fn connect(ctx: &WasockCtx, sock: &mut GuestSocket, addr: SocketAddr) -> Result<(), ErrorCode> {
+pub(crate) async fn connect(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    addr: SocketAddr,
+) -> Result<(), ErrorCode> {
     sock.check_destination(&addr)?;
     refresh_connect(sock);
     match sock.state {
@@ -173,7 +181,11 @@ async fn ensure_connected(sock: &mut GuestSocket, interest: Readiness) -> Result
     }
 }
 
-pub(crate) async fn send(sock: &mut GuestSocket, data: &[u8], flags: SendFlags) -> Result<u64, ErrorCode> {
+pub(crate) async fn send(
+    sock: &mut GuestSocket,
+    data: &[u8],
+    flags: SendFlags,
+) -> Result<u64, ErrorCode> {
     ensure_connected(sock, Readiness::WRITABLE).await?;
     let deadline = sock.send_deadline();
     let mut sent = 0;

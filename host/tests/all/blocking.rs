@@ -1,0 +1,97 @@
+//! Blocking costs no host thread: a hundred guests blocked in `recv` do not
+//! stop a hundred-and-first from completing an echo.
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use wasock_host::runtime::GuestExit;
+use wasock_test_programs::{TCP_BLOCK_RECV, TCP_ECHO_CLIENT};
+
+use crate::common::{PATIENCE, allow, prepared, run_in_process, tokio_rt};
+
+fn threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_hundred_blocked_guests_do_not_stop_the_next_one() {
+    // Compile before counting threads: compilation has its own pool.
+    prepared(TCP_BLOCK_RECV);
+    prepared(TCP_ECHO_CLIENT);
+    let rt = tokio_rt();
+    rt.block_on(async {
+        let quiet = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let quiet_addr = quiet.local_addr().unwrap();
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let echo_addr = echo.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.into_split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        let policy = allow(&[
+            &format!("tcp-connect={quiet_addr}"),
+            &format!("tcp-connect={echo_addr}"),
+        ]);
+        let before = threads();
+
+        let quiet_target = quiet_addr.to_string();
+        let mut blocked = Vec::new();
+        for _ in 0..100 {
+            let (p, t) = (policy.clone(), quiet_target.clone());
+            blocked.push(tokio::spawn(async move {
+                run_in_process(TCP_BLOCK_RECV, &[&t], p).await
+            }));
+        }
+        // All hundred are connected, hence blocked in recv.
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            let (s, _) = tokio::time::timeout(PATIENCE, quiet.accept())
+                .await
+                .unwrap()
+                .unwrap();
+            held.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            blocked.iter().all(|h| !h.is_finished()),
+            "a blocked guest finished early"
+        );
+
+        let echo_target = echo_addr.to_string();
+        let next = tokio::time::timeout(
+            PATIENCE,
+            run_in_process(TCP_ECHO_CLIENT, &[&echo_target, "65536"], policy),
+        )
+        .await
+        .expect("the 101st guest was starved");
+        assert!(matches!(next.exit, GuestExit::Exited(0)), "{:?}", next.exit);
+        assert!(next.stdout.contains("ok echoed 65536"), "{}", next.stdout);
+
+        let during = threads();
+        assert!(
+            during < before + 10,
+            "threads grew from {before} to {during} with 100 blocked guests"
+        );
+
+        // Release them: each receives one byte and ends cleanly.
+        for s in &mut held {
+            s.write_all(b"x").await.unwrap();
+        }
+        for h in blocked {
+            let done = tokio::time::timeout(PATIENCE, h).await.unwrap().unwrap();
+            assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+            assert!(done.stdout.contains("ok received 1"), "{}", done.stdout);
+        }
+    });
+}

@@ -1,0 +1,155 @@
+//! The `wasock` binary as a user runs it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use wasock_test_programs::TCP_ECHO;
+
+use crate::common::{Guest, run};
+
+/// Send `data` and read the echo concurrently; return what came back.
+fn echo_over(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(crate::common::PATIENCE)).unwrap();
+    let mut reader = s.try_clone().unwrap();
+    let n = data.len();
+    let handle = std::thread::spawn(move || {
+        let mut got = Vec::with_capacity(n);
+        let mut buf = vec![0; 65536];
+        while got.len() < n {
+            let k = reader.read(&mut buf).unwrap();
+            if k == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..k]);
+        }
+        got
+    });
+    s.write_all(data).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    handle.join().unwrap()
+}
+
+fn mib() -> Vec<u8> {
+    (0..1 << 20)
+        .map(|i: u32| (i * 7 + (i >> 11)) as u8)
+        .collect()
+}
+
+#[test]
+fn echo_example_returns_a_mebibyte_over_ipv4() {
+    let g = Guest::spawn(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.0/8:*",
+        TCP_ECHO,
+    ]);
+    let addr = g.listening_addr();
+    assert!(addr.is_ipv4() && addr.port() != 0, "{addr}");
+    let data = mib();
+    assert!(echo_over(addr, &data) == data, "echo differs");
+    // Two clients at once are both served.
+    let (a, b) = (echo_over(addr, b"first"), echo_over(addr, b"second"));
+    assert_eq!(
+        (a.as_slice(), b.as_slice()),
+        (&b"first"[..], &b"second"[..])
+    );
+}
+
+#[test]
+fn echo_example_returns_a_mebibyte_over_ipv6() {
+    let g = Guest::spawn(&[
+        "run",
+        "--allow",
+        "tcp-bind=[::1]:*",
+        "--allow",
+        "tcp-accept=[::1]:*",
+        TCP_ECHO,
+        "[::1]:0",
+    ]);
+    let addr = g.listening_addr();
+    assert!(addr.is_ipv6(), "{addr}");
+    let data = mib();
+    assert!(echo_over(addr, &data) == data, "echo differs");
+}
+
+#[test]
+fn echo_example_without_a_grant_cannot_bind() {
+    let (code, stdout, stderr) = run(&["run", TCP_ECHO]);
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty(), "{stdout:?}");
+    assert!(stderr.contains("denied tcp-bind 127.0.0.1:0"), "{stderr}");
+    assert!(stderr.contains("--allow tcp-bind=127.0.0.1:0"), "{stderr}");
+    assert!(stderr.contains("access-denied"), "{stderr}");
+}
+
+#[test]
+fn connections_from_peers_without_an_accept_grant_are_dropped() {
+    let g = Guest::spawn(&["run", "--allow", "tcp-bind=127.0.0.1:*", TCP_ECHO]);
+    let addr = g.listening_addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(crate::common::PATIENCE)).unwrap();
+    let _ = s.write_all(b"hello");
+    let mut buf = [0; 8];
+    // The host closes the connection without the guest seeing it.
+    let n = s.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0);
+    drop(g);
+}
+
+#[test]
+fn an_unparsable_rule_is_refused_before_anything_runs() {
+    let (code, stdout, stderr) = run(&["run", "--allow", "tcp-bnd=127.0.0.1:80", TCP_ECHO]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("tcp-bnd=127.0.0.1:80"), "{stderr}");
+    assert!(stderr.contains("unknown operation"), "{stderr}");
+
+    let (code, _, stderr) = run(&["run", "--deny", "tcp-connect=::1:80", TCP_ECHO]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("tcp-connect=::1:80") && stderr.contains("brackets"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_explained() {
+    let dir = std::env::temp_dir().join(format!("wasock-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.wasm");
+    std::fs::write(&junk, b"this is not wasm").unwrap();
+    let (code, _, stderr) = run(&["run", junk.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not a WebAssembly file"), "{stderr}");
+
+    let core = dir.join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let (code, _, stderr) = run(&["run", core.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("core WebAssembly module, not a component"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run(&["run", dir.join("missing.wasm").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_documents_every_flag_with_an_example() {
+    let (code, stdout, _) = run(&["run", "--help"]);
+    assert_eq!(code, 0);
+    let help = stdout.join("\n");
+    for flag in ["--allow", "--deny", "--env"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    assert!(
+        help.contains("Examples:") && help.contains("wasock run --allow"),
+        "{help}"
+    );
+}

@@ -1,0 +1,201 @@
+//! Shared test helpers: the `wasock` binary as a user runs it, and an
+//! in-process runner with one engine and cached compiled components.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::Component;
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasock_host::policy::Policy;
+use wasock_host::runtime::{GuestExit, HostState, Runner, WasockCtx};
+
+/// Generous upper bound for anything a test waits on; tests assert
+/// behaviour, this only keeps a broken build from hanging CI.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The `wasock` binary.
+pub fn wasock() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wasock"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// A `wasock run` process whose stdout is read line by line.
+pub struct Guest {
+    child: Child,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Guest {
+    /// Start `wasock ARGS...`.
+    pub fn spawn(args: &[&str]) -> Guest {
+        let mut child = wasock()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wasock");
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Guest {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The next line of stdout.
+    pub fn line(&self) -> String {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(l) => l,
+            Err(_) => panic!("no line from the guest; stderr:\n{}", self.stderr()),
+        }
+    }
+
+    /// The address in a `listening on ADDR` first line.
+    pub fn listening_addr(&self) -> std::net::SocketAddr {
+        let line = self.line();
+        let addr = line.strip_prefix("listening on ").unwrap_or_else(|| {
+            panic!("unexpected first line {line:?}; stderr:\n{}", self.stderr())
+        });
+        addr.parse().unwrap()
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait for the process to end: its exit code and the rest of stdout.
+    pub fn finish(mut self) -> (i32, Vec<String>, String) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "guest did not finish; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut rest = Vec::new();
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push(l);
+        }
+        // Let the stderr reader drain.
+        std::thread::sleep(Duration::from_millis(20));
+        (status.code().unwrap_or(-1), rest, self.stderr())
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `wasock ARGS...` to its end: exit code, stdout lines, stderr.
+pub fn run(args: &[&str]) -> (i32, Vec<String>, String) {
+    Guest::spawn(args).finish()
+}
+
+/// One runner (engine and linker) for every in-process test.
+pub fn runner() -> &'static Runner {
+    static RUNNER: OnceLock<Runner> = OnceLock::new();
+    RUNNER.get_or_init(|| Runner::new().expect("runner"))
+}
+
+/// A prepared command for the guest at `path`, compiled once per test
+/// binary.
+pub fn prepared(path: &str) -> CommandPre<HostState> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Component>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let component = {
+        let mut map = cache.lock().unwrap();
+        if let Some(c) = map.get(path) {
+            c.clone()
+        } else {
+            let c = runner()
+                .load(std::path::Path::new(path))
+                .expect("compile guest");
+            map.insert(path.to_string(), c.clone());
+            c
+        }
+    };
+    runner().prepare(&component).expect("prepare guest")
+}
+
+/// A policy from `--allow` rules.
+pub fn allow(rules: &[&str]) -> Arc<Policy> {
+    let mut b = Policy::builder();
+    for r in rules {
+        b = b.allow(r).unwrap();
+    }
+    Arc::new(b.build())
+}
+
+/// An in-process guest's ending and stdout.
+pub struct Finished {
+    pub exit: GuestExit,
+    pub stdout: String,
+}
+
+/// Run the guest at `path` in this process with `args` under `policy`.
+pub async fn run_in_process(path: &str, args: &[&str], policy: Arc<Policy>) -> Finished {
+    let pre = prepared(path);
+    let stdout = MemoryOutputPipe::new(1 << 20);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(stdout.clone())
+        .inherit_stderr()
+        .arg(path)
+        .args(args);
+    let wasock = WasockCtx::builder().policy(policy).build();
+    let exit = runner().run(&pre, HostState::new(wasi, wasock)).await;
+    Finished {
+        exit,
+        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
+    }
+}
+
+/// A multi-threaded tokio runtime with two workers, like the CLI's on this
+/// machine.
+pub fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}

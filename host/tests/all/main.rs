@@ -1,0 +1,9 @@
+//! Integration tests: real guests, built from source in this repository,
+//! run by the real host against real sockets on loopback.
+
+mod common;
+
+mod blocking;
+mod cli;
+mod client;
+mod misuse;

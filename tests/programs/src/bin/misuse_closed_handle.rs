@@ -1,0 +1,16 @@
+//! Use a socket handle after closing it: the host must trap this guest.
+
+use wasock::Socket;
+use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
+
+fn main() {
+    let sock = Socket::open(AddressFamily::Ipv4, SocketType::Stream).unwrap();
+    let handle = sock.handle();
+    drop(sock);
+    println!("ok closed");
+    // SAFETY (of the guest's own memory): none is involved; the handle is
+    // stale on purpose, which the component model must catch.
+    let stale = unsafe { Socket::from_handle(handle) };
+    let r = stale.local_address();
+    println!("error not trapped: {r:?}");
+}

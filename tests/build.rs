@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Guest packages with the binaries they provide.
-const PACKAGES: &[&str] = &["tcp-echo", "wasock-guests"];
+const PACKAGES: &[&str] = &["tcp-echo", "udp-echo", "wasock-guests"];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -64,7 +64,7 @@ fn main() {
     }
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
-    let mut names = vec!["tcp-echo".to_string()];
+    let mut names = vec!["tcp-echo".to_string(), "udp-echo".to_string()];
     for entry in fs::read_dir(root.join("tests/programs/src/bin")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {

@@ -30,7 +30,7 @@
 //! [`io::ErrorKind`](std::io::ErrorKind); [`error_code`] recovers the wasock
 //! [`ErrorCode`] (see [`error`] for the table).
 
-mod convert;
+pub mod addr;
 pub mod error;
 pub mod net;
 pub mod poll;
@@ -42,6 +42,8 @@ pub mod raw {
     wit_bindgen::generate!({
         path: "../wit",
         world: "wasock:sockets/imports",
+        additional_derives: [PartialEq],
+        additional_derives_ignore: ["poll-entry"],
     });
 }
 

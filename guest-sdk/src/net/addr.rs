@@ -5,9 +5,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::vec;
 
+use crate::addr::ip_to_std;
 use crate::bindings::wasock::sockets::name_lookup::resolve_addresses;
 use crate::bindings::wasock::sockets::types::AddressFamily;
-use crate::convert::ip_from_wit;
 use crate::error::io;
 
 /// Resolve a host name (or an IP literal) to its addresses, through the
@@ -20,13 +20,13 @@ use crate::error::io;
 /// ```
 pub fn lookup_host(host: &str) -> io::Result<Vec<IpAddr>> {
     let ips = io(resolve_addresses(host, None))?;
-    Ok(ips.into_iter().map(ip_from_wit).collect())
+    Ok(ips.into_iter().map(ip_to_std).collect())
 }
 
 /// Like [`lookup_host`], with the answer restricted to one family.
 pub fn lookup_host_family(host: &str, family: AddressFamily) -> io::Result<Vec<IpAddr>> {
     let ips = io(resolve_addresses(host, Some(family)))?;
-    Ok(ips.into_iter().map(ip_from_wit).collect())
+    Ok(ips.into_iter().map(ip_to_std).collect())
 }
 
 /// Values that can be turned into socket addresses, as

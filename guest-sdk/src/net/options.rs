@@ -94,7 +94,7 @@ macro_rules! common_socket_methods {
         impl $ty {
             /// The local address (`getsockname`).
             pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-                Ok($crate::convert::from_wit($crate::error::io(
+                Ok($crate::addr::to_std($crate::error::io(
                     self.sock.local_address(),
                 )?))
             }

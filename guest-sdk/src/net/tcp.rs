@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{common_socket_methods, get_bool, timeout_methods};
+use crate::addr::{family_of, from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
     OptionName, RecvFlags, SendFlags, ShutdownHow, SocketOption, SocketType,
 };
-use crate::convert::{family_of, from_wit, to_wit};
 use crate::error::io;
 
 /// A TCP listener, as `std::net::TcpListener`.
@@ -35,7 +35,7 @@ impl TcpListener {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
             io(sock.set_option(SocketOption::ReuseAddress(true)))?;
-            io(sock.bind(to_wit(a)))?;
+            io(sock.bind(from_std(a)))?;
             io(sock.listen(0))?;
             Ok(TcpListener { sock })
         })
@@ -49,7 +49,7 @@ impl TcpListener {
     /// Take the next connection (`accept`).
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, peer) = io(self.sock.accept())?;
-        Ok((TcpStream { sock }, from_wit(peer)))
+        Ok((TcpStream { sock }, to_std(peer)))
     }
 
     /// An endless iterator of accepted connections.
@@ -93,7 +93,7 @@ impl TcpStream {
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
-            io(sock.connect(to_wit(a)))?;
+            io(sock.connect(from_std(a)))?;
             Ok(TcpStream { sock })
         })
     }
@@ -103,7 +103,7 @@ impl TcpStream {
         let sock = io(Socket::open(family_of(addr), SocketType::Stream))?;
         let stream = TcpStream { sock };
         stream.set_write_timeout(Some(timeout))?;
-        io(stream.sock.connect(to_wit(*addr)))?;
+        io(stream.sock.connect(from_std(*addr)))?;
         stream.set_write_timeout(None)?;
         Ok(stream)
     }
@@ -115,7 +115,7 @@ impl TcpStream {
 
     /// The peer's address (`getpeername`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(from_wit(io(self.sock.remote_address())?))
+        Ok(to_std(io(self.sock.remote_address())?))
     }
 
     /// Shut down reading, writing or both.

@@ -5,11 +5,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{common_socket_methods, get_bool, get_u8, timeout_methods, ttl_u32};
+use crate::addr::{family_of, from_std, ip_from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
     OptionName, RecvFlags, SendFlags, SocketOption, SocketType,
 };
-use crate::convert::{family_of, from_wit, ip_to_wit, to_wit};
 use crate::error::io;
 
 /// A UDP socket, as `std::net::UdpSocket`.
@@ -45,7 +45,7 @@ impl UdpSocket {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Datagram))?;
-            io(sock.bind(to_wit(a)))?;
+            io(sock.bind(from_std(a)))?;
             Ok(UdpSocket { sock })
         })
     }
@@ -79,7 +79,7 @@ impl UdpSocket {
         buf[..n].copy_from_slice(&d.data[..n]);
         Ok(RecvMeta {
             len: n,
-            from: from_wit(d.remote_address),
+            from: to_std(d.remote_address),
             truncated: d.truncated,
         })
     }
@@ -89,14 +89,14 @@ impl UdpSocket {
         let a = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
-        let n = io(self.sock.send_to(buf, to_wit(a), SendFlags::empty()))?;
+        let n = io(self.sock.send_to(buf, from_std(a), SendFlags::empty()))?;
         Ok(n as usize)
     }
 
     /// Set the default peer: `send` goes there, and only its datagrams are
     /// received.
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(&addr, |a| io(self.sock.connect(to_wit(a))))
+        each_addr(&addr, |a| io(self.sock.connect(from_std(a))))
     }
 
     /// Dissolve the default peer (wasock's addition to std's API).
@@ -106,7 +106,7 @@ impl UdpSocket {
 
     /// The default peer.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(from_wit(io(self.sock.remote_address())?))
+        Ok(to_std(io(self.sock.remote_address())?))
     }
 
     /// Send one datagram to the default peer.
@@ -169,14 +169,14 @@ impl UdpSocket {
     pub fn join_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
         io(self
             .sock
-            .join_multicast_group(ip_to_wit(group), interface_index))
+            .join_multicast_group(ip_from_std(group), interface_index))
     }
 
     /// Leave a multicast group.
     pub fn leave_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
         io(self
             .sock
-            .leave_multicast_group(ip_to_wit(group), interface_index))
+            .leave_multicast_group(ip_from_std(group), interface_index))
     }
 
     /// std's IPv4 join: only the unspecified interface (the system's choice)

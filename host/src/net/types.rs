@@ -149,6 +149,8 @@ pub enum SockOption {
     MulticastHopLimit(u8),
     /// `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`.
     MulticastLoop(bool),
+    /// `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`, by interface index.
+    MulticastInterface(u32),
 }
 
 /// The name of a [`SockOption`], for reading one back.
@@ -182,6 +184,8 @@ pub enum OptionName {
     MulticastHopLimit,
     /// See [`SockOption::MulticastLoop`].
     MulticastLoop,
+    /// See [`SockOption::MulticastInterface`].
+    MulticastInterface,
 }
 
 impl SockOption {
@@ -202,6 +206,7 @@ impl SockOption {
             SockOption::Broadcast(_) => OptionName::Broadcast,
             SockOption::MulticastHopLimit(_) => OptionName::MulticastHopLimit,
             SockOption::MulticastLoop(_) => OptionName::MulticastLoop,
+            SockOption::MulticastInterface(_) => OptionName::MulticastInterface,
         }
     }
 }
@@ -216,9 +221,10 @@ impl OptionName {
             | OptionName::KeepAliveCount
             | OptionName::NoDelay
             | OptionName::Linger => Some(SocketType::Stream),
-            OptionName::Broadcast | OptionName::MulticastHopLimit | OptionName::MulticastLoop => {
-                Some(SocketType::Datagram)
-            }
+            OptionName::Broadcast
+            | OptionName::MulticastHopLimit
+            | OptionName::MulticastLoop
+            | OptionName::MulticastInterface => Some(SocketType::Datagram),
             OptionName::ReuseAddress
             | OptionName::ReceiveBufferSize
             | OptionName::SendBufferSize

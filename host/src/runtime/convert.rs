@@ -273,6 +273,7 @@ pub(crate) fn setting(o: wit::SocketOption) -> Result<Setting, net::ErrorCode> {
             N::MulticastHopLimit(h)
         }
         W::MulticastLoop(b) => N::MulticastLoop(b),
+        W::MulticastInterface(i) => N::MulticastInterface(i),
     }))
 }
 
@@ -305,6 +306,7 @@ pub(crate) fn option_name(name: wit::OptionName) -> Option<net::OptionName> {
         W::Broadcast => N::Broadcast,
         W::MulticastHopLimit => N::MulticastHopLimit,
         W::MulticastLoop => N::MulticastLoop,
+        W::MulticastInterface => N::MulticastInterface,
     })
 }
 
@@ -329,6 +331,7 @@ pub(crate) fn name_of(o: &wit::SocketOption) -> wit::OptionName {
         W::Broadcast(_) => N::Broadcast,
         W::MulticastHopLimit(_) => N::MulticastHopLimit,
         W::MulticastLoop(_) => N::MulticastLoop,
+        W::MulticastInterface(_) => N::MulticastInterface,
     }
 }
 
@@ -355,6 +358,7 @@ pub(crate) fn option_from_net(o: net::SockOption) -> wit::SocketOption {
         N::Broadcast(b) => W::Broadcast(b),
         N::MulticastHopLimit(h) => W::MulticastHopLimit(h),
         N::MulticastLoop(b) => W::MulticastLoop(b),
+        N::MulticastInterface(i) => W::MulticastInterface(i),
     }
 }
 

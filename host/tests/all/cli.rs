@@ -153,3 +153,46 @@ fn help_documents_every_flag_with_an_example() {
         "{help}"
     );
 }
+
+#[test]
+fn udp_echo_returns_datagrams_whole_over_ipv4_and_ipv6() {
+    use std::net::UdpSocket;
+    use wasock_test_programs::UDP_ECHO;
+    for (bind, allow_bind, peers) in [
+        ("127.0.0.1:0", "udp-bind=127.0.0.1:*", "127.0.0.0/8:*"),
+        ("[::1]:0", "udp-bind=[::1]:*", "[::1]:*"),
+    ] {
+        let recv = format!("udp-recv={peers}");
+        let send = format!("udp-send={peers}");
+        let g = Guest::spawn(&[
+            "run", "--allow", allow_bind, "--allow", &recv, "--allow", &send, UDP_ECHO, bind,
+        ]);
+        let addr = g.listening_addr();
+        let client = UdpSocket::bind(if addr.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        })
+        .unwrap();
+        client
+            .set_read_timeout(Some(crate::common::PATIENCE))
+            .unwrap();
+        let sizes = [1usize, 512, 0, 9000, 3];
+        for n in sizes {
+            let msg: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            client.send_to(&msg, addr).unwrap();
+        }
+        let mut buf = vec![0; 65536];
+        for n in sizes {
+            let (k, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(from, addr);
+            assert_eq!(k, n, "datagram of {n} bytes came back as {k}");
+            assert!(
+                buf[..k]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == (i % 251) as u8)
+            );
+        }
+    }
+}

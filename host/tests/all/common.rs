@@ -12,6 +12,8 @@ use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasock_host::net::Provider;
+use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
 use wasock_host::runtime::{GuestExit, HostState, Runner, WasockCtx};
 
@@ -175,6 +177,16 @@ pub struct Finished {
 
 /// Run the guest at `path` in this process with `args` under `policy`.
 pub async fn run_in_process(path: &str, args: &[&str], policy: Arc<Policy>) -> Finished {
+    run_with_provider(path, args, policy, Arc::new(NativeProvider)).await
+}
+
+/// Run the guest at `path` in this process on `provider`.
+pub async fn run_with_provider(
+    path: &str,
+    args: &[&str],
+    policy: Arc<Policy>,
+    provider: Arc<dyn Provider>,
+) -> Finished {
     let pre = prepared(path);
     let stdout = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
@@ -182,7 +194,10 @@ pub async fn run_in_process(path: &str, args: &[&str], policy: Arc<Policy>) -> F
         .inherit_stderr()
         .arg(path)
         .args(args);
-    let wasock = WasockCtx::builder().policy(policy).build();
+    let wasock = WasockCtx::builder()
+        .policy(policy)
+        .provider(provider)
+        .build();
     let exit = runner().run(&pre, HostState::new(wasi, wasock)).await;
     Finished {
         exit,

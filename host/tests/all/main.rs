@@ -6,4 +6,5 @@ mod common;
 mod blocking;
 mod cli;
 mod client;
+mod conformance;
 mod misuse;

@@ -53,3 +53,5 @@ pub fn pattern(n: usize) -> Vec<u8> {
         .map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8)
         .collect()
 }
+
+pub mod conformance;

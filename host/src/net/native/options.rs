@@ -47,6 +47,8 @@ pub fn set(sock: &Socket, family: Family, option: SockOption) -> Result<(), Erro
         MulticastHopLimit(h) => sock.set_multicast_ttl_v4(u32::from(h))?,
         MulticastLoop(on) if v6 => sock.set_multicast_loop_v6(on)?,
         MulticastLoop(on) => sock.set_multicast_loop_v4(on)?,
+        MulticastInterface(i) if v6 => sock.set_multicast_if_v6(i)?,
+        MulticastInterface(i) => sys::set_multicast_if_v4(sock, i)?,
     }
     Ok(())
 }
@@ -84,6 +86,9 @@ pub fn get(sock: &Socket, family: Family, name: OptionName) -> Result<SockOption
         N::MulticastHopLimit => SockOption::MulticastHopLimit(hop(sock.multicast_ttl_v4()?)),
         N::MulticastLoop if v6 => SockOption::MulticastLoop(sock.multicast_loop_v6()?),
         N::MulticastLoop => SockOption::MulticastLoop(sock.multicast_loop_v4()?),
+        // Linux reports the IPv4 interface by address, not index: the socket
+        // keeps the index it was given (see `NativeSocket::get_option`).
+        N::MulticastInterface => return Err(ErrorCode::NotSupported),
     })
 }
 

@@ -38,6 +38,8 @@ pub struct NativeSocket {
     connecting: bool,
     shut_read: bool,
     shut_write: bool,
+    /// The multicast interface index set, for reading it back.
+    multicast_if: u32,
 }
 
 impl NativeSocket {
@@ -64,6 +66,7 @@ impl NativeSocket {
             connecting: false,
             shut_read: false,
             shut_write: false,
+            multicast_if: 0,
         };
         if socket_type == SocketType::Datagram {
             s.register()?;
@@ -80,6 +83,7 @@ impl NativeSocket {
             connecting: false,
             shut_read: false,
             shut_write: false,
+            multicast_if: 0,
         };
         s.register()?;
         Ok(s)
@@ -132,6 +136,15 @@ impl NativeSocket {
             },
             _ => f(self.sock()).map_err(ErrorCode::from),
         }
+    }
+
+    /// After a non-blocking connect failed, Linux leaves the socket in the
+    /// "connecting" state, and the next connect fails with `ECONNABORTED`.
+    /// A blocking connect resets it instead; so does this (`AF_UNSPEC`), so
+    /// that a failed socket may try again as it could after a blocking
+    /// connect.
+    fn reset_after_failed_connect(&self) {
+        let _ = sys::disconnect(self.sock());
     }
 
     fn check_family(&self, addr: &SocketAddr) -> Result<(), ErrorCode> {
@@ -228,6 +241,7 @@ impl NetSocket for NativeSocket {
         if self.connecting {
             if let Some(e) = self.sock().take_error()? {
                 self.connecting = false;
+                self.reset_after_failed_connect();
                 return Err(e.into());
             }
             return match self.sock().peer_addr() {
@@ -238,6 +252,7 @@ impl NetSocket for NativeSocket {
                 Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(ConnectState::InProgress),
                 Err(e) => {
                     self.connecting = false;
+                    self.reset_after_failed_connect();
                     Err(e.into())
                 }
             };
@@ -252,7 +267,16 @@ impl NetSocket for NativeSocket {
         if self.socket_type != SocketType::Datagram {
             return Err(ErrorCode::NotSupported);
         }
-        Ok(sys::disconnect(self.sock())?)
+        // Linux forgets an ephemeral port on disconnect; the contract keeps
+        // the socket bound, so bind it again where it was.
+        let before = self.local_addr().ok();
+        sys::disconnect(self.sock())?;
+        if let Some(before) = before
+            && self.local_addr().ok() != Some(before)
+        {
+            self.sock().bind(&before.into())?;
+        }
+        Ok(())
     }
 
     fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode> {
@@ -346,10 +370,17 @@ impl NetSocket for NativeSocket {
     }
 
     fn set_option(&mut self, option: SockOption) -> Result<(), ErrorCode> {
-        super::options::set(self.sock(), self.family, option)
+        super::options::set(self.sock(), self.family, option)?;
+        if let SockOption::MulticastInterface(i) = option {
+            self.multicast_if = i;
+        }
+        Ok(())
     }
 
     fn get_option(&self, name: OptionName) -> Result<SockOption, ErrorCode> {
+        if name == OptionName::MulticastInterface {
+            return Ok(SockOption::MulticastInterface(self.multicast_if));
+        }
         super::options::get(self.sock(), self.family, name)
     }
 

@@ -106,3 +106,28 @@ pub fn get_int(sock: &impl AsRawFd, level: i32, name: i32) -> io::Result<i32> {
         Ok(value)
     }
 }
+
+/// `IP_MULTICAST_IF` by interface index (`struct ip_mreqn`).
+pub fn set_multicast_if_v4(sock: &impl AsRawFd, index: u32) -> io::Result<()> {
+    let mreqn = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: i32::try_from(index)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?,
+    };
+    // SAFETY: the option value is one ip_mreqn of the given size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&mreqn as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

@@ -61,6 +61,9 @@ pub(crate) async fn send(
     if sock.peer.is_none() {
         return Err(ErrorCode::DestinationAddressRequired);
     }
+    if let Some(e) = sock.pending_error.take() {
+        return Err(e);
+    }
     check_size(ctx, sock, data.len())?;
     let deadline = sock.send_deadline();
     loop {
@@ -144,6 +147,9 @@ pub(crate) async fn recv_from(
     if sock.state == State::Unbound {
         return Err(ErrorCode::InvalidArgument);
     }
+    if let Some(e) = sock.pending_error.take() {
+        return Err(e);
+    }
     let want = want.min(MAX_DATAGRAM_BUFFER);
     let deadline = sock.recv_deadline();
     let mut buf: Vec<u8> = Vec::with_capacity(want);
@@ -187,13 +193,27 @@ pub(crate) fn drop_unadmitted(ctx: &WasockCtx, sock: &mut GuestSocket) {
     if sock.is_stream() || sock.state == State::Unbound {
         return;
     }
+    if sock.pending_error.is_some() {
+        return;
+    }
     let mut byte = [MaybeUninit::uninit(); 1];
-    while let Ok(meta) = sock.net.try_recv_from(&mut byte, RecvFlags { peek: true }) {
-        if admitted(ctx, sock, meta.from, false) {
-            return;
+    loop {
+        match sock.net.try_recv_from(&mut byte, RecvFlags { peek: true }) {
+            Ok(meta) => {
+                if admitted(ctx, sock, meta.from, false) {
+                    return;
+                }
+                ctx.admit_peer(Operation::UdpRecv, meta.from);
+                discard_one(sock);
+            }
+            Err(ErrorCode::WouldBlock) => return,
+            // Looking consumed an asynchronous error (an ICMP report): keep
+            // it for the next call, as the OS would have.
+            Err(e) => {
+                sock.pending_error = Some(e);
+                return;
+            }
         }
-        ctx.admit_peer(Operation::UdpRecv, meta.from);
-        discard_one(sock);
     }
 }
 

@@ -142,7 +142,11 @@ impl GuestSocket {
             }
             _ if !self.is_stream() => {
                 datagram::drop_unadmitted(ctx, self);
-                self.net.readiness()
+                let mut r = self.net.readiness();
+                if self.pending_error.is_some() {
+                    r |= Readiness::READABLE | Readiness::ERROR;
+                }
+                r
             }
             _ => self.net.readiness(),
         }

@@ -1,4 +1,5 @@
-//! Conversions between std's address types and the interface's.
+//! Conversions between `std::net` addresses and the interface's, for code
+//! that uses [`raw`](crate::raw) directly.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -6,7 +7,8 @@ use crate::bindings::wasock::sockets::types::{
     AddressFamily, IpAddress, Ipv4SocketAddress, Ipv6SocketAddress, SocketAddress,
 };
 
-pub(crate) fn to_wit(addr: SocketAddr) -> SocketAddress {
+/// A `std` socket address as the interface's.
+pub fn from_std(addr: SocketAddr) -> SocketAddress {
     match addr {
         SocketAddr::V4(a) => {
             let [w, x, y, z] = a.ip().octets();
@@ -27,7 +29,8 @@ pub(crate) fn to_wit(addr: SocketAddr) -> SocketAddress {
     }
 }
 
-pub(crate) fn from_wit(addr: SocketAddress) -> SocketAddr {
+/// An interface socket address as `std`'s.
+pub fn to_std(addr: SocketAddress) -> SocketAddr {
     match addr {
         SocketAddress::Ipv4(a) => {
             let (w, x, y, z) = a.address;
@@ -45,7 +48,8 @@ pub(crate) fn from_wit(addr: SocketAddress) -> SocketAddr {
     }
 }
 
-pub(crate) fn ip_from_wit(ip: IpAddress) -> IpAddr {
+/// An interface IP address as `std`'s.
+pub fn ip_to_std(ip: IpAddress) -> IpAddr {
     match ip {
         IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
         IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
@@ -54,7 +58,8 @@ pub(crate) fn ip_from_wit(ip: IpAddress) -> IpAddr {
     }
 }
 
-pub(crate) fn ip_to_wit(ip: IpAddr) -> IpAddress {
+/// A `std` IP address as the interface's.
+pub fn ip_from_std(ip: IpAddr) -> IpAddress {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, d] = v4.octets();

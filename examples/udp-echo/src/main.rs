@@ -1,0 +1,47 @@
+//! A UDP echo server for wasock: every datagram goes back to its sender,
+//! whole (record boundaries kept).
+//!
+//! Usage: `udp-echo [ADDR]` (default `127.0.0.1:0`). The first line on
+//! stdout is `listening on ADDR` with the address actually bound; it serves
+//! until killed.
+
+use std::io;
+
+use wasock::net::UdpSocket;
+
+fn main() -> io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".to_string());
+    let socket = match UdpSocket::bind(addr.as_str()) {
+        Ok(s) => s,
+        Err(e) => {
+            let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
+            eprintln!("udp-echo: cannot bind {addr}: {e} [{code}]");
+            std::process::exit(1);
+        }
+    };
+    let local = socket.local_addr()?;
+    println!("listening on {local}");
+    println!(
+        "try: echo hello | nc -u -w1 {} {}",
+        local.ip(),
+        local.port()
+    );
+    // Large enough for the largest datagram of either family.
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let msg = socket.recv_msg(&mut buf)?;
+        if msg.truncated {
+            eprintln!(
+                "udp-echo: dropped a datagram from {} larger than {} bytes",
+                msg.from,
+                buf.len()
+            );
+            continue;
+        }
+        if let Err(e) = socket.send_to(&buf[..msg.len], msg.from) {
+            eprintln!("udp-echo: cannot reply to {}: {e}", msg.from);
+        }
+    }
+}

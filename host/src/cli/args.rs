@@ -1,10 +1,11 @@
 //! Command-line arguments of the `wasock` binary.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::policy::{Effect, Rule};
+use crate::policy::{Effect, Rule, normalize_name};
 
 /// Run WebAssembly components with Berkeley/Windows-Sockets networking,
 /// every address checked against a deny-by-default policy.
@@ -80,6 +81,18 @@ pub struct RuleArgs {
     /// refusals win over grants (repeatable).
     #[arg(long = "deny", value_name = "OP=TARGET", value_parser = parse_deny)]
     pub deny: Vec<Rule>,
+
+    /// Read rules (and pinned names) from a TOML policy file; see
+    /// `wasock policy check --help` for its format. Its rules add to the
+    /// command line's.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy_file: Option<PathBuf>,
+
+    /// Answer lookups of NAME with these addresses instead of asking the
+    /// resolver, like curl's --resolve, e.g. `--resolve api.test=127.0.0.1,::1`
+    /// (repeatable). Resolving still needs a grant.
+    #[arg(long = "resolve", value_name = "NAME=IP[,IP]", value_parser = parse_pin)]
+    pub resolve: Vec<(String, Vec<IpAddr>)>,
 }
 
 /// `wasock policy ...`.
@@ -87,10 +100,43 @@ pub struct RuleArgs {
 pub enum PolicyCommand {
     /// Say whether the rules allow OPERATION on TARGET, and which rule
     /// decided. Prints `allowed` or `denied` first; exits 0 or 1.
-    #[command(
-        after_help = "Example:\n  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443"
-    )]
+    #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// Check a policy file: every rule, with the line and column of each
+    /// problem. Exits 0 if it is valid, 1 if not.
+    #[command(after_help = POLICY_FILE_FORMAT)]
+    Check(CheckArgs),
+}
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443
+  wasock policy explain --policy site.toml tcp-bind '[::]:8080'
+  # A name target is decided on the addresses pinned for it, or by name alone:
+  wasock policy explain --allow tcp-connect=api.test:443 --resolve api.test=127.0.0.1 tcp-connect api.test:443";
+
+const POLICY_FILE_FORMAT: &str = "\
+A policy file is TOML; its rules use the syntax of --allow and --deny:
+
+  allow = [
+      \"tcp-bind=127.0.0.1:8080\",
+      \"tcp-accept=127.0.0.0/8:*\",
+  ]
+  deny = [\"tcp-connect=169.254.0.0/16:*\"]
+
+  # Optional: pinned answers for names, as --resolve NAME=IP[,IP].
+  [resolve]
+  \"api.test\" = [\"127.0.0.1\", \"::1\"]
+
+Example:
+  wasock policy check site.toml";
+
+/// Arguments of `wasock policy check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Arguments of `wasock policy explain`.
@@ -116,6 +162,22 @@ fn parse_allow(s: &str) -> Result<Rule, String> {
 
 fn parse_deny(s: &str) -> Result<Rule, String> {
     Rule::parse(Effect::Deny, s).map_err(|e| e.to_string())
+}
+
+fn parse_pin(s: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let (name, ips) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=IP[,IP], got `{s}`"))?;
+    let name = normalize_name(name).map_err(|e| format!("`{name}` cannot be pinned: {e}"))?;
+    let ips = ips
+        .split(',')
+        .map(|ip| {
+            let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
+            ip.parse::<IpAddr>()
+                .map_err(|_| format!("`{ip}` is not an IP address (in `{s}`)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name, ips))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

@@ -2,6 +2,7 @@
 //! binary's `main` only calls [`main`].
 
 mod args;
+mod check;
 mod explain;
 mod run;
 
@@ -9,18 +10,33 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, PolicyCommand, RuleArgs, RunArgs};
+pub use args::{CheckArgs, Cli, Command, ExplainArgs, PolicyCommand, RuleArgs, RunArgs};
 
-use crate::policy::Policy;
+use crate::policy::{Policy, parse_policy_file};
+use crate::runtime::PinnedNames;
 
 impl RuleArgs {
-    /// The policy these rules make.
-    pub fn policy(&self) -> Policy {
+    /// The policy and pinned names these arguments make: the policy file's
+    /// (if any) and the command line's. A bad policy file is an error that
+    /// lists every problem in it.
+    pub fn load(&self) -> Result<(Policy, PinnedNames), String> {
         let mut policy = Policy::deny_all();
+        let mut pinned = PinnedNames::new();
+        if let Some(path) = &self.policy_file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the policy file {shown}: {e}"))?;
+            let file = parse_policy_file(&shown, &text).map_err(|e| e.to_string())?;
+            for rule in file.policy.rules() {
+                policy.push(rule.clone());
+            }
+            pinned.extend(file.pinned);
+        }
         for rule in self.allow.iter().chain(&self.deny) {
             policy.push(rule.clone());
         }
-        policy
+        pinned.extend(self.resolve.iter().cloned());
+        Ok((policy, pinned))
     }
 }
 
@@ -45,6 +61,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Policy(PolicyCommand::Explain(args)) => explain::main(&args),
+        Command::Policy(PolicyCommand::Check(args)) => check::main(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -6,11 +6,19 @@ use anyhow::Context as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::args::RunArgs;
-use crate::runtime::{GuestExit, HostState, Runner, WasockCtx};
+use crate::policy::Policy;
+use crate::runtime::{GuestExit, HostState, PinnedNames, Runner, WasockCtx};
 
 /// Run the guest; its exit status becomes ours. Errors before it runs exit
 /// with 1 and say why on stderr.
 pub fn main(args: RunArgs) -> i32 {
+    let (policy, pinned) = match args.rules.load() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -21,7 +29,7 @@ pub fn main(args: RunArgs) -> i32 {
             return 1;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(args, policy, pinned)) {
         Ok(GuestExit::Exited(code)) => code,
         Ok(exit @ GuestExit::Trapped(_)) => {
             if let GuestExit::Trapped(e) = &exit {
@@ -36,8 +44,8 @@ pub fn main(args: RunArgs) -> i32 {
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<GuestExit> {
-    let policy = Arc::new(args.rules.policy());
+async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
+    let policy = Arc::new(policy);
     let mut config = wasmtime::Config::new();
     config.cache(wasmtime::Cache::from_file(None).ok());
     let runner = Runner::with_config(&config)?;
@@ -58,6 +66,9 @@ async fn run(args: RunArgs) -> anyhow::Result<GuestExit> {
     for (k, v) in &args.env {
         wasi.env(k, v);
     }
-    let wasock = WasockCtx::builder().policy(policy).build();
+    let wasock = WasockCtx::builder()
+        .policy(policy)
+        .pinned_names(Arc::new(pinned))
+        .build();
     Ok(runner.run(&pre, HostState::new(wasi, wasock)).await)
 }

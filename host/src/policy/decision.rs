@@ -19,6 +19,14 @@ pub enum Subject {
     },
     /// A host name to resolve.
     Name(String),
+    /// A host name and port, decided by the name alone (rules on addresses
+    /// are checked again once the name's addresses are known).
+    Named {
+        /// The name.
+        name: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 impl fmt::Display for Subject {
@@ -27,6 +35,7 @@ impl fmt::Display for Subject {
             Subject::Address { addr, names } if names.is_empty() => write!(f, "{addr}"),
             Subject::Address { addr, names } => write!(f, "{addr} ({})", names.join(", ")),
             Subject::Name(n) => f.write_str(n),
+            Subject::Named { name, port } => write!(f, "{name}:{port}"),
         }
     }
 }
@@ -85,6 +94,7 @@ impl Decision {
     fn suggested_target(&self) -> String {
         match &self.subject {
             Subject::Name(n) => n.clone(),
+            Subject::Named { name, port } => format!("{name}:{port}"),
             Subject::Address { addr, names } => {
                 let port = addr.port();
                 if let Some(name) = names.first().filter(|_| !self.operation.is_local()) {

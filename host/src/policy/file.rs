@@ -20,9 +20,9 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::Policy;
 use super::addr::normalize_name;
 use super::rule::{Effect, Rule, RuleSource};
-use super::Policy;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,7 +171,10 @@ pub fn parse_policy_file(path: &str, text: &str) -> Result<PolicyFile, PolicyFil
             errors.push(FileError {
                 line,
                 column,
-                message: format!("`{}` has no addresses: expected a list of IPs", name.get_ref()),
+                message: format!(
+                    "`{}` has no addresses: expected a list of IPs",
+                    name.get_ref()
+                ),
             });
         }
         pinned.push((normal, addrs));
@@ -218,14 +221,32 @@ mod tests {
         let e = parse_policy_file("p.toml", text).unwrap_err();
         let messages: Vec<_> = e.errors.iter().map(|e| e.message.as_str()).collect();
         assert!(messages.iter().any(|m| m.contains("dotted-quad")), "{e}");
-        assert!(messages.iter().any(|m| m.contains("`nope` is not an IP address")), "{e}");
-        let ok = parse_policy_file("p.toml", "[resolve]\n\"API.example.com\" = [\"192.0.2.1\"]\n").unwrap();
-        assert_eq!(ok.pinned, vec![("api.example.com".to_string(), vec!["192.0.2.1".parse().unwrap()])]);
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`nope` is not an IP address")),
+            "{e}"
+        );
+        let ok = parse_policy_file(
+            "p.toml",
+            "[resolve]\n\"API.example.com\" = [\"192.0.2.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.pinned,
+            vec![(
+                "api.example.com".to_string(),
+                vec!["192.0.2.1".parse().unwrap()]
+            )]
+        );
     }
 
     #[test]
     fn rules_remember_where_they_came_from() {
         let f = parse_policy_file("p.toml", "deny = [\n  \"tcp-connect=*\"]\n").unwrap();
-        assert_eq!(f.policy.rules()[0].to_string(), "deny rule `tcp-connect=*` at p.toml:2:4");
+        assert_eq!(
+            f.policy.rules()[0].to_string(),
+            "deny rule `tcp-connect=*` at p.toml:2:4"
+        );
     }
 }

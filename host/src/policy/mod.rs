@@ -28,6 +28,7 @@
 mod addr;
 mod decision;
 mod error;
+mod file;
 mod operation;
 mod pattern;
 mod rule;
@@ -37,6 +38,7 @@ use std::net::SocketAddr;
 pub use addr::{NameError, canonical_ip, is_numeric_ipv4_spelling, normalize_name};
 pub use decision::{Decision, Reason, Subject};
 pub use error::RuleError;
+pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file};
 pub use operation::{Operation, UnknownOperation};
 pub use pattern::{HostPattern, PortRange, ScopeMatch};
 pub use rule::{Effect, Rule, RuleSource};
@@ -112,13 +114,43 @@ impl Policy {
 
     /// Decide whether the host name `name` may be resolved. The name should
     /// be normalised with [`normalize_name`] first.
+    ///
+    /// A grant by name for an address operation (`tcp-connect=api.example.com:443`)
+    /// also grants resolving that name: the guest needs its addresses to use
+    /// the grant.
     pub fn check_name(&self, name: &str) -> Decision {
-        let matching =
+        let refuses =
             |rule: &Rule| rule.operation == Operation::Resolve && rule.host.matches_name(name);
-        let reason = self.decide(matching, matching);
+        let grants = |rule: &Rule| {
+            rule.host.matches_name(name)
+                && (rule.operation == Operation::Resolve
+                    || (rule.operation.takes_address() && rule.host.is_name()))
+        };
+        let reason = self.decide(refuses, grants);
         Decision {
             operation: Operation::Resolve,
             subject: Subject::Name(name.to_string()),
+            reason,
+        }
+    }
+
+    /// Decide `operation` on `name:port` by the rules that can be matched
+    /// without an address (names, `*.suffix`, `*`). At run time the same
+    /// name is decided on each address it resolves to, where refusals by
+    /// address apply as well.
+    pub fn check_named(&self, operation: Operation, name: &str, port: u16) -> Decision {
+        let matching = |rule: &Rule| {
+            rule.operation == operation
+                && rule.ports.contains(port)
+                && (rule.host == HostPattern::Any || rule.host.matches_name(name))
+        };
+        let reason = self.decide(matching, matching);
+        Decision {
+            operation,
+            subject: Subject::Named {
+                name: name.to_string(),
+                port,
+            },
             reason,
         }
     }
@@ -175,5 +207,7 @@ impl PolicyBuilder {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

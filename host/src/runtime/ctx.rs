@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
@@ -43,14 +43,44 @@ pub struct WasockCtx {
     pub(crate) limits: Limits,
     pub(crate) stats: Arc<InstanceStats>,
     pub(crate) pinned: Arc<PinnedNames>,
-    /// Names this instance resolved, by the (canonical) address they gave.
-    names: HashMap<IpAddr, Vec<String>>,
+    /// Names this instance resolved, shared with its wasi:sockets guard.
+    pub(crate) names: Arc<Mutex<NameTable>>,
     pub(crate) open_sockets: usize,
 }
 
-/// Most names remembered per instance; past it, the oldest answers are
-/// forgotten (their addresses then need a grant by address).
+/// Most addresses remembered per instance; past it, the table starts over
+/// (addresses then need to be resolved again to match grants by name).
 const MAX_REMEMBERED_ADDRESSES: usize = 4096;
+
+/// The names an instance resolved, by the (canonical) address they gave:
+/// what lets a grant by name match the address actually used.
+#[derive(Debug, Default)]
+pub struct NameTable {
+    by_addr: HashMap<IpAddr, Vec<String>>,
+}
+
+impl NameTable {
+    /// The names this instance resolved to `ip`.
+    pub fn names_for(&self, ip: IpAddr) -> &[String] {
+        self.by_addr
+            .get(&canonical_ip(ip))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Remember that `name` resolved to `ips`.
+    pub fn remember(&mut self, name: &str, ips: &[IpAddr]) {
+        if self.by_addr.len() >= MAX_REMEMBERED_ADDRESSES {
+            self.by_addr.clear();
+        }
+        for ip in ips {
+            let names = self.by_addr.entry(canonical_ip(*ip)).or_default();
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+}
 
 impl WasockCtx {
     /// Start building a context. Without further calls it denies every
@@ -84,24 +114,17 @@ impl WasockCtx {
         self.open_sockets
     }
 
-    /// The names this instance resolved to `ip`.
-    pub(crate) fn names_for(&self, ip: IpAddr) -> &[String] {
+    fn names_for(&self, ip: IpAddr) -> Vec<String> {
         self.names
-            .get(&canonical_ip(ip))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .lock()
+            .map(|t| t.names_for(ip).to_vec())
+            .unwrap_or_default()
     }
 
     /// Remember that `name` resolved to `ips` in this instance.
-    pub(crate) fn remember(&mut self, name: &str, ips: &[IpAddr]) {
-        if self.names.len() >= MAX_REMEMBERED_ADDRESSES {
-            self.names.clear();
-        }
-        for ip in ips {
-            let names = self.names.entry(canonical_ip(*ip)).or_default();
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
+    pub(crate) fn remember(&self, name: &str, ips: &[IpAddr]) {
+        if let Ok(mut t) = self.names.lock() {
+            t.remember(name, ips);
         }
     }
 
@@ -110,7 +133,7 @@ impl WasockCtx {
     pub(crate) fn check(&self, op: Operation, addr: SocketAddr) -> Result<(), ErrorCode> {
         let decision = self
             .policy
-            .check_address(op, addr, self.names_for(addr.ip()));
+            .check_address(op, addr, &self.names_for(addr.ip()));
         self.record(&decision)
     }
 
@@ -118,7 +141,7 @@ impl WasockCtx {
     /// or logging (for looking ahead, as `poll` does).
     pub(crate) fn peer_allowed(&self, op: Operation, peer: SocketAddr) -> bool {
         self.policy
-            .check_address(op, peer, self.names_for(peer.ip()))
+            .check_address(op, peer, &self.names_for(peer.ip()))
             .is_allowed()
     }
 
@@ -127,7 +150,7 @@ impl WasockCtx {
     pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
         let decision = self
             .policy
-            .check_address(op, peer, self.names_for(peer.ip()));
+            .check_address(op, peer, &self.names_for(peer.ip()));
         if decision.is_allowed() {
             self.stats.record(op, true);
             return true;
@@ -216,7 +239,7 @@ impl WasockCtxBuilder {
             limits: self.limits,
             stats: Arc::default(),
             pinned: self.pinned.unwrap_or_default(),
-            names: HashMap::new(),
+            names: Arc::default(),
             open_sockets: 0,
         }
     }

@@ -50,6 +50,7 @@ impl HostState {
             &mut wasi,
             wasock.policy.clone(),
             wasock.stats.clone(),
+            wasock.names.clone(),
             wasock.id,
         );
         HostState {

@@ -18,7 +18,8 @@ mod stats;
 mod wasi;
 
 pub use ctx::{
-    InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
+    InstanceId, NameTable, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView,
+    add_to_linker,
 };
 pub use error::{SocketError, SocketResult};
 pub use instance::{GuestExit, HostState, Runner};

@@ -15,7 +15,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::net::Provider;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
-use wasock_host::runtime::{GuestExit, HostState, Runner, WasockCtx};
+use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Runner, WasockCtx};
 
 /// Generous upper bound for anything a test waits on; tests assert
 /// behaviour, this only keeps a broken build from hanging CI.
@@ -187,6 +187,49 @@ pub async fn run_with_provider(
     policy: Arc<Policy>,
     provider: Arc<dyn Provider>,
 ) -> Finished {
+    let ctx = WasockCtx::builder()
+        .policy(policy)
+        .provider(provider)
+        .build();
+    spawn_in_process(path, args, ctx).finish().await
+}
+
+/// A guest running in this process.
+pub struct Running {
+    pub stdout: MemoryOutputPipe,
+    pub stats: Arc<InstanceStats>,
+    pub task: tokio::task::JoinHandle<GuestExit>,
+}
+
+impl Running {
+    /// The first stdout line that contains `pattern`, waiting for it.
+    pub async fn line_containing(&self, pattern: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout.contents()).into_owned();
+            if let Some(l) = out.lines().find(|l| l.contains(pattern)) {
+                return l.to_string();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no line with {pattern:?} in:\n{out}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Wait for the end.
+    pub async fn finish(self) -> Finished {
+        let exit = self.task.await.expect("guest task");
+        Finished {
+            exit,
+            stdout: String::from_utf8_lossy(&self.stdout.contents()).into_owned(),
+        }
+    }
+}
+
+/// Start the guest at `path` in this process with its wasock context.
+pub fn spawn_in_process(path: &str, args: &[&str], ctx: WasockCtx) -> Running {
     let pre = prepared(path);
     let stdout = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
@@ -194,14 +237,13 @@ pub async fn run_with_provider(
         .inherit_stderr()
         .arg(path)
         .args(args);
-    let wasock = WasockCtx::builder()
-        .policy(policy)
-        .provider(provider)
-        .build();
-    let exit = runner().run(&pre, HostState::new(wasi, wasock)).await;
-    Finished {
-        exit,
-        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
+    let stats = ctx.stats();
+    let state = HostState::new(wasi, ctx);
+    let task = tokio::spawn(async move { runner().run(&pre, state).await });
+    Running {
+        stdout,
+        stats,
+        task,
     }
 }
 

@@ -7,4 +7,6 @@ mod blocking;
 mod cli;
 mod client;
 mod conformance;
+mod holes;
 mod misuse;
+mod policy_cli;

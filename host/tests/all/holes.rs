@@ -1,0 +1,490 @@
+//! One named test per hole that other runtimes' network permissions have
+//! had; each fails if its hole reopens. The matcher's own tests are in
+//! `host/src/policy/tests.rs`; these go through real guests.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
+
+use wasock_host::policy::{Operation, Policy};
+use wasock_host::runtime::{PinnedNames, WasockCtx};
+use wasock_test_programs::{PROBE, STD_PROBE};
+
+use crate::common::{run, spawn_in_process, tokio_rt};
+
+/// Run the probe under `rules` (flags such as `--allow X`) with commands.
+fn probe(rules: &[&str], cmds: &[&str]) -> (Vec<String>, String) {
+    let mut args = vec!["run"];
+    args.extend_from_slice(rules);
+    args.push(PROBE);
+    args.extend_from_slice(cmds);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "probe failed: {out:?}\n{err}");
+    (out, err)
+}
+
+fn has(lines: &[String], expected: &str) -> bool {
+    lines
+        .iter()
+        .any(|l| l == expected || l.starts_with(&format!("{expected} ")))
+}
+
+#[track_caller]
+fn expect(lines: &[String], expected: &str) {
+    assert!(has(lines, expected), "expected `{expected}` in {lines:#?}");
+}
+
+fn free_port_listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    (l, p)
+}
+
+#[test]
+fn hole_ipv4_mapped_addresses_vs_grants() {
+    let (_l, port) = free_port_listener();
+    let mapped = format!("[::ffff:127.0.0.1]:{port}");
+    let (out, _) = probe(
+        &["--allow", &format!("tcp-connect=127.0.0.1:{port}")],
+        &["tcp-connect", &mapped],
+    );
+    expect(&out, &format!("tcp-connect {mapped}: ok"));
+    let (out, _) = probe(
+        &["--allow", &format!("tcp-connect=127.0.0.2:{port}")],
+        &["tcp-connect", &mapped],
+    );
+    expect(&out, &format!("tcp-connect {mapped}: error access-denied"));
+}
+
+#[test]
+fn hole_ipv4_mapped_addresses_vs_denies() {
+    let (_l, port) = free_port_listener();
+    let mapped = format!("[::ffff:127.0.0.1]:{port}");
+    let (out, err) = probe(
+        &[
+            "--allow",
+            "tcp-connect=*",
+            "--deny",
+            "tcp-connect=127.0.0.0/8:*",
+        ],
+        &["tcp-connect", &mapped],
+    );
+    expect(&out, &format!("tcp-connect {mapped}: error access-denied"));
+    assert!(err.contains("--deny tcp-connect=127.0.0.0/8:*"), "{err}");
+    // A refusal written in mapped form refuses the IPv4 spelling.
+    let v4 = format!("127.0.0.1:{port}");
+    let (out, _) = probe(
+        &[
+            "--allow",
+            "tcp-connect=*",
+            "--deny",
+            "tcp-connect=[::ffff:127.0.0.1]:*",
+        ],
+        &["tcp-connect", &v4],
+    );
+    expect(&out, &format!("tcp-connect {v4}: error access-denied"));
+}
+
+#[test]
+fn hole_unspecified_address_needs_a_rule_naming_it() {
+    let (out, err) = probe(
+        &[
+            "--allow",
+            "tcp-bind=127.0.0.1:*",
+            "--allow",
+            "tcp-bind=[::1]:*",
+            "--allow",
+            "udp-bind=*",
+        ],
+        &[
+            "tcp-bind",
+            "0.0.0.0:0",
+            "tcp-bind",
+            "[::]:0",
+            "tcp-listen-new",
+            "v4",
+            "udp-bind",
+            "0.0.0.0:0",
+            "tcp-bind",
+            "127.0.0.1:0",
+        ],
+    );
+    expect(&out, "tcp-bind 0.0.0.0:0: error access-denied");
+    expect(&out, "tcp-bind [::]:0: error access-denied");
+    expect(&out, "tcp-listen-new v4: error access-denied");
+    expect(&out, "udp-bind 0.0.0.0:0: error access-denied");
+    expect(&out, "tcp-bind 127.0.0.1:0: ok");
+    assert!(
+        err.contains("the unspecified address is granted only by a rule that names it"),
+        "{err}"
+    );
+    let (out, _) = probe(
+        &["--allow", "tcp-bind=0.0.0.0:*"],
+        &["tcp-bind", "0.0.0.0:0", "tcp-listen"],
+    );
+    expect(&out, "tcp-bind 0.0.0.0:0: ok");
+    expect(&out, "tcp-listen: ok");
+}
+
+#[test]
+fn hole_port_zero_needs_ports_that_include_it() {
+    let (out, _) = probe(
+        &[
+            "--allow",
+            "tcp-bind=127.0.0.1:1024-65535",
+            "--allow",
+            "udp-bind=127.0.0.1:5353",
+        ],
+        &["tcp-bind", "127.0.0.1:0", "udp-bind", "127.0.0.1:0"],
+    );
+    expect(&out, "tcp-bind 127.0.0.1:0: error access-denied");
+    expect(&out, "udp-bind 127.0.0.1:0: error access-denied");
+    let (out, _) = probe(
+        &["--allow", "tcp-bind=127.0.0.1:0"],
+        &["tcp-bind", "127.0.0.1:0"],
+    );
+    expect(&out, "tcp-bind 127.0.0.1:0: ok");
+}
+
+#[test]
+fn hole_implicit_bind_then_listen() {
+    // A port nobody listens on: connecting to it is refused.
+    let (l, dead) = free_port_listener();
+    drop(l);
+    let target = format!("127.0.0.1:{dead}");
+    let (out, _) = probe(
+        &["--allow", "tcp-connect=127.0.0.1:*"],
+        &[
+            "tcp-connect-new",
+            &target,
+            "tcp-listen",
+            "tcp-listen-new",
+            "v4",
+        ],
+    );
+    expect(
+        &out,
+        &format!("tcp-connect-new {target}: error connection-refused"),
+    );
+    // Bound by the failed connect: it may not become a listener.
+    expect(&out, "tcp-listen: error invalid-argument");
+    // Nor may a fresh socket listen without a bind grant.
+    expect(&out, "tcp-listen-new v4: error access-denied");
+}
+
+#[test]
+fn hole_a_granted_name_resolving_to_a_denied_address() {
+    let (_l, port) = free_port_listener();
+    let target = format!("evil.test:{port}");
+    let grant = format!("tcp-connect=evil.test:{port}");
+    // Granted by name and pinned to loopback: it connects.
+    let (out, _) = probe(
+        &["--resolve", "evil.test=127.0.0.1", "--allow", &grant],
+        &["connect-name", &target],
+    );
+    expect(&out, &format!("connect-name {target}: ok"));
+    // The same, but the address it resolves to is refused.
+    let (out, err) = probe(
+        &[
+            "--resolve",
+            "evil.test=127.0.0.1",
+            "--allow",
+            &grant,
+            "--deny",
+            "tcp-connect=127.0.0.0/8:*",
+        ],
+        &["connect-name", &target],
+    );
+    expect(&out, &format!("connect-name {target}: error access-denied"));
+    assert!(
+        err.contains("evil.test") && err.contains("--deny tcp-connect=127.0.0.0/8:*"),
+        "{err}"
+    );
+    // Without resolving, the address alone is not granted by the name.
+    let direct = format!("127.0.0.1:{port}");
+    let (out, _) = probe(&["--allow", &grant], &["tcp-connect", &direct]);
+    expect(&out, &format!("tcp-connect {direct}: error access-denied"));
+}
+
+#[test]
+fn hole_numeric_ipv4_spellings_are_not_names() {
+    let (out, _) = probe(
+        &["--allow", "resolve=*"],
+        &[
+            "resolve",
+            "2130706433",
+            "resolve",
+            "0x7f.1",
+            "resolve",
+            "0177.0.0.1",
+        ],
+    );
+    expect(&out, "resolve 2130706433: error invalid-argument");
+    expect(&out, "resolve 0x7f.1: error invalid-argument");
+    expect(&out, "resolve 0177.0.0.1: error invalid-argument");
+    let (code, _, err) = run(&["run", "--allow", "tcp-connect=2130706433:80", PROBE]);
+    assert_eq!(code, 2);
+    assert!(err.contains("dotted-quad"), "{err}");
+}
+
+#[test]
+fn hole_deny_beats_allow() {
+    let (_l, port) = free_port_listener();
+    let t = format!("127.0.0.1:{port}");
+    let rule = format!("udp-send={t}");
+    let (out, _) = probe(
+        &["--allow", &rule, "--deny", &rule],
+        &["udp-new", "v4", "udp-send", &t],
+    );
+    expect(&out, &format!("udp-send {t}: error access-denied"));
+    let (out, _) = probe(
+        &[
+            "--deny",
+            "tcp-connect=*",
+            "--allow",
+            &format!("tcp-connect={t}"),
+        ],
+        &["tcp-connect", &t],
+    );
+    expect(&out, &format!("tcp-connect {t}: error access-denied"));
+}
+
+#[test]
+fn hole_suffix_wildcards_need_a_label_boundary() {
+    let pins = [
+        "--resolve",
+        "api.example.test=127.0.0.1",
+        "--resolve",
+        "evilexample.test=127.0.0.1",
+        "--resolve",
+        "example.test.evil.test=127.0.0.1",
+        "--resolve",
+        "example.test=127.0.0.1",
+    ];
+    let mut rules = pins.to_vec();
+    rules.extend(["--allow", "resolve=*.example.test"]);
+    let (out, _) = probe(
+        &rules,
+        &[
+            "resolve",
+            "api.example.test",
+            "resolve",
+            "evilexample.test",
+            "resolve",
+            "example.test.evil.test",
+            "resolve",
+            "example.test",
+        ],
+    );
+    expect(&out, "resolve api.example.test: ok 127.0.0.1");
+    expect(&out, "resolve evilexample.test: error access-denied");
+    expect(&out, "resolve example.test.evil.test: error access-denied");
+    expect(&out, "resolve example.test: error access-denied");
+}
+
+#[test]
+fn hole_ipv6_scope_ids() {
+    // Denied before any packet: a grant for another interface, or without
+    // a scope, does not cover a scoped link-local address.
+    let (out, _) = probe(
+        &[
+            "--allow",
+            "tcp-connect=[fe80::1%2]:80",
+            "--allow",
+            "tcp-connect=[fe80::2]:80",
+        ],
+        &[
+            "tcp-connect-new",
+            "[fe80::1%1]:80",
+            "tcp-connect-new",
+            "[fe80::2%1]:80",
+        ],
+    );
+    expect(&out, "tcp-connect-new [fe80::1%1]:80: error access-denied");
+    expect(&out, "tcp-connect-new [fe80::2%1]:80: error access-denied");
+}
+
+#[test]
+fn hole_ports_zero_max_and_out_of_range() {
+    let (_l, port) = free_port_listener();
+    let t = format!("127.0.0.1:{port}");
+    let (out, _) = probe(
+        &["--allow", "tcp-connect=127.0.0.1:65535"],
+        &["tcp-connect", &t],
+    );
+    expect(&out, &format!("tcp-connect {t}: error access-denied"));
+    let (out, _) = probe(
+        &["--allow", &format!("tcp-connect=127.0.0.1:{port}-65535")],
+        &["tcp-connect", &t],
+    );
+    expect(&out, &format!("tcp-connect {t}: ok"));
+    for bad in [
+        "tcp-connect=127.0.0.1:65536",
+        "tcp-connect=127.0.0.1:1-99999",
+        "tcp-connect=127.0.0.1:-1",
+    ] {
+        let (code, _, err) = run(&["run", "--allow", bad, PROBE]);
+        assert_eq!(code, 2, "{bad}");
+        assert!(err.contains(bad), "{err}");
+    }
+}
+
+fn ctx(rules: &[&str], pinned: PinnedNames) -> WasockCtx {
+    let mut b = Policy::builder();
+    for r in rules {
+        b = b.allow(r).unwrap();
+    }
+    WasockCtx::builder()
+        .policy(Arc::new(b.build()))
+        .pinned_names(Arc::new(pinned))
+        .build()
+}
+
+#[test]
+fn hole_accept_peer_filtering() {
+    tokio_rt().block_on(async {
+        let g = spawn_in_process(
+            PROBE,
+            &["tcp-bind", "127.0.0.1:0", "tcp-listen", "tcp-accept"],
+            ctx(
+                &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
+                PinnedNames::new(),
+            ),
+        );
+        let line = g.line_containing("tcp-listen: ok").await;
+        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+        // From 127.0.0.1: dropped. From 127.0.0.2: accepted.
+        let denied = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let allowed = sock.connect(addr).await.unwrap();
+        let accepted = g.line_containing("tcp-accept").await;
+        assert!(
+            accepted.starts_with("tcp-accept: ok 127.0.0.2:"),
+            "{accepted}"
+        );
+        let counters = g.stats.snapshot();
+        let done = g.finish().await;
+        assert!(
+            done.stdout.contains("tcp-accept: ok 127.0.0.2"),
+            "{}",
+            done.stdout
+        );
+        assert_eq!(counters.dropped_connections, 1);
+        assert_eq!(counters.denied(Operation::TcpAccept), 1);
+        assert_eq!(counters.allowed(Operation::TcpAccept), 1);
+        drop((denied, allowed));
+    });
+}
+
+#[test]
+fn hole_recv_from_peer_filtering() {
+    tokio_rt().block_on(async {
+        let g = spawn_in_process(
+            PROBE,
+            &["udp-bind", "127.0.0.1:0", "udp-recv"],
+            ctx(
+                &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
+                PinnedNames::new(),
+            ),
+        );
+        let line = g.line_containing("udp-bind 127.0.0.1:0: ok").await;
+        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+        stranger.send_to(b"stranger", addr).unwrap();
+        let friend = UdpSocket::bind("127.0.0.2:0").unwrap();
+        friend.send_to(b"friend", addr).unwrap();
+        let done = g.finish().await;
+        let friend_addr = friend.local_addr().unwrap();
+        assert!(
+            done.stdout
+                .contains(&format!("udp-recv: ok {friend_addr} friend")),
+            "{}",
+            done.stdout
+        );
+    });
+}
+
+#[test]
+fn hole_a_datagram_reply_from_a_contacted_peer() {
+    tokio_rt().block_on(async {
+        // A native echo peer the guest contacts, and a stranger.
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer_addr = peer.local_addr().unwrap();
+        let t = peer_addr.to_string();
+        let g = spawn_in_process(
+            PROBE,
+            &["udp-new", "v4", "udp-send", &t, "udp-recv", "udp-recv"],
+            ctx(&[&format!("udp-send={t}")], PinnedNames::new()),
+        );
+        let mut buf = [0u8; 64];
+        let (n, guest) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        // The stranger writes first; only the reply from the contacted peer
+        // gets through, without any udp-recv grant.
+        UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .send_to(b"stranger", guest)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        peer.send_to(b"pong", guest).unwrap();
+        let stats = g.stats.clone();
+        let done = g.finish().await;
+        assert!(
+            done.stdout
+                .contains(&format!("udp-recv: ok {peer_addr} pong")),
+            "{}",
+            done.stdout
+        );
+        // The second receive got nothing more: the stranger was dropped.
+        assert!(
+            done.stdout.contains("udp-recv: error timed-out"),
+            "{}",
+            done.stdout
+        );
+        assert_eq!(stats.snapshot().dropped_datagrams, 1);
+    });
+}
+
+#[test]
+fn std_net_guests_are_held_to_the_same_policy() {
+    let (_l, port) = free_port_listener();
+    let t = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={t}");
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        STD_PROBE,
+        "tcp-connect",
+        &t,
+        "tcp-connect",
+        "127.0.0.2:9",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    expect(&out, &format!("tcp-connect {t}: ok"));
+    expect(&out, "tcp-connect 127.0.0.2:9: error PermissionDenied");
+    assert!(err.contains("denied tcp-connect 127.0.0.2:9"), "{err}");
+    // Binds and mapped addresses follow the same rules.
+    let (_, out, _) = run(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-connect=*",
+        "--deny",
+        "tcp-connect=127.0.0.0/8:*",
+        STD_PROBE,
+        "tcp-listen",
+        "127.0.0.1:0",
+        "tcp-listen",
+        "0.0.0.0:0",
+        "tcp-connect",
+        &format!("[::ffff:127.0.0.1]:{port}"),
+    ]);
+    expect(&out, "tcp-listen 127.0.0.1:0: ok");
+    expect(&out, "tcp-listen 0.0.0.0:0: error PermissionDenied");
+    // wasi:sockets itself refuses IPv4-mapped destinations; either way
+    // the refused address is not reached.
+    let mapped = format!("tcp-connect [::ffff:127.0.0.1]:{port}: error");
+    assert!(out.iter().any(|l| l.starts_with(&mapped)), "{out:#?}");
+}

@@ -1,0 +1,180 @@
+//! `wasock policy explain`, `wasock policy check` and `--policy FILE`.
+
+use std::path::PathBuf;
+
+use wasock_test_programs::PROBE;
+
+use crate::common::run;
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasock-policy-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn explain_says_allowed_or_denied_first_and_names_the_rule() {
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "tcp-connect=10.0.0.0/8:443",
+        "tcp-connect",
+        "10.1.2.3:443",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        vec!["allowed tcp-connect 10.1.2.3:443 by --allow tcp-connect=10.0.0.0/8:443"]
+    );
+
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "tcp-connect=*",
+        "--deny",
+        "tcp-connect=169.254.0.0/16:*",
+        "tcp-connect",
+        "[::ffff:169.254.169.254]:80",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out[0].starts_with(
+            "denied tcp-connect [::ffff:169.254.169.254]:80 by --deny tcp-connect=169.254.0.0/16:*"
+        ),
+        "{out:?}"
+    );
+
+    let (code, out, _) = run(&["policy", "explain", "resolve", "api.example.com"]);
+    assert_eq!(code, 1);
+    assert!(
+        out[0].starts_with("denied resolve api.example.com: no rule grants it"),
+        "{out:?}"
+    );
+    assert!(
+        out[0].contains("--allow resolve=api.example.com"),
+        "{out:?}"
+    );
+
+    // A name with pinned addresses is decided on each of them.
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "tcp-connect=api.test:443",
+        "--deny",
+        "tcp-connect=10.0.0.0/8:*",
+        "--resolve",
+        "api.test=192.0.2.7,10.0.0.1",
+        "tcp-connect",
+        "api.test:443",
+    ]);
+    assert_eq!(code, 1, "{out:?}");
+    assert!(
+        out[0].starts_with("allowed tcp-connect 192.0.2.7:443 (api.test)"),
+        "{out:?}"
+    );
+    assert!(
+        out[1].starts_with("denied tcp-connect 10.0.0.1:443 (api.test)"),
+        "{out:?}"
+    );
+
+    let (code, _, err) = run(&["policy", "explain", "tcp-connect", "not an address"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not an address") || err.contains("is not"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_accepts_a_good_file_and_lists_every_problem_of_a_bad_one() {
+    let good = temp_file(
+        "good.toml",
+        "allow = [\"tcp-bind=127.0.0.1:8080\", \"resolve=*.test\"]\ndeny = [\"tcp-connect=169.254.0.0/16:*\"]\n[resolve]\n\"api.test\" = [\"127.0.0.1\"]\n",
+    );
+    let (code, out, _) = run(&["policy", "check", good.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        out[0].starts_with("ok:") && out[0].contains("2 grants, 1 refusals, 1 pinned names"),
+        "{out:?}"
+    );
+
+    let bad = temp_file(
+        "bad.toml",
+        "allow = [\n  \"tcp-bind=127.0.0.1:8080\",\n  \"tcp-bnd=127.0.0.1:80\",\n  \"udp-send=::1:53\",\n]\n",
+    );
+    let shown = bad.to_str().unwrap();
+    let (code, _, err) = run(&["policy", "check", shown]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with(&format!("{shown}:3:4: "))
+            && lines[0].contains("unknown operation `tcp-bnd`"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{shown}:4:")) && lines[1].contains("brackets"),
+        "{err}"
+    );
+
+    let syntax = temp_file("syntax.toml", "allow = [\"tcp-bind=*\"\ndeny = 3\n");
+    let (code, _, err) = run(&["policy", "check", syntax.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("syntax.toml:"), "{err}");
+}
+
+#[test]
+fn a_bad_policy_file_stops_run_before_anything_runs() {
+    let bad = temp_file("run-bad.toml", "allow = [\"tcp-bind=127.0.0.1:99999\"]\n");
+    let (code, out, err) = run(&[
+        "run",
+        "--policy",
+        bad.to_str().unwrap(),
+        PROBE,
+        "udp-new",
+        "v4",
+    ]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "the guest ran: {out:?}");
+    assert!(
+        err.contains("run-bad.toml:1:") && err.contains("out of range"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["run", "--policy", "/nonexistent/policy.toml", PROBE]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the policy file"), "{err}");
+}
+
+#[test]
+fn run_uses_the_rules_and_pinned_names_of_a_policy_file() {
+    let file = temp_file(
+        "run-good.toml",
+        "allow = [\"resolve=*.test\", \"udp-bind=127.0.0.1:*\"]\ndeny = [\"udp-bind=127.0.0.1:1-1023\"]\n[resolve]\n\"pinned.test\" = [\"127.0.0.1\", \"::1\"]\n",
+    );
+    let (code, out, _) = run(&[
+        "run",
+        "--policy",
+        file.to_str().unwrap(),
+        "--resolve",
+        "flag.test=10.9.8.7",
+        PROBE,
+        "resolve",
+        "pinned.test",
+        "resolve",
+        "flag.test",
+        "udp-bind",
+        "127.0.0.1:0",
+        "udp-bind",
+        "127.0.0.1:53",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out[0], "resolve pinned.test: ok 127.0.0.1,::1");
+    assert_eq!(out[1], "resolve flag.test: ok 10.9.8.7");
+    assert!(out[2].starts_with("udp-bind 127.0.0.1:0: ok"), "{out:?}");
+    assert_eq!(out[3], "udp-bind 127.0.0.1:53: error access-denied");
+}

@@ -96,7 +96,7 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
 /// assert!(file.policy.check_address(Operation::TcpBind, "127.0.0.1:80".parse()?, &[]).is_allowed());
 ///
 /// let err = parse_policy_file("p.toml", "allow = [\n  \"tcp-bind=127.0.0.1:99999\",\n]\n").unwrap_err();
-/// assert_eq!((err.errors[0].line, err.errors[0].column), (2, 22));
+/// assert_eq!((err.errors[0].line, err.errors[0].column), (2, 23));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_policy_file(path: &str, text: &str) -> Result<PolicyFile, PolicyFileError> {

@@ -25,3 +25,18 @@ wasmtime::component::bindgen!({
         "wasock:sockets/types.error-code" => crate::runtime::SocketError,
     },
 });
+
+/// Bindings for wasock's own `wasi:sockets/ip-name-lookup`.
+pub mod wasi_lookup {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "wasock:host/wasi-name-lookup",
+        imports: { default: trappable },
+        require_store_data_send: true,
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:sockets/network": wasmtime_wasi::p2::bindings::sockets::network,
+            "wasi:sockets/ip-name-lookup.resolve-address-stream": crate::runtime::wasi::ResolveAddressStream,
+        },
+    });
+}

@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::ctx::{WasockCtx, WasockCtxView, WasockView, add_to_linker};
-use super::wasi::guard_wasi_sockets;
+use super::wasi::{add_wasi_to_linker, guard_wasi_sockets};
 
 /// The data of a store that runs a guest: WASI, wasock, and their shared
 /// resource table.
@@ -99,7 +99,7 @@ impl Runner {
     pub fn with_config(config: &Config) -> anyhow::Result<Runner> {
         let engine = Engine::new(config)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        add_wasi_to_linker(&mut linker)?;
         add_to_linker(&mut linker)?;
         Ok(Runner {
             engine,

@@ -1,15 +1,72 @@
-//! The `name-lookup` interface: policy-checked resolution that records which
-//! names gave which addresses.
+//! Name lookup, checked against the policy: the `name-lookup` interface,
+//! and the one path every lookup takes (wasock's and WASI's).
 
 use std::net::IpAddr;
 
 use super::bindings::wasock::sockets::name_lookup::Host;
 use super::bindings::wasock::sockets::types::{AddressFamily, IpAddress};
 use super::convert::ip_from_std;
-use super::ctx::WasockCtxView;
+use super::ctx::{WasockCtx, WasockCtxView};
 use super::error::SocketResult;
-use crate::net::ErrorCode;
+use crate::net::{BoxFuture, ErrorCode};
 use crate::policy::{NameError, normalize_name};
+
+/// A lookup under way: answered at once (IP literals, pinned names) or by
+/// the provider's resolver.
+pub(crate) enum Lookup {
+    Ready(Vec<IpAddr>),
+    Pending(BoxFuture<Result<Vec<IpAddr>, ErrorCode>>),
+}
+
+impl Lookup {
+    pub(crate) async fn finish(self) -> Result<Vec<IpAddr>, ErrorCode> {
+        match self {
+            Lookup::Ready(ips) => Ok(ips),
+            Lookup::Pending(f) => f.await,
+        }
+    }
+}
+
+/// Check `name` and start resolving it. IP literals (bracketed or not)
+/// resolve to themselves without a grant; names must be valid, never a
+/// numeric IPv4 spelling, and granted by the policy. The answer is recorded
+/// in the instance's name table.
+pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorCode> {
+    let literal = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(Lookup::Ready(vec![ip]));
+    }
+    let name = match normalize_name(name) {
+        Ok(n) => n,
+        Err(NameError::NumericAddress) => {
+            tracing::warn!(
+                target: "wasock::policy",
+                instance = %ctx.id,
+                name = %name,
+                "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address"
+            );
+            return Err(ErrorCode::InvalidArgument);
+        }
+        Err(_) => return Err(ErrorCode::InvalidArgument),
+    };
+    ctx.record(&ctx.policy.check_name(&name))?;
+    if let Some(ips) = ctx.pinned.get(&name) {
+        ctx.remember(&name, ips);
+        return Ok(Lookup::Ready(ips.clone()));
+    }
+    let answer = ctx.provider.resolve(&name);
+    let names = ctx.names.clone();
+    Ok(Lookup::Pending(Box::pin(async move {
+        let ips = answer.await?;
+        if let Ok(mut table) = names.lock() {
+            table.remember(&name, &ips);
+        }
+        Ok(ips)
+    })))
+}
 
 fn family_matches(ip: &IpAddr, family: Option<AddressFamily>) -> bool {
     match family {
@@ -25,42 +82,15 @@ impl Host for WasockCtxView<'_> {
         name: String,
         family: Option<AddressFamily>,
     ) -> SocketResult<Vec<IpAddress>> {
-        let literal = name
-            .strip_prefix('[')
-            .and_then(|n| n.strip_suffix(']'))
-            .unwrap_or(&name);
-        if let Ok(ip) = literal.parse::<IpAddr>() {
-            if !family_matches(&ip, family) {
-                return Err(ErrorCode::NameNotFound.into());
-            }
-            return Ok(vec![ip_from_std(ip)]);
-        }
-        let name = match normalize_name(&name) {
-            Ok(n) => n,
-            Err(NameError::NumericAddress) => {
-                tracing::warn!(
-                    target: "wasock::policy",
-                    instance = %self.ctx.id,
-                    name = %name,
-                    "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address"
-                );
-                return Err(ErrorCode::InvalidArgument.into());
-            }
-            Err(_) => return Err(ErrorCode::InvalidArgument.into()),
-        };
-        self.ctx.record(&self.ctx.policy.check_name(&name))?;
-        let ips = match self.ctx.pinned.get(&name) {
-            Some(ips) => ips.clone(),
-            None => self.ctx.provider.resolve(&name).await?,
-        };
-        let ips: Vec<IpAddr> = ips
+        let ips = start_lookup(self.ctx, &name)?.finish().await?;
+        let ips: Vec<IpAddress> = ips
             .into_iter()
             .filter(|ip| family_matches(ip, family))
+            .map(ip_from_std)
             .collect();
         if ips.is_empty() {
             return Err(ErrorCode::NameNotFound.into());
         }
-        self.ctx.remember(&name, &ips);
-        Ok(ips.into_iter().map(ip_from_std).collect())
+        Ok(ips)
     }
 }

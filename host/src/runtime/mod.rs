@@ -26,4 +26,4 @@ pub use instance::{GuestExit, HostState, Runner};
 pub use limits::Limits;
 pub use socket::GuestSocket;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
-pub use wasi::{guard_wasi_sockets, operation_for};
+pub use wasi::{ResolveAddressStream, add_wasi_to_linker, guard_wasi_sockets, operation_for};

@@ -488,3 +488,65 @@ fn std_net_guests_are_held_to_the_same_policy() {
     let mapped = format!("tcp-connect [::ffff:127.0.0.1]:{port}: error");
     assert!(out.iter().any(|l| l.starts_with(&mapped)), "{out:#?}");
 }
+
+#[test]
+fn std_net_guests_resolve_through_the_same_policy_and_pins() {
+    let (_l, port) = free_port_listener();
+    let by_name = format!("api.test:{port}");
+    let grant = format!("tcp-connect=api.test:{port}");
+    let (code, out, err) = run(&[
+        "run",
+        "--resolve",
+        "api.test=127.0.0.1",
+        "--allow",
+        &grant,
+        "--deny",
+        "resolve=*.evil.test",
+        "--allow",
+        "resolve=*.test",
+        "--resolve",
+        "x.evil.test=127.0.0.1",
+        STD_PROBE,
+        "tcp-connect",
+        &by_name,
+        "resolve",
+        "x.evil.test:80",
+        "resolve",
+        "2130706433:80",
+        "resolve",
+        "other.example:80",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Granted by name: resolving it is granted too, and the connect to the
+    // address it resolved to matches the name.
+    expect(&out, &format!("tcp-connect {by_name}: ok 127.0.0.1:{port}"));
+    // Refused, numeric, and not granted names fail; nothing was looked up.
+    for bad in [
+        "resolve x.evil.test:80: error",
+        "resolve 2130706433:80: error",
+        "resolve other.example:80: error",
+    ] {
+        assert!(out.iter().any(|l| l.starts_with(bad)), "{bad} in {out:#?}");
+    }
+    assert!(
+        err.contains("denied resolve x.evil.test by --deny resolve=*.evil.test"),
+        "{err}"
+    );
+    // In an instance that has not resolved the name, the bare address is
+    // not granted by it.
+    let direct = format!("127.0.0.1:{port}");
+    let (_, out, _) = run(&[
+        "run",
+        "--resolve",
+        "api.test=127.0.0.1",
+        "--allow",
+        &grant,
+        STD_PROBE,
+        "tcp-connect",
+        &direct,
+    ]);
+    expect(
+        &out,
+        &format!("tcp-connect {direct}: error PermissionDenied"),
+    );
+}

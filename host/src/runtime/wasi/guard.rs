@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-use super::ctx::{InstanceId, NameTable};
-use super::stats::InstanceStats;
 use crate::policy::{Effect, Operation, Policy};
+use crate::runtime::ctx::{InstanceId, NameTable};
+use crate::runtime::stats::InstanceStats;
 
 /// Most peers remembered for the reply rule.
 const MAX_CONTACTED: usize = 4096;
@@ -124,9 +124,12 @@ pub fn guard_wasi_sockets(
         names,
         contacted: Mutex::new(HashSet::new()),
     });
+    // Names are resolved by wasock's own lookup (see `lookup`); the
+    // wasmtime-wasi one stays switched off should it ever be linked.
     builder
         .allow_tcp(true)
         .allow_udp(true)
+        .allow_ip_name_lookup(false)
         .socket_addr_check(move |addr, use_| {
             let allowed = guard.check(addr, use_);
             Box::pin(async move { allowed })

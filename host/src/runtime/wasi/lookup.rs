@@ -1,0 +1,108 @@
+//! `wasi:sockets/ip-name-lookup` for std::net guests, through the same
+//! checked path as wasock's own name lookup.
+
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use wasmtime::component::{HasData, Resource};
+use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode as WasiError, IpAddress, Network};
+use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::runtime::{AbortOnDropJoinHandle, poll_noop, spawn};
+
+use crate::net::ErrorCode;
+use crate::runtime::bindings::wasi_lookup::wasi::sockets::ip_name_lookup::{
+    Host, HostResolveAddressStream,
+};
+use crate::runtime::ctx::WasockCtxView;
+use crate::runtime::lookup::{Lookup, start_lookup};
+
+/// Marks where the WASI name lookup finds its data.
+pub(crate) struct WasiNameLookup;
+
+impl HasData for WasiNameLookup {
+    type Data<'a> = WasockCtxView<'a>;
+}
+
+type Answer = Result<Vec<IpAddr>, ErrorCode>;
+
+/// A WASI `resolve-address-stream`: the answer, or the lookup still under
+/// way.
+pub enum ResolveAddressStream {
+    /// The resolver has not answered yet.
+    Pending(AbortOnDropJoinHandle<Answer>),
+    /// The answer, handed out one address at a time.
+    Done(Result<std::vec::IntoIter<IpAddr>, ErrorCode>),
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for ResolveAddressStream {
+    async fn ready(&mut self) {
+        if let ResolveAddressStream::Pending(h) = self {
+            let answer = h.await;
+            *self = ResolveAddressStream::Done(answer.map(Vec::into_iter));
+        }
+    }
+}
+
+/// WASI's nearest code for a wasock lookup error (what wasi-libc turns into
+/// `EAI_NONAME`, `EAI_AGAIN`, `EAI_FAIL`, ...).
+fn wasi_error(e: ErrorCode) -> WasiError {
+    match e {
+        ErrorCode::NameNotFound => WasiError::NameUnresolvable,
+        ErrorCode::TemporaryResolverFailure => WasiError::TemporaryResolverFailure,
+        ErrorCode::AccessDenied => WasiError::AccessDenied,
+        ErrorCode::InvalidArgument => WasiError::InvalidArgument,
+        _ => WasiError::PermanentResolverFailure,
+    }
+}
+
+impl Host for WasockCtxView<'_> {
+    fn resolve_addresses(
+        &mut self,
+        network: Resource<Network>,
+        name: String,
+    ) -> wasmtime::Result<Result<Resource<ResolveAddressStream>, WasiError>> {
+        // The network handle is the capability to call this; check it.
+        self.table.get(&network)?;
+        let stream = match start_lookup(self.ctx, &name) {
+            Err(e) => return Ok(Err(wasi_error(e))),
+            Ok(Lookup::Ready(ips)) => ResolveAddressStream::Done(Ok(ips.into_iter())),
+            Ok(pending) => ResolveAddressStream::Pending(spawn(pending.finish())),
+        };
+        Ok(Ok(self.table.push(stream)?))
+    }
+}
+
+impl HostResolveAddressStream for WasockCtxView<'_> {
+    fn resolve_next_address(
+        &mut self,
+        this: Resource<ResolveAddressStream>,
+    ) -> wasmtime::Result<Result<Option<IpAddress>, WasiError>> {
+        let stream = self.table.get_mut(&this)?;
+        if let ResolveAddressStream::Pending(h) = stream {
+            match poll_noop(Pin::new(h)) {
+                Some(answer) => *stream = ResolveAddressStream::Done(answer.map(Vec::into_iter)),
+                None => return Ok(Err(WasiError::WouldBlock)),
+            }
+        }
+        Ok(match stream {
+            ResolveAddressStream::Done(Ok(ips)) => {
+                Ok(ips.next().map(|ip| ip.to_canonical().into()))
+            }
+            ResolveAddressStream::Done(Err(e)) => Err(wasi_error(*e)),
+            ResolveAddressStream::Pending(_) => Err(WasiError::WouldBlock),
+        })
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<ResolveAddressStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        subscribe(self.table, this)
+    }
+
+    fn drop(&mut self, this: Resource<ResolveAddressStream>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}

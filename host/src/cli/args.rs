@@ -43,7 +43,9 @@ Examples:
   # An echo server on loopback that anyone on loopback may connect to:
   wasock run --allow tcp-bind=127.0.0.1:7000 --allow tcp-accept=127.0.0.0/8:* echo.wasm 127.0.0.1:7000
   # A client that may reach one service, but never the metadata address:
-  wasock run --allow tcp-connect=10.0.0.0/8:443 --deny tcp-connect=169.254.169.254:* client.wasm";
+  wasock run --allow tcp-connect=10.0.0.0/8:443 --deny tcp-connect=169.254.169.254:* client.wasm
+  # Rules from a file, and a name answered without DNS:
+  wasock run --policy site.toml --resolve api.test=127.0.0.1 client.wasm";
 
 /// Arguments of `wasock run`.
 #[derive(Debug, Args)]

@@ -145,7 +145,7 @@ fn help_documents_every_flag_with_an_example() {
     let (code, stdout, _) = run(&["run", "--help"]);
     assert_eq!(code, 0);
     let help = stdout.join("\n");
-    for flag in ["--allow", "--deny", "--env"] {
+    for flag in ["--allow", "--deny", "--env", "--policy", "--resolve"] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     assert!(

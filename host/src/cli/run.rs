@@ -46,7 +46,7 @@ pub fn main(args: RunArgs) -> i32 {
 
 async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
     let policy = Arc::new(policy);
-    let mut config = wasmtime::Config::new();
+    let mut config = Runner::default_config();
     config.cache(wasmtime::Cache::from_file(None).ok());
     let runner = Runner::with_config(&config)?;
     let component = runner.load(&args.component)?;

@@ -128,4 +128,18 @@ pub trait NetSocket: Send + Sync + 'static {
     /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
     /// it returns `Pending`.
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness>;
+
+    /// Wait until an operation of `interest` may succeed: cheaper than
+    /// [`NetSocket::poll_ready`], and allowed to wake spuriously, since the
+    /// caller retries the operation. Used by blocking calls.
+    fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
+        self.poll_ready(cx, interest).map(|_| ())
+    }
+
+    /// Tell the provider whether the guest uses this socket in blocking mode.
+    /// In blocking mode the runtime retries every `WouldBlock` after
+    /// [`NetSocket::poll_wait`], so a provider may answer `WouldBlock` from
+    /// cached readiness without a system call; in non-blocking mode every
+    /// `try_*` must really try, so that what `poll` reported holds.
+    fn set_blocking(&mut self, _blocking: bool) {}
 }

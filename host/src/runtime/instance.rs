@@ -90,9 +90,20 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner with wasock's default engine configuration.
+    /// A runner with wasock's default engine configuration
+    /// ([`Runner::default_config`]).
     pub fn new() -> anyhow::Result<Runner> {
-        Runner::with_config(&Config::new())
+        Runner::with_config(&Runner::default_config())
+    }
+
+    /// wasock's engine configuration: wasmtime's defaults, without the
+    /// component-model-async task bookkeeping that every host call would
+    /// otherwise pay for (wasock's interfaces are synchronous to the guest;
+    /// blocking is done with async host functions on fibers).
+    pub fn default_config() -> Config {
+        let mut config = Config::new();
+        config.concurrency_support(false);
+        config
     }
 
     /// A runner on an engine built from `config`.

@@ -40,6 +40,8 @@ pub struct NativeSocket {
     shut_write: bool,
     /// The multicast interface index set, for reading it back.
     multicast_if: u32,
+    /// The guest blocks on this socket (see `NetSocket::set_blocking`).
+    blocking: bool,
 }
 
 impl NativeSocket {
@@ -67,6 +69,7 @@ impl NativeSocket {
             shut_read: false,
             shut_write: false,
             multicast_if: 0,
+            blocking: true,
         };
         if socket_type == SocketType::Datagram {
             s.register()?;
@@ -84,6 +87,7 @@ impl NativeSocket {
             shut_read: false,
             shut_write: false,
             multicast_if: 0,
+            blocking: true,
         };
         s.register()?;
         Ok(s)
@@ -405,6 +409,24 @@ impl NetSocket for NativeSocket {
 
     fn readiness(&self) -> Readiness {
         sys::poll_now(self.sock().as_raw_fd())
+    }
+
+    fn set_blocking(&mut self, blocking: bool) {
+        self.blocking = blocking;
+    }
+
+    fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
+        let Io::Registered(fd) = &self.io else {
+            return Poll::Ready(());
+        };
+        let ready = if interest.contains(Readiness::WRITABLE) {
+            fd.poll_write_ready(cx).map(|_| ())
+        } else {
+            fd.poll_read_ready(cx).map(|_| ())
+        };
+        // Readable interest also wakes for errors and hang-ups: tokio reports
+        // them as read readiness.
+        ready
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {

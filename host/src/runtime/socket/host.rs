@@ -216,7 +216,9 @@ impl HostSocket for WasockCtxView<'_> {
     }
 
     fn set_nonblocking(&mut self, this: Resource<GuestSocket>, enabled: bool) -> SocketResult<()> {
-        self.sock(&this)?.nonblocking = enabled;
+        let sock = self.sock(&this)?;
+        sock.nonblocking = enabled;
+        sock.net.set_blocking(!enabled);
         Ok(())
     }
 
@@ -230,7 +232,7 @@ impl HostSocket for WasockCtxView<'_> {
         if sock.state == State::Listening {
             return Err(ErrorCode::InvalidArgument.into());
         }
-        datagram::drop_unadmitted(ctx, sock);
+        sock.with_real_calls(|s| datagram::drop_unadmitted(ctx, s));
         Ok(sock.net.bytes_available()? as u64)
     }
 

@@ -127,6 +127,20 @@ impl GuestSocket {
     /// only with a datagram it may receive, and a finished non-blocking
     /// connect has its outcome collected.
     pub(crate) fn readiness(&mut self, ctx: &WasockCtx) -> Readiness {
+        self.with_real_calls(|s| s.readiness_now(ctx))
+    }
+
+    /// Run `f` with the provider making every system call (as for a
+    /// non-blocking socket), whatever the guest's mode: looking ahead must
+    /// see the truth, not a cached readiness.
+    pub(crate) fn with_real_calls<R>(&mut self, f: impl FnOnce(&mut GuestSocket) -> R) -> R {
+        self.net.set_blocking(false);
+        let r = f(self);
+        self.net.set_blocking(!self.nonblocking);
+        r
+    }
+
+    fn readiness_now(&mut self, ctx: &WasockCtx) -> Readiness {
         match self.state {
             State::Listening => {
                 let mut r = self.net.readiness().and(Readiness::ERROR);

@@ -19,14 +19,15 @@ impl Deadline {
     }
 }
 
-/// Wait until `interest` (or a hang-up or error) holds on `net`, or the
-/// deadline passes (`timed-out`).
+/// Wait until an operation of `interest` may succeed on `net`, or the
+/// deadline passes (`timed-out`). The caller retries the operation, so a
+/// spurious wake-up costs one more try.
 pub(crate) async fn wait_ready(
     net: &dyn NetSocket,
     interest: Readiness,
     deadline: Deadline,
-) -> Result<Readiness, ErrorCode> {
-    let ready = poll_fn(|cx| net.poll_ready(cx, interest));
+) -> Result<(), ErrorCode> {
+    let ready = poll_fn(|cx| net.poll_wait(cx, interest));
     match deadline.0 {
         None => Ok(ready.await),
         Some(at) => tokio::time::timeout_at(at, ready)

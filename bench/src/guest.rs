@@ -1,0 +1,126 @@
+//! Running the benchmark guests in this process, the way `wasock run` runs
+//! them, and reading the value they report.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasock_host::policy::Policy;
+use wasock_host::runtime::{GuestExit, HostState, Runner, WasockCtx};
+
+/// Which guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guest {
+    /// The workloads over wasock's SDK.
+    Wasock,
+    /// The workloads over std::net (standard wasi:sockets).
+    Std,
+}
+
+/// Compiled guests on a runner, and the policy they run under.
+pub struct Guests {
+    runner: Runner,
+    wasock: CommandPre<HostState>,
+    std: CommandPre<HostState>,
+    policy: Arc<Policy>,
+}
+
+/// An engine configuration with wasmtime's pooling allocator, sized for
+/// `instances` at once.
+pub fn pooling_config(instances: u32) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    // A wasm32-wasip2 program is a component of a few core instances (the
+    // program and its adapters), each with up to one memory and table.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 8)
+        .total_memories(instances * 2)
+        .total_tables(instances * 4)
+        .max_memory_size(64 << 20);
+    let mut config = Runner::default_config();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+impl Guests {
+    /// Compile both guests for `config`.
+    pub fn new(config: &Config) -> anyhow::Result<Guests> {
+        let runner = Runner::with_config(config)?;
+        let load = |path: &str| -> anyhow::Result<CommandPre<HostState>> {
+            let c = runner.load(std::path::Path::new(path))?;
+            runner.prepare(&c)
+        };
+        let mut b = Policy::builder();
+        for r in [
+            "tcp-connect=127.0.0.1:*",
+            "tcp-bind=127.0.0.1:*",
+            "tcp-accept=127.0.0.1:*",
+            "udp-bind=127.0.0.1:*",
+            "udp-send=127.0.0.1:*",
+            "udp-recv=127.0.0.1:*",
+        ] {
+            b = b.allow(r)?;
+        }
+        Ok(Guests {
+            wasock: load(wasock_test_programs::BENCH_WASOCK)?,
+            std: load(wasock_test_programs::BENCH_STD)?,
+            runner,
+            policy: Arc::new(b.build()),
+        })
+    }
+
+    fn pre(&self, guest: Guest) -> &CommandPre<HostState> {
+        match guest {
+            Guest::Wasock => &self.wasock,
+            Guest::Std => &self.std,
+        }
+    }
+
+    /// A fresh store state for one instance, writing stdout to `out`.
+    pub fn state(&self, args: &[String], out: &MemoryOutputPipe) -> HostState {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(out.clone()).inherit_stderr().arg("bench").args(args);
+        let ctx = WasockCtx::builder().policy(self.policy.clone()).build();
+        HostState::new(wasi, ctx)
+    }
+
+    /// Run `guest` with `args` to its end; the value it reported.
+    pub async fn run(&self, guest: Guest, args: &[String]) -> anyhow::Result<f64> {
+        let out = MemoryOutputPipe::new(1 << 16);
+        let exit = self.runner.run(self.pre(guest), self.state(args, &out)).await;
+        let stdout = String::from_utf8_lossy(&out.contents()).into_owned();
+        match exit {
+            GuestExit::Exited(0) => wasock_bench_workloads::parse_report(&stdout)
+                .with_context(|| format!("{guest:?} {args:?} reported nothing: {stdout}")),
+            other => anyhow::bail!("{guest:?} {args:?} failed: {other:?}\n{stdout}"),
+        }
+    }
+
+    /// Median time to create a store and instantiate `guest`, over `n`.
+    pub async fn instantiate_time(&self, guest: Guest, n: usize) -> anyhow::Result<Duration> {
+        let mut times = Vec::with_capacity(n);
+        let out = MemoryOutputPipe::new(1024);
+        for _ in 0..n {
+            let state = self.state(&[], &out);
+            let start = Instant::now();
+            let mut store = Store::new(self.runner.engine(), state);
+            let instance = self.pre(guest).instantiate_async(&mut store).await?;
+            times.push(start.elapsed());
+            drop((instance, store));
+        }
+        times.sort();
+        Ok(times[n / 2])
+    }
+
+    /// Start an instance of `guest` that runs until aborted; its stdout.
+    pub fn spawn(&self, guest: Guest, args: &[String]) -> (tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe) {
+        let out = MemoryOutputPipe::new(1 << 12);
+        let state = self.state(args, &out);
+        let runner = self.runner.clone();
+        let pre = self.pre(guest).clone();
+        (tokio::spawn(async move { runner.run(&pre, state).await }), out)
+    }
+}

@@ -1,0 +1,332 @@
+//! wasock's benchmark: the same workloads done by (A) native Rust std::net
+//! code, (B) a guest using the wasock SDK under the wasock host and (C) the
+//! same guest logic written with std::net (standard wasi:sockets) under the
+//! same host, interleaved in one run so that machine drift hits all alike.
+//!
+//! `cargo run --release -p wasock-bench [-- --quick]` prints a table, then
+//! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=..`.
+
+mod guest;
+mod peer;
+mod stats;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use guest::{Guest, Guests, pooling_config};
+use peer::{PeerProcess, Peers};
+use stats::{Samples, rss};
+use wasock_bench_workloads as w;
+
+/// One row: a quantity measured three ways.
+struct Row {
+    name: String,
+    lower_is_better: bool,
+    a: Samples,
+    b: Samples,
+    c: Samples,
+}
+
+impl Row {
+    fn new(name: &str, lower_is_better: bool) -> Row {
+        Row {
+            name: name.to_string(),
+            lower_is_better,
+            a: Samples::default(),
+            b: Samples::default(),
+            c: Samples::default(),
+        }
+    }
+}
+
+struct NativeUdp(UdpSocket);
+
+impl w::Datagram for NativeUdp {
+    fn send(&self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.send(buf)
+    }
+    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.recv(buf)
+    }
+}
+
+/// How much work each run does.
+struct Plan {
+    runs: usize,
+    bulk_rounds: u32,
+    stream_bytes: u32,
+    rtt_rounds: u32,
+    accepts: u32,
+    instantiations: usize,
+    idle_instances: usize,
+    idle_connections: u32,
+}
+
+fn native(workload: &str, peers: &Peers, plan: &Plan) -> anyhow::Result<f64> {
+    let tcp = |addr| -> anyhow::Result<TcpStream> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        Ok(s)
+    };
+    Ok(match workload {
+        "tcp-bulk" => w::tcp_ping_pong(&mut tcp(peers.tcp_echo)?, plan.bulk_rounds, 65536)?,
+        "tcp-stream" => w::tcp_stream(&mut tcp(peers.tcp_sink)?, plan.stream_bytes as usize, 65536)?,
+        "tcp-rtt" => w::tcp_round_trips(&mut tcp(peers.tcp_echo)?, plan.rtt_rounds, 64)?,
+        "udp-rtt" => {
+            let u = UdpSocket::bind("127.0.0.1:0")?;
+            u.connect(peers.udp_echo)?;
+            w::udp_round_trips(&NativeUdp(u), plan.rtt_rounds, 64)?
+        }
+        other => anyhow::bail!("no native {other}"),
+    })
+}
+
+fn guest_args(workload: &str, peers: &Peers, plan: &Plan) -> Vec<String> {
+    let (addr, rounds, size) = match workload {
+        "tcp-bulk" => (peers.tcp_echo, plan.bulk_rounds, 65536),
+        "tcp-stream" => (peers.tcp_sink, plan.stream_bytes, 65536),
+        "tcp-rtt" => (peers.tcp_echo, plan.rtt_rounds, 64),
+        _ => (peers.udp_echo, plan.rtt_rounds, 64),
+    };
+    vec![workload.into(), addr.to_string(), rounds.to_string(), size.to_string()]
+}
+
+/// Accepted connections per second: the server under test accepts (and
+/// closes) `n` connections that a native client opens one after another.
+fn accept_rate(server: impl FnOnce() -> anyhow::Result<std::net::SocketAddr>, n: u32) -> anyhow::Result<f64> {
+    let addr = server()?;
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut s = TcpStream::connect(addr)?;
+        // The server writes one byte per accepted connection.
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b)?;
+    }
+    Ok(f64::from(n) / start.elapsed().as_secs_f64())
+}
+
+fn native_accept_server(n: u32) -> anyhow::Result<std::net::SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let addr = l.local_addr()?;
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            if let Ok((mut s, _)) = l.accept() {
+                let _ = s.write_all(&[1]);
+            }
+        }
+    });
+    Ok(addr)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--peer") {
+        return peer::serve();
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan {
+            runs: 3,
+            bulk_rounds: 300,
+            stream_bytes: 64 << 20,
+            rtt_rounds: 2000,
+            accepts: 300,
+            instantiations: 50,
+            idle_instances: 100,
+            idle_connections: 500,
+        }
+    } else {
+        Plan {
+            runs: 7,
+            bulk_rounds: 2000,
+            stream_bytes: 512 << 20,
+            rtt_rounds: 20000,
+            accepts: 2000,
+            instantiations: 200,
+            idle_instances: 1000,
+            idle_connections: 2000,
+        }
+    };
+
+    let peer = PeerProcess::start()?;
+    let peers = peer.peers;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let guests = Guests::new(&wasock_host::runtime::Runner::default_config())?;
+    let pooled = Guests::new(&pooling_config(plan.idle_instances as u32 + 16))?;
+
+    let throughput = [("tcp-bulk", "tcp_bulk_64KiB_pingpong_MBps"), ("tcp-stream", "tcp_stream_64KiB_writes_MBps")];
+    let latency = [("tcp-rtt", "tcp_rtt_64B_us"), ("udp-rtt", "udp_rtt_64B_us")];
+    let mut rows: Vec<Row> = throughput
+        .iter()
+        .map(|(_, n)| Row::new(n, false))
+        .chain(latency.iter().map(|(_, n)| Row::new(n, true)))
+        .collect();
+    let mut accepts = Row::new("tcp_accepts_per_s", false);
+
+    for run in 0..plan.runs {
+        eprintln!("run {}/{}", run + 1, plan.runs);
+        for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
+            let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
+            let gargs = guest_args(workload, &peers, &plan);
+            // Rotate the order so no side always runs first.
+            for k in 0..3 {
+                match (run + k) % 3 {
+                    0 => rows[i].a.0.push(native(workload, &peers, &plan)? * scale),
+                    1 => rows[i].b.0.push(rt.block_on(guests.run(Guest::Wasock, &gargs))? * scale),
+                    _ => rows[i].c.0.push(rt.block_on(guests.run(Guest::Std, &gargs))? * scale),
+                }
+            }
+        }
+        accepts.a.0.push(accept_rate(|| native_accept_server(plan.accepts), plan.accepts)?);
+        for (guest, samples) in [(Guest::Wasock, &mut accepts.b), (Guest::Std, &mut accepts.c)] {
+            let n = plan.accepts;
+            let (task, out) = {
+                let _g = rt.enter();
+                guests.spawn(guest, &["accept".into(), "127.0.0.1:0".into(), n.to_string(), "0".into()])
+            };
+            let rate = accept_rate(
+                || {
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    loop {
+                        let text = String::from_utf8_lossy(&out.contents()).into_owned();
+                        if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening ")) {
+                            return Ok(a.trim().parse()?);
+                        }
+                        anyhow::ensure!(Instant::now() < deadline, "the guest never listened");
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                },
+                n,
+            )?;
+            rt.block_on(task)?;
+            samples.0.push(rate);
+        }
+    }
+    rows.push(accepts);
+
+    // Instantiation, pooled and not.
+    let mut inst = Vec::new();
+    for (label, g) in [("instantiate_pooled_us", &pooled), ("instantiate_ondemand_us", &guests)] {
+        let mut row = Row::new(label, true);
+        for _ in 0..plan.runs.min(3) {
+            row.b.0.push(rt.block_on(g.instantiate_time(Guest::Wasock, plan.instantiations))?.as_secs_f64() * 1e6);
+            row.c.0.push(rt.block_on(g.instantiate_time(Guest::Std, plan.instantiations))?.as_secs_f64() * 1e6);
+        }
+        inst.push(row);
+    }
+    rows.extend(inst);
+
+    // Memory: per idle instance (each holding one connection), and per idle
+    // connection (one instance, or native code, holding many).
+    let mut per_instance = Row::new("memory_per_idle_instance_KiB", true);
+    let mut per_connection = Row::new("memory_per_idle_connection_KiB", true);
+    let hold = |n: u32| vec!["hold".to_string(), peers.tcp_hold.to_string(), n.to_string(), "0".into()];
+    for (guest, samples) in [(Guest::Wasock, &mut per_instance.b), (Guest::Std, &mut per_instance.c)] {
+        let before = rss();
+        let _g = rt.enter();
+        let running: Vec<_> = (0..plan.idle_instances).map(|_| pooled.spawn(guest, &hold(1))).collect();
+        wait_holding(&running)?;
+        let after = rss();
+        samples.0.push((after.saturating_sub(before)) as f64 / plan.idle_instances as f64 / 1024.0);
+        for (t, _) in running {
+            t.abort();
+        }
+        drop(_g);
+        rt.block_on(async { tokio::time::sleep(Duration::from_millis(200)).await });
+    }
+    {
+        let n = plan.idle_connections;
+        let before = rss();
+        let held: Vec<TcpStream> = (0..n).map(|_| TcpStream::connect(peers.tcp_hold)).collect::<Result<_, _>>()?;
+        per_connection.a.0.push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
+        drop(held);
+        for (guest, samples) in [(Guest::Wasock, &mut per_connection.b), (Guest::Std, &mut per_connection.c)] {
+            let before = rss();
+            let _g = rt.enter();
+            let one = pooled.spawn(guest, &hold(n));
+            wait_holding(std::slice::from_ref(&one))?;
+            samples.0.push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
+            one.0.abort();
+        }
+    }
+    rows.push(per_instance);
+    rows.push(per_connection);
+
+    print_table(&rows, quick);
+    drop(peer);
+    Ok(())
+}
+
+fn wait_holding(running: &[(tokio::task::JoinHandle<wasock_host::runtime::GuestExit>, wasmtime_wasi::p2::pipe::MemoryOutputPipe)]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for (task, out) in running {
+        while !String::from_utf8_lossy(&out.contents()).contains("holding") {
+            if task.is_finished() {
+                anyhow::bail!(
+                    "a holding guest ended early: {}",
+                    String::from_utf8_lossy(&out.contents())
+                );
+            }
+            anyhow::ensure!(Instant::now() < deadline, "guests did not start holding");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    Ok(())
+}
+
+fn fmt(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn ratio(x: &Samples, y: &Samples) -> String {
+    let (a, b) = (x.median(), y.median());
+    if a == 0.0 || b == 0.0 { "n/a".into() } else { format!("{:.2}", a / b) }
+}
+
+fn print_table(rows: &[Row], quick: bool) {
+    println!();
+    println!("wasock benchmark{} — A: native std::net, B: wasock guest, C: std::net guest on wasi:sockets", if quick { " (quick)" } else { "" });
+    println!("medians of {} runs, [min..max]", rows.first().map(|r| r.a.0.len().max(r.b.0.len())).unwrap_or(0));
+    println!();
+    println!("{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}", "workload", "A", "B", "C", "B/A", "B/C");
+    for r in rows {
+        let cell = |s: &Samples| {
+            if s.0.is_empty() {
+                "n/a".to_string()
+            } else {
+                let (lo, hi) = s.range();
+                format!("{} [{}..{}]", fmt(s.median()), fmt(lo), fmt(hi))
+            }
+        };
+        let better = if r.lower_is_better { "(lower is better)" } else { "" };
+        println!(
+            "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6} {better}",
+            r.name,
+            cell(&r.a),
+            cell(&r.b),
+            cell(&r.c),
+            ratio(&r.b, &r.a),
+            ratio(&r.b, &r.c)
+        );
+    }
+    println!();
+    for r in rows {
+        let med = |s: &Samples| if s.0.is_empty() { "n/a".to_string() } else { fmt(s.median()) };
+        println!(
+            "{}: A={} B={} C={} B/A={} B/C={}",
+            r.name,
+            med(&r.a),
+            med(&r.b),
+            med(&r.c),
+            ratio(&r.b, &r.a),
+            ratio(&r.b, &r.c)
+        );
+    }
+}

@@ -12,14 +12,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Guest packages with the binaries they provide.
-const PACKAGES: &[&str] = &["tcp-echo", "udp-echo", "wasock-guests", "wasock-bench-guests"];
+const PACKAGES: &[&str] = &[
+    "tcp-echo",
+    "udp-echo",
+    "wasock-guests",
+    "wasock-bench-guests",
+];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
     let target_dir = root.join("target").join("wasm-guests");
 
-    for dir in ["wit", "guest-sdk", "examples", "tests/programs", "bench/guests", "bench/workloads"] {
+    for dir in [
+        "wit",
+        "guest-sdk",
+        "examples",
+        "tests/programs",
+        "bench/guests",
+        "bench/workloads",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!(
@@ -64,7 +76,9 @@ fn main() {
     }
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
-    let mut names: Vec<String> = ["tcp-echo", "udp-echo", "bench_wasock", "bench_std"].map(String::from).to_vec();
+    let mut names: Vec<String> = ["tcp-echo", "udp-echo", "bench_wasock", "bench_std"]
+        .map(String::from)
+        .to_vec();
     for entry in fs::read_dir(root.join("tests/programs/src/bin")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {

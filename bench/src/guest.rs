@@ -82,7 +82,10 @@ impl Guests {
     /// A fresh store state for one instance, writing stdout to `out`.
     pub fn state(&self, args: &[String], out: &MemoryOutputPipe) -> HostState {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(out.clone()).inherit_stderr().arg("bench").args(args);
+        wasi.stdout(out.clone())
+            .inherit_stderr()
+            .arg("bench")
+            .args(args);
         let ctx = WasockCtx::builder().policy(self.policy.clone()).build();
         HostState::new(wasi, ctx)
     }
@@ -90,7 +93,10 @@ impl Guests {
     /// Run `guest` with `args` to its end; the value it reported.
     pub async fn run(&self, guest: Guest, args: &[String]) -> anyhow::Result<f64> {
         let out = MemoryOutputPipe::new(1 << 16);
-        let exit = self.runner.run(self.pre(guest), self.state(args, &out)).await;
+        let exit = self
+            .runner
+            .run(self.pre(guest), self.state(args, &out))
+            .await;
         let stdout = String::from_utf8_lossy(&out.contents()).into_owned();
         match exit {
             GuestExit::Exited(0) => wasock_bench_workloads::parse_report(&stdout)
@@ -116,11 +122,18 @@ impl Guests {
     }
 
     /// Start an instance of `guest` that runs until aborted; its stdout.
-    pub fn spawn(&self, guest: Guest, args: &[String]) -> (tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe) {
+    pub fn spawn(
+        &self,
+        guest: Guest,
+        args: &[String],
+    ) -> (tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe) {
         let out = MemoryOutputPipe::new(1 << 12);
         let state = self.state(args, &out);
         let runner = self.runner.clone();
         let pre = self.pre(guest).clone();
-        (tokio::spawn(async move { runner.run(&pre, state).await }), out)
+        (
+            tokio::spawn(async move { runner.run(&pre, state).await }),
+            out,
+        )
     }
 }

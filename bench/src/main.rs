@@ -71,7 +71,9 @@ fn native(workload: &str, peers: &Peers, plan: &Plan) -> anyhow::Result<f64> {
     };
     Ok(match workload {
         "tcp-bulk" => w::tcp_ping_pong(&mut tcp(peers.tcp_echo)?, plan.bulk_rounds, 65536)?,
-        "tcp-stream" => w::tcp_stream(&mut tcp(peers.tcp_sink)?, plan.stream_bytes as usize, 65536)?,
+        "tcp-stream" => {
+            w::tcp_stream(&mut tcp(peers.tcp_sink)?, plan.stream_bytes as usize, 65536)?
+        }
         "tcp-rtt" => w::tcp_round_trips(&mut tcp(peers.tcp_echo)?, plan.rtt_rounds, 64)?,
         "udp-rtt" => {
             let u = UdpSocket::bind("127.0.0.1:0")?;
@@ -89,12 +91,20 @@ fn guest_args(workload: &str, peers: &Peers, plan: &Plan) -> Vec<String> {
         "tcp-rtt" => (peers.tcp_echo, plan.rtt_rounds, 64),
         _ => (peers.udp_echo, plan.rtt_rounds, 64),
     };
-    vec![workload.into(), addr.to_string(), rounds.to_string(), size.to_string()]
+    vec![
+        workload.into(),
+        addr.to_string(),
+        rounds.to_string(),
+        size.to_string(),
+    ]
 }
 
 /// Accepted connections per second: the server under test accepts (and
 /// closes) `n` connections that a native client opens one after another.
-fn accept_rate(server: impl FnOnce() -> anyhow::Result<std::net::SocketAddr>, n: u32) -> anyhow::Result<f64> {
+fn accept_rate(
+    server: impl FnOnce() -> anyhow::Result<std::net::SocketAddr>,
+    n: u32,
+) -> anyhow::Result<f64> {
     let addr = server()?;
     let start = Instant::now();
     for _ in 0..n {
@@ -151,11 +161,17 @@ fn main() -> anyhow::Result<()> {
 
     let peer = PeerProcess::start()?;
     let peers = peer.peers;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Guests run as `wasock run` runs them: on a single-threaded runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let guests = Guests::new(&wasock_host::runtime::Runner::default_config())?;
     let pooled = Guests::new(&pooling_config(plan.idle_instances as u32 + 16))?;
 
-    let throughput = [("tcp-bulk", "tcp_bulk_64KiB_pingpong_MBps"), ("tcp-stream", "tcp_stream_64KiB_writes_MBps")];
+    let throughput = [
+        ("tcp-bulk", "tcp_bulk_64KiB_pingpong_MBps"),
+        ("tcp-stream", "tcp_stream_64KiB_writes_MBps"),
+    ];
     let latency = [("tcp-rtt", "tcp_rtt_64B_us"), ("udp-rtt", "udp_rtt_64B_us")];
     let mut rows: Vec<Row> = throughput
         .iter()
@@ -173,45 +189,85 @@ fn main() -> anyhow::Result<()> {
             for k in 0..3 {
                 match (run + k) % 3 {
                     0 => rows[i].a.0.push(native(workload, &peers, &plan)? * scale),
-                    1 => rows[i].b.0.push(rt.block_on(guests.run(Guest::Wasock, &gargs))? * scale),
-                    _ => rows[i].c.0.push(rt.block_on(guests.run(Guest::Std, &gargs))? * scale),
+                    1 => rows[i]
+                        .b
+                        .0
+                        .push(rt.block_on(guests.run(Guest::Wasock, &gargs))? * scale),
+                    _ => rows[i]
+                        .c
+                        .0
+                        .push(rt.block_on(guests.run(Guest::Std, &gargs))? * scale),
                 }
             }
         }
-        accepts.a.0.push(accept_rate(|| native_accept_server(plan.accepts), plan.accepts)?);
-        for (guest, samples) in [(Guest::Wasock, &mut accepts.b), (Guest::Std, &mut accepts.c)] {
+        accepts.a.0.push(accept_rate(
+            || native_accept_server(plan.accepts),
+            plan.accepts,
+        )?);
+        for (guest, samples) in [
+            (Guest::Wasock, &mut accepts.b),
+            (Guest::Std, &mut accepts.c),
+        ] {
             let n = plan.accepts;
             let (task, out) = {
                 let _g = rt.enter();
-                guests.spawn(guest, &["accept".into(), "127.0.0.1:0".into(), n.to_string(), "0".into()])
+                guests.spawn(
+                    guest,
+                    &[
+                        "accept".into(),
+                        "127.0.0.1:0".into(),
+                        n.to_string(),
+                        "0".into(),
+                    ],
+                )
             };
-            let rate = accept_rate(
-                || {
-                    let deadline = Instant::now() + Duration::from_secs(30);
-                    loop {
-                        let text = String::from_utf8_lossy(&out.contents()).into_owned();
-                        if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening ")) {
-                            return Ok(a.trim().parse()?);
+            // The native client runs on its own thread while this one drives
+            // the guest.
+            let client = std::thread::spawn(move || {
+                accept_rate(
+                    || {
+                        let deadline = Instant::now() + Duration::from_secs(30);
+                        loop {
+                            let text = String::from_utf8_lossy(&out.contents()).into_owned();
+                            if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening "))
+                            {
+                                return Ok(a.trim().parse()?);
+                            }
+                            anyhow::ensure!(Instant::now() < deadline, "the guest never listened");
+                            std::thread::sleep(Duration::from_millis(2));
                         }
-                        anyhow::ensure!(Instant::now() < deadline, "the guest never listened");
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                },
-                n,
-            )?;
+                    },
+                    n,
+                )
+            });
             rt.block_on(task)?;
-            samples.0.push(rate);
+            samples.0.push(
+                client
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("client panicked"))??,
+            );
         }
     }
     rows.push(accepts);
 
     // Instantiation, pooled and not.
     let mut inst = Vec::new();
-    for (label, g) in [("instantiate_pooled_us", &pooled), ("instantiate_ondemand_us", &guests)] {
+    for (label, g) in [
+        ("instantiate_pooled_us", &pooled),
+        ("instantiate_ondemand_us", &guests),
+    ] {
         let mut row = Row::new(label, true);
         for _ in 0..plan.runs.min(3) {
-            row.b.0.push(rt.block_on(g.instantiate_time(Guest::Wasock, plan.instantiations))?.as_secs_f64() * 1e6);
-            row.c.0.push(rt.block_on(g.instantiate_time(Guest::Std, plan.instantiations))?.as_secs_f64() * 1e6);
+            row.b.0.push(
+                rt.block_on(g.instantiate_time(Guest::Wasock, plan.instantiations))?
+                    .as_secs_f64()
+                    * 1e6,
+            );
+            row.c.0.push(
+                rt.block_on(g.instantiate_time(Guest::Std, plan.instantiations))?
+                    .as_secs_f64()
+                    * 1e6,
+            );
         }
         inst.push(row);
     }
@@ -221,14 +277,28 @@ fn main() -> anyhow::Result<()> {
     // connection (one instance, or native code, holding many).
     let mut per_instance = Row::new("memory_per_idle_instance_KiB", true);
     let mut per_connection = Row::new("memory_per_idle_connection_KiB", true);
-    let hold = |n: u32| vec!["hold".to_string(), peers.tcp_hold.to_string(), n.to_string(), "0".into()];
-    for (guest, samples) in [(Guest::Wasock, &mut per_instance.b), (Guest::Std, &mut per_instance.c)] {
+    let hold = |n: u32| {
+        vec![
+            "hold".to_string(),
+            peers.tcp_hold.to_string(),
+            n.to_string(),
+            "0".into(),
+        ]
+    };
+    for (guest, samples) in [
+        (Guest::Wasock, &mut per_instance.b),
+        (Guest::Std, &mut per_instance.c),
+    ] {
         let before = rss();
         let _g = rt.enter();
-        let running: Vec<_> = (0..plan.idle_instances).map(|_| pooled.spawn(guest, &hold(1))).collect();
-        wait_holding(&running)?;
+        let running: Vec<_> = (0..plan.idle_instances)
+            .map(|_| pooled.spawn(guest, &hold(1)))
+            .collect();
+        rt.block_on(wait_holding(&running))?;
         let after = rss();
-        samples.0.push((after.saturating_sub(before)) as f64 / plan.idle_instances as f64 / 1024.0);
+        samples
+            .0
+            .push((after.saturating_sub(before)) as f64 / plan.idle_instances as f64 / 1024.0);
         for (t, _) in running {
             t.abort();
         }
@@ -238,15 +308,25 @@ fn main() -> anyhow::Result<()> {
     {
         let n = plan.idle_connections;
         let before = rss();
-        let held: Vec<TcpStream> = (0..n).map(|_| TcpStream::connect(peers.tcp_hold)).collect::<Result<_, _>>()?;
-        per_connection.a.0.push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
+        let held: Vec<TcpStream> = (0..n)
+            .map(|_| TcpStream::connect(peers.tcp_hold))
+            .collect::<Result<_, _>>()?;
+        per_connection
+            .a
+            .0
+            .push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
         drop(held);
-        for (guest, samples) in [(Guest::Wasock, &mut per_connection.b), (Guest::Std, &mut per_connection.c)] {
+        for (guest, samples) in [
+            (Guest::Wasock, &mut per_connection.b),
+            (Guest::Std, &mut per_connection.c),
+        ] {
             let before = rss();
             let _g = rt.enter();
             let one = pooled.spawn(guest, &hold(n));
-            wait_holding(std::slice::from_ref(&one))?;
-            samples.0.push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
+            rt.block_on(wait_holding(std::slice::from_ref(&one)))?;
+            samples
+                .0
+                .push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
             one.0.abort();
         }
     }
@@ -258,7 +338,12 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wait_holding(running: &[(tokio::task::JoinHandle<wasock_host::runtime::GuestExit>, wasmtime_wasi::p2::pipe::MemoryOutputPipe)]) -> anyhow::Result<()> {
+async fn wait_holding(
+    running: &[(
+        tokio::task::JoinHandle<wasock_host::runtime::GuestExit>,
+        wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+    )],
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     for (task, out) in running {
         while !String::from_utf8_lossy(&out.contents()).contains("holding") {
@@ -269,7 +354,7 @@ fn wait_holding(running: &[(tokio::task::JoinHandle<wasock_host::runtime::GuestE
                 );
             }
             anyhow::ensure!(Instant::now() < deadline, "guests did not start holding");
-            std::thread::sleep(Duration::from_millis(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     Ok(())
@@ -287,15 +372,30 @@ fn fmt(v: f64) -> String {
 
 fn ratio(x: &Samples, y: &Samples) -> String {
     let (a, b) = (x.median(), y.median());
-    if a == 0.0 || b == 0.0 { "n/a".into() } else { format!("{:.2}", a / b) }
+    if a == 0.0 || b == 0.0 {
+        "n/a".into()
+    } else {
+        format!("{:.2}", a / b)
+    }
 }
 
 fn print_table(rows: &[Row], quick: bool) {
     println!();
-    println!("wasock benchmark{} — A: native std::net, B: wasock guest, C: std::net guest on wasi:sockets", if quick { " (quick)" } else { "" });
-    println!("medians of {} runs, [min..max]", rows.first().map(|r| r.a.0.len().max(r.b.0.len())).unwrap_or(0));
+    println!(
+        "wasock benchmark{} — A: native std::net, B: wasock guest, C: std::net guest on wasi:sockets",
+        if quick { " (quick)" } else { "" }
+    );
+    println!(
+        "medians of {} runs, [min..max]",
+        rows.first()
+            .map(|r| r.a.0.len().max(r.b.0.len()))
+            .unwrap_or(0)
+    );
     println!();
-    println!("{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}", "workload", "A", "B", "C", "B/A", "B/C");
+    println!(
+        "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}",
+        "workload", "A", "B", "C", "B/A", "B/C"
+    );
     for r in rows {
         let cell = |s: &Samples| {
             if s.0.is_empty() {
@@ -305,7 +405,11 @@ fn print_table(rows: &[Row], quick: bool) {
                 format!("{} [{}..{}]", fmt(s.median()), fmt(lo), fmt(hi))
             }
         };
-        let better = if r.lower_is_better { "(lower is better)" } else { "" };
+        let better = if r.lower_is_better {
+            "(lower is better)"
+        } else {
+            ""
+        };
         println!(
             "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6} {better}",
             r.name,
@@ -318,7 +422,13 @@ fn print_table(rows: &[Row], quick: bool) {
     }
     println!();
     for r in rows {
-        let med = |s: &Samples| if s.0.is_empty() { "n/a".to_string() } else { fmt(s.median()) };
+        let med = |s: &Samples| {
+            if s.0.is_empty() {
+                "n/a".to_string()
+            } else {
+                fmt(s.median())
+            }
+        };
         println!(
             "{}: A={} B={} C={} B/A={} B/C={}",
             r.name,

@@ -40,7 +40,9 @@ impl PeerProcess {
             .spawn()?;
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut next = |name: &str| -> anyhow::Result<SocketAddr> {
-            let line = lines.next().ok_or_else(|| anyhow::anyhow!("peer ended"))??;
+            let line = lines
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("peer ended"))??;
             let addr = line
                 .strip_prefix(name)
                 .ok_or_else(|| anyhow::anyhow!("unexpected peer line {line}"))?;
@@ -67,7 +69,9 @@ impl Drop for PeerProcess {
 /// The peer process's main: serve on one thread (the measured process has
 /// the other core) until stdin closes.
 pub fn serve() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let echo = TcpListener::bind("127.0.0.1:0").await?;
         let sink = TcpListener::bind("127.0.0.1:0").await?;
@@ -91,7 +95,9 @@ pub fn serve() -> anyhow::Result<()> {
         tokio::spawn(async move {
             while let Ok((mut s, _)) = sink.accept().await {
                 tokio::spawn(async move {
-                    let Ok(total) = s.read_u64_le().await else { return };
+                    let Ok(total) = s.read_u64_le().await else {
+                        return;
+                    };
                     let mut left = total as usize;
                     let mut buf = vec![0u8; 1 << 20];
                     while left > 0 {

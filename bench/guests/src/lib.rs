@@ -60,7 +60,11 @@ pub fn main_with<N: Net>() -> io::Result<()> {
         "tcp-bulk" => w::tcp_ping_pong(&mut N::connect(&a.addr)?, a.rounds, a.size)?,
         "tcp-stream" => w::tcp_stream(&mut N::connect(&a.addr)?, a.rounds as usize, a.size)?,
         "udp-rtt" => {
-            let local = if a.addr.starts_with('[') { "[::1]:0" } else { "127.0.0.1:0" };
+            let local = if a.addr.starts_with('[') {
+                "[::1]:0"
+            } else {
+                "127.0.0.1:0"
+            };
             w::udp_round_trips(&N::udp(local, &a.addr)?, a.rounds, a.size)?
         }
         "accept" => {
@@ -73,7 +77,9 @@ pub fn main_with<N: Net>() -> io::Result<()> {
             f64::from(a.rounds) / start.elapsed().as_secs_f64()
         }
         "hold" => {
-            let mut held: Vec<N::Stream> = (0..a.rounds).map(|_| N::connect(&a.addr)).collect::<io::Result<_>>()?;
+            let mut held: Vec<N::Stream> = (0..a.rounds)
+                .map(|_| N::connect(&a.addr))
+                .collect::<io::Result<_>>()?;
             println!("holding {}", held.len());
             let mut b = [0u8; 1];
             let _ = held[0].read(&mut b);

@@ -61,7 +61,9 @@ pub fn udp_round_trips<D: Datagram>(d: &D, rounds: u32, size: usize) -> io::Resu
         d.send(&msg)?;
         let n = d.recv(&mut back)?;
         if n != size {
-            return Err(io::Error::other(format!("echo of {size} bytes came back as {n}")));
+            return Err(io::Error::other(format!(
+                "echo of {size} bytes came back as {n}"
+            )));
         }
     }
     Ok(start.elapsed().as_nanos() as f64 / f64::from(rounds))

@@ -19,7 +19,10 @@ pub fn main(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One guest is one task: a single-threaded runtime runs it without
+    // handing work between threads (which costs a wake-up per blocking
+    // call); name lookups still go to tokio's blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -136,6 +136,13 @@ pub trait NetSocket: Send + Sync + 'static {
         self.poll_ready(cx, interest).map(|_| ())
     }
 
+    /// Get ready to wait for `interest` with [`NetSocket::poll_wait`] or
+    /// [`NetSocket::poll_ready`] (for example, start watching for
+    /// writability). Called before every wait.
+    fn prepare_wait(&mut self, _interest: Readiness) -> Result<(), ErrorCode> {
+        Ok(())
+    }
+
     /// Tell the provider whether the guest uses this socket in blocking mode.
     /// In blocking mode the runtime retries every `WouldBlock` after
     /// [`NetSocket::poll_wait`], so a provider may answer `WouldBlock` from

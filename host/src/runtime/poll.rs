@@ -40,6 +40,7 @@ impl Host for WasockCtxView<'_> {
             let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
+                sock.net.prepare_wait(*interest)?;
                 let now = sock
                     .readiness(self.ctx)
                     .and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);

@@ -42,6 +42,11 @@ pub struct NativeSocket {
     multicast_if: u32,
     /// The guest blocks on this socket (see `NetSocket::set_blocking`).
     blocking: bool,
+    /// The reactor watches for writability too. Datagram sockets and
+    /// listeners start without: a UDP socket turns writable again after
+    /// every datagram it sends, which would wake the reactor for nothing;
+    /// the interest is added the first time a send would block.
+    write_registered: bool,
 }
 
 impl NativeSocket {
@@ -70,9 +75,10 @@ impl NativeSocket {
             shut_write: false,
             multicast_if: 0,
             blocking: true,
+            write_registered: false,
         };
         if socket_type == SocketType::Datagram {
-            s.register()?;
+            s.register(false)?;
         }
         Ok(s)
     }
@@ -88,8 +94,9 @@ impl NativeSocket {
             shut_write: false,
             multicast_if: 0,
             blocking: true,
+            write_registered: false,
         };
-        s.register()?;
+        s.register(true)?;
         Ok(s)
     }
 
@@ -101,18 +108,31 @@ impl NativeSocket {
         }
     }
 
-    fn register(&mut self) -> Result<(), ErrorCode> {
-        if !matches!(self.io, Io::Plain(_)) {
+    /// Register with the reactor (again, if the interest changes), for
+    /// readability and, if `writable`, writability.
+    fn register(&mut self, writable: bool) -> Result<(), ErrorCode> {
+        if let Io::Registered(_) = self.io
+            && (self.write_registered || !writable)
+        {
             return Ok(());
         }
-        let Io::Plain(sock) = std::mem::replace(&mut self.io, Io::Swapping) else {
-            unreachable!("checked above");
+        let sock = match std::mem::replace(&mut self.io, Io::Swapping) {
+            Io::Plain(s) => s,
+            Io::Registered(fd) => fd.into_inner(),
+            Io::Swapping => unreachable!("socket state observed mid-swap"),
+        };
+        let interest = if writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
         };
         // SAFETY: `Socket` owns its descriptor and keeps the same one open
-        // until it is dropped, which only happens when the AsyncFd is.
-        match unsafe { AsyncFd::register(sock) } {
+        // until it is dropped, which only happens when the AsyncFd is (or
+        // after `into_inner` hands it back).
+        match unsafe { AsyncFd::register_with_interest(sock, interest) } {
             Ok(fd) => {
                 self.io = Io::Registered(fd);
+                self.write_registered = writable;
                 Ok(())
             }
             Err(e) => {
@@ -209,7 +229,7 @@ impl NetSocket for NativeSocket {
             i32::try_from(backlog).unwrap_or(i32::MAX)
         };
         self.sock().listen(backlog)?;
-        self.register()
+        self.register(false)
     }
 
     fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode> {
@@ -229,11 +249,13 @@ impl NetSocket for NativeSocket {
         self.check_family(&addr)?;
         match self.sock().connect(&addr.into()) {
             Ok(()) => {
-                self.register()?;
+                // A datagram "connect" only sets the peer: keep its
+                // registration as it is.
+                self.register(self.socket_type == SocketType::Stream)?;
                 Ok(ConnectState::Connected)
             }
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                self.register()?;
+                self.register(true)?;
                 self.connecting = true;
                 Ok(ConnectState::InProgress)
             }
@@ -415,18 +437,24 @@ impl NetSocket for NativeSocket {
         self.blocking = blocking;
     }
 
+    fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {
+        if interest.contains(Readiness::WRITABLE) && matches!(self.io, Io::Registered(_)) {
+            self.register(true)?;
+        }
+        Ok(())
+    }
+
     fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
         let Io::Registered(fd) = &self.io else {
             return Poll::Ready(());
         };
-        let ready = if interest.contains(Readiness::WRITABLE) {
+        // Readable interest also wakes for errors and hang-ups: tokio reports
+        // them as read readiness.
+        if interest.contains(Readiness::WRITABLE) {
             fd.poll_write_ready(cx).map(|_| ())
         } else {
             fd.poll_read_ready(cx).map(|_| ())
-        };
-        // Readable interest also wakes for errors and hang-ups: tokio reports
-        // them as read readiness.
-        ready
+        }
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {

@@ -70,7 +70,7 @@ pub(crate) async fn send(
         match sock.net.try_send(data, flags) {
             Ok(n) => return Ok(n as u64),
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
             }
             Err(e) => return Err(e),
         }
@@ -98,7 +98,7 @@ pub(crate) async fn send_to(
         match sock.net.try_send_to(data, addr, flags) {
             Ok(n) => break n,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
             }
             Err(e) => return Err(e),
         }
@@ -175,7 +175,7 @@ pub(crate) async fn recv_from(
                 });
             }
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&*sock.net, Readiness::READABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await?;
             }
             Err(e) => return Err(e),
         }

@@ -64,7 +64,7 @@ pub(crate) async fn accept(
                 }
             }
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&*sock.net, Readiness::READABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await?;
             }
             Err(e) => return Err(e),
         }
@@ -140,7 +140,7 @@ pub(crate) async fn connect(
             }
             let deadline = sock.send_deadline();
             loop {
-                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
                 match sock.net.connect_state() {
                     Ok(ConnectState::Connected) => {
                         sock.state = State::Connected;
@@ -174,7 +174,7 @@ async fn ensure_connected(sock: &mut GuestSocket, interest: Readiness) -> Result
             State::Connected => return Ok(()),
             State::Connecting if sock.nonblocking => return Err(ErrorCode::WouldBlock),
             State::Connecting => {
-                wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await?;
+                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
             }
             _ => return Err(ErrorCode::NotConnected),
         }
@@ -204,7 +204,7 @@ pub(crate) async fn send(
                 return Err(ErrorCode::WouldBlock);
             }
             Err(ErrorCode::WouldBlock) => {
-                match wait_ready(&*sock.net, Readiness::WRITABLE, deadline).await {
+                match wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await {
                     Err(_) if sent > 0 => break,
                     r => r?,
                 };
@@ -243,7 +243,7 @@ pub(crate) async fn recv(
                 }
             }
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                match wait_ready(&*sock.net, Readiness::READABLE, deadline).await {
+                match wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await {
                     Err(_) if !buf.is_empty() => return Ok(buf),
                     r => r?,
                 };

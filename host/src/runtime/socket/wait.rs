@@ -23,13 +23,18 @@ impl Deadline {
 /// deadline passes (`timed-out`). The caller retries the operation, so a
 /// spurious wake-up costs one more try.
 pub(crate) async fn wait_ready(
-    net: &dyn NetSocket,
+    net: &mut dyn NetSocket,
     interest: Readiness,
     deadline: Deadline,
 ) -> Result<(), ErrorCode> {
+    net.prepare_wait(interest)?;
+    let net = &*net;
     let ready = poll_fn(|cx| net.poll_wait(cx, interest));
     match deadline.0 {
-        None => Ok(ready.await),
+        None => {
+            ready.await;
+            Ok(())
+        }
         Some(at) => tokio::time::timeout_at(at, ready)
             .await
             .map_err(|_| ErrorCode::TimedOut),

@@ -15,6 +15,7 @@ use std::process::Command;
 const PACKAGES: &[&str] = &[
     "tcp-echo",
     "udp-echo",
+    "http-hello",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -76,9 +77,15 @@ fn main() {
     }
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
-    let mut names: Vec<String> = ["tcp-echo", "udp-echo", "bench_wasock", "bench_std"]
-        .map(String::from)
-        .to_vec();
+    let mut names: Vec<String> = [
+        "tcp-echo",
+        "udp-echo",
+        "http_hello",
+        "bench_wasock",
+        "bench_std",
+    ]
+    .map(String::from)
+    .to_vec();
     for entry in fs::read_dir(root.join("tests/programs/src/bin")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {

@@ -32,6 +32,7 @@
 
 pub mod addr;
 pub mod error;
+pub mod handler;
 pub mod net;
 pub mod poll;
 

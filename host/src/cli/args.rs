@@ -2,9 +2,11 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::units::{parse_count, parse_duration, parse_positive_size};
 use crate::policy::{Effect, Rule, normalize_name};
 
 /// Run WebAssembly components with Berkeley/Windows-Sockets networking,
@@ -23,9 +25,54 @@ pub enum Command {
     /// Run a guest component (a `wasm32-wasip2` program) to its end.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Serve connections: the host listens, and each accepted connection is
+    /// handed to a fresh instance of a connection-handler component.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
     /// Explain or check policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+const SERVE_EXAMPLES: &str = "\
+The component exports wasock:sockets/handler (see wasock::export_connection_handler!).
+Only peers granted tcp-accept are handed to an instance; the others are closed.
+SIGINT or SIGTERM stops accepting and lets running instances finish within
+--drain-timeout.
+
+Example:
+  wasock serve --listen 127.0.0.1:8080 --allow 'tcp-accept=127.0.0.0/8:*' \\
+      --max-concurrent 64 --timeout 10s http-hello.wasm";
+
+/// Arguments of `wasock serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen, e.g. `127.0.0.1:8080` or `[::]:8080` (port 0: any
+    /// free port; the first line on stdout says which).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Instances running at once, at most; further connections wait in the
+    /// listen backlog [default: 256]. E.g. `--max-concurrent 64`.
+    #[arg(long, value_name = "N", value_parser = parse_count, default_value = "256")]
+    pub max_concurrent: u64,
+
+    /// How long running instances may take to finish after SIGINT or
+    /// SIGTERM [default: 10s]. E.g. `--drain-timeout 30s`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub drain_timeout: Duration,
+
+    /// The policy's rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Per-instance limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// The connection-handler component.
+    #[arg(value_name = "COMPONENT")]
+    pub component: PathBuf,
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -54,6 +101,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
 
+    /// Per-instance limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
@@ -69,6 +120,40 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// Per-instance limits (see `wasock_host::runtime::Limits` for what each
+/// does when it is hit).
+#[derive(Debug, Args, Default, Clone)]
+pub struct LimitArgs {
+    /// Most sockets the guest may hold at once [default: 1024]; over it,
+    /// opening or accepting fails with new-socket-limit. E.g. `--max-sockets 64`.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_sockets: Option<u64>,
+    /// Largest single receive [default: 1MiB]; larger requests get at most
+    /// this. E.g. `--max-recv 256KiB`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
+    pub max_recv: Option<u64>,
+    /// Largest datagram the guest may send [default: 65527]; larger ones
+    /// fail with message-size. E.g. `--max-datagram 1472`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
+    pub max_datagram: Option<u64>,
+    /// Total socket buffer space the guest may ask for with the buffer-size
+    /// options [default: 64MiB]. E.g. `--max-buffer 8MiB`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
+    pub max_buffer: Option<u64>,
+    /// Largest linear memory [default: 256MiB]; growing past it stops the
+    /// guest. E.g. `--max-memory 64MiB`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
+    pub max_memory: Option<u64>,
+    /// Wall-clock time limit per instance, blocked or not [default: none].
+    /// E.g. `--timeout 30s`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Fuel (about one unit per WebAssembly instruction) per instance
+    /// [default: none; counting fuel slows guests down]. E.g. `--fuel 1000000000`.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub fuel: Option<u64>,
 }
 
 /// Policy rules given on the command line.

@@ -5,15 +5,19 @@ mod args;
 mod check;
 mod explain;
 mod run;
+mod serve;
+mod units;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{CheckArgs, Cli, Command, ExplainArgs, PolicyCommand, RuleArgs, RunArgs};
+pub use args::{
+    CheckArgs, Cli, Command, ExplainArgs, LimitArgs, PolicyCommand, RuleArgs, RunArgs, ServeArgs,
+};
 
 use crate::policy::{Policy, parse_policy_file};
-use crate::runtime::PinnedNames;
+use crate::runtime::{Limits, PinnedNames};
 
 impl RuleArgs {
     /// The policy and pinned names these arguments make: the policy file's
@@ -40,6 +44,27 @@ impl RuleArgs {
     }
 }
 
+impl LimitArgs {
+    /// The limits: the defaults, with what the flags set.
+    pub fn limits(&self) -> Limits {
+        let d = Limits::default();
+        let size = |v: Option<u64>, default: usize| {
+            v.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                .unwrap_or(default)
+        };
+        Limits {
+            max_sockets: size(self.max_sockets, d.max_sockets),
+            max_recv: size(self.max_recv, d.max_recv),
+            max_datagram: size(self.max_datagram, d.max_datagram),
+            max_poll_entries: d.max_poll_entries,
+            max_buffer_bytes: self.max_buffer.unwrap_or(d.max_buffer_bytes),
+            max_memory: size(self.max_memory, d.max_memory),
+            timeout: self.timeout.or(d.timeout),
+            fuel: self.fuel.or(d.fuel),
+        }
+    }
+}
+
 /// Log to stderr; `RUST_LOG` chooses what (default: warnings, which include
 /// every policy denial).
 fn init_tracing() {
@@ -60,6 +85,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     let code = match cli.command {
         Command::Run(args) => run::main(args),
+        Command::Serve(args) => serve::main(args),
         Command::Policy(PolicyCommand::Explain(args)) => explain::main(&args),
         Command::Policy(PolicyCommand::Check(args)) => check::main(&args),
     };

@@ -34,10 +34,8 @@ pub fn main(args: RunArgs) -> i32 {
     };
     match runtime.block_on(run(args, policy, pinned)) {
         Ok(GuestExit::Exited(code)) => code,
-        Ok(exit @ GuestExit::Trapped(_)) => {
-            if let GuestExit::Trapped(e) = &exit {
-                eprintln!("error: the guest trapped: {e:?}");
-            }
+        Ok(exit) => {
+            eprintln!("error: {}", exit.describe());
             exit.code()
         }
         Err(e) => {
@@ -49,9 +47,14 @@ pub fn main(args: RunArgs) -> i32 {
 
 async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
     let policy = Arc::new(policy);
+    let limits = args.limits.limits();
     let mut config = Runner::default_config();
     config.cache(wasmtime::Cache::from_file(None).ok());
-    let runner = Runner::with_config(&config)?;
+    let runner = if limits.fuel.is_some() {
+        Runner::with_fuel(&config)?
+    } else {
+        Runner::with_config(&config)?
+    };
     let component = runner.load(&args.component)?;
     let pre = runner
         .prepare(&component)
@@ -71,6 +74,7 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     }
     let wasock = WasockCtx::builder()
         .policy(policy)
+        .limits(limits)
         .pinned_names(Arc::new(pinned))
         .build();
     Ok(runner.run(&pre, HostState::new(wasi, wasock)).await)

@@ -18,7 +18,6 @@ wasmtime::component::bindgen!({
     },
     exports: { default: async },
     with: {
-        "wasi": wasmtime_wasi::p2::bindings,
         "wasock:sockets/socket.socket": crate::runtime::GuestSocket,
     },
     trappable_error_type: {

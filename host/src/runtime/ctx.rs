@@ -46,6 +46,8 @@ pub struct WasockCtx {
     /// Names this instance resolved, shared with its wasi:sockets guard.
     pub(crate) names: Arc<Mutex<NameTable>>,
     pub(crate) open_sockets: usize,
+    /// Socket buffer space asked for, in all (see `Limits::max_buffer_bytes`).
+    pub(crate) buffer_bytes: u64,
 }
 
 /// Most addresses remembered per instance; past it, the table starts over
@@ -107,6 +109,19 @@ impl WasockCtx {
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Hold `builder`'s standard `wasi:sockets` to this context's policy:
+    /// the same decisions, counters and name table as wasock's own sockets
+    /// (see [`crate::runtime::guard_wasi_sockets`]).
+    pub fn guard_wasi(&self, builder: &mut wasmtime_wasi::WasiCtxBuilder) {
+        super::wasi::guard_wasi_sockets(
+            builder,
+            self.policy.clone(),
+            self.stats.clone(),
+            self.names.clone(),
+            self.id,
+        );
     }
 
     /// How many sockets the guest holds now.
@@ -241,6 +256,7 @@ impl WasockCtxBuilder {
             pinned: self.pinned.unwrap_or_default(),
             names: Arc::default(),
             open_sockets: 0,
+            buffer_bytes: 0,
         }
     }
 }

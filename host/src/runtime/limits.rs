@@ -1,23 +1,45 @@
 //! Per-instance limits on what a guest may hold in the host.
 
+use std::time::Duration;
+
 /// Limits that apply to one guest instance. Each has a documented default;
-/// builder methods on [`crate::runtime::WasockCtxBuilder`] and CLI flags set
-/// them.
+/// [`crate::runtime::WasockCtxBuilder::limits`] and the CLI's flags set
+/// them. Every limit hit gives a defined error code, or ends that instance
+/// with a message saying which limit it was; the host and other instances
+/// go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Open sockets at once (listening, connected, datagram, and accepted
-    /// ones). Over it, `open` and `accept` fail with `new-socket-limit`.
-    /// Default 1024.
+    /// ones). Over it, `open` and `accept` fail with `new-socket-limit`
+    /// (`WSAEMFILE`). Default 1024. CLI: `--max-sockets`.
     pub max_sockets: usize,
     /// The largest single `recv` or `recv-from`: a guest asking for more gets
     /// at most this many bytes, and the host never allocates more. Default
-    /// 1 MiB.
+    /// 1 MiB. CLI: `--max-recv`.
     pub max_recv: usize,
     /// The largest datagram a guest may send. Larger ones fail with
     /// `message-size`. Default 65527 (the IPv6 maximum; IPv4's is 65507).
+    /// CLI: `--max-datagram`.
     pub max_datagram: usize,
-    /// The largest number of entries in one `poll` call. Default 65536.
+    /// The largest number of entries in one `poll` call; more is
+    /// `invalid-argument`. Default 65536.
     pub max_poll_entries: usize,
+    /// Kernel buffer space the instance's sockets may ask for in all, with
+    /// the `receive-buffer-size` and `send-buffer-size` options (counted as
+    /// asked for). Over it, setting the option fails with
+    /// `no-buffer-space`. Default 64 MiB. CLI: `--max-buffer`.
+    pub max_buffer_bytes: u64,
+    /// The guest's linear memory, in bytes. Growing past it traps the
+    /// instance ("exceeded its memory limit"). Default 256 MiB. CLI:
+    /// `--max-memory`.
+    pub max_memory: usize,
+    /// Wall-clock time the instance may run, blocked or not; past it the
+    /// instance is stopped. Default none. CLI: `--timeout`.
+    pub timeout: Option<Duration>,
+    /// WebAssembly fuel (roughly, instructions) the instance may use; out of
+    /// fuel, it traps. Default none (fuel costs speed; the runner must be
+    /// built for it). CLI: `--fuel`.
+    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
@@ -27,6 +49,10 @@ impl Default for Limits {
             max_recv: 1 << 20,
             max_datagram: 65527,
             max_poll_entries: 65536,
+            max_buffer_bytes: 64 << 20,
+            max_memory: 256 << 20,
+            timeout: None,
+            fuel: None,
         }
     }
 }

@@ -9,11 +9,14 @@ pub mod bindings;
 mod convert;
 mod ctx;
 mod error;
-mod instance;
+mod exit;
 mod limits;
 mod lookup;
 mod poll;
+mod runner;
+mod serve;
 mod socket;
+mod state;
 mod stats;
 mod wasi;
 
@@ -22,8 +25,11 @@ pub use ctx::{
     add_to_linker,
 };
 pub use error::{SocketError, SocketResult};
-pub use instance::{GuestExit, HostState, Runner};
+pub use exit::GuestExit;
 pub use limits::Limits;
+pub use runner::{EPOCH_TICK, Runner};
+pub use serve::{ServeOptions, ServeStats, Server, pooling_config};
 pub use socket::GuestSocket;
+pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
 pub use wasi::{ResolveAddressStream, add_wasi_to_linker, guard_wasi_sockets, operation_for};

@@ -47,7 +47,10 @@ impl Host for WasockCtxView<'_> {
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
-            if any || timeout == Some(0) {
+            if any
+                || timeout == Some(0)
+                || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+            {
                 return Ok(out);
             }
             // Nothing holds: wait for any socket to change, then look again.

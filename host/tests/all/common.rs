@@ -93,6 +93,11 @@ impl Guest {
         addr.parse().unwrap()
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the process wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
@@ -132,6 +137,33 @@ impl Drop for Guest {
 /// Run `wasock ARGS...` to its end: exit code, stdout lines, stderr.
 pub fn run(args: &[&str]) -> (i32, Vec<String>, String) {
     Guest::spawn(args).finish()
+}
+
+/// A provider for tests: the native provider's sockets, and a resolver that
+/// answers `localhost` from the system's hosts file and no other name, so
+/// that no test ever sends a DNS query off the machine.
+pub struct Hermetic(pub NativeProvider);
+
+impl Provider for Hermetic {
+    fn open(
+        &self,
+        family: wasock_host::net::Family,
+        ty: wasock_host::net::SocketType,
+    ) -> Result<Box<dyn wasock_host::net::NetSocket>, wasock_host::net::ErrorCode> {
+        self.0.open(family, ty)
+    }
+
+    fn resolve(
+        &self,
+        name: &str,
+    ) -> wasock_host::net::BoxFuture<Result<Vec<std::net::IpAddr>, wasock_host::net::ErrorCode>>
+    {
+        if name == "localhost" {
+            self.0.resolve(name)
+        } else {
+            Box::pin(async { Err(wasock_host::net::ErrorCode::NameNotFound) })
+        }
+    }
 }
 
 /// One runner (engine and linker) for every in-process test.
@@ -230,7 +262,36 @@ impl Running {
 
 /// Start the guest at `path` in this process with its wasock context.
 pub fn spawn_in_process(path: &str, args: &[&str], ctx: WasockCtx) -> Running {
-    let pre = prepared(path);
+    spawn_with(runner().clone(), prepared(path), path, args, ctx)
+}
+
+/// Compile and prepare the guest at `path` on another runner.
+pub fn prepare_on(runner: &Runner, path: &str) -> CommandPre<HostState> {
+    let component = runner
+        .load(std::path::Path::new(path))
+        .expect("compile guest");
+    runner.prepare(&component).expect("prepare guest")
+}
+
+/// Start the guest at `path` on another runner (compiled for it).
+pub fn spawn_with_runner(
+    runner: Arc<Runner>,
+    path: &str,
+    args: &[&str],
+    ctx: WasockCtx,
+) -> Running {
+    let pre = prepare_on(&runner, path);
+    spawn_with((*runner).clone(), pre, path, args, ctx)
+}
+
+/// Start a guest prepared on `runner`.
+pub fn spawn_with(
+    runner: Runner,
+    pre: CommandPre<HostState>,
+    path: &str,
+    args: &[&str],
+    ctx: WasockCtx,
+) -> Running {
     let stdout = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(stdout.clone())
@@ -239,7 +300,7 @@ pub fn spawn_in_process(path: &str, args: &[&str], ctx: WasockCtx) -> Running {
         .args(args);
     let stats = ctx.stats();
     let state = HostState::new(wasi, ctx);
-    let task = tokio::spawn(async move { runner().run(&pre, state).await });
+    let task = tokio::spawn(async move { runner.run(&pre, state).await });
     Running {
         stdout,
         stats,

@@ -8,5 +8,7 @@ mod cli;
 mod client;
 mod conformance;
 mod holes;
+mod limits;
 mod misuse;
 mod policy_cli;
+mod serve;

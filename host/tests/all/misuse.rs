@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use wasock_host::runtime::{GuestExit, Limits};
 use wasock_test_programs::{
@@ -92,5 +93,55 @@ fn a_trapping_guest_ends_alone() {
             "{}",
             survivor.stdout
         );
+    });
+}
+
+#[test]
+fn random_socket_calls_never_hurt_the_host() {
+    use wasock_host::runtime::{PinnedNames, WasockCtx};
+    use wasock_test_programs::FUZZ_SOCKETS;
+
+    use crate::common::spawn_in_process;
+
+    let seeds: u64 = std::env::var("WASOCK_FUZZ_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(24);
+    tokio_rt().block_on(async {
+        let mut pinned = PinnedNames::new();
+        pinned.insert("x.test".into(), vec!["127.0.0.1".parse().unwrap()]);
+        let pinned = Arc::new(pinned);
+        for seed in 1..=seeds {
+            // Loopback only: whatever addresses the fuzzer draws, nothing
+            // else is reached.
+            let policy = allow(&[
+                "tcp-bind=127.0.0.1:*",
+                "tcp-bind=[::1]:*",
+                "tcp-connect=127.0.0.1:*",
+                "tcp-connect=[::1]:*",
+                "tcp-accept=127.0.0.0/8:*",
+                "tcp-accept=[::1]:*",
+                "udp-bind=127.0.0.1:*",
+                "udp-bind=[::1]:*",
+                "udp-send=127.0.0.1:*",
+                "udp-send=[::1]:*",
+                "udp-recv=127.0.0.0/8:*",
+                "resolve=x.test",
+            ]);
+            let ctx = WasockCtx::builder()
+                .policy(policy)
+                .pinned_names(pinned.clone())
+                .build();
+            let done = spawn_in_process(FUZZ_SOCKETS, &[&seed.to_string(), "1500"], ctx)
+                .finish()
+                .await;
+            assert!(
+                matches!(done.exit, GuestExit::Exited(0))
+                    && done.stdout.contains("ok fuzzed 1500 calls"),
+                "seed {seed}: {:?}\n{}",
+                done.exit,
+                done.stdout
+            );
+        }
     });
 }

@@ -83,6 +83,17 @@ impl NativeSocket {
         Ok(s)
     }
 
+    /// Wrap a connected stream socket that the host accepted itself (as
+    /// `wasock serve` does), to hand it to a guest.
+    pub fn from_connected(sock: Socket) -> Result<NativeSocket, ErrorCode> {
+        let family = if sock.local_addr()?.is_ipv6() {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        };
+        NativeSocket::from_accepted(family, sock)
+    }
+
     fn from_accepted(family: Family, sock: Socket) -> Result<NativeSocket, ErrorCode> {
         sock.set_nonblocking(true)?;
         let mut s = NativeSocket {
@@ -116,6 +127,15 @@ impl NativeSocket {
         {
             return Ok(());
         }
+        self.register_fresh(writable)
+    }
+
+    /// Register anew, dropping whatever readiness the reactor remembered.
+    /// Needed when a socket starts a new life (listening, connecting
+    /// again): tokio keeps "closed" readiness for ever, so a hang-up left by
+    /// a failed connect would otherwise make every later wait return at
+    /// once.
+    fn register_fresh(&mut self, writable: bool) -> Result<(), ErrorCode> {
         let sock = match std::mem::replace(&mut self.io, Io::Swapping) {
             Io::Plain(s) => s,
             Io::Registered(fd) => fd.into_inner(),
@@ -229,7 +249,7 @@ impl NetSocket for NativeSocket {
             i32::try_from(backlog).unwrap_or(i32::MAX)
         };
         self.sock().listen(backlog)?;
-        self.register(false)
+        self.register_fresh(false)
     }
 
     fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode> {
@@ -247,11 +267,16 @@ impl NetSocket for NativeSocket {
 
     fn start_connect(&mut self, addr: SocketAddr) -> Result<ConnectState, ErrorCode> {
         self.check_family(&addr)?;
+        let stream = self.socket_type == SocketType::Stream;
+        if stream && matches!(self.io, Io::Registered(_)) {
+            // A stream socket connecting again after a failure.
+            self.register_fresh(true)?;
+        }
         match self.sock().connect(&addr.into()) {
             Ok(()) => {
                 // A datagram "connect" only sets the peer: keep its
                 // registration as it is.
-                self.register(self.socket_type == SocketType::Stream)?;
+                self.register(stream)?;
                 Ok(ConnectState::Connected)
             }
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
@@ -438,7 +463,24 @@ impl NetSocket for NativeSocket {
     }
 
     fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {
-        if interest.contains(Readiness::WRITABLE) && matches!(self.io, Io::Registered(_)) {
+        let Io::Registered(fd) = &self.io else {
+            return Ok(());
+        };
+        // tokio never forgets a "closed" readiness. If it holds one that is
+        // no longer true (nothing to read, no hang-up, no error), every wait
+        // would return at once: start over with a fresh registration.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let closed = match fd.poll_read_ready(&mut cx) {
+            Poll::Ready(Ok(guard)) => {
+                guard.ready().is_read_closed() || guard.ready().is_write_closed()
+            }
+            _ => false,
+        };
+        let wanted = Readiness::READABLE | Readiness::HANG_UP | Readiness::ERROR;
+        if closed && !self.readiness().intersects(wanted) {
+            self.register_fresh(self.write_registered)?;
+        }
+        if interest.contains(Readiness::WRITABLE) {
             self.register(true)?;
         }
         Ok(())
@@ -466,6 +508,7 @@ impl NetSocket for NativeSocket {
         let want_read =
             interest.contains(Readiness::READABLE) || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
+        let mut rounds = 0;
         loop {
             let now = self.readiness();
             if now.intersects(wanted) {
@@ -498,6 +541,12 @@ impl NetSocket for NativeSocket {
             }
             if !stale {
                 return Poll::Pending;
+            }
+            rounds += 1;
+            if rounds > 2 {
+                // Readiness tokio cannot clear (see `prepare_wait`): report
+                // the truth and let the caller prepare again.
+                return Poll::Ready(now);
             }
         }
     }

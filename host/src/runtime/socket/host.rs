@@ -237,7 +237,8 @@ impl HostSocket for WasockCtxView<'_> {
     }
 
     fn set_option(&mut self, this: Resource<GuestSocket>, value: SocketOption) -> SocketResult<()> {
-        Ok(options::set(self.sock(&this)?, value)?)
+        let sock = self.table.get_mut(&this)?;
+        Ok(options::set(self.ctx, sock, value)?)
     }
 
     fn get_option(
@@ -294,6 +295,10 @@ impl HostSocket for WasockCtxView<'_> {
     fn drop(&mut self, rep: Resource<GuestSocket>) -> wasmtime::Result<()> {
         let sock = self.table.delete(rep)?;
         self.ctx.open_sockets = self.ctx.open_sockets.saturating_sub(1);
+        self.ctx.buffer_bytes = self
+            .ctx
+            .buffer_bytes
+            .saturating_sub(sock.buffers_asked.0 + sock.buffers_asked.1);
         drop(sock);
         Ok(())
     }

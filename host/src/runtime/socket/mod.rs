@@ -61,6 +61,9 @@ pub struct GuestSocket {
     /// The outcome of a non-blocking connect that `poll` collected, kept for
     /// `take-error`.
     pub(crate) pending_error: Option<ErrorCode>,
+    /// Buffer space asked for with the buffer-size options (receive, send),
+    /// counted against the instance's `max_buffer_bytes`.
+    pub(crate) buffers_asked: (u64, u64),
 }
 
 impl GuestSocket {
@@ -77,6 +80,7 @@ impl GuestSocket {
             contacted: HashSet::new(),
             pending_accept: None,
             pending_error: None,
+            buffers_asked: (0, 0),
         }
     }
 

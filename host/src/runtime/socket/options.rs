@@ -7,6 +7,7 @@ use crate::runtime::bindings::wasock::sockets::types as wit;
 use crate::runtime::convert::{
     Setting, name_of, option_applies_to, option_from_net, option_name, setting, timeout_option,
 };
+use crate::runtime::ctx::WasockCtx;
 
 fn check_applies(sock: &GuestSocket, name: wit::OptionName) -> Result<(), ErrorCode> {
     if let Some(only) = option_applies_to(name)
@@ -20,7 +21,11 @@ fn check_applies(sock: &GuestSocket, name: wit::OptionName) -> Result<(), ErrorC
     Ok(())
 }
 
-pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<(), ErrorCode> {
+pub(crate) fn set(
+    ctx: &mut WasockCtx,
+    sock: &mut GuestSocket,
+    value: wit::SocketOption,
+) -> Result<(), ErrorCode> {
     check_applies(sock, name_of(&value))?;
     match setting(value)? {
         Setting::ReceiveTimeout(t) => sock.recv_timeout = t,
@@ -29,7 +34,22 @@ pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<()
             if matches!(option, SockOption::Ipv6Only(_)) && sock.state != State::Unbound {
                 return Err(ErrorCode::InvalidArgument);
             }
-            sock.net.set_option(option)?;
+            let asked = match option {
+                SockOption::ReceiveBufferSize(n) => Some((n, sock.buffers_asked.1)),
+                SockOption::SendBufferSize(n) => Some((sock.buffers_asked.0, n)),
+                _ => None,
+            };
+            if let Some((rcv, snd)) = asked {
+                let others = ctx.buffer_bytes - (sock.buffers_asked.0 + sock.buffers_asked.1);
+                if others + rcv + snd > ctx.limits.max_buffer_bytes {
+                    return Err(ErrorCode::NoBufferSpace);
+                }
+                sock.net.set_option(option)?;
+                ctx.buffer_bytes = others + rcv + snd;
+                sock.buffers_asked = (rcv, snd);
+            } else {
+                sock.net.set_option(option)?;
+            }
         }
     }
     Ok(())

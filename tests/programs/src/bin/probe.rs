@@ -18,6 +18,7 @@
 //! - `udp-echo-once`: receive one datagram and send it back to its sender
 //! - `resolve NAME`: resolve, printing the addresses
 //! - `connect-name NAME:PORT`: resolve and connect with the SDK
+//! - `udp-rcvbuf BYTES`: set the current datagram socket's receive buffer
 //! - `join-multicast GROUP`: join on the current datagram socket
 
 use std::net::SocketAddr;
@@ -56,6 +57,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut stream: Option<Socket> = None;
     let mut dgram: Option<Socket> = None;
+    // Sockets that stopped being current stay open until the end.
+    let mut kept: Vec<Socket> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let cmd = args[i].as_str();
@@ -109,11 +112,11 @@ fn main() {
                 let s = Socket::open(family_of(&a), SocketType::Datagram)?;
                 s.bind(from_std(a))?;
                 let local = to_std(s.local_address()?);
-                dgram = Some(s);
+                kept.extend(dgram.replace(s));
                 Ok(local.to_string())
             }
             "udp-new" => {
-                dgram = Some(Socket::open(family(&arg), SocketType::Datagram)?);
+                kept.extend(dgram.replace(Socket::open(family(&arg), SocketType::Datagram)?));
                 Ok(String::new())
             }
             "udp-send" => {
@@ -152,6 +155,11 @@ fn main() {
                 let s = TcpStream::connect(arg.as_str())
                     .map_err(|e| wasock::error_code(&e).unwrap_or(ErrorCode::Unknown))?;
                 Ok(s.peer_addr().map(|a| a.to_string()).unwrap_or_default())
+            }
+            "udp-rcvbuf" => {
+                let s = dgram.as_ref().ok_or(ErrorCode::InvalidArgument)?;
+                s.set_option(SocketOption::ReceiveBufferSize(arg.parse().expect("bytes")))?;
+                Ok(String::new())
             }
             "join-multicast" => {
                 let s = dgram.as_ref().ok_or(ErrorCode::InvalidArgument)?;

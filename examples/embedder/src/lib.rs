@@ -1,0 +1,123 @@
+//! Embedding wasock: build an engine and a linker with WASI and wasock,
+//! write a policy in code, run a guest, and read its policy counters.
+//!
+//! `cargo run -p embedder -- GUEST.wasm [ARGS]...` runs a guest that may
+//! bind, listen and connect on loopback and resolve nothing, then prints
+//! what the policy allowed and denied.
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasock_host::policy::{Operation, Policy};
+use wasock_host::runtime::{
+    Limits, PolicyCounters, WasockCtx, WasockCtxView, WasockView, add_to_linker, add_wasi_to_linker,
+};
+
+/// The embedder's own store data: WASI and wasock side by side, sharing one
+/// resource table.
+struct MyState {
+    wasi: WasiCtx,
+    wasock: WasockCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for MyState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasockView for MyState {
+    fn wasock(&mut self) -> WasockCtxView<'_> {
+        WasockCtxView {
+            ctx: &mut self.wasock,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Report {
+    /// Whether the guest's `run` returned `Ok`.
+    pub succeeded: bool,
+    /// The instance's policy counters.
+    pub counters: PolicyCounters,
+}
+
+/// Run the component at `path` with `args` under a loopback-only policy.
+pub async fn run_guest(path: &str, args: &[String]) -> anyhow::Result<Report> {
+    // 1. An engine; async host functions need no special flag.
+    let engine = Engine::new(&Config::new())?;
+
+    // 2. A linker with WASI (its name lookup served by wasock, so that the
+    //    same policy covers std::net guests) and wasock's interfaces.
+    let mut linker: Linker<MyState> = Linker::new(&engine);
+    add_wasi_to_linker(&mut linker)?;
+    add_to_linker(&mut linker)?;
+
+    // 3. A policy, written in code.
+    let policy = Arc::new(
+        Policy::builder()
+            .allow("tcp-bind=127.0.0.1:*")?
+            .allow("tcp-connect=127.0.0.1:*")?
+            .allow("tcp-accept=127.0.0.1:*")?
+            .deny("tcp-connect=127.0.0.1:22")?
+            .build(),
+    );
+
+    // 4. The instance's contexts: wasock's with the policy and limits, and
+    //    WASI's with its sockets guarded by the same policy.
+    let wasock = WasockCtx::builder()
+        .policy(policy)
+        .limits(Limits {
+            max_sockets: 64,
+            ..Limits::default()
+        })
+        .build();
+    let stats = wasock.stats();
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdio().arg(path).args(args);
+    wasock.guard_wasi(&mut wasi);
+    let state = MyState {
+        wasi: wasi.build(),
+        wasock,
+        table: ResourceTable::new(),
+    };
+
+    // 5. Instantiate and run.
+    let component = Component::from_file(&engine, path)?;
+    let mut store = Store::new(&engine, state);
+    let command = Command::instantiate_async(&mut store, &component, &linker).await?;
+    let succeeded = command.wasi_cli_run().call_run(&mut store).await?.is_ok();
+
+    // 6. The counters outlive the instance.
+    Ok(Report {
+        succeeded,
+        counters: stats.snapshot(),
+    })
+}
+
+/// Print a report, one operation per line.
+pub fn print_report(report: &Report) {
+    println!(
+        "guest {}",
+        if report.succeeded {
+            "succeeded"
+        } else {
+            "failed"
+        }
+    );
+    for op in Operation::ALL {
+        let (a, d) = (report.counters.allowed(op), report.counters.denied(op));
+        if a + d > 0 {
+            println!("{op}: {a} allowed, {d} denied");
+        }
+    }
+}

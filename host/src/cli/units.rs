@@ -1,0 +1,96 @@
+//! Parsing sizes (`64MiB`) and durations (`30s`) for limit flags.
+
+use std::time::Duration;
+
+/// A size: a number with an optional unit `B`, `K`/`KiB`, `M`/`MiB`,
+/// `G`/`GiB` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a size: expected a number with an optional unit, e.g. 64MiB")
+    })?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}`: use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// A duration: a number with a unit `ms`, `s`, `m` or `h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration: expected a number and a unit, e.g. 30s or 500ms")
+    })?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        "" => return Err(format!("`{s}` has no unit: write e.g. {n}s or {n}ms")),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{s}`: use ms, s, m or h"
+            ));
+        }
+    };
+    if d.is_zero() {
+        return Err(format!("`{s}` is zero: a limit must be positive"));
+    }
+    Ok(d)
+}
+
+/// A positive count.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(format!("`{s}` is zero: a limit must be positive")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+/// A positive size.
+pub fn parse_positive_size(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err(format!("`{s}` is zero: a limit must be positive")),
+        n => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_durations_and_counts() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(
+            parse_size("12XB")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("30").unwrap_err().contains("no unit"));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("-3").is_err());
+        assert!(parse_positive_size("0MiB").is_err());
+    }
+}

@@ -1,0 +1,287 @@
+//! Connection-per-instance serving: the host owns the listener, and each
+//! accepted connection is handed to a fresh guest instance (the
+//! `connection-handler` world) as an already-connected socket, inetd style.
+//!
+//! Instances come from a pre-instantiated component on wasmtime's pooling
+//! allocator, so one starts in microseconds. A semaphore bounds how many run
+//! at once: when all permits are taken the server stops accepting, and new
+//! connections wait in the kernel's backlog (back-pressure, not unbounded
+//! instances).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::Instrument as _;
+use wasmtime::component::Component;
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::bindings::ConnectionHandlerPre;
+use super::convert::addr_from_std;
+use super::ctx::{PinnedNames, WasockCtx};
+use super::exit::GuestExit;
+use super::limits::Limits;
+use super::runner::{Runner, with_timeout};
+use super::socket::{GuestSocket, State};
+use super::state::HostState;
+use crate::net::native::NativeSocket;
+use crate::policy::{Operation, Policy};
+
+/// An engine configuration on wasmtime's pooling allocator, with room for
+/// `instances` guest instances at once of at most `max_memory` bytes of
+/// linear memory each.
+pub fn pooling_config(instances: u32, max_memory: usize) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    // A wasm32-wasip2 program is a component of a few core instances (the
+    // program and its adapters), each with up to one memory and a table or
+    // two.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .max_memory_size(max_memory);
+    let mut config = Runner::default_config();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Instances running at once, at most; more connections wait in the
+    /// listen backlog. Default 256.
+    pub max_concurrent: usize,
+    /// After a shutdown signal, how long running instances may take to
+    /// finish before they are stopped. Default 10 s.
+    pub drain_timeout: Duration,
+    /// Each instance's limits.
+    pub limits: Limits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_concurrent: 256,
+            drain_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What a server did, for its final report.
+#[derive(Debug, Default)]
+pub struct ServeStats {
+    /// Connections accepted and handed to an instance.
+    pub served: AtomicU64,
+    /// Handlers that returned an error, trapped, or hit a limit.
+    pub failed: AtomicU64,
+    /// Connections from peers no `tcp-accept` grant allows, closed unseen.
+    pub refused: AtomicU64,
+    /// Instances running now.
+    pub active: AtomicUsize,
+    /// The most instances that ever ran at once.
+    pub peak: AtomicUsize,
+    /// Instances stopped because draining took too long.
+    pub aborted: AtomicU64,
+}
+
+/// A server: a prepared connection-handler component and how to run it.
+pub struct Server {
+    runner: Runner,
+    pre: ConnectionHandlerPre<HostState>,
+    policy: Arc<Policy>,
+    pinned: Arc<PinnedNames>,
+    options: ServeOptions,
+    stats: Arc<ServeStats>,
+}
+
+impl Server {
+    /// Prepare `component` (which must export `wasock:sockets/handler`) on
+    /// `runner`.
+    pub fn new(
+        runner: Runner,
+        component: &Component,
+        policy: Arc<Policy>,
+        pinned: Arc<PinnedNames>,
+        options: ServeOptions,
+    ) -> anyhow::Result<Server> {
+        let pre = runner
+            .linker()
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("the component imports something wasock does not provide")?;
+        let pre = ConnectionHandlerPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context(
+                "the component is not a connection handler (it must export wasock:sockets/handler)",
+            )?;
+        Ok(Server {
+            runner,
+            pre,
+            policy,
+            pinned,
+            options,
+            stats: Arc::default(),
+        })
+    }
+
+    /// The server's counters.
+    pub fn stats(&self) -> Arc<ServeStats> {
+        self.stats.clone()
+    }
+
+    /// Accept on `listener` until `shutdown` completes; then stop
+    /// accepting, let running instances finish within the drain timeout,
+    /// and stop the rest. Returns whether every instance finished in time.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> bool {
+        let permits = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
+        let mut running = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(target: "wasock::serve", "accept failed: {e}");
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
+            while running.try_join_next().is_some() {}
+            if !self.admit(peer) {
+                continue;
+            }
+            let server = self.clone();
+            running.spawn(async move {
+                let active = server.stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+                server.stats.peak.fetch_max(active, Ordering::SeqCst);
+                server.handle(stream, peer).await;
+                server.stats.active.fetch_sub(1, Ordering::SeqCst);
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let started = Instant::now();
+        let drained = tokio::time::timeout(self.options.drain_timeout, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if !drained {
+            self.stats
+                .aborted
+                .store(running.len() as u64, Ordering::SeqCst);
+            running.abort_all();
+            while running.join_next().await.is_some() {}
+        }
+        tracing::info!(target: "wasock::serve", "drained in {:?}", started.elapsed());
+        drained
+    }
+
+    /// The `tcp-accept` filter, before any instance exists.
+    fn admit(&self, peer: SocketAddr) -> bool {
+        let decision = self.policy.check_address(Operation::TcpAccept, peer, &[]);
+        if decision.is_allowed() {
+            return true;
+        }
+        self.stats.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "wasock::policy", "{decision}; the connection was closed before any instance saw it");
+        false
+    }
+
+    /// Run one instance for one connection.
+    async fn handle(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let ctx = WasockCtx::builder()
+            .policy(self.policy.clone())
+            .pinned_names(self.pinned.clone())
+            .limits(self.options.limits)
+            .build();
+        let id = ctx.id();
+        let span = tracing::info_span!("instance", id = %id, peer = %peer);
+        let exit = with_timeout(
+            self.options.limits.timeout,
+            self.run(stream, peer, ctx).instrument(span),
+        )
+        .await;
+        match exit {
+            GuestExit::Exited(0) => {
+                self.stats.served.fetch_add(1, Ordering::Relaxed);
+            }
+            other => {
+                self.stats.served.fetch_add(1, Ordering::Relaxed);
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(target: "wasock::serve", instance = %id, peer = %peer, "{}", other.describe());
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        ctx: WasockCtx,
+    ) -> GuestExit {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stdout().inherit_stderr();
+        let state = HostState::new(wasi, ctx);
+        let mut store = match self.runner.store(state) {
+            Ok(s) => s,
+            Err(e) => return GuestExit::Trapped(e),
+        };
+        let conn = match stream
+            .into_std()
+            .map(socket2::Socket::from)
+            .map_err(crate::net::ErrorCode::from)
+            .and_then(NativeSocket::from_connected)
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(target: "wasock::serve", peer = %peer, "cannot hand the connection over: {e}");
+                return GuestExit::Exited(1);
+            }
+        };
+        let data = store.data_mut();
+        let conn = match data
+            .table
+            .push(GuestSocket::new(Box::new(conn), State::Connected))
+        {
+            Ok(r) => r,
+            Err(e) => return GuestExit::Trapped(e.into()),
+        };
+        data.wasock.open_sockets += 1;
+        let handler = match self.pre.instantiate_async(&mut store).await {
+            Ok(h) => h,
+            Err(e) => return GuestExit::Trapped(e),
+        };
+        match handler
+            .wasock_sockets_handler()
+            .call_handle(&mut store, conn, addr_from_std(peer))
+            .await
+        {
+            Ok(Ok(())) => GuestExit::Exited(0),
+            Ok(Err(code)) => {
+                tracing::info!(target: "wasock::serve", peer = %peer, "the handler returned {}", code.name());
+                GuestExit::Exited(1)
+            }
+            Err(e) => GuestExit::Trapped(e),
+        }
+    }
+}

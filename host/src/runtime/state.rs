@@ -1,0 +1,56 @@
+//! The data of a store that runs a guest.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::ctx::{WasockCtx, WasockCtxView, WasockView};
+
+/// The data of a store that runs a guest: WASI, wasock, their shared
+/// resource table, and the store's resource limits.
+pub struct HostState {
+    /// WASI's context.
+    pub wasi: WasiCtx,
+    /// wasock's context.
+    pub wasock: WasockCtx,
+    /// Resources of both.
+    pub table: ResourceTable,
+    /// Linear-memory limits, from the wasock context's [`crate::runtime::Limits`].
+    pub store_limits: StoreLimits,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasockView for HostState {
+    fn wasock(&mut self) -> WasockCtxView<'_> {
+        WasockCtxView {
+            ctx: &mut self.wasock,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl HostState {
+    /// A state for one instance. The WASI builder gets wasi:sockets guarded
+    /// by the same policy as wasock's sockets.
+    pub fn new(mut wasi: WasiCtxBuilder, wasock: WasockCtx) -> HostState {
+        wasock.guard_wasi(&mut wasi);
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(wasock.limits.max_memory)
+            .trap_on_grow_failure(true)
+            .build();
+        HostState {
+            wasi: wasi.build(),
+            wasock,
+            table: ResourceTable::new(),
+            store_limits,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Every limit, hit: a defined error code, or that instance ends with a
+//! message naming the limit; the host and other instances go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx};
+use wasock_test_programs::{
+    LIMIT_MEMORY, LIMIT_SOCKETS, PROBE, SPIN, TCP_BLOCK_RECV, TCP_ECHO_CLIENT, TCP_RECV_HUGE,
+};
+
+use crate::common::{allow, run, spawn_in_process, spawn_with_runner, tokio_rt};
+
+fn ctx(rules: &[&str], limits: Limits) -> WasockCtx {
+    WasockCtx::builder()
+        .policy(allow(rules))
+        .limits(limits)
+        .build()
+}
+
+#[test]
+fn the_socket_limit_gives_new_socket_limit_and_frees_on_close() {
+    tokio_rt().block_on(async {
+        let limits = Limits {
+            max_sockets: 5,
+            ..Limits::default()
+        };
+        let done = spawn_in_process(LIMIT_SOCKETS, &["100"], ctx(&[], limits))
+            .finish()
+            .await;
+        assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+        assert_eq!(
+            done.stdout,
+            "ok opened 5\nerror new-socket-limit\nok reopened after close\n"
+        );
+    });
+}
+
+#[test]
+fn the_receive_limit_caps_each_receive() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let _ = std::io::Write::write_all(&mut s, &vec![1u8; 100_000]);
+    });
+    let grant = format!("tcp-connect={addr}");
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        "--max-recv",
+        "4KiB",
+        TCP_RECV_HUGE,
+        &addr.to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.last().unwrap(), "ok received 4096");
+}
+
+#[test]
+fn the_datagram_and_buffer_limits_give_their_codes() {
+    tokio_rt().block_on(async {
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let t = peer.local_addr().unwrap().to_string();
+        let limits = Limits {
+            max_datagram: 100,
+            max_buffer_bytes: 300_000,
+            ..Limits::default()
+        };
+        let done = spawn_in_process(
+            PROBE,
+            &["udp-new", "v4", "udp-send", &t],
+            ctx(&[&format!("udp-send={t}")], limits),
+        )
+        .finish()
+        .await;
+        // `ping` is 4 bytes: within the limit.
+        assert!(
+            done.stdout.contains(&format!("udp-send {t}: ok")),
+            "{}",
+            done.stdout
+        );
+    });
+    // Over the datagram limit; over the buffer limit.
+    tokio_rt().block_on(async {
+        let limits = Limits {
+            max_datagram: 3,
+            max_buffer_bytes: 300_000,
+            ..Limits::default()
+        };
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let t = peer.local_addr().unwrap().to_string();
+        let done = spawn_in_process(
+            PROBE,
+            &["udp-new", "v4", "udp-send", &t],
+            ctx(&[&format!("udp-send={t}")], limits),
+        )
+        .finish()
+        .await;
+        assert!(
+            done.stdout
+                .contains(&format!("udp-send {t}: error message-size")),
+            "{}",
+            done.stdout
+        );
+        let cmds = [
+            "udp-new",
+            "v4",
+            "udp-rcvbuf",
+            "200000",
+            "udp-new",
+            "v4",
+            "udp-rcvbuf",
+            "200000",
+            "udp-rcvbuf",
+            "100000",
+        ];
+        let done = spawn_in_process(PROBE, &cmds, ctx(&[], limits))
+            .finish()
+            .await;
+        let lines: Vec<&str> = done.stdout.lines().collect();
+        assert_eq!(lines[1], "udp-rcvbuf 200000: ok", "{}", done.stdout);
+        assert_eq!(
+            lines[3], "udp-rcvbuf 200000: error no-buffer-space",
+            "{}",
+            done.stdout
+        );
+        assert_eq!(lines[4], "udp-rcvbuf 100000: ok", "{}", done.stdout);
+    });
+}
+
+#[test]
+fn linear_memory_past_the_limit_stops_only_that_guest() {
+    let (code, out, err) = run(&["run", "--max-memory", "16MiB", LIMIT_MEMORY, "64"]);
+    assert_eq!(code, 134, "{out:?} {err}");
+    assert!(
+        err.contains("exceeded its memory limit") && err.contains("--max-memory"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["run", "--max-memory", "128MiB", LIMIT_MEMORY, "64"]);
+    assert_eq!((code, out), (0, vec!["ok allocated 64".to_string()]));
+}
+
+#[test]
+fn the_wall_clock_limit_stops_blocked_and_spinning_guests() {
+    // Blocked in a receive that never completes.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let (code, _, err) = run(&[
+        "run",
+        "--allow",
+        &format!("tcp-connect={addr}"),
+        "--timeout",
+        "300ms",
+        TCP_BLOCK_RECV,
+        &addr,
+    ]);
+    assert_eq!(code, 124, "{err}");
+    assert!(
+        err.contains("time limit") && err.contains("--timeout"),
+        "{err}"
+    );
+    // Computing without ever calling the host.
+    let (code, out, err) = run(&["run", "--timeout", "300ms", SPIN]);
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out, vec!["ok spinning".to_string()]);
+    drop(l);
+}
+
+#[test]
+fn fuel_stops_a_spinning_guest() {
+    let (code, _, err) = run(&["run", "--fuel", "50000000", SPIN]);
+    assert_eq!(code, 134, "{err}");
+    assert!(
+        err.contains("used up its fuel") && err.contains("--fuel"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_spinning_guest_does_not_starve_others_on_the_same_thread() {
+    // One thread for everything: the spinner must yield at every epoch tick.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = echo.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.into_split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        let spinner = spawn_in_process(
+            SPIN,
+            &[],
+            ctx(
+                &[],
+                Limits {
+                    timeout: Some(Duration::from_secs(30)),
+                    ..Limits::default()
+                },
+            ),
+        );
+        spinner.line_containing("ok spinning").await;
+        let echo = spawn_in_process(
+            TCP_ECHO_CLIENT,
+            &[&addr.to_string(), "10000"],
+            ctx(&[&format!("tcp-connect={addr}")], Limits::default()),
+        )
+        .finish()
+        .await;
+        assert!(echo.stdout.contains("ok echoed 10000"), "{}", echo.stdout);
+        assert!(!spinner.task.is_finished());
+        spinner.task.abort();
+    });
+}
+
+#[test]
+fn a_fuel_limit_needs_a_runner_built_for_fuel() {
+    tokio_rt().block_on(async {
+        let limits = Limits {
+            fuel: Some(1000),
+            ..Limits::default()
+        };
+        let done = spawn_in_process(SPIN, &[], ctx(&[], limits)).finish().await;
+        let GuestExit::Trapped(e) = done.exit else {
+            panic!("{:?}", done.exit)
+        };
+        assert!(e.to_string().contains("Runner::with_fuel"), "{e}");
+        // With one, it stops the spinner.
+        let fueled = Arc::new(Runner::with_fuel(&Runner::default_config()).unwrap());
+        let done = spawn_with_runner(fueled, SPIN, &[], ctx(&[], limits))
+            .finish()
+            .await;
+        assert!(
+            done.exit.describe().contains("used up its fuel"),
+            "{:?}",
+            done.exit
+        );
+    });
+}
+
+#[test]
+fn bad_limit_values_are_refused_before_anything_runs() {
+    for (flag, value, says) in [
+        ("--max-sockets", "0", "zero"),
+        ("--max-sockets", "many", "not a whole number"),
+        ("--max-memory", "12XB", "unknown size unit"),
+        ("--timeout", "30", "no unit"),
+        ("--timeout", "0s", "zero"),
+        ("--fuel", "lots", "not a whole number"),
+        ("--max-recv", "0", "zero"),
+    ] {
+        let (code, out, err) = run(&["run", flag, value, SPIN]);
+        assert_eq!(code, 2, "{flag} {value}");
+        assert!(out.is_empty(), "{flag} {value} ran the guest");
+        assert!(
+            err.contains(flag) && err.contains(says),
+            "{flag} {value}: {err}"
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! `wasock serve`: one instance per connection, a concurrency limit with
+//! back-pressure, the tcp-accept filter, and draining on SIGTERM.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use wasock_test_programs::HTTP_HELLO;
+
+use crate::common::{Guest, PATIENCE};
+
+fn serve(extra: &[&str]) -> (Guest, SocketAddr) {
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allow",
+        "tcp-accept=127.0.0.0/8:*",
+    ];
+    args.extend_from_slice(extra);
+    args.push(HTTP_HELLO);
+    let g = Guest::spawn(&args);
+    let addr = g.listening_addr();
+    (g, addr)
+}
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn terminate(g: &Guest) {
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(g.pid() as libc::pid_t, libc::SIGTERM) };
+}
+
+#[test]
+fn a_real_http_client_is_answered() {
+    let (g, addr) = serve(&[]);
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "30", &format!("http://{addr}/")])
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.starts_with("hello from wasock instance "), "{body}");
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{addr}/missing"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_hundred_concurrent_clients_each_get_their_own_instance() {
+    let (g, addr) = serve(&[]);
+    let clients: Vec<_> = (0..100)
+        .map(|_| std::thread::spawn(move || get(addr, "/slow")))
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for c in clients {
+        let answer = c.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        let id = answer
+            .split("instance ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string();
+        ids.insert(id);
+    }
+    assert_eq!(
+        ids.len(),
+        100,
+        "every connection had an instance of its own"
+    );
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("served 100 connections (0 failed"), "{err}");
+}
+
+#[test]
+fn the_concurrency_limit_holds_under_a_thousand_clients() {
+    let (g, addr) = serve(&["--max-concurrent", "4"]);
+    let rt = crate::common::tokio_rt();
+    let answered = rt.block_on(async move {
+        let mut tasks = Vec::new();
+        for i in 0..1000 {
+            tasks.push(tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let path = if i % 50 == 0 { "/slow" } else { "/" };
+                s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+                    .await
+                    .unwrap();
+                let mut out = String::new();
+                tokio::time::timeout(PATIENCE, s.read_to_string(&mut out))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                out.starts_with("HTTP/1.1 200 OK")
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await.unwrap() as usize;
+        }
+        ok
+    });
+    assert_eq!(answered, 1000);
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("served 1000 connections (0 failed"), "{err}");
+    let peak: usize = err
+        .split("at most ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=4).contains(&peak),
+        "peak concurrency {peak} with --max-concurrent 4: {err}"
+    );
+}
+
+#[test]
+fn sigterm_stops_accepting_and_lets_running_instances_finish() {
+    let (g, addr) = serve(&[]);
+    // Three connections whose instances wait for a request.
+    let mut waiting: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    terminate(&g);
+    // No new connections once draining has begun.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !g.stderr().contains("shutting down") {
+        assert!(std::time::Instant::now() < deadline, "no shutdown message");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    while TcpStream::connect(addr).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepting after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for s in &mut waiting {
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+    }
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("served 3 connections") && err.contains("drained cleanly"),
+        "{err}"
+    );
+}
+
+#[test]
+fn instances_past_the_drain_deadline_are_stopped() {
+    let (g, addr) = serve(&["--drain-timeout", "300ms"]);
+    let silent = TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("stopped 1 instances at the drain deadline"),
+        "{err}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn peers_without_an_accept_grant_never_reach_an_instance() {
+    let g = Guest::spawn(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allow",
+        "tcp-accept=127.0.0.2:*",
+        HTTP_HELLO,
+    ]);
+    let addr = g.listening_addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    let _ = s.write_all(b"GET / HTTP/1.1\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.is_empty(), "{out}");
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("denied tcp-accept 127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("served 0 connections (0 failed, 1 refused by policy)"),
+        "{err}"
+    );
+    let (code, _, err) = crate::common::run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-concurrent",
+        "0",
+        HTTP_HELLO,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-concurrent"), "{err}");
+}

@@ -80,6 +80,11 @@ macro_rules! export_connection_handler {
         #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         type __WasockConnectionHandler = $crate::handler::Adapter<$handler>;
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn(
+            $crate::net::TcpStream,
+            ::std::net::SocketAddr,
+        ) -> ::std::io::Result<()> = <$handler as $crate::handler::ConnectionHandler>::handle;
         #[cfg(target_arch = "wasm32")]
         $crate::__export_connection_handler_impl!(
             __WasockConnectionHandler with_types_in $crate::handler::bindings

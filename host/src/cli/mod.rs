@@ -65,6 +65,37 @@ impl LimitArgs {
     }
 }
 
+/// Run `f` to its end on a fresh tokio runtime, single- or multi-threaded;
+/// `Err(1)` (after saying why) if the runtime cannot start.
+fn block_on<F: Future>(multi_threaded: bool, f: F) -> Result<F::Output, i32> {
+    let mut builder = if multi_threaded {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    match builder.enable_all().build() {
+        Ok(rt) => Ok(rt.block_on(f)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Err(1)
+        }
+    }
+}
+
+/// A runner on `config` for instances with `limits` (counting fuel only if
+/// a fuel limit asks), with wasmtime's compilation cache on.
+fn runner_for(
+    mut config: wasmtime::Config,
+    limits: &Limits,
+) -> anyhow::Result<crate::runtime::Runner> {
+    config.cache(wasmtime::Cache::from_file(None).ok());
+    if limits.fuel.is_some() {
+        crate::runtime::Runner::with_fuel(&config)
+    } else {
+        crate::runtime::Runner::with_config(&config)
+    }
+}
+
 /// Log to stderr; `RUST_LOG` chooses what (default: warnings, which include
 /// every policy denial).
 fn init_tracing() {

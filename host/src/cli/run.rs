@@ -22,17 +22,11 @@ pub fn main(args: RunArgs) -> i32 {
     // One guest is one task: a single-threaded runtime runs it without
     // handing work between threads (which costs a wake-up per blocking
     // call); name lookups still go to tokio's blocking pool.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
+    let result = match super::block_on(false, run(args, policy, pinned)) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    match runtime.block_on(run(args, policy, pinned)) {
+    match result {
         Ok(GuestExit::Exited(code)) => code,
         Ok(exit) => {
             eprintln!("error: {}", exit.describe());
@@ -48,13 +42,7 @@ pub fn main(args: RunArgs) -> i32 {
 async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
     let policy = Arc::new(policy);
     let limits = args.limits.limits();
-    let mut config = Runner::default_config();
-    config.cache(wasmtime::Cache::from_file(None).ok());
-    let runner = if limits.fuel.is_some() {
-        Runner::with_fuel(&config)?
-    } else {
-        Runner::with_config(&config)?
-    };
+    let runner = super::runner_for(Runner::default_config(), &limits)?;
     let component = runner.load(&args.component)?;
     let pre = runner
         .prepare(&component)

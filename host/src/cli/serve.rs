@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::args::ServeArgs;
 use crate::policy::{Effect, Operation};
-use crate::runtime::{Runner, ServeOptions, Server, pooling_config};
+use crate::runtime::{ServeOptions, Server, pooling_config};
 
 /// Serve until SIGINT or SIGTERM, then drain. Exit 0 if every instance
 /// finished in time, 1 if some had to be stopped or serving failed, 2 for
@@ -29,17 +29,11 @@ pub fn main(args: ServeArgs) -> i32 {
             "warning: no --allow tcp-accept rule: every connection will be closed unseen; e.g. --allow 'tcp-accept=127.0.0.0/8:*'"
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
+    let result = match super::block_on(true, serve(args, policy, pinned)) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    match runtime.block_on(serve(args, policy, pinned)) {
+    match result {
         Ok(true) => 0,
         Ok(false) => 1,
         Err(e) => {
@@ -56,16 +50,11 @@ async fn serve(
 ) -> anyhow::Result<bool> {
     let limits = args.limits.limits();
     let max = usize::try_from(args.max_concurrent).unwrap_or(usize::MAX);
-    let mut config = pooling_config(
+    let config = pooling_config(
         u32::try_from(max).unwrap_or(u32::MAX).saturating_add(8),
         limits.max_memory,
     );
-    config.cache(wasmtime::Cache::from_file(None).ok());
-    let runner = if limits.fuel.is_some() {
-        Runner::with_fuel(&config)?
-    } else {
-        Runner::with_config(&config)?
-    };
+    let runner = super::runner_for(config, &limits)?;
     let component = runner.load(&args.component)?;
     let options = ServeOptions {
         max_concurrent: max,

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::Config;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::policy::Policy;
-use wasock_host::runtime::{GuestExit, HostState, Runner, WasockCtx};
+use wasock_host::runtime::{GuestExit, HostState, Limits, Runner, WasockCtx};
 
 /// Which guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,22 +27,6 @@ pub struct Guests {
     wasock: CommandPre<HostState>,
     std: CommandPre<HostState>,
     policy: Arc<Policy>,
-}
-
-/// An engine configuration with wasmtime's pooling allocator, sized for
-/// `instances` at once.
-pub fn pooling_config(instances: u32) -> Config {
-    let mut pool = PoolingAllocationConfig::default();
-    // A wasm32-wasip2 program is a component of a few core instances (the
-    // program and its adapters), each with up to one memory and table.
-    pool.total_component_instances(instances)
-        .total_core_instances(instances * 8)
-        .total_memories(instances * 2)
-        .total_tables(instances * 4)
-        .max_memory_size(64 << 20);
-    let mut config = Runner::default_config();
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config
 }
 
 impl Guests {
@@ -86,7 +70,15 @@ impl Guests {
             .inherit_stderr()
             .arg("bench")
             .args(args);
-        let ctx = WasockCtx::builder().policy(self.policy.clone()).build();
+        // Room for the 10,000 connections one guest holds.
+        let limits = Limits {
+            max_sockets: 16384,
+            ..Limits::default()
+        };
+        let ctx = WasockCtx::builder()
+            .policy(self.policy.clone())
+            .limits(limits)
+            .build();
         HostState::new(wasi, ctx)
     }
 
@@ -112,7 +104,7 @@ impl Guests {
         for _ in 0..n {
             let state = self.state(&[], &out);
             let start = Instant::now();
-            let mut store = Store::new(self.runner.engine(), state);
+            let mut store = self.runner.store(state)?;
             let instance = self.pre(guest).instantiate_async(&mut store).await?;
             times.push(start.elapsed());
             drop((instance, store));

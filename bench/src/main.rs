@@ -14,10 +14,11 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use guest::{Guest, Guests, pooling_config};
+use guest::{Guest, Guests};
 use peer::{PeerProcess, Peers};
 use stats::{Samples, rss};
 use wasock_bench_workloads as w;
+use wasock_host::runtime::pooling_config;
 
 /// One row: a quantity measured three ways.
 struct Row {
@@ -144,7 +145,7 @@ fn main() -> anyhow::Result<()> {
             accepts: 300,
             instantiations: 50,
             idle_instances: 100,
-            idle_connections: 500,
+            idle_connections: 1000,
         }
     } else {
         Plan {
@@ -155,7 +156,7 @@ fn main() -> anyhow::Result<()> {
             accepts: 2000,
             instantiations: 200,
             idle_instances: 1000,
-            idle_connections: 2000,
+            idle_connections: 10000,
         }
     };
 
@@ -166,7 +167,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let guests = Guests::new(&wasock_host::runtime::Runner::default_config())?;
-    let pooled = Guests::new(&pooling_config(plan.idle_instances as u32 + 16))?;
+    let pooled = Guests::new(&pooling_config(plan.idle_instances as u32 + 16, 64 << 20))?;
 
     let throughput = [
         ("tcp-bulk", "tcp_bulk_64KiB_pingpong_MBps"),
@@ -301,9 +302,9 @@ fn main() -> anyhow::Result<()> {
             .push((after.saturating_sub(before)) as f64 / plan.idle_instances as f64 / 1024.0);
         for (t, _) in running {
             t.abort();
+            let _ = rt.block_on(t);
         }
         drop(_g);
-        rt.block_on(async { tokio::time::sleep(Duration::from_millis(200)).await });
     }
     {
         let n = plan.idle_connections;
@@ -322,12 +323,18 @@ fn main() -> anyhow::Result<()> {
         ] {
             let before = rss();
             let _g = rt.enter();
-            let one = pooled.spawn(guest, &hold(n));
+            // The wasock guest waits on all its connections with one poll.
+            let mut args = hold(n);
+            if guest == Guest::Wasock {
+                args[0] = "poll-hold".into();
+            }
+            let one = pooled.spawn(guest, &args);
             rt.block_on(wait_holding(std::slice::from_ref(&one)))?;
             samples
                 .0
                 .push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
             one.0.abort();
+            let _ = rt.block_on(one.0);
         }
     }
     rows.push(per_instance);

@@ -45,6 +45,31 @@ impl Net for Wasock {
     }
 }
 
+/// `poll-hold ADDR N`: open N connections, print `holding N`, then wait on
+/// all of them at once with `poll` until one of them closes.
+fn poll_hold(addr: &str, n: usize) -> io::Result<()> {
+    use wasock::Readiness;
+    use wasock::poll::{PollFd, poll};
+    let held: Vec<TcpStream> = (0..n)
+        .map(|_| Wasock::connect(addr))
+        .collect::<io::Result<_>>()?;
+    println!("holding {}", held.len());
+    loop {
+        let mut fds: Vec<PollFd<'_>> = held
+            .iter()
+            .map(|s| PollFd::new(s, Readiness::READABLE))
+            .collect();
+        if poll(&mut fds, None)? > 0 {
+            return Ok(());
+        }
+    }
+}
+
 fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("poll-hold") {
+        let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1);
+        return poll_hold(&args[2], n);
+    }
     main_with::<Wasock>()
 }

@@ -163,15 +163,29 @@ impl NativeSocket {
         }
     }
 
-    /// Run a non-blocking operation. On `WouldBlock` it is retried through
-    /// tokio's `try_io`, which clears the cached readiness only if no event
-    /// arrived since it was read, so that a wait afterwards cannot miss one.
+    /// Run a non-blocking operation.
+    ///
+    /// A blocking guest's receives and accepts go through tokio's `try_io`:
+    /// no system call while tokio knows the socket is not ready, and a
+    /// `WouldBlock` clears the cached readiness only if no event arrived
+    /// since it was read, so that the wait afterwards cannot miss one.
+    /// Everything else makes the system call first, whatever tokio believes
+    /// (its cache may lag behind what `poll` reported, or be empty for a
+    /// fresh registration; sends usually succeed), then retries through
+    /// `try_io` to clear the cache the same safe way.
     fn op<R>(
         &self,
         interest: Interest,
         mut f: impl FnMut(&Socket) -> io::Result<R>,
     ) -> Result<R, ErrorCode> {
         match &self.io {
+            Io::Registered(fd) if self.blocking && interest == Interest::READABLE => {
+                fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
+            }
+            // The reactor does not watch writability yet: just try.
+            Io::Registered(fd) if interest == Interest::WRITABLE && !self.write_registered => {
+                f(fd.get_ref()).map_err(ErrorCode::from)
+            }
             Io::Registered(fd) => match f(fd.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)

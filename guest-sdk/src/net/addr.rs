@@ -24,6 +24,11 @@ pub fn lookup_host(host: &str) -> io::Result<Vec<IpAddr>> {
 }
 
 /// Like [`lookup_host`], with the answer restricted to one family.
+///
+/// ```no_run
+/// let v6 = wasock::net::lookup_host_family("localhost", wasock::net::AddressFamily::Ipv6)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn lookup_host_family(host: &str, family: AddressFamily) -> io::Result<Vec<IpAddr>> {
     let ips = io(resolve_addresses(host, Some(family)))?;
     Ok(ips.into_iter().map(ip_to_std).collect())

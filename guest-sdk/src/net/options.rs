@@ -34,6 +34,13 @@ pub fn set_option(socket: &impl AsSocket, value: SocketOption) -> io::Result<()>
 }
 
 /// Read any option back (`getsockopt`).
+///
+/// ```no_run
+/// use wasock::raw::wasock::sockets::types::OptionName;
+/// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+/// let keepalive = wasock::net::get_option(&s, OptionName::KeepAlive)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn get_option(socket: &impl AsSocket, name: OptionName) -> io::Result<SocketOption> {
     io(socket.as_socket().get_option(name))
 }
@@ -90,9 +97,10 @@ pub(crate) fn ttl_u32(ttl: u32) -> io::Result<u8> {
 
 /// Methods every socket type has, in std's shape.
 macro_rules! common_socket_methods {
-    ($ty:ty) => {
+    ($ty:ty, $make:literal) => {
         impl $ty {
             /// The local address (`getsockname`).
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nprintln!(\"{}\", s.local_addr()?);\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
                 Ok($crate::addr::to_std($crate::error::io(
                     self.sock.local_address(),
@@ -101,17 +109,20 @@ macro_rules! common_socket_methods {
 
             /// Switch non-blocking mode (`FIONBIO`): calls that would wait
             /// return `WouldBlock` instead.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\ns.set_nonblocking(true)?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn set_nonblocking(&self, nonblocking: bool) -> std::io::Result<()> {
                 $crate::error::io(self.sock.set_nonblocking(nonblocking))
             }
 
             /// Take and clear the pending error (`SO_ERROR`).
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nif let Some(e) = s.take_error()? { eprintln!(\"{e}\"); }\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
                 Ok($crate::error::io(self.sock.take_error())?.map(std::io::Error::from))
             }
 
             /// Set the unicast hop limit (`IP_TTL` / `IPV6_UNICAST_HOPS`),
             /// 1 to 255.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\ns.set_ttl(16)?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn set_ttl(&self, ttl: u32) -> std::io::Result<()> {
                 let ttl = $crate::net::options::ttl_u32(ttl)?;
                 $crate::error::io(
@@ -121,6 +132,7 @@ macro_rules! common_socket_methods {
             }
 
             /// The unicast hop limit.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nassert!(s.ttl()? >= 1);\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn ttl(&self) -> std::io::Result<u32> {
                 $crate::net::options::get_u8(
                     &self.sock,
@@ -130,12 +142,14 @@ macro_rules! common_socket_methods {
             }
 
             /// Bytes a receive would return now (`FIONREAD`).
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet queued = s.bytes_available()?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn bytes_available(&self) -> std::io::Result<usize> {
                 let n = $crate::error::io(self.sock.bytes_available())?;
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
             }
 
             /// The raw socket, given up.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet raw: wasock::Socket = s.into_socket();\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn into_socket(self) -> $crate::Socket {
                 self.sock
             }
@@ -153,10 +167,11 @@ pub(crate) use common_socket_methods;
 
 /// Timeout setters and getters, in std's shape.
 macro_rules! timeout_methods {
-    ($ty:ty) => {
+    ($ty:ty, $make:literal) => {
         impl $ty {
             /// Set the receive timeout (`SO_RCVTIMEO`); `None` blocks for
             /// ever. A zero duration is an error, as in std.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\ns.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
                 let t = $crate::net::options::to_nanos(t)?;
                 $crate::error::io(
@@ -166,6 +181,7 @@ macro_rules! timeout_methods {
             }
 
             /// The receive timeout.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet t = s.read_timeout()?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
                 $crate::net::options::get_timeout(
                     &self.sock,
@@ -174,12 +190,14 @@ macro_rules! timeout_methods {
             }
 
             /// Set the send timeout (`SO_SNDTIMEO`).
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\ns.set_write_timeout(Some(std::time::Duration::from_secs(5)))?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn set_write_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
                 let t = $crate::net::options::to_nanos(t)?;
                 $crate::error::io(self.sock.set_option($crate::SocketOption::SendTimeout(t)))
             }
 
             /// The send timeout.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet t = s.write_timeout()?;\n# Ok::<(), std::io::Error>(())\n```")]
             pub fn write_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
                 $crate::net::options::get_timeout(
                     &self.sock,

@@ -25,12 +25,20 @@ pub struct TcpListener {
     sock: Socket,
 }
 
-common_socket_methods!(TcpListener);
+common_socket_methods!(
+    TcpListener,
+    "wasock::net::TcpListener::bind(\"127.0.0.1:0\")?"
+);
 
 impl TcpListener {
     /// Bind to the first address that works and listen, with
     /// `SO_REUSEADDR` set (as std does on Unix) and the system's default
     /// backlog.
+    ///
+    /// ```no_run
+    /// let listener = wasock::net::TcpListener::bind("127.0.0.1:8080")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
@@ -47,12 +55,26 @@ impl TcpListener {
     }
 
     /// Take the next connection (`accept`).
+    ///
+    /// ```no_run
+    /// let listener = wasock::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let (stream, peer) = listener.accept()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, peer) = io(self.sock.accept())?;
         Ok((TcpStream { sock }, to_std(peer)))
     }
 
     /// An endless iterator of accepted connections.
+    ///
+    /// ```no_run
+    /// let listener = wasock::net::TcpListener::bind("127.0.0.1:0")?;
+    /// for stream in listener.incoming().take(3) {
+    ///     let stream = stream?;
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }
@@ -85,11 +107,22 @@ pub struct TcpStream {
     sock: Socket,
 }
 
-common_socket_methods!(TcpStream);
-timeout_methods!(TcpStream);
+common_socket_methods!(
+    TcpStream,
+    "wasock::net::TcpStream::connect(\"127.0.0.1:7000\")?"
+);
+timeout_methods!(
+    TcpStream,
+    "wasock::net::TcpStream::connect(\"127.0.0.1:7000\")?"
+);
 
 impl TcpStream {
     /// Connect to the first address that accepts.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect(("localhost", 7000))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
@@ -99,6 +132,11 @@ impl TcpStream {
     }
 
     /// Connect, giving up after `timeout`.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect_timeout(&"127.0.0.1:7000".parse().unwrap(), std::time::Duration::from_secs(3))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         let sock = io(Socket::open(family_of(addr), SocketType::Stream))?;
         let stream = TcpStream { sock };
@@ -114,11 +152,23 @@ impl TcpStream {
     }
 
     /// The peer's address (`getpeername`).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// println!("{}", s.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         Ok(to_std(io(self.sock.remote_address())?))
     }
 
     /// Shut down reading, writing or both.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// s.shutdown(std::net::Shutdown::Write)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let how = match how {
             Shutdown::Read => ShutdownHow::Receive,
@@ -129,16 +179,35 @@ impl TcpStream {
     }
 
     /// Read without consuming (`MSG_PEEK`).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// let mut buf = [0; 16];
+    /// let n = s.peek(&mut buf)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv(buf, RecvFlags::PEEK)
     }
 
     /// Set `TCP_NODELAY`.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// s.set_nodelay(true)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         io(self.sock.set_option(SocketOption::NoDelay(nodelay)))
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// let on = s.nodelay()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         get_bool(&self.sock, OptionName::NoDelay)
     }

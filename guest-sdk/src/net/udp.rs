@@ -26,8 +26,8 @@ pub struct UdpSocket {
     sock: Socket,
 }
 
-common_socket_methods!(UdpSocket);
-timeout_methods!(UdpSocket);
+common_socket_methods!(UdpSocket, "wasock::net::UdpSocket::bind(\"127.0.0.1:0\")?");
+timeout_methods!(UdpSocket, "wasock::net::UdpSocket::bind(\"127.0.0.1:0\")?");
 
 /// What [`UdpSocket::recv_msg`] learned besides the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,11 @@ pub struct RecvMeta {
 
 impl UdpSocket {
     /// Bind to the first address that works.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Datagram))?;
@@ -57,18 +62,40 @@ impl UdpSocket {
 
     /// Receive one datagram, truncated to `buf` (the rest is discarded, as
     /// std does); see [`UdpSocket::recv_msg`] to learn that it was.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let mut buf = [0; 1500];
+    /// let (n, from) = s.recv_from(&mut buf)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let m = self.recv_msg_flags(buf, RecvFlags::empty())?;
         Ok((m.len, m.from))
     }
 
     /// Receive one datagram without consuming it.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let mut buf = [0; 1500];
+    /// let (n, from) = s.peek_from(&mut buf)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let m = self.recv_msg_flags(buf, RecvFlags::PEEK)?;
         Ok((m.len, m.from))
     }
 
     /// Receive one datagram and whether it was truncated.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let mut buf = [0; 512];
+    /// let m = s.recv_msg(&mut buf)?;
+    /// if m.truncated { eprintln!("{} sent more than 512 bytes", m.from); }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
         self.recv_msg_flags(buf, RecvFlags::empty())
     }
@@ -85,6 +112,12 @@ impl UdpSocket {
     }
 
     /// Send one datagram to the first address `addr` resolves to.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.send_to(b"ping", "127.0.0.1:9000")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         let a = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
@@ -95,31 +128,75 @@ impl UdpSocket {
 
     /// Set the default peer: `send` goes there, and only its datagrams are
     /// received.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// s.send(b"ping")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         each_addr(&addr, |a| io(self.sock.connect(from_std(a))))
     }
 
     /// Dissolve the default peer (wasock's addition to std's API).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// s.disconnect()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn disconnect(&self) -> io::Result<()> {
         io(self.sock.disconnect())
     }
 
     /// The default peer.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// assert_eq!(s.peer_addr()?.port(), 9000);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         Ok(to_std(io(self.sock.remote_address())?))
     }
 
     /// Send one datagram to the default peer.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// s.send(b"ping")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         Ok(io(self.sock.send(buf, SendFlags::empty()))? as usize)
     }
 
     /// Receive one datagram from the default peer.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// let mut buf = [0; 1500];
+    /// let n = s.recv(&mut buf)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_flags(buf, RecvFlags::empty())
     }
 
     /// Receive one datagram from the default peer without consuming it.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.connect("127.0.0.1:9000")?;
+    /// let mut buf = [0; 1500];
+    /// let n = s.peek(&mut buf)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_flags(buf, RecvFlags::PEEK)
     }
@@ -132,27 +209,57 @@ impl UdpSocket {
     }
 
     /// Set `SO_BROADCAST`.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_broadcast(true)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         io(self.sock.set_option(SocketOption::Broadcast(on)))
     }
 
     /// Whether `SO_BROADCAST` is set.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let on = s.broadcast()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
         get_bool(&self.sock, OptionName::Broadcast)
     }
 
     /// Set multicast loopback (`IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`,
     /// by the socket's family).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_multicast_loop(false)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_multicast_loop(&self, on: bool) -> io::Result<()> {
         io(self.sock.set_option(SocketOption::MulticastLoop(on)))
     }
 
     /// Whether multicast loopback is on.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let on = s.multicast_loop()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multicast_loop(&self) -> io::Result<bool> {
         get_bool(&self.sock, OptionName::MulticastLoop)
     }
 
     /// Set the multicast hop limit (1 to 255).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_multicast_ttl(4)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_multicast_ttl(&self, ttl: u32) -> io::Result<()> {
         io(self
             .sock
@@ -160,12 +267,24 @@ impl UdpSocket {
     }
 
     /// The multicast hop limit.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let ttl = s.multicast_ttl()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multicast_ttl(&self) -> io::Result<u32> {
         get_u8(&self.sock, OptionName::MulticastHopLimit).map(u32::from)
     }
 
     /// Join a multicast group on the interface with this index (0: the
     /// system's choice).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.join_multicast("239.1.2.3".parse().unwrap(), 0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn join_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
         io(self
             .sock
@@ -173,6 +292,12 @@ impl UdpSocket {
     }
 
     /// Leave a multicast group.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.leave_multicast("239.1.2.3".parse().unwrap(), 0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn leave_multicast(&self, group: IpAddr, interface_index: u32) -> io::Result<()> {
         io(self
             .sock
@@ -181,6 +306,12 @@ impl UdpSocket {
 
     /// std's IPv4 join: only the unspecified interface (the system's choice)
     /// is supported, since wasock names interfaces by index.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.join_multicast_v4(&"239.1.2.3".parse().unwrap(), &std::net::Ipv4Addr::UNSPECIFIED)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
         if !interface.is_unspecified() {
             return Err(io::Error::new(
@@ -192,6 +323,12 @@ impl UdpSocket {
     }
 
     /// std's IPv6 join.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("[::]:0")?;
+    /// s.join_multicast_v6(&"ff02::1234".parse().unwrap(), 0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.join_multicast(IpAddr::V6(*group), interface)
     }

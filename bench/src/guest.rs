@@ -24,19 +24,30 @@ pub enum Guest {
 /// Compiled guests on a runner, and the policy they run under.
 pub struct Guests {
     runner: Runner,
-    wasock: CommandPre<HostState>,
-    std: CommandPre<HostState>,
+    compiled: Vec<(Guest, CommandPre<HostState>)>,
     policy: Arc<Policy>,
 }
 
 impl Guests {
     /// Compile both guests for `config`.
     pub fn new(config: &Config) -> anyhow::Result<Guests> {
+        Guests::only(config, &[Guest::Wasock, Guest::Std])
+    }
+
+    /// Compile just `which` for `config`.
+    pub fn only(config: &Config, which: &[Guest]) -> anyhow::Result<Guests> {
         let runner = Runner::with_config(config)?;
-        let load = |path: &str| -> anyhow::Result<CommandPre<HostState>> {
-            let c = runner.load(std::path::Path::new(path))?;
-            runner.prepare(&c)
-        };
+        let compiled = which
+            .iter()
+            .map(|&g| {
+                let path = match g {
+                    Guest::Wasock => wasock_test_programs::BENCH_WASOCK,
+                    Guest::Std => wasock_test_programs::BENCH_STD,
+                };
+                let c = runner.load(std::path::Path::new(path))?;
+                Ok((g, runner.prepare(&c)?))
+            })
+            .collect::<anyhow::Result<_>>()?;
         let mut b = Policy::builder();
         for r in [
             "tcp-connect=127.0.0.1:*",
@@ -49,18 +60,18 @@ impl Guests {
             b = b.allow(r)?;
         }
         Ok(Guests {
-            wasock: load(wasock_test_programs::BENCH_WASOCK)?,
-            std: load(wasock_test_programs::BENCH_STD)?,
+            compiled,
             runner,
             policy: Arc::new(b.build()),
         })
     }
 
-    fn pre(&self, guest: Guest) -> &CommandPre<HostState> {
-        match guest {
-            Guest::Wasock => &self.wasock,
-            Guest::Std => &self.std,
-        }
+    fn pre(&self, guest: Guest) -> anyhow::Result<&CommandPre<HostState>> {
+        self.compiled
+            .iter()
+            .find(|(g, _)| *g == guest)
+            .map(|(_, pre)| pre)
+            .ok_or_else(|| anyhow::anyhow!("{guest:?} was not compiled"))
     }
 
     /// A fresh store state for one instance, writing stdout to `out`.
@@ -87,7 +98,7 @@ impl Guests {
         let out = MemoryOutputPipe::new(1 << 16);
         let exit = self
             .runner
-            .run(self.pre(guest), self.state(args, &out))
+            .run(self.pre(guest)?, self.state(args, &out))
             .await;
         let stdout = String::from_utf8_lossy(&out.contents()).into_owned();
         match exit {
@@ -105,7 +116,7 @@ impl Guests {
             let state = self.state(&[], &out);
             let start = Instant::now();
             let mut store = self.runner.store(state)?;
-            let instance = self.pre(guest).instantiate_async(&mut store).await?;
+            let instance = self.pre(guest)?.instantiate_async(&mut store).await?;
             times.push(start.elapsed());
             drop((instance, store));
         }
@@ -118,14 +129,14 @@ impl Guests {
         &self,
         guest: Guest,
         args: &[String],
-    ) -> (tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe) {
+    ) -> anyhow::Result<(tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe)> {
         let out = MemoryOutputPipe::new(1 << 12);
         let state = self.state(args, &out);
         let runner = self.runner.clone();
-        let pre = self.pre(guest).clone();
-        (
+        let pre = self.pre(guest)?.clone();
+        Ok((
             tokio::spawn(async move { runner.run(&pre, state).await }),
             out,
-        )
+        ))
     }
 }

@@ -7,6 +7,7 @@
 //! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=..`.
 
 mod guest;
+mod memory;
 mod peer;
 mod stats;
 
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use guest::{Guest, Guests};
 use peer::{PeerProcess, Peers};
-use stats::{Samples, rss};
+use stats::{Samples, thread_cpu};
 use wasock_bench_workloads as w;
 use wasock_host::runtime::pooling_config;
 
@@ -37,6 +38,15 @@ impl Row {
             a: Samples::default(),
             b: Samples::default(),
             c: Samples::default(),
+        }
+    }
+
+    /// The samples of native code (`None`) or of a guest.
+    fn side(&mut self, side: Option<Guest>) -> &mut Samples {
+        match side {
+            None => &mut self.a,
+            Some(Guest::Wasock) => &mut self.b,
+            Some(Guest::Std) => &mut self.c,
         }
     }
 }
@@ -135,6 +145,9 @@ fn main() -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--peer") {
         return peer::serve();
     }
+    if args.get(1).map(String::as_str) == Some("--memory") {
+        return memory::child(&args[2..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick {
         Plan {
@@ -179,26 +192,41 @@ fn main() -> anyhow::Result<()> {
         .map(|(_, n)| Row::new(n, false))
         .chain(latency.iter().map(|(_, n)| Row::new(n, true)))
         .collect();
+    // What each operation costs the thread that does it, in CPU time: on a
+    // machine where the wall clock is bound by the kernel's loopback and
+    // cross-CPU wake-ups, this is the part a runtime can change.
+    let mut cpu: Vec<Row> = [
+        "tcp_bulk_cpu_us_per_round",
+        "tcp_stream_cpu_us_per_64KiB",
+        "tcp_rtt_cpu_us_per_round",
+        "udp_rtt_cpu_us_per_round",
+    ]
+    .iter()
+    .map(|n| Row::new(n, true))
+    .collect();
     let mut accepts = Row::new("tcp_accepts_per_s", false);
 
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
         for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
             let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
+            let ops = f64::from(match *workload {
+                "tcp-bulk" => plan.bulk_rounds,
+                "tcp-stream" => plan.stream_bytes / 65536,
+                _ => plan.rtt_rounds,
+            });
             let gargs = guest_args(workload, &peers, &plan);
             // Rotate the order so no side always runs first.
             for k in 0..3 {
-                match (run + k) % 3 {
-                    0 => rows[i].a.0.push(native(workload, &peers, &plan)? * scale),
-                    1 => rows[i]
-                        .b
-                        .0
-                        .push(rt.block_on(guests.run(Guest::Wasock, &gargs))? * scale),
-                    _ => rows[i]
-                        .c
-                        .0
-                        .push(rt.block_on(guests.run(Guest::Std, &gargs))? * scale),
-                }
+                let side = [None, Some(Guest::Wasock), Some(Guest::Std)][(run + k) % 3];
+                let start = thread_cpu();
+                let value = match side {
+                    None => native(workload, &peers, &plan)?,
+                    Some(guest) => rt.block_on(guests.run(guest, &gargs))?,
+                };
+                let used = thread_cpu().saturating_sub(start);
+                rows[i].side(side).0.push(value * scale);
+                cpu[i].side(side).0.push(used.as_secs_f64() * 1e6 / ops);
             }
         }
         accepts.a.0.push(accept_rate(
@@ -220,7 +248,7 @@ fn main() -> anyhow::Result<()> {
                         n.to_string(),
                         "0".into(),
                     ],
-                )
+                )?
             };
             // The native client runs on its own thread while this one drives
             // the guest.
@@ -250,6 +278,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     rows.push(accepts);
+    rows.extend(cpu);
 
     // Instantiation, pooled and not.
     let mut inst = Vec::new();
@@ -275,66 +304,22 @@ fn main() -> anyhow::Result<()> {
     rows.extend(inst);
 
     // Memory: per idle instance (each holding one connection), and per idle
-    // connection (one instance, or native code, holding many).
+    // connection (one instance, or native code, holding many); each figure
+    // from a fresh process, the order rotating run by run.
     let mut per_instance = Row::new("memory_per_idle_instance_KiB", true);
     let mut per_connection = Row::new("memory_per_idle_connection_KiB", true);
-    let hold = |n: u32| {
-        vec![
-            "hold".to_string(),
-            peers.tcp_hold.to_string(),
-            n.to_string(),
-            "0".into(),
-        ]
-    };
-    for (guest, samples) in [
-        (Guest::Wasock, &mut per_instance.b),
-        (Guest::Std, &mut per_instance.c),
-    ] {
-        let before = rss();
-        let _g = rt.enter();
-        let running: Vec<_> = (0..plan.idle_instances)
-            .map(|_| pooled.spawn(guest, &hold(1)))
-            .collect();
-        rt.block_on(wait_holding(&running))?;
-        let after = rss();
-        samples
-            .0
-            .push((after.saturating_sub(before)) as f64 / plan.idle_instances as f64 / 1024.0);
-        for (t, _) in running {
-            t.abort();
-            let _ = rt.block_on(t);
-        }
-        drop(_g);
-    }
-    {
-        let n = plan.idle_connections;
-        let before = rss();
-        let held: Vec<TcpStream> = (0..n)
-            .map(|_| TcpStream::connect(peers.tcp_hold))
-            .collect::<Result<_, _>>()?;
-        per_connection
-            .a
-            .0
-            .push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
-        drop(held);
-        for (guest, samples) in [
-            (Guest::Wasock, &mut per_connection.b),
-            (Guest::Std, &mut per_connection.c),
-        ] {
-            let before = rss();
-            let _g = rt.enter();
-            // The wasock guest waits on all its connections with one poll.
-            let mut args = hold(n);
-            if guest == Guest::Wasock {
-                args[0] = "poll-hold".into();
+    let (instance, connection) = (memory::What::Instance, memory::What::Connection);
+    for run in 0..plan.runs.min(3) {
+        let sides = [None, Some(Guest::Wasock), Some(Guest::Std)];
+        for k in 0..3 {
+            let side = sides[(run + k) % 3];
+            let conn = memory::measure(connection, side, plan.idle_connections, peers.tcp_hold)?;
+            per_connection.side(side).0.push(conn);
+            if side.is_some() {
+                let inst =
+                    memory::measure(instance, side, plan.idle_instances as u32, peers.tcp_hold)?;
+                per_instance.side(side).0.push(inst);
             }
-            let one = pooled.spawn(guest, &args);
-            rt.block_on(wait_holding(std::slice::from_ref(&one)))?;
-            samples
-                .0
-                .push(rss().saturating_sub(before) as f64 / f64::from(n) / 1024.0);
-            one.0.abort();
-            let _ = rt.block_on(one.0);
         }
     }
     rows.push(per_instance);
@@ -342,28 +327,6 @@ fn main() -> anyhow::Result<()> {
 
     print_table(&rows, quick);
     drop(peer);
-    Ok(())
-}
-
-async fn wait_holding(
-    running: &[(
-        tokio::task::JoinHandle<wasock_host::runtime::GuestExit>,
-        wasmtime_wasi::p2::pipe::MemoryOutputPipe,
-    )],
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for (task, out) in running {
-        while !String::from_utf8_lossy(&out.contents()).contains("holding") {
-            if task.is_finished() {
-                anyhow::bail!(
-                    "a holding guest ended early: {}",
-                    String::from_utf8_lossy(&out.contents())
-                );
-            }
-            anyhow::ensure!(Instant::now() < deadline, "guests did not start holding");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
     Ok(())
 }
 

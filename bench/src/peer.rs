@@ -66,6 +66,16 @@ impl Drop for PeerProcess {
     }
 }
 
+/// A loopback listener with the deepest backlog the system allows, so that
+/// a guest opening thousands of connections in a burst never overflows the
+/// accept queue (an overflow drops the SYN, and the connect then waits a
+/// whole second for the retransmission).
+fn listen() -> std::io::Result<TcpListener> {
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    sock.listen(4096)
+}
+
 /// The peer process's main: serve on one thread (the measured process has
 /// the other core) until stdin closes.
 pub fn serve() -> anyhow::Result<()> {
@@ -73,10 +83,10 @@ pub fn serve() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let echo = TcpListener::bind("127.0.0.1:0").await?;
-        let sink = TcpListener::bind("127.0.0.1:0").await?;
+        let echo = listen()?;
+        let sink = listen()?;
         let udp = UdpSocket::bind("127.0.0.1:0").await?;
-        let hold = TcpListener::bind("127.0.0.1:0").await?;
+        let hold = listen()?;
         let mut out = std::io::stdout();
         writeln!(out, "tcp-echo {}", echo.local_addr()?)?;
         writeln!(out, "tcp-sink {}", sink.local_addr()?)?;
@@ -87,8 +97,20 @@ pub fn serve() -> anyhow::Result<()> {
             while let Ok((s, _)) = echo.accept().await {
                 let _ = s.set_nodelay(true);
                 tokio::spawn(async move {
-                    let (mut r, mut w) = s.into_split();
-                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                    // A buffer as large as the biggest message, so that the
+                    // peer is never what limits the measured side.
+                    let mut s = s;
+                    let mut buf = vec![0u8; 1 << 18];
+                    loop {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                if s.write_all(&buf[..n]).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
                 });
             }
         });

@@ -225,15 +225,39 @@ impl TcpStream {
     }
 }
 
+/// `read_exact` asks the host for everything at once (`MSG_WAITALL`): one
+/// call, and one wake-up when it has all arrived, instead of one per
+/// segment.
 impl Read for TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv(buf, RecvFlags::empty())
+    }
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        (&*self).read_exact(buf)
     }
 }
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv(buf, RecvFlags::empty())
+    }
+    fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            // A non-blocking socket ignores wait-all and returns what is
+            // there, or `would-block`, as std's read_exact would see.
+            match self.recv(buf, RecvFlags::WAIT_ALL) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    ));
+                }
+                Ok(n) => buf = &mut buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

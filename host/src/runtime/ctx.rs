@@ -302,9 +302,14 @@ impl HasData for WasockSockets {
 /// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`) to a
 /// linker. WASI is added separately, with
 /// `wasmtime_wasi::p2::add_to_linker_async`.
+///
+/// `send` is linked by hand over its generated binding, so that it reads
+/// the guest's bytes where they are instead of copying them; doing so
+/// turns the linker's [`Linker::allow_shadowing`] off again afterwards.
 pub fn add_to_linker<T: WasockView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wit::types::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::socket::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
+    super::socket::direct::add_to_linker(linker)?;
     wit::poll::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::name_lookup::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     Ok(())

@@ -109,6 +109,7 @@ conformance!(
     stream_reset_by_peer,
     stream_large_transfer,
     stream_wait_all,
+    stream_read_exact,
     datagram_bind,
     datagram_implicit_bind,
     datagram_connect,

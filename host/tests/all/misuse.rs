@@ -36,7 +36,13 @@ fn a_four_gibibyte_receive_is_capped_not_allocated() {
 }
 
 fn assert_traps(program: &str) {
-    let (code, out, err) = run(&["run", program]);
+    assert_traps_with(program, &[]);
+}
+
+fn assert_traps_with(program: &str, args: &[&str]) {
+    let mut argv = vec!["run", program];
+    argv.extend_from_slice(args);
+    let (code, out, err) = run(&argv);
     assert_eq!(code, 134, "stdout {out:?}\nstderr {err}");
     assert!(out.iter().all(|l| !l.contains("not trapped")), "{out:?}");
     assert!(err.contains("the guest trapped"), "{err}");
@@ -46,6 +52,12 @@ fn assert_traps(program: &str) {
 #[test]
 fn a_closed_handle_traps_the_guest() {
     assert_traps(MISUSE_CLOSED_HANDLE);
+}
+
+#[test]
+fn a_closed_handle_traps_the_guest_in_send() {
+    // `send` is linked by hand (it reads the guest's memory in place).
+    assert_traps_with(MISUSE_CLOSED_HANDLE, &["send"]);
 }
 
 #[test]

@@ -31,6 +31,22 @@ impl WasockCtxView<'_> {
         Ok(self.table.get_mut(this)?)
     }
 
+    /// `send`, on bytes wherever they are.
+    pub(crate) async fn send_bytes(
+        &mut self,
+        this: Resource<GuestSocket>,
+        data: &[u8],
+        flags: SendFlags,
+    ) -> SocketResult<u64> {
+        let flags = send_flags(flags);
+        let ctx = &*self.ctx;
+        let sock = self.table.get_mut(&this)?;
+        match sock.socket_type {
+            SocketType::Stream => Ok(stream::send(sock, data, flags).await?),
+            SocketType::Datagram => Ok(datagram::send(ctx, sock, data, flags).await?),
+        }
+    }
+
     /// The receive length the host will honour: capped by the instance's
     /// limit, never allocated beyond it.
     fn recv_len(&self, max_len: u64) -> usize {
@@ -113,19 +129,15 @@ impl HostSocket for WasockCtxView<'_> {
         Ok(datagram::disconnect(self.sock(&this)?)?)
     }
 
+    // Linked instead: `direct::send`, which reads the guest's memory in
+    // place. This one serves only where the linker was set up without it.
     async fn send(
         &mut self,
         this: Resource<GuestSocket>,
         data: Vec<u8>,
         flags: SendFlags,
     ) -> SocketResult<u64> {
-        let flags = send_flags(flags);
-        let ctx = &*self.ctx;
-        let sock = self.table.get_mut(&this)?;
-        match sock.socket_type {
-            SocketType::Stream => Ok(stream::send(sock, &data, flags).await?),
-            SocketType::Datagram => Ok(datagram::send(ctx, sock, &data, flags).await?),
-        }
+        self.send_bytes(this, &data, flags).await
     }
 
     async fn recv(

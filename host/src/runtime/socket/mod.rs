@@ -6,6 +6,7 @@
 //! socket was bound, which peers it contacted).
 
 mod datagram;
+pub(crate) mod direct;
 mod host;
 mod options;
 mod stream;

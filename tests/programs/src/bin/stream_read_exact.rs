@@ -1,0 +1,58 @@
+//! stream, through the SDK: `read_exact` fills the whole buffer however the
+//! data arrives, gives `UnexpectedEof` when the stream ends first, and
+//! `WouldBlock` on a non-blocking socket with nothing to read.
+
+use std::io::{ErrorKind, Read, Write};
+
+use wasock::net::TcpStream;
+use wasock_guests::conformance::*;
+
+fn main() {
+    let f = family();
+    let (_l, c, s) = f.connected();
+    let (mut c, mut s) = (TcpStream::from_socket(c), TcpStream::from_socket(s));
+
+    // Sent in pieces (less than the socket buffers hold, since this one
+    // thread writes it all before reading), read back in one call.
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    for piece in data.chunks(7_000) {
+        s.write_all(piece)
+            .unwrap_or_else(|e| fail("write", e.to_string()));
+    }
+    let mut got = vec![0u8; data.len()];
+    c.read_exact(&mut got)
+        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    check("read_exact: every byte, in order", got == data);
+
+    // Through a shared reference too.
+    s.write_all(b"shared")
+        .unwrap_or_else(|e| fail("write", e.to_string()));
+    let mut six = [0u8; 6];
+    (&c).read_exact(&mut six)
+        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    check_eq("read_exact through &TcpStream", &six, b"shared");
+
+    // Non-blocking with nothing there: would block, as std's does.
+    c.set_nonblocking(true)
+        .unwrap_or_else(|e| fail("set_nonblocking", e.to_string()));
+    let mut one = [0u8; 1];
+    check_eq(
+        "non-blocking read_exact with nothing to read",
+        c.read_exact(&mut one).map_err(|e| e.kind()),
+        Err(ErrorKind::WouldBlock),
+    );
+    c.set_nonblocking(false)
+        .unwrap_or_else(|e| fail("set_nonblocking", e.to_string()));
+
+    // The stream ends before the buffer is full.
+    s.write_all(b"abc")
+        .unwrap_or_else(|e| fail("write", e.to_string()));
+    drop(s);
+    let mut five = [0u8; 5];
+    check_eq(
+        "read_exact past the end of stream",
+        c.read_exact(&mut five).map_err(|e| e.kind()),
+        Err(ErrorKind::UnexpectedEof),
+    );
+    done();
+}

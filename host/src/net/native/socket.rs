@@ -47,6 +47,11 @@ pub struct NativeSocket {
     /// every datagram it sends, which would wake the reactor for nothing;
     /// the interest is added the first time a send would block.
     write_registered: bool,
+    /// A connected socket not yet registered with the reactor: it is, the
+    /// first time the guest waits on it. A connection that is served
+    /// without ever blocking (the request already there, the answer fits
+    /// the send buffer) then costs no reactor system calls at all.
+    register_on_wait: bool,
 }
 
 impl NativeSocket {
@@ -76,6 +81,7 @@ impl NativeSocket {
             multicast_if: 0,
             blocking: true,
             write_registered: false,
+            register_on_wait: false,
         };
         if socket_type == SocketType::Datagram {
             s.register(false)?;
@@ -91,12 +97,13 @@ impl NativeSocket {
         } else {
             Family::Ipv4
         };
-        NativeSocket::from_accepted(family, sock)
+        sock.set_nonblocking(true)?;
+        Ok(NativeSocket::from_accepted(family, sock))
     }
 
-    fn from_accepted(family: Family, sock: Socket) -> Result<NativeSocket, ErrorCode> {
-        sock.set_nonblocking(true)?;
-        let mut s = NativeSocket {
+    /// Wrap a connected, non-blocking stream socket.
+    fn from_accepted(family: Family, sock: Socket) -> NativeSocket {
+        NativeSocket {
             family,
             socket_type: SocketType::Stream,
             io: Io::Plain(sock),
@@ -106,9 +113,8 @@ impl NativeSocket {
             multicast_if: 0,
             blocking: true,
             write_registered: false,
-        };
-        s.register(true)?;
-        Ok(s)
+            register_on_wait: true,
+        }
     }
 
     pub(super) fn sock(&self) -> &Socket {
@@ -273,9 +279,12 @@ impl NetSocket for NativeSocket {
         if !matches!(self.io, Io::Registered(_)) {
             return Err(ErrorCode::InvalidArgument);
         }
-        let (sock, peer) = self.op(Interest::READABLE, |s| s.accept())?;
+        // Non-blocking from the start: no fcntl calls after.
+        let (sock, peer) = self.op(Interest::READABLE, |s| {
+            s.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+        })?;
         let peer = to_socket_addr(&peer)?;
-        let accepted = NativeSocket::from_accepted(self.family, sock)?;
+        let accepted = NativeSocket::from_accepted(self.family, sock);
         Ok((Box::new(accepted), peer))
     }
 
@@ -477,6 +486,10 @@ impl NetSocket for NativeSocket {
     }
 
     fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {
+        if self.register_on_wait {
+            self.register(true)?;
+            self.register_on_wait = false;
+        }
         let Io::Registered(fd) = &self.io else {
             return Ok(());
         };

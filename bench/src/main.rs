@@ -175,6 +175,8 @@ fn main() -> anyhow::Result<()> {
 
     let peer = PeerProcess::start()?;
     let peers = peer.peers;
+    // The measured side on one CPU, the peers on the other.
+    stats::pin_to_cpu(0);
     // Guests run as `wasock run` runs them: on a single-threaded runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -229,10 +231,17 @@ fn main() -> anyhow::Result<()> {
                 cpu[i].side(side).0.push(used.as_secs_f64() * 1e6 / ops);
             }
         }
-        accepts.a.0.push(accept_rate(
-            || native_accept_server(plan.accepts),
-            plan.accepts,
-        )?);
+        // The native server's thread on this CPU, its client on the other.
+        let addr = native_accept_server(plan.accepts)?;
+        let n = plan.accepts;
+        accepts.a.0.push(
+            std::thread::spawn(move || {
+                stats::pin_to_cpu(1);
+                accept_rate(|| Ok(addr), n)
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("client panicked"))??,
+        );
         for (guest, samples) in [
             (Guest::Wasock, &mut accepts.b),
             (Guest::Std, &mut accepts.c),
@@ -253,6 +262,8 @@ fn main() -> anyhow::Result<()> {
             // The native client runs on its own thread while this one drives
             // the guest.
             let client = std::thread::spawn(move || {
+                // The client where the peers are, as for native code.
+                stats::pin_to_cpu(1);
                 accept_rate(
                     || {
                         let deadline = Instant::now() + Duration::from_secs(30);

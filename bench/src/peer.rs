@@ -79,6 +79,7 @@ fn listen() -> std::io::Result<TcpListener> {
 /// The peer process's main: serve on one thread (the measured process has
 /// the other core) until stdin closes.
 pub fn serve() -> anyhow::Result<()> {
+    crate::stats::pin_to_cpu(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -55,3 +55,20 @@ pub fn thread_cpu() -> std::time::Duration {
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
 }
+
+/// Keep the calling thread on CPU `cpu` (modulo the CPUs there are), so
+/// that the measured side and the peers do not trade places between runs;
+/// where that fails the scheduler places them, and the figures vary more.
+pub fn pin_to_cpu(cpu: usize) {
+    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if count < 2 {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+    // inside it, and the call reads exactly its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu % count, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}

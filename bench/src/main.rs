@@ -162,7 +162,7 @@ fn main() -> anyhow::Result<()> {
         }
     } else {
         Plan {
-            runs: 7,
+            runs: 15,
             bulk_rounds: 2000,
             stream_bytes: 512 << 20,
             rtt_rounds: 20000,

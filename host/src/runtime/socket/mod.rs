@@ -62,6 +62,10 @@ pub struct GuestSocket {
     /// The outcome of a non-blocking connect that `poll` collected, kept for
     /// `take-error`.
     pub(crate) pending_error: Option<ErrorCode>,
+    /// An error a wait-all receive met after it already had data (which it
+    /// returned): the next receive reports it, as the system would have,
+    /// since the failed call took it from the socket.
+    pub(crate) deferred_recv_error: Option<ErrorCode>,
     /// Buffer space asked for with the buffer-size options (receive, send),
     /// counted against the instance's `max_buffer_bytes`.
     pub(crate) buffers_asked: (u64, u64),
@@ -81,6 +85,7 @@ impl GuestSocket {
             contacted: HashSet::new(),
             pending_accept: None,
             pending_error: None,
+            deferred_recv_error: None,
             buffers_asked: (0, 0),
         }
     }
@@ -167,7 +172,13 @@ impl GuestSocket {
                 }
                 r
             }
-            _ => self.net.readiness(),
+            _ => {
+                let mut r = self.net.readiness();
+                if self.deferred_recv_error.is_some() {
+                    r |= Readiness::READABLE | Readiness::ERROR;
+                }
+                r
+            }
         }
     }
 

@@ -223,6 +223,9 @@ pub(crate) async fn recv(
     wait_all: bool,
 ) -> Result<Vec<u8>, ErrorCode> {
     ensure_connected(sock, Readiness::READABLE).await?;
+    if let Some(e) = sock.deferred_recv_error.take() {
+        return Err(e);
+    }
     if want == 0 {
         return Ok(Vec::new());
     }
@@ -248,7 +251,11 @@ pub(crate) async fn recv(
                     r => r?,
                 };
             }
-            Err(_) if !buf.is_empty() => return Ok(buf),
+            Err(e) if !buf.is_empty() => {
+                // Return what arrived; the error is the next receive's.
+                sock.deferred_recv_error = Some(e);
+                return Ok(buf);
+            }
             Err(e) => return Err(e),
         }
     }

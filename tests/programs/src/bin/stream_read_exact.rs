@@ -1,5 +1,6 @@
 //! stream, through the SDK: `read_exact` fills the whole buffer however the
-//! data arrives, gives `UnexpectedEof` when the stream ends first, and
+//! data arrives, gives `UnexpectedEof` when the stream ends first,
+//! `ConnectionReset` when it is reset after some of the data, and
 //! `WouldBlock` on a non-blocking socket with nothing to read.
 
 use std::io::{ErrorKind, Read, Write};
@@ -53,6 +54,21 @@ fn main() {
         "read_exact past the end of stream",
         c.read_exact(&mut five).map_err(|e| e.kind()),
         Err(ErrorKind::UnexpectedEof),
+    );
+
+    // Reset after some of the data: the reset, not an end of stream (the
+    // host's wait-all receive returns the data it had and keeps the error
+    // for the next receive).
+    let (_l2, c2, s2) = f.connected();
+    send_all(&s2, b"abc");
+    ok("linger 0", s2.set_option(SocketOption::Linger(Some(0))));
+    drop(s2);
+    wait_readable(&c2);
+    let mut c2 = TcpStream::from_socket(c2);
+    check_eq(
+        "read_exact cut short by a reset",
+        c2.read_exact(&mut five).map_err(|e| e.kind()),
+        Err(ErrorKind::ConnectionReset),
     );
     done();
 }

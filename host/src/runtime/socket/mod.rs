@@ -59,13 +59,12 @@ pub struct GuestSocket {
     /// A connection taken from the queue by `poll` (to check it against the
     /// policy) and not yet returned by `accept`.
     pub(crate) pending_accept: Option<(Box<dyn NetSocket>, SocketAddr)>,
-    /// The outcome of a non-blocking connect that `poll` collected, kept for
-    /// `take-error`.
+    /// An error the system reported to a call that could not pass it on,
+    /// kept for the next receive (or `take-error`), as the system would
+    /// have: the outcome of a non-blocking connect that `poll` collected,
+    /// an asynchronous error consumed while looking ahead (datagram), or
+    /// the error that ended a wait-all receive that already had data.
     pub(crate) pending_error: Option<ErrorCode>,
-    /// An error a wait-all receive met after it already had data (which it
-    /// returned): the next receive reports it, as the system would have,
-    /// since the failed call took it from the socket.
-    pub(crate) deferred_recv_error: Option<ErrorCode>,
     /// Buffer space asked for with the buffer-size options (receive, send),
     /// counted against the instance's `max_buffer_bytes`.
     pub(crate) buffers_asked: (u64, u64),
@@ -85,7 +84,6 @@ impl GuestSocket {
             contacted: HashSet::new(),
             pending_accept: None,
             pending_error: None,
-            deferred_recv_error: None,
             buffers_asked: (0, 0),
         }
     }
@@ -164,17 +162,13 @@ impl GuestSocket {
                 stream::refresh_connect(self);
                 r
             }
-            _ if !self.is_stream() => {
-                datagram::drop_unadmitted(ctx, self);
-                let mut r = self.net.readiness();
-                if self.pending_error.is_some() {
-                    r |= Readiness::READABLE | Readiness::ERROR;
-                }
-                r
-            }
             _ => {
+                if !self.is_stream() {
+                    datagram::drop_unadmitted(ctx, self);
+                }
                 let mut r = self.net.readiness();
-                if self.deferred_recv_error.is_some() {
+                // The next call reports the kept error at once.
+                if self.pending_error.is_some() {
                     r |= Readiness::READABLE | Readiness::ERROR;
                 }
                 r

@@ -223,7 +223,7 @@ pub(crate) async fn recv(
     wait_all: bool,
 ) -> Result<Vec<u8>, ErrorCode> {
     ensure_connected(sock, Readiness::READABLE).await?;
-    if let Some(e) = sock.deferred_recv_error.take() {
+    if let Some(e) = sock.pending_error.take() {
         return Err(e);
     }
     if want == 0 {
@@ -253,7 +253,7 @@ pub(crate) async fn recv(
             }
             Err(e) if !buf.is_empty() => {
                 // Return what arrived; the error is the next receive's.
-                sock.deferred_recv_error = Some(e);
+                sock.pending_error = Some(e);
                 return Ok(buf);
             }
             Err(e) => return Err(e),

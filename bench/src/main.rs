@@ -51,6 +51,10 @@ impl Row {
     }
 }
 
+/// Who does a workload: native code (`None`) or a guest; runs rotate
+/// through them so that no side always goes first.
+const SIDES: [Option<Guest>; 3] = [None, Some(Guest::Wasock), Some(Guest::Std)];
+
 struct NativeUdp(UdpSocket);
 
 impl w::Datagram for NativeUdp {
@@ -182,7 +186,8 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let guests = Guests::new(&wasock_host::runtime::Runner::default_config())?;
-    let pooled = Guests::new(&pooling_config(plan.idle_instances as u32 + 16, 64 << 20))?;
+    // Instantiation is timed one instance at a time: a small pool will do.
+    let pooled = Guests::new(&pooling_config(16, 64 << 20))?;
 
     let throughput = [
         ("tcp-bulk", "tcp_bulk_64KiB_pingpong_MBps"),
@@ -220,7 +225,7 @@ fn main() -> anyhow::Result<()> {
             let gargs = guest_args(workload, &peers, &plan);
             // Rotate the order so no side always runs first.
             for k in 0..3 {
-                let side = [None, Some(Guest::Wasock), Some(Guest::Std)][(run + k) % 3];
+                let side = SIDES[(run + k) % 3];
                 let start = thread_cpu();
                 let value = match side {
                     None => native(workload, &peers, &plan)?,
@@ -321,9 +326,8 @@ fn main() -> anyhow::Result<()> {
     let mut per_connection = Row::new("memory_per_idle_connection_KiB", true);
     let (instance, connection) = (memory::What::Instance, memory::What::Connection);
     for run in 0..plan.runs.min(3) {
-        let sides = [None, Some(Guest::Wasock), Some(Guest::Std)];
         for k in 0..3 {
-            let side = sides[(run + k) % 3];
+            let side = SIDES[(run + k) % 3];
             let conn = memory::measure(connection, side, plan.idle_connections, peers.tcp_hold)?;
             per_connection.side(side).0.push(conn);
             if side.is_some() {

@@ -99,8 +99,8 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
     let kib = match (what, side) {
         (What::Connection, None) => native_connections(n, hold)?,
         (_, None) => anyhow::bail!("native code has no instances"),
-        (What::Instance, Some(guest)) => guest_instances(guest, n, hold)?,
-        (What::Connection, Some(guest)) => guest_connections(guest, n, hold)?,
+        (What::Instance, Some(guest)) => guest_holders(guest, n, 1, hold)?,
+        (What::Connection, Some(guest)) => guest_holders(guest, 1, n, hold)?,
     };
     println!("kib {kib}");
     Ok(())
@@ -137,16 +137,21 @@ fn hold_args(guest: Guest, hold: SocketAddr, n: u32) -> Vec<String> {
     vec![workload.into(), hold.to_string(), n.to_string(), "0".into()]
 }
 
-fn guest_instances(guest: Guest, n: u32, hold: SocketAddr) -> anyhow::Result<f64> {
+/// Resident-set growth per held connection when `instances` guests each
+/// hold `each` connections, after a smaller warm-up of the same shape: per
+/// idle instance with `each` 1, per idle connection with `instances` 1.
+fn guest_holders(guest: Guest, instances: u32, each: u32, hold: SocketAddr) -> anyhow::Result<f64> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let guests = Guests::only(&pooling_config(n + 16, 64 << 20), &[guest])?;
+    let guests = Guests::only(&pooling_config(instances + 16, 64 << 20), &[guest])?;
     let _g = rt.enter();
-    let start = |k: u32| -> anyhow::Result<Vec<Running>> {
-        (0..k)
-            .map(|_| guests.spawn(guest, &hold_args(guest, hold, 1)))
-            .collect()
+    let start = |count: u32, each: u32| -> anyhow::Result<Vec<Running>> {
+        let running = (0..count)
+            .map(|_| guests.spawn(guest, &hold_args(guest, hold, each)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        rt.block_on(wait_holding(&running))?;
+        Ok(running)
     };
     let stop = |running: Vec<Running>| {
         for (t, _) in running {
@@ -154,36 +159,12 @@ fn guest_instances(guest: Guest, n: u32, hold: SocketAddr) -> anyhow::Result<f64
             let _ = rt.block_on(t);
         }
     };
-    let warm = start(n.min(16))?;
-    rt.block_on(wait_holding(&warm))?;
-    stop(warm);
+    stop(start(instances.min(16), each.min(100))?);
     let before = rss();
-    let running = start(n)?;
-    rt.block_on(wait_holding(&running))?;
+    let running = start(instances, each)?;
     let after = rss();
     stop(running);
-    Ok(per_item_kib(before, after, n))
-}
-
-fn guest_connections(guest: Guest, n: u32, hold: SocketAddr) -> anyhow::Result<f64> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let guests = Guests::only(&pooling_config(16, 64 << 20), &[guest])?;
-    let _g = rt.enter();
-    let run = |k: u32| -> anyhow::Result<(Running, u64)> {
-        let one = guests.spawn(guest, &hold_args(guest, hold, k))?;
-        rt.block_on(wait_holding(std::slice::from_ref(&one)))?;
-        Ok((one, rss()))
-    };
-    let (warm, _) = run(n.min(100))?;
-    warm.0.abort();
-    let _ = rt.block_on(warm.0);
-    let before = rss();
-    let (one, after) = run(n)?;
-    one.0.abort();
-    let _ = rt.block_on(one.0);
-    Ok(per_item_kib(before, after, n))
+    Ok(per_item_kib(before, after, instances * each))
 }
 
 /// Wait until every guest in `running` printed `holding`.

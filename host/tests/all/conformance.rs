@@ -110,6 +110,7 @@ conformance!(
     stream_large_transfer,
     stream_wait_all,
     stream_read_exact,
+    stream_drained_reads,
     datagram_bind,
     datagram_implicit_bind,
     datagram_connect,

@@ -52,6 +52,8 @@ pub struct NativeSocket {
     /// without ever blocking (the request already there, the answer fits
     /// the send buffer) then costs no reactor system calls at all.
     register_on_wait: bool,
+    /// Whether receives learn how much is left queued (see `drained_recv`).
+    inq: Inq,
 }
 
 impl NativeSocket {
@@ -82,6 +84,7 @@ impl NativeSocket {
             blocking: true,
             write_registered: false,
             register_on_wait: false,
+            inq: Inq::Off,
         };
         if socket_type == SocketType::Datagram {
             s.register(false)?;
@@ -114,6 +117,7 @@ impl NativeSocket {
             blocking: true,
             write_registered: false,
             register_on_wait: true,
+            inq: Inq::Off,
         }
     }
 
@@ -226,6 +230,57 @@ impl NativeSocket {
             ErrorCode::ShutDown if !self.shut_write => ErrorCode::ConnectionReset,
             e => e,
         }
+    }
+}
+
+/// Whether a stream socket's receives learn how much is left queued
+/// (`TCP_INQ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inq {
+    Off,
+    On,
+    /// The kernel refused the option.
+    Unavailable,
+}
+
+/// A blocking guest's stream receive, through tokio's cached readiness as
+/// [`NativeSocket::op`] does, and one step further: a receive that emptied
+/// the receive queue clears the cached readiness, so that the next receive
+/// waits for the reactor at once instead of making a system call that
+/// would only say `EAGAIN`. A short read has emptied the queue (tokio's own
+/// `TcpStream` goes by that); with `inq`, the kernel says how much is left.
+/// Returns the count, and whether the queue was found empty.
+///
+/// `try_io` clears the cache when its closure reports `WouldBlock`, and
+/// only if no event arrived since it read it, so data arriving meanwhile is
+/// never missed: the emptying read is reported that way and its count kept
+/// aside. End of stream, errors and hang-ups are "closed" states, which
+/// tokio never clears.
+fn drained_recv(
+    fd: &AsyncFd<Socket>,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+    inq: bool,
+) -> Result<(usize, bool), ErrorCode> {
+    let len = buf.len();
+    let mut drained = None;
+    let got = fd.try_io(Interest::READABLE, |s| {
+        let (n, empty) = if inq {
+            let (n, left) = sys::recv_inq(s, buf, flags)?;
+            (n, left == Some(0))
+        } else {
+            let n = s.recv_with_flags(buf, flags)?;
+            (n, n < len)
+        };
+        if n > 0 && empty {
+            drained = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match (got, drained) {
+        (_, Some(n)) => Ok((n, true)),
+        (got, None) => Ok((got.map_err(ErrorCode::from)?, false)),
     }
 }
 
@@ -370,8 +425,27 @@ impl NetSocket for NativeSocket {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
+        let peek = flags.peek;
         let flags = recv_flags(flags);
-        self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags))
+        match &self.io {
+            Io::Registered(fd)
+                if self.blocking && self.socket_type == SocketType::Stream && !peek =>
+            {
+                let (n, drained) = drained_recv(fd, buf, flags, self.inq == Inq::On)?;
+                if n == buf.len() && !drained && self.inq == Inq::Off {
+                    // Whole buffers leave "was that all?" open; let the
+                    // kernel answer it from now on (one option, once).
+                    let on = sys::set_int(fd.get_ref(), libc::SOL_TCP, libc::TCP_INQ, 1);
+                    self.inq = if on.is_ok() {
+                        Inq::On
+                    } else {
+                        Inq::Unavailable
+                    };
+                }
+                Ok(n)
+            }
+            _ => self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags)),
+        }
     }
 
     fn try_send_to(

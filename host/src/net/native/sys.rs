@@ -1,6 +1,7 @@
 //! The few system calls socket2 and tokio do not wrap.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 
 use crate::net::types::Readiness;
@@ -130,4 +131,48 @@ pub fn set_multicast_if_v4(sock: &impl AsRawFd, index: u32) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// `recvmsg()` on a TCP socket with `TCP_INQ` set: the count received, and
+/// how many bytes were still queued after them (`None` if the kernel
+/// attached no count). Linux reports at least 1 left once the peer has
+/// closed, so that the end of the stream is still read.
+pub fn recv_inq(
+    sock: &impl AsRawFd,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+) -> io::Result<(usize, Option<usize>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one control message carrying an int, 8-byte aligned.
+    let mut control = [0u64; 4];
+    // SAFETY: an all-zero msghdr is a valid empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: the one iovec covers `buf`, which recvmsg may write (not
+    // read) in full; the control buffer is as long as msg says.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut left = None;
+    // SAFETY: the CMSG_* walk stays within the control buffer the kernel
+    // filled (msg_controllen now says how much); the data of a TCP_CM_INQ
+    // message is one int, read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_TCP && (*cmsg).cmsg_type == libc::TCP_CM_INQ {
+                let v = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                left = usize::try_from(v).ok();
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((n as usize, left))
 }

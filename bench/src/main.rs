@@ -4,12 +4,16 @@
 //! same host, interleaved in one run so that machine drift hits all alike.
 //!
 //! `cargo run --release -p wasock-bench [-- --quick]` prints a table, then
-//! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=..`.
+//! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=..`. With
+//! `WASOCK_BENCH_WASMTIME` naming a wasmtime CLI, a fourth side D (C's
+//! guest under stock `wasmtime run`) is added to the wall-clock rows, and to
+//! their lines as ` D=.. B/D=..`.
 
 mod guest;
 mod memory;
 mod peer;
 mod stats;
+mod stock;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -18,6 +22,7 @@ use std::time::{Duration, Instant};
 use guest::{Guest, Guests};
 use peer::{PeerProcess, Peers};
 use stats::{Samples, thread_cpu};
+use stock::Stock;
 use wasock_bench_workloads as w;
 use wasock_host::runtime::pooling_config;
 
@@ -25,9 +30,14 @@ use wasock_host::runtime::pooling_config;
 struct Row {
     name: String,
     lower_is_better: bool,
+    /// Whether B/A means something (not for memory native code keeps in
+    /// the kernel, outside the resident set).
+    against_native: bool,
     a: Samples,
     b: Samples,
     c: Samples,
+    /// C's guest under stock `wasmtime run`, where measured.
+    d: Samples,
 }
 
 impl Row {
@@ -35,19 +45,39 @@ impl Row {
         Row {
             name: name.to_string(),
             lower_is_better,
+            against_native: true,
             a: Samples::default(),
             b: Samples::default(),
             c: Samples::default(),
+            d: Samples::default(),
         }
     }
 
-    /// The samples of native code (`None`) or of a guest.
-    fn side(&mut self, side: Option<Guest>) -> &mut Samples {
+    /// The samples of one side.
+    fn side(&mut self, side: Side) -> &mut Samples {
         match side {
-            None => &mut self.a,
-            Some(Guest::Wasock) => &mut self.b,
-            Some(Guest::Std) => &mut self.c,
+            Side::Native => &mut self.a,
+            Side::Guest(Guest::Wasock) => &mut self.b,
+            Side::Guest(Guest::Std) => &mut self.c,
+            Side::Stock => &mut self.d,
         }
+    }
+}
+
+/// Who does a workload.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// A: native code.
+    Native,
+    /// B or C: a guest under the wasock host.
+    Guest(Guest),
+    /// D: C's guest under stock `wasmtime run`.
+    Stock,
+}
+
+impl From<Option<Guest>> for Side {
+    fn from(g: Option<Guest>) -> Side {
+        g.map_or(Side::Native, Side::Guest)
     }
 }
 
@@ -177,6 +207,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
 
+    let stock = Stock::from_env()?;
     let peer = PeerProcess::start()?;
     let peers = peer.peers;
     // The measured side on one CPU, the peers on the other.
@@ -213,6 +244,12 @@ fn main() -> anyhow::Result<()> {
     .collect();
     let mut accepts = Row::new("tcp_accepts_per_s", false);
 
+    // The wall-clock workloads rotate through every side there is.
+    let mut sides: Vec<Side> = SIDES.iter().map(|&s| s.into()).collect();
+    if stock.is_some() {
+        sides.push(Side::Stock);
+    }
+
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
         for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
@@ -224,16 +261,20 @@ fn main() -> anyhow::Result<()> {
             });
             let gargs = guest_args(workload, &peers, &plan);
             // Rotate the order so no side always runs first.
-            for k in 0..3 {
-                let side = SIDES[(run + k) % 3];
+            for k in 0..sides.len() {
+                let side = sides[(run + k) % sides.len()];
                 let start = thread_cpu();
-                let value = match side {
-                    None => native(workload, &peers, &plan)?,
-                    Some(guest) => rt.block_on(guests.run(guest, &gargs))?,
+                let value = match (side, &stock) {
+                    (Side::Native, _) => native(workload, &peers, &plan)?,
+                    (Side::Guest(guest), _) => rt.block_on(guests.run(guest, &gargs))?,
+                    (Side::Stock, Some(stock)) => stock.run(&gargs)?,
+                    (Side::Stock, None) => continue,
                 };
                 let used = thread_cpu().saturating_sub(start);
                 rows[i].side(side).0.push(value * scale);
-                cpu[i].side(side).0.push(used.as_secs_f64() * 1e6 / ops);
+                if !matches!(side, Side::Stock) {
+                    cpu[i].side(side).0.push(used.as_secs_f64() * 1e6 / ops);
+                }
             }
         }
         // The native server's thread on this CPU, its client on the other.
@@ -324,23 +365,24 @@ fn main() -> anyhow::Result<()> {
     // from a fresh process, the order rotating run by run.
     let mut per_instance = Row::new("memory_per_idle_instance_KiB", true);
     let mut per_connection = Row::new("memory_per_idle_connection_KiB", true);
+    per_connection.against_native = false;
     let (instance, connection) = (memory::What::Instance, memory::What::Connection);
     for run in 0..plan.runs.min(3) {
         for k in 0..3 {
             let side = SIDES[(run + k) % 3];
             let conn = memory::measure(connection, side, plan.idle_connections, peers.tcp_hold)?;
-            per_connection.side(side).0.push(conn);
+            per_connection.side(side.into()).0.push(conn);
             if side.is_some() {
                 let inst =
                     memory::measure(instance, side, plan.idle_instances as u32, peers.tcp_hold)?;
-                per_instance.side(side).0.push(inst);
+                per_instance.side(side.into()).0.push(inst);
             }
         }
     }
     rows.push(per_instance);
     rows.push(per_connection);
 
-    print_table(&rows, quick);
+    print_table(&rows, quick, stock.as_ref().map(Stock::version));
     drop(peer);
     Ok(())
 }
@@ -364,12 +406,45 @@ fn ratio(x: &Samples, y: &Samples) -> String {
     }
 }
 
-fn print_table(rows: &[Row], quick: bool) {
+/// B/A where it means something.
+fn ratio_to_native(r: &Row) -> String {
+    if r.against_native {
+        ratio(&r.b, &r.a)
+    } else {
+        "n/a".into()
+    }
+}
+
+/// A median and range, or n/a.
+fn cell(s: &Samples) -> String {
+    if s.0.is_empty() {
+        "n/a".to_string()
+    } else {
+        let (lo, hi) = s.range();
+        format!("{} [{}..{}]", fmt(s.median()), fmt(lo), fmt(hi))
+    }
+}
+
+/// A median, or n/a.
+fn median(s: &Samples) -> String {
+    if s.0.is_empty() {
+        "n/a".to_string()
+    } else {
+        fmt(s.median())
+    }
+}
+
+/// The table, then the lines for scripts; `stock` is the version of the
+/// wasmtime CLI that side D ran under, if it did.
+fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
     println!();
     println!(
         "wasock benchmark{} — A: native std::net, B: wasock guest, C: std::net guest on wasi:sockets",
         if quick { " (quick)" } else { "" }
     );
+    if let Some(version) = stock {
+        println!("D: C's guest under stock `wasmtime run` ({version})");
+    }
     println!(
         "medians of {} runs, [min..max]",
         rows.first()
@@ -377,50 +452,50 @@ fn print_table(rows: &[Row], quick: bool) {
             .unwrap_or(0)
     );
     println!();
+    let d_head = if stock.is_some() {
+        format!(" {:>22} {:>6}", "D", "B/D")
+    } else {
+        String::new()
+    };
     println!(
-        "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}",
+        "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}{d_head}",
         "workload", "A", "B", "C", "B/A", "B/C"
     );
     for r in rows {
-        let cell = |s: &Samples| {
-            if s.0.is_empty() {
-                "n/a".to_string()
-            } else {
-                let (lo, hi) = s.range();
-                format!("{} [{}..{}]", fmt(s.median()), fmt(lo), fmt(hi))
-            }
-        };
         let better = if r.lower_is_better {
             "(lower is better)"
         } else {
             ""
         };
+        let d = if stock.is_some() {
+            format!(" {:>22} {:>6}", cell(&r.d), ratio(&r.b, &r.d))
+        } else {
+            String::new()
+        };
         println!(
-            "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6} {better}",
+            "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}{d} {better}",
             r.name,
             cell(&r.a),
             cell(&r.b),
             cell(&r.c),
-            ratio(&r.b, &r.a),
+            ratio_to_native(r),
             ratio(&r.b, &r.c)
         );
     }
     println!();
     for r in rows {
-        let med = |s: &Samples| {
-            if s.0.is_empty() {
-                "n/a".to_string()
-            } else {
-                fmt(s.median())
-            }
+        let d = if r.d.0.is_empty() {
+            String::new()
+        } else {
+            format!(" D={} B/D={}", median(&r.d), ratio(&r.b, &r.d))
         };
         println!(
-            "{}: A={} B={} C={} B/A={} B/C={}",
+            "{}: A={} B={} C={} B/A={} B/C={}{d}",
             r.name,
-            med(&r.a),
-            med(&r.b),
-            med(&r.c),
-            ratio(&r.b, &r.a),
+            median(&r.a),
+            median(&r.b),
+            median(&r.c),
+            ratio_to_native(r),
             ratio(&r.b, &r.c)
         );
     }

@@ -8,6 +8,7 @@
 
 mod addr;
 mod options;
+mod recv;
 mod tcp;
 mod udp;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{common_socket_methods, get_bool, timeout_methods};
+use super::recv::recv_into;
 use crate::addr::{family_of, from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
@@ -213,10 +214,7 @@ impl TcpStream {
     }
 
     fn recv(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
-        let data = io(self.sock.recv(buf.len() as u64, flags))?;
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        Ok(n)
+        io(recv_into(&self.sock, buf, flags))
     }
 
     fn send(&self, buf: &[u8]) -> io::Result<usize> {

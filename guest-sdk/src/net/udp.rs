@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{common_socket_methods, get_bool, get_u8, timeout_methods, ttl_u32};
+use super::recv::recv_into;
 use crate::addr::{family_of, from_std, ip_from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
@@ -202,10 +203,7 @@ impl UdpSocket {
     }
 
     fn recv_flags(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
-        let data = io(self.sock.recv(buf.len() as u64, flags))?;
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        Ok(n)
+        io(recv_into(&self.sock, buf, flags))
     }
 
     /// Set `SO_BROADCAST`.

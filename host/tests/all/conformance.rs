@@ -127,6 +127,7 @@ conformance!(
     nonblocking_connect,
     nonblocking_ops,
     recv_peek,
+    recv_in_place,
     recv_bytes_available,
     lookup_names,
     timeout_blocking,

@@ -1,0 +1,77 @@
+//! recv, through the SDK: the received bytes go straight into the caller's
+//! buffer (the SDK's `cabi_realloc` hands the host that buffer for the
+//! returned list), so receiving into a large buffer takes no second buffer
+//! of its size in guest memory. Stream and datagram, whole and partial
+//! reads, and a list that does not fit the landing (a peek into a smaller
+//! buffer is still right).
+
+use std::io::{Read, Write};
+
+use wasock::net::{TcpStream, UdpSocket};
+use wasock_guests::conformance::*;
+
+/// Guest memory, in 64 KiB pages (these programs also build natively, for
+/// the workspace's checks; they only run as guests).
+fn pages() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    0
+}
+
+fn main() {
+    let f = family();
+    let (_l, c, s) = f.connected();
+    let (mut c, mut s) = (TcpStream::from_socket(c), TcpStream::from_socket(s));
+
+    // 100,000 bytes (less than loopback's socket buffers hold, since this
+    // one thread writes them all before reading), read in one call. Had
+    // they come in a list of their own, the allocator would have needed
+    // 100,000 more bytes than the top of the heap can have left over
+    // (under a 64 KiB page), so memory would grow.
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut got = vec![0u8; data.len()];
+    s.write_all(&data)
+        .unwrap_or_else(|e| fail("write", e.to_string()));
+    let before = pages();
+    c.read_exact(&mut got)
+        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    let after = pages();
+    check("every byte, in order", got == data);
+    check_eq("guest memory pages grown by the read", after - before, 0);
+
+    // A partial read into the front of a larger buffer leaves the rest.
+    s.write_all(b"abc")
+        .unwrap_or_else(|e| fail("write", e.to_string()));
+    let mut buf = [7u8; 16];
+    let n = c
+        .read(&mut buf)
+        .unwrap_or_else(|e| fail("read", e.to_string()));
+    check_eq("a partial read", &buf[..n], &b"abc"[..]);
+    check(
+        "the rest of the buffer untouched",
+        buf[n..].iter().all(|&b| b == 7),
+    );
+
+    // Datagrams, including one peeked into a buffer smaller than itself.
+    let (a, a_addr) = f.bound_datagram();
+    let (b, b_addr) = f.bound_datagram();
+    let (a, b) = (UdpSocket::from_socket(a), UdpSocket::from_socket(b));
+    a.connect(b_addr)
+        .unwrap_or_else(|e| fail("connect a", e.to_string()));
+    b.connect(a_addr)
+        .unwrap_or_else(|e| fail("connect b", e.to_string()));
+    a.send(b"datagram one")
+        .unwrap_or_else(|e| fail("send", e.to_string()));
+    let mut small = [0u8; 4];
+    let n = b
+        .peek(&mut small)
+        .unwrap_or_else(|e| fail("peek", e.to_string()));
+    check_eq("a datagram peeked, truncated", &small[..n], &b"data"[..]);
+    let mut whole = [0u8; 64];
+    let n = b
+        .recv(&mut whole)
+        .unwrap_or_else(|e| fail("recv", e.to_string()));
+    check_eq("the datagram", &whole[..n], &b"datagram one"[..]);
+    done();
+}

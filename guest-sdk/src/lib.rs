@@ -29,6 +29,13 @@
 //! Errors are `std::io::Error`s with a deliberately chosen
 //! [`io::ErrorKind`](std::io::ErrorKind); [`error_code`] recovers the wasock
 //! [`ErrorCode`] (see [`error`] for the table).
+//!
+//! Receives land in the caller's buffer: on `wasm32-wasip2` this crate
+//! defines the component's `cabi_realloc` (std's is a weak symbol, which it
+//! replaces), and while a `read` or `recv` is in the host it hands the host
+//! the caller's buffer for the returned bytes. Every other allocation goes
+//! to the global allocator as std's would. A second strong `cabi_realloc`
+//! in the same program is a link error.
 
 pub mod addr;
 pub mod error;

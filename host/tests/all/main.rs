@@ -12,3 +12,4 @@ mod limits;
 mod misuse;
 mod policy_cli;
 mod serve;
+mod urgent;

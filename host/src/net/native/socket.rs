@@ -247,40 +247,32 @@ enum Inq {
 /// [`NativeSocket::op`] does, and one step further: a receive that emptied
 /// the receive queue clears the cached readiness, so that the next receive
 /// waits for the reactor at once instead of making a system call that
-/// would only say `EAGAIN`. A short read has emptied the queue (tokio's own
-/// `TcpStream` goes by that); with `inq`, the kernel says how much is left.
-/// Returns the count, and whether the queue was found empty.
+/// would only say `EAGAIN`. The kernel says what is left (`TCP_INQ`); a
+/// short read is no proof, since a read stops short at urgent data with
+/// more queued behind it.
 ///
 /// `try_io` clears the cache when its closure reports `WouldBlock`, and
 /// only if no event arrived since it read it, so data arriving meanwhile is
 /// never missed: the emptying read is reported that way and its count kept
 /// aside. End of stream, errors and hang-ups are "closed" states, which
-/// tokio never clears.
+/// tokio never clears (and after a FIN the kernel counts one byte left).
 fn drained_recv(
     fd: &AsyncFd<Socket>,
     buf: &mut [MaybeUninit<u8>],
     flags: i32,
-    inq: bool,
-) -> Result<(usize, bool), ErrorCode> {
-    let len = buf.len();
+) -> Result<usize, ErrorCode> {
     let mut drained = None;
     let got = fd.try_io(Interest::READABLE, |s| {
-        let (n, empty) = if inq {
-            let (n, left) = sys::recv_inq(s, buf, flags)?;
-            (n, left == Some(0))
-        } else {
-            let n = s.recv_with_flags(buf, flags)?;
-            (n, n < len)
-        };
-        if n > 0 && empty {
+        let (n, left) = sys::recv_inq(s, buf, flags)?;
+        if n > 0 && left == Some(0) {
             drained = Some(n);
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(n)
     });
-    match (got, drained) {
-        (_, Some(n)) => Ok((n, true)),
-        (got, None) => Ok((got.map_err(ErrorCode::from)?, false)),
+    match drained {
+        Some(n) => Ok(n),
+        None => got.map_err(ErrorCode::from),
     }
 }
 
@@ -425,24 +417,26 @@ impl NetSocket for NativeSocket {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
-        let peek = flags.peek;
+        let drain_aware = self.blocking && self.socket_type == SocketType::Stream && !flags.peek;
         let flags = recv_flags(flags);
+        if let Io::Registered(fd) = &self.io
+            && drain_aware
+            && self.inq == Inq::Off
+        {
+            // Ask the kernel to tell, with every receive from now on, how
+            // much is left: one option, once per connection (an accepted
+            // connection served without ever waiting is never registered,
+            // and never pays it).
+            let on = sys::set_int(fd.get_ref(), libc::SOL_TCP, libc::TCP_INQ, 1);
+            self.inq = if on.is_ok() {
+                Inq::On
+            } else {
+                Inq::Unavailable
+            };
+        }
         match &self.io {
-            Io::Registered(fd)
-                if self.blocking && self.socket_type == SocketType::Stream && !peek =>
-            {
-                let (n, drained) = drained_recv(fd, buf, flags, self.inq == Inq::On)?;
-                if n == buf.len() && !drained && self.inq == Inq::Off {
-                    // Whole buffers leave "was that all?" open; let the
-                    // kernel answer it from now on (one option, once).
-                    let on = sys::set_int(fd.get_ref(), libc::SOL_TCP, libc::TCP_INQ, 1);
-                    self.inq = if on.is_ok() {
-                        Inq::On
-                    } else {
-                        Inq::Unavailable
-                    };
-                }
-                Ok(n)
+            Io::Registered(fd) if drain_aware && self.inq == Inq::On => {
+                drained_recv(fd, buf, flags)
             }
             _ => self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags)),
         }

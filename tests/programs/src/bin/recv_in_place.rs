@@ -2,8 +2,8 @@
 //! buffer (the SDK's `cabi_realloc` hands the host that buffer for the
 //! returned list), so receiving into a large buffer takes no second buffer
 //! of its size in guest memory. Stream and datagram, whole and partial
-//! reads, and a list that does not fit the landing (a peek into a smaller
-//! buffer is still right).
+//! reads, a datagram peeked into a smaller buffer, and the allocator after
+//! a receive (no longer handing out the caller's buffer).
 
 use std::io::{Read, Write};
 
@@ -73,5 +73,37 @@ fn main() {
         .recv(&mut whole)
         .unwrap_or_else(|e| fail("recv", e.to_string()));
     check_eq("the datagram", &whole[..n], &b"datagram one"[..]);
+    allocator_after_a_receive(&whole);
     done();
 }
+
+/// After a receive, `cabi_realloc` is the plain allocator again: a
+/// byte-aligned allocation is not the buffer the receive used, and a
+/// zero-sized one is the alignment, as std's `cabi_realloc` answers.
+#[cfg(target_arch = "wasm32")]
+fn allocator_after_a_receive(used: &[u8]) {
+    unsafe extern "C" {
+        fn cabi_realloc(old: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8;
+    }
+    // SAFETY: fresh allocations (old pointer null, old size 0), the
+    // non-empty one freed with the layout it was made with.
+    unsafe {
+        let p = cabi_realloc(std::ptr::null_mut(), 0, 1, used.len());
+        check(
+            "an allocation after a receive is not its buffer",
+            p.cast_const() != used.as_ptr(),
+        );
+        std::alloc::dealloc(
+            p,
+            std::alloc::Layout::from_size_align(used.len(), 1).unwrap(),
+        );
+        check_eq(
+            "a zero-sized allocation",
+            cabi_realloc(std::ptr::null_mut(), 0, 4, 0) as usize,
+            4,
+        );
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn allocator_after_a_receive(_: &[u8]) {}

@@ -4,6 +4,7 @@
 //! Supported on Linux (it relies on `MSG_TRUNC` reporting a datagram's real
 //! length, `POLLRDHUP` and `FIONREAD` on datagram sockets).
 
+mod drain;
 mod options;
 mod resolve;
 mod socket;

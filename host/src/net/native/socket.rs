@@ -11,6 +11,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
+use super::drain::{Inq, drained_recv};
 use super::sys;
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvFlags, RecvMeta,
@@ -230,49 +231,6 @@ impl NativeSocket {
             ErrorCode::ShutDown if !self.shut_write => ErrorCode::ConnectionReset,
             e => e,
         }
-    }
-}
-
-/// Whether a stream socket's receives learn how much is left queued
-/// (`TCP_INQ`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Inq {
-    Off,
-    On,
-    /// The kernel refused the option.
-    Unavailable,
-}
-
-/// A blocking guest's stream receive, through tokio's cached readiness as
-/// [`NativeSocket::op`] does, and one step further: a receive that emptied
-/// the receive queue clears the cached readiness, so that the next receive
-/// waits for the reactor at once instead of making a system call that
-/// would only say `EAGAIN`. The kernel says what is left (`TCP_INQ`); a
-/// short read is no proof, since a read stops short at urgent data with
-/// more queued behind it.
-///
-/// `try_io` clears the cache when its closure reports `WouldBlock`, and
-/// only if no event arrived since it read it, so data arriving meanwhile is
-/// never missed: the emptying read is reported that way and its count kept
-/// aside. End of stream, errors and hang-ups are "closed" states, which
-/// tokio never clears (and after a FIN the kernel counts one byte left).
-fn drained_recv(
-    fd: &AsyncFd<Socket>,
-    buf: &mut [MaybeUninit<u8>],
-    flags: i32,
-) -> Result<usize, ErrorCode> {
-    let mut drained = None;
-    let got = fd.try_io(Interest::READABLE, |s| {
-        let (n, left) = sys::recv_inq(s, buf, flags)?;
-        if n > 0 && left == Some(0) {
-            drained = Some(n);
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(n)
-    });
-    match drained {
-        Some(n) => Ok(n),
-        None => got.map_err(ErrorCode::from),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Knowing when a receive emptied the receive queue, so that the next one
+//! waits for the reactor instead of asking the kernel only to hear
+//! `EAGAIN`.
+
+use std::io;
+use std::mem::MaybeUninit;
+
+use socket2::Socket;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use super::sys;
+use crate::net::ErrorCode;
+
+/// Whether a stream socket's receives learn how much is left queued
+/// (`TCP_INQ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Inq {
+    Off,
+    On,
+    /// The kernel refused the option.
+    Unavailable,
+}
+
+/// A blocking guest's stream receive, through tokio's cached readiness as
+/// [`NativeSocket::op`] does, and one step further: a receive that emptied
+/// the receive queue clears the cached readiness, so that the next receive
+/// waits for the reactor at once instead of making a system call that
+/// would only say `EAGAIN`. The kernel says what is left (`TCP_INQ`); a
+/// short read is no proof, since a read stops short at urgent data with
+/// more queued behind it.
+///
+/// `try_io` clears the cache when its closure reports `WouldBlock`, and
+/// only if no event arrived since it read it, so data arriving meanwhile is
+/// never missed: the emptying read is reported that way and its count kept
+/// aside. End of stream, errors and hang-ups are "closed" states, which
+/// tokio never clears (and after a FIN the kernel counts one byte left).
+pub(super) fn drained_recv(
+    fd: &AsyncFd<Socket>,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+) -> Result<usize, ErrorCode> {
+    let mut drained = None;
+    let got = fd.try_io(Interest::READABLE, |s| {
+        let (n, left) = sys::recv_inq(s, buf, flags)?;
+        if n > 0 && left == Some(0) {
+            drained = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match drained {
+        Some(n) => Ok(n),
+        None => got.map_err(ErrorCode::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::io::Write;
+    use std::mem::MaybeUninit;
+    use std::net::TcpListener;
+
+    use super::super::NativeSocket;
+    use crate::net::{
+        ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvFlags, SocketType,
+    };
+
+    async fn wait(s: &mut NativeSocket, interest: Readiness) {
+        s.prepare_wait(interest).unwrap();
+        poll_fn(|cx| s.poll_wait(cx, interest)).await;
+    }
+
+    /// One receive of up to 64 bytes.
+    fn recv(s: &mut NativeSocket) -> Result<Vec<u8>, ErrorCode> {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 64];
+        let n = s.try_recv(&mut buf, RecvFlags::default())?;
+        // SAFETY: the receive initialised the first `n` bytes.
+        Ok(buf[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect())
+    }
+
+    /// Until `n` bytes are queued for `s` (a system call of its own, which
+    /// leaves the reactor's cache as it was).
+    fn queued(s: &NativeSocket, n: usize) {
+        for _ in 0..1000 {
+            if s.bytes_available() == Ok(n) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{n} bytes never arrived");
+    }
+
+    #[tokio::test]
+    async fn a_receive_that_empties_the_queue_makes_the_next_one_wait() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
+        s.set_blocking(true);
+        while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
+            && s.connect_state() == Ok(ConnectState::InProgress)
+        {
+            wait(&mut s, Readiness::WRITABLE).await;
+        }
+        let (mut peer, _) = l.accept().unwrap();
+
+        peer.write_all(&[1; 64]).unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [1; 64]);
+
+        // Data arrives after the emptying receive, and the reactor has not
+        // looked since: the receive says `would-block` without asking the
+        // kernel; the wait then returns at once, and the data is there.
+        peer.write_all(&[2; 64]).unwrap();
+        queued(&s, 64);
+        assert_eq!(recv(&mut s), Err(ErrorCode::WouldBlock));
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+
+        // A receive that leaves data queued does not clear: the next one
+        // gets the rest without a wait.
+        peer.write_all(&[3; 128]).unwrap();
+        queued(&s, 128);
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [3; 64]);
+        assert_eq!(recv(&mut s).unwrap(), [3; 64]);
+
+        // The end of the stream after an emptying receive is seen.
+        peer.write_all(&[4; 64]).unwrap();
+        queued(&s, 64);
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [4; 64]);
+        drop(peer);
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), []);
+    }
+}

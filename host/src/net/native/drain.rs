@@ -22,6 +22,22 @@ pub(super) enum Inq {
     Unavailable,
 }
 
+impl Inq {
+    /// Whether receives on `fd` learn what is left, asking the kernel to
+    /// tell from now on if nobody has yet: one option, once per connection.
+    pub(super) fn enable(&mut self, fd: &AsyncFd<Socket>) -> bool {
+        if *self == Inq::Off {
+            let on = sys::set_int(fd.get_ref(), libc::SOL_TCP, libc::TCP_INQ, 1);
+            *self = if on.is_ok() {
+                Inq::On
+            } else {
+                Inq::Unavailable
+            };
+        }
+        *self == Inq::On
+    }
+}
+
 /// A blocking guest's stream receive, through tokio's cached readiness as
 /// [`NativeSocket::op`] does, and one step further: a receive that emptied
 /// the receive queue clears the cached readiness, so that the next receive

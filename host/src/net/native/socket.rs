@@ -377,23 +377,10 @@ impl NetSocket for NativeSocket {
         }
         let drain_aware = self.blocking && self.socket_type == SocketType::Stream && !flags.peek;
         let flags = recv_flags(flags);
-        if let Io::Registered(fd) = &self.io
-            && drain_aware
-            && self.inq == Inq::Off
-        {
-            // Ask the kernel to tell, with every receive from now on, how
-            // much is left: one option, once per connection (an accepted
-            // connection served without ever waiting is never registered,
-            // and never pays it).
-            let on = sys::set_int(fd.get_ref(), libc::SOL_TCP, libc::TCP_INQ, 1);
-            self.inq = if on.is_ok() {
-                Inq::On
-            } else {
-                Inq::Unavailable
-            };
-        }
         match &self.io {
-            Io::Registered(fd) if drain_aware && self.inq == Inq::On => {
+            // (An accepted connection served without ever waiting is never
+            // registered, and never pays for the option.)
+            Io::Registered(fd) if drain_aware && self.inq.enable(fd) => {
                 drained_recv(fd, buf, flags)
             }
             _ => self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags)),

@@ -151,6 +151,11 @@ pub fn ok<T>(what: &str, r: Result<T, ErrorCode>) -> T {
     }
 }
 
+/// `ok` for the std-shaped types' `io::Result`s.
+pub fn must<T>(what: &str, r: std::io::Result<T>) -> T {
+    r.unwrap_or_else(|e| fail(what, e.to_string()))
+}
+
 /// Expect `r` to fail with `code`.
 pub fn expect_err<T: Debug>(what: &str, r: Result<T, ErrorCode>, code: ErrorCode) {
     match r {

@@ -31,22 +31,17 @@ fn main() {
     // (under a 64 KiB page), so memory would grow.
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let mut got = vec![0u8; data.len()];
-    s.write_all(&data)
-        .unwrap_or_else(|e| fail("write", e.to_string()));
+    must("write", s.write_all(&data));
     let before = pages();
-    c.read_exact(&mut got)
-        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    must("read_exact", c.read_exact(&mut got));
     let after = pages();
     check("every byte, in order", got == data);
     check_eq("guest memory pages grown by the read", after - before, 0);
 
     // A partial read into the front of a larger buffer leaves the rest.
-    s.write_all(b"abc")
-        .unwrap_or_else(|e| fail("write", e.to_string()));
+    must("write", s.write_all(b"abc"));
     let mut buf = [7u8; 16];
-    let n = c
-        .read(&mut buf)
-        .unwrap_or_else(|e| fail("read", e.to_string()));
+    let n = must("read", c.read(&mut buf));
     check_eq("a partial read", &buf[..n], &b"abc"[..]);
     check(
         "the rest of the buffer untouched",
@@ -57,21 +52,14 @@ fn main() {
     let (a, a_addr) = f.bound_datagram();
     let (b, b_addr) = f.bound_datagram();
     let (a, b) = (UdpSocket::from_socket(a), UdpSocket::from_socket(b));
-    a.connect(b_addr)
-        .unwrap_or_else(|e| fail("connect a", e.to_string()));
-    b.connect(a_addr)
-        .unwrap_or_else(|e| fail("connect b", e.to_string()));
-    a.send(b"datagram one")
-        .unwrap_or_else(|e| fail("send", e.to_string()));
+    must("connect a", a.connect(b_addr));
+    must("connect b", b.connect(a_addr));
+    must("send", a.send(b"datagram one"));
     let mut small = [0u8; 4];
-    let n = b
-        .peek(&mut small)
-        .unwrap_or_else(|e| fail("peek", e.to_string()));
+    let n = must("peek", b.peek(&mut small));
     check_eq("a datagram peeked, truncated", &small[..n], &b"data"[..]);
     let mut whole = [0u8; 64];
-    let n = b
-        .recv(&mut whole)
-        .unwrap_or_else(|e| fail("recv", e.to_string()));
+    let n = must("recv", b.recv(&mut whole));
     check_eq("the datagram", &whole[..n], &b"datagram one"[..]);
     allocator_after_a_receive(&whole);
     done();

@@ -21,14 +21,12 @@ fn message(n: u8) -> [u8; 64] {
 
 fn read_message(c: &mut TcpStream, what: &str) -> [u8; 64] {
     let mut m = [0u8; 64];
-    c.read_exact(&mut m)
-        .unwrap_or_else(|e| fail(what, e.to_string()));
+    must(what, c.read_exact(&mut m));
     m
 }
 
 fn write(s: &mut TcpStream, data: &[u8]) {
-    s.write_all(data)
-        .unwrap_or_else(|e| fail("write", e.to_string()));
+    must("write", s.write_all(data));
 }
 
 /// Give the host's reactor a turn (a short wait on a listener nobody
@@ -41,8 +39,10 @@ fn settle(idle: &Socket) {
 fn pair(f: &Fam) -> (Socket, TcpStream, TcpStream) {
     let (l, c, s) = f.connected();
     let c = TcpStream::from_socket(c);
-    c.set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap_or_else(|e| fail("set_read_timeout", e.to_string()));
+    must(
+        "set_read_timeout",
+        c.set_read_timeout(Some(Duration::from_secs(5))),
+    );
     (l, c, TcpStream::from_socket(s))
 }
 
@@ -75,9 +75,7 @@ fn main() {
         write(&mut s, &message(n));
         settle(&l);
         let mut big = [0u8; 256];
-        let got = c
-            .read(&mut big)
-            .unwrap_or_else(|e| fail("short read", e.to_string()));
+        let got = must("short read", c.read(&mut big));
         check_eq("a short read", &big[..got], &message(n)[..]);
     }
 
@@ -113,8 +111,8 @@ fn main() {
         Ok(0),
     );
 
-    // The first receives of a connection (before the host has asked the
-    // kernel how much is left): two messages there at once.
+    // The first receives of a connection (the first one is when the host
+    // starts asking the kernel how much is left): two messages at once.
     let (l3, mut c3, mut s3) = pair(&f);
     let mut two = message(1).to_vec();
     two.extend_from_slice(&message(2));

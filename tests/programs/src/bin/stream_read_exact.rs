@@ -17,37 +17,30 @@ fn main() {
     // thread writes it all before reading), read back in one call.
     let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
     for piece in data.chunks(7_000) {
-        s.write_all(piece)
-            .unwrap_or_else(|e| fail("write", e.to_string()));
+        must("write", s.write_all(piece));
     }
     let mut got = vec![0u8; data.len()];
-    c.read_exact(&mut got)
-        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    must("read_exact", c.read_exact(&mut got));
     check("read_exact: every byte, in order", got == data);
 
     // Through a shared reference too.
-    s.write_all(b"shared")
-        .unwrap_or_else(|e| fail("write", e.to_string()));
+    must("write", s.write_all(b"shared"));
     let mut six = [0u8; 6];
-    (&c).read_exact(&mut six)
-        .unwrap_or_else(|e| fail("read_exact", e.to_string()));
+    must("read_exact", (&c).read_exact(&mut six));
     check_eq("read_exact through &TcpStream", &six, b"shared");
 
     // Non-blocking with nothing there: would block, as std's does.
-    c.set_nonblocking(true)
-        .unwrap_or_else(|e| fail("set_nonblocking", e.to_string()));
+    must("set_nonblocking", c.set_nonblocking(true));
     let mut one = [0u8; 1];
     check_eq(
         "non-blocking read_exact with nothing to read",
         c.read_exact(&mut one).map_err(|e| e.kind()),
         Err(ErrorKind::WouldBlock),
     );
-    c.set_nonblocking(false)
-        .unwrap_or_else(|e| fail("set_nonblocking", e.to_string()));
+    must("set_nonblocking", c.set_nonblocking(false));
 
     // The stream ends before the buffer is full.
-    s.write_all(b"abc")
-        .unwrap_or_else(|e| fail("write", e.to_string()));
+    must("write", s.write_all(b"abc"));
     drop(s);
     let mut five = [0u8; 5];
     check_eq(

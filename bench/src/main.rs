@@ -19,6 +19,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use guest::{Guest, Guests};
 use peer::{PeerProcess, Peers};
 use stats::{Samples, thread_cpu};
@@ -264,11 +265,13 @@ fn main() -> anyhow::Result<()> {
             for k in 0..sides.len() {
                 let side = sides[(run + k) % sides.len()];
                 let start = thread_cpu();
-                let value = match (side, &stock) {
-                    (Side::Native, _) => native(workload, &peers, &plan)?,
-                    (Side::Guest(guest), _) => rt.block_on(guests.run(guest, &gargs))?,
-                    (Side::Stock, Some(stock)) => stock.run(&gargs)?,
-                    (Side::Stock, None) => continue,
+                let value = match side {
+                    Side::Native => native(workload, &peers, &plan)?,
+                    Side::Guest(guest) => rt.block_on(guests.run(guest, &gargs))?,
+                    Side::Stock => stock
+                        .as_ref()
+                        .context("side D without a CLI")?
+                        .run(&gargs)?,
                 };
                 let used = thread_cpu().saturating_sub(start);
                 rows[i].side(side).0.push(value * scale);

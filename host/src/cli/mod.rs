@@ -31,9 +31,7 @@ impl RuleArgs {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the policy file {shown}: {e}"))?;
             let file = parse_policy_file(&shown, &text).map_err(|e| e.to_string())?;
-            for rule in file.policy.rules() {
-                policy.push(rule.clone());
-            }
+            policy = file.policy;
             pinned.extend(file.pinned);
         }
         for rule in self.allow.iter().chain(&self.deny) {

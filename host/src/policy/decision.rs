@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use super::operation::Operation;
 use super::rule::Rule;
@@ -44,9 +45,9 @@ impl fmt::Display for Subject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// This grant matched and no refusal did.
-    Granted(Rule),
+    Granted(Arc<Rule>),
     /// This refusal matched; refusals always win.
-    Refused(Rule),
+    Refused(Arc<Rule>),
     /// No grant matches (deny by default).
     NoGrant,
 }

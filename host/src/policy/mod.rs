@@ -34,6 +34,7 @@ mod pattern;
 mod rule;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use addr::{NameError, canonical_ip, is_numeric_ipv4_spelling, normalize_name};
 pub use decision::{Decision, Reason, Subject};
@@ -44,9 +45,13 @@ pub use pattern::{HostPattern, PortRange, ScopeMatch};
 pub use rule::{Effect, Rule, RuleSource};
 
 /// A set of rules. Empty, it denies everything.
+///
+/// Each rule is shared with the decisions it makes, so that a check, which
+/// the runtime makes for every accepted connection and every datagram to a
+/// new peer, allocates nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
-    rules: Vec<Rule>,
+    rules: Vec<Arc<Rule>>,
 }
 
 impl Policy {
@@ -61,13 +66,13 @@ impl Policy {
     }
 
     /// The rules, in the order they were added.
-    pub fn rules(&self) -> &[Rule] {
+    pub fn rules(&self) -> &[Arc<Rule>] {
         &self.rules
     }
 
     /// Add a parsed rule.
     pub fn push(&mut self, rule: Rule) {
-        self.rules.push(rule);
+        self.rules.push(Arc::new(rule));
     }
 
     /// Whether any grant for `operation` refers to hosts by name; the
@@ -161,14 +166,14 @@ impl Policy {
             .iter()
             .find(|r| r.effect == Effect::Deny && refuses(r))
         {
-            return Reason::Refused(rule.clone());
+            return Reason::Refused(Arc::clone(rule));
         }
         match self
             .rules
             .iter()
             .find(|r| r.effect == Effect::Allow && grants(r))
         {
-            Some(rule) => Reason::Granted(rule.clone()),
+            Some(rule) => Reason::Granted(Arc::clone(rule)),
             None => Reason::NoGrant,
         }
     }

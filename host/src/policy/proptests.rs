@@ -118,7 +118,7 @@ proptest! {
             .rule(Rule::parse(Effect::Deny, &format!("{op}={a}:{port}")).unwrap())
             .build();
         let mut all = refused.clone();
-        for r in p.rules() { all.push(r.clone()); }
+        for r in p.rules() { all.push(Rule::clone(r)); }
         prop_assert!(!all.check_address(op, SocketAddr::new(IpAddr::V4(a), port), &n).is_allowed());
     }
 

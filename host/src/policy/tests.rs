@@ -47,7 +47,7 @@ fn hole_deny_beats_allow() {
     // Order does not matter: a refusal added before the grant wins too.
     let p = policy(&[], &["tcp-connect=10.0.0.1:80"]);
     let p = Policy::builder()
-        .rule(p.rules()[0].clone())
+        .rule(Rule::clone(&p.rules()[0]))
         .allow("tcp-connect=10.0.0.1:80")
         .unwrap()
         .build();

@@ -4,7 +4,9 @@
 //! same host, interleaved in one run so that machine drift hits all alike.
 //!
 //! `cargo run --release -p wasock-bench [-- --quick]` prints a table, then
-//! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=..`. With
+//! one line per comparison: `NAME: A=.. B=.. C=.. B/A=.. B/C=.. B_wins=k/n`
+//! (B_wins: in how many of the n runs B did better than C measured in the
+//! same run). With
 //! `WASOCK_BENCH_WASMTIME` naming a wasmtime CLI, a fourth side D (C's
 //! guest under stock `wasmtime run`) is added to the wall-clock rows, and to
 //! their lines as ` D=.. B/D=..`.
@@ -162,17 +164,24 @@ fn accept_rate(
     Ok(f64::from(n) / start.elapsed().as_secs_f64())
 }
 
-fn native_accept_server(n: u32) -> anyhow::Result<std::net::SocketAddr> {
+/// A native server accepting `n` connections on a thread of its own (on
+/// this thread's CPU); its address, and the thread, which ends with the CPU
+/// time it used.
+fn native_accept_server(
+    n: u32,
+) -> anyhow::Result<(std::net::SocketAddr, std::thread::JoinHandle<Duration>)> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     let addr = l.local_addr()?;
-    std::thread::spawn(move || {
+    let server = std::thread::spawn(move || {
+        let start = thread_cpu();
         for _ in 0..n {
             if let Ok((mut s, _)) = l.accept() {
                 let _ = s.write_all(&[1]);
             }
         }
+        thread_cpu().saturating_sub(start)
     });
-    Ok(addr)
+    Ok((addr, server))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -239,6 +248,7 @@ fn main() -> anyhow::Result<()> {
         "tcp_stream_cpu_us_per_64KiB",
         "tcp_rtt_cpu_us_per_round",
         "udp_rtt_cpu_us_per_round",
+        "tcp_accept_cpu_us_per_conn",
     ]
     .iter()
     .map(|n| Row::new(n, true))
@@ -281,8 +291,9 @@ fn main() -> anyhow::Result<()> {
             }
         }
         // The native server's thread on this CPU, its client on the other.
-        let addr = native_accept_server(plan.accepts)?;
+        let (addr, server) = native_accept_server(plan.accepts)?;
         let n = plan.accepts;
+        let accept_cpu = cpu.last_mut().context("no accept CPU row")?;
         accepts.a.0.push(
             std::thread::spawn(move || {
                 stats::pin_to_cpu(1);
@@ -291,11 +302,13 @@ fn main() -> anyhow::Result<()> {
             .join()
             .map_err(|_| anyhow::anyhow!("client panicked"))??,
         );
-        for (guest, samples) in [
-            (Guest::Wasock, &mut accepts.b),
-            (Guest::Std, &mut accepts.c),
-        ] {
+        let used = server
+            .join()
+            .map_err(|_| anyhow::anyhow!("server panicked"))?;
+        accept_cpu.a.0.push(used.as_secs_f64() * 1e6 / f64::from(n));
+        for guest in [Guest::Wasock, Guest::Std] {
             let n = plan.accepts;
+            let start = thread_cpu();
             let (task, out) = {
                 let _g = rt.enter();
                 guests.spawn(
@@ -330,11 +343,17 @@ fn main() -> anyhow::Result<()> {
                 )
             });
             rt.block_on(task)?;
-            samples.0.push(
+            let used = thread_cpu().saturating_sub(start);
+            let side = Side::Guest(guest);
+            accepts.side(side).0.push(
                 client
                     .join()
                     .map_err(|_| anyhow::anyhow!("client panicked"))??,
             );
+            accept_cpu
+                .side(side)
+                .0
+                .push(used.as_secs_f64() * 1e6 / f64::from(n));
         }
     }
     rows.push(accepts);
@@ -418,6 +437,12 @@ fn ratio_to_native(r: &Row) -> String {
     }
 }
 
+/// In how many runs B did better than C, as `k/n`, or n/a.
+fn wins(r: &Row) -> String {
+    r.b.wins_over(&r.c, r.lower_is_better)
+        .map_or_else(|| "n/a".into(), |(k, n)| format!("{k}/{n}"))
+}
+
 /// A median and range, or n/a.
 fn cell(s: &Samples) -> String {
     if s.0.is_empty() {
@@ -461,8 +486,8 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
         String::new()
     };
     println!(
-        "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}{d_head}",
-        "workload", "A", "B", "C", "B/A", "B/C"
+        "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6} {:>6}{d_head}",
+        "workload", "A", "B", "C", "B/A", "B/C", "B>C"
     );
     for r in rows {
         let better = if r.lower_is_better {
@@ -476,13 +501,14 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
             String::new()
         };
         println!(
-            "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6}{d} {better}",
+            "{:<32} {:>22} {:>22} {:>22} {:>6} {:>6} {:>6}{d} {better}",
             r.name,
             cell(&r.a),
             cell(&r.b),
             cell(&r.c),
             ratio_to_native(r),
-            ratio(&r.b, &r.c)
+            ratio(&r.b, &r.c),
+            wins(r)
         );
     }
     println!();
@@ -493,13 +519,14 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
             format!(" D={} B/D={}", median(&r.d), ratio(&r.b, &r.d))
         };
         println!(
-            "{}: A={} B={} C={} B/A={} B/C={}{d}",
+            "{}: A={} B={} C={} B/A={} B/C={} B_wins={}{d}",
             r.name,
             median(&r.a),
             median(&r.b),
             median(&r.c),
             ratio_to_native(r),
-            ratio(&r.b, &r.c)
+            ratio(&r.b, &r.c),
+            wins(r)
         );
     }
 }

@@ -20,6 +20,24 @@ impl Samples {
         }
     }
 
+    /// In how many of the runs measured for both `self` and `other` (the
+    /// samples pair up by run: the same index, measured in the same run) `self`
+    /// did better, and how many such runs there are; `None` without pairs.
+    /// A paired count is steadier than comparing medians when the machine
+    /// drifts between runs, since both members of a pair see the same drift.
+    pub fn wins_over(&self, other: &Samples, lower_is_better: bool) -> Option<(usize, usize)> {
+        if self.0.is_empty() || self.0.len() != other.0.len() {
+            return None;
+        }
+        let wins = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .filter(|&(s, o)| if lower_is_better { s < o } else { s > o })
+            .count();
+        Some((wins, self.0.len()))
+    }
+
     /// The smallest and largest value.
     pub fn range(&self) -> (f64, f64) {
         let lo = self.0.iter().copied().fold(f64::INFINITY, f64::min);

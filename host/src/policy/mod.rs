@@ -46,9 +46,9 @@ pub use rule::{Effect, Rule, RuleSource};
 
 /// A set of rules. Empty, it denies everything.
 ///
-/// Each rule is shared with the decisions it makes, so that a check, which
-/// the runtime makes for every accepted connection and every datagram to a
-/// new peer, allocates nothing.
+/// Each rule is shared with the decisions it makes, so that a check (the
+/// runtime makes one per accepted connection and per datagram sent with
+/// `send-to`) does not copy the rule that decided it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     rules: Vec<Arc<Rule>>,

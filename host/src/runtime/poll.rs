@@ -59,12 +59,15 @@ impl Host for WasockCtxView<'_> {
                 .zip(&interests)
                 .map(|(e, i)| Ok((self.table.get(&e.socket)?, *i)))
                 .collect::<SocketResult<_>>()?;
+            // A connection kept for the next accept wakes only a readable
+            // interest: it is the one thing it makes true, and waking for it
+            // otherwise would find nothing, and loop without ever waiting.
             let changed = poll_fn(|cx| {
                 let mut ready = false;
                 for (sock, interest) in &socks {
-                    if sock.pending_accept.is_some()
-                        || sock.net.poll_ready(cx, *interest).is_ready()
-                    {
+                    let kept =
+                        sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE);
+                    if kept || sock.net.poll_ready(cx, *interest).is_ready() {
                         ready = true;
                     }
                 }

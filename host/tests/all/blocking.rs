@@ -1,11 +1,12 @@
 //! Blocking costs no host thread: a hundred guests blocked in `recv` do not
-//! stop a hundred-and-first from completing an echo.
+//! stop a hundred-and-first from completing an echo; and waiting costs no
+//! CPU: a poll with nothing to report does not loop.
 
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use wasock_host::runtime::GuestExit;
-use wasock_test_programs::{TCP_BLOCK_RECV, TCP_ECHO_CLIENT};
+use wasock_test_programs::{POLL_LISTENER_INTEREST, TCP_BLOCK_RECV, TCP_ECHO_CLIENT};
 
 use crate::common::{PATIENCE, allow, prepared, run_in_process, tokio_rt};
 
@@ -94,4 +95,59 @@ fn a_hundred_blocked_guests_do_not_stop_the_next_one() {
             assert!(done.stdout.contains("ok received 1"), "{}", done.stdout);
         }
     });
+}
+
+/// CPU time the calling thread has used so far.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill, for a clock every Linux has.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
+        0
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A poll with nothing to report waits without using the CPU. The guest
+/// polls a listener that has a connection waiting for writability, then
+/// for nothing, 300 ms each: a kept connection used to wake such a poll
+/// at once with nothing to report, round and round until the timeout,
+/// holding the host's thread (for ever without a timeout). On a
+/// single-threaded runtime, as `wasock run` has, the thread's CPU time is
+/// the guest's and the host's alone.
+#[test]
+fn a_poll_with_nothing_to_report_does_not_spin() {
+    prepared(POLL_LISTENER_INTEREST);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let policy = allow(&[
+        "tcp-bind=127.0.0.1:*",
+        "tcp-connect=127.0.0.1:*",
+        "tcp-accept=127.0.0.1:*",
+    ]);
+    let start = thread_cpu();
+    let done = rt.block_on(async {
+        tokio::time::timeout(
+            PATIENCE,
+            run_in_process(POLL_LISTENER_INTEREST, &["ipv4"], policy),
+        )
+        .await
+        .expect("the guest finishes")
+    });
+    let used = thread_cpu() - start;
+    assert!(
+        matches!(done.exit, GuestExit::Exited(0)) && done.stdout.contains("ok done"),
+        "{:?}\n{}",
+        done.exit,
+        done.stdout
+    );
+    assert!(
+        used < Duration::from_millis(200),
+        "600 ms of polling with nothing to report used {used:?} of CPU"
+    );
 }

@@ -124,6 +124,7 @@ conformance!(
     poll_timeouts,
     poll_mixed,
     poll_hangup,
+    poll_listener_interest,
     nonblocking_connect,
     nonblocking_ops,
     recv_peek,

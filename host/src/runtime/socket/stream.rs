@@ -71,19 +71,27 @@ pub(crate) async fn accept(
     }
 }
 
-/// Whether a listener has a connection the policy admits; one found is kept
-/// for the next `accept`, and those from refused peers are closed.
+/// Whether `accept` has something to say: a connection the policy admits
+/// (kept for it; those from refused peers are closed), or an error other
+/// than would-block, such as running out of descriptors, which the accept
+/// reports. (Taken for "nothing to accept", such an error would leave the
+/// kernel's readiness unconsumed, and a poll waking on it for ever.)
 pub(crate) fn accept_ready(ctx: &WasockCtx, sock: &mut GuestSocket) -> bool {
     if sock.pending_accept.is_some() {
         return true;
     }
-    while let Ok((net, peer)) = sock.net.try_accept() {
-        if ctx.admit_peer(Operation::TcpAccept, peer) {
-            sock.pending_accept = Some((net, peer));
-            return true;
+    loop {
+        match sock.net.try_accept() {
+            Ok((net, peer)) => {
+                if ctx.admit_peer(Operation::TcpAccept, peer) {
+                    sock.pending_accept = Some((net, peer));
+                    return true;
+                }
+            }
+            Err(ErrorCode::WouldBlock) => return false,
+            Err(_) => return true,
         }
     }
-    false
 }
 
 /// The state after a failed connect: an unbound socket has been bound by

@@ -106,6 +106,7 @@ conformance!(
     stream_options_inherit,
     stream_shutdown,
     stream_orderly_end,
+    stream_linger_close,
     stream_reset_by_peer,
     stream_large_transfer,
     stream_wait_all,

@@ -14,6 +14,11 @@ fn secs(d: Duration) -> i32 {
     i32::try_from(s).unwrap_or(i32::MAX)
 }
 
+/// `d` rounded up to whole seconds, as the kernel would keep it.
+pub(super) fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(u64::try_from(secs(d)).unwrap_or(0))
+}
+
 /// Set one option.
 pub fn set(sock: &Socket, family: Family, option: SockOption) -> Result<(), ErrorCode> {
     use SockOption::*;
@@ -32,7 +37,14 @@ pub fn set(sock: &Socket, family: Family, option: SockOption) -> Result<(), Erro
             i32::try_from(n).map_err(|_| ErrorCode::InvalidArgument)?,
         )?,
         NoDelay(on) => sock.set_tcp_nodelay(on)?,
-        Linger(d) => sock.set_linger(d.map(|d| Duration::from_secs(secs(d) as u64)))?,
+        // Only an abortive linger (`some(0)`) reaches the kernel. With a
+        // positive one, Linux's close() blocks the calling thread, even on
+        // a non-blocking socket, until the data is acknowledged or the time
+        // runs out; that thread is the host's, shared by many guests. Without
+        // it the kernel sends what is left in the background, which is what
+        // Linux does anyway once a linger's wait ends. The socket keeps the
+        // value the guest set (`NativeSocket::set_option`).
+        Linger(d) => sock.set_linger(d.filter(Duration::is_zero))?,
         ReceiveBufferSize(n) => {
             sock.set_recv_buffer_size(usize::try_from(n).map_err(|_| ErrorCode::InvalidArgument)?)?
         }
@@ -75,7 +87,6 @@ pub fn get(sock: &Socket, family: Family, name: OptionName) -> Result<SockOption
             SockOption::KeepAliveCount(u32::try_from(n).unwrap_or(0))
         }
         N::NoDelay => SockOption::NoDelay(sock.tcp_nodelay()?),
-        N::Linger => SockOption::Linger(sock.linger()?),
         N::ReceiveBufferSize => SockOption::ReceiveBufferSize(sock.recv_buffer_size()? as u64),
         N::SendBufferSize => SockOption::SendBufferSize(sock.send_buffer_size()? as u64),
         N::UnicastHopLimit if v6 => SockOption::UnicastHopLimit(hop(sock.unicast_hops_v6()?)),
@@ -86,9 +97,10 @@ pub fn get(sock: &Socket, family: Family, name: OptionName) -> Result<SockOption
         N::MulticastHopLimit => SockOption::MulticastHopLimit(hop(sock.multicast_ttl_v4()?)),
         N::MulticastLoop if v6 => SockOption::MulticastLoop(sock.multicast_loop_v6()?),
         N::MulticastLoop => SockOption::MulticastLoop(sock.multicast_loop_v4()?),
-        // Linux reports the IPv4 interface by address, not index: the socket
-        // keeps the index it was given (see `NativeSocket::get_option`).
-        N::MulticastInterface => return Err(ErrorCode::NotSupported),
+        // Kept by the socket (`NativeSocket::get_option`): Linux reports the
+        // IPv4 interface by address, not index, and the kernel's linger is
+        // not the guest's (see `set`).
+        N::MulticastInterface | N::Linger => return Err(ErrorCode::NotSupported),
     })
 }
 

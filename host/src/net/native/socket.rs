@@ -41,6 +41,10 @@ pub struct NativeSocket {
     shut_write: bool,
     /// The multicast interface index set, for reading it back.
     multicast_if: u32,
+    /// The `linger` the guest set, for reading it back and for accepted
+    /// sockets to inherit; the kernel is given only `some(0)` (see
+    /// `options::set`).
+    linger: Option<std::time::Duration>,
     /// The guest blocks on this socket (see `NetSocket::set_blocking`).
     blocking: bool,
     /// The reactor watches for writability too. Datagram sockets and
@@ -82,6 +86,7 @@ impl NativeSocket {
             shut_read: false,
             shut_write: false,
             multicast_if: 0,
+            linger: None,
             blocking: true,
             write_registered: false,
             register_on_wait: false,
@@ -115,6 +120,7 @@ impl NativeSocket {
             shut_read: false,
             shut_write: false,
             multicast_if: 0,
+            linger: None,
             blocking: true,
             write_registered: false,
             register_on_wait: true,
@@ -289,7 +295,8 @@ impl NetSocket for NativeSocket {
             s.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
         })?;
         let peer = to_socket_addr(&peer)?;
-        let accepted = NativeSocket::from_accepted(self.family, sock);
+        let mut accepted = NativeSocket::from_accepted(self.family, sock);
+        accepted.linger = self.linger;
         Ok((Box::new(accepted), peer))
     }
 
@@ -458,17 +465,20 @@ impl NetSocket for NativeSocket {
 
     fn set_option(&mut self, option: SockOption) -> Result<(), ErrorCode> {
         super::options::set(self.sock(), self.family, option)?;
-        if let SockOption::MulticastInterface(i) = option {
-            self.multicast_if = i;
+        match option {
+            SockOption::MulticastInterface(i) => self.multicast_if = i,
+            SockOption::Linger(d) => self.linger = d.map(super::options::whole_seconds),
+            _ => {}
         }
         Ok(())
     }
 
     fn get_option(&self, name: OptionName) -> Result<SockOption, ErrorCode> {
-        if name == OptionName::MulticastInterface {
-            return Ok(SockOption::MulticastInterface(self.multicast_if));
+        match name {
+            OptionName::MulticastInterface => Ok(SockOption::MulticastInterface(self.multicast_if)),
+            OptionName::Linger => Ok(SockOption::Linger(self.linger)),
+            _ => super::options::get(self.sock(), self.family, name),
         }
-        super::options::get(self.sock(), self.family, name)
     }
 
     fn join_multicast(&mut self, group: IpAddr, interface: u32) -> Result<(), ErrorCode> {

@@ -11,10 +11,11 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use super::bindings::wasock::sockets as wit;
 use super::limits::Limits;
+use super::names::NameTable;
 use super::stats::{InstanceStats, PolicyCounters};
 use crate::net::native::NativeProvider;
 use crate::net::{ErrorCode, Provider};
-use crate::policy::{Decision, Operation, Policy, canonical_ip};
+use crate::policy::{Decision, Operation, Policy};
 
 /// Where a guest's names come from before the provider's resolver is asked:
 /// answers pinned by the embedder (`--resolve NAME=IP`), like curl's
@@ -48,40 +49,6 @@ pub struct WasockCtx {
     pub(crate) open_sockets: usize,
     /// Socket buffer space asked for, in all (see `Limits::max_buffer_bytes`).
     pub(crate) buffer_bytes: u64,
-}
-
-/// Most addresses remembered per instance; past it, the table starts over
-/// (addresses then need to be resolved again to match grants by name).
-const MAX_REMEMBERED_ADDRESSES: usize = 4096;
-
-/// The names an instance resolved, by the (canonical) address they gave:
-/// what lets a grant by name match the address actually used.
-#[derive(Debug, Default)]
-pub struct NameTable {
-    by_addr: HashMap<IpAddr, Vec<String>>,
-}
-
-impl NameTable {
-    /// The names this instance resolved to `ip`.
-    pub fn names_for(&self, ip: IpAddr) -> &[String] {
-        self.by_addr
-            .get(&canonical_ip(ip))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
-    /// Remember that `name` resolved to `ips`.
-    pub fn remember(&mut self, name: &str, ips: &[IpAddr]) {
-        if self.by_addr.len() >= MAX_REMEMBERED_ADDRESSES {
-            self.by_addr.clear();
-        }
-        for ip in ips {
-            let names = self.by_addr.entry(canonical_ip(*ip)).or_default();
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
-        }
-    }
 }
 
 impl WasockCtx {

@@ -12,6 +12,7 @@ mod error;
 mod exit;
 mod limits;
 mod lookup;
+mod names;
 mod poll;
 mod runner;
 mod serve;
@@ -21,12 +22,12 @@ mod stats;
 mod wasi;
 
 pub use ctx::{
-    InstanceId, NameTable, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView,
-    add_to_linker,
+    InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
 };
 pub use error::{SocketError, SocketResult};
 pub use exit::GuestExit;
 pub use limits::Limits;
+pub use names::NameTable;
 pub use runner::{EPOCH_TICK, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, pooling_config};
 pub use socket::GuestSocket;

@@ -23,7 +23,8 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 use crate::policy::{Effect, Operation, Policy};
-use crate::runtime::ctx::{InstanceId, NameTable};
+use crate::runtime::ctx::InstanceId;
+use crate::runtime::names::NameTable;
 use crate::runtime::stats::InstanceStats;
 
 /// Most peers remembered for the reply rule.

@@ -1,10 +1,24 @@
 //! TCP and UDP in `std::net`'s shape, over wasock sockets.
 //!
-//! Differences from `std::net`, each deliberate: names are resolved with
-//! wasock's name lookup (so the host's `resolve` grants apply); there is no
-//! `try_clone` (a socket handle cannot be duplicated); and the underlying
-//! [`Socket`](crate::Socket) is reachable through [`AsSocket`] for options
-//! and [`poll`](crate::poll).
+//! Differences from `std::net`, each deliberate:
+//!
+//! - names are resolved with wasock's name lookup, so the host's `resolve`
+//!   grants apply;
+//! - there is no `try_clone`: a socket handle cannot be duplicated;
+//! - a read or write that runs out its timeout fails with
+//!   [`TimedOut`](std::io::ErrorKind::TimedOut), as std's does on Windows
+//!   (on Linux std's gives `WouldBlock`, which here means only a
+//!   non-blocking socket with nothing to do);
+//! - `UdpSocket::send_to` on a connected socket fails (POSIX's `EISCONN`)
+//!   where Linux would send to the address given;
+//! - the std-shaped IPv4 multicast calls take only the unspecified
+//!   interface address: wasock names interfaces by index
+//!   ([`UdpSocket::join_multicast`]);
+//! - the underlying [`Socket`](crate::Socket) is reachable through
+//!   [`AsSocket`] for options and [`poll`](crate::poll).
+//!
+//! Reading after `shutdown(Read)` gives `Ok(0)`, the end of the stream, as
+//! std's read does on Linux and macOS.
 
 mod addr;
 mod options;

@@ -20,6 +20,24 @@ impl AsSocket for Socket {
     }
 }
 
+/// `Name { addr: .., peer: .., handle: .. }`, as std's `Debug` shows a
+/// socket; an address the socket does not have is left out.
+pub(super) fn debug_socket(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    sock: &Socket,
+    with_peer: bool,
+) -> std::fmt::Result {
+    let mut d = f.debug_struct(name);
+    if let Ok(a) = sock.local_address() {
+        d.field("addr", &crate::addr::to_std(a));
+    }
+    if with_peer && let Ok(a) = sock.remote_address() {
+        d.field("peer", &crate::addr::to_std(a));
+    }
+    d.field("handle", &sock.handle()).finish()
+}
+
 /// Set any option on any socket (`setsockopt`).
 ///
 /// ```no_run

@@ -35,6 +35,11 @@ pub(crate) fn recv_into(
     }
 }
 
+// The landing below is one per component: with threads, one thread's
+// receive could take another's buffer.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+compile_error!("the in-place receive assumes a single-threaded component");
+
 #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
 mod in_place {
     use std::alloc::{Layout, alloc, dealloc, handle_alloc_error, realloc};

@@ -5,12 +5,12 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 use super::addr::{ToSocketAddrs, each_addr};
-use super::options::{common_socket_methods, get_bool, timeout_methods};
+use super::options::{common_socket_methods, debug_socket, get_bool, timeout_methods};
 use super::recv::recv_into;
 use crate::addr::{family_of, from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
-    OptionName, RecvFlags, SendFlags, ShutdownHow, SocketOption, SocketType,
+    ErrorCode, OptionName, RecvFlags, SendFlags, ShutdownHow, SocketOption, SocketType,
 };
 use crate::error::io;
 
@@ -81,7 +81,14 @@ impl TcpListener {
     }
 }
 
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_socket(f, "TcpListener", &self.sock, false)
+    }
+}
+
 /// The iterator of [`TcpListener::incoming`].
+#[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
 }
@@ -214,12 +221,24 @@ impl TcpStream {
     }
 
     fn recv(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
-        io(recv_into(&self.sock, buf, flags))
+        match recv_into(&self.sock, buf, flags) {
+            // After `shutdown(Read)`, the end of the stream, as std's read
+            // gives it on Linux and macOS (the host says `shut-down`, as
+            // Winsock does).
+            Err(ErrorCode::ShutDown) => Ok(0),
+            r => io(r),
+        }
     }
 
     fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let n = io(self.sock.send(buf, SendFlags::empty()))?;
         Ok(usize::try_from(n).unwrap_or(buf.len()))
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_socket(f, "TcpStream", &self.sock, true)
     }
 }
 

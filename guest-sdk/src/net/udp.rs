@@ -4,7 +4,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::addr::{ToSocketAddrs, each_addr};
-use super::options::{common_socket_methods, get_bool, get_u8, timeout_methods, ttl_u32};
+use super::options::{
+    common_socket_methods, debug_socket, get_bool, get_u8, timeout_methods, ttl_u32,
+};
 use super::recv::recv_into;
 use crate::addr::{family_of, from_std, ip_from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
@@ -29,6 +31,12 @@ pub struct UdpSocket {
 
 common_socket_methods!(UdpSocket, "wasock::net::UdpSocket::bind(\"127.0.0.1:0\")?");
 timeout_methods!(UdpSocket, "wasock::net::UdpSocket::bind(\"127.0.0.1:0\")?");
+
+impl std::fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_socket(f, "UdpSocket", &self.sock, true)
+    }
+}
 
 /// What [`UdpSocket::recv_msg`] learned besides the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,13 +319,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        if !interface.is_unspecified() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "wasock names interfaces by index: use join_multicast(group, index)",
-            ));
-        }
-        self.join_multicast(IpAddr::V4(*group), 0)
+        self.join_multicast(IpAddr::V4(*group), v4_interface(interface)?)
     }
 
     /// std's IPv6 join.
@@ -329,5 +331,49 @@ impl UdpSocket {
     /// ```
     pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.join_multicast(IpAddr::V6(*group), interface)
+    }
+
+    /// std's IPv4 leave: only the unspecified interface (the system's
+    /// choice), as for [`join_multicast_v4`](Self::join_multicast_v4).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let group = "239.1.2.3".parse().unwrap();
+    /// s.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    /// s.leave_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn leave_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        self.leave_multicast(IpAddr::V4(*group), v4_interface(interface)?)
+    }
+
+    /// std's IPv6 leave.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("[::]:0")?;
+    /// let group = "ff02::1234".parse().unwrap();
+    /// s.join_multicast_v6(&group, 0)?;
+    /// s.leave_multicast_v6(&group, 0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.leave_multicast(IpAddr::V6(*group), interface)
+    }
+}
+
+/// The interface index for std's IPv4 multicast calls, which name the
+/// interface by address: only the unspecified one (0, the system's choice)
+/// has an index without asking the system.
+fn v4_interface(interface: &Ipv4Addr) -> io::Result<u32> {
+    if interface.is_unspecified() {
+        Ok(0)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "wasock names interfaces by index, not by address ({interface}): \
+                 use join_multicast or leave_multicast with the index"
+            ),
+        ))
     }
 }

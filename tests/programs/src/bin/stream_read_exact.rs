@@ -1,7 +1,8 @@
 //! stream, through the SDK: `read_exact` fills the whole buffer however the
 //! data arrives, gives `UnexpectedEof` when the stream ends first,
 //! `ConnectionReset` when it is reset after some of the data, and
-//! `WouldBlock` on a non-blocking socket with nothing to read.
+//! `WouldBlock` on a non-blocking socket with nothing to read; after
+//! `shutdown(Read)`, reads see the end of the stream.
 
 use std::io::{ErrorKind, Read, Write};
 
@@ -62,6 +63,29 @@ fn main() {
         "read_exact cut short by a reset",
         c2.read_exact(&mut five).map_err(|e| e.kind()),
         Err(ErrorKind::ConnectionReset),
+    );
+
+    // After shutting down reading: the end of the stream, as std's read
+    // gives it on Linux, even with data waiting.
+    let (_l3, c3, s3) = f.connected();
+    send_all(&s3, b"unread");
+    wait_readable(&c3);
+    let mut c3 = TcpStream::from_socket(c3);
+    let shown = format!("{c3:?}");
+    check(
+        &format!("Debug shows both addresses, as std's does: {shown}"),
+        shown.starts_with("TcpStream { addr: ") && shown.contains(", peer: "),
+    );
+    must("shutdown read", c3.shutdown(std::net::Shutdown::Read));
+    check_eq(
+        "read after shutdown(Read)",
+        must("read", c3.read(&mut five)),
+        0,
+    );
+    check_eq(
+        "read_exact after shutdown(Read)",
+        c3.read_exact(&mut five).map_err(|e| e.kind()),
+        Err(ErrorKind::UnexpectedEof),
     );
     done();
 }

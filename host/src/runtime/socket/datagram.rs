@@ -163,6 +163,9 @@ pub(crate) async fn recv_from(
                     if flags.peek {
                         discard_one(sock);
                     }
+                    // A flood of refused datagrams must not keep this task
+                    // from yielding to the others on its thread.
+                    tokio::task::consume_budget().await;
                     continue;
                 }
                 // SAFETY: the provider initialised `meta.len` bytes, at most

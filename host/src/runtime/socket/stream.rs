@@ -62,6 +62,9 @@ pub(crate) async fn accept(
                 if ctx.admit_peer(Operation::TcpAccept, peer) {
                     return Ok((net, peer));
                 }
+                // A flood of refused connections must not keep this task
+                // from yielding to the others on its thread.
+                tokio::task::consume_budget().await;
             }
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
                 wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await?;

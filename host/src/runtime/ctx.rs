@@ -46,6 +46,8 @@ pub struct WasockCtx {
     pub(crate) pinned: Arc<PinnedNames>,
     /// Names this instance resolved, shared with its wasi:sockets guard.
     pub(crate) names: Arc<Mutex<NameTable>>,
+    /// Resolver lookups this instance has under way (see `start_lookup`).
+    pub(crate) lookups: Arc<tokio::sync::Semaphore>,
     pub(crate) open_sockets: usize,
     /// Socket buffer space asked for, in all (see `Limits::max_buffer_bytes`).
     pub(crate) buffer_bytes: u64,
@@ -222,6 +224,9 @@ impl WasockCtxBuilder {
             stats: Arc::default(),
             pinned: self.pinned.unwrap_or_default(),
             names: Arc::default(),
+            lookups: Arc::new(tokio::sync::Semaphore::new(
+                super::lookup::MAX_LOOKUPS_IN_FLIGHT,
+            )),
             open_sockets: 0,
             buffer_bytes: 0,
         }

@@ -11,6 +11,14 @@ use super::error::SocketResult;
 use crate::net::{BoxFuture, ErrorCode};
 use crate::policy::{NameError, normalize_name};
 
+/// Most resolver lookups one instance may have under way at once. A guest
+/// on wasi:sockets can start lookups without waiting for any; each holds a
+/// thread of the host's blocking pool (shared by every instance) until the
+/// system resolver answers, whether or not the guest still wants it. Past
+/// the limit a lookup fails with `temporary-resolver-failure` (`EAI_AGAIN`:
+/// try again later).
+pub(crate) const MAX_LOOKUPS_IN_FLIGHT: usize = 16;
+
 /// A lookup under way: answered at once (IP literals, pinned names) or by
 /// the provider's resolver.
 pub(crate) enum Lookup {
@@ -57,10 +65,21 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
         ctx.remember(&name, ips);
         return Ok(Lookup::Ready(ips.clone()));
     }
+    let Ok(in_flight) = ctx.lookups.clone().try_acquire_owned() else {
+        tracing::warn!(
+            target: "wasock::limits",
+            instance = %ctx.id,
+            name = %name,
+            "{MAX_LOOKUPS_IN_FLIGHT} name lookups are already under way; this one fails for now"
+        );
+        return Err(ErrorCode::TemporaryResolverFailure);
+    };
     let answer = ctx.provider.resolve(&name);
     let names = ctx.names.clone();
     Ok(Lookup::Pending(Box::pin(async move {
-        let ips = answer.await?;
+        let ips = answer.await;
+        drop(in_flight);
+        let ips = ips?;
         if let Ok(mut table) = names.lock() {
             table.remember(&name, &ips);
         }

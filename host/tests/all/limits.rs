@@ -7,6 +7,7 @@ use std::time::Duration;
 use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx};
 use wasock_test_programs::{
     LIMIT_MEMORY, LIMIT_SOCKETS, PROBE, SPIN, TCP_BLOCK_RECV, TCP_ECHO_CLIENT, TCP_RECV_HUGE,
+    WASI_LOOKUP_FLOOD,
 };
 
 use crate::common::{allow, run, spawn_in_process, spawn_with_runner, tokio_rt};
@@ -265,4 +266,28 @@ fn bad_limit_values_are_refused_before_anything_runs() {
             "{flag} {value}: {err}"
         );
     }
+}
+
+#[test]
+fn lookups_in_flight_are_capped_per_instance() {
+    // A single-threaded runtime, as `wasock run` has: the guest starts all
+    // its lookups before any of them can run, so the count is exact.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let done = rt.block_on(async {
+        spawn_in_process(
+            WASI_LOOKUP_FLOOD,
+            &["localhost", "100"],
+            ctx(&["resolve=localhost"], Limits::default()),
+        )
+        .finish()
+        .await
+    });
+    assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+    assert_eq!(
+        done.stdout, "started 16 refused 84\nanswered 16\nagain ok\n",
+        "at most 16 lookups under way; the rest fail for now, and the slots come back"
+    );
 }

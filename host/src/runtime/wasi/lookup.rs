@@ -4,10 +4,11 @@
 use std::net::IpAddr;
 use std::pin::Pin;
 
+use tokio::task::{JoinError, JoinHandle};
 use wasmtime::component::{HasData, Resource};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode as WasiError, IpAddress, Network};
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
-use wasmtime_wasi::runtime::{AbortOnDropJoinHandle, poll_noop, spawn};
+use wasmtime_wasi::runtime::{poll_noop, with_ambient_tokio_runtime};
 
 use crate::net::ErrorCode;
 use crate::runtime::bindings::wasi_lookup::wasi::sockets::ip_name_lookup::{
@@ -28,8 +29,11 @@ type Answer = Result<Vec<IpAddr>, ErrorCode>;
 /// A WASI `resolve-address-stream`: the answer, or the lookup still under
 /// way.
 pub enum ResolveAddressStream {
-    /// The resolver has not answered yet.
-    Pending(AbortOnDropJoinHandle<Answer>),
+    /// The resolver has not answered yet. The lookup runs to its end even
+    /// if the stream is dropped: the system resolver's thread cannot be
+    /// stopped, and the lookup counts against the instance's lookups in
+    /// flight until it is done.
+    Pending(JoinHandle<Answer>),
     /// The answer, handed out one address at a time.
     Done(Result<std::vec::IntoIter<IpAddr>, ErrorCode>),
 }
@@ -38,10 +42,15 @@ pub enum ResolveAddressStream {
 impl Pollable for ResolveAddressStream {
     async fn ready(&mut self) {
         if let ResolveAddressStream::Pending(h) = self {
-            let answer = h.await;
+            let answer = joined(h.await);
             *self = ResolveAddressStream::Done(answer.map(Vec::into_iter));
         }
     }
+}
+
+/// A lookup task's answer; one that panicked or was cancelled failed.
+fn joined(r: Result<Answer, JoinError>) -> Answer {
+    r.unwrap_or(Err(ErrorCode::PermanentResolverFailure))
 }
 
 /// WASI's nearest code for a wasock lookup error (what wasi-libc turns into
@@ -67,7 +76,9 @@ impl Host for WasockCtxView<'_> {
         let stream = match start_lookup(self.ctx, &name) {
             Err(e) => return Ok(Err(wasi_error(e))),
             Ok(Lookup::Ready(ips)) => ResolveAddressStream::Done(Ok(ips.into_iter())),
-            Ok(pending) => ResolveAddressStream::Pending(spawn(pending.finish())),
+            Ok(pending) => ResolveAddressStream::Pending(with_ambient_tokio_runtime(|| {
+                tokio::spawn(pending.finish())
+            })),
         };
         Ok(Ok(self.table.push(stream)?))
     }
@@ -81,7 +92,9 @@ impl HostResolveAddressStream for WasockCtxView<'_> {
         let stream = self.table.get_mut(&this)?;
         if let ResolveAddressStream::Pending(h) = stream {
             match poll_noop(Pin::new(h)) {
-                Some(answer) => *stream = ResolveAddressStream::Done(answer.map(Vec::into_iter)),
+                Some(answer) => {
+                    *stream = ResolveAddressStream::Done(joined(answer).map(Vec::into_iter))
+                }
                 None => return Ok(Err(WasiError::WouldBlock)),
             }
         }

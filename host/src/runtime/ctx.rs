@@ -46,6 +46,9 @@ pub struct WasockCtx {
     pub(crate) pinned: Arc<PinnedNames>,
     /// Names this instance resolved, shared with its wasi:sockets guard.
     pub(crate) names: Arc<Mutex<NameTable>>,
+    /// Peers remembered for the reply rule, over all the instance's sockets
+    /// (see `GuestSocket::remember_contact`).
+    pub(crate) contacts: std::sync::atomic::AtomicUsize,
     /// Resolver lookups this instance has under way (see `start_lookup`).
     pub(crate) lookups: Arc<tokio::sync::Semaphore>,
     pub(crate) open_sockets: usize,
@@ -224,6 +227,7 @@ impl WasockCtxBuilder {
             stats: Arc::default(),
             pinned: self.pinned.unwrap_or_default(),
             names: Arc::default(),
+            contacts: Default::default(),
             lookups: Arc::new(tokio::sync::Semaphore::new(
                 super::lookup::MAX_LOOKUPS_IN_FLIGHT,
             )),

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx};
 use wasock_test_programs::{
-    LIMIT_MEMORY, LIMIT_SOCKETS, PROBE, SPIN, TCP_BLOCK_RECV, TCP_ECHO_CLIENT, TCP_RECV_HUGE,
-    WASI_LOOKUP_FLOOD,
+    LIMIT_MEMORY, LIMIT_SOCKETS, PROBE, REPLY_BUDGET, SPIN, TCP_BLOCK_RECV, TCP_ECHO_CLIENT,
+    TCP_RECV_HUGE, WASI_LOOKUP_FLOOD,
 };
 
 use crate::common::{allow, run, spawn_in_process, spawn_with_runner, tokio_rt};
@@ -290,4 +290,33 @@ fn lookups_in_flight_are_capped_per_instance() {
         done.stdout, "started 16 refused 84\nanswered 16\nagain ok\n",
         "at most 16 lookups under way; the rest fail for now, and the slots come back"
     );
+}
+
+#[test]
+fn the_reply_rule_remembers_a_bounded_number_of_peers() {
+    tokio_rt().block_on(async {
+        let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = echo.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            while let Ok((n, from)) = echo.recv_from(&mut buf).await {
+                let _ = echo.send_to(&buf[..n], from).await;
+            }
+        });
+        let done = spawn_in_process(
+            REPLY_BUDGET,
+            &[&addr.to_string()],
+            ctx(
+                &["udp-bind=127.0.0.1:*", "udp-send=127.0.0.0/8:*"],
+                Limits::default(),
+            ),
+        )
+        .finish()
+        .await;
+        assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+        assert_eq!(
+            done.stdout, "full: TimedOut\nafter close: ping\n",
+            "16,384 peers remembered per instance; a closed socket's come back"
+        );
+    });
 }

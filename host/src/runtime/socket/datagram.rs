@@ -36,7 +36,7 @@ pub(crate) fn connect(
     ctx.check(Operation::UdpSend, addr)?;
     sock.net.start_connect(addr)?;
     sock.peer = Some(addr);
-    sock.remember_contact(addr);
+    sock.remember_contact(ctx, addr);
     if sock.state == State::Unbound {
         sock.state = State::ImplicitlyBound;
     }
@@ -106,7 +106,7 @@ pub(crate) async fn send_to(
     if sock.state == State::Unbound {
         sock.state = State::ImplicitlyBound;
     }
-    sock.remember_contact(addr);
+    sock.remember_contact(ctx, addr);
     Ok(sent as u64)
 }
 

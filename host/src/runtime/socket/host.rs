@@ -311,6 +311,9 @@ impl HostSocket for WasockCtxView<'_> {
             .ctx
             .buffer_bytes
             .saturating_sub(sock.buffers_asked.0 + sock.buffers_asked.1);
+        self.ctx
+            .contacts
+            .fetch_sub(sock.contacted.len(), std::sync::atomic::Ordering::Relaxed);
         drop(sock);
         Ok(())
     }

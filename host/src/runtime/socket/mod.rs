@@ -14,6 +14,7 @@ mod wait;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::net::{ErrorCode, Family, NetSocket, Readiness, SocketType};
@@ -41,6 +42,12 @@ pub(crate) enum State {
 
 /// Most peers remembered per datagram socket for the reply rule.
 const MAX_CONTACTED: usize = 4096;
+
+/// Most peers remembered for the reply rule over all of an instance's
+/// sockets: the memory is the host's (about 40 bytes a peer), and without
+/// it `MAX_CONTACTED` times the socket limit would be 150 MB. Past it, a
+/// peer sent to is not remembered, and its replies need a `udp-recv` grant.
+const MAX_CONTACTED_PER_INSTANCE: usize = 16_384;
 
 /// A socket in the guest's table.
 pub struct GuestSocket {
@@ -92,9 +99,16 @@ impl GuestSocket {
         self.socket_type == SocketType::Stream
     }
 
-    pub(crate) fn remember_contact(&mut self, peer: SocketAddr) {
-        if self.contacted.len() < MAX_CONTACTED {
-            self.contacted.insert((peer.ip(), peer.port()));
+    /// Remember that this socket sent to `peer`, within the socket's and
+    /// the instance's bounds (counted in `ctx.contacts`).
+    pub(crate) fn remember_contact(&mut self, ctx: &WasockCtx, peer: SocketAddr) {
+        let key = (peer.ip(), peer.port());
+        if self.contacted.len() < MAX_CONTACTED
+            && !self.contacted.contains(&key)
+            && ctx.contacts.load(Ordering::Relaxed) < MAX_CONTACTED_PER_INSTANCE
+        {
+            self.contacted.insert(key);
+            ctx.contacts.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
@@ -48,7 +48,7 @@ pub struct WasockCtx {
     pub(crate) names: Arc<Mutex<NameTable>>,
     /// Peers remembered for the reply rule, over all the instance's sockets
     /// (see `GuestSocket::remember_contact`).
-    pub(crate) contacts: std::sync::atomic::AtomicUsize,
+    pub(crate) contacts: AtomicUsize,
     /// Resolver lookups this instance has under way (see `start_lookup`).
     pub(crate) lookups: Arc<tokio::sync::Semaphore>,
     pub(crate) open_sockets: usize,

@@ -267,6 +267,9 @@ pub fn option_value(o: SocketOption) -> Option<u64> {
     })
 }
 
+/// A second, as the interface's durations count it (nanoseconds).
+pub const SEC: u64 = 1_000_000_000;
+
 /// The monotonic time now, for checking that waits lasted.
 pub fn now() -> std::time::Instant {
     std::time::Instant::now()

@@ -7,9 +7,6 @@
 use std::time::Duration;
 use wasock_guests::conformance::*;
 
-/// A second, as the interface's durations count (nanoseconds).
-const SEC: u64 = 1_000_000_000;
-
 fn main() {
     let f = family();
     // Small buffers at both ends, the receiver's set on the listener for

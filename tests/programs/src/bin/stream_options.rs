@@ -3,8 +3,6 @@
 
 use wasock_guests::conformance::*;
 
-const SEC: u64 = 1_000_000_000;
-
 fn main() {
     let f = family();
     let s = f.stream();

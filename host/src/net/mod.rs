@@ -9,10 +9,12 @@
 mod error;
 pub mod native;
 mod provider;
+mod recv_buf;
 mod types;
 
 pub use error::ErrorCode;
 pub use provider::{BoxFuture, NetSocket, Provider};
+pub use recv_buf::RecvBuf;
 pub use types::{
     ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
     SockOption, SocketType,

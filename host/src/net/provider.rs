@@ -8,12 +8,12 @@
 //! way.
 
 use std::future::Future;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::error::ErrorCode;
+use super::recv_buf::RecvBuf;
 use super::types::{
     ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
     SockOption, SocketType,
@@ -68,13 +68,11 @@ pub trait NetSocket: Send + Sync + 'static {
     /// Send on a connected socket; returns the bytes taken.
     fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode>;
 
-    /// Receive on a connected socket into `buf`; 0 on a stream socket is the
-    /// end of the stream. A datagram longer than `buf` is truncated.
-    fn try_recv(
-        &mut self,
-        buf: &mut [MaybeUninit<u8>],
-        flags: RecvFlags,
-    ) -> Result<usize, ErrorCode>;
+    /// Receive on a connected socket into `buf`. On a stream socket, nothing
+    /// received (with `buf` not full) is the end of the stream; a datagram
+    /// longer than `buf` is truncated. What arrived is what `buf` counts as
+    /// filled: a provider cannot claim bytes it did not write.
+    fn try_recv(&mut self, buf: &mut RecvBuf<'_>, flags: RecvFlags) -> Result<(), ErrorCode>;
 
     /// Send one datagram to `addr`.
     fn try_send_to(
@@ -84,10 +82,10 @@ pub trait NetSocket: Send + Sync + 'static {
         flags: SendFlags,
     ) -> Result<usize, ErrorCode>;
 
-    /// Receive one datagram and its sender.
+    /// Receive one datagram into `buf`, and its sender.
     fn try_recv_from(
         &mut self,
-        buf: &mut [MaybeUninit<u8>],
+        buf: &mut RecvBuf<'_>,
         flags: RecvFlags,
     ) -> Result<RecvMeta, ErrorCode>;
 

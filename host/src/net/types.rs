@@ -246,8 +246,6 @@ pub enum ConnectState {
 /// What a datagram receive returned besides the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvMeta {
-    /// Bytes written to the buffer.
-    pub len: usize,
     /// The sender.
     pub from: SocketAddr,
     /// The datagram was longer than the buffer; the rest was discarded

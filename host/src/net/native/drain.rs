@@ -75,12 +75,11 @@ pub(super) fn drained_recv(
 mod tests {
     use std::future::poll_fn;
     use std::io::Write;
-    use std::mem::MaybeUninit;
     use std::net::TcpListener;
 
     use super::super::NativeSocket;
     use crate::net::{
-        ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvFlags, SocketType,
+        ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SocketType,
     };
 
     async fn wait(s: &mut NativeSocket, interest: Readiness) {
@@ -90,13 +89,9 @@ mod tests {
 
     /// One receive of up to 64 bytes.
     fn recv(s: &mut NativeSocket) -> Result<Vec<u8>, ErrorCode> {
-        let mut buf = [MaybeUninit::<u8>::uninit(); 64];
-        let n = s.try_recv(&mut buf, RecvFlags::default())?;
-        // SAFETY: the receive initialised the first `n` bytes.
-        Ok(buf[..n]
-            .iter()
-            .map(|b| unsafe { b.assume_init() })
-            .collect())
+        let mut got = Vec::new();
+        s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())?;
+        Ok(got)
     }
 
     /// Until `n` bytes are queued for `s` (a system call of its own, which

@@ -5,6 +5,7 @@
 //! length, `POLLRDHUP` and `FIONREAD` on datagram sockets).
 
 mod drain;
+mod errno;
 mod options;
 mod resolve;
 mod socket;
@@ -12,6 +13,7 @@ mod sys;
 
 use std::net::IpAddr;
 
+pub use errno::from_io;
 pub use socket::NativeSocket;
 
 use super::{BoxFuture, ErrorCode, Family, NetSocket, Provider, SocketType};

@@ -2,7 +2,6 @@
 //! tokio's reactor once it can report meaningful readiness.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
@@ -14,8 +13,8 @@ use tokio::io::unix::AsyncFd;
 use super::drain::{Inq, drained_recv};
 use super::sys;
 use crate::net::{
-    ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvFlags, RecvMeta,
-    SendFlags, Shutdown, SockOption, SocketType,
+    ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
+    RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
 };
 
 /// The OS socket, before and after registration with the reactor.
@@ -374,24 +373,26 @@ impl NetSocket for NativeSocket {
             .map_err(|e| self.send_error(e))
     }
 
-    fn try_recv(
-        &mut self,
-        buf: &mut [MaybeUninit<u8>],
-        flags: RecvFlags,
-    ) -> Result<usize, ErrorCode> {
+    fn try_recv(&mut self, buf: &mut RecvBuf<'_>, flags: RecvFlags) -> Result<(), ErrorCode> {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
         let drain_aware = self.blocking && self.socket_type == SocketType::Stream && !flags.peek;
         let flags = recv_flags(flags);
-        match &self.io {
+        let spare = buf.unfilled();
+        let n = match &self.io {
             // (An accepted connection served without ever waiting is never
             // registered, and never pays for the option.)
             Io::Registered(fd) if drain_aware && self.inq.enable(fd) => {
-                drained_recv(fd, buf, flags)
+                drained_recv(fd, spare, flags)?
             }
-            _ => self.op(Interest::READABLE, |s| s.recv_with_flags(buf, flags)),
-        }
+            _ => self.op(Interest::READABLE, |s| s.recv_with_flags(spare, flags))?,
+        };
+        // SAFETY: the kernel wrote the `n` bytes it reported (socket2's
+        // `recv_with_flags` and `recvmsg` return the count received into
+        // the buffer), and never more than the buffer's length.
+        unsafe { buf.assume_filled(n.min(buf.remaining())) };
+        Ok(())
     }
 
     fn try_send_to(
@@ -413,7 +414,7 @@ impl NetSocket for NativeSocket {
 
     fn try_recv_from(
         &mut self,
-        buf: &mut [MaybeUninit<u8>],
+        buf: &mut RecvBuf<'_>,
         flags: RecvFlags,
     ) -> Result<RecvMeta, ErrorCode> {
         if self.shut_read {
@@ -421,10 +422,13 @@ impl NetSocket for NativeSocket {
         }
         // With MSG_TRUNC, Linux returns the datagram's real length.
         let flags = recv_flags(flags) | libc::MSG_TRUNC;
-        let cap = buf.len();
-        let (n, from) = self.op(Interest::READABLE, |s| s.recv_from_with_flags(buf, flags))?;
+        let cap = buf.remaining();
+        let spare = buf.unfilled();
+        let (n, from) = self.op(Interest::READABLE, |s| s.recv_from_with_flags(spare, flags))?;
+        // SAFETY: the kernel wrote the datagram's first `min(n, cap)` bytes
+        // (with MSG_TRUNC, `n` is its full length, and only `cap` fit).
+        unsafe { buf.assume_filled(n.min(cap)) };
         Ok(RecvMeta {
-            len: n.min(cap),
             from: to_socket_addr(&from)?,
             truncated: n > cap,
         })

@@ -60,6 +60,7 @@ async fn serve(
         max_concurrent: max,
         drain_timeout: args.drain_timeout,
         limits,
+        ..ServeOptions::default()
     };
     let server = Arc::new(
         Server::new(

@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
+use super::admission::{Gate, Subject};
 use super::bindings::wasock::sockets as wit;
+use super::budget::{Budget, Share};
+use super::clock::{Clock, RealClock};
 use super::limits::Limits;
-use super::names::NameTable;
 use super::stats::{InstanceStats, PolicyCounters};
 use crate::net::native::NativeProvider;
 use crate::net::{ErrorCode, Provider};
@@ -35,25 +37,23 @@ impl std::fmt::Display for InstanceId {
 }
 
 /// Everything wasock keeps for one guest instance: its policy, provider,
-/// limits, counters and name table. Sockets themselves live in the store's
-/// [`ResourceTable`].
+/// clock, limits, counters and name table. Sockets themselves live in the
+/// store's [`ResourceTable`].
 pub struct WasockCtx {
     pub(crate) id: InstanceId,
-    pub(crate) policy: Arc<Policy>,
+    /// The policy with its counters and name table, shared with the
+    /// instance's wasi:sockets guard.
+    pub(crate) gate: Arc<Gate>,
     pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,
-    pub(crate) stats: Arc<InstanceStats>,
     pub(crate) pinned: Arc<PinnedNames>,
-    /// Names this instance resolved, shared with its wasi:sockets guard.
-    pub(crate) names: Arc<Mutex<NameTable>>,
-    /// Peers remembered for the reply rule, over all the instance's sockets
-    /// (see `GuestSocket::remember_contact`).
-    pub(crate) contacts: AtomicUsize,
     /// Resolver lookups this instance has under way (see `start_lookup`).
     pub(crate) lookups: Arc<tokio::sync::Semaphore>,
-    pub(crate) open_sockets: usize,
-    /// Socket buffer space asked for, in all (see `Limits::max_buffer_bytes`).
-    pub(crate) buffer_bytes: u64,
+    /// Open sockets: each socket holds a share of one.
+    pub(crate) sockets: Arc<Budget>,
+    /// Socket buffer space asked for (see `Limits::max_buffer_bytes`).
+    pub(crate) buffers: Arc<Budget>,
 }
 
 impl WasockCtx {
@@ -70,12 +70,17 @@ impl WasockCtx {
 
     /// The instance's policy counters so far.
     pub fn counters(&self) -> PolicyCounters {
-        self.stats.snapshot()
+        self.gate.stats.snapshot()
     }
 
     /// A handle on the live counters, usable after the instance is gone.
     pub fn stats(&self) -> Arc<InstanceStats> {
-        self.stats.clone()
+        self.gate.stats.clone()
+    }
+
+    /// The clock this instance's timeouts and WASI clocks read.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The limits in force.
@@ -85,87 +90,39 @@ impl WasockCtx {
 
     /// Hold `builder`'s standard `wasi:sockets` to this context's policy:
     /// the same decisions, counters and name table as wasock's own sockets
-    /// (see [`crate::runtime::guard_wasi_sockets`]).
+    /// (the reply rule is kept per instance there, not per socket).
     pub fn guard_wasi(&self, builder: &mut wasmtime_wasi::WasiCtxBuilder) {
-        super::wasi::guard_wasi_sockets(
-            builder,
-            self.policy.clone(),
-            self.stats.clone(),
-            self.names.clone(),
-            self.id,
-        );
+        super::wasi::guard_wasi_sockets(builder, self.gate.clone());
     }
 
     /// How many sockets the guest holds now.
     pub fn open_sockets(&self) -> usize {
-        self.open_sockets
+        self.sockets.used() as usize
     }
 
-    fn names_for(&self, ip: IpAddr) -> Vec<String> {
-        self.names
-            .lock()
-            .map(|t| t.names_for(ip).to_vec())
-            .unwrap_or_default()
+    /// A place for one more socket, or `new-socket-limit`.
+    pub(crate) fn socket_slot(&self) -> Result<Share, ErrorCode> {
+        self.sockets.reserve(1).ok_or(ErrorCode::NewSocketLimit)
     }
 
     /// Remember that `name` resolved to `ips` in this instance.
     pub(crate) fn remember(&self, name: &str, ips: &[IpAddr]) {
-        if let Ok(mut t) = self.names.lock() {
-            t.remember(name, ips);
-        }
+        self.gate.remember(name, ips);
     }
 
-    /// Check `op` on `addr`: count it, log a denial, and turn a denial into
-    /// `access-denied`.
+    /// Check `op` on `addr` (see [`Gate::check`]).
     pub(crate) fn check(&self, op: Operation, addr: SocketAddr) -> Result<(), ErrorCode> {
-        let decision = self
-            .policy
-            .check_address(op, addr, &self.names_for(addr.ip()));
-        self.record(&decision)
+        self.gate.check(op, addr)
     }
 
-    /// Whether the policy admits `peer` for a peer filter, without counting
-    /// or logging (for looking ahead, as `poll` does).
-    pub(crate) fn peer_allowed(&self, op: Operation, peer: SocketAddr) -> bool {
-        self.policy
-            .check_address(op, peer, &self.names_for(peer.ip()))
-            .is_allowed()
-    }
-
-    /// Check a peer filter (`tcp-accept`, `udp-recv`): like [`Self::check`]
-    /// but a denial is reported as a dropped peer.
+    /// Check a peer filter (see [`Gate::admit_peer`]).
     pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
-        let decision = self
-            .policy
-            .check_address(op, peer, &self.names_for(peer.ip()));
-        if decision.is_allowed() {
-            self.stats.record(op, true);
-            return true;
-        }
-        self.stats.record(op, false);
-        match op {
-            Operation::TcpAccept => self.stats.dropped_connection(),
-            _ => self.stats.dropped_datagram(),
-        }
-        tracing::warn!(
-            target: "wasock::policy",
-            instance = %self.id,
-            "{decision}; the peer was dropped before the guest saw it"
-        );
-        false
+        self.gate.admit_peer(op, peer)
     }
 
     /// Count a decision and log it if it is a denial.
     pub(crate) fn record(&self, decision: &Decision) -> Result<(), ErrorCode> {
-        let allowed = decision.is_allowed();
-        self.stats.record(decision.operation, allowed);
-        if allowed {
-            tracing::debug!(target: "wasock::policy", instance = %self.id, "{decision}");
-            Ok(())
-        } else {
-            tracing::warn!(target: "wasock::policy", instance = %self.id, "{decision}");
-            Err(ErrorCode::AccessDenied)
-        }
+        self.gate.record(decision)
     }
 }
 
@@ -188,6 +145,7 @@ impl WasockCtx {
 pub struct WasockCtxBuilder {
     policy: Option<Arc<Policy>>,
     provider: Option<Arc<dyn Provider>>,
+    clock: Option<Arc<dyn Clock>>,
     limits: Limits,
     pinned: Option<Arc<PinnedNames>>,
 }
@@ -205,6 +163,13 @@ impl WasockCtxBuilder {
         self
     }
 
+    /// The clock the instance's timeouts and WASI clocks read (default:
+    /// [`RealClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// The instance's limits (default: [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -219,20 +184,24 @@ impl WasockCtxBuilder {
 
     /// The context, with a fresh instance id.
     pub fn build(self) -> WasockCtx {
+        let id = InstanceId(NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed));
+        let policy: Arc<Policy> = self.policy.unwrap_or_default();
         WasockCtx {
-            id: InstanceId(NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed)),
-            policy: self.policy.unwrap_or_default(),
+            id,
+            gate: Arc::new(Gate::new(
+                Subject::Instance(id),
+                policy,
+                Arc::<InstanceStats>::default(),
+            )),
             provider: self.provider.unwrap_or_else(|| Arc::new(NativeProvider)),
+            clock: self.clock.unwrap_or_else(|| Arc::new(RealClock)),
             limits: self.limits,
-            stats: Arc::default(),
             pinned: self.pinned.unwrap_or_default(),
-            names: Arc::default(),
-            contacts: Default::default(),
             lookups: Arc::new(tokio::sync::Semaphore::new(
                 super::lookup::MAX_LOOKUPS_IN_FLIGHT,
             )),
-            open_sockets: 0,
-            buffer_bytes: 0,
+            sockets: Budget::new(self.limits.max_sockets as u64),
+            buffers: Budget::new(self.limits.max_buffer_bytes),
         }
     }
 }

@@ -60,7 +60,7 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
         }
         Err(_) => return Err(ErrorCode::InvalidArgument),
     };
-    ctx.record(&ctx.policy.check_name(&name))?;
+    ctx.record(&ctx.gate.policy.check_name(&name))?;
     if let Some(ips) = ctx.pinned.get(&name) {
         ctx.remember(&name, ips);
         return Ok(Lookup::Ready(ips.clone()));
@@ -75,14 +75,12 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
         return Err(ErrorCode::TemporaryResolverFailure);
     };
     let answer = ctx.provider.resolve(&name);
-    let names = ctx.names.clone();
+    let gate = ctx.gate.clone();
     Ok(Lookup::Pending(Box::pin(async move {
         let ips = answer.await;
         drop(in_flight);
         let ips = ips?;
-        if let Ok(mut table) = names.lock() {
-            table.remember(&name, &ips);
-        }
+        gate.remember(&name, &ips);
         Ok(ips)
     })))
 }

@@ -5,7 +5,10 @@
 //! is a suspended fiber, not a thread, so thousands of them cost memory
 //! only.
 
+mod admission;
 pub mod bindings;
+mod budget;
+mod clock;
 mod convert;
 mod ctx;
 mod error;
@@ -21,6 +24,7 @@ mod state;
 mod stats;
 mod wasi;
 
+pub use clock::{Clock, RealClock};
 pub use ctx::{
     InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
 };
@@ -33,4 +37,4 @@ pub use serve::{ServeOptions, ServeStats, Server, pooling_config};
 pub use socket::GuestSocket;
 pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
-pub use wasi::{ResolveAddressStream, add_wasi_to_linker, guard_wasi_sockets, operation_for};
+pub use wasi::{ResolveAddressStream, add_wasi_to_linker, operation_for};

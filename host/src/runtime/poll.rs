@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::bindings::wasock::sockets::poll::{Host, PollEntry};
 use super::bindings::wasock::sockets::types::Readiness;
+use super::clock::until;
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
 use super::error::SocketResult;
@@ -33,7 +34,8 @@ impl Host for WasockCtxView<'_> {
             .iter()
             .map(|e| readiness_to_net(e.interest))
             .collect();
-        let deadline = timeout.map(|ns| tokio::time::Instant::now() + Duration::from_nanos(ns));
+        let clock = self.ctx.clock.clone();
+        let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
         loop {
             // Truth first: what holds now, with the runtime's filters applied.
             let mut any = false;
@@ -47,10 +49,7 @@ impl Host for WasockCtxView<'_> {
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
-            if any
-                || timeout == Some(0)
-                || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
-            {
+            if any || timeout == Some(0) || deadline.is_some_and(|d| clock.now() >= d) {
                 return Ok(out);
             }
             // Nothing holds: wait for any socket to change, then look again.
@@ -77,13 +76,8 @@ impl Host for WasockCtxView<'_> {
                     Poll::Pending
                 }
             });
-            match deadline {
-                None => changed.await,
-                Some(at) => {
-                    if tokio::time::timeout_at(at, changed).await.is_err() {
-                        return Ok(out);
-                    }
-                }
+            if until(&*clock, deadline, changed).await.is_err() {
+                return Ok(out);
             }
         }
     }

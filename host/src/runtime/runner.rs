@@ -12,6 +12,7 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
 
+use super::clock::{Clock, within};
 use super::ctx::add_to_linker;
 use super::exit::GuestExit;
 use super::state::HostState;
@@ -32,6 +33,17 @@ pub struct Runner {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     fuel: bool,
+    yields: Yields,
+}
+
+/// What makes a running guest give way to the others on its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Yields {
+    /// The epoch, ticked by a real-time thread every [`EPOCH_TICK`].
+    Epoch,
+    /// Fuel: every `FUEL_YIELD_INTERVAL` units, the same points on every
+    /// run, whatever the machine's speed.
+    Fuel,
 }
 
 impl Runner {
@@ -56,7 +68,17 @@ impl Runner {
     /// A runner on an engine built from `config` (epoch interruption is
     /// turned on whatever `config` says), without fuel.
     pub fn with_config(config: &Config) -> anyhow::Result<Runner> {
-        Runner::build(config.clone(), false)
+        Runner::build(config.clone(), false, Yields::Epoch)
+    }
+
+    /// A runner whose guests yield at points that depend only on what they
+    /// compute (fuel), not on a real-time ticker: runs repeat exactly, as
+    /// the simulator needs. Epoch interruption is off; a fuel limit may be
+    /// set as with [`Runner::with_fuel`].
+    pub fn deterministic(config: &Config) -> anyhow::Result<Runner> {
+        let mut config = config.clone();
+        config.consume_fuel(true).epoch_interruption(false);
+        Runner::build(config, true, Yields::Fuel)
     }
 
     /// A runner whose instances count fuel, so that [`crate::runtime::Limits::fuel`]
@@ -64,13 +86,17 @@ impl Runner {
     pub fn with_fuel(config: &Config) -> anyhow::Result<Runner> {
         let mut config = config.clone();
         config.consume_fuel(true);
-        Runner::build(config, true)
+        Runner::build(config, true, Yields::Epoch)
     }
 
-    fn build(mut config: Config, fuel: bool) -> anyhow::Result<Runner> {
-        config.epoch_interruption(true);
+    fn build(mut config: Config, fuel: bool, yields: Yields) -> anyhow::Result<Runner> {
+        if yields == Yields::Epoch {
+            config.epoch_interruption(true);
+        }
         let engine = Engine::new(&config)?;
-        start_epoch_ticker(&engine);
+        if yields == Yields::Epoch {
+            start_epoch_ticker(&engine);
+        }
         let mut linker = Linker::new(&engine);
         add_wasi_to_linker(&mut linker)?;
         add_to_linker(&mut linker)?;
@@ -78,6 +104,7 @@ impl Runner {
             engine,
             linker: Arc::new(linker),
             fuel,
+            yields,
         })
     }
 
@@ -135,8 +162,10 @@ impl Runner {
         let limits = state.wasock.limits;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.store_limits);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        if self.yields == Yields::Epoch {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        }
         match (self.fuel, limits.fuel) {
             (true, fuel) => {
                 store.set_fuel(fuel.unwrap_or(u64::MAX))?;
@@ -151,9 +180,10 @@ impl Runner {
     }
 
     /// Instantiate a prepared command and run it to the end (or to its
-    /// wall-clock limit).
+    /// time limit, on the instance's clock).
     pub async fn run(&self, pre: &CommandPre<HostState>, state: HostState) -> GuestExit {
         let timeout = state.wasock.limits.timeout;
+        let clock = state.wasock.clock.clone();
         let span = tracing::info_span!("instance", id = %state.wasock.id);
         let run = async {
             let mut store = match self.store(state) {
@@ -173,22 +203,20 @@ impl Runner {
                 },
             }
         };
-        with_timeout(timeout, run.instrument(span)).await
+        with_timeout(&*clock, timeout, run.instrument(span)).await
     }
 }
 
-/// Run `f` for at most `timeout`; past it the instance is dropped, which
-/// closes its sockets.
+/// Run `f` for at most `timeout` on `clock`; past it the instance is
+/// dropped, which closes its sockets.
 pub(crate) async fn with_timeout(
+    clock: &dyn Clock,
     timeout: Option<Duration>,
     f: impl Future<Output = GuestExit>,
 ) -> GuestExit {
-    match timeout {
-        None => f.await,
-        Some(t) => tokio::time::timeout(t, f)
-            .await
-            .unwrap_or(GuestExit::TimedOut(t)),
-    }
+    within(clock, timeout, f)
+        .await
+        .unwrap_or_else(|()| GuestExit::TimedOut(timeout.unwrap_or_default()))
 }
 
 /// Tick `engine`'s epoch every [`EPOCH_TICK`] for as long as the engine

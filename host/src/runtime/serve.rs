@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -22,7 +22,9 @@ use wasmtime::component::Component;
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi::WasiCtxBuilder;
 
+use super::admission::{Gate, Subject};
 use super::bindings::ConnectionHandlerPre;
+use super::clock::{Clock, RealClock, within};
 use super::convert::addr_from_std;
 use super::ctx::{PinnedNames, WasockCtx};
 use super::exit::GuestExit;
@@ -62,6 +64,9 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
     /// Each instance's limits.
     pub limits: Limits,
+    /// The clock of the drain timeout and of every instance. Default
+    /// [`RealClock`].
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServeOptions {
@@ -70,6 +75,7 @@ impl Default for ServeOptions {
             max_concurrent: 256,
             drain_timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            clock: Arc::new(RealClock),
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct Server {
     runner: Runner,
     pre: ConnectionHandlerPre<HostState>,
     policy: Arc<Policy>,
+    /// The `tcp-accept` check on the host's own listener.
+    gate: Gate,
     pinned: Arc<PinnedNames>,
     options: ServeOptions,
     stats: Arc<ServeStats>,
@@ -124,6 +132,7 @@ impl Server {
         Ok(Server {
             runner,
             pre,
+            gate: Gate::new(Subject::Server, policy.clone(), Arc::default()),
             policy,
             pinned,
             options,
@@ -179,10 +188,12 @@ impl Server {
             });
         }
         drop(listener);
-        let started = Instant::now();
-        let drained = tokio::time::timeout(self.options.drain_timeout, async {
-            while running.join_next().await.is_some() {}
-        })
+        let started = self.options.clock.now();
+        let drained = within(
+            &*self.options.clock,
+            Some(self.options.drain_timeout),
+            async { while running.join_next().await.is_some() {} },
+        )
         .await
         .is_ok();
         if !drained {
@@ -192,19 +203,17 @@ impl Server {
             running.abort_all();
             while running.join_next().await.is_some() {}
         }
-        tracing::info!(target: "wasock::serve", "drained in {:?}", started.elapsed());
+        tracing::info!(target: "wasock::serve", "drained in {:?}", self.options.clock.now() - started);
         drained
     }
 
     /// The `tcp-accept` filter, before any instance exists.
     fn admit(&self, peer: SocketAddr) -> bool {
-        let decision = self.policy.check_address(Operation::TcpAccept, peer, &[]);
-        if decision.is_allowed() {
-            return true;
+        let admitted = self.gate.admit_peer(Operation::TcpAccept, peer);
+        if !admitted {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(target: "wasock::policy", "{decision}; the connection was closed before any instance saw it");
-        false
+        admitted
     }
 
     /// Run one instance for one connection.
@@ -213,10 +222,12 @@ impl Server {
             .policy(self.policy.clone())
             .pinned_names(self.pinned.clone())
             .limits(self.options.limits)
+            .clock(self.options.clock.clone())
             .build();
         let id = ctx.id();
         let span = tracing::info_span!("instance", id = %id, peer = %peer);
         let exit = with_timeout(
+            &*self.options.clock,
             self.options.limits.timeout,
             self.run(stream, peer, ctx).instrument(span),
         )
@@ -259,14 +270,18 @@ impl Server {
             }
         };
         let data = store.data_mut();
-        let conn = match data
-            .table
-            .push(GuestSocket::new(Box::new(conn), State::Connected))
-        {
+        let slot = match data.wasock.socket_slot() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(target: "wasock::serve", peer = %peer, "cannot hand the connection over: {e}");
+                return GuestExit::Exited(1);
+            }
+        };
+        let conn = GuestSocket::new(&data.wasock, slot, Box::new(conn), State::Connected);
+        let conn = match data.table.push(conn) {
             Ok(r) => r,
             Err(e) => return GuestExit::Trapped(e.into()),
         };
-        data.wasock.open_sockets += 1;
         let handler = match self.pre.instantiate_async(&mut store).await {
             Ok(h) => h,
             Err(e) => return GuestExit::Trapped(e),

@@ -4,6 +4,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::clock::WasiClocks;
 use super::ctx::{WasockCtx, WasockCtxView, WasockView};
 
 /// The data of a store that runs a guest: WASI, wasock, their shared
@@ -40,8 +41,10 @@ impl WasockView for HostState {
 impl HostState {
     /// A state for one instance. The WASI builder gets wasi:sockets guarded
     /// by the same policy as wasock's sockets.
+    /// Its WASI clocks read the wasock context's clock.
     pub fn new(mut wasi: WasiCtxBuilder, wasock: WasockCtx) -> HostState {
         wasock.guard_wasi(&mut wasi);
+        WasiClocks::install(&wasock.clock, &mut wasi);
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(wasock.limits.max_memory)
             .trap_on_grow_failure(true)

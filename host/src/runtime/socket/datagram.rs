@@ -1,11 +1,10 @@
 //! Datagram (UDP) operations: default peer, send-to, receive with the
 //! policy's peer filter.
 
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{GuestSocket, State, wait_ready};
-use crate::net::{ErrorCode, Family, Readiness, RecvFlags, SendFlags};
+use super::{GuestSocket, State, retry};
+use crate::net::{ErrorCode, Family, Readiness, RecvBuf, RecvFlags, SendFlags};
 use crate::policy::Operation;
 use crate::runtime::ctx::WasockCtx;
 
@@ -36,7 +35,7 @@ pub(crate) fn connect(
     ctx.check(Operation::UdpSend, addr)?;
     sock.net.start_connect(addr)?;
     sock.peer = Some(addr);
-    sock.remember_contact(ctx, addr);
+    sock.contacted.remember(addr);
     if sock.state == State::Unbound {
         sock.state = State::ImplicitlyBound;
     }
@@ -66,15 +65,11 @@ pub(crate) async fn send(
     }
     check_size(ctx, sock, data.len())?;
     let deadline = sock.send_deadline();
-    loop {
-        match sock.net.try_send(data, flags) {
-            Ok(n) => return Ok(n as u64),
-            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let sent = retry(sock, Readiness::WRITABLE, deadline, |s| {
+        s.net.try_send(data, flags).map(Some)
+    })
+    .await?;
+    Ok(sent as u64)
 }
 
 pub(crate) async fn send_to(
@@ -94,34 +89,15 @@ pub(crate) async fn send_to(
     check_size(ctx, sock, data.len())?;
     ctx.check(Operation::UdpSend, addr)?;
     let deadline = sock.send_deadline();
-    let sent = loop {
-        match sock.net.try_send_to(data, addr, flags) {
-            Ok(n) => break n,
-            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let sent = retry(sock, Readiness::WRITABLE, deadline, |s| {
+        s.net.try_send_to(data, addr, flags).map(Some)
+    })
+    .await?;
     if sock.state == State::Unbound {
         sock.state = State::ImplicitlyBound;
     }
-    sock.remember_contact(ctx, addr);
+    sock.contacted.remember(addr);
     Ok(sent as u64)
-}
-
-/// Whether a datagram from `from` may reach the guest: its socket's peer,
-/// a peer it sent to (replies, like a stateful firewall), or a `udp-recv`
-/// grant.
-fn admitted(ctx: &WasockCtx, sock: &GuestSocket, from: SocketAddr, count: bool) -> bool {
-    if sock.was_contacted(&from) {
-        return true;
-    }
-    if count {
-        ctx.admit_peer(Operation::UdpRecv, from)
-    } else {
-        ctx.peer_allowed(Operation::UdpRecv, from)
-    }
 }
 
 /// A received datagram.
@@ -153,41 +129,34 @@ pub(crate) async fn recv_from(
     let want = want.min(MAX_DATAGRAM_BUFFER);
     let deadline = sock.recv_deadline();
     let mut buf: Vec<u8> = Vec::with_capacity(want);
-    loop {
-        match sock
+    let meta = retry(sock, Readiness::READABLE, deadline, |s| {
+        buf.clear();
+        let meta = s
             .net
-            .try_recv_from(&mut buf.spare_capacity_mut()[..want], flags)
-        {
-            Ok(meta) => {
-                if !admitted(ctx, sock, meta.from, true) {
-                    if flags.peek {
-                        discard_one(sock);
-                    }
-                    // A flood of refused datagrams must not keep this task
-                    // from yielding to the others on its thread.
-                    tokio::task::consume_budget().await;
-                    continue;
-                }
-                // SAFETY: the provider initialised `meta.len` bytes, at most
-                // the `want` bytes of spare capacity it was given.
-                unsafe { buf.set_len(meta.len.min(want)) };
-                return Ok(Received {
-                    data: buf,
-                    from: meta.from,
-                    truncated: meta.truncated,
-                });
-            }
-            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await?;
-            }
-            Err(e) => return Err(e),
+            .try_recv_from(&mut RecvBuf::new(&mut buf, want), flags)?;
+        if ctx.gate.admit_datagram(&s.contacted, meta.from, true) {
+            return Ok(Some(meta));
         }
-    }
+        // Refused: gone unseen, and the loop goes on.
+        if flags.peek {
+            discard_one(s);
+        }
+        Ok(None)
+    })
+    .await?;
+    Ok(Received {
+        data: buf,
+        from: meta.from,
+        truncated: meta.truncated,
+    })
 }
 
+/// Receive and forget the next datagram.
 fn discard_one(sock: &mut GuestSocket) {
-    let mut byte = [MaybeUninit::uninit(); 1];
-    let _ = sock.net.try_recv_from(&mut byte, RecvFlags::default());
+    let mut byte = Vec::new();
+    let _ = sock
+        .net
+        .try_recv_from(&mut RecvBuf::new(&mut byte, 1), RecvFlags::default());
 }
 
 /// Discard queued datagrams from peers the guest may not hear from, so that
@@ -199,11 +168,15 @@ pub(crate) fn drop_unadmitted(ctx: &WasockCtx, sock: &mut GuestSocket) {
     if sock.pending_error.is_some() {
         return;
     }
-    let mut byte = [MaybeUninit::uninit(); 1];
+    let mut byte = Vec::with_capacity(1);
     loop {
-        match sock.net.try_recv_from(&mut byte, RecvFlags { peek: true }) {
+        byte.clear();
+        let peeked = sock
+            .net
+            .try_recv_from(&mut RecvBuf::new(&mut byte, 1), RecvFlags { peek: true });
+        match peeked {
             Ok(meta) => {
-                if admitted(ctx, sock, meta.from, false) {
+                if ctx.gate.admit_datagram(&sock.contacted, meta.from, false) {
                     return;
                 }
                 ctx.admit_peer(Operation::UdpRecv, meta.from);

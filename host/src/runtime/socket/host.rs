@@ -62,16 +62,13 @@ impl HostSocket for WasockCtxView<'_> {
         family: AddressFamily,
         type_: wit::SocketType,
     ) -> SocketResult<Resource<GuestSocket>> {
-        if self.ctx.open_sockets >= self.ctx.limits.max_sockets {
-            return Err(ErrorCode::NewSocketLimit.into());
-        }
+        let slot = self.ctx.socket_slot()?;
         let net = self
             .ctx
             .provider
             .open(family_to_net(family), type_to_net(type_))?;
-        let res = self.table.push(GuestSocket::new(net, State::Unbound))?;
-        self.ctx.open_sockets += 1;
-        Ok(res)
+        let sock = GuestSocket::new(self.ctx, slot, net, State::Unbound);
+        Ok(self.table.push(sock)?)
     }
 
     fn address_family(&mut self, this: Resource<GuestSocket>) -> wasmtime::Result<AddressFamily> {
@@ -105,10 +102,9 @@ impl HostSocket for WasockCtxView<'_> {
     ) -> SocketResult<(Resource<GuestSocket>, SocketAddress)> {
         let ctx = &*self.ctx;
         let sock = self.table.get_mut(&this)?;
-        let (net, peer) = stream::accept(ctx, sock).await?;
-        let res = self.table.push(GuestSocket::new(net, State::Connected))?;
-        self.ctx.open_sockets += 1;
-        Ok((res, addr_from_std(peer)))
+        let got = stream::accept(ctx, sock).await?;
+        let conn = GuestSocket::new(ctx, got.slot, got.net, State::Connected);
+        Ok((self.table.push(conn)?, addr_from_std(got.peer)))
     }
 
     async fn connect(
@@ -250,7 +246,7 @@ impl HostSocket for WasockCtxView<'_> {
 
     fn set_option(&mut self, this: Resource<GuestSocket>, value: SocketOption) -> SocketResult<()> {
         let sock = self.table.get_mut(&this)?;
-        Ok(options::set(self.ctx, sock, value)?)
+        Ok(options::set(sock, value)?)
     }
 
     fn get_option(
@@ -305,16 +301,8 @@ impl HostSocket for WasockCtxView<'_> {
     }
 
     fn drop(&mut self, rep: Resource<GuestSocket>) -> wasmtime::Result<()> {
-        let sock = self.table.delete(rep)?;
-        self.ctx.open_sockets = self.ctx.open_sockets.saturating_sub(1);
-        self.ctx.buffer_bytes = self
-            .ctx
-            .buffer_bytes
-            .saturating_sub(sock.buffers_asked.0 + sock.buffers_asked.1);
-        self.ctx
-            .contacts
-            .fetch_sub(sock.contacted.len(), std::sync::atomic::Ordering::Relaxed);
-        drop(sock);
+        // Its shares of the instance's budgets go back as it drops.
+        drop(self.table.delete(rep)?);
         Ok(())
     }
 }

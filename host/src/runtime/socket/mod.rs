@@ -12,16 +12,18 @@ mod options;
 mod stream;
 mod wait;
 
-use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::net::{ErrorCode, Family, NetSocket, Readiness, SocketType};
 use crate::policy::Operation;
+use crate::runtime::admission::Contacts;
+use crate::runtime::budget::Share;
+use crate::runtime::clock::Clock;
 use crate::runtime::ctx::WasockCtx;
 
-pub(crate) use wait::{Deadline, wait_ready};
+pub(crate) use wait::{Deadline, retry};
 
 /// Where a socket is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +42,6 @@ pub(crate) enum State {
     Connected,
 }
 
-/// Most peers remembered per datagram socket for the reply rule.
-const MAX_CONTACTED: usize = 4096;
-
-/// Most peers remembered for the reply rule over all of an instance's
-/// sockets: the memory is the host's (about 40 bytes a peer), and without
-/// it `MAX_CONTACTED` times the socket limit would be 150 MB. Past it, a
-/// peer sent to is not remembered, and its replies need a `udp-recv` grant.
-const MAX_CONTACTED_PER_INSTANCE: usize = 16_384;
-
 /// A socket in the guest's table.
 pub struct GuestSocket {
     pub(crate) net: Box<dyn NetSocket>,
@@ -62,7 +55,7 @@ pub struct GuestSocket {
     pub(crate) peer: Option<SocketAddr>,
     /// Peers this datagram socket sent to: their replies are delivered
     /// without a `udp-recv` grant.
-    pub(crate) contacted: HashSet<(IpAddr, u16)>,
+    pub(crate) contacted: Contacts,
     /// A connection taken from the queue by `poll` (to check it against the
     /// policy) and not yet returned by `accept`.
     pub(crate) pending_accept: Option<(Box<dyn NetSocket>, SocketAddr)>,
@@ -72,13 +65,24 @@ pub struct GuestSocket {
     /// an asynchronous error consumed while looking ahead (datagram), or
     /// the error that ended a wait-all receive that already had data.
     pub(crate) pending_error: Option<ErrorCode>,
-    /// Buffer space asked for with the buffer-size options (receive, send),
-    /// counted against the instance's `max_buffer_bytes`.
+    /// Buffer space asked for with the buffer-size options (receive, send);
+    /// `buffers` holds their sum of the instance's `max_buffer_bytes`.
     pub(crate) buffers_asked: (u64, u64),
+    pub(crate) buffers: Share,
+    /// This socket's place among the instance's `max_sockets`.
+    _slot: Share,
+    /// The instance's clock, for timeouts.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl GuestSocket {
-    pub(crate) fn new(net: Box<dyn NetSocket>, state: State) -> GuestSocket {
+    /// A socket in the place `slot` reserved (see `WasockCtx::socket_slot`).
+    pub(crate) fn new(
+        ctx: &WasockCtx,
+        slot: Share,
+        net: Box<dyn NetSocket>,
+        state: State,
+    ) -> GuestSocket {
         GuestSocket {
             family: net.family(),
             socket_type: net.socket_type(),
@@ -88,10 +92,13 @@ impl GuestSocket {
             recv_timeout: None,
             send_timeout: None,
             peer: None,
-            contacted: HashSet::new(),
+            contacted: ctx.gate.contacts(),
             pending_accept: None,
             pending_error: None,
             buffers_asked: (0, 0),
+            buffers: ctx.buffers.empty_share(),
+            _slot: slot,
+            clock: ctx.clock.clone(),
         }
     }
 
@@ -99,31 +106,12 @@ impl GuestSocket {
         self.socket_type == SocketType::Stream
     }
 
-    /// Remember that this socket sent to `peer`, within the socket's and
-    /// the instance's bounds (counted in `ctx.contacts`).
-    pub(crate) fn remember_contact(&mut self, ctx: &WasockCtx, peer: SocketAddr) {
-        let key = (peer.ip(), peer.port());
-        if self.contacted.len() < MAX_CONTACTED
-            && !self.contacted.contains(&key)
-            && ctx.contacts.load(Ordering::Relaxed) < MAX_CONTACTED_PER_INSTANCE
-        {
-            self.contacted.insert(key);
-            ctx.contacts.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether this socket sent to `peer` (address and port; flow label and
-    /// scope aside).
-    pub(crate) fn was_contacted(&self, peer: &SocketAddr) -> bool {
-        self.contacted.contains(&(peer.ip(), peer.port()))
-    }
-
     pub(crate) fn recv_deadline(&self) -> Deadline {
-        Deadline::after(self.recv_timeout)
+        Deadline::after(&*self.clock, self.recv_timeout)
     }
 
     pub(crate) fn send_deadline(&self) -> Deadline {
-        Deadline::after(self.send_timeout)
+        Deadline::after(&*self.clock, self.send_timeout)
     }
 
     pub(crate) fn bind(&mut self, ctx: &WasockCtx, addr: SocketAddr) -> Result<(), ErrorCode> {

@@ -7,7 +7,6 @@ use crate::runtime::bindings::wasock::sockets::types as wit;
 use crate::runtime::convert::{
     Setting, name_of, option_applies_to, option_from_net, option_name, setting, timeout_option,
 };
-use crate::runtime::ctx::WasockCtx;
 
 fn check_applies(sock: &GuestSocket, name: wit::OptionName) -> Result<(), ErrorCode> {
     if let Some(only) = option_applies_to(name)
@@ -21,11 +20,7 @@ fn check_applies(sock: &GuestSocket, name: wit::OptionName) -> Result<(), ErrorC
     Ok(())
 }
 
-pub(crate) fn set(
-    ctx: &mut WasockCtx,
-    sock: &mut GuestSocket,
-    value: wit::SocketOption,
-) -> Result<(), ErrorCode> {
+pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<(), ErrorCode> {
     check_applies(sock, name_of(&value))?;
     match setting(value)? {
         Setting::ReceiveTimeout(t) => sock.recv_timeout = t,
@@ -40,12 +35,14 @@ pub(crate) fn set(
                 _ => None,
             };
             if let Some((rcv, snd)) = asked {
-                let others = ctx.buffer_bytes - (sock.buffers_asked.0 + sock.buffers_asked.1);
-                if others + rcv + snd > ctx.limits.max_buffer_bytes {
+                let held = sock.buffers.amount();
+                if !sock.buffers.resize(rcv.saturating_add(snd)) {
                     return Err(ErrorCode::NoBufferSpace);
                 }
-                sock.net.set_option(option)?;
-                ctx.buffer_bytes = others + rcv + snd;
+                if let Err(e) = sock.net.set_option(option) {
+                    sock.buffers.resize(held);
+                    return Err(e);
+                }
                 sock.buffers_asked = (rcv, snd);
             } else {
                 sock.net.set_option(option)?;

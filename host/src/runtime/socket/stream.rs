@@ -1,11 +1,13 @@
 //! Stream (TCP) operations: listen, accept, connect, send and receive.
 
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::{GuestSocket, State, wait_ready};
-use crate::net::{ConnectState, ErrorCode, Family, Readiness, RecvFlags, SendFlags};
+use super::{GuestSocket, State, retry};
+use crate::net::{
+    ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SendFlags,
+};
 use crate::policy::Operation;
+use crate::runtime::budget::Share;
 use crate::runtime::ctx::WasockCtx;
 
 /// The unspecified address of a family with port 0: what an implicit bind
@@ -38,40 +40,36 @@ pub(crate) fn listen(
     Ok(())
 }
 
+/// A connection taken from a listener, with its place among the
+/// instance's sockets.
+pub(crate) struct Accepted {
+    pub slot: Share,
+    pub net: Box<dyn NetSocket>,
+    pub peer: SocketAddr,
+}
+
 /// Take one connection the policy admits, waiting if the socket blocks.
-pub(crate) async fn accept(
-    ctx: &WasockCtx,
-    sock: &mut GuestSocket,
-) -> Result<(Box<dyn crate::net::NetSocket>, SocketAddr), ErrorCode> {
+pub(crate) async fn accept(ctx: &WasockCtx, sock: &mut GuestSocket) -> Result<Accepted, ErrorCode> {
     if !sock.is_stream() {
         return Err(ErrorCode::NotSupported);
     }
     if sock.state != State::Listening {
         return Err(ErrorCode::InvalidArgument);
     }
-    if ctx.open_sockets >= ctx.limits.max_sockets {
-        return Err(ErrorCode::NewSocketLimit);
-    }
+    let slot = ctx.socket_slot()?;
     let deadline = sock.recv_deadline();
-    loop {
-        if let Some(pending) = sock.pending_accept.take() {
-            return Ok(pending);
+    let (net, peer) = retry(sock, Readiness::READABLE, deadline, |s| {
+        if let Some(pending) = s.pending_accept.take() {
+            return Ok(Some(pending));
         }
-        match sock.net.try_accept() {
-            Ok((net, peer)) => {
-                if ctx.admit_peer(Operation::TcpAccept, peer) {
-                    return Ok((net, peer));
-                }
-                // A flood of refused connections must not keep this task
-                // from yielding to the others on its thread.
-                tokio::task::consume_budget().await;
-            }
-            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+        let (net, peer) = s.net.try_accept()?;
+        // A refused peer is closed unseen, and the loop goes on.
+        Ok(ctx
+            .admit_peer(Operation::TcpAccept, peer)
+            .then_some((net, peer)))
+    })
+    .await?;
+    Ok(Accepted { slot, net, peer })
 }
 
 /// Whether `accept` has something to say: a connection the policy admits
@@ -150,20 +148,21 @@ pub(crate) async fn connect(
                 return Err(ErrorCode::InProgress);
             }
             let deadline = sock.send_deadline();
-            loop {
-                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
-                match sock.net.connect_state() {
+            // A wait that times out leaves the connect under way.
+            retry(sock, Readiness::WRITABLE, deadline, |s| {
+                match s.net.connect_state() {
                     Ok(ConnectState::Connected) => {
-                        sock.state = State::Connected;
-                        return Ok(());
+                        s.state = State::Connected;
+                        Ok(Some(()))
                     }
-                    Ok(ConnectState::InProgress) => {}
+                    Ok(ConnectState::InProgress) => Err(ErrorCode::WouldBlock),
                     Err(e) => {
-                        sock.state = after_failure(was);
-                        return Err(e);
+                        s.state = after_failure(was);
+                        Err(e)
                     }
                 }
-            }
+            })
+            .await
         }
         Err(e) => {
             sock.state = after_failure(was);
@@ -179,54 +178,53 @@ async fn ensure_connected(sock: &mut GuestSocket, interest: Readiness) -> Result
     } else {
         sock.recv_deadline()
     };
-    loop {
-        refresh_connect(sock);
-        match sock.state {
-            State::Connected => return Ok(()),
-            State::Connecting if sock.nonblocking => return Err(ErrorCode::WouldBlock),
-            State::Connecting => {
-                wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await?;
-            }
-            _ => return Err(ErrorCode::NotConnected),
+    retry(sock, Readiness::WRITABLE, deadline, |s| {
+        refresh_connect(s);
+        match s.state {
+            State::Connected => Ok(Some(())),
+            State::Connecting => Err(ErrorCode::WouldBlock),
+            _ => Err(ErrorCode::NotConnected),
         }
-    }
+    })
+    .await
 }
 
+/// Send on a connection: all of `data` if the socket blocks (or as much as
+/// went before a timeout or an error), as much as fits now if it does not.
 pub(crate) async fn send(
     sock: &mut GuestSocket,
     data: &[u8],
     flags: SendFlags,
 ) -> Result<u64, ErrorCode> {
     ensure_connected(sock, Readiness::WRITABLE).await?;
+    if data.is_empty() {
+        return Ok(0);
+    }
     let deadline = sock.send_deadline();
     let mut sent = 0;
-    while sent < data.len() {
-        match sock.net.try_send(&data[sent..], flags) {
+    let done = retry(sock, Readiness::WRITABLE, deadline, |s| {
+        match s.net.try_send(&data[sent..], flags) {
             Ok(n) => {
                 sent += n;
-                if sock.nonblocking {
-                    break;
-                }
+                Ok((s.nonblocking || sent == data.len()).then_some(()))
             }
-            Err(ErrorCode::WouldBlock) if sock.nonblocking => {
-                if sent > 0 {
-                    break;
-                }
-                return Err(ErrorCode::WouldBlock);
-            }
-            Err(ErrorCode::WouldBlock) => {
-                match wait_ready(&mut *sock.net, Readiness::WRITABLE, deadline).await {
-                    Err(_) if sent > 0 => break,
-                    r => r?,
-                };
-            }
-            Err(_) if sent > 0 => break,
-            Err(e) => return Err(e),
+            Err(ErrorCode::WouldBlock) if s.nonblocking && sent > 0 => Ok(Some(())),
+            // What went before the error is the result; the error is the
+            // next call's.
+            Err(e) if e != ErrorCode::WouldBlock && sent > 0 => Ok(Some(())),
+            Err(e) => Err(e),
         }
+    })
+    .await;
+    match done {
+        Err(_) if sent > 0 => Ok(sent as u64),
+        r => r.map(|()| sent as u64),
     }
-    Ok(sent as u64)
 }
 
+/// Receive on a connection: what is there (waiting for something if the
+/// socket blocks), or with `wait_all` until `want` bytes, the end of the
+/// stream, an error or a timeout.
 pub(crate) async fn recv(
     sock: &mut GuestSocket,
     want: usize,
@@ -243,31 +241,23 @@ pub(crate) async fn recv(
     let wait_all = wait_all && !flags.peek && !sock.nonblocking;
     let deadline = sock.recv_deadline();
     let mut buf: Vec<u8> = Vec::with_capacity(want);
-    loop {
-        let filled = buf.len();
-        let spare: &mut [MaybeUninit<u8>] = &mut buf.spare_capacity_mut()[..want - filled];
-        match sock.net.try_recv(spare, flags) {
-            Ok(0) => return Ok(buf),
-            Ok(n) => {
-                // SAFETY: the provider initialised the first `n` bytes of
-                // the spare capacity, and `n` is at most its length.
-                unsafe { buf.set_len(filled + n.min(want - filled)) };
-                if !wait_all || buf.len() == want {
-                    return Ok(buf);
-                }
-            }
-            Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                match wait_ready(&mut *sock.net, Readiness::READABLE, deadline).await {
-                    Err(_) if !buf.is_empty() => return Ok(buf),
-                    r => r?,
-                };
-            }
-            Err(e) if !buf.is_empty() => {
+    let done = retry(sock, Readiness::READABLE, deadline, |s| {
+        let before = buf.len();
+        match s.net.try_recv(&mut RecvBuf::new(&mut buf, want), flags) {
+            // Nothing, with room left: the end of the stream.
+            Ok(()) if buf.len() == before => Ok(Some(())),
+            Ok(()) => Ok((!wait_all || buf.len() == want).then_some(())),
+            Err(e) if e != ErrorCode::WouldBlock && !buf.is_empty() => {
                 // Return what arrived; the error is the next receive's.
-                sock.pending_error = Some(e);
-                return Ok(buf);
+                s.pending_error = Some(e);
+                Ok(Some(()))
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
+    })
+    .await;
+    match done {
+        Err(_) if !buf.is_empty() => Ok(buf),
+        r => r.map(|()| buf),
     }
 }

@@ -15,20 +15,14 @@
 //! addresses the instance sent to (the reply rule, per instance here rather
 //! than per socket as for wasock's own sockets).
 
-use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-use crate::policy::{Effect, Operation, Policy};
-use crate::runtime::ctx::InstanceId;
-use crate::runtime::names::NameTable;
-use crate::runtime::stats::InstanceStats;
-
-/// Most peers remembered for the reply rule.
-const MAX_CONTACTED: usize = 4096;
+use crate::policy::{Effect, Operation};
+use crate::runtime::admission::{Contacts, Gate};
 
 /// The policy operation that guards a wasi:sockets address use.
 pub fn operation_for(use_: SocketAddrUse) -> Operation {
@@ -44,11 +38,9 @@ pub fn operation_for(use_: SocketAddrUse) -> Operation {
 
 /// What the check remembers between calls.
 struct Guard {
-    policy: Arc<Policy>,
-    stats: Arc<InstanceStats>,
-    instance: InstanceId,
-    names: Arc<Mutex<NameTable>>,
-    contacted: Mutex<HashSet<(IpAddr, u16)>>,
+    gate: Arc<Gate>,
+    /// Peers sent to, for the reply rule (the instance's, here).
+    contacted: Mutex<Contacts>,
     /// The policy grants some `tcp-connect` / `udp-send`: implicit binds
     /// for them are covered.
     connects: bool,
@@ -57,61 +49,34 @@ struct Guard {
 
 impl Guard {
     fn check(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
-        let op = operation_for(use_);
         let implicit_bind = addr.ip().is_unspecified() && addr.port() == 0;
         match use_ {
-            SocketAddrUse::TcpBind if implicit_bind && self.connects => return true,
-            SocketAddrUse::UdpBind if implicit_bind && self.sends => return true,
-            SocketAddrUse::UdpReceive
-                if self
-                    .contacted
-                    .lock()
-                    .is_ok_and(|c| c.contains(&(addr.ip(), addr.port()))) =>
-            {
-                return true;
+            SocketAddrUse::TcpBind if implicit_bind && self.connects => true,
+            SocketAddrUse::UdpBind if implicit_bind && self.sends => true,
+            SocketAddrUse::TcpAccept => self.gate.admit_peer(Operation::TcpAccept, addr),
+            SocketAddrUse::UdpReceive => self
+                .contacted
+                .lock()
+                .is_ok_and(|c| self.gate.admit_datagram(&c, addr, true)),
+            SocketAddrUse::UdpSend => {
+                let allowed = self.gate.check(Operation::UdpSend, addr).is_ok();
+                if allowed && let Ok(mut c) = self.contacted.lock() {
+                    c.remember(addr);
+                }
+                allowed
             }
-            _ => {}
+            _ => self.gate.check(operation_for(use_), addr).is_ok(),
         }
-        let names = self
-            .names
-            .lock()
-            .map(|t| t.names_for(addr.ip()).to_vec())
-            .unwrap_or_default();
-        let decision = self.policy.check_address(op, addr, &names);
-        let allowed = decision.is_allowed();
-        self.stats.record(op, allowed);
-        if allowed {
-            if matches!(use_, SocketAddrUse::UdpSend)
-                && let Ok(mut c) = self.contacted.lock()
-                && c.len() < MAX_CONTACTED
-            {
-                c.insert((addr.ip(), addr.port()));
-            }
-        } else {
-            match use_ {
-                SocketAddrUse::TcpAccept => self.stats.dropped_connection(),
-                SocketAddrUse::UdpReceive => self.stats.dropped_datagram(),
-                _ => {}
-            }
-            tracing::warn!(target: "wasock::policy", instance = %self.instance, "{decision} (wasi:sockets)");
-        }
-        allowed
     }
 }
 
-/// Make `builder`'s wasi:sockets obey `policy`: TCP and UDP are switched on
-/// and every address use is checked, counted in `stats` and, when denied,
-/// logged like a wasock denial. `names` is the instance's table of resolved
-/// names, shared with wasock's own sockets.
-pub fn guard_wasi_sockets(
-    builder: &mut WasiCtxBuilder,
-    policy: Arc<Policy>,
-    stats: Arc<InstanceStats>,
-    names: Arc<Mutex<NameTable>>,
-    instance: InstanceId,
-) {
+/// Make `builder`'s wasi:sockets obey `gate`'s policy: TCP and UDP are
+/// switched on and every address use is checked, counted and, when denied,
+/// logged by the same gate as the instance's wasock sockets, with the same
+/// table of resolved names.
+pub(crate) fn guard_wasi_sockets(builder: &mut WasiCtxBuilder, gate: Arc<Gate>) {
     let grants = |op: Operation| {
-        policy
+        gate.policy
             .rules()
             .iter()
             .any(|r| r.effect == Effect::Allow && r.operation == op)
@@ -119,11 +84,8 @@ pub fn guard_wasi_sockets(
     let guard = Arc::new(Guard {
         connects: grants(Operation::TcpConnect),
         sends: grants(Operation::UdpSend),
-        policy: policy.clone(),
-        stats,
-        instance,
-        names,
-        contacted: Mutex::new(HashSet::new()),
+        contacted: Mutex::new(gate.contacts()),
+        gate,
     });
     // Names are resolved by wasock's own lookup (see `lookup`); the
     // wasmtime-wasi one stays switched off should it ever be linked.

@@ -6,6 +6,7 @@ mod guard;
 mod link;
 mod lookup;
 
-pub use guard::{guard_wasi_sockets, operation_for};
+pub(crate) use guard::guard_wasi_sockets;
+pub use guard::operation_for;
 pub use link::add_wasi_to_linker;
 pub use lookup::ResolveAddressStream;

@@ -1,0 +1,188 @@
+//! The one admission check: every address an instance uses, and every peer
+//! that reaches it, is decided here against its policy, counted, and logged
+//! when refused; for wasock sockets, standard wasi:sockets and serve's
+//! listener alike. The reply rule's memory (peers a datagram socket sent
+//! to) lives here too, bounded by the instance's budget.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use super::budget::{Budget, Share};
+use super::ctx::InstanceId;
+use super::names::NameTable;
+use super::stats::InstanceStats;
+use crate::net::ErrorCode;
+use crate::policy::{Decision, Operation, Policy};
+
+/// Most peers remembered for the reply rule by one holder (a datagram
+/// socket, or an instance's wasi:sockets).
+const MAX_CONTACTED: usize = 4096;
+
+/// Most peers remembered for the reply rule over all of an instance's
+/// holders: the memory is the host's (about 40 bytes a peer), and without
+/// it `MAX_CONTACTED` times the socket limit would be 150 MB. Past it, a
+/// peer sent to is not remembered, and its replies need a `udp-recv` grant.
+pub(crate) const MAX_CONTACTED_PER_INSTANCE: u64 = 16_384;
+
+/// Who is being admitted for, in log lines.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    /// A guest instance.
+    Instance(InstanceId),
+    /// A server's own listener, before any instance exists.
+    Server,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Instance(id) => write!(f, "{id}"),
+            Subject::Server => f.write_str("server"),
+        }
+    }
+}
+
+/// An instance's (or a server's) policy with what it decides by: the
+/// counters it keeps and the names resolved so far.
+pub(crate) struct Gate {
+    pub(crate) subject: Subject,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) stats: Arc<InstanceStats>,
+    /// Names this instance resolved, for grants by name.
+    pub(crate) names: Mutex<NameTable>,
+    /// Peers remembered for the reply rule, over all holders.
+    contacts: Arc<Budget>,
+}
+
+impl Gate {
+    pub(crate) fn new(subject: Subject, policy: Arc<Policy>, stats: Arc<InstanceStats>) -> Gate {
+        Gate {
+            subject,
+            policy,
+            stats,
+            names: Mutex::default(),
+            contacts: Budget::new(MAX_CONTACTED_PER_INSTANCE),
+        }
+    }
+
+    fn names_for(&self, ip: IpAddr) -> Vec<String> {
+        self.names
+            .lock()
+            .map(|t| t.names_for(ip).to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Remember that `name` resolved to `ips`.
+    pub(crate) fn remember(&self, name: &str, ips: &[IpAddr]) {
+        if let Ok(mut t) = self.names.lock() {
+            t.remember(name, ips);
+        }
+    }
+
+    fn decide(&self, op: Operation, addr: SocketAddr) -> Decision {
+        self.policy
+            .check_address(op, addr, &self.names_for(addr.ip()))
+    }
+
+    /// Check `op` on `addr`: count it, log a denial, and turn a denial into
+    /// `access-denied`.
+    pub(crate) fn check(&self, op: Operation, addr: SocketAddr) -> Result<(), ErrorCode> {
+        self.record(&self.decide(op, addr))
+    }
+
+    /// Count a decision and log it if it is a denial.
+    pub(crate) fn record(&self, decision: &Decision) -> Result<(), ErrorCode> {
+        let allowed = decision.is_allowed();
+        self.stats.record(decision.operation, allowed);
+        if allowed {
+            tracing::debug!(target: "wasock::policy", instance = %self.subject, "{decision}");
+            Ok(())
+        } else {
+            tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}");
+            Err(ErrorCode::AccessDenied)
+        }
+    }
+
+    /// Whether the policy admits `peer` for a peer filter, without counting
+    /// or logging (for looking ahead, as `poll` does).
+    pub(crate) fn peer_allowed(&self, op: Operation, peer: SocketAddr) -> bool {
+        self.decide(op, peer).is_allowed()
+    }
+
+    /// Check a peer filter (`tcp-accept`, `udp-recv`): like [`Gate::check`]
+    /// but a denial is counted and logged as a dropped peer.
+    pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
+        let decision = self.decide(op, peer);
+        if decision.is_allowed() {
+            self.stats.record(op, true);
+            return true;
+        }
+        self.stats.record(op, false);
+        match op {
+            Operation::TcpAccept => self.stats.dropped_connection(),
+            _ => self.stats.dropped_datagram(),
+        }
+        tracing::warn!(
+            target: "wasock::policy",
+            instance = %self.subject,
+            "{decision}; the peer was dropped before the guest saw it"
+        );
+        false
+    }
+
+    /// Whether a datagram from `from` may reach a holder of `contacts`: a
+    /// reply from a peer it sent to (like a stateful firewall), or a
+    /// `udp-recv` grant. `count` says whether this is the real decision
+    /// (counted, and logged if refused) or a look ahead.
+    pub(crate) fn admit_datagram(
+        &self,
+        contacts: &Contacts,
+        from: SocketAddr,
+        count: bool,
+    ) -> bool {
+        if contacts.contains(&from) {
+            return true;
+        }
+        if count {
+            self.admit_peer(Operation::UdpRecv, from)
+        } else {
+            self.peer_allowed(Operation::UdpRecv, from)
+        }
+    }
+
+    /// An empty reply-rule memory, bounded by this gate's budget.
+    pub(crate) fn contacts(&self) -> Contacts {
+        Contacts {
+            peers: HashSet::new(),
+            share: self.contacts.empty_share(),
+        }
+    }
+}
+
+/// Peers a holder sent to, whose replies it receives without a `udp-recv`
+/// grant. Bounded per holder and, through its share, per instance; dropping
+/// it gives the share back.
+pub(crate) struct Contacts {
+    peers: HashSet<(IpAddr, u16)>,
+    share: Share,
+}
+
+impl Contacts {
+    /// Remember `peer` (address and port), within the bounds.
+    pub(crate) fn remember(&mut self, peer: SocketAddr) {
+        let key = (peer.ip(), peer.port());
+        if self.peers.len() < MAX_CONTACTED
+            && !self.peers.contains(&key)
+            && self.share.resize(self.share.amount() + 1)
+        {
+            self.peers.insert(key);
+        }
+    }
+
+    /// Whether `peer` was sent to (flow label and scope aside).
+    pub(crate) fn contains(&self, peer: &SocketAddr) -> bool {
+        self.peers.contains(&(peer.ip(), peer.port()))
+    }
+}

@@ -16,6 +16,7 @@ const PACKAGES: &[&str] = &[
     "tcp-echo",
     "udp-echo",
     "http-hello",
+    "sim-guests",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -83,6 +84,12 @@ fn main() {
         "http_hello",
         "bench_wasock",
         "bench_std",
+        "udp-source",
+        "udp-sink",
+        "tcp-send",
+        "tcp-sink",
+        "udp-ping",
+        "sleeper",
     ]
     .map(String::from)
     .to_vec();

@@ -32,6 +32,57 @@ pub enum Command {
     /// Explain or check policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run a scenario's guests on a simulated network (deterministic:
+    /// virtual time, seeded faults) and print the transcript.
+    #[command(after_help = SIM_EXAMPLES)]
+    Sim(SimArgs),
+}
+
+const SIM_EXAMPLES: &str = "\
+A scenario (TOML) names hosts (name, addrs, component, args, env, allow/deny
+rules, start, daemon, count), a [default-link] and [[link]]s between hosts
+(latency, jitter, bandwidth, loss, duplicate, reorder), [[partition]]s
+(a, b, start, heal), [names], a seed and `until` (the virtual deadline).
+A component given by a bare name is GUEST_DIR/NAME.wasm.
+
+Example:
+  cargo build --release --target wasm32-wasip2 -p udp-echo -p sim-guests
+  wasock sim examples/sim/udp-faults.toml --seed 7";
+
+/// Arguments of `wasock sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The seed, instead of the scenario's. The same seed gives the same
+    /// transcript, byte for byte.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The virtual deadline, instead of the scenario's `until`. E.g.
+    /// `--until 10m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub until: Option<Duration>,
+
+    /// Also write the transcript as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Where components named by a bare name are
+    /// [default: target/wasm32-wasip2/release].
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "target/wasm32-wasip2/release"
+    )]
+    pub guest_dir: PathBuf,
+
+    /// Leave each datagram's fate out of the transcript (connections,
+    /// resets and partitions stay).
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
 }
 
 const SERVE_EXAMPLES: &str = "\

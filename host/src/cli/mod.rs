@@ -5,7 +5,9 @@ mod args;
 mod check;
 mod explain;
 mod run;
+mod scenario;
 mod serve;
+mod sim;
 mod units;
 
 use std::process::ExitCode;
@@ -14,7 +16,10 @@ use clap::Parser;
 
 pub use args::{
     CheckArgs, Cli, Command, ExplainArgs, LimitArgs, PolicyCommand, RuleArgs, RunArgs, ServeArgs,
+    SimArgs,
 };
+pub use scenario::{HostPlan, Scenario, ScenarioError, component_path, parse_scenario};
+pub use sim::simulate;
 
 use crate::policy::{Policy, parse_policy_file};
 use crate::runtime::{Limits, PinnedNames};
@@ -117,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::main(args),
         Command::Policy(PolicyCommand::Explain(args)) => explain::main(&args),
         Command::Policy(PolicyCommand::Check(args)) => check::main(&args),
+        Command::Sim(args) => sim::main(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

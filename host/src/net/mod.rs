@@ -10,6 +10,7 @@ mod error;
 pub mod native;
 mod provider;
 mod recv_buf;
+pub mod sim;
 mod types;
 
 pub use error::ErrorCode;

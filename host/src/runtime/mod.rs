@@ -19,6 +19,7 @@ mod names;
 mod poll;
 mod runner;
 mod serve;
+mod sim;
 mod socket;
 mod state;
 mod stats;
@@ -34,6 +35,9 @@ pub use limits::Limits;
 pub use names::NameTable;
 pub use runner::{EPOCH_TICK, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, pooling_config};
+pub use sim::{
+    DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript, What,
+};
 pub use socket::GuestSocket;
 pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};

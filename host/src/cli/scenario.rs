@@ -1,0 +1,484 @@
+//! Simulation scenarios: the hosts, links, partitions and names of a
+//! simulated Internet, in TOML. Errors name the line, column and field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::units::{parse_duration, parse_size};
+use crate::net::sim::LinkConfig;
+use crate::policy::{Effect, Policy, Rule, RuleSource};
+use crate::runtime::Partition;
+
+/// A parsed scenario, components not yet loaded.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The seed every fault derives from.
+    pub seed: u64,
+    /// Virtual time after which the run stops.
+    pub until: Duration,
+    /// The link between hosts without one of their own.
+    pub default_link: LinkConfig,
+    /// The hosts, `count` expanded.
+    pub hosts: Vec<HostPlan>,
+    /// Links between two named hosts.
+    pub links: Vec<(String, String, LinkConfig)>,
+    /// Partitions: two sets of hosts, a start and an optional heal.
+    pub partitions: Vec<Partition>,
+    /// Names and their addresses.
+    pub names: Vec<(String, Vec<IpAddr>)>,
+}
+
+/// One host of a scenario.
+#[derive(Debug)]
+pub struct HostPlan {
+    /// Its name.
+    pub name: String,
+    /// Its addresses.
+    pub addrs: Vec<IpAddr>,
+    /// The guest component's file, if it runs one.
+    pub component: Option<PathBuf>,
+    /// The guest's arguments.
+    pub args: Vec<String>,
+    /// The guest's environment.
+    pub env: Vec<(String, String)>,
+    /// The guest's policy.
+    pub policy: Arc<Policy>,
+    /// When the guest starts.
+    pub start: Duration,
+    /// A service the run does not wait for.
+    pub daemon: bool,
+    /// A time limit for the guest (virtual).
+    pub timeout: Option<Duration>,
+    /// A fuel limit for the guest.
+    pub fuel: Option<u64>,
+}
+
+/// What is wrong with a scenario.
+#[derive(Debug)]
+pub struct ScenarioError {
+    /// The file.
+    pub path: String,
+    /// Line (1-based).
+    pub line: usize,
+    /// Column (1-based).
+    pub column: usize,
+    /// What, naming the field.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A duration written `500ms`, `30s`, `2m`, `1h`.
+#[derive(Debug, Clone, Copy)]
+struct Dur(Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim() == "0s" || s.trim() == "0ms" || s.trim() == "0" {
+            return Ok(Dur(Duration::ZERO));
+        }
+        parse_duration(&s)
+            .map(Dur)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Bytes per second, written as a size (`10MiB`) or a number.
+#[derive(Debug, Clone, Copy)]
+struct Rate(u64);
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Rate(n)),
+            Raw::S(s) => parse_size(s.trim_end_matches("/s"))
+                .map(Rate)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A probability between 0 and 1.
+#[derive(Debug, Clone, Copy, Default)]
+struct Prob(f64);
+
+impl<'de> Deserialize<'de> for Prob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Prob, D::Error> {
+        let p = f64::deserialize(d)?;
+        if (0.0..=1.0).contains(&p) {
+            Ok(Prob(p))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{p} is not a probability: expected a number from 0 to 1"
+            )))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLink {
+    latency: Option<Dur>,
+    jitter: Option<Dur>,
+    bandwidth: Option<Rate>,
+    loss: Option<Prob>,
+    duplicate: Option<Prob>,
+    reorder: Option<Prob>,
+}
+
+impl RawLink {
+    fn over(&self, base: &LinkConfig) -> LinkConfig {
+        LinkConfig {
+            latency: self.latency.map_or(base.latency, |d| d.0),
+            jitter: self.jitter.map_or(base.jitter, |d| d.0),
+            bandwidth: self.bandwidth.map(|r| r.0).or(base.bandwidth),
+            loss: self.loss.map_or(base.loss, |p| p.0),
+            duplicate: self.duplicate.map_or(base.duplicate, |p| p.0),
+            reorder: self.reorder.map_or(base.reorder, |p| p.0),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPairLink {
+    a: Spanned<String>,
+    b: Spanned<String>,
+    latency: Option<Dur>,
+    jitter: Option<Dur>,
+    bandwidth: Option<Rate>,
+    loss: Option<Prob>,
+    duplicate: Option<Prob>,
+    reorder: Option<Prob>,
+}
+
+impl RawPairLink {
+    fn link(&self) -> RawLink {
+        RawLink {
+            latency: self.latency,
+            jitter: self.jitter,
+            bandwidth: self.bandwidth,
+            loss: self.loss,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPartition {
+    a: Vec<Spanned<String>>,
+    b: Vec<Spanned<String>>,
+    start: Dur,
+    heal: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawHost {
+    name: Spanned<String>,
+    #[serde(default)]
+    addrs: Vec<IpAddr>,
+    component: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    start: Option<Dur>,
+    #[serde(default)]
+    daemon: bool,
+    count: Option<u32>,
+    timeout: Option<Dur>,
+    fuel: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawScenario {
+    #[serde(default)]
+    seed: u64,
+    until: Option<Dur>,
+    #[serde(default)]
+    default_link: RawLink,
+    #[serde(default)]
+    link: Vec<RawPairLink>,
+    #[serde(default)]
+    host: Vec<RawHost>,
+    #[serde(default)]
+    partition: Vec<RawPartition>,
+    #[serde(default)]
+    names: BTreeMap<String, Vec<IpAddr>>,
+}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The `i`th address counting up from `base` (for hosts with a count).
+fn nth_addr(base: IpAddr, i: u32) -> Option<IpAddr> {
+    match base {
+        IpAddr::V4(a) => u32::from(a).checked_add(i).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(a) => u128::from(a)
+            .checked_add(u128::from(i))
+            .map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+/// Where a component named in a scenario is: a bare name (`udp-echo`) is
+/// `GUEST_DIR/NAME.wasm`; anything with a `/` or ending in `.wasm` is a
+/// path relative to the scenario's folder.
+pub fn component_path(name: &str, scenario_dir: &Path, guest_dir: &Path) -> PathBuf {
+    if name.contains('/') || name.ends_with(".wasm") {
+        scenario_dir.join(name)
+    } else {
+        guest_dir.join(format!("{name}.wasm"))
+    }
+}
+
+/// Parse a scenario. `resolve` turns a component name into a path.
+pub fn parse_scenario(
+    path: &str,
+    text: &str,
+    resolve: impl Fn(&str) -> PathBuf,
+) -> Result<Scenario, ScenarioError> {
+    let err = |offset: usize, message: String| {
+        let (line, column) = position(text, offset);
+        ScenarioError {
+            path: path.to_string(),
+            line,
+            column,
+            message,
+        }
+    };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        err(
+            e.span().map_or(0, |s| s.start),
+            e.message().trim_end().to_string(),
+        )
+    })?;
+    let default_link = raw.default_link.over(&LinkConfig::default());
+    let mut hosts = Vec::new();
+    let mut seen = BTreeMap::new();
+    for h in raw.host {
+        let mut policy = Policy::deny_all();
+        let rules = h
+            .allow
+            .iter()
+            .map(|r| (Effect::Allow, r))
+            .chain(h.deny.iter().map(|r| (Effect::Deny, r)));
+        for (effect, spanned) in rules {
+            let start = spanned.span().start + 1;
+            let rule = Rule::parse(effect, spanned.get_ref()).map_err(|e| {
+                err(
+                    start + e.column - 1,
+                    format!("host {:?}, {}: {e}", h.name.get_ref(), effect_field(effect)),
+                )
+            })?;
+            let (line, column) = position(text, start);
+            policy.push(rule.with_source(RuleSource::File {
+                path: path.to_string(),
+                line,
+                column,
+            }));
+        }
+        let policy = Arc::new(policy);
+        let count = h.count.unwrap_or(1);
+        if count == 0 {
+            return Err(err(
+                h.name.span().start,
+                format!("host {:?}, count: must be at least 1", h.name.get_ref()),
+            ));
+        }
+        for i in 0..count {
+            let name = if h.count.is_some() {
+                format!("{}-{}", h.name.get_ref(), i + 1)
+            } else {
+                h.name.get_ref().clone()
+            };
+            if seen.insert(name.clone(), ()).is_some() {
+                return Err(err(
+                    h.name.span().start,
+                    format!("name: a host named {name:?} is already declared"),
+                ));
+            }
+            let addrs = h
+                .addrs
+                .iter()
+                .map(|a| nth_addr(*a, i))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    err(h.name.span().start, format!("host {name:?}, addrs: counting up {count} addresses runs past the last one"))
+                })?;
+            let n = (i + 1).to_string();
+            hosts.push(HostPlan {
+                addrs,
+                component: h.component.as_deref().map(&resolve),
+                args: h.args.iter().map(|a| a.replace("{i}", &n)).collect(),
+                env: h
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace("{i}", &n)))
+                    .collect(),
+                policy: policy.clone(),
+                start: h.start.map_or(Duration::ZERO, |d| d.0),
+                daemon: h.daemon,
+                timeout: h.timeout.map(|d| d.0),
+                fuel: h.fuel,
+                name,
+            });
+        }
+    }
+    let known = |s: &Spanned<String>, field: &str| {
+        if seen.contains_key(s.get_ref()) {
+            Ok(s.get_ref().clone())
+        } else {
+            Err(err(
+                s.span().start,
+                format!("{field}: no host named {:?} is declared", s.get_ref()),
+            ))
+        }
+    };
+    let mut links = Vec::new();
+    for l in raw.link {
+        let a = known(&l.a, "link.a")?;
+        let b = known(&l.b, "link.b")?;
+        links.push((a, b, l.link().over(&default_link)));
+    }
+    let mut partitions = Vec::new();
+    for p in raw.partition {
+        let a =
+            p.a.iter()
+                .map(|s| known(s, "partition.a"))
+                .collect::<Result<_, _>>()?;
+        let b =
+            p.b.iter()
+                .map(|s| known(s, "partition.b"))
+                .collect::<Result<_, _>>()?;
+        partitions.push(Partition {
+            a,
+            b,
+            start: p.start.0,
+            heal: p.heal.map(|d| d.0),
+        });
+    }
+    Ok(Scenario {
+        seed: raw.seed,
+        until: raw.until.map_or(Duration::from_secs(3600), |d| d.0),
+        default_link,
+        hosts,
+        links,
+        partitions,
+        names: raw.names.into_iter().collect(),
+    })
+}
+
+fn effect_field(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Allow => "allow",
+        Effect::Deny => "deny",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        parse_scenario("s.toml", text, |n| PathBuf::from(n))
+    }
+
+    #[test]
+    fn a_scenario_expands_counted_hosts_and_reads_links() {
+        let s = parse(
+            r#"
+seed = 9
+until = "90s"
+[default-link]
+latency = "20ms"
+loss = 0.2
+[[host]]
+name = "c"
+count = 3
+addrs = ["10.0.0.10"]
+component = "ping"
+args = ["{i}"]
+allow = ["udp-send=10.0.0.1:7"]
+[[host]]
+name = "s"
+addrs = ["10.0.0.1"]
+[[link]]
+a = "c-2"
+b = "s"
+loss = 0.5
+[[partition]]
+a = ["c-1"]
+b = ["s"]
+start = "1s"
+heal = "3s"
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.until, Duration::from_secs(90));
+        let names: Vec<_> = s.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["c-1", "c-2", "c-3", "s"]);
+        assert_eq!(s.hosts[2].addrs, ["10.0.0.12".parse::<IpAddr>().unwrap()]);
+        assert_eq!(s.hosts[1].args, ["2"]);
+        assert_eq!(s.links[0].2.loss, 0.5);
+        assert_eq!(s.links[0].2.latency, Duration::from_millis(20));
+        assert_eq!(s.partitions[0].heal, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_field() {
+        let e = parse("seed = 1\n[[host]]\nname = \"a\"\nallow = [\"tcp-bnd=*\"]\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("allow"), "{e}");
+        let e = parse("[default-link]\nloss = 1.5\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("probability"), "{e}");
+        let e = parse("[default-link]\nlatency = \"10 parsecs\"\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse("[[host]]\nname = \"a\"\nadrs = []\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("adrs"), "{e}");
+        let e = parse(
+            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"zz\"]\nstart = \"1s\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("partition.b"), "{e}");
+    }
+}

@@ -1,0 +1,144 @@
+//! `wasock sim`: run a scenario's guests on the simulated network and print
+//! the transcript.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::args::SimArgs;
+use super::scenario::{Scenario, component_path, parse_scenario};
+use crate::runtime::{Limits, Outcome, Runner, SimGuest, SimRun, Simulation};
+
+/// Run the scenario. Exit 0 when every guest (daemons aside) exits 0 by the
+/// deadline, 1 otherwise (naming the first that did not), 2 for a scenario
+/// that does not parse.
+pub fn main(args: SimArgs) -> i32 {
+    let shown = args.scenario.display().to_string();
+    let text = match std::fs::read_to_string(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read the scenario {shown}: {e}");
+            return 2;
+        }
+    };
+    let dir = args
+        .scenario
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let guest_dir = args.guest_dir.clone();
+    let mut scenario =
+        match parse_scenario(&shown, &text, |name| component_path(name, &dir, &guest_dir)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if let Some(until) = args.until {
+        scenario.until = until;
+    }
+    let run = match simulate(&scenario, args.quiet) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    print!("{}", run.transcript.render());
+    if let Some(trace) = &args.trace
+        && let Err(e) = std::fs::write(trace, run.transcript.json_lines())
+    {
+        eprintln!("error: cannot write the trace {}: {e}", trace.display());
+        return 1;
+    }
+    let secs = run.virtual_elapsed.as_secs_f64();
+    let wall = run.wall_elapsed.as_secs_f64().max(1e-6);
+    eprintln!(
+        "sim: seed {}, {} guests, {} network events, {:.3} s of virtual time in {:.3} s ({:.0}x)",
+        scenario.seed,
+        run.outcomes.len(),
+        run.transcript.net_events(),
+        secs,
+        wall,
+        secs / wall
+    );
+    match run.first_failure() {
+        None => 0,
+        Some((host, why)) => {
+            eprintln!("error: host {host:?} failed: {why}");
+            1
+        }
+    }
+}
+
+/// Load the scenario's components (each file once) on a deterministic
+/// runner and run it.
+pub fn simulate(scenario: &Scenario, quiet: bool) -> anyhow::Result<SimRun> {
+    let mut config = Runner::default_config();
+    config.cache(wasmtime::Cache::from_file(None).ok());
+    let runner = Runner::deterministic(&config)?;
+    let mut components = BTreeMap::<PathBuf, _>::new();
+    let mut sim = Simulation::new(scenario.seed);
+    sim.default_link(scenario.default_link).verbose(!quiet);
+    for h in &scenario.hosts {
+        let guest = match &h.component {
+            None => None,
+            Some(path) => {
+                let component = match components.get(path) {
+                    Some(c) => Clone::clone(c),
+                    None => {
+                        let c = runner.load(path).with_context(|| {
+                            format!(
+                                "host {:?}: build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
+                                h.name
+                            )
+                        })?;
+                        components.insert(path.clone(), c.clone());
+                        c
+                    }
+                };
+                let mut guest = SimGuest::new(component)
+                    .args(h.args.clone())
+                    .env(h.env.clone())
+                    .policy(h.policy.clone())
+                    .start_at(h.start)
+                    .limits(Limits {
+                        timeout: h.timeout,
+                        fuel: h.fuel,
+                        ..Limits::default()
+                    });
+                if h.daemon {
+                    guest = guest.daemon();
+                }
+                Some(guest)
+            }
+        };
+        sim.host(&h.name, &h.addrs, guest);
+    }
+    for (a, b, link) in &scenario.links {
+        sim.link(a, b, *link);
+    }
+    for p in &scenario.partitions {
+        let a: Vec<&str> = p.a.iter().map(String::as_str).collect();
+        let b: Vec<&str> = p.b.iter().map(String::as_str).collect();
+        sim.partition(&a, &b, p.start, p.heal);
+    }
+    for (name, addrs) in &scenario.names {
+        sim.name(name, addrs);
+    }
+    let run = sim.run(&runner, scenario.until)?;
+    if run
+        .outcomes
+        .iter()
+        .all(|(_, o, _)| matches!(o, Outcome::Running))
+        && !run.outcomes.is_empty()
+    {
+        tracing::warn!(target: "wasock::sim", "no guest ended before the deadline");
+    }
+    Ok(run)
+}

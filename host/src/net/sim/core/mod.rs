@@ -1,0 +1,67 @@
+//! A deterministic, sans-IO simulated Internet.
+//!
+//! [`Network`] holds the whole simulated world: hosts, their addresses and
+//! sockets, the links between hosts with their fault models, partitions and
+//! a name table. Nothing happens on its own: every operation takes effect at
+//! the network's virtual time [`Network::now`], and time only moves when the
+//! caller says so with [`Network::advance_to`] (typically to
+//! [`Network::next_deadline`]). Given the same seed and the same sequence of
+//! calls, every result and every transcript event is the same: there is no
+//! wall clock, no thread, no unordered iteration and no randomness other
+//! than a seeded generator with one independent stream per directed link.
+//!
+//! Datagrams are subject to the link's faults (loss, duplication,
+//! reordering, partitions). Streams run a small reliable protocol over the
+//! same faulty links: segments of at most [`MSS`] bytes, retransmission on
+//! loss with exponential backoff, in-order delivery with head-of-line
+//! blocking, duplicate suppression and flow control bounded by the socket
+//! buffers. Acknowledgements are implicit: a segment is acknowledged the
+//! moment it is delivered in order, and window updates reach the sender at
+//! once.
+
+pub(crate) use crate::net::{error::ErrorCode, types::*};
+
+mod config;
+mod events;
+mod keepalive;
+mod network;
+mod rng;
+mod socket;
+mod sockets;
+mod tcp;
+mod tcp_wire;
+mod udp;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_tcp;
+#[cfg(test)]
+mod tests_transfer;
+
+pub use config::{CONNECT_TIMEOUT, DATA_TIMEOUT, DEFAULT_BUFFER, EPHEMERAL_START, LinkConfig, MSS};
+pub use network::Network;
+
+use std::time::Duration;
+
+/// A host of the simulated network, as returned by [`Network::add_host`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostId(pub usize);
+
+/// A socket of the simulated network, as returned by [`Network::open`] and
+/// [`Network::accept`]. Ids are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SockId(pub u64);
+
+/// One line of the network's transcript: something noteworthy that happened
+/// at virtual time `at` on `host` (`"*"` for network-wide events such as
+/// partitions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetEvent {
+    /// Virtual time of the event.
+    pub at: Duration,
+    /// Name of the host it happened on, or `"*"`.
+    pub host: String,
+    /// What happened, short and stable (e.g. `tcp 10.0.0.1:49152 -> 10.0.0.2:80 connect`).
+    pub text: String,
+}

@@ -1,0 +1,280 @@
+//! Datagram sockets.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::config::{MAX_UDP_V4, MAX_UDP_V6};
+use super::events::{Datagram, Timer};
+use super::network::{Fate, Network};
+use super::socket::{Proto, Received};
+use super::{ConnectState, ErrorCode, Family, Shutdown, SockId};
+
+impl Network {
+    pub(crate) fn udp_connect(
+        &mut self,
+        s: SockId,
+        addr: SocketAddr,
+    ) -> Result<ConnectState, ErrorCode> {
+        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
+        if Family::of(&addr) != sock.family {
+            return Err(ErrorCode::AddressFamilyNotSupported);
+        }
+        if addr.ip().is_unspecified() || addr.port() == 0 {
+            return Err(ErrorCode::AddressNotAvailable);
+        }
+        let host = sock.host;
+        let bound_ip = sock.local.map(|l| l.ip());
+        let src = self.source_ip(
+            host,
+            bound_ip.unwrap_or(Self::unspecified(sock.family)),
+            addr.ip(),
+        )?;
+        let local = self.ensure_bound(s)?;
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        let fill = local.ip().is_unspecified();
+        if fill {
+            sock.local = Some(SocketAddr::new(src, local.port()));
+        }
+        let u = sock.udp_mut().ok_or(ErrorCode::InvalidArgument)?;
+        u.ip_from_connect |= fill;
+        u.peer = Some(addr);
+        self.changed.insert(s);
+        Ok(ConnectState::Connected)
+    }
+
+    pub(crate) fn udp_disconnect(&mut self, s: SockId) -> Result<(), ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        let family = sock.family;
+        let local = sock.local;
+        let u = sock.udp_mut().ok_or(ErrorCode::NotSupported)?;
+        u.peer = None;
+        if std::mem::take(&mut u.ip_from_connect) {
+            sock.local = local.map(|l| SocketAddr::new(Self::unspecified(family), l.port()));
+        }
+        self.changed.insert(s);
+        Ok(())
+    }
+
+    pub(crate) fn udp_send(&mut self, s: SockId, data: &[u8]) -> Result<usize, ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        if let Some(e) = sock.error.take() {
+            self.changed.insert(s);
+            return Err(e);
+        }
+        let u = sock.udp_mut().ok_or(ErrorCode::NotSupported)?;
+        let peer = u.peer.ok_or(ErrorCode::DestinationAddressRequired)?;
+        self.send_datagram(s, data, peer)
+    }
+
+    pub(crate) fn udp_send_to(
+        &mut self,
+        s: SockId,
+        data: &[u8],
+        to: SocketAddr,
+    ) -> Result<usize, ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        let u = sock.udp_mut().ok_or(ErrorCode::NotSupported)?;
+        if u.peer.is_some() {
+            return Err(ErrorCode::AlreadyConnected);
+        }
+        self.send_datagram(s, data, to)
+    }
+
+    fn send_datagram(
+        &mut self,
+        s: SockId,
+        data: &[u8],
+        to: SocketAddr,
+    ) -> Result<usize, ErrorCode> {
+        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
+        if Family::of(&to) != sock.family {
+            return Err(ErrorCode::AddressFamilyNotSupported);
+        }
+        if to.ip().is_unspecified() || to.port() == 0 {
+            return Err(ErrorCode::AddressNotAvailable);
+        }
+        let max = match sock.family {
+            Family::Ipv4 => MAX_UDP_V4,
+            Family::Ipv6 => MAX_UDP_V6,
+        };
+        if data.len() > max {
+            return Err(ErrorCode::MessageSize);
+        }
+        if let Proto::Udp(u) = &sock.proto
+            && u.shut_wr
+        {
+            return Err(ErrorCode::ShutDown);
+        }
+        let host = sock.host;
+        let bound = sock
+            .local
+            .map_or(Self::unspecified(sock.family), |l| l.ip());
+        let src_ip = self.source_ip(host, bound, to.ip())?;
+        let local = self.ensure_bound(s)?;
+        let src = SocketAddr::new(src_ip, local.port());
+        let desc = format!("udp {src} -> {to}");
+        let Some(to_host) = self.route(host, to.ip()) else {
+            if self.verbose {
+                self.event(host, format!("{desc} dropped (no route)"));
+            }
+            return Ok(data.len());
+        };
+        let fate = self.link_send(host, to_host, Self::wire_size(data.len() + 8));
+        match fate {
+            Fate::Cut => {
+                if self.verbose {
+                    self.event(host, format!("{desc} dropped (partition)"));
+                }
+            }
+            Fate::Lost => {
+                if self.verbose {
+                    self.event(host, format!("{desc} lost"));
+                }
+            }
+            Fate::Arrive { at, dup, reordered } => {
+                let d = Datagram {
+                    from: s,
+                    from_host: host,
+                    to_host,
+                    src,
+                    dst: to,
+                    data: Arc::from(data),
+                };
+                if reordered && self.verbose {
+                    self.event(host, format!("{desc} reordered"));
+                }
+                if let Some(dup_at) = dup {
+                    if self.verbose {
+                        self.event(host, format!("{desc} duplicated"));
+                    }
+                    self.queue.push(at, Timer::Udp(Box::new(d.clone())));
+                    self.queue.push(dup_at, Timer::Udp(Box::new(d)));
+                } else {
+                    self.queue.push(at, Timer::Udp(Box::new(d)));
+                }
+            }
+        }
+        Ok(data.len())
+    }
+
+    /// Receive one datagram: `(sender, bytes appended, truncated)`.
+    pub(crate) fn udp_recv(
+        &mut self,
+        s: SockId,
+        out: &mut Vec<u8>,
+        max: usize,
+        peek: bool,
+    ) -> Result<(SocketAddr, usize, bool), ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        if sock.local.is_none() {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        if let Some(e) = sock.error.take() {
+            self.changed.insert(s);
+            return Err(e);
+        }
+        let u = sock.udp_mut().ok_or(ErrorCode::NotSupported)?;
+        if u.shut_rd {
+            return Err(ErrorCode::ShutDown);
+        }
+        let d = u.queue.front().ok_or(ErrorCode::WouldBlock)?;
+        let n = d.data.len().min(max);
+        out.extend_from_slice(d.data.get(..n).unwrap_or_default());
+        let (from, truncated) = (d.from, d.data.len() > max);
+        if !peek {
+            if let Some(d) = u.queue.pop_front() {
+                u.queued_bytes = u.queued_bytes.saturating_sub(d.data.len() as u64);
+            }
+            self.changed.insert(s);
+        }
+        Ok((from, n, truncated))
+    }
+
+    pub(crate) fn udp_shutdown(&mut self, s: SockId, how: Shutdown) -> Result<(), ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
+        let u = sock.udp_mut().ok_or(ErrorCode::NotSupported)?;
+        if u.peer.is_none() {
+            return Err(ErrorCode::NotConnected);
+        }
+        if matches!(how, Shutdown::Receive | Shutdown::Both) {
+            u.shut_rd = true;
+            u.queue.clear();
+            u.queued_bytes = 0;
+        }
+        if matches!(how, Shutdown::Send | Shutdown::Both) {
+            u.shut_wr = true;
+        }
+        self.changed.insert(s);
+        Ok(())
+    }
+
+    pub(crate) fn on_udp(&mut self, d: Datagram) {
+        let desc = format!("udp {} -> {}", d.src, d.dst);
+        let target = self.lookup(d.to_host, false, d.dst, |_| true);
+        let Some(target) = target else {
+            // Port unreachable: a connected sender learns of it one round
+            // trip after sending.
+            let connected = self.sockets.get(&d.from).and_then(|x| match &x.proto {
+                Proto::Udp(u) => u.peer,
+                Proto::Tcp(_) => None,
+            }) == Some(d.dst);
+            if self.verbose {
+                self.event(d.to_host, format!("{desc} dropped (port unreachable)"));
+            }
+            if connected && !self.is_cut(d.to_host, d.from_host, self.now) {
+                let at = self
+                    .now
+                    .saturating_add(self.one_way(d.to_host, d.from_host));
+                self.queue.push(
+                    at,
+                    Timer::UdpRefused {
+                        to: d.from,
+                        peer: d.dst,
+                    },
+                );
+            }
+            return;
+        };
+        let verbose = self.verbose;
+        let Some(sock) = self.sockets.get_mut(&target) else {
+            return;
+        };
+        let rcvbuf = sock.opts.rcvbuf;
+        let Some(u) = sock.udp_mut() else { return };
+        let why = if u.peer.is_some_and(|p| p != d.src) {
+            Some("filtered")
+        } else if u.shut_rd {
+            Some("shut down")
+        } else if u.queued_bytes.saturating_add(d.data.len() as u64) > rcvbuf {
+            Some("buffer full")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                if verbose {
+                    self.event(d.to_host, format!("{desc} dropped ({why})"));
+                }
+            }
+            None => {
+                u.queued_bytes += d.data.len() as u64;
+                u.queue.push_back(Received {
+                    from: d.src,
+                    data: d.data,
+                });
+                self.changed.insert(target);
+            }
+        }
+    }
+
+    pub(crate) fn on_udp_refused(&mut self, to: SockId, peer: SocketAddr) {
+        let Some(sock) = self.sockets.get_mut(&to) else {
+            return;
+        };
+        let connected = matches!(&sock.proto, Proto::Udp(u) if u.peer == Some(peer));
+        if connected {
+            sock.error = Some(ErrorCode::ConnectionRefused);
+            self.changed.insert(to);
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! Running guests on the simulated network: a library API in the way
+//! turmoil is used for native programs, and what `wasock sim` runs.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use wasock_host::net::sim::LinkConfig;
+//! use wasock_host::policy::Policy;
+//! use wasock_host::runtime::{Runner, SimGuest, Simulation};
+//!
+//! let runner = Runner::deterministic(&Runner::default_config())?;
+//! let echo = runner.load("udp-echo.wasm".as_ref())?;
+//! let client = runner.load("udp-ping.wasm".as_ref())?;
+//! let mut sim = Simulation::new(7);
+//! sim.default_link(LinkConfig { loss: 0.1, ..LinkConfig::default() });
+//! let allow = |rules: &[&str]| -> anyhow::Result<Arc<Policy>> {
+//!     let mut b = Policy::builder();
+//!     for r in rules { b = b.allow(r)?; }
+//!     Ok(Arc::new(b.build()))
+//! };
+//! sim.host("server", &["10.0.0.1".parse()?], Some(SimGuest::new(echo)
+//!     .args(["10.0.0.1:7"])
+//!     .policy(allow(&["udp-bind=10.0.0.1:7", "udp-recv=*"])?)
+//!     .daemon()));
+//! sim.host("client", &["10.0.0.2".parse()?], Some(SimGuest::new(client)
+//!     .args(["10.0.0.1:7", "100"])
+//!     .policy(allow(&["udp-send=10.0.0.1:7"])?)));
+//! let run = sim.run(&runner, Duration::from_secs(60))?;
+//! assert!(run.success());
+//! print!("{}", run.transcript.render());
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+mod output;
+mod transcript;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant as WallInstant, SystemTime};
+
+use anyhow::Context as _;
+use tokio::time::Instant;
+use wasmtime::component::Component;
+use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
+
+pub use transcript::{Entry, Transcript, What};
+
+use self::output::{LineSink, Stream};
+use self::transcript::Recorder;
+use super::clock::{Clock, until};
+use super::ctx::WasockCtx;
+use super::exit::GuestExit;
+use super::limits::Limits;
+use super::runner::Runner;
+use super::state::HostState;
+use crate::net::BoxFuture;
+use crate::net::sim::{HostId, LinkConfig, Network, SimClock, SimNet};
+use crate::policy::Policy;
+
+/// The calendar time a simulation starts at, unless told otherwise:
+/// 2026-01-01T00:00:00Z.
+pub const DEFAULT_EPOCH_SECS: u64 = 1_767_225_600;
+
+impl Clock for SimClock {
+    fn now(&self) -> Instant {
+        SimClock::now(self)
+    }
+
+    fn sleep_until(&self, at: Instant) -> BoxFuture<()> {
+        Box::pin(tokio::time::sleep_until(at))
+    }
+
+    fn system_time(&self) -> SystemTime {
+        SimClock::system_time(self)
+    }
+}
+
+/// A guest to run on a simulated host.
+#[derive(Clone)]
+pub struct SimGuest {
+    component: Component,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    policy: Arc<Policy>,
+    limits: Limits,
+    start: Duration,
+    daemon: bool,
+}
+
+impl SimGuest {
+    /// Run `component` (compiled on the runner the simulation will use),
+    /// with no arguments, under a policy that denies everything.
+    pub fn new(component: Component) -> SimGuest {
+        SimGuest {
+            component,
+            args: Vec::new(),
+            env: Vec::new(),
+            policy: Arc::default(),
+            limits: Limits::default(),
+            start: Duration::ZERO,
+            daemon: false,
+        }
+    }
+
+    /// Its arguments (after the program name, which is the host's name).
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Its environment.
+    pub fn env(mut self, env: Vec<(String, String)>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The policy its sockets are checked against.
+    pub fn policy(mut self, policy: Arc<Policy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Its limits (a `timeout` is virtual time here).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// When it starts, in virtual time.
+    pub fn start_at(mut self, start: Duration) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// A service: the simulation does not wait for it to end, and stops
+    /// it when every other guest has ended.
+    pub fn daemon(mut self) -> Self {
+        self.daemon = true;
+        self
+    }
+}
+
+/// Two sets of hosts cut off from each other for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// Hosts on one side, by name.
+    pub a: Vec<String>,
+    /// Hosts on the other side.
+    pub b: Vec<String>,
+    /// When it starts (virtual time).
+    pub start: Duration,
+    /// When it heals (`None`: never).
+    pub heal: Option<Duration>,
+}
+
+struct HostSpec {
+    name: String,
+    addrs: Vec<IpAddr>,
+    guest: Option<SimGuest>,
+}
+
+/// A simulated Internet and the guests on it: hosts with their addresses,
+/// links, partitions and names, all decided by one seed.
+pub struct Simulation {
+    seed: u64,
+    default_link: LinkConfig,
+    hosts: Vec<HostSpec>,
+    links: Vec<(String, String, LinkConfig)>,
+    partitions: Vec<Partition>,
+    names: Vec<(String, Vec<IpAddr>)>,
+    epoch: SystemTime,
+    verbose: bool,
+}
+
+/// How a guest ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It ended (exit code, trap, limit).
+    Ended(GuestExit),
+    /// It was still running at the deadline (or, for a daemon, when the
+    /// others had ended).
+    Running,
+}
+
+/// What a simulation run gives back.
+#[derive(Debug)]
+pub struct SimRun {
+    /// Everything that happened.
+    pub transcript: Transcript,
+    /// Each guest's outcome, by host name, in the order hosts were added.
+    pub outcomes: Vec<(String, Outcome, bool)>,
+    /// Virtual time that passed.
+    pub virtual_elapsed: Duration,
+    /// Wall-clock time the run took.
+    pub wall_elapsed: Duration,
+}
+
+impl SimRun {
+    /// Whether every guest that is not a daemon exited with 0 by the
+    /// deadline.
+    pub fn success(&self) -> bool {
+        self.first_failure().is_none()
+    }
+
+    /// The first guest (in the order hosts were added) that is not a daemon
+    /// and did not exit with 0, and what became of it.
+    pub fn first_failure(&self) -> Option<(&str, String)> {
+        self.outcomes.iter().find_map(|(host, outcome, daemon)| {
+            let why = match outcome {
+                Outcome::Ended(GuestExit::Exited(0)) => return None,
+                Outcome::Ended(exit) => exit.describe(),
+                Outcome::Running if *daemon => return None,
+                Outcome::Running => "still running at the deadline".to_string(),
+            };
+            Some((host.as_str(), why))
+        })
+    }
+}
+
+impl Simulation {
+    /// An empty Internet whose faults all derive from `seed`, with
+    /// [`LinkConfig::default`] between every two hosts.
+    pub fn new(seed: u64) -> Simulation {
+        Simulation {
+            seed,
+            default_link: LinkConfig::default(),
+            hosts: Vec::new(),
+            links: Vec::new(),
+            partitions: Vec::new(),
+            names: Vec::new(),
+            epoch: SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_EPOCH_SECS),
+            verbose: true,
+        }
+    }
+
+    /// The link between hosts with no link of their own.
+    pub fn default_link(&mut self, link: LinkConfig) -> &mut Self {
+        self.default_link = link;
+        self
+    }
+
+    /// Add a host named `name` with `addrs` (besides its loopback), running
+    /// `guest` if given.
+    pub fn host(&mut self, name: &str, addrs: &[IpAddr], guest: Option<SimGuest>) -> &mut Self {
+        self.hosts.push(HostSpec {
+            name: name.to_string(),
+            addrs: addrs.to_vec(),
+            guest,
+        });
+        self
+    }
+
+    /// The link between hosts `a` and `b` (both ways).
+    pub fn link(&mut self, a: &str, b: &str, link: LinkConfig) -> &mut Self {
+        self.links.push((a.to_string(), b.to_string(), link));
+        self
+    }
+
+    /// Nothing crosses between hosts `a` and hosts `b` from `start` until
+    /// `heal` (for ever if `None`).
+    pub fn partition(
+        &mut self,
+        a: &[&str],
+        b: &[&str],
+        start: Duration,
+        heal: Option<Duration>,
+    ) -> &mut Self {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        self.partitions.push(Partition {
+            a: own(a),
+            b: own(b),
+            start,
+            heal,
+        });
+        self
+    }
+
+    /// Make `name` resolve to `addrs` (each host's own name resolves to its
+    /// addresses already).
+    pub fn name(&mut self, name: &str, addrs: &[IpAddr]) -> &mut Self {
+        self.names.push((name.to_string(), addrs.to_vec()));
+        self
+    }
+
+    /// The calendar time the guests' wall clocks start at.
+    pub fn epoch(&mut self, epoch: SystemTime) -> &mut Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Whether every datagram's fate is in the transcript (default yes).
+    pub fn verbose(&mut self, verbose: bool) -> &mut Self {
+        self.verbose = verbose;
+        self
+    }
+
+    fn network(&self) -> anyhow::Result<(Network, Vec<HostId>)> {
+        let mut net = Network::new(self.seed, self.default_link);
+        net.set_verbose(self.verbose);
+        let mut ids = BTreeMap::new();
+        let mut order = Vec::new();
+        for h in &self.hosts {
+            let id = net.add_host(&h.name, &h.addrs).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot add host {:?}: {e} (is its name or one of its addresses used twice?)",
+                    h.name
+                )
+            })?;
+            ids.insert(h.name.clone(), id);
+            order.push(id);
+        }
+        let id_of = |name: &str| {
+            ids.get(name)
+                .copied()
+                .ok_or_else(|| anyhow::anyhow!("no host named {name:?}"))
+        };
+        for (a, b, link) in &self.links {
+            net.set_link(id_of(a)?, id_of(b)?, *link);
+        }
+        for p in &self.partitions {
+            let a: Vec<HostId> =
+                p.a.iter()
+                    .map(|n| id_of(n))
+                    .collect::<anyhow::Result<_>>()?;
+            let b: Vec<HostId> =
+                p.b.iter()
+                    .map(|n| id_of(n))
+                    .collect::<anyhow::Result<_>>()?;
+            net.partition(&a, &b, p.start, p.heal);
+        }
+        for (name, addrs) in &self.names {
+            net.add_name(name, addrs);
+        }
+        Ok((net, order))
+    }
+
+    /// Run every guest until all that are not daemons have ended, or until
+    /// `deadline` of virtual time has passed. Runs on a thread of its own
+    /// (with a current-thread tokio runtime whose time is paused), so it
+    /// may be called from anywhere. `runner` must be
+    /// [`Runner::deterministic`] and have compiled the guests' components.
+    pub fn run(&self, runner: &Runner, deadline: Duration) -> anyhow::Result<SimRun> {
+        let (net, ids) = self.network()?;
+        let mut prepared = Vec::new();
+        for (h, id) in self.hosts.iter().zip(ids) {
+            if let Some(g) = &h.guest {
+                let pre = runner
+                    .prepare(&g.component)
+                    .with_context(|| format!("host {:?}", h.name))?;
+                prepared.push((h.name.clone(), id, g.clone(), pre));
+            }
+        }
+        let seed = self.seed;
+        let epoch = self.epoch;
+        let runner = runner.clone();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_time()
+                        .start_paused(true)
+                        .build()
+                        .context("cannot start the simulator's runtime")?;
+                    let wall = WallInstant::now();
+                    let mut run =
+                        rt.block_on(run_all(net, prepared, runner, seed, epoch, deadline));
+                    run.wall_elapsed = wall.elapsed();
+                    Ok(run)
+                })
+                .join()
+                .map_err(|_| anyhow::anyhow!("the simulator's thread panicked"))?
+        })
+    }
+}
+
+type Prepared = (
+    String,
+    HostId,
+    SimGuest,
+    wasmtime_wasi::p2::bindings::CommandPre<HostState>,
+);
+
+/// How a guest ended, on one line.
+fn ending(exit: &GuestExit) -> String {
+    match exit {
+        GuestExit::Exited(code) => format!("exit {code}"),
+        other => other.describe().replace('\n', " / "),
+    }
+}
+
+/// The bytes a guest's random sources cycle through: derived from the
+/// simulation's seed and the host, so runs repeat and hosts differ.
+fn random_bytes(seed: u64, host: &str) -> Vec<u8> {
+    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for b in host.bytes() {
+        x = (x ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    let mut out = Vec::with_capacity(4096);
+    while out.len() < 4096 {
+        // SplitMix64.
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+async fn run_all(
+    net: Network,
+    prepared: Vec<Prepared>,
+    runner: Runner,
+    seed: u64,
+    epoch: SystemTime,
+    deadline: Duration,
+) -> SimRun {
+    let net = SimNet::start(net);
+    let clock: Arc<dyn Clock> = Arc::new(net.clock(epoch));
+    let recorder = Recorder::new(net.clone());
+    let origin = clock.now();
+    let mut tasks = Vec::new();
+    for (name, id, guest, pre) in prepared {
+        let net = net.clone();
+        let clock = clock.clone();
+        let recorder = recorder.clone();
+        let runner = runner.clone();
+        let daemon = guest.daemon;
+        let host = name.clone();
+        let task = tokio::spawn(async move {
+            clock.sleep_until(origin + guest.start).await;
+            let ctx = WasockCtx::builder()
+                .policy(guest.policy.clone())
+                .provider(Arc::new(net.provider(id)))
+                .clock(clock.clone())
+                .limits(guest.limits)
+                .build();
+            let stdout = LineSink::new(&name, Stream::Stdout, recorder.clone());
+            let stderr = LineSink::new(&name, Stream::Stderr, recorder.clone());
+            let random = random_bytes(seed, &name);
+            let mut wasi = WasiCtxBuilder::new();
+            wasi.stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .arg(&name)
+                .args(&guest.args)
+                .envs(&guest.env)
+                .secure_random(Deterministic::new(random.clone()))
+                .insecure_random(Deterministic::new(random.iter().rev().copied().collect()))
+                .insecure_random_seed(u128::from(seed) << 64 | random.len() as u128);
+            recorder.record(&name, What::Started);
+            let exit = runner.run(&pre, HostState::new(wasi, ctx)).await;
+            stdout.finish();
+            stderr.finish();
+            recorder.record(&name, What::Ended(ending(&exit)));
+            exit
+        });
+        tasks.push((host, daemon, Some(task)));
+    }
+    let mut outcomes: Vec<Option<Outcome>> = tasks.iter().map(|_| None).collect();
+    let at = origin.checked_add(deadline);
+    // Wait for the guests that are not daemons, in order, until the
+    // deadline; whatever has not ended by then is stopped.
+    let _ = until(&*clock, at, async {
+        for (i, (_, daemon, task)) in tasks.iter_mut().enumerate() {
+            if *daemon {
+                continue;
+            }
+            if let Some(handle) = task.take() {
+                outcomes[i] = Some(Outcome::Ended(match handle.await {
+                    Ok(exit) => exit,
+                    Err(e) => GuestExit::Trapped(wasmtime::Error::msg(format!(
+                        "the simulator's task for this guest failed: {e}"
+                    ))),
+                }));
+            }
+        }
+    })
+    .await;
+    let virtual_elapsed = clock.now().saturating_duration_since(origin);
+    for (name, _, task) in &mut tasks {
+        if let Some(handle) = task.take() {
+            handle.abort();
+            // Let it drop (closing its sockets) before the end.
+            let _ = handle.await;
+            recorder.record(name, What::Ended("stopped".into()));
+        }
+    }
+    let outcomes = tasks
+        .into_iter()
+        .zip(outcomes)
+        .map(|((name, daemon, _), o)| (name, o.unwrap_or(Outcome::Running), daemon))
+        .collect();
+    SimRun {
+        transcript: recorder.transcript(),
+        outcomes,
+        virtual_elapsed,
+        wall_elapsed: Duration::ZERO,
+    }
+}

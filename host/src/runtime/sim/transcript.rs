@@ -1,0 +1,203 @@
+//! A simulation's transcript: every guest's output lines and every network
+//! event, stamped with virtual time and host, in one deterministic order.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::net::sim::SimNet;
+
+/// What a transcript entry records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    /// A line the guest wrote to stdout.
+    Stdout(String),
+    /// A line the guest wrote to stderr.
+    Stderr(String),
+    /// Something the network did (a connection, a datagram lost, a
+    /// partition healing).
+    Net(String),
+    /// The guest started.
+    Started,
+    /// The guest ended, and how.
+    Ended(String),
+}
+
+/// One transcript entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Virtual time since the simulation began.
+    pub at: Duration,
+    /// The host it happened on (for network events, the sending side).
+    pub host: String,
+    /// What happened.
+    pub what: What,
+}
+
+impl Entry {
+    fn kind(&self) -> (&'static str, &str) {
+        match &self.what {
+            What::Stdout(s) => ("stdout", s),
+            What::Stderr(s) => ("stderr", s),
+            What::Net(s) => ("net", s),
+            What::Started => ("start", ""),
+            What::Ended(s) => ("end", s),
+        }
+    }
+}
+
+/// A simulation's transcript.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    /// Entries in order of virtual time (ties in the order they happened).
+    pub entries: Vec<Entry>,
+}
+
+impl Transcript {
+    /// The transcript as text, a line an entry:
+    /// `[  12.345678] host  net  tcp 10.0.0.1:49152 -> 10.0.0.2:7 connect`.
+    pub fn render(&self) -> String {
+        let width = self.entries.iter().map(|e| e.host.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for e in &self.entries {
+            let (kind, text) = e.kind();
+            let _ = writeln!(
+                out,
+                "[{:>4}.{:06}] {:<width$}  {:<6} {}",
+                e.at.as_secs(),
+                e.at.subsec_micros(),
+                e.host,
+                kind,
+                text
+            );
+        }
+        out
+    }
+
+    /// The transcript as JSON lines, one object an entry:
+    /// `{"t_us":12345678,"host":"a","kind":"net","text":"..."}`.
+    pub fn json_lines(&self) -> String {
+        let mut out = String::new();
+        for e in &self.entries {
+            let (kind, text) = e.kind();
+            let _ = writeln!(
+                out,
+                "{{\"t_us\":{},\"host\":{},\"kind\":\"{kind}\",\"text\":{}}}",
+                e.at.as_micros(),
+                json_string(&e.host),
+                json_string(text)
+            );
+        }
+        out
+    }
+
+    /// The stdout lines of `host`, in order.
+    pub fn stdout_of(&self, host: &str) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.host == host)
+            .filter_map(|e| match &e.what {
+                What::Stdout(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many network events it holds.
+    pub fn net_events(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.what, What::Net(_)))
+            .count()
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Where a running simulation writes its transcript: guests' lines come in
+/// after the network events that happened before them.
+#[derive(Clone)]
+pub(crate) struct Recorder {
+    entries: Arc<Mutex<Vec<Entry>>>,
+    net: SimNet,
+}
+
+impl Recorder {
+    pub(crate) fn new(net: SimNet) -> Recorder {
+        Recorder {
+            entries: Arc::default(),
+            net,
+        }
+    }
+
+    /// Take the network's events so far into the transcript.
+    fn catch_up(&self, entries: &mut Vec<Entry>) {
+        for ev in self.net.take_events() {
+            entries.push(Entry {
+                at: ev.at,
+                host: ev.host,
+                what: What::Net(ev.text),
+            });
+        }
+    }
+
+    /// Record `what` on `host`, now.
+    pub(crate) fn record(&self, host: &str, what: What) {
+        let at = self.net.now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.catch_up(&mut entries);
+        entries.push(Entry {
+            at,
+            host: host.to_string(),
+            what,
+        });
+    }
+
+    /// The transcript so far, in order of virtual time.
+    pub(crate) fn transcript(&self) -> Transcript {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.catch_up(&mut entries);
+        let mut entries = entries.clone();
+        entries.sort_by_key(|e| e.at);
+        Transcript { entries }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_escape_what_json_needs() {
+        let t = Transcript {
+            entries: vec![Entry {
+                at: Duration::from_micros(1_500_000),
+                host: "a".into(),
+                what: What::Stdout("say \"hi\"\\\t\u{1}".into()),
+            }],
+        };
+        assert_eq!(
+            t.json_lines(),
+            "{\"t_us\":1500000,\"host\":\"a\",\"kind\":\"stdout\",\"text\":\"say \\\"hi\\\"\\\\\\t\\u0001\"}\n"
+        );
+        assert_eq!(t.render(), "[   1.500000] a  stdout say \"hi\"\\\t\u{1}\n");
+    }
+}

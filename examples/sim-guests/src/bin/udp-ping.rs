@@ -6,9 +6,6 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use sim_guests::{arg, unbound_udp};
-use wasock::Socket;
-use wasock::net::UdpSocket;
-use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
 
 const USAGE: &str = "udp-ping TARGET COUNT";
 

@@ -5,9 +5,6 @@
 use std::time::Duration;
 
 use sim_guests::{arg, arg_or, unbound_udp};
-use wasock::Socket;
-use wasock::net::UdpSocket;
-use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
 
 const USAGE: &str = "udp-source TARGET COUNT [SIZE] [GAP_MS]";
 

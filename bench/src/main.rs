@@ -14,6 +14,7 @@
 mod guest;
 mod memory;
 mod peer;
+mod sim;
 mod stats;
 mod stock;
 
@@ -252,6 +253,11 @@ fn main() -> anyhow::Result<()> {
     .iter()
     .map(|n| Row::new(n, true))
     .collect();
+    // The simulated provider beside the native one: A is the wasock guest's
+    // UDP round trip on the native provider (B's udp-rtt, same run), B the
+    // same guest on the simulator; wall clock both.
+    let sim_bench = sim::SimBench::new()?;
+    let mut sim_row = Row::new("udp_rtt_64B_sim_vs_native_us", true);
     let mut accepts = Row::new("tcp_accepts_per_s", false);
     let mut accept_cpu = Row::new("tcp_accept_cpu_us_per_conn", true);
 
@@ -290,6 +296,13 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        let native_provider = rows
+            .iter()
+            .find(|r| r.name == "udp_rtt_64B_us")
+            .and_then(|r| r.b.0.last().copied())
+            .unwrap_or(f64::NAN);
+        sim_row.a.0.push(native_provider);
+        sim_row.b.0.push(sim_bench.udp_rtt_us(plan.rtt_rounds)?);
         // The native server's thread on this CPU, its client on the other.
         let (addr, server) = native_accept_server(plan.accepts)?;
         let n = plan.accepts;
@@ -405,8 +418,32 @@ fn main() -> anyhow::Result<()> {
     rows.push(per_connection);
 
     print_table(&rows, quick, stock.as_ref().map(Stock::version));
+    print_sim(&sim_row);
     drop(peer);
     Ok(())
+}
+
+/// The simulator's line: B's rate over A's, and in how many runs the
+/// simulator was the faster.
+fn print_sim(r: &Row) {
+    let wins =
+        r.a.0
+            .iter()
+            .zip(&r.b.0)
+            .filter(|(native, sim)| sim < native)
+            .count();
+    println!();
+    println!(
+        "simulated provider — the wasock guest's 64 B UDP round trip, wall clock: A on the native provider (loopback), B on the simulator (two hosts, zero-latency link)"
+    );
+    println!(
+        "{}: native_provider={} sim={} sim_rate/native_rate={} sim_wins={wins}/{} (target: rate ratio >= 3)",
+        r.name,
+        median(&r.a),
+        median(&r.b),
+        ratio(&r.a, &r.b),
+        r.a.0.len()
+    );
 }
 
 fn fmt(v: f64) -> String {

@@ -60,10 +60,14 @@ pub fn main_with<N: Net>() -> io::Result<()> {
         "tcp-bulk" => w::tcp_ping_pong(&mut N::connect(&a.addr)?, a.rounds, a.size)?,
         "tcp-stream" => w::tcp_stream(&mut N::connect(&a.addr)?, a.rounds as usize, a.size)?,
         "udp-rtt" => {
-            let local = if a.addr.starts_with('[') {
-                "[::1]:0"
-            } else {
-                "127.0.0.1:0"
+            // Loopback for a loopback peer; otherwise any address (the
+            // simulator's peer is on another host).
+            let loopback = a.addr.starts_with("127.") || a.addr.starts_with("[::1]");
+            let local = match (a.addr.starts_with('['), loopback) {
+                (true, true) => "[::1]:0",
+                (false, true) => "127.0.0.1:0",
+                (true, false) => "[::]:0",
+                (false, false) => "0.0.0.0:0",
             };
             w::udp_round_trips(&N::udp(local, &a.addr)?, a.rounds, a.size)?
         }

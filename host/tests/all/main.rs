@@ -12,4 +12,5 @@ mod limits;
 mod misuse;
 mod policy_cli;
 mod serve;
+mod sim;
 mod urgent;

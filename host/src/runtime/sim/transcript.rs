@@ -61,8 +61,7 @@ impl Transcript {
         let mut out = String::new();
         for e in &self.entries {
             let (kind, text) = e.kind();
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "[{:>4}.{:06}] {:<width$}  {:<6} {}",
                 e.at.as_secs(),
                 e.at.subsec_micros(),
@@ -70,6 +69,8 @@ impl Transcript {
                 kind,
                 text
             );
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out
     }

@@ -1,0 +1,270 @@
+//! The simulated provider: `wasock sim` on the example scenarios (the same
+//! seed gives the same transcript, byte for byte; the datagram faults the
+//! contract allows, at their configured rates; streams whole and in order
+//! across them; virtual time; bad input), and the library API.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasock_host::net::sim::LinkConfig;
+use wasock_host::runtime::{Outcome, Runner, SimGuest, Simulation};
+
+use crate::common::{allow, run};
+
+/// Where the test build put the simulation guests.
+fn guest_dir() -> String {
+    Path::new(wasock_test_programs::UDP_SINK)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+fn example(name: &str) -> String {
+    format!("{}/../examples/sim/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `wasock sim --guest-dir DIR ARGS...`: exit code, stdout, stderr.
+fn sim(args: &[&str]) -> (i32, Vec<String>, String) {
+    let dir = guest_dir();
+    let mut all = vec!["sim", "--guest-dir", dir.as_str()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+/// The transcript line of `host` on stdout that contains `pattern`.
+fn line<'a>(out: &'a [String], host: &str, pattern: &str) -> &'a str {
+    out.iter()
+        .find(|l| l.contains(&format!("] {host} ")) && l.contains(pattern))
+        .unwrap_or_else(|| panic!("no line of {host} with {pattern:?} in:\n{}", out.join("\n")))
+}
+
+/// The number after `word` in `text`.
+fn number_after(text: &str, word: &str) -> f64 {
+    let mut it = text.split_whitespace();
+    while let Some(w) = it.next() {
+        if w == word {
+            return it.next().unwrap().parse().unwrap();
+        }
+    }
+    panic!("no {word:?} in {text:?}");
+}
+
+#[test]
+fn every_example_scenario_repeats_byte_for_byte_and_another_seed_changes_it() {
+    for name in [
+        "udp-faults",
+        "udp-echo-loss",
+        "tcp-partition",
+        "many-pingers",
+    ] {
+        let path = example(name);
+        let (code, first, err) = sim(&[&path]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let (_, second, _) = sim(&[&path]);
+        assert!(first == second, "{name}: two runs with one seed differ");
+        let (code, other, err) = sim(&[&path, "--seed", "4242"]);
+        assert_eq!(code, 0, "{name} with seed 4242: {err}");
+        assert!(first != other, "{name}: seed 4242 gave the same transcript");
+    }
+}
+
+#[test]
+fn datagrams_are_lost_duplicated_and_reordered_at_their_configured_rates() {
+    // 10,000 numbered datagrams over a link with loss 0.2, duplication 0.1
+    // and reordering 0.3 (no jitter, so that only the reordering fault
+    // reorders). With n = 10,000 a rate's standard deviation is at most
+    // 0.005: the bounds below are four of them and more. A reordered
+    // datagram shows as "arrived after a higher-numbered one" only when its
+    // extra delay (up to 41 ms) exceeds the 1 ms between sends, about 97 %
+    // of them: about 0.29 of those that arrive.
+    let (code, out, err) = sim(&[&example("udp-faults"), "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let report = line(&out, "sink", "received");
+    let distinct = number_after(report, "distinct");
+    let lost = number_after(report, "lost") / 10_000.0;
+    let duplicated = number_after(report, "duplicates") / distinct;
+    let reordered = number_after(report, "reordered") / distinct;
+    assert!((0.18..=0.22).contains(&lost), "loss {lost}: {report}");
+    assert!(
+        (0.08..=0.12).contains(&duplicated),
+        "duplication {duplicated}: {report}"
+    );
+    assert!(
+        (0.25..=0.33).contains(&reordered),
+        "reordering {reordered}: {report}"
+    );
+}
+
+#[test]
+fn a_stream_crosses_the_same_faults_and_a_partition_whole_and_in_order() {
+    let (code, out, err) = sim(&[&example("tcp-partition")]);
+    assert_eq!(code, 0, "{err}");
+    let sent = line(&out, "client", "sent 10485760 bytes");
+    let got = line(&out, "server", "received 10485760 bytes");
+    assert!(got.ends_with("in order"), "{got}");
+    let sum = |l: &str| l.split("fnv1a ").nth(1).unwrap()[..16].to_string();
+    assert_eq!(sum(sent), sum(got), "the checksums differ");
+    for event in ["partition started", "partition healed", "retransmit"] {
+        assert!(
+            out.iter().any(|l| l.contains(event)),
+            "no {event:?} in the transcript"
+        );
+    }
+}
+
+#[test]
+fn an_hour_of_sleep_and_a_30_s_receive_timeout_pass_in_virtual_time() {
+    let wall = Instant::now();
+    let (code, out, err) = sim(&[&example("sleeper")]);
+    let wall = wall.elapsed();
+    assert_eq!(code, 0, "{err}");
+    // The virtual times the transcript stamps, and what the guest's own
+    // clocks measured.
+    assert!(line(&out, "sleeper", "slept 3600.000 s").starts_with("[3600.000000]"));
+    assert!(line(&out, "sleeper", "receive timed out after 30.000 s").starts_with("[3630.000000]"));
+    assert!(line(&out, "sleeper", "wall clock started at 1767225600 s").contains("stdout"));
+    // Not a speed target: an hour of real time would not end this test.
+    assert!(wall < Duration::from_secs(600), "took {wall:?}");
+}
+
+fn temp_scenario(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("wasock-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
+    let path = temp_scenario(
+        "bad.toml",
+        "seed = 1\n[[host]]\nname = \"a\"\nallow = [\"udp-snd=*\"]\n",
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("bad.toml:4:"), "{err}");
+    assert!(err.contains("allow"), "{err}");
+    let path = temp_scenario("bad-link.toml", "[default-link]\nloss = 2\n");
+    let (code, _, err) = sim(&[&path]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad-link.toml:2:") && err.contains("probability"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_guest_that_traps_is_recorded_and_the_others_go_on() {
+    let path = temp_scenario(
+        "trap.toml",
+        &format!(
+            r#"
+[[host]]
+name = "bad"
+addrs = ["10.0.0.9"]
+component = "{forged}"
+
+[[host]]
+name = "echo"
+addrs = ["10.0.0.1"]
+component = "udp-echo"
+args = ["10.0.0.1:7"]
+allow = ["udp-bind=10.0.0.1:7", "udp-recv=10.0.0.0/24:*", "udp-send=10.0.0.0/24:*"]
+daemon = true
+
+[[host]]
+name = "client"
+addrs = ["10.0.0.2"]
+component = "udp-ping"
+args = ["10.0.0.1:7", "5"]
+allow = ["udp-send=10.0.0.1:7"]
+start = "1s"
+"#,
+            forged = wasock_test_programs::MISUSE_FORGED_HANDLE
+        ),
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("host \"bad\" failed") && err.contains("trapped"),
+        "{err}"
+    );
+    assert!(line(&out, "bad", "end").contains("trapped"));
+    line(&out, "client", "replies 5 of 5");
+}
+
+fn runner() -> &'static Runner {
+    static RUNNER: OnceLock<Runner> = OnceLock::new();
+    RUNNER.get_or_init(|| Runner::deterministic(&Runner::default_config()).unwrap())
+}
+
+fn component(path: &str) -> wasmtime::component::Component {
+    runner().load(Path::new(path)).unwrap()
+}
+
+/// The library API, as a platform would use it from `cargo test`.
+#[test]
+fn the_library_runs_guests_on_a_seeded_network_and_gives_the_transcript() {
+    let build = |seed| {
+        let mut sim = Simulation::new(seed);
+        sim.default_link(LinkConfig {
+            latency: Duration::from_millis(40),
+            loss: 0.1,
+            ..LinkConfig::default()
+        });
+        sim.host(
+            "server",
+            &["10.9.0.1".parse().unwrap()],
+            Some(
+                SimGuest::new(component(wasock_test_programs::TCP_SINK))
+                    .args(["10.9.0.1:80"])
+                    .policy(allow(&["tcp-bind=10.9.0.1:80", "tcp-accept=10.9.0.0/24:*"])),
+            ),
+        );
+        sim.host(
+            "client",
+            &["10.9.0.2".parse().unwrap()],
+            Some(
+                SimGuest::new(component(wasock_test_programs::TCP_SEND))
+                    .args(["10.9.0.1:80", "1000000"])
+                    .policy(allow(&["tcp-connect=10.9.0.1:80"]))
+                    .start_at(Duration::from_millis(5)),
+            ),
+        );
+        sim.partition(
+            &["client"],
+            &["server"],
+            Duration::from_millis(500),
+            Some(Duration::from_secs(20)),
+        );
+        sim
+    };
+    let run = build(1).run(runner(), Duration::from_secs(600)).unwrap();
+    assert!(
+        run.success(),
+        "{:?}\n{}",
+        run.first_failure(),
+        run.transcript.render()
+    );
+    let server = run.transcript.stdout_of("server");
+    assert!(
+        server
+            .iter()
+            .any(|l| l.starts_with("received 1000000 bytes") && l.ends_with("in order")),
+        "{server:?}"
+    );
+    // The partition held the stream for 19.5 s of virtual time.
+    assert!(
+        run.virtual_elapsed > Duration::from_secs(20),
+        "{:?}",
+        run.virtual_elapsed
+    );
+    assert!(matches!(run.outcomes[0].1, Outcome::Ended(_)));
+    let again = build(1).run(runner(), Duration::from_secs(600)).unwrap();
+    assert_eq!(run.transcript, again.transcript);
+    assert_eq!(run.transcript.json_lines(), again.transcript.json_lines());
+}

@@ -14,8 +14,10 @@ use wasock_host::runtime::{GuestExit, Outcome, Runner, SimGuest, Simulation};
 
 use crate::common::{Hermetic, PATIENCE, run_with_provider, tokio_rt};
 
-/// The providers the suite runs against. (The native provider's resolver
-/// is kept to the hosts file, so that the suite sends no DNS queries.)
+/// The providers the suite runs against in process. (The native provider's
+/// resolver is kept to the hosts file, so that the suite sends no DNS
+/// queries.) The simulated provider runs each program on a simulation of
+/// its own (`run_on_sim`).
 fn providers() -> Vec<(&'static str, Arc<dyn Provider>)> {
     vec![("native", Arc::new(Hermetic(NativeProvider)))]
 }
@@ -95,18 +97,12 @@ fn run_on_sim(path: &str, family: &str) -> (bool, String) {
     (exited, format!("{stdout}\n{}", run.transcript.render()))
 }
 
-/// Cases the simulated provider does not pass, and why: behaviour that
-/// belongs to a real kernel, not to the contract.
-const NOT_ON_SIM: &[(&str, &str)] = &[];
-
 fn run_case(name: &str) {
     let path = path_of(name);
-    if !NOT_ON_SIM.iter().any(|(n, _)| *n == name) {
-        for family in ["ipv4", "ipv6"] {
-            let (exited, out) = run_on_sim(path, family);
-            let passed = exited && out.lines().any(|l| l == "ok done");
-            assert!(passed, "{name} failed on sim/{family}:\n{out}");
-        }
+    for family in ["ipv4", "ipv6"] {
+        let (exited, out) = run_on_sim(path, family);
+        let passed = exited && out.lines().any(|l| l == "ok done");
+        assert!(passed, "{name} failed on sim/{family}:\n{out}");
     }
     let rt = tokio_rt();
     for (provider_name, provider) in providers() {

@@ -74,6 +74,13 @@ pub(crate) const KEEPALIVE_IDLE: Duration = Duration::from_secs(7200);
 pub(crate) const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(75);
 /// Default keep-alive probe count.
 pub(crate) const KEEPALIVE_COUNT: u32 = 9;
+/// Largest keep-alive idle time and probe interval (`TCP_KEEPIDLE` and
+/// `TCP_KEEPINTVL` take at most 32767 s).
+pub(crate) const MAX_KEEPALIVE_TIME: Duration = Duration::from_secs(32767);
+/// Largest keep-alive probe count (`TCP_KEEPCNT`).
+pub(crate) const MAX_KEEPALIVE_COUNT: u32 = 127;
+/// Largest linger time (`SO_LINGER` keeps 16-bit seconds).
+pub(crate) const MAX_LINGER: Duration = Duration::from_secs(65535);
 
 /// `base * 2^(attempt-1)`, capped at `cap` (attempt counts from 1).
 pub(crate) fn backoff(base: Duration, attempt: u32, cap: Duration) -> Duration {

@@ -18,12 +18,20 @@
 //! buffers. Acknowledgements are implicit: a segment is acknowledged the
 //! moment it is delivered in order, and window updates reach the sender at
 //! once.
+//!
+//! Every host has two interfaces: index 1 is loopback, index 2 its network
+//! interface carrying all its addresses ([`LOOPBACK_INTERFACE`],
+//! [`NETWORK_INTERFACE`]). Datagram sockets can join multicast groups; a
+//! datagram sent to a group reaches the members on the sender's host and,
+//! across the links, on the other hosts (see [`Network::join_multicast`]).
+//! The name `localhost` resolves to the loopback addresses on every host.
 
 pub(crate) use crate::net::{error::ErrorCode, types::*};
 
 mod config;
 mod events;
 mod keepalive;
+mod multicast;
 mod network;
 mod rng;
 mod socket;
@@ -35,11 +43,14 @@ mod udp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_multicast;
+#[cfg(test)]
 mod tests_tcp;
 #[cfg(test)]
 mod tests_transfer;
 
 pub use config::{CONNECT_TIMEOUT, DATA_TIMEOUT, DEFAULT_BUFFER, EPHEMERAL_START, LinkConfig, MSS};
+pub use multicast::{LOOPBACK_INTERFACE, NETWORK_INTERFACE};
 pub use network::Network;
 
 use std::time::Duration;

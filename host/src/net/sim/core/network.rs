@@ -101,7 +101,9 @@ impl Network {
     }
 
     /// Add a host named `name` owning `addrs` (besides its private
-    /// `127.0.0.1` and `::1`). A duplicate name (case-insensitive), an
+    /// `127.0.0.1` and `::1`). The host has two interfaces: index 1
+    /// ([`super::LOOPBACK_INTERFACE`]) with the loopback addresses and
+    /// index 2 ([`super::NETWORK_INTERFACE`]) with `addrs`. A duplicate name (case-insensitive), an
     /// address another host owns or listed twice, or a loopback,
     /// unspecified or multicast address is `InvalidArgument`.
     pub fn add_host(&mut self, name: &str, addrs: &[IpAddr]) -> Result<HostId, ErrorCode> {
@@ -165,18 +167,23 @@ impl Network {
     }
 
     /// Make `name` (case-insensitive) resolve to `addrs`, replacing any
-    /// earlier entry. Host names resolve to their hosts' addresses unless
-    /// overridden here.
+    /// earlier entry. Host names resolve to their hosts' addresses, and
+    /// `localhost` to the loopback addresses, unless overridden here.
     pub fn add_name(&mut self, name: &str, addrs: &[IpAddr]) {
         self.names.insert(name.to_ascii_lowercase(), addrs.to_vec());
     }
 
     /// The addresses of `name`, case-insensitively: the name table first,
-    /// then host names. Unknown names (and names without addresses) are
-    /// `NameNotFound`.
+    /// then `localhost`, which on every host is `[127.0.0.1, ::1]` (each
+    /// host's own loopback), then host names. Unknown names (and names
+    /// without addresses) are `NameNotFound`.
     pub fn resolve(&self, name: &str) -> Result<Vec<IpAddr>, ErrorCode> {
         let addrs = match self.names.get(&name.to_ascii_lowercase()) {
             Some(a) => a.clone(),
+            None if name.eq_ignore_ascii_case("localhost") => vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ],
             None => self
                 .hosts
                 .iter()
@@ -415,20 +422,21 @@ impl Network {
         }
     }
 
-    /// Whether host `h` may bind `ip`.
+    /// Whether host `h` may bind `ip` (multicast addresses aside: only
+    /// datagram sockets may bind those).
     pub(crate) fn is_local(&self, h: HostId, ip: IpAddr) -> bool {
         ip.is_unspecified() || ip.is_loopback() || self.addr_owner.get(&ip) == Some(&h)
     }
 
     /// The source address host `h` uses towards `dst` when bound to
-    /// `bound`.
+    /// `bound` (a multicast address bound counts as unspecified).
     pub(crate) fn source_ip(
         &self,
         h: HostId,
         bound: IpAddr,
         dst: IpAddr,
     ) -> Result<IpAddr, ErrorCode> {
-        if !bound.is_unspecified() {
+        if !bound.is_unspecified() && !bound.is_multicast() {
             return Ok(bound);
         }
         if dst.is_loopback() {

@@ -1,15 +1,19 @@
 //! Per-socket state: options, datagram queue, stream connection state.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config::{DEFAULT_BUFFER, KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL};
+use super::config::{
+    DEFAULT_BUFFER, KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, MAX_KEEPALIVE_COUNT,
+    MAX_KEEPALIVE_TIME, MAX_LINGER,
+};
 use super::events::TimerKey;
 use super::{ErrorCode, Family, HostId, OptionName, SockId, SockOption, SocketType};
 
-/// Socket options as set (and read back unchanged).
+/// Socket options as set and read back (durations the kernel keeps in whole
+/// seconds are stored rounded up, so they read back rounded).
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub reuse_address: bool,
@@ -97,17 +101,37 @@ impl Options {
         }
     }
 
-    /// Store one option; rejects values that would make the model
-    /// meaningless (zero buffers, zero keep-alive timings, hop limit 0).
+    /// Store one option. Keep-alive idle time and interval and the linger
+    /// time are rounded up to whole seconds first, as the WIT documents
+    /// (1.5 s reads back as 2 s). Out-of-range values are
+    /// `InvalidArgument`: zero buffers and hop limits, keep-alive times
+    /// outside 1 s to 32767 s and counts outside 1 to 127 (after
+    /// rounding), lingers above 65535 s.
     pub(crate) fn set(&mut self, o: SockOption) -> Result<(), ErrorCode> {
+        let keepalive_time = |d: Duration| {
+            let d = whole_seconds(d);
+            (!d.is_zero() && d <= MAX_KEEPALIVE_TIME).then_some(d)
+        };
         match o {
             SockOption::ReuseAddress(v) => self.reuse_address = v,
             SockOption::KeepAlive(v) => self.keep_alive = v,
-            SockOption::KeepAliveIdle(d) if !d.is_zero() => self.keep_alive_idle = d,
-            SockOption::KeepAliveInterval(d) if !d.is_zero() => self.keep_alive_interval = d,
-            SockOption::KeepAliveCount(n) if n > 0 => self.keep_alive_count = n,
+            SockOption::KeepAliveIdle(d) => {
+                self.keep_alive_idle = keepalive_time(d).ok_or(ErrorCode::InvalidArgument)?;
+            }
+            SockOption::KeepAliveInterval(d) => {
+                self.keep_alive_interval = keepalive_time(d).ok_or(ErrorCode::InvalidArgument)?;
+            }
+            SockOption::KeepAliveCount(n) if (1..=MAX_KEEPALIVE_COUNT).contains(&n) => {
+                self.keep_alive_count = n;
+            }
             SockOption::NoDelay(v) => self.no_delay = v,
-            SockOption::Linger(v) => self.linger = v,
+            SockOption::Linger(v) => {
+                let v = v.map(whole_seconds);
+                if v.is_some_and(|d| d > MAX_LINGER) {
+                    return Err(ErrorCode::InvalidArgument);
+                }
+                self.linger = v;
+            }
             SockOption::ReceiveBufferSize(n) if n > 0 => self.rcvbuf = n,
             SockOption::SendBufferSize(n) if n > 0 => self.sndbuf = n,
             SockOption::UnicastHopLimit(n) if n > 0 => self.hop_limit = n,
@@ -120,6 +144,12 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// `d` rounded up to whole seconds (saturating).
+pub(crate) fn whole_seconds(d: Duration) -> Duration {
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+    Duration::from_secs(secs)
 }
 
 /// A received datagram.
@@ -140,6 +170,9 @@ pub(crate) struct UdpState {
     pub queued_bytes: u64,
     pub shut_rd: bool,
     pub shut_wr: bool,
+    /// Multicast memberships: `(group, interface index)`, the index as
+    /// resolved at join (1 loopback, 2 the network interface; never 0).
+    pub groups: BTreeSet<(IpAddr, u32)>,
 }
 
 /// Where a stream socket stands.
@@ -330,6 +363,14 @@ impl Socket {
         match &mut self.proto {
             Proto::Tcp(t) => Some(t),
             Proto::Udp(_) => None,
+        }
+    }
+
+    /// Datagram state, if a datagram socket.
+    pub(crate) fn udp(&self) -> Option<&UdpState> {
+        match &self.proto {
+            Proto::Udp(u) => Some(u),
+            Proto::Tcp(_) => None,
         }
     }
 

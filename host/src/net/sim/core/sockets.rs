@@ -51,10 +51,14 @@ impl Network {
 
     /// Bind `s` to `addr`; port 0 picks an ephemeral port.
     ///
+    /// A datagram socket may also bind a multicast group address, to
+    /// receive only that group's datagrams for the port.
+    ///
     /// Errors: `AddressFamilyNotSupported` (other family),
     /// `AddressNotAvailable` (not one of the host's addresses, a loopback
-    /// or the unspecified address), `InvalidArgument` (already bound,
-    /// connected or listening), `AddressInUse`.
+    /// address, the unspecified address or, for a datagram socket, a
+    /// multicast address), `InvalidArgument` (already bound, connected or
+    /// listening), `AddressInUse`.
     pub fn bind(&mut self, s: SockId, addr: SocketAddr) -> Result<(), ErrorCode> {
         self.do_bind(s, addr, false)
     }
@@ -73,7 +77,8 @@ impl Network {
             return Err(ErrorCode::AddressFamilyNotSupported);
         }
         let (host, tcp, family) = (sock.host, sock.tcp().is_some(), sock.family);
-        if !self.is_local(host, addr.ip()) {
+        let multicast = !tcp && addr.ip().is_multicast();
+        if !multicast && !self.is_local(host, addr.ip()) {
             return Err(ErrorCode::AddressNotAvailable);
         }
         let port = if addr.port() == 0 {
@@ -409,9 +414,13 @@ impl Network {
 
     /// Set an option. Options of the other socket type are
     /// `ProtocolOptionNotSupported`; `Ipv6Only` on IPv4 is
-    /// `AddressFamilyNotSupported` and after bind `InvalidArgument`; zero
-    /// buffer sizes, keep-alive timings and hop limits are
-    /// `InvalidArgument`. Buffer sizes are read back as set (not doubled).
+    /// `AddressFamilyNotSupported` and after bind `InvalidArgument`.
+    /// Keep-alive idle time and interval and the linger time are rounded
+    /// up to whole seconds (1.5 s is kept, and read back, as 2 s).
+    /// Out-of-range values are `InvalidArgument`: zero buffer sizes and hop
+    /// limits, keep-alive times outside 1 s to 32767 s (after rounding),
+    /// keep-alive counts outside 1 to 127, lingers above 65535 s. Buffer
+    /// sizes are read back as set (not doubled).
     pub fn set_option(&mut self, s: SockId, o: SockOption) -> Result<(), ErrorCode> {
         let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
         let name = o.name();
@@ -449,7 +458,8 @@ impl Network {
         Ok(())
     }
 
-    /// Read an option back (the value set, or the default: buffers 262144,
+    /// Read an option back (the value in effect: as set, durations rounded
+    /// up to whole seconds; or the default: buffers 262144,
     /// hop limit 64, multicast hop limit 1, multicast loop on, keep-alive
     /// 7200 s / 75 s / 9, the rest off, none or 0).
     ///
@@ -463,47 +473,6 @@ impl Network {
             return Err(ErrorCode::AddressFamilyNotSupported);
         }
         Ok(sock.opts.get(n))
-    }
-
-    /// Join a multicast group. Multicast is not simulated: datagram sockets
-    /// get `NotSupported` (after the argument checks: stream sockets
-    /// `ProtocolOptionNotSupported`, non-multicast group `InvalidArgument`,
-    /// other family `AddressFamilyNotSupported`).
-    pub fn join_multicast(
-        &mut self,
-        s: SockId,
-        group: IpAddr,
-        iface: u32,
-    ) -> Result<(), ErrorCode> {
-        let _ = iface;
-        self.check_multicast(s, group)?;
-        Err(ErrorCode::NotSupported)
-    }
-
-    /// Leave a multicast group: as [`Network::join_multicast`].
-    pub fn leave_multicast(
-        &mut self,
-        s: SockId,
-        group: IpAddr,
-        iface: u32,
-    ) -> Result<(), ErrorCode> {
-        let _ = iface;
-        self.check_multicast(s, group)?;
-        Err(ErrorCode::NotSupported)
-    }
-
-    fn check_multicast(&self, s: SockId, group: IpAddr) -> Result<(), ErrorCode> {
-        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
-        if sock.ty() == SocketType::Stream {
-            return Err(ErrorCode::ProtocolOptionNotSupported);
-        }
-        if !group.is_multicast() {
-            return Err(ErrorCode::InvalidArgument);
-        }
-        if group.is_ipv4() != (sock.family == Family::Ipv4) {
-            return Err(ErrorCode::AddressFamilyNotSupported);
-        }
-        Ok(())
     }
 
     /// Take and clear the pending error.

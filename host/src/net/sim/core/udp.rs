@@ -105,6 +105,9 @@ impl Network {
         {
             return Err(ErrorCode::ShutDown);
         }
+        if to.ip().is_multicast() {
+            return self.send_multicast(s, data, to);
+        }
         let host = sock.host;
         let bound = sock
             .local
@@ -120,6 +123,22 @@ impl Network {
             return Ok(data.len());
         };
         let fate = self.link_send(host, to_host, Self::wire_size(data.len() + 8));
+        let d = Datagram {
+            from: s,
+            from_host: host,
+            to_host,
+            src,
+            dst: to,
+            data: Arc::from(data),
+        };
+        self.put_on_wire(&desc, fate, d);
+        Ok(data.len())
+    }
+
+    /// Put datagram `d` on the wire according to its link's `fate`,
+    /// recording what happened to it as `desc` on the sending host.
+    pub(crate) fn put_on_wire(&mut self, desc: &str, fate: Fate, d: Datagram) {
+        let host = d.from_host;
         match fate {
             Fate::Cut => {
                 if self.verbose {
@@ -132,14 +151,6 @@ impl Network {
                 }
             }
             Fate::Arrive { at, dup, reordered } => {
-                let d = Datagram {
-                    from: s,
-                    from_host: host,
-                    to_host,
-                    src,
-                    dst: to,
-                    data: Arc::from(data),
-                };
                 if reordered && self.verbose {
                     self.event(host, format!("{desc} reordered"));
                 }
@@ -154,7 +165,6 @@ impl Network {
                 }
             }
         }
-        Ok(data.len())
     }
 
     /// Receive one datagram: `(sender, bytes appended, truncated)`.
@@ -209,6 +219,10 @@ impl Network {
     }
 
     pub(crate) fn on_udp(&mut self, d: Datagram) {
+        if d.dst.ip().is_multicast() {
+            self.on_udp_multicast(&d);
+            return;
+        }
         let desc = format!("udp {} -> {}", d.src, d.dst);
         let target = self.lookup(d.to_host, false, d.dst, |_| true);
         let Some(target) = target else {
@@ -235,6 +249,12 @@ impl Network {
             }
             return;
         };
+        self.deliver_udp(target, &d);
+    }
+
+    /// Queue datagram `d` on socket `target` unless the socket filters it
+    /// (connected to another peer, receive shut down, buffer full).
+    pub(crate) fn deliver_udp(&mut self, target: SockId, d: &Datagram) {
         let verbose = self.verbose;
         let Some(sock) = self.sockets.get_mut(&target) else {
             return;
@@ -253,6 +273,7 @@ impl Network {
         match why {
             Some(why) => {
                 if verbose {
+                    let desc = format!("udp {} -> {}", d.src, d.dst);
                     self.event(d.to_host, format!("{desc} dropped ({why})"));
                 }
             }
@@ -260,7 +281,7 @@ impl Network {
                 u.queued_bytes += d.data.len() as u64;
                 u.queue.push_back(Received {
                     from: d.src,
-                    data: d.data,
+                    data: d.data.clone(),
                 });
                 self.changed.insert(target);
             }

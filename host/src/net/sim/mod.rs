@@ -157,6 +157,11 @@ impl SimNet {
         }
     }
 
+    /// How many events the network has handled so far.
+    pub fn processed_events(&self) -> u64 {
+        self.lock().processed_events()
+    }
+
     /// Network events so far, taken (oldest first).
     pub fn take_events(&self) -> Vec<NetEvent> {
         self.with(|_| ());

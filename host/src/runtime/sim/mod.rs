@@ -194,6 +194,9 @@ pub struct SimRun {
     pub virtual_elapsed: Duration,
     /// Wall-clock time the run took.
     pub wall_elapsed: Duration,
+    /// Events the simulated network handled (every datagram and segment
+    /// delivered, every timer): the work behind the transcript.
+    pub events_processed: u64,
 }
 
 impl SimRun {
@@ -496,5 +499,6 @@ async fn run_all(
         outcomes,
         virtual_elapsed,
         wall_elapsed: Duration::ZERO,
+        events_processed: net.processed_events(),
     }
 }

@@ -73,6 +73,8 @@ pub struct Network {
     /// Accepted connections by `(host, local, remote)`.
     pub(crate) conns: BTreeMap<(HostId, SocketAddr, SocketAddr), SockId>,
     pub(crate) verbose: bool,
+    /// Events handled so far (deliveries, timers, partitions).
+    pub(crate) processed: u64,
 }
 
 impl Network {
@@ -97,6 +99,7 @@ impl Network {
             ports: BTreeMap::new(),
             conns: BTreeMap::new(),
             verbose: true,
+            processed: 0,
         }
     }
 
@@ -248,6 +251,7 @@ impl Network {
     }
 
     fn handle(&mut self, t: Timer) {
+        self.processed += 1;
         match t {
             Timer::PartitionStart => self.event_net("partition started"),
             Timer::PartitionHeal => self.event_net("partition healed"),
@@ -511,7 +515,12 @@ impl Network {
         }
     }
 
-    /// Number of pending events (timers and packets in flight).
+    /// How many events (deliveries, timers, partitions) were handled so far.
+    pub fn processed_events(&self) -> u64 {
+        self.processed
+    }
+
+    /// How many events are scheduled and not yet due.
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }

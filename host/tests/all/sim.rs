@@ -99,8 +99,21 @@ fn datagrams_are_lost_duplicated_and_reordered_at_their_configured_rates() {
 
 #[test]
 fn a_stream_crosses_the_same_faults_and_a_partition_whole_and_in_order() {
-    let (code, out, err) = sim(&[&example("tcp-partition")]);
+    let trace = std::env::temp_dir().join(format!("wasock-sim-trace-{}.jsonl", std::process::id()));
+    let trace_arg = trace.display().to_string();
+    let (code, out, err) = sim(&[&example("tcp-partition"), "--trace", &trace_arg]);
     assert_eq!(code, 0, "{err}");
+    // The client connected by name: the scenario's name table answered,
+    // and the grant by name allowed the address it gave.
+    line(&out, "client", "connected to server.test:5000");
+    // The trace holds the same entries, one JSON object a line.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    assert_eq!(json.lines().count(), out.len());
+    assert!(
+        json.lines()
+            .all(|l| l.starts_with("{\"t_us\":") && l.ends_with('}'))
+    );
+    assert!(json.contains("\"text\":\"partition healed\""), "{json}");
     let sent = line(&out, "client", "sent 10485760 bytes");
     let got = line(&out, "server", "received 10485760 bytes");
     assert!(got.ends_with("in order"), "{got}");

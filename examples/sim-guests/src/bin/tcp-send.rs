@@ -1,6 +1,7 @@
-//! Streams BYTES bytes to a server and closes: `tcp-send TARGET BYTES`.
-//! Connecting is retried every second (up to 120 times) while the server
-//! is not there yet or not reachable. Prints `sent N bytes fnv1a H`.
+//! Streams BYTES bytes to a server and closes: `tcp-send TARGET BYTES`,
+//! TARGET an `ADDR:PORT` or `NAME:PORT`. Connecting is retried every second
+//! (up to 120 times) while the server is not there yet or not reachable.
+//! Prints `sent N bytes fnv1a H`.
 
 use std::io::{ErrorKind, Write};
 use std::time::Duration;
@@ -11,11 +12,11 @@ use wasock::net::TcpStream;
 const USAGE: &str = "tcp-send TARGET BYTES";
 
 fn main() -> std::io::Result<()> {
-    let target: std::net::SocketAddr = arg(1, USAGE);
+    let target: String = arg(1, USAGE);
     let total: u64 = arg(2, USAGE);
     let mut tries = 0;
     let mut stream = loop {
-        match TcpStream::connect(target) {
+        match TcpStream::connect(target.as_str()) {
             Ok(s) => break s,
             Err(e)
                 if tries < 120

@@ -25,6 +25,23 @@ pub(crate) struct Datagram {
     pub data: Arc<[u8]>,
 }
 
+/// A stream segment in flight.
+#[derive(Debug, Clone)]
+pub(crate) struct SegMsg {
+    /// Receiving socket and its generation.
+    pub to: SockId,
+    pub to_gen: u32,
+    /// Receiving host.
+    pub host: HostId,
+    /// Sending socket.
+    pub from: SockId,
+    /// Sequence number of the first byte (or of the FIN).
+    pub seq: u64,
+    /// Payload (empty for a FIN).
+    pub data: Arc<[u8]>,
+    pub fin: bool,
+}
+
 /// Something scheduled to happen at a virtual time.
 #[derive(Debug, Clone)]
 pub(crate) enum Timer {
@@ -62,15 +79,7 @@ pub(crate) enum Timer {
     /// Connect timeout.
     ConnectTimeout { sock: SockId, gen_: u32 },
     /// A stream segment arrives.
-    Seg {
-        to: SockId,
-        to_gen: u32,
-        host: HostId,
-        from: SockId,
-        seq: u64,
-        data: Arc<[u8]>,
-        fin: bool,
-    },
+    Seg(SegMsg),
     /// Retransmission timer of one segment attempt.
     Rto {
         sock: SockId,

@@ -19,24 +19,21 @@ impl Network {
         let Some(t) = sock.tcp_mut() else { return };
         t.ka_gen = t.ka_gen.wrapping_add(1);
         t.ka_probes = 0;
-        if let Some(key) = t.ka_timer.take() {
-            self.queue.cancel(key);
+        let old = t.ka_timer.take();
+        let armed = on && t.phase == Phase::Connected && !t.dead;
+        let (at, kgen) = (t.last_rx.saturating_add(idle).max(now), t.ka_gen);
+        if let Some(key) = old {
+            self.unschedule(s, key);
         }
-        if !on || t.phase != Phase::Connected || t.dead {
-            return;
+        if armed {
+            self.keepalive_at(s, at, kgen);
         }
-        let at = t.last_rx.saturating_add(idle).max(now);
-        let kgen = t.ka_gen;
-        self.keepalive_at(s, at, kgen);
     }
 
     fn keepalive_at(&mut self, s: SockId, at: Duration, kgen: u32) {
-        let key = self.queue.push(at, Timer::KeepAlive { sock: s, kgen });
-        if let Some(sock) = self.sockets.get_mut(&s) {
-            sock.timers.insert(key);
-            if let Some(t) = sock.tcp_mut() {
-                t.ka_timer = Some(key);
-            }
+        let key = self.schedule(s, at, Timer::KeepAlive { sock: s, kgen });
+        if let Some(t) = self.sockets.get_mut(&s).and_then(|x| x.tcp_mut()) {
+            t.ka_timer = Some(key);
         }
     }
 

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use super::events::Datagram;
 use super::network::Network;
-use super::socket::Socket;
+use super::socket::{Socket, UdpState};
 use super::{ErrorCode, Family, HostId, SockId, SocketType};
 
 /// Index of every host's loopback interface (`127.0.0.1`, `::1`).
@@ -55,17 +55,12 @@ impl Network {
         group: IpAddr,
         iface: u32,
     ) -> Result<(), ErrorCode> {
-        self.check_multicast(s, group)?;
+        let u = self.membership(s, group)?;
         let iface = match iface {
             0 => NETWORK_INTERFACE,
             LOOPBACK_INTERFACE | NETWORK_INTERFACE => iface,
             _ => return Err(ErrorCode::AddressNotAvailable),
         };
-        let u = self
-            .sockets
-            .get_mut(&s)
-            .and_then(Socket::udp_mut)
-            .ok_or(ErrorCode::InvalidArgument)?;
         if u.groups.insert((group, iface)) {
             Ok(())
         } else {
@@ -87,17 +82,9 @@ impl Network {
         group: IpAddr,
         iface: u32,
     ) -> Result<(), ErrorCode> {
-        self.check_multicast(s, group)?;
-        let u = self
-            .sockets
-            .get_mut(&s)
-            .and_then(Socket::udp_mut)
-            .ok_or(ErrorCode::InvalidArgument)?;
+        let u = self.membership(s, group)?;
         let key = if iface == 0 {
-            u.groups
-                .range((group, 0)..=(group, u32::MAX))
-                .next()
-                .copied()
+            u.first_membership(group)
         } else {
             Some((group, iface)).filter(|k| u.groups.contains(k))
         };
@@ -107,9 +94,9 @@ impl Network {
     }
 
     /// The argument checks shared by join and leave, in the runtime's
-    /// order.
-    fn check_multicast(&self, s: SockId, group: IpAddr) -> Result<(), ErrorCode> {
-        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
+    /// order; then the datagram state holding `s`'s memberships.
+    fn membership(&mut self, s: SockId, group: IpAddr) -> Result<&mut UdpState, ErrorCode> {
+        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
         if sock.ty() == SocketType::Stream {
             return Err(ErrorCode::ProtocolOptionNotSupported);
         }
@@ -119,7 +106,7 @@ impl Network {
         if !group.is_multicast() {
             return Err(ErrorCode::InvalidArgument);
         }
-        Ok(())
+        sock.udp_mut().ok_or(ErrorCode::InvalidArgument)
     }
 
     /// Send one datagram from `s` to multicast address `to` (already
@@ -239,12 +226,8 @@ impl Network {
 /// Whether `sock` is a datagram socket that is a member of `group` on some
 /// interface.
 fn is_member_of(sock: &Socket, group: IpAddr) -> bool {
-    sock.udp().is_some_and(|u| {
-        u.groups
-            .range((group, 0)..=(group, u32::MAX))
-            .next()
-            .is_some()
-    })
+    sock.udp()
+        .is_some_and(|u| u.first_membership(group).is_some())
 }
 
 /// The loopback address of `family`.

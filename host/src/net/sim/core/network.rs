@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use super::config::{HEADER, LinkConfig};
-use super::events::{Queue, Timer};
+use super::events::{Queue, Timer, TimerKey};
 use super::rng::Rng;
 use super::socket::Socket;
 use super::{ErrorCode, Family, HostId, NetEvent, SockId};
@@ -278,15 +278,7 @@ impl Network {
                 attempt,
             } => self.on_syn_rto(sock, gen_, attempt),
             Timer::ConnectTimeout { sock, gen_ } => self.on_connect_timeout(sock, gen_),
-            Timer::Seg {
-                to,
-                to_gen,
-                host,
-                from,
-                seq,
-                data,
-                fin,
-            } => self.on_seg(to, to_gen, host, from, seq, data, fin),
+            Timer::Seg(m) => self.on_seg(m),
             Timer::Rto {
                 sock,
                 gen_,
@@ -498,11 +490,31 @@ impl Network {
         wildcard
     }
 
-    /// Schedule a timer owned by socket `s` (cancelled with it).
-    pub(crate) fn schedule(&mut self, s: SockId, at: Duration, t: Timer) {
+    /// Schedule packet `msg` to arrive at `at` and, when the link
+    /// duplicated it, a copy at `dup` (the copy is queued first; the two
+    /// are identical, so which runs first on a tie makes no difference).
+    pub(crate) fn push_arrival(&mut self, at: Duration, dup: Option<Duration>, msg: Timer) {
+        if let Some(d) = dup {
+            self.queue.push(d, msg.clone());
+        }
+        self.queue.push(at, msg);
+    }
+
+    /// Schedule a timer owned by socket `s` (cancelled with it); returns
+    /// its key for [`Network::unschedule`].
+    pub(crate) fn schedule(&mut self, s: SockId, at: Duration, t: Timer) -> TimerKey {
         let key = self.queue.push(at, t);
         if let Some(sock) = self.sockets.get_mut(&s) {
             sock.timers.insert(key);
+        }
+        key
+    }
+
+    /// Cancel one pending timer `key` of socket `s`.
+    pub(crate) fn unschedule(&mut self, s: SockId, key: TimerKey) {
+        self.queue.cancel(key);
+        if let Some(sock) = self.sockets.get_mut(&s) {
+            sock.timers.remove(&key);
         }
     }
 

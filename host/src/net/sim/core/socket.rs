@@ -175,6 +175,16 @@ pub(crate) struct UdpState {
     pub groups: BTreeSet<(IpAddr, u32)>,
 }
 
+impl UdpState {
+    /// The membership of `group` on the lowest interface index, if any.
+    pub(crate) fn first_membership(&self, group: IpAddr) -> Option<(IpAddr, u32)> {
+        self.groups
+            .range((group, 0)..=(group, u32::MAX))
+            .next()
+            .copied()
+    }
+}
+
 /// Where a stream socket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {

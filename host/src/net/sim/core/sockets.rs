@@ -113,6 +113,43 @@ impl Network {
             .ok_or(ErrorCode::InvalidArgument)
     }
 
+    /// The checks on a remote address shared by connect and send: it must
+    /// be of the socket's `family` and name a host and a port.
+    pub(crate) fn check_remote(family: Family, addr: SocketAddr) -> Result<(), ErrorCode> {
+        if Family::of(&addr) != family {
+            return Err(ErrorCode::AddressFamilyNotSupported);
+        }
+        if addr.ip().is_unspecified() || addr.port() == 0 {
+            return Err(ErrorCode::AddressNotAvailable);
+        }
+        Ok(())
+    }
+
+    /// The source address `sock` uses towards `dst` (see
+    /// [`Network::source_ip`]).
+    pub(crate) fn source_ip_of(&self, sock: &Socket, dst: IpAddr) -> Result<IpAddr, ErrorCode> {
+        let bound = sock
+            .local
+            .map_or(Self::unspecified(sock.family), |l| l.ip());
+        self.source_ip(sock.host, bound, dst)
+    }
+
+    /// The addressing part of connecting `s` to `addr`: check `addr`,
+    /// choose the source address, bind `s` implicitly if unbound and, if
+    /// it is bound to the unspecified address, fill in the source address.
+    /// Returns whether it was filled in.
+    pub(crate) fn bind_towards(&mut self, s: SockId, addr: SocketAddr) -> Result<bool, ErrorCode> {
+        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
+        Self::check_remote(sock.family, addr)?;
+        let src = self.source_ip_of(sock, addr.ip())?;
+        let local = self.ensure_bound(s)?;
+        let fill = local.ip().is_unspecified();
+        if fill && let Some(sock) = self.sockets.get_mut(&s) {
+            sock.local = Some(SocketAddr::new(src, local.port()));
+        }
+        Ok(fill)
+    }
+
     fn in_use(&self, h: HostId, tcp: bool, ip: IpAddr, port: u16, family: Family) -> bool {
         self.ports.get(&(h, tcp, port)).is_some_and(|ids| {
             ids.iter().any(|id| {

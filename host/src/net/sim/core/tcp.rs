@@ -7,7 +7,7 @@ use super::config::{CONNECT_TIMEOUT, DEFAULT_BACKLOG, MAX_BACKLOG};
 use super::events::Timer;
 use super::network::Network;
 use super::socket::{Phase, Socket, TcpState};
-use super::{ConnectState, ErrorCode, Family, Readiness, Shutdown, SockId};
+use super::{ConnectState, ErrorCode, Readiness, Shutdown, SockId};
 
 impl Network {
     /// `"tcp local -> peer"` for transcript lines.
@@ -98,24 +98,11 @@ impl Network {
             Phase::SynSent => return Err(ErrorCode::Already),
             Phase::Connected => return Err(ErrorCode::AlreadyConnected),
         }
-        if Family::of(&addr) != sock.family {
-            return Err(ErrorCode::AddressFamilyNotSupported);
-        }
-        if addr.ip().is_unspecified() || addr.port() == 0 {
-            return Err(ErrorCode::AddressNotAvailable);
-        }
         let host = sock.host;
-        let bound = sock
-            .local
-            .map_or(Self::unspecified(sock.family), |l| l.ip());
-        let src = self.source_ip(host, bound, addr.ip())?;
-        let local = self.ensure_bound(s)?;
+        self.bind_towards(s, addr)?;
         let to_host = self.route(host, addr.ip()).unwrap_or(host);
         let now = self.now;
         let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
-        if local.ip().is_unspecified() {
-            sock.local = Some(SocketAddr::new(src, local.port()));
-        }
         sock.error = None;
         sock.generation = sock.generation.wrapping_add(1);
         let generation = sock.generation;
@@ -143,18 +130,19 @@ impl Network {
         Ok(ConnectState::InProgress)
     }
 
-    pub(crate) fn tcp_send(&mut self, s: SockId, data: &[u8]) -> Result<usize, ErrorCode> {
+    /// The checks `send` and `recv` on stream `s` share, in order: a
+    /// stream socket, connected (`WouldBlock` while connecting), then a
+    /// pending error (taken and returned), then not a failed connect.
+    /// Returns the socket.
+    fn tcp_io_check(&mut self, s: SockId) -> Result<&mut Socket, ErrorCode> {
         let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
-        let sndbuf = sock.opts.sndbuf;
-        let Some(t) = sock.tcp_mut() else {
-            return Err(ErrorCode::NotSupported);
-        };
+        let t = sock.tcp().ok_or(ErrorCode::NotSupported)?;
         match t.phase {
             Phase::Closed | Phase::Listening => return Err(ErrorCode::NotConnected),
             Phase::SynSent => return Err(ErrorCode::WouldBlock),
             Phase::Failed | Phase::Connected => {}
         }
-        let (phase, dead, shut_wr, held) = (t.phase, t.dead, t.shut_wr, t.send_held());
+        let phase = t.phase;
         if let Some(e) = sock.error.take() {
             self.changed.insert(s);
             return Err(e);
@@ -162,6 +150,14 @@ impl Network {
         if phase == Phase::Failed {
             return Err(ErrorCode::NotConnected);
         }
+        Ok(sock)
+    }
+
+    pub(crate) fn tcp_send(&mut self, s: SockId, data: &[u8]) -> Result<usize, ErrorCode> {
+        let sock = self.tcp_io_check(s)?;
+        let sndbuf = sock.opts.sndbuf;
+        let t = sock.tcp().ok_or(ErrorCode::NotSupported)?;
+        let (dead, shut_wr, held) = (t.dead, t.shut_wr, t.send_held());
         if dead || shut_wr {
             return Err(ErrorCode::ShutDown);
         }
@@ -188,27 +184,9 @@ impl Network {
         max: usize,
         peek: bool,
     ) -> Result<usize, ErrorCode> {
-        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
-        let Some(t) = sock.tcp_mut() else {
-            return Err(ErrorCode::NotSupported);
-        };
-        match t.phase {
-            Phase::Closed | Phase::Listening => return Err(ErrorCode::NotConnected),
-            Phase::SynSent => return Err(ErrorCode::WouldBlock),
-            Phase::Failed | Phase::Connected => {}
-        }
-        let (phase, dead) = (t.phase, t.dead);
-        if let Some(e) = sock.error.take() {
-            self.changed.insert(s);
-            return Err(e);
-        }
-        if phase == Phase::Failed {
-            return Err(ErrorCode::NotConnected);
-        }
-        let Some(t) = sock.tcp_mut() else {
-            return Err(ErrorCode::NotSupported);
-        };
-        if dead {
+        let sock = self.tcp_io_check(s)?;
+        let t = sock.tcp_mut().ok_or(ErrorCode::NotSupported)?;
+        if t.dead {
             return Ok(0);
         }
         if t.shut_rd {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::config::{
     DATA_TIMEOUT, FIN_WAIT_TIMEOUT, HEADER, MAX_RTO, MIN_RTO, MSS, SYN_RTO, backoff,
 };
-use super::events::Timer;
+use super::events::{SegMsg, Timer};
 use super::network::{Fate, Network};
 use super::socket::{Options, Phase, Seg, Socket, TcpState};
 use super::{ErrorCode, HostId, SockId, SocketType};
@@ -34,10 +34,7 @@ impl Network {
                 src,
                 dst,
             };
-            if let Some(d) = dup {
-                self.queue.push(d, syn.clone());
-            }
-            self.queue.push(at, syn);
+            self.push_arrival(at, dup, syn);
         }
         let rto = backoff(SYN_RTO, attempt, MAX_RTO);
         self.schedule(
@@ -163,10 +160,7 @@ impl Network {
                 from: c,
                 from_gen,
             };
-            if let Some(d) = dup {
-                self.queue.push(d, msg.clone());
-            }
-            self.queue.push(at, msg);
+            self.push_arrival(at, dup, msg);
         }
     }
 
@@ -349,7 +343,7 @@ impl Network {
         let Some(to) = peer else { return };
         match self.link_send(host, to_host, Self::wire_size(data.len())) {
             Fate::Arrive { at, dup, .. } => {
-                let msg = Timer::Seg {
+                let msg = Timer::Seg(SegMsg {
                     to,
                     to_gen: peer_gen,
                     host: to_host,
@@ -357,11 +351,8 @@ impl Network {
                     seq,
                     data,
                     fin,
-                };
-                if let Some(d) = dup {
-                    self.queue.push(d, msg.clone());
-                }
-                self.queue.push(at, msg);
+                });
+                self.push_arrival(at, dup, msg);
             }
             Fate::Cut | Fate::Lost => {
                 let base = MIN_RTO.max(self.one_way(host, to_host).saturating_mul(3));
@@ -402,17 +393,16 @@ impl Network {
         self.transmit(s, seq);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn on_seg(
-        &mut self,
-        to: SockId,
-        to_gen: u32,
-        host: HostId,
-        from: SockId,
-        seq: u64,
-        data: Arc<[u8]>,
-        fin: bool,
-    ) {
+    pub(crate) fn on_seg(&mut self, m: SegMsg) {
+        let SegMsg {
+            to,
+            to_gen,
+            host,
+            from,
+            seq,
+            data,
+            fin,
+        } = m;
         let state = self
             .sockets
             .get(&to)

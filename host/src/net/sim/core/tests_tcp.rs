@@ -493,3 +493,19 @@ fn readiness_is_truthful() {
         check_truthful(&mut net, c);
     }
 }
+
+#[test]
+fn rearming_keepalive_leaves_no_stale_timer_keys() {
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (_, c, _) = pair(&mut net, a, b);
+    net.set_option(c, SockOption::KeepAlive(true)).unwrap();
+    for i in 1..=50u64 {
+        net.set_option(c, SockOption::KeepAliveIdle(Duration::from_secs(i)))
+            .unwrap();
+    }
+    // Only the one live keep-alive timer is recorded against the socket.
+    let timers = &net.sockets[&c].timers;
+    assert_eq!(timers.len(), 1, "stale timer keys: {timers:?}");
+    let ka = net.sockets[&c].tcp().and_then(|t| t.ka_timer);
+    assert_eq!(timers.first().copied(), ka);
+}

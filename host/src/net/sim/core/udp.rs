@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::config::{MAX_UDP_V4, MAX_UDP_V6};
 use super::events::{Datagram, Timer};
 use super::network::{Fate, Network};
-use super::socket::{Proto, Received};
+use super::socket::{Proto, Received, Socket};
 use super::{ConnectState, ErrorCode, Family, Shutdown, SockId};
 
 impl Network {
@@ -15,27 +15,12 @@ impl Network {
         s: SockId,
         addr: SocketAddr,
     ) -> Result<ConnectState, ErrorCode> {
-        let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
-        if Family::of(&addr) != sock.family {
-            return Err(ErrorCode::AddressFamilyNotSupported);
-        }
-        if addr.ip().is_unspecified() || addr.port() == 0 {
-            return Err(ErrorCode::AddressNotAvailable);
-        }
-        let host = sock.host;
-        let bound_ip = sock.local.map(|l| l.ip());
-        let src = self.source_ip(
-            host,
-            bound_ip.unwrap_or(Self::unspecified(sock.family)),
-            addr.ip(),
-        )?;
-        let local = self.ensure_bound(s)?;
-        let sock = self.sockets.get_mut(&s).ok_or(ErrorCode::InvalidArgument)?;
-        let fill = local.ip().is_unspecified();
-        if fill {
-            sock.local = Some(SocketAddr::new(src, local.port()));
-        }
-        let u = sock.udp_mut().ok_or(ErrorCode::InvalidArgument)?;
+        let fill = self.bind_towards(s, addr)?;
+        let u = self
+            .sockets
+            .get_mut(&s)
+            .and_then(Socket::udp_mut)
+            .ok_or(ErrorCode::InvalidArgument)?;
         u.ip_from_connect |= fill;
         u.peer = Some(addr);
         self.changed.insert(s);
@@ -87,12 +72,7 @@ impl Network {
         to: SocketAddr,
     ) -> Result<usize, ErrorCode> {
         let sock = self.sockets.get(&s).ok_or(ErrorCode::InvalidArgument)?;
-        if Family::of(&to) != sock.family {
-            return Err(ErrorCode::AddressFamilyNotSupported);
-        }
-        if to.ip().is_unspecified() || to.port() == 0 {
-            return Err(ErrorCode::AddressNotAvailable);
-        }
+        Self::check_remote(sock.family, to)?;
         let max = match sock.family {
             Family::Ipv4 => MAX_UDP_V4,
             Family::Ipv6 => MAX_UDP_V6,
@@ -109,10 +89,7 @@ impl Network {
             return self.send_multicast(s, data, to);
         }
         let host = sock.host;
-        let bound = sock
-            .local
-            .map_or(Self::unspecified(sock.family), |l| l.ip());
-        let src_ip = self.source_ip(host, bound, to.ip())?;
+        let src_ip = self.source_ip_of(sock, to.ip())?;
         let local = self.ensure_bound(s)?;
         let src = SocketAddr::new(src_ip, local.port());
         let desc = format!("udp {src} -> {to}");
@@ -154,15 +131,10 @@ impl Network {
                 if reordered && self.verbose {
                     self.event(host, format!("{desc} reordered"));
                 }
-                if let Some(dup_at) = dup {
-                    if self.verbose {
-                        self.event(host, format!("{desc} duplicated"));
-                    }
-                    self.queue.push(at, Timer::Udp(Box::new(d.clone())));
-                    self.queue.push(dup_at, Timer::Udp(Box::new(d)));
-                } else {
-                    self.queue.push(at, Timer::Udp(Box::new(d)));
+                if dup.is_some() && self.verbose {
+                    self.event(host, format!("{desc} duplicated"));
                 }
+                self.push_arrival(at, dup, Timer::Udp(Box::new(d)));
             }
         }
     }

@@ -90,6 +90,7 @@ fn main() {
         "tcp-sink",
         "udp-ping",
         "sleeper",
+        "udp-spin",
     ]
     .map(String::from)
     .to_vec();

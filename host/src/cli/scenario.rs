@@ -300,13 +300,14 @@ pub fn parse_scenario(
             .chain(h.deny.iter().map(|r| (Effect::Deny, r)));
         for (effect, spanned) in rules {
             let start = spanned.span().start + 1;
-            let rule = Rule::parse(effect, spanned.get_ref()).map_err(|e| {
-                err(
-                    start + e.column - 1,
-                    format!("host {:?}, {}: {e}", h.name.get_ref(), effect_field(effect)),
-                )
-            })?;
             let (line, column) = position(text, start);
+            let rule = Rule::parse(effect, spanned.get_ref()).map_err(|e| ScenarioError {
+                path: path.to_string(),
+                line,
+                // The rule's error column counts characters, as ours does.
+                column: column + e.column - 1,
+                message: format!("host {:?}, {}: {e}", h.name.get_ref(), effect_field(effect)),
+            })?;
             policy.push(rule.with_source(RuleSource::File {
                 path: path.to_string(),
                 line,
@@ -471,6 +472,9 @@ heal = "3s"
         assert!(e.message.contains("probability"), "{e}");
         let e = parse("[default-link]\nlatency = \"10 parsecs\"\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+        // A character of two bytes before the error's column.
+        let e = parse("[[host]]\nname = \"a\"\nallow = [\"café\"]\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
         let e = parse("[[host]]\nname = \"a\"\nadrs = []\n").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("adrs"), "{e}");

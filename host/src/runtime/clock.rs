@@ -30,6 +30,22 @@ pub trait Clock: Debug + Send + Sync + 'static {
 
     /// The calendar time now (the guest's wall clock).
     fn system_time(&self) -> SystemTime;
+
+    /// Time to let pass when a guest asks without waiting and finds nothing
+    /// (a `poll` with timeout 0, a non-blocking call that would block).
+    /// Real time passes anyway; a virtual clock that moves only when every
+    /// guest waits would otherwise stand still for a guest that polls in a
+    /// loop, and what it polls for would never come.
+    fn spin_step(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Let `clock`'s [`Clock::spin_step`] pass, if it has one.
+pub(crate) async fn spin(clock: &dyn Clock) {
+    if let Some(step) = clock.spin_step() {
+        clock.sleep_until(clock.now() + step).await;
+    }
 }
 
 /// The machine's clocks.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::bindings::wasock::sockets::poll::{Host, PollEntry};
 use super::bindings::wasock::sockets::types::Readiness;
-use super::clock::until;
+use super::clock::{spin, until};
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
 use super::error::SocketResult;
@@ -49,7 +49,11 @@ impl Host for WasockCtxView<'_> {
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
-            if any || timeout == Some(0) || deadline.is_some_and(|d| clock.now() >= d) {
+            if any || deadline.is_some_and(|d| clock.now() >= d) {
+                return Ok(out);
+            }
+            if timeout == Some(0) {
+                spin(&*clock).await;
                 return Ok(out);
             }
             // Nothing holds: wait for any socket to change, then look again.

@@ -210,6 +210,43 @@ start = "1s"
     line(&out, "client", "replies 5 of 5");
 }
 
+#[test]
+fn a_guest_that_polls_in_a_loop_lets_virtual_time_pass() {
+    // Virtual time moves only when every guest waits; a guest that never
+    // waits, asking a non-blocking socket again and again, would hold it
+    // still, and the datagram it asks for would never come. Each empty
+    // answer costs it a virtual millisecond instead (the timer's tick).
+    let path = temp_scenario(
+        "spin.toml",
+        r#"
+until = "1m"
+[default-link]
+latency = "5ms"
+
+[[host]]
+name = "spinner"
+addrs = ["10.0.0.1"]
+component = "udp-spin"
+args = ["10.0.0.1:9"]
+allow = ["udp-bind=10.0.0.1:9", "udp-recv=10.0.0.2:*"]
+
+[[host]]
+name = "sender"
+addrs = ["10.0.0.2"]
+component = "udp-source"
+args = ["10.0.0.1:9", "1"]
+allow = ["udp-send=10.0.0.1:9"]
+start = "10ms"
+"#,
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    let got = line(&out, "spinner", "received after");
+    // Sent at 10 ms, 5 ms on the way: there at 15 ms, after 15 empty tries.
+    assert!(got.starts_with("[   0.015000]"), "{got}");
+    assert_eq!(number_after(got, "after"), 16.0, "{got}");
+}
+
 fn runner() -> &'static Runner {
     static RUNNER: OnceLock<Runner> = OnceLock::new();
     RUNNER.get_or_init(|| Runner::deterministic(&Runner::default_config()).unwrap())

@@ -42,8 +42,10 @@ struct Shared {
     waiters: Mutex<BTreeMap<SockId, Vec<Waker>>>,
     /// The runtime instant that is the network's time zero.
     origin: Instant,
-    /// Wakes the driver: something may have been scheduled.
-    kick: Notify,
+    /// Wakes the driver: something may have been scheduled, or the
+    /// network is gone. (Shared with the driver apart from the rest, so
+    /// that the driver does not keep the network alive.)
+    kick: Arc<Notify>,
     /// Events taken from the network, for the transcript.
     events: Mutex<Vec<NetEvent>>,
 }
@@ -57,10 +59,10 @@ impl SimNet {
             net: Mutex::new(net),
             waiters: Mutex::default(),
             origin: Instant::now(),
-            kick: Notify::new(),
+            kick: Arc::new(Notify::new()),
             events: Mutex::default(),
         });
-        tokio::spawn(drive(Arc::downgrade(&shared)));
+        tokio::spawn(drive(Arc::downgrade(&shared), shared.kick.clone()));
         SimNet { shared }
     }
 
@@ -190,20 +192,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Let the driver see that the network is gone.
+        self.kick.notify_one();
+    }
+}
+
 /// Move the network's time along with the runtime's: sleep until its next
 /// event (or until kicked), process what is due, wake what changed. Ends
-/// with the network.
-async fn drive(shared: Weak<Shared>) {
+/// with the network: it holds only a weak reference across its waits.
+async fn drive(shared: Weak<Shared>, kick: Arc<Notify>) {
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let net = SimNet { shared: strong };
         let (next, _, _) = net.apply(|n| n.next_deadline());
-        let kicked = net.shared.clone();
         let wake_at = next.map(|t| net.instant_of(t));
         drop(net);
-        let notified = kicked.kick.notified();
+        let notified = kick.notified();
         match wake_at {
             Some(at) => {
                 tokio::select! {

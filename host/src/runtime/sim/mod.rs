@@ -74,7 +74,15 @@ impl Clock for SimClock {
     fn system_time(&self) -> SystemTime {
         SimClock::system_time(self)
     }
+
+    fn spin_step(&self) -> Option<Duration> {
+        Some(SPIN_STEP)
+    }
 }
+
+/// Virtual time a guest's look that finds nothing costs (see
+/// [`Clock::spin_step`]): tokio's timer tick, the least a sleep can last.
+const SPIN_STEP: Duration = Duration::from_millis(1);
 
 /// A guest to run on a simulated host.
 #[derive(Clone)]
@@ -201,17 +209,24 @@ pub struct SimRun {
 
 impl SimRun {
     /// Whether every guest that is not a daemon exited with 0 by the
-    /// deadline.
+    /// deadline, and no daemon ended with anything else.
     pub fn success(&self) -> bool {
         self.first_failure().is_none()
     }
 
-    /// The first guest (in the order hosts were added) that is not a daemon
-    /// and did not exit with 0, and what became of it.
+    /// The first guest (in the order hosts were added) that failed: one that
+    /// is not a daemon and did not exit with 0 by the deadline, or a daemon
+    /// that ended with anything but 0; and what became of it.
     pub fn first_failure(&self) -> Option<(&str, String)> {
         self.outcomes.iter().find_map(|(host, outcome, daemon)| {
             let why = match outcome {
                 Outcome::Ended(GuestExit::Exited(0)) => return None,
+                Outcome::Ended(exit) if *daemon => {
+                    format!(
+                        "{} (a daemon, which should run until stopped)",
+                        exit.describe()
+                    )
+                }
                 Outcome::Ended(exit) => exit.describe(),
                 Outcome::Running if *daemon => return None,
                 Outcome::Running => "still running at the deadline".to_string(),
@@ -384,6 +399,15 @@ type Prepared = (
     wasmtime_wasi::p2::bindings::CommandPre<HostState>,
 );
 
+/// A guest task's result: its exit, or a trap saying the task failed.
+fn joined(r: Result<GuestExit, tokio::task::JoinError>) -> GuestExit {
+    r.unwrap_or_else(|e| {
+        GuestExit::Trapped(wasmtime::Error::msg(format!(
+            "the simulator's task for this guest failed: {e}"
+        )))
+    })
+}
+
 /// How a guest ended, on one line.
 fn ending(exit: &GuestExit) -> String {
     match exit {
@@ -432,7 +456,11 @@ async fn run_all(
         let daemon = guest.daemon;
         let host = name.clone();
         let task = tokio::spawn(async move {
-            clock.sleep_until(origin + guest.start).await;
+            // A start too far to represent never comes.
+            match origin.checked_add(guest.start) {
+                Some(at) => clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
             let ctx = WasockCtx::builder()
                 .policy(guest.policy.clone())
                 .provider(Arc::new(net.provider(id)))
@@ -463,30 +491,32 @@ async fn run_all(
     let mut outcomes: Vec<Option<Outcome>> = tasks.iter().map(|_| None).collect();
     let at = origin.checked_add(deadline);
     // Wait for the guests that are not daemons, in order, until the
-    // deadline; whatever has not ended by then is stopped.
+    // deadline; a handle is taken only once its guest has ended, so that
+    // whatever has not ended by then is still there to stop.
     let _ = until(&*clock, at, async {
         for (i, (_, daemon, task)) in tasks.iter_mut().enumerate() {
             if *daemon {
                 continue;
             }
-            if let Some(handle) = task.take() {
-                outcomes[i] = Some(Outcome::Ended(match handle.await {
-                    Ok(exit) => exit,
-                    Err(e) => GuestExit::Trapped(wasmtime::Error::msg(format!(
-                        "the simulator's task for this guest failed: {e}"
-                    ))),
-                }));
+            if let Some(handle) = task.as_mut() {
+                let exit = joined(handle.await);
+                *task = None;
+                outcomes[i] = Some(Outcome::Ended(exit));
             }
         }
     })
     .await;
     let virtual_elapsed = clock.now().saturating_duration_since(origin);
-    for (name, _, task) in &mut tasks {
+    for (i, (name, _, task)) in tasks.iter_mut().enumerate() {
         if let Some(handle) = task.take() {
             handle.abort();
-            // Let it drop (closing its sockets) before the end.
-            let _ = handle.await;
-            recorder.record(name, What::Ended("stopped".into()));
+            match handle.await {
+                // It ended on its own (a daemon, or a guest after the one
+                // waited on): that is its outcome.
+                Ok(exit) => outcomes[i] = Some(Outcome::Ended(exit)),
+                // Stopped here; dropping it closed its sockets.
+                Err(_) => recorder.record(name, What::Ended("stopped".into())),
+            }
         }
     }
     let outcomes = tasks

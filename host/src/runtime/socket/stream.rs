@@ -197,6 +197,9 @@ pub(crate) async fn send(
     flags: SendFlags,
 ) -> Result<u64, ErrorCode> {
     ensure_connected(sock, Readiness::WRITABLE).await?;
+    if let Some(e) = sock.pending_error.take() {
+        return Err(e);
+    }
     if data.is_empty() {
         return Ok(0);
     }
@@ -211,7 +214,10 @@ pub(crate) async fn send(
             Err(ErrorCode::WouldBlock) if s.nonblocking && sent > 0 => Ok(Some(())),
             // What went before the error is the result; the error is the
             // next call's.
-            Err(e) if e != ErrorCode::WouldBlock && sent > 0 => Ok(Some(())),
+            Err(e) if e != ErrorCode::WouldBlock && sent > 0 => {
+                s.pending_error = Some(e);
+                Ok(Some(()))
+            }
             Err(e) => Err(e),
         }
     })

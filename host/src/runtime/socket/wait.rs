@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::GuestSocket;
 use crate::net::{ErrorCode, NetSocket, Readiness};
-use crate::runtime::clock::{Clock, until};
+use crate::runtime::clock::{Clock, spin, until};
 
 /// When a blocking call gives up (`SO_RCVTIMEO` / `SO_SNDTIMEO`).
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +57,10 @@ pub(crate) async fn retry<T>(
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
                 let clock = sock.clock.clone();
                 wait_ready(&*clock, &mut *sock.net, interest, deadline).await?;
+            }
+            Err(ErrorCode::WouldBlock) => {
+                spin(&*sock.clock).await;
+                return Err(ErrorCode::WouldBlock);
             }
             Err(e) => return Err(e),
         }

@@ -17,6 +17,8 @@ const PACKAGES: &[&str] = &[
     "udp-echo",
     "http-hello",
     "sim-guests",
+    "async-echo",
+    "async-chat",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -91,6 +93,9 @@ fn main() {
         "udp-ping",
         "sleeper",
         "udp-spin",
+        "async-echo",
+        "async_echo_handler",
+        "async-chat",
     ]
     .map(String::from)
     .to_vec();

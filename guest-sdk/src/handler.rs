@@ -56,6 +56,62 @@ pub trait ConnectionHandler {
     fn handle(stream: TcpStream, peer: SocketAddr) -> io::Result<()>;
 }
 
+/// Serves one connection with async code: `wasock serve` runs
+/// [`AsyncConnectionHandler::handle`] on [`crate::rt::block_on`], so the
+/// handler may spawn tasks (a proxy copying both ways, a keep-alive timer)
+/// and use every async socket.
+///
+/// ```no_run
+/// use std::io;
+/// use std::net::SocketAddr;
+/// use wasock::handler::AsyncConnectionHandler;
+/// use wasock::rt::net::TcpStream;
+///
+/// struct Echo;
+///
+/// impl AsyncConnectionHandler for Echo {
+///     async fn handle(stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
+///         let mut buf = [0; 4096];
+///         loop {
+///             let n = stream.read(&mut buf).await?;
+///             if n == 0 {
+///                 return Ok(());
+///             }
+///             stream.write_all(&buf[..n]).await?;
+///         }
+///     }
+/// }
+///
+/// wasock::export_async_connection_handler!(Echo);
+/// ```
+pub trait AsyncConnectionHandler {
+    /// Serve `stream`, connected to `peer`; as
+    /// [`ConnectionHandler::handle`], asynchronously.
+    #[allow(async_fn_in_trait)]
+    async fn handle(stream: crate::rt::net::TcpStream, peer: SocketAddr) -> io::Result<()>;
+}
+
+/// Runs an [`AsyncConnectionHandler`] as a [`ConnectionHandler`].
+#[doc(hidden)]
+pub struct Async<T>(PhantomData<T>);
+
+impl<T: AsyncConnectionHandler> ConnectionHandler for Async<T> {
+    fn handle(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+        crate::rt::block_on(async move {
+            T::handle(crate::rt::net::TcpStream::from_std(stream)?, peer).await
+        })
+    }
+}
+
+/// Export an [`AsyncConnectionHandler`] as this component's
+/// `wasock:sockets/handler`.
+#[macro_export]
+macro_rules! export_async_connection_handler {
+    ($handler:ty) => {
+        $crate::export_connection_handler!($crate::handler::Async<$handler>);
+    };
+}
+
 /// Adapts a [`ConnectionHandler`] to the generated export trait.
 #[doc(hidden)]
 pub struct Adapter<T>(PhantomData<T>);

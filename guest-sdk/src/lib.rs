@@ -42,6 +42,7 @@ pub mod error;
 pub mod handler;
 pub mod net;
 pub mod poll;
+pub mod rt;
 
 /// The raw bindings of the wasock interfaces, as wit-bindgen generates them,
 /// for what the std-shaped types do not cover.

@@ -19,6 +19,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
     with: {
         "wasock:sockets/socket.socket": crate::runtime::GuestSocket,
+        "wasock:sockets/name-lookup.lookup": crate::runtime::PendingLookup,
     },
     trappable_error_type: {
         "wasock:sockets/types.error-code" => crate::runtime::SocketError,

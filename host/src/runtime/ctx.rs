@@ -54,6 +54,8 @@ pub struct WasockCtx {
     pub(crate) sockets: Arc<Budget>,
     /// Socket buffer space asked for (see `Limits::max_buffer_bytes`).
     pub(crate) buffers: Arc<Budget>,
+    /// `lookup` resources alive (see `PendingLookup`).
+    pub(crate) lookups_alive: Arc<Budget>,
 }
 
 impl WasockCtx {
@@ -202,6 +204,7 @@ impl WasockCtxBuilder {
             )),
             sockets: Budget::new(self.limits.max_sockets as u64),
             buffers: Budget::new(self.limits.max_buffer_bytes),
+            lookups_alive: Budget::new(super::lookup::MAX_LOOKUPS_ALIVE),
         }
     }
 }

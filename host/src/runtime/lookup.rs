@@ -1,11 +1,17 @@
 //! Name lookup, checked against the policy: the `name-lookup` interface,
 //! and the one path every lookup takes (wasock's and WASI's).
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
-use super::bindings::wasock::sockets::name_lookup::Host;
-use super::bindings::wasock::sockets::types::{AddressFamily, IpAddress};
-use super::convert::ip_from_std;
+use wasmtime::component::Resource;
+
+use super::bindings::wasock::sockets::name_lookup::{Host, HostLookup};
+use super::bindings::wasock::sockets::types::{self as wit, AddressFamily, IpAddress};
+use super::budget::Share;
+use super::convert::{error_from_net, ip_from_std};
 use super::ctx::{WasockCtx, WasockCtxView};
 use super::error::SocketResult;
 use crate::net::{BoxFuture, ErrorCode};
@@ -18,6 +24,10 @@ use crate::policy::{NameError, normalize_name};
 /// the limit a lookup fails with `temporary-resolver-failure` (`EAI_AGAIN`:
 /// try again later).
 pub(crate) const MAX_LOOKUPS_IN_FLIGHT: usize = 16;
+
+/// Most `lookup` resources one instance may hold at once (answered or
+/// not): each is host memory until the guest drops it.
+pub(crate) const MAX_LOOKUPS_ALIVE: u64 = 64;
 
 /// A lookup under way: answered at once (IP literals, pinned names) or by
 /// the provider's resolver.
@@ -93,21 +103,97 @@ fn family_matches(ip: &IpAddr, family: Option<AddressFamily>) -> bool {
     }
 }
 
+/// The answer as the guest sees it: the family asked for, never empty.
+fn answer_for(
+    ips: Result<Vec<IpAddr>, ErrorCode>,
+    family: Option<AddressFamily>,
+) -> Result<Vec<IpAddress>, ErrorCode> {
+    let ips: Vec<IpAddress> = ips?
+        .into_iter()
+        .filter(|ip| family_matches(ip, family))
+        .map(ip_from_std)
+        .collect();
+    if ips.is_empty() {
+        return Err(ErrorCode::NameNotFound);
+    }
+    Ok(ips)
+}
+
 impl Host for WasockCtxView<'_> {
     async fn resolve_addresses(
         &mut self,
         name: String,
         family: Option<AddressFamily>,
     ) -> SocketResult<Vec<IpAddress>> {
-        let ips = start_lookup(self.ctx, &name)?.finish().await?;
-        let ips: Vec<IpAddress> = ips
-            .into_iter()
-            .filter(|ip| family_matches(ip, family))
-            .map(ip_from_std)
-            .collect();
-        if ips.is_empty() {
-            return Err(ErrorCode::NameNotFound.into());
+        let ips = start_lookup(self.ctx, &name)?.finish().await;
+        Ok(answer_for(ips, family)?)
+    }
+}
+
+/// A `lookup` resource: a lookup running on its own task while the guest
+/// does other work, and its answer once there.
+pub struct PendingLookup {
+    state: LookupState,
+    family: Option<AddressFamily>,
+    /// Its place among the instance's `MAX_LOOKUPS_ALIVE`.
+    _slot: Share,
+}
+
+enum LookupState {
+    /// Dropping the handle detaches the task: the resolver runs to its end
+    /// and holds its in-flight slot until then, as `start_lookup` says.
+    Running(tokio::task::JoinHandle<Result<Vec<IpAddr>, ErrorCode>>),
+    Done(Result<Vec<IpAddress>, ErrorCode>),
+}
+
+impl HostLookup for WasockCtxView<'_> {
+    fn start(
+        &mut self,
+        name: String,
+        family: Option<AddressFamily>,
+    ) -> SocketResult<Resource<PendingLookup>> {
+        let Some(slot) = self.ctx.lookups_alive.reserve(1) else {
+            tracing::warn!(
+                target: "wasock::limits",
+                instance = %self.ctx.id,
+                "{MAX_LOOKUPS_ALIVE} lookups are alive; drop the answered ones"
+            );
+            return Err(ErrorCode::TemporaryResolverFailure.into());
+        };
+        let state = match start_lookup(self.ctx, &name)? {
+            Lookup::Ready(ips) => LookupState::Done(answer_for(Ok(ips), family)),
+            Lookup::Pending(f) => LookupState::Running(tokio::spawn(f)),
+        };
+        Ok(self.table.push(PendingLookup {
+            state,
+            family,
+            _slot: slot,
+        })?)
+    }
+
+    fn answer(
+        &mut self,
+        this: Resource<PendingLookup>,
+    ) -> wasmtime::Result<Option<Result<Vec<IpAddress>, wit::ErrorCode>>> {
+        let lookup = self.table.get_mut(&this)?;
+        if let LookupState::Running(task) = &mut lookup.state {
+            let mut cx = Context::from_waker(Waker::noop());
+            match Pin::new(task).poll(&mut cx) {
+                Poll::Pending => return Ok(None),
+                Poll::Ready(joined) => {
+                    let ips = joined.unwrap_or(Err(ErrorCode::TemporaryResolverFailure));
+                    lookup.state = LookupState::Done(answer_for(ips, lookup.family));
+                }
+            }
         }
-        Ok(ips)
+        match &lookup.state {
+            LookupState::Done(r) => Ok(Some(r.clone().map_err(error_from_net))),
+            LookupState::Running(_) => Ok(None),
+        }
+    }
+
+    fn drop(&mut self, rep: Resource<PendingLookup>) -> wasmtime::Result<()> {
+        drop(self.table.delete(rep)?);
+        Ok(())
     }
 }

@@ -32,6 +32,7 @@ pub use ctx::{
 pub use error::{SocketError, SocketResult};
 pub use exit::GuestExit;
 pub use limits::Limits;
+pub use lookup::PendingLookup;
 pub use names::NameTable;
 pub use runner::{EPOCH_TICK, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, pooling_config};

@@ -49,11 +49,14 @@ impl Host for WasockCtxView<'_> {
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
-            if any || deadline.is_some_and(|d| clock.now() >= d) {
+            if any {
                 return Ok(out);
             }
             if timeout == Some(0) {
                 spin(&*clock).await;
+                return Ok(out);
+            }
+            if deadline.is_some_and(|d| clock.now() >= d) {
                 return Ok(out);
             }
             // Nothing holds: wait for any socket to change, then look again.

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod async_guests;
 mod blocking;
 mod cli;
 mod client;

@@ -1,0 +1,31 @@
+//! The echo as an async connection handler for `wasock serve`: each
+//! connection gets a fresh instance, which echoes on the SDK's async
+//! runtime until the client closes.
+//!
+//! ```sh
+//! wasock serve --listen 127.0.0.1:7000 --allow 'tcp-accept=127.0.0.0/8:*' async_echo_handler.wasm
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+
+use wasock::handler::AsyncConnectionHandler;
+use wasock::rt::net::TcpStream;
+
+/// Echoes every byte back until the client closes.
+pub struct Echo;
+
+impl AsyncConnectionHandler for Echo {
+    async fn handle(stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            stream.write_all(&buf[..n]).await?;
+        }
+    }
+}
+
+wasock::export_async_connection_handler!(Echo);

@@ -1,0 +1,49 @@
+//! Async guests: a single-threaded executor, timers, and async sockets.
+//!
+//! [`block_on`] runs a future and the tasks it [`spawn`]s. When no task can
+//! make progress, the reactor makes one [`poll`](crate::poll::poll) call
+//! over every socket a task waits on (interests merged per socket), with
+//! the nearest timer as its timeout: an idle program costs one host call
+//! per turn, however many sockets it waits on.
+//!
+//! ```no_run
+//! use wasock::rt::{self, net::TcpListener};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     rt::block_on(async {
+//!         let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!         println!("listening on {}", listener.local_addr()?);
+//!         loop {
+//!             let (mut stream, _) = listener.accept().await?;
+//!             rt::spawn(async move {
+//!                 let mut buf = [0; 4096];
+//!                 loop {
+//!                     match stream.read(&mut buf).await {
+//!                         Ok(0) | Err(_) => break,
+//!                         Ok(n) => {
+//!                             if stream.write_all(&buf[..n]).await.is_err() {
+//!                                 break;
+//!                             }
+//!                         }
+//!                     }
+//!                 }
+//!             });
+//!         }
+//!     })
+//! }
+//! ```
+//!
+//! Everything here is single-threaded: futures need not be `Send`, and the
+//! types are not. Sockets implement `futures-io`'s `AsyncRead` and
+//! `AsyncWrite`, and tokio's with the `tokio` feature.
+
+mod channel;
+mod executor;
+pub mod net;
+mod reactor;
+mod timer;
+
+pub use channel::{Receiver, Sender, channel};
+pub use executor::{JoinHandle, block_on, spawn, tasks, yield_now};
+pub use reactor::waiting;
+pub use timer::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};

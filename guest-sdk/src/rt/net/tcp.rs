@@ -1,0 +1,477 @@
+//! Async `TcpListener` and `TcpStream`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, ready};
+
+use super::lookup::{ToSocketAddrs, each_addr};
+use crate::Socket;
+use crate::addr::{family_of, from_std};
+use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness, SocketType};
+use crate::error::io as to_io;
+use crate::net::{self as blocking, AsSocket};
+use crate::rt::reactor::{Registration, retry};
+
+/// An async TCP listener.
+///
+/// ```no_run
+/// wasock::rt::block_on(async {
+///     let listener = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+///     let (stream, peer) = listener.accept().await?;
+///     Ok::<(), std::io::Error>(())
+/// });
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: blocking::TcpListener,
+}
+
+impl TcpListener {
+    /// Bind to the first address that works and listen (`SO_REUSEADDR`
+    /// set, the system's backlog).
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        each_addr(&addr, |a| async move {
+            let inner = blocking::TcpListener::bind(a)?;
+            inner.set_nonblocking(true)?;
+            Ok(TcpListener { inner })
+        })
+        .await
+    }
+
+    /// Take the next connection, letting other tasks run until there is one.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = retry(self.inner.as_socket(), Readiness::READABLE, || {
+            self.inner.accept()
+        })
+        .await?;
+        Ok((TcpStream::from_std(stream)?, peer))
+    }
+
+    /// Accept, as a poll function (for hand-written futures and streams).
+    pub fn poll_accept(
+        &self,
+        reg: &mut Incoming<'_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        reg.poll_next_conn(cx)
+    }
+
+    /// The connections, one after another, as a `futures` `Stream`.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            reg: Registration::default(),
+            listener: self,
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The blocking listener underneath (non-blocking mode), for options.
+    pub fn as_std(&self) -> &blocking::TcpListener {
+        &self.inner
+    }
+}
+
+/// The connections of [`TcpListener::incoming`]: a `futures_core::Stream`
+/// that never ends.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    reg: Registration,
+    listener: &'a TcpListener,
+}
+
+impl Incoming<'_> {
+    /// The next connection.
+    pub async fn next(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_next_conn(cx)).await
+    }
+
+    fn poll_next_conn(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        loop {
+            match self.listener.inner.accept() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.reg.poll_ready(
+                        self.listener.inner.as_socket(),
+                        Readiness::READABLE,
+                        cx
+                    ))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+                Ok((s, peer)) => return Poll::Ready(TcpStream::from_std(s).map(|s| (s, peer))),
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_next_conn(cx).map(|r| Some(r.map(|(s, _)| s)))
+    }
+}
+
+/// An async TCP connection. Reads and writes take `&self`, so one task may
+/// read while another writes; [`TcpStream::into_split`] gives owned halves.
+///
+/// ```no_run
+/// wasock::rt::block_on(async {
+///     let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+///     s.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     s.read_exact(&mut buf).await?;
+///     Ok::<(), std::io::Error>(())
+/// });
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    // Registrations first: they must drop before the socket.
+    read_reg: Registration,
+    write_reg: Registration,
+    inner: Rc<blocking::TcpStream>,
+}
+
+/// Wait once for `interest` on `sock` (until it fires).
+async fn wait(sock: &Socket, interest: Readiness) -> io::Result<()> {
+    let mut reg = Registration::default();
+    std::future::poll_fn(|cx| reg.poll_ready(sock, interest, cx)).await
+}
+
+impl TcpStream {
+    /// Connect to the first address that accepts, letting other tasks run
+    /// while the handshake (and any name lookup) goes on.
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(&addr, |a| async move {
+            let sock = to_io(Socket::open(family_of(&a), SocketType::Stream))?;
+            to_io(sock.set_nonblocking(true))?;
+            match sock.connect(from_std(a)) {
+                Ok(()) => {}
+                Err(ErrorCode::InProgress | ErrorCode::WouldBlock) => loop {
+                    wait(&sock, Readiness::WRITABLE).await?;
+                    if let Some(e) = to_io(sock.take_error())? {
+                        return to_io(Err(e));
+                    }
+                    if sock.remote_address().is_ok() {
+                        break;
+                    }
+                },
+                Err(e) => return to_io(Err(e)),
+            }
+            Ok(TcpStream::wrap(blocking::TcpStream::from_socket(sock)))
+        })
+        .await
+    }
+
+    /// Make a blocking stream async (it is switched to non-blocking mode).
+    pub fn from_std(stream: blocking::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream::wrap(stream))
+    }
+
+    fn wrap(stream: blocking::TcpStream) -> TcpStream {
+        TcpStream {
+            read_reg: Registration::default(),
+            write_reg: Registration::default(),
+            inner: Rc::new(stream),
+        }
+    }
+
+    fn sock(&self) -> &Socket {
+        self.inner.as_socket()
+    }
+
+    /// Read what is there (waiting for something); 0 is the end of the
+    /// stream.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        retry(self.sock(), Readiness::READABLE, || {
+            (&*self.inner).read(buf)
+        })
+        .await
+    }
+
+    /// Fill `buf` completely, or fail with `UnexpectedEof`.
+    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    ));
+                }
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Read without consuming.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        retry(self.sock(), Readiness::READABLE, || self.inner.peek(buf)).await
+    }
+
+    /// Write what fits (waiting for room); how much was taken.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        retry(self.sock(), Readiness::WRITABLE, || {
+            (&*self.inner).write(buf)
+        })
+        .await
+    }
+
+    /// Write all of `buf`.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait until a read would not block.
+    pub async fn readable(&self) -> io::Result<()> {
+        wait(self.sock(), Readiness::READABLE).await
+    }
+
+    /// Wait until a write would not block.
+    pub async fn writable(&self) -> io::Result<()> {
+        wait(self.sock(), Readiness::WRITABLE).await
+    }
+
+    /// Shut down reading, writing or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Set `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.set_nodelay(on)
+    }
+
+    /// The blocking stream underneath (non-blocking mode), for options.
+    pub fn as_std(&self) -> &blocking::TcpStream {
+        &self.inner
+    }
+
+    /// Split into a read half and a write half that can move to different
+    /// tasks. Dropping the write half shuts down writing.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let TcpStream { inner, .. } = self;
+        (
+            OwnedReadHalf {
+                reg: Registration::default(),
+                inner: inner.clone(),
+            },
+            OwnedWriteHalf {
+                reg: Registration::default(),
+                inner,
+            },
+        )
+    }
+}
+
+fn poll_read(
+    inner: &blocking::TcpStream,
+    reg: &mut Registration,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    loop {
+        match (&*inner).read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ready!(reg.poll_ready(inner.as_socket(), Readiness::READABLE, cx))?;
+            }
+            r => return Poll::Ready(r),
+        }
+    }
+}
+
+fn poll_write(
+    inner: &blocking::TcpStream,
+    reg: &mut Registration,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    loop {
+        match (&*inner).write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ready!(reg.poll_ready(inner.as_socket(), Readiness::WRITABLE, cx))?;
+            }
+            r => return Poll::Ready(r),
+        }
+    }
+}
+
+/// The read half of [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    reg: Registration,
+    inner: Rc<blocking::TcpStream>,
+}
+
+impl OwnedReadHalf {
+    /// Read what is there (waiting for something); 0 is the end.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| poll_read(&self.inner, &mut self.reg, cx, buf)).await
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+}
+
+/// The write half of [`TcpStream::into_split`]; dropping it shuts down
+/// writing (the peer reads the end of the stream).
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    reg: Registration,
+    inner: Rc<blocking::TcpStream>,
+}
+
+impl OwnedWriteHalf {
+    /// Write what fits (waiting for room).
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| poll_write(&self.inner, &mut self.reg, cx, buf)).await
+    }
+
+    /// Write all of `buf`.
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        let _ = self.inner.shutdown(Shutdown::Write);
+    }
+}
+
+macro_rules! async_io_traits {
+    ($ty:ty, read: $rd:ident, write: $wr:ident) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                let this = self.get_mut();
+                poll_read(&this.inner, &mut this.$rd, cx, buf)
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let this = self.get_mut();
+                let n = ready!(poll_read(&this.inner, &mut this.$rd, cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+        }
+        async_io_traits!(@write $ty, $wr);
+    };
+    (@write $ty:ty, none) => {};
+    (@write $ty:ty, $wr:ident) => {
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let this = self.get_mut();
+                poll_write(&this.inner, &mut this.$wr, cx, buf)
+            }
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.inner.shutdown(Shutdown::Write))
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let this = self.get_mut();
+                poll_write(&this.inner, &mut this.$wr, cx, buf)
+            }
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.inner.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+async_io_traits!(TcpStream, read: read_reg, write: write_reg);
+async_io_traits!(OwnedReadHalf, read: reg, write: none);
+
+impl futures_io::AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        poll_write(&this.inner, &mut this.reg, cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown(Shutdown::Write))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl tokio::io::AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        poll_write(&this.inner, &mut this.reg, cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown(Shutdown::Write))
+    }
+}

@@ -1,0 +1,237 @@
+//! Timers: a heap of deadlines, fired by the executor between turns; the
+//! nearest one bounds the reactor's `poll`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Timers {
+    /// (deadline, key), ordered: the first is the nearest.
+    order: BTreeSet<(Instant, u64)>,
+    wakers: BTreeMap<u64, Waker>,
+    next: u64,
+}
+
+thread_local! {
+    static TIMERS: RefCell<Timers> = RefCell::new(Timers::default());
+}
+
+/// The nearest deadline of a live timer.
+pub(crate) fn next_deadline() -> Option<Instant> {
+    TIMERS.with(|t| t.borrow().order.first().map(|(at, _)| *at))
+}
+
+/// Wake every timer whose deadline has passed, in deadline order (ties in
+/// the order they were set).
+pub(crate) fn fire_due() {
+    let now = Instant::now();
+    let due: Vec<Waker> = TIMERS.with(|t| {
+        let mut t = t.borrow_mut();
+        let mut out = Vec::new();
+        while let Some(&(at, key)) = t.order.first() {
+            if at > now {
+                break;
+            }
+            t.order.remove(&(at, key));
+            if let Some(w) = t.wakers.remove(&key) {
+                out.push(w);
+            }
+        }
+        out
+    });
+    for w in due {
+        w.wake();
+    }
+}
+
+/// A future that completes at a deadline. Dropping it cancels the timer.
+#[derive(Debug)]
+pub struct Sleep {
+    at: Instant,
+    key: Option<u64>,
+}
+
+/// Wait for `duration`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// wasock::rt::block_on(wasock::rt::sleep(Duration::from_millis(10)));
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now() + duration)
+}
+
+/// Wait until `at`.
+///
+/// ```no_run
+/// use std::time::{Duration, Instant};
+/// let at = Instant::now() + Duration::from_millis(10);
+/// wasock::rt::block_on(wasock::rt::sleep_until(at));
+/// ```
+pub fn sleep_until(at: Instant) -> Sleep {
+    Sleep { at, key: None }
+}
+
+impl Sleep {
+    /// When it completes.
+    pub fn deadline(&self) -> Instant {
+        self.at
+    }
+
+    /// Move the deadline (as a fresh timer).
+    pub fn reset(&mut self, at: Instant) {
+        self.cancel();
+        self.at = at;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(key) = self.key.take() {
+            let at = self.at;
+            TIMERS.with(|t| {
+                let mut t = t.borrow_mut();
+                t.order.remove(&(at, key));
+                t.wakers.remove(&key);
+            });
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.at {
+            self.cancel();
+            return Poll::Ready(());
+        }
+        let at = self.at;
+        let key = self.key;
+        let key = TIMERS.with(|t| {
+            let mut t = t.borrow_mut();
+            match key {
+                Some(k) if t.wakers.contains_key(&k) => {
+                    t.wakers.insert(k, cx.waker().clone());
+                    k
+                }
+                _ => {
+                    let k = t.next;
+                    t.next += 1;
+                    t.order.insert((at, k));
+                    t.wakers.insert(k, cx.waker().clone());
+                    k
+                }
+            }
+        });
+        self.key = Some(key);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// [`timeout`]'s error: the deadline came first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed;
+
+impl std::fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
+
+/// Run `future` for at most `duration`: its output, or [`Elapsed`]. On
+/// timeout the future is dropped, which cancels what it waited on.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wasock::rt::{block_on, sleep, timeout};
+/// let r = block_on(timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))));
+/// assert!(r.is_err());
+/// ```
+pub async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let mut timer = sleep(duration);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        Pin::new(&mut timer).poll(cx).map(|()| Err(Elapsed))
+    })
+    .await
+}
+
+/// Ticks every `period`, the first at once; a late tick does not make the
+/// next ones come sooner.
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    next: Instant,
+    sleep: Option<Sleep>,
+}
+
+/// An [`Interval`] of `period` (which must not be zero).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// wasock::rt::block_on(async {
+///     let mut every = wasock::rt::interval(Duration::from_millis(100));
+///     for _ in 0..3 {
+///         every.tick().await;
+///     }
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If `period` is zero.
+pub fn interval(period: Duration) -> Interval {
+    assert!(!period.is_zero(), "an interval's period must not be zero");
+    Interval {
+        period,
+        next: Instant::now(),
+        sleep: None,
+    }
+}
+
+impl Interval {
+    /// Wait for the next tick; returns its scheduled instant.
+    pub async fn tick(&mut self) -> Instant {
+        let at = self.next;
+        let sleep = self.sleep.get_or_insert_with(|| sleep_until(at));
+        if sleep.deadline() != at {
+            sleep.reset(at);
+        }
+        sleep.await_ref().await;
+        self.sleep = None;
+        let now = Instant::now();
+        self.next = at + self.period;
+        if self.next <= now {
+            // Late: skip the ticks missed rather than bursting.
+            let behind = now.duration_since(self.next).as_nanos() / self.period.as_nanos().max(1);
+            self.next += self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);
+        }
+        at
+    }
+}
+
+impl Sleep {
+    fn await_ref(&mut self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| Pin::new(&mut *self).poll(cx))
+    }
+}

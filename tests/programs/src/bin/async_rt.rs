@@ -1,0 +1,179 @@
+//! The SDK's async runtime (`wasock::rt`): a task waiting on a socket never
+//! stops another that is ready; timers fire in order; `timeout` cancels
+//! cleanly; a dropped future leaves no registration behind; spawned tasks'
+//! results; intervals; name lookup while other tasks run; UDP. Prints
+//! `ok WHAT` per check and `ok done`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use wasock::rt::net::{TcpListener, TcpStream, UdpSocket, lookup_host};
+use wasock::rt::{self, block_on, interval, sleep, spawn, timeout};
+use wasock_guests::conformance::{check, check_eq, done, fail, must};
+
+fn main() {
+    block_on(async {
+        blocked_task_does_not_stop_a_ready_one().await;
+        timers_fire_in_order().await;
+        timeout_cancels_cleanly().await;
+        join_handles_and_intervals().await;
+        lookup_lets_others_run().await;
+        udp_round_trip().await;
+        check_eq("no registration left", rt::waiting(), 0);
+    });
+    check_eq("no task left after block_on", rt::tasks(), 0);
+    done();
+}
+
+async fn blocked_task_does_not_stop_a_ready_one() {
+    // A task parked on a socket nothing will ever arrive on...
+    let idle = must("bind idle", UdpSocket::bind("127.0.0.1:0").await);
+    let parked = spawn(async move {
+        let mut buf = [0u8; 8];
+        let _ = idle.recv_from(&mut buf).await;
+        fail("idle socket", "a datagram came from nowhere".into());
+    });
+    // ...while another does 200 TCP round trips with a third.
+    let listener = must("listen", TcpListener::bind("127.0.0.1:0").await);
+    let addr = must("local addr", listener.local_addr());
+    let server = spawn(async move {
+        let (s, _) = must("accept", listener.accept().await);
+        let mut buf = [0u8; 64];
+        loop {
+            let n = must("server read", s.read(&mut buf).await);
+            if n == 0 {
+                break;
+            }
+            must("server write", s.write_all(&buf[..n]).await);
+        }
+    });
+    let client = must("connect", TcpStream::connect(addr).await);
+    let mut buf = [0u8; 5];
+    for _ in 0..200 {
+        must("client write", client.write_all(b"hello").await);
+        must("client read", client.read_exact(&mut buf).await);
+    }
+    check_eq("echoed", &buf, b"hello");
+    drop(client);
+    server.await;
+    check(
+        "a parked task does not stop a ready one",
+        !parked.is_finished(),
+    );
+    check_eq("the parked task waits on one socket", rt::waiting(), 1);
+    parked.abort();
+    check_eq("an aborted task leaves no registration", rt::waiting(), 0);
+}
+
+async fn timers_fire_in_order() {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for ms in [30u64, 10, 20, 10] {
+        let order = order.clone();
+        tasks.push(spawn(async move {
+            sleep(Duration::from_millis(ms)).await;
+            order.borrow_mut().push(ms);
+        }));
+    }
+    for t in tasks {
+        t.await;
+    }
+    check_eq(
+        "timers fire in deadline order",
+        order.borrow().clone(),
+        vec![10, 10, 20, 30],
+    );
+}
+
+async fn timeout_cancels_cleanly() {
+    let s = must("bind", UdpSocket::bind("127.0.0.1:0").await);
+    let before = rt::waiting();
+    let start = Instant::now();
+    let mut buf = [0u8; 8];
+    let r = timeout(Duration::from_millis(20), s.recv_from(&mut buf)).await;
+    check("timeout elapses", r.is_err());
+    check(
+        "after about its duration",
+        start.elapsed() >= Duration::from_millis(20),
+    );
+    check_eq(
+        "the timed-out receive left no registration",
+        rt::waiting(),
+        before,
+    );
+    // A future polled once and dropped leaves nothing either.
+    {
+        let recv = s.recv_from(&mut buf);
+        let polled = timeout(Duration::ZERO, recv).await;
+        check("a zero timeout elapses", polled.is_err());
+    }
+    check_eq(
+        "the dropped receive left no registration",
+        rt::waiting(),
+        before,
+    );
+    // And a completed timeout leaves no timer to wake anyone.
+    let r = timeout(Duration::from_secs(60), async { 5 }).await;
+    check_eq("timeout passes the value", r, Ok(5));
+}
+
+async fn join_handles_and_intervals() {
+    let h = spawn(async { 6 * 7 });
+    check_eq("join handle", h.await, 42);
+    let mut every = interval(Duration::from_millis(5));
+    let start = Instant::now();
+    let first = every.tick().await;
+    every.tick().await;
+    let third = every.tick().await;
+    check_eq(
+        "ticks 5 ms apart",
+        third.duration_since(first),
+        Duration::from_millis(10),
+    );
+    check(
+        "the third tick waits for its time",
+        start.elapsed() >= Duration::from_millis(10),
+    );
+}
+
+async fn lookup_lets_others_run() {
+    let ticks = Rc::new(RefCell::new(0u32));
+    let counter = ticks.clone();
+    let ticker = spawn(async move {
+        loop {
+            *counter.borrow_mut() += 1;
+            rt::yield_now().await;
+        }
+    });
+    let addrs = must("lookup localhost", lookup_host("localhost:80").await);
+    check(
+        "localhost has an address",
+        addrs.iter().any(|a| a.ip().is_loopback() && a.port() == 80),
+    );
+    let literal = must("lookup a literal", lookup_host("[::1]:7").await);
+    check_eq(
+        "a literal is itself",
+        literal,
+        vec!["[::1]:7".parse().unwrap()],
+    );
+    check("other tasks ran during the lookup", *ticks.borrow() > 0);
+    ticker.abort();
+}
+
+async fn udp_round_trip() {
+    let a = must("bind a", UdpSocket::bind("127.0.0.1:0").await);
+    let b = must("bind b", UdpSocket::bind("127.0.0.1:0").await);
+    let b_addr = must("b addr", b.local_addr());
+    let echo = spawn(async move {
+        let mut buf = [0u8; 64];
+        let (n, from) = must("b recv_from", b.recv_from(&mut buf).await);
+        must("b send_to", b.send_to(&buf[..n], from).await);
+    });
+    must("a send_to", a.send_to(b"ping", b_addr).await);
+    let mut buf = [0u8; 64];
+    let (n, from) = must("a recv_from", a.recv_from(&mut buf).await);
+    check_eq("udp echo", &buf[..n], b"ping");
+    check_eq("from b", from, b_addr);
+    echo.await;
+}

@@ -12,6 +12,7 @@
 //! their lines as ` D=.. B/D=..`.
 
 mod guest;
+mod many;
 mod memory;
 mod peer;
 mod sim;
@@ -110,6 +111,8 @@ struct Plan {
     instantiations: usize,
     idle_instances: usize,
     idle_connections: u32,
+    /// Round trips per connection in the 1,000-connection rows.
+    many_rounds: u32,
 }
 
 fn native(workload: &str, peers: &Peers, plan: &Plan) -> anyhow::Result<f64> {
@@ -204,6 +207,7 @@ fn main() -> anyhow::Result<()> {
             instantiations: 50,
             idle_instances: 100,
             idle_connections: 1000,
+            many_rounds: 20,
         }
     } else {
         Plan {
@@ -215,6 +219,7 @@ fn main() -> anyhow::Result<()> {
             instantiations: 200,
             idle_instances: 1000,
             idle_connections: 10000,
+            many_rounds: 100,
         }
     };
 
@@ -258,6 +263,14 @@ fn main() -> anyhow::Result<()> {
     // same guest on the simulator; wall clock both.
     let sim_bench = sim::SimBench::new()?;
     let mut sim_row = Row::new("udp_rtt_64B_sim_vs_native_us", true);
+    // 1,000 connections to an async echo: A native tokio, B the async-echo
+    // guest on the SDK's runtime.
+    let many = many::Many::new()?;
+    let mut many_rows = [
+        Row::new("async_echo_1000conn_msgs_per_s", false),
+        Row::new("async_echo_1000conn_p99_us", true),
+        Row::new("async_echo_1000conn_cpu_us_per_msg", true),
+    ];
     let mut accepts = Row::new("tcp_accepts_per_s", false);
     let mut accept_cpu = Row::new("tcp_accept_cpu_us_per_conn", true);
 
@@ -303,6 +316,23 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(f64::NAN);
         sim_row.a.0.push(native_provider);
         sim_row.b.0.push(sim_bench.udp_rtt_us(plan.rtt_rounds)?);
+        // Alternate which goes first.
+        let rounds = plan.many_rounds;
+        let (a, b) = if run % 2 == 0 {
+            let a = many.native(rounds)?;
+            (a, many.guest(rounds)?)
+        } else {
+            let b = many.guest(rounds)?;
+            (many.native(rounds)?, b)
+        };
+        for (row, (va, vb)) in many_rows.iter_mut().zip([
+            (a.per_s, b.per_s),
+            (a.p99_us, b.p99_us),
+            (a.cpu_us, b.cpu_us),
+        ]) {
+            row.a.0.push(va);
+            row.b.0.push(vb);
+        }
         // The native server's thread on this CPU, its client on the other.
         let (addr, server) = native_accept_server(plan.accepts)?;
         let n = plan.accepts;
@@ -369,6 +399,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     rows.push(accepts);
+    rows.extend(many_rows);
     rows.extend(cpu);
     rows.push(accept_cpu);
 

@@ -98,7 +98,10 @@ fn native_server() -> anyhow::Result<Server> {
 }
 
 /// The async-echo guest under wasock, on a current-thread runtime.
-fn guest_server(runner: &Runner, component: &wasmtime::component::Component) -> anyhow::Result<Server> {
+fn guest_server(
+    runner: &Runner,
+    component: &wasmtime::component::Component,
+) -> anyhow::Result<Server> {
     let (tx, rx) = mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let runner = runner.clone();

@@ -49,6 +49,15 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 impl<T> Sender<T> {
     /// Queue `value`; gives it back if the receiver is gone.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let (tx, mut rx) = wasock::rt::channel();
+    /// tx.send("hi").ok();
+    /// assert_eq!(rx.recv().await, Some("hi"));
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn send(&self, value: T) -> Result<(), T> {
         let mut s = self.shared.borrow_mut();
         if s.closed {
@@ -85,6 +94,15 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Receiver<T> {
     /// The next value, or `None` when every sender is gone.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let (tx, mut rx) = wasock::rt::channel::<u32>();
+    /// drop(tx);
+    /// assert_eq!(rx.recv().await, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn recv(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| {
             let mut s = self.shared.borrow_mut();

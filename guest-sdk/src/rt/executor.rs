@@ -156,6 +156,15 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Whether the task has finished.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let t = wasock::rt::spawn(async {});
+    /// wasock::rt::yield_now().await;
+    /// println!("{}", t.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.state.borrow().done
     }

@@ -78,11 +78,28 @@ pub fn sleep_until(at: Instant) -> Sleep {
 
 impl Sleep {
     /// When it completes.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::sleep(std::time::Duration::from_secs(1));
+    /// println!("{:?}", s.deadline());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.at
     }
 
     /// Move the deadline (as a fresh timer).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let mut s = wasock::rt::sleep(std::time::Duration::from_secs(60));
+    /// s.reset(std::time::Instant::now());
+    /// s.await;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn reset(&mut self, at: Instant) {
         self.cancel();
         self.at = at;
@@ -211,6 +228,14 @@ pub fn interval(period: Duration) -> Interval {
 
 impl Interval {
     /// Wait for the next tick; returns its scheduled instant.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let mut every = wasock::rt::interval(std::time::Duration::from_millis(10));
+    /// let at = every.tick().await;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         let at = self.next;
         let sleep = self.sleep.get_or_insert_with(|| sleep_until(at));

@@ -31,6 +31,13 @@ pub struct TcpListener {
 impl TcpListener {
     /// Bind to the first address that works and listen (`SO_REUSEADDR`
     /// set, the system's backlog).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(&addr, |a| async move {
             let inner = blocking::TcpListener::bind(a)?;
@@ -41,6 +48,14 @@ impl TcpListener {
     }
 
     /// Take the next connection, letting other tasks run until there is one.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let (stream, peer) = l.accept().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.accept()
@@ -50,6 +65,15 @@ impl TcpListener {
     }
 
     /// Accept, as a poll function (for hand-written futures and streams).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut incoming = l.incoming();
+    /// let (s, peer) = std::future::poll_fn(|cx| l.poll_accept(&mut incoming, cx)).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_accept(
         &self,
         reg: &mut Incoming<'_>,
@@ -59,6 +83,15 @@ impl TcpListener {
     }
 
     /// The connections, one after another, as a `futures` `Stream`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut incoming = l.incoming();
+    /// let (first, _) = incoming.next().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming {
             reg: Registration::default(),
@@ -67,11 +100,27 @@ impl TcpListener {
     }
 
     /// The bound address.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("{}", l.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
     /// The blocking listener underneath (non-blocking mode), for options.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// l.as_std().set_ttl(64)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn as_std(&self) -> &blocking::TcpListener {
         &self.inner
     }
@@ -87,6 +136,15 @@ pub struct Incoming<'a> {
 
 impl Incoming<'_> {
     /// The next connection.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut incoming = l.incoming();
+    /// let (s, peer) = incoming.next().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn next(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_next_conn(cx)).await
     }
@@ -147,6 +205,13 @@ async fn wait(sock: &Socket, interest: Readiness) -> io::Result<()> {
 impl TcpStream {
     /// Connect to the first address that accepts, letting other tasks run
     /// while the handshake (and any name lookup) goes on.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         each_addr(&addr, |a| async move {
             let sock = to_io(Socket::open(family_of(&a), SocketType::Stream))?;
@@ -170,6 +235,14 @@ impl TcpStream {
     }
 
     /// Make a blocking stream async (it is switched to non-blocking mode).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let blocking = wasock::net::TcpStream::connect("127.0.0.1:7000")?;
+    /// let s = wasock::rt::net::TcpStream::from_std(blocking)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn from_std(stream: blocking::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         Ok(TcpStream::wrap(stream))
@@ -189,6 +262,15 @@ impl TcpStream {
 
     /// Read what is there (waiting for something); 0 is the end of the
     /// stream.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let mut buf = [0; 1024];
+    /// let n = s.read(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         retry(self.sock(), Readiness::READABLE, || {
             (&*self.inner).read(buf)
@@ -197,6 +279,15 @@ impl TcpStream {
     }
 
     /// Fill `buf` completely, or fail with `UnexpectedEof`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let mut header = [0; 4];
+    /// s.read_exact(&mut header).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -213,11 +304,28 @@ impl TcpStream {
     }
 
     /// Read without consuming.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let mut buf = [0; 16];
+    /// let n = s.peek(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         retry(self.sock(), Readiness::READABLE, || self.inner.peek(buf)).await
     }
 
     /// Write what fits (waiting for room); how much was taken.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let n = s.write(b"hello").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         retry(self.sock(), Readiness::WRITABLE, || {
             (&*self.inner).write(buf)
@@ -226,6 +334,14 @@ impl TcpStream {
     }
 
     /// Write all of `buf`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.write_all(b"hello").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
@@ -237,42 +353,109 @@ impl TcpStream {
     }
 
     /// Wait until a read would not block.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.readable().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         wait(self.sock(), Readiness::READABLE).await
     }
 
     /// Wait until a write would not block.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.writable().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         wait(self.sock(), Readiness::WRITABLE).await
     }
 
     /// Shut down reading, writing or both.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.shutdown(std::net::Shutdown::Write)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
 
     /// The peer's address.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// println!("{}", s.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
 
     /// The local address.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// println!("{}", s.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
     /// Set `TCP_NODELAY`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.set_nodelay(true)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.inner.set_nodelay(on)
     }
 
     /// The blocking stream underneath (non-blocking mode), for options.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.as_std().set_ttl(64)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn as_std(&self) -> &blocking::TcpStream {
         &self.inner
     }
 
     /// Split into a read half and a write half that can move to different
     /// tasks. Dropping the write half shuts down writing.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (mut rd, mut wr) = s.into_split();
+    /// wasock::rt::spawn(async move { wr.write_all(b"hi").await });
+    /// let mut buf = [0; 2];
+    /// rd.read(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let TcpStream { inner, .. } = self;
         (
@@ -329,11 +512,30 @@ pub struct OwnedReadHalf {
 
 impl OwnedReadHalf {
     /// Read what is there (waiting for something); 0 is the end.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (mut rd, mut wr) = s.into_split();
+    /// let mut buf = [0; 1024];
+    /// let n = rd.read(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| poll_read(&self.inner, &mut self.reg, cx, buf)).await
     }
 
     /// The peer's address.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (mut rd, mut wr) = s.into_split();
+    /// println!("{}", rd.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
@@ -349,11 +551,29 @@ pub struct OwnedWriteHalf {
 
 impl OwnedWriteHalf {
     /// Write what fits (waiting for room).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (mut rd, mut wr) = s.into_split();
+    /// let n = wr.write(b"hello").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| poll_write(&self.inner, &mut self.reg, cx, buf)).await
     }
 
     /// Write all of `buf`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (mut rd, mut wr) = s.into_split();
+    /// wr.write_all(b"hello").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

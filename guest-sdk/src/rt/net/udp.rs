@@ -26,6 +26,13 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Bind to the first address that works.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(&addr, |a| async move {
             UdpSocket::from_std(blocking::UdpSocket::bind(a)?)
@@ -34,17 +41,42 @@ impl UdpSocket {
     }
 
     /// Make a blocking socket async (it is switched to non-blocking mode).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let b = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let u = wasock::rt::net::UdpSocket::from_std(b)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn from_std(inner: blocking::UdpSocket) -> io::Result<UdpSocket> {
         inner.set_nonblocking(true)?;
         Ok(UdpSocket { inner })
     }
 
     /// Set the default peer (resolving a name without blocking others).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.connect("127.0.0.1:7").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         each_addr(&addr, |a| async move { self.inner.connect(a) }).await
     }
 
     /// Send one datagram to the default peer.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.connect("127.0.0.1:7").await?;
+    /// u.send(b"ping").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         retry(self.inner.as_socket(), Readiness::WRITABLE, || {
             self.inner.send(buf)
@@ -53,6 +85,16 @@ impl UdpSocket {
     }
 
     /// Receive one datagram from the default peer (truncated to `buf`).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.connect("127.0.0.1:7").await?;
+    /// let mut buf = [0; 1500];
+    /// let n = u.recv(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.recv(buf)
@@ -61,6 +103,16 @@ impl UdpSocket {
     }
 
     /// Look at the next datagram from the default peer without taking it.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.connect("127.0.0.1:7").await?;
+    /// let mut buf = [0; 1500];
+    /// let n = u.peek(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.peek(buf)
@@ -69,6 +121,14 @@ impl UdpSocket {
     }
 
     /// Send one datagram to `addr`.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.send_to(b"ping", "127.0.0.1:7").await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         each_addr(&addr, |a| async move {
             retry(self.inner.as_socket(), Readiness::WRITABLE, || {
@@ -80,6 +140,15 @@ impl UdpSocket {
     }
 
     /// Receive one datagram and its sender (truncated to `buf`).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let mut buf = [0; 1500];
+    /// let (n, from) = u.recv_from(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.recv_from(buf)
@@ -88,6 +157,16 @@ impl UdpSocket {
     }
 
     /// Receive one datagram, its sender, and whether it was truncated.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let mut buf = [0; 512];
+    /// let m = u.recv_msg(&mut buf).await?;
+    /// if m.truncated { eprintln!("{} sent more", m.from); }
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
         retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.recv_msg(buf)
@@ -96,6 +175,15 @@ impl UdpSocket {
     }
 
     /// Look at the next datagram and its sender without taking it.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let mut buf = [0; 1500];
+    /// let (n, from) = u.peek_from(&mut buf).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         retry(self.inner.as_socket(), Readiness::READABLE, || {
             self.inner.peek_from(buf)
@@ -104,11 +192,27 @@ impl UdpSocket {
     }
 
     /// The bound address.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// println!("{}", u.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
     /// The blocking socket underneath (non-blocking mode), for options.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let u = wasock::rt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// u.as_std().set_broadcast(true)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn as_std(&self) -> &blocking::UdpSocket {
         &self.inner
     }

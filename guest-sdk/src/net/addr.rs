@@ -179,10 +179,13 @@ pub(crate) fn each_addr<A: ToSocketAddrs + ?Sized, T>(
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any addresses",
-        )
-    }))
+    Err(last.unwrap_or_else(no_addresses))
+}
+
+/// The error for a name or list that gave no address to try (as std's).
+pub(crate) fn no_addresses() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    )
 }

@@ -26,6 +26,7 @@ mod recv;
 mod tcp;
 mod udp;
 
+pub(crate) use addr::no_addresses;
 pub use addr::{ToSocketAddrs, lookup_host, lookup_host_family};
 pub use options::{AsSocket, get_option, set_option};
 pub use tcp::{Incoming, TcpListener, TcpStream};

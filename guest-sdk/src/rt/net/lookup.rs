@@ -129,10 +129,5 @@ pub(crate) async fn each_addr<A: ToSocketAddrs + ?Sized, T, F: Future<Output = i
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any addresses",
-        )
-    }))
+    Err(last.unwrap_or_else(crate::net::no_addresses))
 }

@@ -660,38 +660,4 @@ macro_rules! async_io_traits {
 
 async_io_traits!(TcpStream, read: read_reg, write: write_reg);
 async_io_traits!(OwnedReadHalf, read: reg, write: none);
-
-impl futures_io::AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        poll_write(&this.inner, &mut this.reg, cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.inner.shutdown(Shutdown::Write))
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl tokio::io::AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        poll_write(&this.inner, &mut this.reg, cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.inner.shutdown(Shutdown::Write))
-    }
-}
+async_io_traits!(@write OwnedWriteHalf, reg);

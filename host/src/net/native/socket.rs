@@ -187,8 +187,13 @@ impl NativeSocket {
     /// since it was read, so that the wait afterwards cannot miss one.
     /// Everything else makes the system call first, whatever tokio believes
     /// (its cache may lag behind what `poll` reported, or be empty for a
-    /// fresh registration; sends usually succeed), then retries through
-    /// `try_io` to clear the cache the same safe way.
+    /// fresh registration; sends usually succeed); for a blocking guest, a
+    /// `WouldBlock` then retries through `try_io` to clear the cache the
+    /// same safe way, since its wait ([`NetSocket::poll_wait`]) trusts the
+    /// cache. A non-blocking guest waits only through `poll`, whose
+    /// [`NetSocket::poll_ready`] checks the truth before trusting the cache
+    /// and clears a stale entry itself: its `WouldBlock` costs one system
+    /// call, not two.
     fn op<R>(
         &self,
         interest: Interest,
@@ -203,7 +208,7 @@ impl NativeSocket {
                 f(fd.get_ref()).map_err(ErrorCode::from)
             }
             Io::Registered(fd) => match f(fd.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.blocking => {
                     fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
                 }
                 r => r.map_err(ErrorCode::from),

@@ -35,8 +35,11 @@ fn main() -> std::io::Result<()> {
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(c) => c,
+                // Out of sockets (the instance's limit): wait a little,
+                // letting the other tasks run (and close theirs).
                 Err(e) => {
                     eprintln!("async-chat: accept failed: {e}");
+                    rt::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }
             };

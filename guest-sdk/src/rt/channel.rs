@@ -121,9 +121,14 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut s = self.shared.borrow_mut();
-        s.closed = true;
-        s.queue.clear();
+        let queued = {
+            let mut s = self.shared.borrow_mut();
+            s.closed = true;
+            std::mem::take(&mut s.queue)
+        };
+        // Dropped outside the borrow: a value may hold a sender of this
+        // very channel.
+        drop(queued);
     }
 }
 

@@ -146,8 +146,9 @@ struct JoinState<T> {
     done: bool,
 }
 
-/// A spawned task's result: await it. Dropping it lets the task run on,
-/// detached; [`JoinHandle::abort`] stops it.
+/// A spawned task's result: await it (once: after giving the value it
+/// stays pending). Dropping it lets the task run on, detached;
+/// [`JoinHandle::abort`] stops it.
 pub struct JoinHandle<T> {
     state: Rc<RefCell<JoinState<T>>>,
     id: usize,

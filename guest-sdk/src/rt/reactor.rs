@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::Socket;
 use crate::bindings::wasock::sockets::poll::{PollEntry, poll};
-use crate::bindings::wasock::sockets::types::Readiness;
+use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness};
 
 /// Most sockets waited on at once: the host's default `poll` entry limit.
 /// One more wait fails (with an error saying so) instead of making a `poll`
@@ -29,6 +29,10 @@ struct Table {
     waiters: BTreeMap<u64, Waiter>,
     /// How many waiters each socket has.
     sockets: BTreeMap<u32, usize>,
+    /// Waiters taken because the `poll` call itself failed, with its error:
+    /// they get it instead of trying again (which would fail the same way,
+    /// round and round).
+    failed: BTreeMap<u64, ErrorCode>,
     next: u64,
 }
 
@@ -83,9 +87,13 @@ impl Registration {
         if registered {
             return Poll::Pending;
         }
-        if self.key.take().is_some() {
-            // The reactor took the registration: it fired.
-            return Poll::Ready(Ok(()));
+        if let Some(key) = self.key.take() {
+            // The reactor took the registration: it fired, or `poll` failed.
+            let failed = TABLE.with(|t| t.borrow_mut().failed.remove(&key));
+            return Poll::Ready(match failed {
+                Some(code) => crate::error::io(Err(code)),
+                None => Ok(()),
+            });
         }
         let key = TABLE.with(|t| {
             let mut t = t.borrow_mut();
@@ -120,7 +128,11 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            TABLE.with(|t| remove(&mut t.borrow_mut(), key));
+            TABLE.with(|t| {
+                let mut t = t.borrow_mut();
+                remove(&mut t, key);
+                t.failed.remove(&key);
+            });
         }
     }
 }
@@ -195,9 +207,24 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         .collect();
     let results = match poll(&entries, timeout) {
         Ok(r) => r,
-        // Nothing the reactor can do about a failed poll but let every
-        // waiter try its operation again, which reports the real error.
-        Err(_) => vec![Readiness::all(); merged.len()],
+        Err(code) => {
+            // Every waiter gets the error (the next call would fail alike).
+            let woken: Vec<Waker> = TABLE.with(|t| {
+                let mut t = t.borrow_mut();
+                let keys: Vec<u64> = t.waiters.keys().copied().collect();
+                keys.into_iter()
+                    .filter_map(|k| {
+                        let w = remove(&mut t, k)?;
+                        t.failed.insert(k, code);
+                        Some(w.waker)
+                    })
+                    .collect()
+            });
+            for w in woken {
+                w.wake();
+            }
+            return true;
+        }
     };
     let ready: BTreeMap<u32, Readiness> = merged
         .iter()

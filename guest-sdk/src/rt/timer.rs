@@ -62,7 +62,15 @@ pub struct Sleep {
 /// wasock::rt::block_on(wasock::rt::sleep(Duration::from_millis(10)));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    sleep_until(after(Instant::now(), duration))
+}
+
+/// `at + d`, or about thirty years on when that cannot be represented (a
+/// deadline that never comes, as `Duration::MAX` means).
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(86_400 * 365 * 30)))
+        .unwrap_or(at)
 }
 
 /// Wait until `at`.
@@ -101,8 +109,28 @@ impl Sleep {
     /// # }).unwrap();
     /// ```
     pub fn reset(&mut self, at: Instant) {
-        self.cancel();
+        // A task waiting on it keeps its waker: it is registered again at
+        // the new deadline.
+        let waker = self.key.take().and_then(|key| {
+            let old = self.at;
+            TIMERS.with(|t| {
+                let mut t = t.borrow_mut();
+                t.order.remove(&(old, key));
+                t.wakers.remove(&key)
+            })
+        });
         self.at = at;
+        if let Some(w) = waker {
+            let key = TIMERS.with(|t| {
+                let mut t = t.borrow_mut();
+                let k = t.next;
+                t.next += 1;
+                t.order.insert((at, k));
+                t.wakers.insert(k, w);
+                k
+            });
+            self.key = Some(key);
+        }
     }
 
     fn cancel(&mut self) {
@@ -245,8 +273,8 @@ impl Interval {
         sleep.await_ref().await;
         self.sleep = None;
         let now = Instant::now();
-        self.next = at + self.period;
-        if self.next <= now {
+        self.next = after(at, self.period);
+        if self.next < now {
             // Late: skip the ticks missed rather than bursting.
             let behind = now.duration_since(self.next).as_nanos() / self.period.as_nanos().max(1);
             self.next += self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);

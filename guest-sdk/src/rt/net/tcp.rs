@@ -127,7 +127,9 @@ impl TcpListener {
 }
 
 /// The connections of [`TcpListener::incoming`]: a `futures_core::Stream`
-/// that never ends.
+/// that never ends. An accept that fails (out of sockets) yields its error
+/// at once, and again at the next poll: back off (sleep) before asking
+/// again, so that other tasks can run.
 #[derive(Debug)]
 pub struct Incoming<'a> {
     reg: Registration,

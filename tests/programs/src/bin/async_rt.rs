@@ -5,6 +5,7 @@
 //! `ok WHAT` per check and `ok done`.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ fn main() {
         join_handles_and_intervals().await;
         lookup_lets_others_run().await;
         udp_round_trip().await;
+        timer_edges().await;
         check_eq("no registration left", rt::waiting(), 0);
     });
     check_eq("no task left after block_on", rt::tasks(), 0);
@@ -176,4 +178,33 @@ async fn udp_round_trip() {
     check_eq("udp echo", &buf[..n], b"ping");
     check_eq("from b", from, b_addr);
     echo.await;
+}
+
+async fn timer_edges() {
+    // A deadline too far to represent never comes, and does not panic.
+    let never = timeout(Duration::from_millis(1), sleep(Duration::MAX)).await;
+    check("sleep(Duration::MAX) never ends", never.is_err());
+    // Moving a sleep another task waits on wakes that task at the new time.
+    let shared = Rc::new(RefCell::new(sleep(Duration::from_secs(3600))));
+    let waiter = {
+        let shared = shared.clone();
+        spawn(async move {
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut *shared.borrow_mut()).poll(cx)).await;
+        })
+    };
+    rt::yield_now().await;
+    shared
+        .borrow_mut()
+        .reset(Instant::now() + Duration::from_millis(5));
+    let woke = timeout(Duration::from_secs(5), waiter).await;
+    check("a reset sleep wakes its waiter", woke.is_ok());
+    // A receiver dropped with a queued sender of its own channel.
+    struct Reply(#[allow(dead_code)] Option<rt::Sender<Reply>>);
+    let (tx, rx) = rt::channel::<Reply>();
+    tx.send(Reply(Some(tx.clone()))).ok();
+    drop(rx);
+    check(
+        "the sender sees the receiver gone",
+        tx.send(Reply(None)).is_err(),
+    );
 }

@@ -52,49 +52,66 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Run `serve` on a current-thread runtime of its own thread (pinned to
+    /// CPU 0): it sends its listening address on the channel it is given,
+    /// and serves until the receiver it is given completes.
+    fn start<F, Fut>(what: &str, serve: F) -> anyhow::Result<Server>
+    where
+        F: FnOnce(mpsc::Sender<SocketAddr>, tokio::sync::oneshot::Receiver<()>) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let (tx, rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
+            pin_to_cpu(0);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let start = thread_cpu();
+            rt.block_on(serve(tx, stopped))?;
+            Ok(thread_cpu().saturating_sub(start))
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .with_context(|| format!("the {what} never listened"))?;
+        Ok(Server { addr, stop, done })
+    }
+}
+
 /// The native echo: a task per connection on a current-thread runtime.
 fn native_server() -> anyhow::Result<Server> {
-    let (tx, rx) = mpsc::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
-        pin_to_cpu(0);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let start = thread_cpu();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            tx.send(listener.local_addr()?)?;
-            let serve = async {
-                loop {
-                    let (mut s, _) = listener.accept().await?;
-                    s.set_nodelay(true)?;
-                    tokio::spawn(async move {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            match s.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => {
-                                    if s.write_all(&buf[..n]).await.is_err() {
-                                        break;
-                                    }
+    Server::start("native echo", |tx, stopped| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        tx.send(listener.local_addr()?)?;
+        let serve = async {
+            loop {
+                let (mut s, _) = listener.accept().await?;
+                s.set_nodelay(true)?;
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if s.write_all(&buf[..n]).await.is_err() {
+                                    break;
                                 }
                             }
                         }
-                    });
-                }
-                #[allow(unreachable_code)]
-                anyhow::Ok(())
-            };
-            tokio::select! {
-                r = serve => r,
-                _ = stopped => Ok(()),
+                    }
+                });
             }
-        })?;
-        Ok(thread_cpu().saturating_sub(start))
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30))?;
-    Ok(Server { addr, stop, done })
+            #[allow(unreachable_code)]
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            r = serve => r,
+            _ = stopped => Ok(()),
+        }
+    })
 }
 
 /// The async-echo guest under wasock, on a current-thread runtime.
@@ -102,55 +119,41 @@ fn guest_server(
     runner: &Runner,
     component: &wasmtime::component::Component,
 ) -> anyhow::Result<Server> {
-    let (tx, rx) = mpsc::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let runner = runner.clone();
     let pre = runner.prepare(component)?;
-    let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
-        pin_to_cpu(0);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let start = thread_cpu();
-        rt.block_on(async move {
-            let mut b = Policy::builder();
-            for r in ["tcp-bind=127.0.0.1:0", "tcp-accept=127.0.0.1:*"] {
-                b = b.allow(r)?;
-            }
-            let ctx = WasockCtx::builder()
-                .policy(Arc::new(b.build()))
-                .limits(Limits {
-                    max_sockets: 4 * CONNECTIONS,
-                    ..Limits::default()
-                })
-                .build();
-            let out = MemoryOutputPipe::new(4096);
-            let mut wasi = WasiCtxBuilder::new();
-            wasi.stdout(out.clone()).arg("async-echo");
-            let run = runner.run(&pre, HostState::new(wasi, ctx));
-            let watch = async {
-                loop {
-                    let text = String::from_utf8_lossy(&out.contents()).into_owned();
-                    if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
-                        tx.send(a.trim().parse::<SocketAddr>()?)?;
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+    Server::start("async-echo guest", move |tx, stopped| async move {
+        let mut b = Policy::builder();
+        for r in ["tcp-bind=127.0.0.1:0", "tcp-accept=127.0.0.1:*"] {
+            b = b.allow(r)?;
+        }
+        let ctx = WasockCtx::builder()
+            .policy(Arc::new(b.build()))
+            .limits(Limits {
+                max_sockets: 4 * CONNECTIONS,
+                ..Limits::default()
+            })
+            .build();
+        let out = MemoryOutputPipe::new(4096);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(out.clone()).arg("async-echo");
+        let run = runner.run(&pre, HostState::new(wasi, ctx));
+        let watch = async {
+            loop {
+                let text = String::from_utf8_lossy(&out.contents()).into_owned();
+                if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
+                    tx.send(a.trim().parse::<SocketAddr>()?)?;
+                    break;
                 }
-                let _ = stopped.await;
-                anyhow::Ok(())
-            };
-            tokio::select! {
-                exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
-                r = watch => r,
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
-        })?;
-        Ok(thread_cpu().saturating_sub(start))
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .context("the async-echo guest never listened")?;
-    Ok(Server { addr, stop, done })
+            let _ = stopped.await;
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
+            r = watch => r,
+        }
+    })
 }
 
 /// 1,000 clients (on CPU 1) doing `rounds` round trips each.

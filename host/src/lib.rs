@@ -35,7 +35,7 @@
 //! # async fn run() -> anyhow::Result<()> {
 //! let engine = Engine::new(&Config::new())?;
 //! let mut linker: Linker<MyState> = Linker::new(&engine);
-//! add_wasi_to_linker(&mut linker)?; // WASI, with name lookup held to the policy
+//! add_wasi_to_linker(&mut linker)?; // WASI, its sockets served by wasock
 //! add_to_linker(&mut linker)?;      // wasock's sockets, poll and name lookup
 //!
 //! let policy = Policy::builder()
@@ -48,7 +48,6 @@
 //!     .build();
 //! let stats = wasock.stats();
 //! let mut wasi = WasiCtxBuilder::new();
-//! wasock.guard_wasi(&mut wasi); // std::net guests: same policy
 //! let state = MyState { wasi: wasi.build(), wasock, table: ResourceTable::new() };
 //!
 //! let component = Component::from_file(&engine, "guest.wasm")?;

@@ -72,8 +72,8 @@ pub async fn run_guest(path: &str, args: &[String]) -> anyhow::Result<Report> {
             .build(),
     );
 
-    // 4. The instance's contexts: wasock's with the policy and limits, and
-    //    WASI's with its sockets guarded by the same policy.
+    // 4. The instance's contexts: wasock's with the policy and limits (which
+    //    hold for standard wasi:sockets too), and WASI's.
     let wasock = WasockCtx::builder()
         .policy(policy)
         .limits(Limits {
@@ -84,7 +84,6 @@ pub async fn run_guest(path: &str, args: &[String]) -> anyhow::Result<Report> {
     let stats = wasock.stats();
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio().arg(path).args(args);
-    wasock.guard_wasi(&mut wasi);
     let state = MyState {
         wasi: wasi.build(),
         wasock,

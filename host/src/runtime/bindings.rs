@@ -26,17 +26,25 @@ wasmtime::component::bindgen!({
     },
 });
 
-/// Bindings for wasock's own `wasi:sockets/ip-name-lookup`.
-pub mod wasi_lookup {
+/// Bindings for wasock's own `wasi:sockets@0.2` (see `runtime::wasi`).
+pub mod wasi_sockets {
     wasmtime::component::bindgen!({
         path: "wit",
-        world: "wasock:host/wasi-name-lookup",
+        world: "wasock:host/wasi-sockets",
         imports: { default: trappable },
         require_store_data_send: true,
         with: {
             "wasi:io": wasmtime_wasi::p2::bindings::io,
-            "wasi:sockets/network": wasmtime_wasi::p2::bindings::sockets::network,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:sockets/network.network": crate::runtime::wasi::Network,
+            "wasi:sockets/tcp.tcp-socket": crate::runtime::wasi::TcpSocket,
+            "wasi:sockets/udp.udp-socket": crate::runtime::wasi::UdpSocket,
+            "wasi:sockets/udp.incoming-datagram-stream": crate::runtime::wasi::IncomingDatagramStream,
+            "wasi:sockets/udp.outgoing-datagram-stream": crate::runtime::wasi::OutgoingDatagramStream,
             "wasi:sockets/ip-name-lookup.resolve-address-stream": crate::runtime::wasi::ResolveAddressStream,
+        },
+        trappable_error_type: {
+            "wasi:sockets/network.error-code" => crate::runtime::wasi::WasiError,
         },
     });
 }

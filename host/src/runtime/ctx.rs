@@ -90,13 +90,6 @@ impl WasockCtx {
         &self.limits
     }
 
-    /// Hold `builder`'s standard `wasi:sockets` to this context's policy:
-    /// the same decisions, counters and name table as wasock's own sockets
-    /// (the reply rule is kept per instance there, not per socket).
-    pub fn guard_wasi(&self, builder: &mut wasmtime_wasi::WasiCtxBuilder) {
-        super::wasi::guard_wasi_sockets(builder, self.gate.clone());
-    }
-
     /// How many sockets the guest holds now.
     pub fn open_sockets(&self) -> usize {
         self.sockets.used() as usize
@@ -115,11 +108,6 @@ impl WasockCtx {
     /// Check `op` on `addr` (see [`Gate::check`]).
     pub(crate) fn check(&self, op: Operation, addr: SocketAddr) -> Result<(), ErrorCode> {
         self.gate.check(op, addr)
-    }
-
-    /// Check a peer filter (see [`Gate::admit_peer`]).
-    pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
-        self.gate.admit_peer(op, peer)
     }
 
     /// Count a decision and log it if it is a denial.

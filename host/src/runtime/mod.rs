@@ -20,7 +20,7 @@ mod poll;
 mod runner;
 mod serve;
 mod sim;
-mod socket;
+pub(crate) mod socket;
 mod state;
 mod stats;
 mod wasi;
@@ -42,4 +42,7 @@ pub use sim::{
 pub use socket::GuestSocket;
 pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
-pub use wasi::{ResolveAddressStream, add_wasi_to_linker, operation_for};
+pub use wasi::{
+    IncomingDatagramStream, Network, OutgoingDatagramStream, ResolveAddressStream, TcpSocket,
+    UdpSocket, WasiError, add_wasi_to_linker,
+};

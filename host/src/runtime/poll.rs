@@ -44,7 +44,7 @@ impl Host for WasockCtxView<'_> {
                 let sock = self.table.get_mut(&e.socket)?;
                 sock.net.prepare_wait(*interest)?;
                 let now = sock
-                    .readiness(self.ctx)
+                    .readiness(&self.ctx.gate)
                     .and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));

@@ -39,13 +39,12 @@ impl WasockView for HostState {
 }
 
 impl HostState {
-    /// A state for one instance. The WASI builder gets wasi:sockets guarded
-    /// by the same policy as wasock's sockets.
+    /// A state for one instance. Its standard `wasi:sockets` are served by
+    /// the wasock context (see [`crate::runtime::add_wasi_to_linker`]).
     /// Its WASI wall and monotonic clocks read the wasock context's clock
     /// (replacing any set on `wasi`), so that the guest's time is the time
     /// its timeouts keep.
     pub fn new(mut wasi: WasiCtxBuilder, wasock: WasockCtx) -> HostState {
-        wasock.guard_wasi(&mut wasi);
         WasiClocks::install(&wasock.clock, &mut wasi);
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(wasock.limits.max_memory)

@@ -4,8 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::{GuestSocket, State, retry};
-use crate::net::{ErrorCode, Family, Readiness, RecvBuf, RecvFlags, SendFlags};
+use crate::net::{ErrorCode, Family, Readiness, RecvBuf, RecvFlags, RecvMeta, SendFlags};
 use crate::policy::Operation;
+use crate::runtime::admission::Gate;
 use crate::runtime::ctx::WasockCtx;
 
 /// Largest UDP payload: 65535 minus the IP and UDP headers.
@@ -19,7 +20,7 @@ fn family_max(family: Family) -> usize {
 /// Largest buffer a datagram receive ever needs.
 pub(crate) const MAX_DATAGRAM_BUFFER: usize = 65536;
 
-fn check_size(ctx: &WasockCtx, sock: &GuestSocket, len: usize) -> Result<(), ErrorCode> {
+pub(crate) fn check_size(ctx: &WasockCtx, sock: &GuestSocket, len: usize) -> Result<(), ErrorCode> {
     if len > family_max(sock.family).min(ctx.limits.max_datagram) {
         return Err(ErrorCode::MessageSize);
     }
@@ -79,6 +80,25 @@ pub(crate) async fn send_to(
     addr: SocketAddr,
     flags: SendFlags,
 ) -> Result<u64, ErrorCode> {
+    check_send_to(ctx, sock, data.len(), addr)?;
+    let deadline = sock.send_deadline();
+    let sent = retry(sock, Readiness::WRITABLE, deadline, |s| {
+        s.net.try_send_to(data, addr, flags).map(Some)
+    })
+    .await?;
+    sent_to(sock, addr);
+    Ok(sent as u64)
+}
+
+/// Whether `sock` may send `len` bytes to `addr`: an unconnected datagram
+/// socket, a real destination of its family, a size within the limits, and
+/// a `udp-send` grant.
+pub(crate) fn check_send_to(
+    ctx: &WasockCtx,
+    sock: &GuestSocket,
+    len: usize,
+    addr: SocketAddr,
+) -> Result<(), ErrorCode> {
     if sock.is_stream() {
         return Err(ErrorCode::NotSupported);
     }
@@ -86,18 +106,17 @@ pub(crate) async fn send_to(
         return Err(ErrorCode::AlreadyConnected);
     }
     sock.check_destination(&addr)?;
-    check_size(ctx, sock, data.len())?;
-    ctx.check(Operation::UdpSend, addr)?;
-    let deadline = sock.send_deadline();
-    let sent = retry(sock, Readiness::WRITABLE, deadline, |s| {
-        s.net.try_send_to(data, addr, flags).map(Some)
-    })
-    .await?;
+    check_size(ctx, sock, len)?;
+    ctx.check(Operation::UdpSend, addr)
+}
+
+/// What a datagram sent to `addr` changes: the socket is bound, and
+/// replies from `addr` may come in.
+pub(crate) fn sent_to(sock: &mut GuestSocket, addr: SocketAddr) {
     if sock.state == State::Unbound {
         sock.state = State::ImplicitlyBound;
     }
     sock.contacted.remember(addr);
-    Ok(sent as u64)
 }
 
 /// A received datagram.
@@ -130,18 +149,7 @@ pub(crate) async fn recv_from(
     let deadline = sock.recv_deadline();
     let mut buf: Vec<u8> = Vec::with_capacity(want);
     let meta = retry(sock, Readiness::READABLE, deadline, |s| {
-        buf.clear();
-        let meta = s
-            .net
-            .try_recv_from(&mut RecvBuf::new(&mut buf, want), flags)?;
-        if ctx.gate.admit_datagram(&s.contacted, meta.from, true) {
-            return Ok(Some(meta));
-        }
-        // Refused: gone unseen, and the loop goes on.
-        if flags.peek {
-            discard_one(s);
-        }
-        Ok(None)
+        try_recv_admitted(&ctx.gate, s, &mut buf, want, flags)
     })
     .await?;
     Ok(Received {
@@ -149,6 +157,29 @@ pub(crate) async fn recv_from(
         from: meta.from,
         truncated: meta.truncated,
     })
+}
+
+/// One try at receiving a datagram into `buf` (at most `want` bytes):
+/// `Some` is one from a peer the guest may hear from; `None` means one from
+/// a refused peer was dropped unseen and there may be more.
+pub(crate) fn try_recv_admitted(
+    gate: &Gate,
+    sock: &mut GuestSocket,
+    buf: &mut Vec<u8>,
+    want: usize,
+    flags: RecvFlags,
+) -> Result<Option<RecvMeta>, ErrorCode> {
+    buf.clear();
+    let meta = sock
+        .net
+        .try_recv_from(&mut RecvBuf::new(buf, want), flags)?;
+    if gate.admit_datagram(&sock.contacted, meta.from, true) {
+        return Ok(Some(meta));
+    }
+    if flags.peek {
+        discard_one(sock);
+    }
+    Ok(None)
 }
 
 /// Receive and forget the next datagram.
@@ -161,7 +192,7 @@ fn discard_one(sock: &mut GuestSocket) {
 
 /// Discard queued datagrams from peers the guest may not hear from, so that
 /// readiness and `bytes-available` speak only of what it can receive.
-pub(crate) fn drop_unadmitted(ctx: &WasockCtx, sock: &mut GuestSocket) {
+pub(crate) fn drop_unadmitted(gate: &Gate, sock: &mut GuestSocket) {
     if sock.is_stream() || sock.state == State::Unbound {
         return;
     }
@@ -176,10 +207,10 @@ pub(crate) fn drop_unadmitted(ctx: &WasockCtx, sock: &mut GuestSocket) {
             .try_recv_from(&mut RecvBuf::new(&mut byte, 1), RecvFlags { peek: true });
         match peeked {
             Ok(meta) => {
-                if ctx.gate.admit_datagram(&sock.contacted, meta.from, false) {
+                if gate.admit_datagram(&sock.contacted, meta.from, false) {
                     return;
                 }
-                ctx.admit_peer(Operation::UdpRecv, meta.from);
+                gate.admit_peer(Operation::UdpRecv, meta.from);
                 discard_one(sock);
             }
             Err(ErrorCode::WouldBlock) => return,

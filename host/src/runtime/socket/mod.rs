@@ -5,11 +5,11 @@
 //! operations in the wrong state, and keeps what the policy needs (how a
 //! socket was bound, which peers it contacted).
 
-mod datagram;
+pub(crate) mod datagram;
 pub(crate) mod direct;
 mod host;
-mod options;
-mod stream;
+pub(crate) mod options;
+pub(crate) mod stream;
 mod wait;
 
 use std::net::SocketAddr;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::net::{ErrorCode, Family, NetSocket, Readiness, SocketType};
 use crate::policy::Operation;
-use crate::runtime::admission::Contacts;
+use crate::runtime::admission::{Contacts, Gate};
 use crate::runtime::budget::Share;
 use crate::runtime::clock::Clock;
 use crate::runtime::ctx::WasockCtx;
@@ -58,7 +58,7 @@ pub struct GuestSocket {
     pub(crate) contacted: Contacts,
     /// A connection taken from the queue by `poll` (to check it against the
     /// policy) and not yet returned by `accept`.
-    pub(crate) pending_accept: Option<(Box<dyn NetSocket>, SocketAddr)>,
+    pub(crate) pending_accept: Option<stream::Connection>,
     /// An error the system reported to a call that could not pass it on,
     /// kept for the next receive (or `take-error`), as the system would
     /// have: the outcome of a non-blocking connect that `poll` collected,
@@ -136,8 +136,8 @@ impl GuestSocket {
     /// readable only with a connection the policy admits, a datagram socket
     /// only with a datagram it may receive, and a finished non-blocking
     /// connect has its outcome collected.
-    pub(crate) fn readiness(&mut self, ctx: &WasockCtx) -> Readiness {
-        self.with_real_calls(|s| s.readiness_now(ctx))
+    pub(crate) fn readiness(&mut self, gate: &Gate) -> Readiness {
+        self.with_real_calls(|s| s.readiness_now(gate))
     }
 
     /// Run `f` with the provider making every system call (as for a
@@ -150,11 +150,11 @@ impl GuestSocket {
         r
     }
 
-    fn readiness_now(&mut self, ctx: &WasockCtx) -> Readiness {
+    fn readiness_now(&mut self, gate: &Gate) -> Readiness {
         match self.state {
             State::Listening => {
                 let mut r = self.net.readiness().and(Readiness::ERROR);
-                if stream::accept_ready(ctx, self) {
+                if stream::accept_ready(gate, self) {
                     r |= Readiness::READABLE;
                 }
                 r
@@ -166,7 +166,7 @@ impl GuestSocket {
             }
             _ => {
                 if !self.is_stream() {
-                    datagram::drop_unadmitted(ctx, self);
+                    datagram::drop_unadmitted(gate, self);
                 }
                 let mut r = self.net.readiness();
                 // The next call reports the kept error at once.

@@ -25,30 +25,35 @@ pub(crate) fn set(sock: &mut GuestSocket, value: wit::SocketOption) -> Result<()
     match setting(value)? {
         Setting::ReceiveTimeout(t) => sock.recv_timeout = t,
         Setting::SendTimeout(t) => sock.send_timeout = t,
-        Setting::Net(option) => {
-            if matches!(option, SockOption::Ipv6Only(_)) && sock.state != State::Unbound {
-                return Err(ErrorCode::InvalidArgument);
-            }
-            let asked = match option {
-                SockOption::ReceiveBufferSize(n) => Some((n, sock.buffers_asked.1)),
-                SockOption::SendBufferSize(n) => Some((sock.buffers_asked.0, n)),
-                _ => None,
-            };
-            if let Some((rcv, snd)) = asked {
-                let held = sock.buffers.amount();
-                if !sock.buffers.resize(rcv.saturating_add(snd)) {
-                    return Err(ErrorCode::NoBufferSpace);
-                }
-                if let Err(e) = sock.net.set_option(option) {
-                    sock.buffers.resize(held);
-                    return Err(e);
-                }
-                sock.buffers_asked = (rcv, snd);
-            } else {
-                sock.net.set_option(option)?;
-            }
-        }
+        Setting::Net(option) => set_net(sock, option)?,
     }
+    Ok(())
+}
+
+/// Set a provider option whose type and range are checked: buffer sizes
+/// are held to the instance's buffer budget, and `ipv6-only` changes only
+/// before the socket is bound.
+pub(crate) fn set_net(sock: &mut GuestSocket, option: SockOption) -> Result<(), ErrorCode> {
+    if matches!(option, SockOption::Ipv6Only(_)) && sock.state != State::Unbound {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let asked = match option {
+        SockOption::ReceiveBufferSize(n) => Some((n, sock.buffers_asked.1)),
+        SockOption::SendBufferSize(n) => Some((sock.buffers_asked.0, n)),
+        _ => None,
+    };
+    let Some((rcv, snd)) = asked else {
+        return sock.net.set_option(option);
+    };
+    let held = sock.buffers.amount();
+    if !sock.buffers.resize(rcv.saturating_add(snd)) {
+        return Err(ErrorCode::NoBufferSpace);
+    }
+    if let Err(e) = sock.net.set_option(option) {
+        sock.buffers.resize(held);
+        return Err(e);
+    }
+    sock.buffers_asked = (rcv, snd);
     Ok(())
 }
 

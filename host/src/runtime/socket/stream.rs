@@ -7,6 +7,7 @@ use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SendFlags,
 };
 use crate::policy::Operation;
+use crate::runtime::admission::Gate;
 use crate::runtime::budget::Share;
 use crate::runtime::ctx::WasockCtx;
 
@@ -59,17 +60,29 @@ pub(crate) async fn accept(ctx: &WasockCtx, sock: &mut GuestSocket) -> Result<Ac
     let slot = ctx.socket_slot()?;
     let deadline = sock.recv_deadline();
     let (net, peer) = retry(sock, Readiness::READABLE, deadline, |s| {
-        if let Some(pending) = s.pending_accept.take() {
-            return Ok(Some(pending));
-        }
-        let (net, peer) = s.net.try_accept()?;
-        // A refused peer is closed unseen, and the loop goes on.
-        Ok(ctx
-            .admit_peer(Operation::TcpAccept, peer)
-            .then_some((net, peer)))
+        try_accept(&ctx.gate, s)
     })
     .await?;
     Ok(Accepted { slot, net, peer })
+}
+
+/// A connection taken from the queue, and its peer.
+pub(crate) type Connection = (Box<dyn NetSocket>, SocketAddr);
+
+/// One try at taking a connection from a listening socket: `Some` is one
+/// the policy admits; `None` means a refused peer was closed unseen and
+/// there may be more; `would-block` means the queue is empty.
+pub(crate) fn try_accept(
+    gate: &Gate,
+    sock: &mut GuestSocket,
+) -> Result<Option<Connection>, ErrorCode> {
+    if let Some(pending) = sock.pending_accept.take() {
+        return Ok(Some(pending));
+    }
+    let (net, peer) = sock.net.try_accept()?;
+    Ok(gate
+        .admit_peer(Operation::TcpAccept, peer)
+        .then_some((net, peer)))
 }
 
 /// Whether `accept` has something to say: a connection the policy admits
@@ -77,18 +90,14 @@ pub(crate) async fn accept(ctx: &WasockCtx, sock: &mut GuestSocket) -> Result<Ac
 /// than would-block, such as running out of descriptors, which the accept
 /// reports. (Taken for "nothing to accept", such an error would leave the
 /// kernel's readiness unconsumed, and a poll waking on it for ever.)
-pub(crate) fn accept_ready(ctx: &WasockCtx, sock: &mut GuestSocket) -> bool {
-    if sock.pending_accept.is_some() {
-        return true;
-    }
+pub(crate) fn accept_ready(gate: &Gate, sock: &mut GuestSocket) -> bool {
     loop {
-        match sock.net.try_accept() {
-            Ok((net, peer)) => {
-                if ctx.admit_peer(Operation::TcpAccept, peer) {
-                    sock.pending_accept = Some((net, peer));
-                    return true;
-                }
+        match try_accept(gate, sock) {
+            Ok(Some(conn)) => {
+                sock.pending_accept = Some(conn);
+                return true;
             }
+            Ok(None) => {}
             Err(ErrorCode::WouldBlock) => return false,
             Err(_) => return true,
         }
@@ -121,11 +130,14 @@ pub(crate) fn refresh_connect(sock: &mut GuestSocket) {
     }
 }
 
-pub(crate) async fn connect(
+/// Start connecting to `addr` after checking the socket's state and the
+/// policy: `Connected` if it finished at once, `InProgress` if the
+/// handshake is under way (the socket is then `Connecting`).
+pub(crate) fn start_connect(
     ctx: &WasockCtx,
     sock: &mut GuestSocket,
     addr: SocketAddr,
-) -> Result<(), ErrorCode> {
+) -> Result<ConnectState, ErrorCode> {
     sock.check_destination(&addr)?;
     refresh_connect(sock);
     match sock.state {
@@ -140,35 +152,47 @@ pub(crate) async fn connect(
     match sock.net.start_connect(addr) {
         Ok(ConnectState::Connected) => {
             sock.state = State::Connected;
-            Ok(())
+            Ok(ConnectState::Connected)
         }
         Ok(ConnectState::InProgress) => {
             sock.state = State::Connecting;
-            if sock.nonblocking {
-                return Err(ErrorCode::InProgress);
-            }
-            let deadline = sock.send_deadline();
-            // A wait that times out leaves the connect under way.
-            retry(sock, Readiness::WRITABLE, deadline, |s| {
-                match s.net.connect_state() {
-                    Ok(ConnectState::Connected) => {
-                        s.state = State::Connected;
-                        Ok(Some(()))
-                    }
-                    Ok(ConnectState::InProgress) => Err(ErrorCode::WouldBlock),
-                    Err(e) => {
-                        s.state = after_failure(was);
-                        Err(e)
-                    }
-                }
-            })
-            .await
+            Ok(ConnectState::InProgress)
         }
         Err(e) => {
             sock.state = after_failure(was);
             Err(e)
         }
     }
+}
+
+pub(crate) async fn connect(
+    ctx: &WasockCtx,
+    sock: &mut GuestSocket,
+    addr: SocketAddr,
+) -> Result<(), ErrorCode> {
+    let was = sock.state;
+    if start_connect(ctx, sock, addr)? == ConnectState::Connected {
+        return Ok(());
+    }
+    if sock.nonblocking {
+        return Err(ErrorCode::InProgress);
+    }
+    let deadline = sock.send_deadline();
+    // A wait that times out leaves the connect under way.
+    retry(sock, Readiness::WRITABLE, deadline, |s| {
+        match s.net.connect_state() {
+            Ok(ConnectState::Connected) => {
+                s.state = State::Connected;
+                Ok(Some(()))
+            }
+            Ok(ConnectState::InProgress) => Err(ErrorCode::WouldBlock),
+            Err(e) => {
+                s.state = after_failure(was);
+                Err(e)
+            }
+        }
+    })
+    .await
 }
 
 /// Wait for a connect in progress to finish; fail if there is none.

@@ -5,24 +5,19 @@ use std::net::IpAddr;
 use std::pin::Pin;
 
 use tokio::task::{JoinError, JoinHandle};
-use wasmtime::component::{HasData, Resource};
-use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode as WasiError, IpAddress, Network};
+use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::runtime::{poll_noop, with_ambient_tokio_runtime};
 
+use super::error::WasiResult;
+use super::network::{Network, check_network, ip_from_std};
 use crate::net::ErrorCode;
-use crate::runtime::bindings::wasi_lookup::wasi::sockets::ip_name_lookup::{
-    Host, HostResolveAddressStream,
+use crate::runtime::bindings::wasi_sockets::wasi::sockets::ip_name_lookup::{
+    Host, HostResolveAddressStream, IpAddress,
 };
+use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::ErrorCode as Code;
 use crate::runtime::ctx::WasockCtxView;
 use crate::runtime::lookup::{Lookup, start_lookup};
-
-/// Marks where the WASI name lookup finds its data.
-pub(crate) struct WasiNameLookup;
-
-impl HasData for WasiNameLookup {
-    type Data<'a> = WasockCtxView<'a>;
-}
 
 type Answer = Result<Vec<IpAddr>, ErrorCode>;
 
@@ -55,13 +50,13 @@ fn joined(r: Result<Answer, JoinError>) -> Answer {
 
 /// WASI's nearest code for a wasock lookup error (what wasi-libc turns into
 /// `EAI_NONAME`, `EAI_AGAIN`, `EAI_FAIL`, ...).
-fn wasi_error(e: ErrorCode) -> WasiError {
+fn wasi_error(e: ErrorCode) -> Code {
     match e {
-        ErrorCode::NameNotFound => WasiError::NameUnresolvable,
-        ErrorCode::TemporaryResolverFailure => WasiError::TemporaryResolverFailure,
-        ErrorCode::AccessDenied => WasiError::AccessDenied,
-        ErrorCode::InvalidArgument => WasiError::InvalidArgument,
-        _ => WasiError::PermanentResolverFailure,
+        ErrorCode::NameNotFound => Code::NameUnresolvable,
+        ErrorCode::TemporaryResolverFailure => Code::TemporaryResolverFailure,
+        ErrorCode::AccessDenied => Code::AccessDenied,
+        ErrorCode::InvalidArgument => Code::InvalidArgument,
+        _ => Code::PermanentResolverFailure,
     }
 }
 
@@ -70,17 +65,17 @@ impl Host for WasockCtxView<'_> {
         &mut self,
         network: Resource<Network>,
         name: String,
-    ) -> wasmtime::Result<Result<Resource<ResolveAddressStream>, WasiError>> {
+    ) -> WasiResult<Resource<ResolveAddressStream>> {
         // The network handle is the capability to call this; check it.
-        self.table.get(&network)?;
+        check_network(self, &network)?;
         let stream = match start_lookup(self.ctx, &name) {
-            Err(e) => return Ok(Err(wasi_error(e))),
+            Err(e) => return Err(wasi_error(e).into()),
             Ok(Lookup::Ready(ips)) => ResolveAddressStream::Done(Ok(ips.into_iter())),
             Ok(pending) => ResolveAddressStream::Pending(with_ambient_tokio_runtime(|| {
                 tokio::spawn(pending.finish())
             })),
         };
-        Ok(Ok(self.table.push(stream)?))
+        Ok(self.table.push(stream)?)
     }
 }
 
@@ -88,23 +83,23 @@ impl HostResolveAddressStream for WasockCtxView<'_> {
     fn resolve_next_address(
         &mut self,
         this: Resource<ResolveAddressStream>,
-    ) -> wasmtime::Result<Result<Option<IpAddress>, WasiError>> {
+    ) -> WasiResult<Option<IpAddress>> {
         let stream = self.table.get_mut(&this)?;
         if let ResolveAddressStream::Pending(h) = stream {
             match poll_noop(Pin::new(h)) {
                 Some(answer) => {
                     *stream = ResolveAddressStream::Done(joined(answer).map(Vec::into_iter))
                 }
-                None => return Ok(Err(WasiError::WouldBlock)),
+                None => return Err(Code::WouldBlock.into()),
             }
         }
-        Ok(match stream {
+        match stream {
             ResolveAddressStream::Done(Ok(ips)) => {
-                Ok(ips.next().map(|ip| ip.to_canonical().into()))
+                Ok(ips.next().map(|ip| ip_from_std(ip.to_canonical())))
             }
-            ResolveAddressStream::Done(Err(e)) => Err(wasi_error(*e)),
-            ResolveAddressStream::Pending(_) => Err(WasiError::WouldBlock),
-        })
+            ResolveAddressStream::Done(Err(e)) => Err(wasi_error(*e).into()),
+            ResolveAddressStream::Pending(_) => Err(Code::WouldBlock.into()),
+        }
     }
 
     fn subscribe(

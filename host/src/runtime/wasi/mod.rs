@@ -1,12 +1,26 @@
-//! Standard WASI for guests, with wasi:sockets held to wasock's policy:
-//! addresses through wasmtime-wasi's address check ([`guard`]), names
-//! through wasock's own `wasi:sockets/ip-name-lookup` ([`lookup`]).
+//! Standard `wasi:sockets@0.2` for guests, served by wasock's socket layer.
+//!
+//! std::net (through wasi-libc), mio and tokio guests reach the network
+//! through the same sockets as guests of wasock's own interface: the
+//! instance's provider (native or simulated), the same policy decisions and
+//! peer filters, the same limits and counters. What this module adds is
+//! WASI's shape: the `start-*`/`finish-*` state machines, `wasi:io` streams
+//! and pollables, datagram streams with `check-send` permits. The rest of
+//! WASI (clocks, stdio, files, random) is wasmtime-wasi's.
 
-mod guard;
+mod error;
 mod link;
 mod lookup;
+mod network;
+mod options;
+mod shared;
+mod tcp;
+mod tcp_streams;
+mod udp;
 
-pub(crate) use guard::guard_wasi_sockets;
-pub use guard::operation_for;
+pub use error::WasiError;
 pub use link::add_wasi_to_linker;
 pub use lookup::ResolveAddressStream;
+pub use network::Network;
+pub use tcp::TcpSocket;
+pub use udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};

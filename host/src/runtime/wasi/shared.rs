@@ -1,0 +1,121 @@
+//! A socket shared by a `wasi:sockets` resource and the streams it handed
+//! out, and the wait that a `wasi:io` pollable on it runs.
+
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
+
+use super::error::{WasiError, WasiResult};
+use crate::net::{ErrorCode, Readiness};
+use crate::runtime::GuestSocket;
+use crate::runtime::admission::Gate;
+
+/// What a socket's resource and its streams share: the socket of the
+/// socket layer, and which directions WASI has closed.
+pub(crate) struct Inner {
+    pub sock: GuestSocket,
+    /// `shutdown(receive)` was called, or the stream ended: the input
+    /// stream is closed.
+    pub read_closed: bool,
+    /// `shutdown(send)` was called, or a send failed: the output stream is
+    /// closed.
+    pub write_closed: bool,
+    /// Which pair of datagram streams is the live one (each `stream` call
+    /// makes a new pair; older pairs stop working).
+    pub generation: u64,
+}
+
+/// A socket shared between a resource and its streams.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    inner: Arc<Mutex<Inner>>,
+    /// The instance's policy, for what readiness hides (refused peers).
+    pub gate: Arc<Gate>,
+}
+
+impl Shared {
+    /// Share `sock`. WASI sockets never block: the socket layer answers
+    /// `would-block` and the guest waits with a pollable.
+    pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
+        sock.nonblocking = true;
+        sock.net.set_blocking(false);
+        Shared {
+            inner: Arc::new(Mutex::new(Inner {
+                sock,
+                read_closed: false,
+                write_closed: false,
+                generation: 0,
+            })),
+            gate,
+        }
+    }
+
+    /// The socket, for one non-blocking operation. A lock poisoned by a
+    /// host panic traps the instance.
+    pub(crate) fn lock(&self) -> WasiResult<MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| WasiError::trap("a wasi:sockets socket was poisoned by a host failure"))
+    }
+
+    /// The socket for a stream operation, whose errors are stream errors.
+    pub(crate) fn lock_stream(
+        &self,
+    ) -> Result<MutexGuard<'_, Inner>, wasmtime_wasi::p2::StreamError> {
+        self.inner.lock().map_err(|_| {
+            wasmtime_wasi::p2::StreamError::trap(
+                "a wasi:sockets socket was poisoned by a host failure",
+            )
+        })
+    }
+
+    /// What a pollable on this socket does: return once `done` holds,
+    /// waiting for `interest` on the provider in between. `done` checks
+    /// the truth (the provider may wake spuriously), so that the operation
+    /// the guest retries after the wait does not find `would-block` again.
+    pub(crate) async fn wait_until(
+        &self,
+        interest: Readiness,
+        mut done: impl FnMut(&mut Inner, &Gate) -> bool,
+    ) {
+        loop {
+            {
+                let Ok(mut inner) = self.inner.lock() else {
+                    return;
+                };
+                if done(&mut inner, &self.gate) {
+                    return;
+                }
+                // A socket that cannot wait has something to report: the
+                // operation retried will say what.
+                if inner.sock.net.prepare_wait(interest).is_err() {
+                    return;
+                }
+            }
+            poll_fn(|cx| match self.inner.lock() {
+                Ok(inner) => inner.sock.net.poll_wait(cx, interest),
+                Err(_) => Poll::Ready(()),
+            })
+            .await;
+            // A provider that keeps waking with nothing to do must not hold
+            // the thread.
+            tokio::task::consume_budget().await;
+        }
+    }
+}
+
+impl Inner {
+    /// Whether the socket has any of `wanted` (or an error) to report now,
+    /// as the guest sees it (see [`GuestSocket::readiness`]).
+    pub(crate) fn has(&mut self, gate: &Gate, wanted: Readiness) -> bool {
+        self.sock
+            .readiness(gate)
+            .intersects(wanted | Readiness::ERROR)
+    }
+}
+
+/// The error a stream reports for a failed operation: `last-operation-failed`
+/// with the provider's code, which `network-error-code` reads back.
+pub(crate) fn stream_failure(e: ErrorCode) -> wasmtime_wasi::p2::StreamError {
+    wasmtime_wasi::p2::StreamError::LastOperationFailed(wasmtime::Error::new(e))
+}

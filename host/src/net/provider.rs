@@ -122,7 +122,9 @@ pub trait NetSocket: Send + Sync + 'static {
     /// reported only if the matching operation would not block.
     fn readiness(&self) -> Readiness;
 
-    /// Wait until one of `interest` (or a hang-up or error) holds, returning
+    /// Wait until one of [`Readiness::wakes_on`] of `interest` holds (what
+    /// was asked for, an error, and a hang-up for a receive, for no
+    /// particular interest or when asked for), returning
     /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
     /// it returns `Pending`.
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness>;

@@ -74,6 +74,28 @@ impl Readiness {
         self.0 == 0
     }
 
+    /// The conditions a wait for `self` ends on: those asked for, an
+    /// error, and a hang-up if the wait is for a receive (which returns the
+    /// end of the stream) or for nothing in particular. A wait only to send
+    /// does not end at the peer's FIN: a send into a full buffer still
+    /// cannot go on.
+    ///
+    /// ```
+    /// use wasock_host::net::Readiness;
+    ///
+    /// let send = Readiness::WRITABLE.wakes_on();
+    /// assert!(send.contains(Readiness::ERROR) && !send.contains(Readiness::HANG_UP));
+    /// assert!(Readiness::READABLE.wakes_on().contains(Readiness::HANG_UP));
+    /// assert!(Readiness::EMPTY.wakes_on().contains(Readiness::HANG_UP));
+    /// ```
+    pub fn wakes_on(self) -> Readiness {
+        let mut on = self | Readiness::ERROR;
+        if self.contains(Readiness::READABLE) || self.is_empty() {
+            on |= Readiness::HANG_UP;
+        }
+        on
+    }
+
     /// The conditions in both.
     pub fn and(self, other: Readiness) -> Readiness {
         Readiness(self.0 & other.0)

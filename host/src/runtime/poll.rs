@@ -73,7 +73,10 @@ impl Host for WasockCtxView<'_> {
                 for (sock, interest) in &socks {
                     let kept =
                         sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE);
-                    if kept || sock.net.poll_ready(cx, *interest).is_ready() {
+                    // A hang-up is reported whatever the interest, so it
+                    // ends the wait whatever the interest too.
+                    let wakes = *interest | NetReadiness::HANG_UP;
+                    if kept || sock.net.poll_ready(cx, wakes).is_ready() {
                         ready = true;
                     }
                 }

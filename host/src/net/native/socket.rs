@@ -563,9 +563,10 @@ impl NetSocket for NativeSocket {
             // Not yet listening or connecting: nothing will change by waiting.
             return Poll::Ready(self.readiness());
         };
-        let wanted = interest | Readiness::HANG_UP | Readiness::ERROR;
-        let want_read =
-            interest.contains(Readiness::READABLE) || !interest.contains(Readiness::WRITABLE);
+        let wanted = interest.wakes_on();
+        // tokio reports hang-ups and errors as read readiness.
+        let want_read = wanted.intersects(Readiness::READABLE | Readiness::HANG_UP)
+            || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
         let mut rounds = 0;
         loop {

@@ -157,18 +157,6 @@ impl NetSocket for SimSocket {
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
-        let wanted = interest | Readiness::HANG_UP | Readiness::ERROR;
-        self.net.poll_socket(self.id, cx, wanted)
-    }
-
-    /// Only what lets an operation of `interest` go on: a hang-up (the
-    /// peer's FIN) lets a receive return, but not a send into a full
-    /// buffer, so a writer waits on through it instead of spinning.
-    fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
-        let mut wanted = interest | Readiness::ERROR;
-        if interest.contains(Readiness::READABLE) {
-            wanted |= Readiness::HANG_UP;
-        }
-        self.net.poll_socket(self.id, cx, wanted).map(drop)
+        self.net.poll_socket(self.id, cx, interest.wakes_on())
     }
 }

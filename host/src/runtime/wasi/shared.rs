@@ -34,8 +34,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Share `sock`. WASI sockets never block: the socket layer answers
-    /// `would-block` and the guest waits with a pollable.
+    /// Share `sock`. WASI sockets never block: the provider makes every
+    /// call for real (no `would-block` from cached readiness), so that an
+    /// operation after a pollable said ready finds what it said.
     pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
         sock.nonblocking = true;
         sock.net.set_blocking(false);
@@ -73,6 +74,12 @@ impl Shared {
     /// waiting for `interest` on the provider in between. `done` checks
     /// the truth (the provider may wake spuriously), so that the operation
     /// the guest retries after the wait does not find `would-block` again.
+    ///
+    /// The wait is [`NetSocket::poll_ready`], which checks the truth and
+    /// clears a stale cached readiness, and for a send does not end at the
+    /// peer's FIN.
+    ///
+    /// [`NetSocket::poll_ready`]: crate::net::NetSocket::poll_ready
     pub(crate) async fn wait_until(
         &self,
         interest: Readiness,
@@ -93,7 +100,7 @@ impl Shared {
                 }
             }
             poll_fn(|cx| match self.inner.lock() {
-                Ok(inner) => inner.sock.net.poll_wait(cx, interest),
+                Ok(inner) => inner.sock.net.poll_ready(cx, interest).map(drop),
                 Err(_) => Poll::Ready(()),
             })
             .await;

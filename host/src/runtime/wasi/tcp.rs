@@ -69,16 +69,14 @@ impl TcpSocket {
         }
     }
 
-    /// Finish the operation `started`, or fail with `not-in-progress`.
+    /// Finish the operation `started`, or fail with `not-in-progress`
+    /// (in the `closed` state too: nothing is in progress there).
     fn finish(&mut self, started: Phase) -> WasiResult<()> {
-        match self.phase {
-            p if p == started => {
-                self.phase = Phase::Idle;
-                Ok(())
-            }
-            Phase::Closed => Err(Code::InvalidState.into()),
-            _ => Err(Code::NotInProgress.into()),
+        if self.phase != started {
+            return Err(Code::NotInProgress.into());
         }
+        self.phase = Phase::Idle;
+        Ok(())
     }
 
     /// The socket layer's state, once no WASI operation is under way.
@@ -207,11 +205,7 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
     fn finish_connect(&mut self, this: Resource<TcpSocket>) -> WasiResult<Streams> {
         let socket = self.table.get_mut(&this)?;
         if socket.phase != Phase::ConnectStarted {
-            return Err(match socket.phase {
-                Phase::Closed => Code::InvalidState,
-                _ => Code::NotInProgress,
-            }
-            .into());
+            return Err(Code::NotInProgress.into());
         }
         let shared = socket.shared.clone();
         let failed = {

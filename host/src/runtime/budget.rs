@@ -66,6 +66,13 @@ impl Share {
         self.amount
     }
 
+    /// The most this share could hold now: its amount and what the budget
+    /// has left.
+    pub(crate) fn room(&self) -> u64 {
+        let left = self.budget.limit.saturating_sub(self.budget.used());
+        self.amount.saturating_add(left)
+    }
+
     /// Hold `amount` instead: shrinking always succeeds; growing succeeds
     /// only if the growth fits the budget (otherwise nothing changes).
     pub(crate) fn resize(&mut self, amount: u64) -> bool {
@@ -101,6 +108,7 @@ mod tests {
         assert!(b.reserve(1).is_none());
         assert_eq!(b.used(), 10);
         assert!(!c.resize(7), "growth past the limit is refused");
+        assert_eq!(c.room(), 6);
         assert_eq!(c.amount(), 6);
         assert!(c.resize(2));
         assert_eq!(b.used(), 6);

@@ -60,16 +60,26 @@ pub(crate) fn buffer_size(shared: &Shared, name: OptionName) -> WasiResult<u64> 
     }
 }
 
+/// Set a buffer size. WASI promises no error for any size but 0, so a size
+/// past what the instance's buffer budget has left is clamped to it, as
+/// one past the system's maximum is.
 pub(crate) fn set_buffer_size(shared: &Shared, name: OptionName, value: u64) -> WasiResult<()> {
     if value == 0 {
         return Err(Code::InvalidArgument.into());
     }
-    let value = value.min(MAX_BUFFER);
-    set(
-        shared,
-        match name {
-            OptionName::SendBufferSize => SockOption::SendBufferSize(value),
-            _ => SockOption::ReceiveBufferSize(value),
-        },
-    )
+    let mut inner = shared.lock()?;
+    let sock = &mut inner.sock;
+    let (rcv, snd) = sock.buffers_asked;
+    let other = if name == OptionName::SendBufferSize {
+        rcv
+    } else {
+        snd
+    };
+    let room = sock.buffers.room().saturating_sub(other);
+    let value = value.min(MAX_BUFFER).min(room).max(1);
+    let option = match name {
+        OptionName::SendBufferSize => SockOption::SendBufferSize(value),
+        _ => SockOption::ReceiveBufferSize(value),
+    };
+    Ok(set_net(sock, option)?)
 }

@@ -55,3 +55,4 @@ pub fn pattern(n: usize) -> Vec<u8> {
 }
 
 pub mod conformance;
+pub mod wasi_check;

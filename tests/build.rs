@@ -19,6 +19,7 @@ const PACKAGES: &[&str] = &[
     "sim-guests",
     "async-echo",
     "async-chat",
+    "tokio-echo",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -70,6 +71,10 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
+    // tokio's networking on WASI (examples/tokio-echo) is behind this cfg;
+    // only tokio reads it, so the other guests build as before. Per-target,
+    // so build scripts and proc macros are untouched.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1ftokio_unstable");
     let status = cmd
         .status()
         .expect("cannot run cargo to build the guest programs");
@@ -96,6 +101,7 @@ fn main() {
         "async-echo",
         "async_echo_handler",
         "async-chat",
+        "tokio-echo",
     ]
     .map(String::from)
     .to_vec();

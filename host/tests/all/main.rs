@@ -14,4 +14,6 @@ mod misuse;
 mod policy_cli;
 mod serve;
 mod sim;
+mod tokio_echo;
 mod urgent;
+mod wasi_sockets;

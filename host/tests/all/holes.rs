@@ -550,3 +550,64 @@ fn std_net_guests_resolve_through_the_same_policy_and_pins() {
         &format!("tcp-connect {direct}: error PermissionDenied"),
     );
 }
+
+#[test]
+fn std_net_guests_never_see_refused_peers() {
+    tokio_rt().block_on(async {
+        // TCP: a connection from 127.0.0.1 is dropped, one from 127.0.0.2
+        // is what std's accept returns.
+        let g = spawn_in_process(
+            STD_PROBE,
+            &["tcp-listen", "127.0.0.1:0", "tcp-accept"],
+            ctx(
+                &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
+                PinnedNames::new(),
+            ),
+        );
+        let line = g.line_containing("tcp-listen 127.0.0.1:0: ok").await;
+        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+        let denied = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let allowed = sock.connect(addr).await.unwrap();
+        let stats = g.stats.clone();
+        let done = g.finish().await;
+        assert!(
+            done.stdout.contains("tcp-accept: ok 127.0.0.2:"),
+            "{}",
+            done.stdout
+        );
+        let counters = stats.snapshot();
+        assert_eq!(counters.dropped_connections, 1);
+        assert_eq!(counters.denied(Operation::TcpAccept), 1);
+        drop((denied, allowed));
+
+        // UDP: the stranger's datagram is dropped unseen, the friend's read.
+        let g = spawn_in_process(
+            STD_PROBE,
+            &["udp-bind", "127.0.0.1:0", "udp-recv"],
+            ctx(
+                &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
+                PinnedNames::new(),
+            ),
+        );
+        let line = g.line_containing("udp-bind 127.0.0.1:0: ok").await;
+        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+        UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .send_to(b"stranger", addr)
+            .unwrap();
+        let friend = UdpSocket::bind("127.0.0.2:0").unwrap();
+        friend.send_to(b"friend", addr).unwrap();
+        let stats = g.stats.clone();
+        let done = g.finish().await;
+        let friend_addr = friend.local_addr().unwrap();
+        assert!(
+            done.stdout
+                .contains(&format!("udp-recv: ok {friend_addr} friend")),
+            "{}",
+            done.stdout
+        );
+        assert_eq!(stats.snapshot().dropped_datagrams, 1);
+    });
+}

@@ -66,7 +66,7 @@ fn loopback_policy() -> Arc<Policy> {
 /// serves IP_TTL on IPv4 sockets only.
 fn expected_cases(program: &str, family: &str) -> usize {
     match (program, family) {
-        (p, _) if p == WASI_TCP => 52,
+        (p, _) if p == WASI_TCP => 53,
         (p, _) if p == WASI_UDP => 37,
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,

@@ -1,7 +1,7 @@
 //! A TCP connection's `wasi:io` streams: non-blocking reads and writes on
 //! the shared socket, and pollables that wait on the provider.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::runtime::with_ambient_tokio_runtime;
 
@@ -121,16 +121,10 @@ impl TcpWriter {
     }
 
     /// Send what waits, and report the stream's state: closed, failed, or
-    /// how much it has sent.
+    /// open.
     fn flush_now(&mut self) -> StreamResult<()> {
-        if let Some(e) = self.failed.take() {
-            self.shared.lock_stream()?.write_closed = true;
-            return Err(stream_failure(e));
-        }
         let mut inner = self.shared.lock_stream()?;
-        if inner.write_closed {
-            return Err(StreamError::Closed);
-        }
+        still_open(&mut inner, &mut self.failed, &mut self.unsent)?;
         if let Err(e) = Self::push(&mut inner, &mut self.unsent) {
             self.unsent.clear();
             inner.write_closed = true;
@@ -138,6 +132,27 @@ impl TcpWriter {
         }
         Ok(())
     }
+}
+
+/// Whether the output stream is still open: once closed it says `closed`
+/// to every call; a send that failed is reported once, by the call after
+/// it, and closes the stream.
+fn still_open(
+    inner: &mut Inner,
+    failed: &mut Option<ErrorCode>,
+    unsent: &mut Bytes,
+) -> StreamResult<()> {
+    if inner.write_closed {
+        *failed = None;
+        unsent.clear();
+        return Err(StreamError::Closed);
+    }
+    if let Some(e) = failed.take() {
+        inner.write_closed = true;
+        unsent.clear();
+        return Err(stream_failure(e));
+    }
+    Ok(())
 }
 
 impl OutputStream for TcpWriter {
@@ -149,10 +164,20 @@ impl OutputStream for TcpWriter {
         }
         self.permit -= bytes.len();
         let mut inner = self.shared.lock_stream()?;
-        if inner.write_closed {
-            return Err(StreamError::Closed);
+        still_open(&mut inner, &mut self.failed, &mut self.unsent)?;
+        if bytes.is_empty() {
+            return Ok(());
         }
-        self.unsent = bytes;
+        // Within one permit, what an earlier write left unsent goes first;
+        // together they are at most the permit.
+        self.unsent = if self.unsent.is_empty() {
+            bytes
+        } else {
+            let mut all = BytesMut::with_capacity(self.unsent.len() + bytes.len());
+            all.extend_from_slice(&self.unsent);
+            all.extend_from_slice(&bytes);
+            all.freeze()
+        };
         if let Err(e) = Self::push(&mut inner, &mut self.unsent) {
             // Reported by the next call, as WASI streams do.
             self.unsent.clear();
@@ -163,6 +188,17 @@ impl OutputStream for TcpWriter {
 
     fn flush(&mut self) -> StreamResult<()> {
         self.flush_now()
+    }
+
+    /// As `write` of that many zeroes, within the same permit (the default
+    /// asks `check-write` again, which gives none while bytes wait).
+    fn write_zeroes(&mut self, nelem: usize) -> StreamResult<()> {
+        if nelem > self.permit {
+            return Err(StreamError::trap(
+                "write-zeroes of more bytes than check-write permitted",
+            ));
+        }
+        self.write(Bytes::from(vec![0; nelem]))
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
@@ -207,26 +243,21 @@ impl Drop for TcpWriter {
         if self.unsent.is_empty() || self.failed.is_some() {
             return;
         }
-        let mut rest = TcpWriter {
-            shared: self.shared.clone(),
-            unsent: std::mem::take(&mut self.unsent),
-            permit: 0,
-            failed: None,
-        };
-        with_ambient_tokio_runtime(|| {
-            tokio::spawn(async move {
-                let send_rest = async {
-                    while !rest.unsent.is_empty() && rest.failed.is_none() {
-                        rest.ready().await;
-                        if rest.flush_now().is_err() {
-                            break;
-                        }
-                    }
-                };
-                let _ = tokio::time::timeout(LINGER, send_rest).await;
-                // Whatever is left is dropped with it, not handed on again.
-                rest.unsent.clear();
-            })
-        });
+        let shared = self.shared.clone();
+        let unsent = std::mem::take(&mut self.unsent);
+        with_ambient_tokio_runtime(|| tokio::spawn(send_rest(shared, unsent)));
     }
+}
+
+/// Send `unsent` as the socket makes room, until it is all gone, the send
+/// fails, the direction is shut, or [`LINGER`] passes.
+async fn send_rest(shared: Shared, mut unsent: Bytes) {
+    let sent = shared.wait_until(
+        Readiness::WRITABLE,
+        |inner: &mut Inner, _| match TcpWriter::push(inner, &mut unsent) {
+            Ok(()) => unsent.is_empty() || inner.write_closed,
+            Err(_) => true,
+        },
+    );
+    let _ = tokio::time::timeout(LINGER, sent).await;
 }

@@ -1,17 +1,18 @@
-//! Bad guest input: oversized receives, closed and foreign handles. The
-//! guest may trap; the host never does.
+//! Bad guest input: oversized receives, closed and foreign handles, random
+//! calls of wasock's interface and of `wasi:sockets`. The guest may trap;
+//! the host never does.
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use wasock_host::runtime::{GuestExit, Limits};
+use wasock_host::runtime::{GuestExit, Limits, PinnedNames, WasockCtx};
 use wasock_test_programs::{
-    MISUSE_CLOSED_HANDLE, MISUSE_FOREIGN_HANDLE, MISUSE_FORGED_HANDLE, TCP_ECHO_CLIENT,
-    TCP_RECV_HUGE,
+    FUZZ_SOCKETS, FUZZ_WASI, MISUSE_CLOSED_HANDLE, MISUSE_FOREIGN_HANDLE, MISUSE_FORGED_HANDLE,
+    TCP_ECHO_CLIENT, TCP_RECV_HUGE,
 };
 
-use crate::common::{allow, run, run_in_process, tokio_rt};
+use crate::common::{Finished, PATIENCE, allow, run, run_in_process, spawn_in_process, tokio_rt};
 
 #[test]
 fn a_four_gibibyte_receive_is_capped_not_allocated() {
@@ -108,43 +109,45 @@ fn a_trapping_guest_ends_alone() {
     });
 }
 
-#[test]
-fn random_socket_calls_never_hurt_the_host() {
-    use wasock_host::runtime::{PinnedNames, WasockCtx};
-    use wasock_test_programs::FUZZ_SOCKETS;
-
-    use crate::common::spawn_in_process;
-
-    let seeds: u64 = std::env::var("WASOCK_FUZZ_SEEDS")
+/// How many seeds the fuzzing tests run (`WASOCK_FUZZ_SEEDS`, default 24).
+fn fuzz_seeds() -> u64 {
+    std::env::var("WASOCK_FUZZ_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(24);
+        .unwrap_or(24)
+}
+
+/// The context the fuzzing guests run in: loopback only, whatever addresses
+/// the fuzzer draws, so that nothing else is reached; and one name,
+/// `x.test`, pinned to the IPv4 loopback address.
+fn fuzz_ctx() -> WasockCtx {
+    let mut pinned = PinnedNames::new();
+    pinned.insert("x.test".into(), vec!["127.0.0.1".parse().unwrap()]);
+    let policy = allow(&[
+        "tcp-bind=127.0.0.1:*",
+        "tcp-bind=[::1]:*",
+        "tcp-connect=127.0.0.1:*",
+        "tcp-connect=[::1]:*",
+        "tcp-accept=127.0.0.0/8:*",
+        "tcp-accept=[::1]:*",
+        "udp-bind=127.0.0.1:*",
+        "udp-bind=[::1]:*",
+        "udp-send=127.0.0.1:*",
+        "udp-send=[::1]:*",
+        "udp-recv=127.0.0.0/8:*",
+        "resolve=x.test",
+    ]);
+    WasockCtx::builder()
+        .policy(policy)
+        .pinned_names(Arc::new(pinned))
+        .build()
+}
+
+#[test]
+fn random_socket_calls_never_hurt_the_host() {
     tokio_rt().block_on(async {
-        let mut pinned = PinnedNames::new();
-        pinned.insert("x.test".into(), vec!["127.0.0.1".parse().unwrap()]);
-        let pinned = Arc::new(pinned);
-        for seed in 1..=seeds {
-            // Loopback only: whatever addresses the fuzzer draws, nothing
-            // else is reached.
-            let policy = allow(&[
-                "tcp-bind=127.0.0.1:*",
-                "tcp-bind=[::1]:*",
-                "tcp-connect=127.0.0.1:*",
-                "tcp-connect=[::1]:*",
-                "tcp-accept=127.0.0.0/8:*",
-                "tcp-accept=[::1]:*",
-                "udp-bind=127.0.0.1:*",
-                "udp-bind=[::1]:*",
-                "udp-send=127.0.0.1:*",
-                "udp-send=[::1]:*",
-                "udp-recv=127.0.0.0/8:*",
-                "resolve=x.test",
-            ]);
-            let ctx = WasockCtx::builder()
-                .policy(policy)
-                .pinned_names(pinned.clone())
-                .build();
-            let done = spawn_in_process(FUZZ_SOCKETS, &[&seed.to_string(), "1500"], ctx)
+        for seed in 1..=fuzz_seeds() {
+            let done = spawn_in_process(FUZZ_SOCKETS, &[&seed.to_string(), "1500"], fuzz_ctx())
                 .finish()
                 .await;
             assert!(
@@ -156,4 +159,89 @@ fn random_socket_calls_never_hurt_the_host() {
             );
         }
     });
+}
+
+/// Run `fuzz_wasi` with `args` in process under [`fuzz_ctx`], within
+/// [`PATIENCE`].
+async fn fuzz_wasi(args: &[&str]) -> Finished {
+    let running = spawn_in_process(FUZZ_WASI, args, fuzz_ctx());
+    tokio::time::timeout(PATIENCE, running.finish())
+        .await
+        .unwrap_or_else(|_| panic!("fuzz_wasi {args:?} did not end within {PATIENCE:?}"))
+}
+
+#[test]
+fn random_wasi_socket_calls_never_hurt_the_host() {
+    // Standard wasi:sockets calls (the raw WASI 0.2 bindings): the guest
+    // checks what the WIT promises, and prints `FAIL` and exits 1 if a
+    // promise is broken.
+    tokio_rt().block_on(async {
+        for seed in 1..=fuzz_seeds() {
+            let done = fuzz_wasi(&[&seed.to_string(), "1500"]).await;
+            assert!(
+                matches!(done.exit, GuestExit::Exited(0))
+                    && done.stdout.contains("ok fuzzed 1500 calls"),
+                "seed {seed}: {:?}\n{}",
+                done.exit,
+                done.stdout
+            );
+        }
+    });
+}
+
+/// How many misuses `fuzz_wasi SEED STEPS misuse` chooses from (`SEED %
+/// 18`; `SEED / 18` picks the family): as many as the guest's `MISUSES`.
+const WASI_MISUSES: u64 = 18;
+
+#[test]
+fn wasi_socket_misuse_traps_only_that_instance() {
+    // Each misuse of wasi:sockets (writing or sending past the permit,
+    // dropping a socket or stream before its children, a dropped handle, a
+    // handle of another type, one never given out), after some random
+    // calls, in both families: all at once, alongside a guest that must
+    // run to its end untouched.
+    tokio_rt().block_on(async {
+        let survivor = tokio::spawn(fuzz_wasi_owned(vec!["7".into(), "1500".into()]));
+        let misusers: Vec<_> = (0..2 * WASI_MISUSES)
+            .map(|seed| {
+                let args = vec![seed.to_string(), "100".into(), "misuse".into()];
+                (seed, tokio::spawn(fuzz_wasi_owned(args)))
+            })
+            .collect();
+        let mut kinds = std::collections::BTreeSet::new();
+        for (seed, task) in misusers {
+            let done = task.await.unwrap();
+            let about = done
+                .stdout
+                .lines()
+                .find(|l| l.contains("about to trap"))
+                .unwrap_or_else(|| panic!("seed {seed}: no misuse announced:\n{}", done.stdout));
+            kinds.insert(about.split(':').next().unwrap().to_string());
+            assert!(
+                matches!(done.exit, GuestExit::Trapped(_)) && !done.stdout.contains("survived"),
+                "seed {seed}: the misuse did not trap: {:?}\n{}",
+                done.exit,
+                done.stdout
+            );
+        }
+        assert_eq!(
+            kinds.len() as u64,
+            WASI_MISUSES,
+            "the guest's misuses are not the {WASI_MISUSES} expected: {kinds:?}"
+        );
+        let survivor = survivor.await.unwrap();
+        assert!(
+            matches!(survivor.exit, GuestExit::Exited(0))
+                && survivor.stdout.contains("ok fuzzed 1500 calls"),
+            "the guest alongside: {:?}\n{}",
+            survivor.exit,
+            survivor.stdout
+        );
+    });
+}
+
+/// [`fuzz_wasi`] with owned arguments, for `tokio::spawn`.
+async fn fuzz_wasi_owned(args: Vec<String>) -> Finished {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fuzz_wasi(&args).await
 }

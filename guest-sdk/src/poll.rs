@@ -36,8 +36,8 @@ pub struct PollFd<'a> {
 }
 
 impl<'a> PollFd<'a> {
-    /// Watch `socket` for `interest` (readable and/or writable; hang-ups and
-    /// errors are always reported).
+    /// Watch `socket` for `interest` (readable and/or writable). Errors are
+    /// always reported, hang-ups unless the interest is only writable.
     pub fn new(socket: &'a impl AsSocket, interest: Readiness) -> PollFd<'a> {
         PollFd {
             socket: socket.as_socket(),

@@ -241,9 +241,9 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
             .waiters
             .iter()
             .filter(|(_, w)| {
-                ready.get(&w.handle).is_some_and(|r| {
-                    r.intersects(w.interest | Readiness::HANG_UP | Readiness::ERROR)
-                })
+                ready
+                    .get(&w.handle)
+                    .is_some_and(|r| r.intersects(wakes_on(w.interest)))
             })
             .map(|(k, _)| *k)
             .collect();
@@ -255,4 +255,16 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         w.wake();
     }
     true
+}
+
+/// What ends a wait for `interest`: itself, an error, and the peer's end
+/// for a receive (a send into a full buffer cannot go on because of it, so
+/// a writer is not woken for it, as the host's `poll` does not report it
+/// to an entry that asks only for `writable`).
+fn wakes_on(interest: Readiness) -> Readiness {
+    let mut on = interest | Readiness::ERROR;
+    if interest.contains(Readiness::READABLE) || interest.is_empty() {
+        on |= Readiness::HANG_UP;
+    }
+    on
 }

@@ -43,9 +43,7 @@ impl Host for WasockCtxView<'_> {
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
                 sock.net.prepare_wait(*interest)?;
-                let now = sock
-                    .readiness(&self.ctx.gate)
-                    .and(*interest | NetReadiness::HANG_UP | NetReadiness::ERROR);
+                let now = sock.readiness(&self.ctx.gate).and(interest.wakes_on());
                 any |= !now.is_empty();
                 out.push(readiness_from_net(now));
             }
@@ -73,10 +71,7 @@ impl Host for WasockCtxView<'_> {
                 for (sock, interest) in &socks {
                     let kept =
                         sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE);
-                    // A hang-up is reported whatever the interest, so it
-                    // ends the wait whatever the interest too.
-                    let wakes = *interest | NetReadiness::HANG_UP;
-                    if kept || sock.net.poll_ready(cx, wakes).is_ready() {
+                    if kept || sock.net.poll_ready(cx, *interest).is_ready() {
                         ready = true;
                     }
                 }

@@ -1,5 +1,6 @@
 //! poll: hang-up when the peer has closed and nothing is left to read,
-//! reported whatever the interest; error when an error is pending.
+//! reported whatever the interest except to an entry waiting only to
+//! send; error when an error is pending.
 
 use std::time::Duration;
 use wasock_guests::conformance::*;
@@ -20,6 +21,13 @@ fn main() {
     check(
         "hang-up without interest in it",
         r.contains(Readiness::HANG_UP),
+    );
+    // A writer is told it may send, not that the peer ended: the end does
+    // not concern a send.
+    let r = poll_one(&c, Readiness::WRITABLE, Some(Duration::from_secs(5)));
+    check(
+        "writable, without hang-up, for a writer",
+        r.contains(Readiness::WRITABLE) && !r.contains(Readiness::HANG_UP),
     );
 
     // A reset connection reports an error or hang-up.

@@ -267,13 +267,14 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
         let mut buf = Vec::new();
         while (got.len() as u64) < max_results.min(MAX_RECEIVE) {
             // Sized for the datagram waiting, within the instance's limit.
-            let want = inner
-                .sock
-                .net
-                .bytes_available()
-                .unwrap_or(MAX_DATAGRAM_BUFFER)
-                .clamp(1, MAX_DATAGRAM_BUFFER)
-                .min(stream.max_recv.max(1));
+            // Nothing waiting yet (0) may be a datagram arriving as we
+            // look: room for the largest then, never a truncating 1.
+            let waiting = inner.sock.net.bytes_available().unwrap_or(0);
+            let want = match waiting {
+                0 => MAX_DATAGRAM_BUFFER,
+                n => n.min(MAX_DATAGRAM_BUFFER),
+            }
+            .min(stream.max_recv.max(1));
             buf.reserve(want);
             match try_recv_admitted(gate, &mut inner.sock, &mut buf, want, RecvFlags::default()) {
                 Ok(Some(meta)) => {

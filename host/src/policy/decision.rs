@@ -97,7 +97,13 @@ impl Decision {
             Subject::Name(n) => n.clone(),
             Subject::Named { name, port } => format!("{name}:{port}"),
             Subject::Address { addr, names } => {
-                let port = addr.port();
+                // A peer's port is its own ephemeral choice: a rule naming
+                // it would not let the next connection in.
+                let port = if self.operation.is_peer_filter() {
+                    "*".to_string()
+                } else {
+                    addr.port().to_string()
+                };
                 if let Some(name) = names.first().filter(|_| !self.operation.is_local()) {
                     return format!("{name}:{port}");
                 }

@@ -67,6 +67,13 @@ impl Operation {
     pub fn is_local(self) -> bool {
         matches!(self, Operation::TcpBind | Operation::UdpBind)
     }
+
+    /// Whether the operation filters peers that come to the guest
+    /// (`tcp-accept`, `udp-recv`), whose ports are the peers' own,
+    /// usually ephemeral, choice.
+    pub fn is_peer_filter(self) -> bool {
+        matches!(self, Operation::TcpAccept | Operation::UdpRecv)
+    }
 }
 
 impl fmt::Display for Operation {

@@ -240,3 +240,30 @@ fn explanations_name_the_deciding_rule_and_the_remedy() {
         "to permit it, run with --allow tcp-bind=10.0.0.1:9"
     );
 }
+
+#[test]
+fn the_remedy_for_a_refused_peer_names_its_address_with_any_port() {
+    let p = policy(&[], &[]);
+    for op in [Operation::TcpAccept, Operation::UdpRecv] {
+        let d = p.check_address(op, "192.0.2.7:50123".parse().unwrap(), &[]);
+        assert_eq!(
+            d.remedy().unwrap(),
+            format!("to permit it, run with --allow {op}=192.0.2.7:*")
+        );
+    }
+    let d = p.check_address(
+        Operation::TcpAccept,
+        "[2001:db8::7]:50123".parse().unwrap(),
+        &[],
+    );
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow tcp-accept=[2001:db8::7]:*"
+    );
+    // The guest's own destinations keep their port.
+    let d = p.check_address(Operation::TcpConnect, "192.0.2.7:443".parse().unwrap(), &[]);
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow tcp-connect=192.0.2.7:443"
+    );
+}

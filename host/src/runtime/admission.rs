@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use super::budget::{Budget, Share};
 use super::ctx::InstanceId;
+use super::denials::DenialLog;
 use super::names::NameTable;
 use super::stats::InstanceStats;
 use crate::net::ErrorCode;
-use crate::policy::{Decision, Operation, Policy};
+use crate::policy::{Decision, Operation, Policy, Subject as Target};
 
 /// Most peers remembered for the reply rule by one holder (a datagram
 /// socket, or an instance's wasi:sockets).
@@ -54,6 +55,8 @@ pub(crate) struct Gate {
     pub(crate) names: Mutex<NameTable>,
     /// Peers remembered for the reply rule, over all holders.
     contacts: Arc<Budget>,
+    /// When each denial was last logged, so that a flood is not.
+    denials: DenialLog,
 }
 
 impl Gate {
@@ -64,7 +67,37 @@ impl Gate {
             stats,
             names: Mutex::default(),
             contacts: Budget::new(MAX_CONTACTED_PER_INSTANCE),
+            denials: DenialLog::default(),
         }
+    }
+
+    /// Log a denial (`then` says what followed it), unless one of the same
+    /// operation and address was logged less than a second ago; the line
+    /// written after such a pause says how many were left out.
+    fn log_denial(&self, decision: &Decision, then: &str) {
+        let left_out = match &decision.subject {
+            Target::Address { addr, .. } => {
+                let ip = addr.ip().to_canonical();
+                match self
+                    .denials
+                    .note(decision.operation, ip, std::time::Instant::now())
+                {
+                    None => return,
+                    Some(n) => (n > 0).then_some((n, ip)),
+                }
+            }
+            _ => None,
+        };
+        if let Some((n, ip)) = left_out {
+            tracing::warn!(
+                target: "wasock::policy",
+                instance = %self.subject,
+                "suppressed {n} similar denials of {} {ip} since the last line about it \
+                 (at most one line a second per operation and address; all are counted)",
+                decision.operation
+            );
+        }
+        tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}{then}");
     }
 
     fn names_for(&self, ip: IpAddr) -> Vec<String> {
@@ -100,7 +133,7 @@ impl Gate {
             tracing::debug!(target: "wasock::policy", instance = %self.subject, "{decision}");
             Ok(())
         } else {
-            tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}");
+            self.log_denial(decision, "");
             Err(ErrorCode::AccessDenied)
         }
     }
@@ -124,11 +157,7 @@ impl Gate {
             Operation::TcpAccept => self.stats.dropped_connection(),
             _ => self.stats.dropped_datagram(),
         }
-        tracing::warn!(
-            target: "wasock::policy",
-            instance = %self.subject,
-            "{decision}; the peer was dropped before the guest saw it"
-        );
+        self.log_denial(&decision, "; the peer was dropped before the guest saw it");
         false
     }
 

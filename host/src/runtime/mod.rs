@@ -11,6 +11,7 @@ mod budget;
 mod clock;
 mod convert;
 mod ctx;
+mod denials;
 mod error;
 mod exit;
 mod limits;
@@ -35,7 +36,7 @@ pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use names::NameTable;
 pub use runner::{EPOCH_TICK, Runner};
-pub use serve::{ServeOptions, ServeStats, Server, pooling_config};
+pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
     DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript, What,
 };

@@ -178,3 +178,74 @@ fn run_uses_the_rules_and_pinned_names_of_a_policy_file() {
     assert!(out[2].starts_with("udp-bind 127.0.0.1:0: ok"), "{out:?}");
     assert_eq!(out[3], "udp-bind 127.0.0.1:53: error access-denied");
 }
+
+#[test]
+fn a_flood_of_refused_peers_is_logged_once_a_second_and_every_one_counted() {
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use wasock_test_programs::TOKIO_ECHO;
+
+    use crate::common::{Guest, PATIENCE};
+
+    // Only peers on 127.0.0.2 may connect in; the flood comes from
+    // 127.0.0.1, each connection from a new ephemeral port.
+    let g = Guest::spawn(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.2:*",
+        TOKIO_ECHO,
+        "127.0.0.1:0",
+    ]);
+    let addr = g.listening_addr();
+    const FLOOD: usize = 300;
+    let started = Instant::now();
+    for _ in 0..FLOOD {
+        drop(TcpStream::connect(addr).unwrap());
+    }
+    let flood_took = started.elapsed();
+    // After a pause, one more: its line says how many were left out.
+    std::thread::sleep(Duration::from_millis(1100));
+    drop(TcpStream::connect(addr).unwrap());
+    let total = FLOOD + 1;
+
+    let deadline = Instant::now() + PATIENCE;
+    let (lines, left_out) = loop {
+        let err = g.stderr();
+        let lines = err
+            .lines()
+            .filter(|l| l.contains("denied tcp-accept 127.0.0.1:"))
+            .count();
+        let left_out: usize = err
+            .lines()
+            .filter_map(|l| {
+                let rest = l.split("suppressed ").nth(1)?;
+                let n = rest.split(' ').next()?.parse::<usize>().ok()?;
+                rest.contains("similar denials of tcp-accept 127.0.0.1 ")
+                    .then_some(n)
+            })
+            .sum();
+        if lines + left_out == total {
+            break (lines, left_out);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{lines} lines and {left_out} left out, not {total}:\n{err}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // One line a second at most: the flood's seconds, and the late one.
+    let most = flood_took.as_secs() as usize + 2;
+    assert!(lines <= most, "{lines} lines for {total} denials");
+    assert!(left_out > 0);
+    // The hint names the peer's address with any port: its port was
+    // ephemeral.
+    assert!(
+        g.stderr()
+            .contains("run with --allow tcp-accept=127.0.0.1:*"),
+        "{}",
+        g.stderr()
+    );
+}

@@ -1,0 +1,114 @@
+//! Denial log lines that a flood cannot multiply. Every denial is counted
+//! (see `InstanceStats`); its log line is written at most once a second per
+//! operation and address, and the next line that is written says how many
+//! like it were left out meanwhile.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::policy::Operation;
+
+/// Shortest time between two log lines of one (operation, address).
+pub(crate) const WINDOW: Duration = Duration::from_secs(1);
+
+/// Most (operation, address) pairs remembered; past it, pairs not logged
+/// for a window are forgotten, and a pair that finds no room is logged
+/// every time.
+const MAX_PAIRS: usize = 4096;
+
+/// When each (operation, address) was last logged, and what was left out
+/// since.
+#[derive(Default)]
+pub(crate) struct DenialLog {
+    seen: Mutex<HashMap<(Operation, IpAddr), Seen>>,
+}
+
+struct Seen {
+    logged_at: Instant,
+    left_out: u64,
+}
+
+impl DenialLog {
+    /// A denial of `op` on `ip` at `now`: `Some(n)` to write its line, after
+    /// saying that `n` like it were left out since the last one; `None` to
+    /// leave it out.
+    pub(crate) fn note(&self, op: Operation, ip: IpAddr, now: Instant) -> Option<u64> {
+        let Ok(mut seen) = self.seen.lock() else {
+            return Some(0);
+        };
+        if let Some(s) = seen.get_mut(&(op, ip)) {
+            if now.saturating_duration_since(s.logged_at) < WINDOW {
+                s.left_out += 1;
+                return None;
+            }
+            let left_out = s.left_out;
+            *s = Seen {
+                logged_at: now,
+                left_out: 0,
+            };
+            return Some(left_out);
+        }
+        if seen.len() >= MAX_PAIRS {
+            seen.retain(|_, s| now.saturating_duration_since(s.logged_at) < WINDOW);
+        }
+        if seen.len() < MAX_PAIRS {
+            seen.insert(
+                (op, ip),
+                Seen {
+                    logged_at: now,
+                    left_out: 0,
+                },
+            );
+        }
+        Some(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_a_second_per_operation_and_address_and_the_count_of_the_rest() {
+        let log = DenialLog::default();
+        let t = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(log.note(Operation::TcpAccept, a, t), Some(0));
+        for i in 1..=99 {
+            let at = t + Duration::from_millis(i * 9);
+            assert_eq!(log.note(Operation::TcpAccept, a, at), None);
+        }
+        // Another address, or another operation, has its own allowance.
+        assert_eq!(log.note(Operation::TcpAccept, b, t), Some(0));
+        assert_eq!(log.note(Operation::UdpRecv, a, t), Some(0));
+        // A second on: written, with the 99 left out.
+        assert_eq!(log.note(Operation::TcpAccept, a, t + WINDOW), Some(99));
+        assert_eq!(
+            log.note(
+                Operation::TcpAccept,
+                a,
+                t + WINDOW + Duration::from_millis(1)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_flood_of_addresses_is_bounded_and_still_logged() {
+        let log = DenialLog::default();
+        let t = Instant::now();
+        for i in 0..(MAX_PAIRS as u32 + 10) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            assert_eq!(log.note(Operation::UdpRecv, ip, t), Some(0));
+        }
+        assert_eq!(log.seen.lock().unwrap().len(), MAX_PAIRS);
+        // Once a window has passed, old pairs make room again.
+        let later = t + WINDOW;
+        let fresh: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(log.note(Operation::UdpRecv, fresh, later), Some(0));
+        assert_eq!(log.seen.lock().unwrap().len(), 1);
+    }
+}

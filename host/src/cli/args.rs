@@ -108,6 +108,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = parse_count, default_value = "256")]
     pub max_concurrent: u64,
 
+    /// Threads serving connections, each with its own listener on the
+    /// address (`SO_REUSEPORT`: the kernel spreads connections over them)
+    /// and its own instances [default: the number of CPUs]. E.g.
+    /// `--workers 2`.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub workers: Option<u64>,
+
     /// How long running instances may take to finish after SIGINT or
     /// SIGTERM [default: 10s]. E.g. `--drain-timeout 30s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]

@@ -12,6 +12,7 @@ mod units;
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
 
 pub use args::{
@@ -68,18 +69,21 @@ impl LimitArgs {
     }
 }
 
-/// Run `f` to its end on a fresh tokio runtime, single- or multi-threaded;
-/// `Err(1)` (after saying why) if the runtime cannot start.
-fn block_on<F: Future>(multi_threaded: bool, f: F) -> Result<F::Output, i32> {
-    let mut builder = if multi_threaded {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    match builder.enable_all().build() {
+/// A single-threaded tokio runtime, as every guest runs on.
+fn single_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Run `f` to its end on a fresh single-threaded runtime; `Err(1)` (after
+/// saying why) if the runtime cannot start.
+fn block_on<F: Future>(f: F) -> Result<F::Output, i32> {
+    match single_threaded() {
         Ok(rt) => Ok(rt.block_on(f)),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e:#}");
             Err(1)
         }
     }

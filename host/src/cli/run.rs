@@ -22,7 +22,7 @@ pub fn main(args: RunArgs) -> i32 {
     // One guest is one task: a single-threaded runtime runs it without
     // handing work between threads (which costs a wake-up per blocking
     // call); name lookups still go to tokio's blocking pool.
-    let result = match super::block_on(false, run(args, policy, pinned)) {
+    let result = match super::block_on(run(args, policy, pinned)) {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -97,7 +97,20 @@ pub struct ServeStats {
     pub aborted: AtomicU64,
 }
 
+/// What one accept loop did (see [`Server::serve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Whether every instance it started finished within the drain
+    /// timeout.
+    pub drained: bool,
+    /// Connections it handed to an instance.
+    pub served: u64,
+}
+
 /// A server: a prepared connection-handler component and how to run it.
+/// One server may accept on several listeners at once, each from its own
+/// thread ([`Server::serve`] per listener); they share its limit on
+/// instances running at once, its policy and its counters.
 pub struct Server {
     runner: Runner,
     pre: ConnectionHandlerPre<HostState>,
@@ -107,6 +120,8 @@ pub struct Server {
     pinned: Arc<PinnedNames>,
     options: ServeOptions,
     stats: Arc<ServeStats>,
+    /// One per instance that may run; shared by every accept loop.
+    permits: Arc<Semaphore>,
 }
 
 impl Server {
@@ -135,6 +150,7 @@ impl Server {
             gate: Gate::new(Subject::Server, policy.clone(), Arc::default()),
             policy,
             pinned,
+            permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             options,
             stats: Arc::default(),
         })
@@ -146,14 +162,16 @@ impl Server {
     }
 
     /// Accept on `listener` until `shutdown` completes; then stop
-    /// accepting, let running instances finish within the drain timeout,
-    /// and stop the rest. Returns whether every instance finished in time.
+    /// accepting, let the instances this loop started finish within the
+    /// drain timeout, and stop the rest. Instances run on the calling
+    /// task's runtime.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
-    ) -> bool {
-        let permits = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
+    ) -> WorkerReport {
+        let permits = self.permits.clone();
+        let mut served = 0;
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -178,6 +196,7 @@ impl Server {
             if !self.admit(peer) {
                 continue;
             }
+            served += 1;
             let server = self.clone();
             running.spawn(async move {
                 let active = server.stats.active.fetch_add(1, Ordering::SeqCst) + 1;
@@ -204,7 +223,7 @@ impl Server {
             while running.join_next().await.is_some() {}
         }
         tracing::info!(target: "wasock::serve", "drained in {:?}", self.options.clock.now() - started);
-        drained
+        WorkerReport { drained, served }
     }
 
     /// The `tcp-accept` filter, before any instance exists.

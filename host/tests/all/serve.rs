@@ -217,7 +217,7 @@ fn peers_without_an_accept_grant_never_reach_an_instance() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("denied tcp-accept 127.0.0.1:"), "{err}");
     assert!(
-        err.contains("served 0 connections (0 failed, 1 refused by policy)"),
+        err.contains("served 0 connections (0 failed, 1 refused by policy;"),
         "{err}"
     );
     let (code, _, err) = crate::common::run(&[
@@ -230,4 +230,48 @@ fn peers_without_an_accept_grant_never_reach_an_instance() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("--max-concurrent"), "{err}");
+}
+
+#[test]
+fn two_workers_share_the_connections_and_one_concurrency_limit() {
+    let (g, addr) = serve(&["--workers", "2", "--max-concurrent", "3"]);
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            let path = if i % 20 == 0 { "/slow" } else { "/" };
+            std::thread::spawn(move || get(addr, path))
+        })
+        .collect();
+    for c in clients {
+        let answer = c.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    }
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("served 200 connections (0 failed"), "{err}");
+    // The kernel spread the connections over both listeners.
+    let per_worker: Vec<u64> = err
+        .split("per worker: ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .split(", ")
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(per_worker.len(), 2, "{err}");
+    assert_eq!(per_worker.iter().sum::<u64>(), 200, "{err}");
+    assert!(per_worker.iter().all(|&n| n > 0), "{err}");
+    // One limit for the whole server, not one per worker.
+    let peak: usize = err
+        .split("at most ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(peak <= 3, "{err}");
 }

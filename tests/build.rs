@@ -20,6 +20,9 @@ const PACKAGES: &[&str] = &[
     "async-echo",
     "async-chat",
     "tokio-echo",
+    "kv",
+    "http",
+    "socks5",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -102,6 +105,9 @@ fn main() {
         "async_echo_handler",
         "async-chat",
         "tokio-echo",
+        "kv",
+        "http",
+        "socks5",
     ]
     .map(String::from)
     .to_vec();

@@ -12,6 +12,8 @@
 //! their lines as ` D=.. B/D=..`.
 
 mod guest;
+mod http;
+mod kv;
 mod many;
 mod memory;
 mod peer;
@@ -273,6 +275,12 @@ fn main() -> anyhow::Result<()> {
     ];
     let mut accepts = Row::new("tcp_accepts_per_s", false);
     let mut accept_cpu = Row::new("tcp_accept_cpu_us_per_conn", true);
+    // redis-benchmark against the kv guest and against redis-server.
+    let kv_bench = kv::KvBench::new()?;
+    let mut kv_rows = kv::rows();
+    // wrk against the http guest and against the same logic natively.
+    let http_bench = http::HttpBench::new()?;
+    let mut http_rows = http::rows();
 
     // The wall-clock workloads rotate through every side there is.
     let mut sides: Vec<Side> = SIDES.iter().map(|&s| s.into()).collect();
@@ -397,9 +405,21 @@ fn main() -> anyhow::Result<()> {
                 .0
                 .push(used.as_secs_f64() * 1e6 / f64::from(n));
         }
+        if let Some(k) = &kv_bench {
+            k.run(run, &mut kv_rows)?;
+        }
+        if let Some(h) = &http_bench {
+            h.run(run, &mut http_rows)?;
+        }
     }
     rows.push(accepts);
     rows.extend(many_rows);
+    if kv_bench.is_some() {
+        rows.extend(kv_rows);
+    }
+    if http_bench.is_some() {
+        rows.extend(http_rows);
+    }
     rows.extend(cpu);
     rows.push(accept_cpu);
 

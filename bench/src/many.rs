@@ -137,18 +137,7 @@ fn guest_server(
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(out.clone()).arg("async-echo");
         let run = runner.run(&pre, HostState::new(wasi, ctx));
-        let watch = async {
-            loop {
-                let text = String::from_utf8_lossy(&out.contents()).into_owned();
-                if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
-                    tx.send(a.trim().parse::<SocketAddr>()?)?;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            let _ = stopped.await;
-            anyhow::Ok(())
-        };
+        let watch = report_listening(&out, tx, stopped);
         tokio::select! {
             exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
             r = watch => r,
@@ -233,4 +222,23 @@ impl Many {
     pub fn guest(&self, rounds: u32) -> anyhow::Result<Measured> {
         measure(guest_server(&self.runner, &self.component)?, rounds)
     }
+}
+
+/// Send the address of the guest's `listening on ADDR` line (in `out`) on
+/// `tx` as soon as it appears, then wait for `stopped`.
+pub(crate) async fn report_listening(
+    out: &MemoryOutputPipe,
+    tx: mpsc::Sender<SocketAddr>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<()> {
+    loop {
+        let text = String::from_utf8_lossy(&out.contents()).into_owned();
+        if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
+            tx.send(a.trim().parse::<SocketAddr>()?)?;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = stopped.await;
+    Ok(())
 }

@@ -1,0 +1,320 @@
+//! HTTP under wrk: `wrk -t1 -c50` (pinned to CPU 1) asking for `GET /` on
+//! keep-alive connections of (A) the `http` example's logic run natively
+//! and (B) the `http` guest as `wasock run` runs it, each server on one
+//! thread pinned to CPU 0. Requests per second, and the server thread's
+//! CPU time per request.
+//!
+//! A is the very code of the guest: `examples/http/src/http1.rs` (parsing,
+//! routing, response heads) and `conn.rs` (a connection, as an `async fn`
+//! over an I/O trait) are included here as they are, and run as a tokio
+//! task per connection on a current-thread runtime, where the guest drives
+//! them with its `poll` loop; the answers are the same bytes. B runs in
+//! this process as `wasock run` runs a guest: wasock's default engine
+//! configuration and limits, on a current-thread tokio runtime.
+
+#[path = "../../examples/http/src/conn.rs"]
+mod conn;
+#[path = "../../examples/http/src/http1.rs"]
+mod http1;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasock_host::policy::Policy;
+use wasock_host::runtime::{HostState, Runner, WasockCtx};
+
+use crate::Row;
+use crate::stats::{pin_to_cpu, thread_cpu};
+
+/// The rows this module fills: requests per second, and the server
+/// thread's CPU per request in µs (lower is better).
+pub fn rows() -> [Row; 2] {
+    [
+        Row::new("http_wrk_50conn_req_per_s", false),
+        Row::new("http_wrk_cpu_us_per_req", true),
+    ]
+}
+
+/// wrk's connections.
+const CONNECTIONS: u32 = 50;
+/// How long wrk runs against each side, per run.
+const SECONDS: u32 = 3;
+
+/// The guest's and the native server's connection settings.
+const CONFIG: conn::Config = conn::Config {
+    idle: Duration::from_secs(5),
+};
+
+/// One measurement.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    /// Requests answered per second (wrk's `Requests/sec`).
+    per_s: f64,
+    /// The server thread's CPU time per request, µs.
+    cpu_us: f64,
+}
+
+/// A connection on tokio's sockets.
+struct Native(tokio::net::TcpStream);
+
+impl conn::Io for Native {
+    async fn read(&mut self, buf: &mut [u8], within: Duration) -> io::Result<usize> {
+        tokio::time::timeout(within, self.0.read(buf))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
+    }
+
+    async fn write_all(&mut self, mut buf: &[u8], within: Duration) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = tokio::time::timeout(within, self.0.write(buf))
+                .await
+                .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    async fn shutdown_write(&mut self) {
+        let _ = self.0.shutdown().await;
+    }
+
+    async fn yield_now(&mut self) {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A server on a thread of its own, pinned to CPU 0: its address, and a
+/// way to stop it that returns the thread's CPU time.
+struct Server {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: std::thread::JoinHandle<anyhow::Result<Duration>>,
+}
+
+impl Server {
+    /// Run `serve` on a current-thread runtime (in a `LocalSet`) on its
+    /// own thread: it sends its address on the channel it is given and
+    /// serves until the receiver it is given completes.
+    fn start<F, Fut>(what: &str, serve: F) -> anyhow::Result<Server>
+    where
+        F: FnOnce(mpsc::Sender<SocketAddr>, tokio::sync::oneshot::Receiver<()>) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let (tx, rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
+            pin_to_cpu(0);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let local = tokio::task::LocalSet::new();
+            let start = thread_cpu();
+            local.block_on(&rt, serve(tx, stopped))?;
+            drop(local);
+            Ok(thread_cpu().saturating_sub(start))
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .with_context(|| format!("the {what} never listened"))?;
+        Ok(Server { addr, stop, done })
+    }
+
+    fn finish(self) -> anyhow::Result<Duration> {
+        let _ = self.stop.send(());
+        self.done
+            .join()
+            .map_err(|_| anyhow::anyhow!("the server thread panicked"))?
+    }
+}
+
+/// A: the guest's logic on tokio, a task per connection.
+fn native_server() -> anyhow::Result<Server> {
+    Server::start("native http server", |tx, stopped| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        tx.send(listener.local_addr()?)?;
+        tokio::task::spawn_local(async {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                http1::set_date(unix_now());
+            }
+        });
+        tokio::select! {
+            r = accept_loop(&listener) => r,
+            _ = stopped => Ok(()),
+        }
+    })
+}
+
+/// Accept connections and serve each in a task of its own.
+async fn accept_loop(listener: &tokio::net::TcpListener) -> anyhow::Result<()> {
+    loop {
+        let (s, _) = listener.accept().await?;
+        s.set_nodelay(true)?;
+        tokio::task::spawn_local(conn::serve(Native(s), CONFIG));
+    }
+}
+
+/// B: the `http` guest under wasock.
+fn guest_server(
+    runner: &Runner,
+    component: &wasmtime::component::Component,
+) -> anyhow::Result<Server> {
+    let runner = runner.clone();
+    let pre = runner.prepare(component)?;
+    Server::start("http guest", move |tx, stopped| async move {
+        let mut b = Policy::builder();
+        for r in ["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"] {
+            b = b.allow(r)?;
+        }
+        let ctx = WasockCtx::builder().policy(Arc::new(b.build())).build();
+        let out = MemoryOutputPipe::new(4096);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(out.clone()).arg("http.wasm").arg("127.0.0.1:0");
+        let run = runner.run(&pre, HostState::new(wasi, ctx));
+        let watch = crate::many::report_listening(&out, tx, stopped);
+        tokio::select! {
+            exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
+            r = watch => r,
+        }
+    })
+}
+
+/// What a wrk run reported: requests per second, and requests in all.
+fn parse_wrk(out: &str) -> anyhow::Result<(f64, f64)> {
+    anyhow::ensure!(
+        !out.contains("Socket errors") && !out.contains("Non-2xx"),
+        "wrk saw errors:\n{out}"
+    );
+    let per_s = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{out}"))?;
+    let total = out
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no request count in wrk's output:\n{out}"))?;
+    Ok((per_s, total))
+}
+
+/// wrk for `secs` seconds against `addr`, from a thread pinned to CPU 1
+/// (wrk inherits its affinity).
+fn wrk(addr: SocketAddr, secs: u32) -> anyhow::Result<(f64, f64)> {
+    std::thread::spawn(move || {
+        pin_to_cpu(1);
+        let out = Command::new("wrk")
+            .args([
+                "-t1".to_string(),
+                format!("-c{CONNECTIONS}"),
+                format!("-d{secs}s"),
+                format!("http://{addr}/"),
+            ])
+            .output()
+            .context("running wrk")?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        anyhow::ensure!(
+            out.status.success(),
+            "wrk failed ({}): {text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse_wrk(&text)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the wrk thread panicked"))?
+}
+
+fn measure(server: Server, secs: u32) -> anyhow::Result<Measured> {
+    let load = wrk(server.addr, secs);
+    let cpu = server.finish()?;
+    let (per_s, total) = load?;
+    Ok(Measured {
+        per_s,
+        cpu_us: cpu.as_secs_f64() * 1e6 / total.max(1.0),
+    })
+}
+
+/// The guest compiled once.
+pub struct HttpBench {
+    runner: Runner,
+    component: wasmtime::component::Component,
+}
+
+impl HttpBench {
+    /// Compile the `http` guest; `None` (having said why) without wrk.
+    pub fn new() -> anyhow::Result<Option<HttpBench>> {
+        if Command::new("wrk").arg("--version").output().is_err() {
+            eprintln!("http: wrk is not installed; the http rows are left out");
+            return Ok(None);
+        }
+        let runner = Runner::new()?;
+        let component = runner.load(Path::new(wasock_test_programs::HTTP))?;
+        Ok(Some(HttpBench { runner, component }))
+    }
+
+    /// A: the native server.
+    fn native(&self) -> anyhow::Result<Measured> {
+        measure(native_server()?, SECONDS)
+    }
+
+    /// B: the guest.
+    fn guest(&self) -> anyhow::Result<Measured> {
+        measure(guest_server(&self.runner, &self.component)?, SECONDS)
+    }
+
+    /// Run `run` of the benchmark: both sides, A first in even runs and B
+    /// first in odd ones, into [`rows`]'s rows.
+    pub fn run(&self, run: usize, rows: &mut [Row; 2]) -> anyhow::Result<()> {
+        let (a, b) = if run.is_multiple_of(2) {
+            let a = self.native()?;
+            (a, self.guest()?)
+        } else {
+            let b = self.guest()?;
+            (self.native()?, b)
+        };
+        for (row, (va, vb)) in rows
+            .iter_mut()
+            .zip([(a.per_s, b.per_s), (a.cpu_us, b.cpu_us)])
+        {
+            row.a.0.push(va);
+            row.b.0.push(vb);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_wrk;
+
+    #[test]
+    fn wrk_output_is_read() {
+        let out = "Running 2s test @ http://127.0.0.1:1/\n  1 threads and 50 connections\n  \
+                   120000 requests in 2.00s, 14.00MB read\nRequests/sec:  60000.50\n";
+        assert_eq!(parse_wrk(out).unwrap(), (60000.5, 120000.0));
+        assert!(parse_wrk(&format!("{out}  Non-2xx or 3xx responses: 3\n")).is_err());
+    }
+}

@@ -168,13 +168,29 @@ impl GuestSocket {
                 if !self.is_stream() {
                     datagram::drop_unadmitted(gate, self);
                 }
-                let mut r = self.net.readiness();
-                // The next call reports the kept error at once.
-                if self.pending_error.is_some() {
-                    r |= Readiness::READABLE | Readiness::ERROR;
-                }
-                r
+                let r = self.net.readiness();
+                self.with_kept_error(r)
             }
+        }
+    }
+
+    /// [`GuestSocket::readiness`], given what the provider reported a
+    /// moment ago (`seen`, from a wait that just ended): for a connected
+    /// stream the provider's conditions are the guest's, so there is no
+    /// need to ask again; other sockets are filtered as usual.
+    pub(crate) fn readiness_after(&mut self, gate: &Gate, seen: Readiness) -> Readiness {
+        if self.is_stream() && self.state == State::Connected {
+            return self.with_kept_error(seen);
+        }
+        self.readiness(gate)
+    }
+
+    /// `r`, and what a kept error adds: the next call reports it at once.
+    fn with_kept_error(&self, r: Readiness) -> Readiness {
+        if self.pending_error.is_some() {
+            r | Readiness::READABLE | Readiness::ERROR
+        } else {
+            r
         }
     }
 

@@ -23,6 +23,10 @@ pub(crate) struct Inner {
     /// Which pair of datagram streams is the live one (each `stream` call
     /// makes a new pair; older pairs stop working).
     pub generation: u64,
+    /// What the provider reported as the wait of [`Shared::wait_until`]
+    /// ended, for its next look at the socket (which then needs no system
+    /// call of its own); gone after that look.
+    seen: Option<Readiness>,
 }
 
 /// A socket shared between a resource and its streams.
@@ -46,6 +50,7 @@ impl Shared {
                 read_closed: false,
                 write_closed: false,
                 generation: 0,
+                seen: None,
             })),
             gate,
         }
@@ -90,7 +95,9 @@ impl Shared {
                 let Ok(mut inner) = self.inner.lock() else {
                     return;
                 };
-                if done(&mut inner, &self.gate) {
+                let done = done(&mut inner, &self.gate);
+                inner.seen = None;
+                if done {
                     return;
                 }
                 // A socket that cannot wait has something to report: the
@@ -100,7 +107,9 @@ impl Shared {
                 }
             }
             poll_fn(|cx| match self.inner.lock() {
-                Ok(inner) => inner.sock.net.poll_ready(cx, interest).map(drop),
+                Ok(mut inner) => inner.sock.net.poll_ready(cx, interest).map(|r| {
+                    inner.seen = Some(r);
+                }),
                 Err(_) => Poll::Ready(()),
             })
             .await;
@@ -113,11 +122,14 @@ impl Shared {
 
 impl Inner {
     /// Whether the socket has any of `wanted` (or an error) to report now,
-    /// as the guest sees it (see [`GuestSocket::readiness`]).
+    /// as the guest sees it (see [`GuestSocket::readiness`]); right after a
+    /// wait, from what the wait saw.
     pub(crate) fn has(&mut self, gate: &Gate, wanted: Readiness) -> bool {
-        self.sock
-            .readiness(gate)
-            .intersects(wanted | Readiness::ERROR)
+        let now = match self.seen.take() {
+            Some(seen) => self.sock.readiness_after(gate, seen),
+            None => self.sock.readiness(gate),
+        };
+        now.intersects(wanted | Readiness::ERROR)
     }
 }
 

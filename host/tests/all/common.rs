@@ -308,6 +308,27 @@ pub fn spawn_with(
     }
 }
 
+/// `wasock run` of a server guest on 127.0.0.1, port 0, with the smallest
+/// policy a server needs (binding and accepting on 127.0.0.1) and `host`
+/// flags for wasock before the guest, `args` for the guest after its
+/// address; and the address it says it listens on.
+pub fn run_server(guest: &str, host: &[&str], args: &[&str]) -> (Guest, std::net::SocketAddr) {
+    let mut all = vec![
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
+    ];
+    all.extend_from_slice(host);
+    all.extend_from_slice(&[guest, "127.0.0.1:0"]);
+    all.extend_from_slice(args);
+    let g = Guest::spawn(&all);
+    let addr = g.listening_addr();
+    assert_ne!(addr.port(), 0, "{addr}");
+    (g, addr)
+}
+
 /// A multi-threaded tokio runtime with two workers, like the CLI's on this
 /// machine.
 pub fn tokio_rt() -> tokio::runtime::Runtime {

@@ -339,69 +339,87 @@ fn ctx(rules: &[&str], pinned: PinnedNames) -> WasockCtx {
         .build()
 }
 
+/// A guest that listens (with `args`; `ready` is the start of the line
+/// that gives its address) under a policy admitting only 127.0.0.2: a
+/// connection from 127.0.0.1 is dropped before its accept returns, and
+/// counted; one from 127.0.0.2 is what it accepts.
+async fn accept_only_from_the_granted_peer(program: &str, args: &[&str], ready: &str) {
+    let g = spawn_in_process(
+        program,
+        args,
+        ctx(
+            &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
+            PinnedNames::new(),
+        ),
+    );
+    let line = g.line_containing(ready).await;
+    let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let denied = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let allowed = sock.connect(addr).await.unwrap();
+    let stats = g.stats.clone();
+    let done = g.finish().await;
+    assert!(
+        done.stdout.contains("tcp-accept: ok 127.0.0.2:"),
+        "{}",
+        done.stdout
+    );
+    let counters = stats.snapshot();
+    assert_eq!(counters.dropped_connections, 1);
+    assert_eq!(counters.denied(Operation::TcpAccept), 1);
+    assert_eq!(counters.allowed(Operation::TcpAccept), 1);
+    drop((denied, allowed));
+}
+
+/// A guest bound on 127.0.0.1 (with `args`; `ready` starts the line that
+/// gives its address) under a policy hearing only 127.0.0.2: a stranger's
+/// datagram is dropped unseen and counted, the friend's is received.
+async fn receive_only_from_the_granted_peer(program: &str, args: &[&str], ready: &str) {
+    let g = spawn_in_process(
+        program,
+        args,
+        ctx(
+            &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
+            PinnedNames::new(),
+        ),
+    );
+    let line = g.line_containing(ready).await;
+    let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"stranger", addr)
+        .unwrap();
+    let friend = UdpSocket::bind("127.0.0.2:0").unwrap();
+    friend.send_to(b"friend", addr).unwrap();
+    let stats = g.stats.clone();
+    let done = g.finish().await;
+    let friend_addr = friend.local_addr().unwrap();
+    assert!(
+        done.stdout
+            .contains(&format!("udp-recv: ok {friend_addr} friend")),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(stats.snapshot().dropped_datagrams, 1);
+}
+
 #[test]
 fn hole_accept_peer_filtering() {
-    tokio_rt().block_on(async {
-        let g = spawn_in_process(
-            PROBE,
-            &["tcp-bind", "127.0.0.1:0", "tcp-listen", "tcp-accept"],
-            ctx(
-                &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
-                PinnedNames::new(),
-            ),
-        );
-        let line = g.line_containing("tcp-listen: ok").await;
-        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-        // From 127.0.0.1: dropped. From 127.0.0.2: accepted.
-        let denied = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let sock = tokio::net::TcpSocket::new_v4().unwrap();
-        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-        let allowed = sock.connect(addr).await.unwrap();
-        let accepted = g.line_containing("tcp-accept").await;
-        assert!(
-            accepted.starts_with("tcp-accept: ok 127.0.0.2:"),
-            "{accepted}"
-        );
-        let counters = g.stats.snapshot();
-        let done = g.finish().await;
-        assert!(
-            done.stdout.contains("tcp-accept: ok 127.0.0.2"),
-            "{}",
-            done.stdout
-        );
-        assert_eq!(counters.dropped_connections, 1);
-        assert_eq!(counters.denied(Operation::TcpAccept), 1);
-        assert_eq!(counters.allowed(Operation::TcpAccept), 1);
-        drop((denied, allowed));
-    });
+    tokio_rt().block_on(accept_only_from_the_granted_peer(
+        PROBE,
+        &["tcp-bind", "127.0.0.1:0", "tcp-listen", "tcp-accept"],
+        "tcp-listen: ok",
+    ));
 }
 
 #[test]
 fn hole_recv_from_peer_filtering() {
-    tokio_rt().block_on(async {
-        let g = spawn_in_process(
-            PROBE,
-            &["udp-bind", "127.0.0.1:0", "udp-recv"],
-            ctx(
-                &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
-                PinnedNames::new(),
-            ),
-        );
-        let line = g.line_containing("udp-bind 127.0.0.1:0: ok").await;
-        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
-        stranger.send_to(b"stranger", addr).unwrap();
-        let friend = UdpSocket::bind("127.0.0.2:0").unwrap();
-        friend.send_to(b"friend", addr).unwrap();
-        let done = g.finish().await;
-        let friend_addr = friend.local_addr().unwrap();
-        assert!(
-            done.stdout
-                .contains(&format!("udp-recv: ok {friend_addr} friend")),
-            "{}",
-            done.stdout
-        );
-    });
+    tokio_rt().block_on(receive_only_from_the_granted_peer(
+        PROBE,
+        &["udp-bind", "127.0.0.1:0", "udp-recv"],
+        "udp-bind 127.0.0.1:0: ok",
+    ));
 }
 
 #[test]
@@ -554,60 +572,17 @@ fn std_net_guests_resolve_through_the_same_policy_and_pins() {
 #[test]
 fn std_net_guests_never_see_refused_peers() {
     tokio_rt().block_on(async {
-        // TCP: a connection from 127.0.0.1 is dropped, one from 127.0.0.2
-        // is what std's accept returns.
-        let g = spawn_in_process(
+        accept_only_from_the_granted_peer(
             STD_PROBE,
             &["tcp-listen", "127.0.0.1:0", "tcp-accept"],
-            ctx(
-                &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
-                PinnedNames::new(),
-            ),
-        );
-        let line = g.line_containing("tcp-listen 127.0.0.1:0: ok").await;
-        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-        let denied = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let sock = tokio::net::TcpSocket::new_v4().unwrap();
-        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-        let allowed = sock.connect(addr).await.unwrap();
-        let stats = g.stats.clone();
-        let done = g.finish().await;
-        assert!(
-            done.stdout.contains("tcp-accept: ok 127.0.0.2:"),
-            "{}",
-            done.stdout
-        );
-        let counters = stats.snapshot();
-        assert_eq!(counters.dropped_connections, 1);
-        assert_eq!(counters.denied(Operation::TcpAccept), 1);
-        drop((denied, allowed));
-
-        // UDP: the stranger's datagram is dropped unseen, the friend's read.
-        let g = spawn_in_process(
+            "tcp-listen 127.0.0.1:0: ok",
+        )
+        .await;
+        receive_only_from_the_granted_peer(
             STD_PROBE,
             &["udp-bind", "127.0.0.1:0", "udp-recv"],
-            ctx(
-                &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
-                PinnedNames::new(),
-            ),
-        );
-        let line = g.line_containing("udp-bind 127.0.0.1:0: ok").await;
-        let addr: SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-        UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .send_to(b"stranger", addr)
-            .unwrap();
-        let friend = UdpSocket::bind("127.0.0.2:0").unwrap();
-        friend.send_to(b"friend", addr).unwrap();
-        let stats = g.stats.clone();
-        let done = g.finish().await;
-        let friend_addr = friend.local_addr().unwrap();
-        assert!(
-            done.stdout
-                .contains(&format!("udp-recv: ok {friend_addr} friend")),
-            "{}",
-            done.stdout
-        );
-        assert_eq!(stats.snapshot().dropped_datagrams, 1);
+            "udp-bind 127.0.0.1:0: ok",
+        )
+        .await;
     });
 }

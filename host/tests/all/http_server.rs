@@ -11,28 +11,15 @@ use std::time::{Duration, Instant};
 
 use wasock_test_programs::HTTP;
 
-use crate::common::{Guest, PATIENCE};
+use crate::common::{Guest, PATIENCE, run_server};
 
 /// What `GET /` answers.
 const HELLO: &str = "hello from wasock\n";
 
-/// `wasock run` of the guest on 127.0.0.1, port 0, with `extra` arguments
-/// for it; and the address it listens on.
+/// `wasock run` of the guest with `extra` arguments for it; and the
+/// address it listens on.
 fn start(extra: &[&str]) -> (Guest, SocketAddr) {
-    let mut args = vec![
-        "run",
-        "--allow",
-        "tcp-bind=127.0.0.1:*",
-        "--allow",
-        "tcp-accept=127.0.0.1:*",
-        HTTP,
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    let g = Guest::spawn(&args);
-    let addr = g.listening_addr();
-    assert_ne!(addr.port(), 0, "{addr}");
-    (g, addr)
+    run_server(HTTP, &[], extra)
 }
 
 fn url(addr: SocketAddr, path: &str) -> String {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use wasock_test_programs::KV;
 
-use crate::common::{Guest, PATIENCE};
+use crate::common::{Guest, PATIENCE, run_server};
 
 mod client;
 
@@ -20,22 +20,10 @@ use client::{
     Reply, bulk, cli, connect, rates, read_reply, resp, said_before_closing, still_serving, tool,
 };
 
-/// `wasock run` of the guest on 127.0.0.1, port 0, with `host` flags for
-/// wasock; and the address it listens on.
+/// `wasock run` of the guest with `host` flags for wasock; and the
+/// address it listens on.
 fn start(host: &[&str]) -> (Guest, SocketAddr) {
-    let mut args = vec![
-        "run",
-        "--allow",
-        "tcp-bind=127.0.0.1:*",
-        "--allow",
-        "tcp-accept=127.0.0.1:*",
-    ];
-    args.extend_from_slice(host);
-    args.extend_from_slice(&[KV, "127.0.0.1:0"]);
-    let g = Guest::spawn(&args);
-    let addr = g.listening_addr();
-    assert!(addr.port() != 0, "{addr}");
-    (g, addr)
+    run_server(KV, host, &[])
 }
 
 #[test]

@@ -14,25 +14,12 @@ use wasock_host::policy::Operation;
 use wasock_host::runtime::WasockCtx;
 use wasock_test_programs::TOKIO_ECHO;
 
-use crate::common::{Guest, PATIENCE, allow, spawn_in_process, tokio_rt};
+use crate::common::{Guest, PATIENCE, allow, run_server, spawn_in_process, tokio_rt};
 
-/// `wasock run` of the guest on 127.0.0.1, port 0, with `extra` arguments
-/// for it; and the address it listens on.
+/// `wasock run` of the guest with `extra` arguments for it; and the
+/// address it listens on.
 fn start(extra: &[&str]) -> (Guest, SocketAddr) {
-    let mut args = vec![
-        "run",
-        "--allow",
-        "tcp-bind=127.0.0.1:*",
-        "--allow",
-        "tcp-accept=127.0.0.1:*",
-        TOKIO_ECHO,
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    let g = Guest::spawn(&args);
-    let addr = g.listening_addr();
-    assert!(addr.port() != 0, "{addr}");
-    (g, addr)
+    run_server(TOKIO_ECHO, &[], extra)
 }
 
 /// The next stdout line `want` accepts, skipping others (stats lines come

@@ -21,18 +21,15 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasock_host::policy::Policy;
-use wasock_host::runtime::{HostState, Runner, WasockCtx};
+use wasock_host::runtime::{Limits, Runner};
 
 use crate::Row;
-use crate::stats::{pin_to_cpu, thread_cpu};
+use crate::server::{self, Server};
+use crate::stats::pin_to_cpu;
 
 /// The rows this module fills: requests per second, and the server
 /// thread's CPU per request in µs (lower is better).
@@ -101,52 +98,6 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A server on a thread of its own, pinned to CPU 0: its address, and a
-/// way to stop it that returns the thread's CPU time.
-struct Server {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: std::thread::JoinHandle<anyhow::Result<Duration>>,
-}
-
-impl Server {
-    /// Run `serve` on a current-thread runtime (in a `LocalSet`) on its
-    /// own thread: it sends its address on the channel it is given and
-    /// serves until the receiver it is given completes.
-    fn start<F, Fut>(what: &str, serve: F) -> anyhow::Result<Server>
-    where
-        F: FnOnce(mpsc::Sender<SocketAddr>, tokio::sync::oneshot::Receiver<()>) -> Fut
-            + Send
-            + 'static,
-        Fut: Future<Output = anyhow::Result<()>>,
-    {
-        let (tx, rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
-            pin_to_cpu(0);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let local = tokio::task::LocalSet::new();
-            let start = thread_cpu();
-            local.block_on(&rt, serve(tx, stopped))?;
-            drop(local);
-            Ok(thread_cpu().saturating_sub(start))
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .with_context(|| format!("the {what} never listened"))?;
-        Ok(Server { addr, stop, done })
-    }
-
-    fn finish(self) -> anyhow::Result<Duration> {
-        let _ = self.stop.send(());
-        self.done
-            .join()
-            .map_err(|_| anyhow::anyhow!("the server thread panicked"))?
-    }
-}
-
 /// A: the guest's logic on tokio, a task per connection.
 fn native_server() -> anyhow::Result<Server> {
     Server::start("native http server", |tx, stopped| async move {
@@ -180,24 +131,8 @@ fn guest_server(
     runner: &Runner,
     component: &wasmtime::component::Component,
 ) -> anyhow::Result<Server> {
-    let runner = runner.clone();
-    let pre = runner.prepare(component)?;
-    Server::start("http guest", move |tx, stopped| async move {
-        let mut b = Policy::builder();
-        for r in ["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"] {
-            b = b.allow(r)?;
-        }
-        let ctx = WasockCtx::builder().policy(Arc::new(b.build())).build();
-        let out = MemoryOutputPipe::new(4096);
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(out.clone()).arg("http.wasm").arg("127.0.0.1:0");
-        let run = runner.run(&pre, HostState::new(wasi, ctx));
-        let watch = crate::many::report_listening(&out, tx, stopped);
-        tokio::select! {
-            exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
-            r = watch => r,
-        }
-    })
+    let args = &["http.wasm", "127.0.0.1:0"];
+    server::guest_server("http guest", runner, component, args, Limits::default())
 }
 
 /// What a wrk run reported: requests per second, and requests in all.

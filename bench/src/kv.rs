@@ -12,18 +12,14 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::Component;
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasock_host::policy::Policy;
-use wasock_host::runtime::{HostState, Runner, WasockCtx};
+use wasock_host::runtime::{Limits, Runner};
 
 use crate::Row;
+use crate::server;
 use crate::stats::pin_to_cpu;
 
 /// Requests per test, as redis-benchmark's `-n`.
@@ -101,9 +97,15 @@ impl KvBench {
 
     /// redis-benchmark against a fresh kv guest.
     pub fn guest(&self) -> anyhow::Result<Rates> {
-        let server = GuestServer::start(&self.runner, &self.component)?;
+        let server = server::guest_server(
+            "kv guest",
+            &self.runner,
+            &self.component,
+            &["kv"],
+            Limits::default(),
+        )?;
         let rates = benchmark(server.addr);
-        server.stop()?;
+        server.finish()?;
         rates
     }
 }
@@ -208,57 +210,6 @@ impl Drop for NativeRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// The kv guest serving on a current-thread runtime of its own thread, on
-/// CPU 0, until stopped.
-struct GuestServer {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: std::thread::JoinHandle<anyhow::Result<()>>,
-}
-
-impl GuestServer {
-    fn start(runner: &Runner, component: &Component) -> anyhow::Result<GuestServer> {
-        let runner = runner.clone();
-        let pre = runner.prepare(component)?;
-        let (tx, rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = std::thread::spawn(move || -> anyhow::Result<()> {
-            pin_to_cpu(0);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                // The minimal policy, as the README runs it.
-                let mut b = Policy::builder();
-                for r in ["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"] {
-                    b = b.allow(r)?;
-                }
-                let ctx = WasockCtx::builder().policy(Arc::new(b.build())).build();
-                let out = MemoryOutputPipe::new(4096);
-                let mut wasi = WasiCtxBuilder::new();
-                wasi.stdout(out.clone()).inherit_stderr().arg("kv");
-                let run = runner.run(&pre, HostState::new(wasi, ctx));
-                let watch = crate::many::report_listening(&out, tx, stopped);
-                tokio::select! {
-                    exit = run => anyhow::bail!("the kv guest ended: {}", exit.describe()),
-                    r = watch => r,
-                }
-            })
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .context("the kv guest never listened")?;
-        Ok(GuestServer { addr, stop, done })
-    }
-
-    fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.done
-            .join()
-            .map_err(|_| anyhow::anyhow!("the kv guest's thread panicked"))?
     }
 }
 

@@ -17,6 +17,7 @@ mod kv;
 mod many;
 mod memory;
 mod peer;
+mod server;
 mod sim;
 mod stats;
 mod stock;

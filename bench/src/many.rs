@@ -7,18 +7,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasock_host::policy::Policy;
-use wasock_host::runtime::{HostState, Limits, Runner, WasockCtx};
+use wasock_host::runtime::{Limits, Runner};
 
-use crate::stats::{pin_to_cpu, thread_cpu};
+use crate::server::{self, Server};
+use crate::stats::pin_to_cpu;
 
 /// Connections at once.
 pub const CONNECTIONS: usize = 1000;
@@ -37,50 +32,6 @@ pub struct Measured {
 
 /// A server on its own thread (pinned to CPU 0): its address, and a way to
 /// stop it that returns the thread's CPU time.
-struct Server {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: std::thread::JoinHandle<anyhow::Result<Duration>>,
-}
-
-impl Server {
-    fn finish(self) -> anyhow::Result<Duration> {
-        let _ = self.stop.send(());
-        self.done
-            .join()
-            .map_err(|_| anyhow::anyhow!("the server thread panicked"))?
-    }
-}
-
-impl Server {
-    /// Run `serve` on a current-thread runtime of its own thread (pinned to
-    /// CPU 0): it sends its listening address on the channel it is given,
-    /// and serves until the receiver it is given completes.
-    fn start<F, Fut>(what: &str, serve: F) -> anyhow::Result<Server>
-    where
-        F: FnOnce(mpsc::Sender<SocketAddr>, tokio::sync::oneshot::Receiver<()>) -> Fut
-            + Send
-            + 'static,
-        Fut: Future<Output = anyhow::Result<()>>,
-    {
-        let (tx, rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = std::thread::spawn(move || -> anyhow::Result<Duration> {
-            pin_to_cpu(0);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let start = thread_cpu();
-            rt.block_on(serve(tx, stopped))?;
-            Ok(thread_cpu().saturating_sub(start))
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .with_context(|| format!("the {what} never listened"))?;
-        Ok(Server { addr, stop, done })
-    }
-}
-
 /// The native echo: a task per connection on a current-thread runtime.
 fn native_server() -> anyhow::Result<Server> {
     Server::start("native echo", |tx, stopped| async move {
@@ -119,30 +70,17 @@ fn guest_server(
     runner: &Runner,
     component: &wasmtime::component::Component,
 ) -> anyhow::Result<Server> {
-    let runner = runner.clone();
-    let pre = runner.prepare(component)?;
-    Server::start("async-echo guest", move |tx, stopped| async move {
-        let mut b = Policy::builder();
-        for r in ["tcp-bind=127.0.0.1:0", "tcp-accept=127.0.0.1:*"] {
-            b = b.allow(r)?;
-        }
-        let ctx = WasockCtx::builder()
-            .policy(Arc::new(b.build()))
-            .limits(Limits {
-                max_sockets: 4 * CONNECTIONS,
-                ..Limits::default()
-            })
-            .build();
-        let out = MemoryOutputPipe::new(4096);
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(out.clone()).arg("async-echo");
-        let run = runner.run(&pre, HostState::new(wasi, ctx));
-        let watch = report_listening(&out, tx, stopped);
-        tokio::select! {
-            exit = run => anyhow::bail!("the guest ended: {}", exit.describe()),
-            r = watch => r,
-        }
-    })
+    let limits = Limits {
+        max_sockets: 4 * CONNECTIONS,
+        ..Limits::default()
+    };
+    server::guest_server(
+        "async-echo guest",
+        runner,
+        component,
+        &["async-echo"],
+        limits,
+    )
 }
 
 /// 1,000 clients (on CPU 1) doing `rounds` round trips each.
@@ -222,23 +160,4 @@ impl Many {
     pub fn guest(&self, rounds: u32) -> anyhow::Result<Measured> {
         measure(guest_server(&self.runner, &self.component)?, rounds)
     }
-}
-
-/// Send the address of the guest's `listening on ADDR` line (in `out`) on
-/// `tx` as soon as it appears, then wait for `stopped`.
-pub(crate) async fn report_listening(
-    out: &MemoryOutputPipe,
-    tx: mpsc::Sender<SocketAddr>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) -> anyhow::Result<()> {
-    loop {
-        let text = String::from_utf8_lossy(&out.contents()).into_owned();
-        if let Some(a) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
-            tx.send(a.trim().parse::<SocketAddr>()?)?;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let _ = stopped.await;
-    Ok(())
 }

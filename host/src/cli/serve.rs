@@ -107,8 +107,7 @@ fn serve(
             shutdown.await;
             let _ = stop.send(true);
         });
-        let listener = tokio::net::TcpListener::from_std(first)?;
-        anyhow::Ok(server.clone().serve(listener, until_stopped(stopped)).await)
+        accept(server.clone(), first, stopped).await
     })?;
     let mut reports = vec![first];
     for t in threads {
@@ -146,14 +145,21 @@ fn worker(
     listener: std::net::TcpListener,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<WorkerReport> {
-    super::single_threaded()?.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        Ok(server.serve(listener, until_stopped(stopped)).await)
-    })
+    super::single_threaded()?.block_on(accept(server, listener, stopped))
 }
 
-async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|s| *s).await;
+/// A worker's accept loop on the runtime it is called on, until the
+/// server stops.
+async fn accept(
+    server: Arc<Server>,
+    listener: std::net::TcpListener,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<WorkerReport> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    Ok(server.serve(listener, stop).await)
 }
 
 /// `n` listeners on `addr` (the later ones on the port the first got, if

@@ -1,0 +1,70 @@
+/* wasock C library: what its source files share. Not installed, not for programs. */
+#ifndef WASOCK_C_INTERNAL_H
+#define WASOCK_C_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "wasock_sockets.h"
+
+typedef wasock_sockets_socket_own_socket_t wsk_own;
+typedef wasock_sockets_socket_borrow_socket_t wsk_borrow;
+typedef wasock_sockets_types_error_code_t wsk_code;
+typedef wasock_sockets_types_socket_address_t wsk_addr;
+
+/* One open socket descriptor. */
+struct wsk_socket {
+    wsk_own handle;
+    int family;       /* AF_INET or AF_INET6 */
+    int type;         /* SOCK_STREAM or SOCK_DGRAM */
+    bool nonblocking; /* mirrors the host's mode, so F_GETFL costs no call */
+    bool cloexec;     /* FD_CLOEXEC: kept and reported, nothing else */
+    /* A libc descriptor that the preview-1 layer handed out with this
+     * socket's number while the socket was open; held open so libc never
+     * hands the number out twice, closed with the socket. -1 if none. */
+    int shadow;
+};
+
+/* Which call failed, where POSIX gives one error-code two errnos. */
+enum wsk_op { WSK_OP_OTHER, WSK_OP_CONNECT, WSK_OP_TRANSFER };
+
+/* The socket behind `fd`, or NULL (errno untouched) if `fd` is no socket. */
+struct wsk_socket *wsk_lookup(int fd);
+/* As wsk_lookup, but a descriptor that is not a socket sets errno:
+ * ENOTSOCK for an open libc descriptor, EBADF otherwise. */
+struct wsk_socket *wsk_get(int fd);
+/* Enter a new socket in the table: its descriptor, or -1 with errno. The
+ * handle is dropped on failure. */
+int wsk_install(wsk_own handle, int family, int type);
+/* A borrow of the socket's handle for one call. */
+static inline wsk_borrow wsk_b(struct wsk_socket *s) {
+    return wasock_sockets_socket_borrow_socket(s->handle);
+}
+
+/* Set errno (and the Winsock last error) for `code` as call kind `op`
+ * reports it; returns -1. */
+int wsk_fail(wsk_code code, enum wsk_op op);
+/* Set errno to a plain POSIX value; returns -1. */
+int wsk_errno(int err);
+/* The POSIX errno for an error-code (`op` picks EAGAIN over ETIMEDOUT
+ * for a send, receive or accept that ran out its timeout). */
+int wsk_errno_of(wsk_code code, enum wsk_op op);
+
+/* sockaddr <-> WIT address. `wsk_from_sockaddr` validates length and
+ * family against the socket's and returns 0 or -1 with errno. */
+int wsk_from_sockaddr(const struct sockaddr *sa, socklen_t len, int family, wsk_addr *out);
+/* Writes at most *len bytes (truncating as POSIX does) and sets *len to
+ * the full size. NULL `sa` is allowed when `len` is NULL too. */
+int wsk_to_sockaddr(const wsk_addr *addr, struct sockaddr *sa, socklen_t *len);
+
+/* Flip the host's non-blocking mode for one call (MSG_DONTWAIT). */
+int wsk_set_nonblocking(struct wsk_socket *s, bool on);
+
+/* The Winsock error code for a wasock error-code, and the last one. */
+int wsk_wsa_of(wsk_code code, enum wsk_op op);
+void wsk_note_code(wsk_code code, enum wsk_op op, int err);
+
+#endif

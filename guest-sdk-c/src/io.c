@@ -1,0 +1,232 @@
+/* Moving data: send, recv, sendto, recvfrom, sendmsg, recvmsg (and
+ * read/write/readv/writev through fd.c). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+ssize_t wsk_readv(int fd, const struct iovec *iov, int n, int flags);
+ssize_t wsk_writev(int fd, const struct iovec *iov, int n, int flags);
+
+#define SEND_FLAGS_KNOWN (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_DONTROUTE)
+#define RECV_FLAGS_KNOWN (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC)
+
+/* MSG_DONTWAIT on a blocking socket: non-blocking for this one call. */
+static int dontwait_begin(struct wsk_socket *s, int flags) {
+    if ((flags & MSG_DONTWAIT) == 0 || s->nonblocking) {
+        return 0;
+    }
+    return wsk_set_nonblocking(s, true) == 0 ? 1 : -1;
+}
+
+static void dontwait_end(struct wsk_socket *s, int began) {
+    if (began == 1) {
+        int err = errno;
+        wsk_set_nonblocking(s, false);
+        errno = err;
+    }
+}
+
+static wasock_sockets_types_send_flags_t send_flags(int flags) {
+    return (flags & MSG_DONTROUTE) ? WASOCK_SOCKETS_TYPES_SEND_FLAGS_DONT_ROUTE : 0;
+}
+
+static wasock_sockets_types_recv_flags_t recv_flags(int flags) {
+    wasock_sockets_types_recv_flags_t f = 0;
+    if (flags & MSG_PEEK) {
+        f |= WASOCK_SOCKETS_TYPES_RECV_FLAGS_PEEK;
+    }
+    if (flags & MSG_WAITALL) {
+        f |= WASOCK_SOCKETS_TYPES_RECV_FLAGS_WAIT_ALL;
+    }
+    return f;
+}
+
+/* send/sendto, with `to` NULL for send. */
+static ssize_t send_any(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                        socklen_t tolen) {
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    if ((flags & ~SEND_FLAGS_KNOWN) != 0) {
+        return wsk_errno(EOPNOTSUPP);
+    }
+    if (buf == NULL && len > 0) {
+        return wsk_errno(EFAULT);
+    }
+    /* A stream socket ignores the destination, as POSIX allows. */
+    wsk_addr a;
+    bool addressed = to != NULL && s->type == SOCK_DGRAM;
+    if (addressed && wsk_from_sockaddr(to, tolen, s->family, &a) != 0) {
+        return -1;
+    }
+    int began = dontwait_begin(s, flags);
+    if (began < 0) {
+        return -1;
+    }
+    wasock_sockets_list_u8_t data = {(uint8_t *)buf, len};
+    uint64_t sent;
+    wsk_code code;
+    bool ok = addressed ? wasock_sockets_socket_method_socket_send_to(wsk_b(s), &data, &a,
+                                                                      send_flags(flags), &sent, &code)
+                        : wasock_sockets_socket_method_socket_send(wsk_b(s), &data,
+                                                                   send_flags(flags), &sent, &code);
+    if (!ok) {
+        wsk_fail(code, WSK_OP_TRANSFER);
+    }
+    dontwait_end(s, began);
+    return ok ? (ssize_t)sent : -1;
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags) {
+    return send_any(fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+               socklen_t tolen) {
+    return send_any(fd, buf, len, flags, to, tolen);
+}
+
+/* recv/recvfrom: `from` NULL for recv; `truncated` reports MSG_TRUNC. */
+static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                        socklen_t *fromlen, bool *truncated) {
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    if ((flags & ~RECV_FLAGS_KNOWN) != 0) {
+        return wsk_errno(EOPNOTSUPP);
+    }
+    if (buf == NULL && len > 0) {
+        return wsk_errno(EFAULT);
+    }
+    if (from != NULL && fromlen == NULL) {
+        return wsk_errno(EFAULT);
+    }
+    if (s->type == SOCK_DGRAM && (flags & MSG_WAITALL) != 0) {
+        flags &= ~MSG_WAITALL; /* Linux ignores it for datagrams */
+    }
+    int began = dontwait_begin(s, flags);
+    if (began < 0) {
+        return -1;
+    }
+    wsk_code code;
+    ssize_t got = -1;
+    if (s->type == SOCK_DGRAM && (from != NULL || truncated != NULL)) {
+        wasock_sockets_types_datagram_t d;
+        if (wasock_sockets_socket_method_socket_recv_from(wsk_b(s), len, recv_flags(flags), &d,
+                                                          &code)) {
+            memcpy(buf, d.data.ptr, d.data.len);
+            got = (ssize_t)d.data.len;
+            if (truncated != NULL) {
+                *truncated = d.truncated;
+            }
+            if (from != NULL) {
+                wsk_to_sockaddr(&d.remote_address, from, fromlen);
+            }
+            wasock_sockets_types_datagram_free(&d);
+        } else {
+            wsk_fail(code, WSK_OP_TRANSFER);
+        }
+    } else {
+        wasock_sockets_list_u8_t data;
+        if (wasock_sockets_socket_method_socket_recv(wsk_b(s), len, recv_flags(flags), &data,
+                                                     &code)) {
+            if (data.len > 0) {
+                memcpy(buf, data.ptr, data.len);
+            }
+            got = (ssize_t)data.len;
+            wasock_sockets_list_u8_free(&data);
+            if (from != NULL) {
+                *fromlen = 0; /* a stream socket names no sender */
+            }
+        } else if (code == WASOCK_SOCKETS_TYPES_ERROR_CODE_SHUT_DOWN && s->type == SOCK_STREAM) {
+            got = 0; /* POSIX: after shutdown(SHUT_RD), recv reads end of stream */
+        } else {
+            wsk_fail(code, WSK_OP_TRANSFER);
+        }
+    }
+    dontwait_end(s, began);
+    return got;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags) {
+    return recv_any(fd, buf, len, flags, NULL, NULL, NULL);
+}
+
+ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, struct sockaddr *restrict from,
+                 socklen_t *restrict fromlen) {
+    return recv_any(fd, buf, len, flags, from, fromlen, NULL);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+    if (msg == NULL) {
+        return wsk_errno(EFAULT);
+    }
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    if (msg->msg_controllen != 0) {
+        return wsk_errno(EOPNOTSUPP); /* no ancillary data */
+    }
+    if (msg->msg_name == NULL && msg->msg_iovlen <= 1) {
+        return wsk_writev(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+        total += msg->msg_iov[i].iov_len;
+    }
+    char *tmp = malloc(total ? total : 1);
+    if (tmp == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+        memcpy(tmp + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+        off += msg->msg_iov[i].iov_len;
+    }
+    ssize_t sent = send_any(fd, tmp, total, flags, msg->msg_name, msg->msg_namelen);
+    free(tmp);
+    return sent;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+    if (msg == NULL || (msg->msg_iovlen > 0 && msg->msg_iov == NULL)) {
+        return wsk_errno(EFAULT);
+    }
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+        total += msg->msg_iov[i].iov_len;
+    }
+    char *tmp = malloc(total ? total : 1);
+    if (tmp == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    bool truncated = false;
+    socklen_t namelen = msg->msg_namelen;
+    ssize_t got = recv_any(fd, tmp, total, flags, msg->msg_name, msg->msg_name ? &namelen : NULL,
+                           s->type == SOCK_DGRAM ? &truncated : NULL);
+    if (got >= 0) {
+        size_t off = 0;
+        for (size_t i = 0; i < (size_t)msg->msg_iovlen && off < (size_t)got; i++) {
+            size_t take = msg->msg_iov[i].iov_len;
+            if (take > (size_t)got - off) {
+                take = (size_t)got - off;
+            }
+            memcpy(msg->msg_iov[i].iov_base, tmp + off, take);
+            off += take;
+        }
+        msg->msg_namelen = msg->msg_name ? namelen : 0;
+        msg->msg_controllen = 0;
+        msg->msg_flags = truncated ? MSG_TRUNC : 0;
+    }
+    free(tmp);
+    return got;
+}

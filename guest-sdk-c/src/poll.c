@@ -1,0 +1,228 @@
+/* Waiting: poll and select over the interface's one `poll` call. A set
+ * that holds only libc descriptors goes to libc; one that mixes sockets
+ * with other descriptors (stdin, say) waits on the sockets in slices
+ * and checks the others between them. */
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "internal.h"
+
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+
+/* How long one slice waits when sockets and other descriptors mix. */
+#define MIXED_SLICE_MS 10
+
+typedef wasock_sockets_types_readiness_t wsk_ready;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static short to_revents(wsk_ready r, short events) {
+    short out = 0;
+    if (r & WASOCK_SOCKETS_TYPES_READINESS_READABLE) {
+        out |= events & (POLLIN | POLLRDNORM);
+    }
+    if (r & WASOCK_SOCKETS_TYPES_READINESS_WRITABLE) {
+        out |= events & (POLLOUT | POLLWRNORM);
+    }
+    if (r & WASOCK_SOCKETS_TYPES_READINESS_HANG_UP) {
+        out |= POLLHUP;
+    }
+    if (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) {
+        out |= POLLERR;
+    }
+    return out;
+}
+
+/* One wasock poll over the socket entries of `fds`; `timeout_ms` < 0
+ * waits without limit. Fills revents of socket entries (and POLLNVAL of
+ * closed ones); returns how many have some, or -1. */
+static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms) {
+    wasock_sockets_poll_poll_entry_t *entries = calloc(n ? n : 1, sizeof *entries);
+    nfds_t *index = calloc(n ? n : 1, sizeof *index);
+    if (entries == NULL || index == NULL) {
+        free(entries);
+        free(index);
+        return wsk_errno(ENOMEM);
+    }
+    size_t count = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        struct wsk_socket *s = wsk_lookup(fds[i].fd);
+        if (s == NULL) {
+            continue;
+        }
+        wsk_ready interest = 0;
+        if (fds[i].events & (POLLIN | POLLRDNORM)) {
+            interest |= WASOCK_SOCKETS_TYPES_READINESS_READABLE;
+        }
+        if (fds[i].events & (POLLOUT | POLLWRNORM)) {
+            interest |= WASOCK_SOCKETS_TYPES_READINESS_WRITABLE;
+        }
+        entries[count].socket = wsk_b(s);
+        entries[count].interest = interest;
+        index[count++] = i;
+    }
+    wasock_sockets_poll_list_poll_entry_t list = {entries, count};
+    wasock_sockets_poll_list_readiness_t out;
+    wsk_code code;
+    uint64_t ns = timeout_ms < 0 ? 0 : (uint64_t)timeout_ms * 1000000ull;
+    int ready = -1;
+    if (count == 0 && timeout_ms < 0) {
+        ready = 0; /* nothing to wait on; the caller decides */
+    } else if (wasock_sockets_poll_poll(&list, timeout_ms < 0 ? NULL : &ns, &out, &code)) {
+        ready = 0;
+        for (size_t k = 0; k < out.len && k < count; k++) {
+            struct pollfd *p = &fds[index[k]];
+            p->revents |= to_revents(out.ptr[k], p->events);
+            if (p->revents != 0) {
+                ready++;
+            }
+        }
+        wasock_sockets_poll_list_readiness_free(&out);
+    } else {
+        wsk_fail(code, WSK_OP_OTHER);
+    }
+    free(entries);
+    free(index);
+    return ready;
+}
+
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
+    if (fds == NULL && n > 0) {
+        return wsk_errno(EFAULT);
+    }
+    size_t sockets = 0, others = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        fds[i].revents = 0;
+        if (fds[i].fd < 0) {
+            continue;
+        }
+        if (wsk_lookup(fds[i].fd) != NULL) {
+            sockets++;
+        } else {
+            others++;
+        }
+    }
+    if (sockets == 0) {
+        return __real_poll(fds, n, timeout);
+    }
+    if (others == 0) {
+        return poll_sockets(fds, n, timeout);
+    }
+    /* Mixed: libc's entries are checked without waiting, sockets wait a
+     * slice, until something is ready or the timeout passes. */
+    struct pollfd *theirs = calloc(n, sizeof *theirs);
+    if (theirs == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    int64_t deadline = timeout < 0 ? -1 : now_ms() + timeout;
+    int ready;
+    for (;;) {
+        for (nfds_t i = 0; i < n; i++) {
+            theirs[i] = fds[i];
+            theirs[i].fd = wsk_lookup(fds[i].fd) != NULL ? -1 : fds[i].fd;
+        }
+        ready = __real_poll(theirs, n, 0);
+        if (ready < 0) {
+            break;
+        }
+        for (nfds_t i = 0; i < n; i++) {
+            fds[i].revents = theirs[i].revents;
+        }
+        int64_t left = deadline < 0 ? MIXED_SLICE_MS : deadline - now_ms();
+        int slice = ready > 0 ? 0 : (int)(left < MIXED_SLICE_MS ? (left < 0 ? 0 : left) : MIXED_SLICE_MS);
+        int mine = poll_sockets(fds, n, slice);
+        if (mine < 0) {
+            ready = -1;
+            break;
+        }
+        ready += mine;
+        if (ready > 0 || (deadline >= 0 && now_ms() >= deadline)) {
+            break;
+        }
+    }
+    free(theirs);
+    return ready;
+}
+
+/* select over poll. `winsock` ignores nfds, as Windows does. */
+int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *tv, bool winsock) {
+    if (nfds < 0 || (tv != NULL && (tv->tv_sec < 0 || tv->tv_usec < 0))) {
+        return wsk_errno(EINVAL);
+    }
+    size_t cap = (r ? r->__nfds : 0) + (w ? w->__nfds : 0) + (e ? e->__nfds : 0);
+    struct pollfd *fds = calloc(cap ? cap : 1, sizeof *fds);
+    if (fds == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    nfds_t n = 0;
+    fd_set *sets[3] = {r, w, e};
+    short events[3] = {POLLIN, POLLOUT, 0};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; sets[k] != NULL && i < sets[k]->__nfds; i++) {
+            int fd = sets[k]->__fds[i];
+            if (!winsock && fd >= nfds) {
+                continue;
+            }
+            nfds_t j = 0;
+            while (j < n && fds[j].fd != fd) {
+                j++;
+            }
+            if (j == n) {
+                fds[n++] = (struct pollfd){fd, 0, 0};
+            }
+            fds[j].events |= events[k];
+        }
+    }
+    for (nfds_t j = 0; j < n; j++) {
+        if (wsk_lookup(fds[j].fd) == NULL && wsk_get(fds[j].fd) == NULL && errno == EBADF) {
+            free(fds);
+            return winsock ? wsk_errno(ENOTSOCK) : -1;
+        }
+    }
+    int timeout = -1;
+    if (tv != NULL) {
+        int64_t ms = (int64_t)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
+        timeout = ms > INT32_MAX ? INT32_MAX : (int)ms;
+    }
+    int ready = __wrap_poll(fds, n, timeout);
+    if (ready < 0) {
+        free(fds);
+        return -1;
+    }
+    int count = 0;
+    for (int k = 0; k < 3; k++) {
+        if (sets[k] == NULL) {
+            continue;
+        }
+        size_t keep = 0;
+        for (size_t i = 0; i < sets[k]->__nfds; i++) {
+            int fd = sets[k]->__fds[i];
+            nfds_t j = 0;
+            while (j < n && fds[j].fd != fd) {
+                j++;
+            }
+            short re = j < n ? fds[j].revents : 0;
+            bool hit = k == 0   ? (re & (POLLIN | POLLHUP | POLLERR)) != 0
+                       : k == 1 ? (re & (POLLOUT | POLLERR)) != 0
+                                : false; /* exceptfds: out-of-band data, which wasock has not */
+            if (hit) {
+                sets[k]->__fds[keep++] = fd;
+                count++;
+            }
+        }
+        sets[k]->__nfds = keep;
+    }
+    free(fds);
+    return count;
+}
+
+int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
+                  struct timeval *restrict tv) {
+    return wsk_select(nfds, r, w, e, tv, false);
+}

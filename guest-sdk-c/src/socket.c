@@ -1,0 +1,209 @@
+/* Creating, naming and connecting sockets: socket, bind, listen, accept,
+ * accept4, connect, shutdown, getsockname, getpeername. */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int socket(int domain, int type, int protocol) {
+    int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    wasock_sockets_types_address_family_t family;
+    wasock_sockets_types_socket_type_t wtype;
+    if (domain == AF_INET) {
+        family = WASOCK_SOCKETS_TYPES_ADDRESS_FAMILY_IPV4;
+    } else if (domain == AF_INET6) {
+        family = WASOCK_SOCKETS_TYPES_ADDRESS_FAMILY_IPV6;
+    } else {
+        return wsk_errno(EAFNOSUPPORT);
+    }
+    if (kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+        wtype = WASOCK_SOCKETS_TYPES_SOCKET_TYPE_STREAM;
+    } else if (kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
+        wtype = WASOCK_SOCKETS_TYPES_SOCKET_TYPE_DATAGRAM;
+    } else if (kind == SOCK_STREAM || kind == SOCK_DGRAM) {
+        return wsk_errno(EPROTONOSUPPORT);
+    } else {
+        return wsk_errno(EINVAL);
+    }
+    wsk_own handle;
+    wsk_code code;
+    if (!wasock_sockets_socket_static_socket_open(family, wtype, &handle, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    int fd = wsk_install(handle, domain, kind);
+    if (fd < 0) {
+        return -1;
+    }
+    struct wsk_socket *s = wsk_lookup(fd);
+    s->cloexec = (flags & SOCK_CLOEXEC) != 0;
+    if ((flags & SOCK_NONBLOCK) != 0) {
+        if (wsk_set_nonblocking(s, true) != 0) {
+            int err = errno;
+            close(fd);
+            return wsk_errno(err);
+        }
+        s->nonblocking = true;
+    }
+    return fd;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_addr a;
+    wsk_code code;
+    if (s == NULL || wsk_from_sockaddr(addr, len, s->family, &a) != 0) {
+        return -1;
+    }
+    if (!wasock_sockets_socket_method_socket_bind(wsk_b(s), &a, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    return 0;
+}
+
+int listen(int fd, int backlog) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_code code;
+    if (s == NULL) {
+        return -1;
+    }
+    uint32_t n = backlog <= 0 ? 0 : (uint32_t)backlog;
+    if (!wasock_sockets_socket_method_socket_listen(wsk_b(s), n, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    return 0;
+}
+
+int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags) {
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+        return wsk_errno(EINVAL);
+    }
+    if ((addr == NULL) != (len == NULL)) {
+        return wsk_errno(EFAULT);
+    }
+    wasock_sockets_socket_tuple2_own_socket_socket_address_t got;
+    wsk_code code;
+    if (!wasock_sockets_socket_method_socket_accept(wsk_b(s), &got, &code)) {
+        return wsk_fail(code, WSK_OP_TRANSFER);
+    }
+    int nfd = wsk_install(got.f0, s->family, s->type);
+    if (nfd < 0) {
+        return -1;
+    }
+    struct wsk_socket *n = wsk_lookup(nfd);
+    n->cloexec = (flags & SOCK_CLOEXEC) != 0;
+    if ((flags & SOCK_NONBLOCK) != 0) {
+        if (wsk_set_nonblocking(n, true) != 0) {
+            int err = errno;
+            close(nfd);
+            return wsk_errno(err);
+        }
+        n->nonblocking = true;
+    }
+    if (addr != NULL) {
+        wsk_to_sockaddr(&got.f1, addr, len);
+    }
+    return nfd;
+}
+
+int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict len) {
+    return accept4(fd, addr, len, 0);
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_code code;
+    if (s == NULL) {
+        return -1;
+    }
+    /* connect(AF_UNSPEC) dissolves a datagram socket's default peer. */
+    if (addr != NULL && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+        if (!wasock_sockets_socket_method_socket_disconnect(wsk_b(s), &code)) {
+            return wsk_fail(code, WSK_OP_OTHER);
+        }
+        return 0;
+    }
+    wsk_addr a;
+    if (wsk_from_sockaddr(addr, len, s->family, &a) != 0) {
+        return -1;
+    }
+    if (!wasock_sockets_socket_method_socket_connect(wsk_b(s), &a, &code)) {
+        return wsk_fail(code, WSK_OP_CONNECT);
+    }
+    return 0;
+}
+
+int shutdown(int fd, int how) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_code code;
+    if (s == NULL) {
+        return -1;
+    }
+    wasock_sockets_types_shutdown_how_t h;
+    if (how == SHUT_RD) {
+        h = WASOCK_SOCKETS_TYPES_SHUTDOWN_HOW_RECEIVE;
+    } else if (how == SHUT_WR) {
+        h = WASOCK_SOCKETS_TYPES_SHUTDOWN_HOW_SEND;
+    } else if (how == SHUT_RDWR) {
+        h = WASOCK_SOCKETS_TYPES_SHUTDOWN_HOW_BOTH;
+    } else {
+        return wsk_errno(EINVAL);
+    }
+    if (!wasock_sockets_socket_method_socket_shutdown(wsk_b(s), h, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    return 0;
+}
+
+int getsockname(int fd, struct sockaddr *restrict addr, socklen_t *restrict len) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_addr a;
+    wsk_code code;
+    if (s == NULL) {
+        return -1;
+    }
+    if (addr == NULL || len == NULL) {
+        return wsk_errno(EFAULT);
+    }
+    if (!wasock_sockets_socket_method_socket_local_address(wsk_b(s), &a, &code)) {
+        /* POSIX: an unbound socket has the unspecified address, port 0. */
+        if (code != WASOCK_SOCKETS_TYPES_ERROR_CODE_INVALID_ARGUMENT) {
+            return wsk_fail(code, WSK_OP_OTHER);
+        }
+        if (s->family == AF_INET) {
+            a.tag = WASOCK_SOCKETS_TYPES_SOCKET_ADDRESS_IPV4;
+            a.val.ipv4 = (wasock_sockets_types_ipv4_socket_address_t){0};
+        } else {
+            a.tag = WASOCK_SOCKETS_TYPES_SOCKET_ADDRESS_IPV6;
+            a.val.ipv6 = (wasock_sockets_types_ipv6_socket_address_t){0};
+        }
+    }
+    return wsk_to_sockaddr(&a, addr, len);
+}
+
+int getpeername(int fd, struct sockaddr *restrict addr, socklen_t *restrict len) {
+    struct wsk_socket *s = wsk_get(fd);
+    wsk_addr a;
+    wsk_code code;
+    if (s == NULL) {
+        return -1;
+    }
+    if (addr == NULL || len == NULL) {
+        return wsk_errno(EFAULT);
+    }
+    if (!wasock_sockets_socket_method_socket_remote_address(wsk_b(s), &a, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    return wsk_to_sockaddr(&a, addr, len);
+}
+
+int socketpair(int domain, int type, int protocol, int fds[2]) {
+    (void)domain, (void)type, (void)protocol, (void)fds;
+    /* No AF_UNIX in the Internet domain wasock serves. */
+    return wsk_errno(EOPNOTSUPP);
+}

@@ -22,6 +22,7 @@ struct wsk_socket {
     int type;         /* SOCK_STREAM or SOCK_DGRAM */
     bool nonblocking; /* mirrors the host's mode, so F_GETFL costs no call */
     bool cloexec;     /* FD_CLOEXEC: kept and reported, nothing else */
+    bool listening;   /* listen() succeeded: SO_ACCEPTCONN */
     /* A libc descriptor that the preview-1 layer handed out with this
      * socket's number while the socket was open; held open so libc never
      * hands the number out twice, closed with the socket. -1 if none. */

@@ -11,6 +11,8 @@ ssize_t wsk_writev(int fd, const struct iovec *iov, int n, int flags);
 
 #define SEND_FLAGS_KNOWN (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_DONTROUTE)
 #define RECV_FLAGS_KNOWN (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC)
+/* The longest datagram payload either family carries. */
+#define MAX_DATAGRAM 65535
 
 /* MSG_DONTWAIT on a blocking socket: non-blocking for this one call. */
 static int dontwait_begin(struct wsk_socket *s, int flags) {
@@ -50,7 +52,10 @@ static ssize_t send_any(int fd, const void *buf, size_t len, int flags, const st
     if (s == NULL) {
         return -1;
     }
-    if ((flags & ~SEND_FLAGS_KNOWN) != 0) {
+    /* MSG_MORE and MSG_EOR are hints on a stream, safe to ignore; on a
+     * datagram socket MSG_MORE would join sends into one datagram. */
+    int hints = s->type == SOCK_STREAM ? MSG_MORE | MSG_EOR : 0;
+    if ((flags & ~(SEND_FLAGS_KNOWN | hints)) != 0) {
         return wsk_errno(EOPNOTSUPP);
     }
     if (buf == NULL && len > 0) {
@@ -108,6 +113,12 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
     if (s->type == SOCK_DGRAM && (flags & MSG_WAITALL) != 0) {
         flags &= ~MSG_WAITALL; /* Linux ignores it for datagrams */
     }
+    /* MSG_TRUNC on a datagram socket returns the datagram's real length
+     * (Linux): ask for the longest one and copy what fits into `buf`. */
+    size_t ask = len;
+    if (s->type == SOCK_DGRAM && (flags & MSG_TRUNC) != 0 && len < MAX_DATAGRAM) {
+        ask = MAX_DATAGRAM;
+    }
     int began = dontwait_begin(s, flags);
     if (began < 0) {
         return -1;
@@ -116,12 +127,14 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
     ssize_t got = -1;
     if (s->type == SOCK_DGRAM && (from != NULL || truncated != NULL)) {
         wasock_sockets_types_datagram_t d;
-        if (wasock_sockets_socket_method_socket_recv_from(wsk_b(s), len, recv_flags(flags), &d,
+        if (wasock_sockets_socket_method_socket_recv_from(wsk_b(s), ask, recv_flags(flags), &d,
                                                           &code)) {
-            memcpy(buf, d.data.ptr, d.data.len);
+            if (d.data.len > 0 && len > 0) {
+                memcpy(buf, d.data.ptr, d.data.len < len ? d.data.len : len);
+            }
             got = (ssize_t)d.data.len;
             if (truncated != NULL) {
-                *truncated = d.truncated;
+                *truncated = d.truncated || d.data.len > len;
             }
             if (from != NULL) {
                 wsk_to_sockaddr(&d.remote_address, from, fromlen);
@@ -132,10 +145,10 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
         }
     } else {
         wasock_sockets_list_u8_t data;
-        if (wasock_sockets_socket_method_socket_recv(wsk_b(s), len, recv_flags(flags), &data,
+        if (wasock_sockets_socket_method_socket_recv(wsk_b(s), ask, recv_flags(flags), &data,
                                                      &code)) {
-            if (data.len > 0) {
-                memcpy(buf, data.ptr, data.len);
+            if (data.len > 0 && len > 0) {
+                memcpy(buf, data.ptr, data.len < len ? data.len : len);
             }
             got = (ssize_t)data.len;
             wasock_sockets_list_u8_free(&data);

@@ -95,14 +95,17 @@ static uint64_t get_u64(const wsk_opt *o) {
     return 0;
 }
 
-static int read_int(const void *val, socklen_t len, int *out) {
+/* An int option value. Linux takes a single byte for the IPPROTO_IP
+ * ones (IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP) and wants a whole
+ * int at every other level (EINVAL). */
+static int read_int(int level, const void *val, socklen_t len, int *out) {
     if (val == NULL) {
         return wsk_errno(EFAULT);
     }
     if (len >= sizeof(int)) {
         memcpy(out, val, sizeof(int));
-    } else if (len >= 1) {
-        *out = *(const unsigned char *)val; /* Linux takes one byte for these */
+    } else if (len >= 1 && level == IPPROTO_IP) {
+        *out = *(const unsigned char *)val;
     } else {
         return wsk_errno(EINVAL);
     }
@@ -155,6 +158,10 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
     if (s == NULL) {
         return -1;
     }
+    /* An IPv4 socket has no IPv6 level (Linux: ENOPROTOOPT). */
+    if (level == IPPROTO_IPV6 && s->family == AF_INET) {
+        return wsk_errno(ENOPROTOOPT);
+    }
     if ((level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP)) ||
         (level == IPPROTO_IPV6 && (name == IPV6_JOIN_GROUP || name == IPV6_LEAVE_GROUP))) {
         return membership(s, name == IP_ADD_MEMBERSHIP || name == IPV6_JOIN_GROUP, level, val, len);
@@ -196,7 +203,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
         }
     } else {
         int v;
-        if (read_int(val, len, &v) != 0) {
+        if (read_int(level, val, len, &v) != 0) {
             return -1;
         }
         if (r->shape == SECONDS) {
@@ -226,13 +233,17 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
     return 0;
 }
 
-static int write_int(void *val, socklen_t *len, int v) {
-    if (*len < sizeof(int)) {
-        return wsk_errno(EINVAL);
-    }
-    memcpy(val, &v, sizeof v);
-    *len = sizeof v;
+/* Copy an option value out. POSIX: a value longer than *len is
+ * silently truncated, and *len says how much was stored. */
+static int put_value(void *val, socklen_t *len, const void *v, size_t size) {
+    size_t n = *len < size ? *len : size;
+    memcpy(val, v, n);
+    *len = (socklen_t)n;
     return 0;
+}
+
+static int write_int(void *val, socklen_t *len, int v) {
+    return put_value(val, len, &v, sizeof v);
 }
 
 int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len) {
@@ -257,6 +268,18 @@ int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restr
     if (level == SOL_SOCKET && name == SO_DOMAIN) {
         return write_int(val, len, s->family);
     }
+    if (level == SOL_SOCKET && name == SO_PROTOCOL) {
+        return write_int(val, len, s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+    }
+    if (level == SOL_SOCKET && name == SO_ACCEPTCONN) {
+        return write_int(val, len, s->listening);
+    }
+    /* An IPv4 socket asked at a level it lacks: Linux's ip_getsockopt
+     * answers EOPNOTSUPP (where setsockopt says ENOPROTOOPT). */
+    if (s->family == AF_INET &&
+        (level == IPPROTO_IPV6 || (level == IPPROTO_TCP && s->type == SOCK_DGRAM))) {
+        return wsk_errno(EOPNOTSUPP);
+    }
     const struct opt_row *r = find(level, name);
     if (r == NULL) {
         return wsk_errno(ENOPROTOOPT);
@@ -266,26 +289,16 @@ int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restr
         return wsk_fail(code, WSK_OP_OTHER);
     }
     if (r->shape == LINGER) {
-        if (*len < sizeof(struct linger)) {
-            return wsk_errno(EINVAL);
-        }
         struct linger l = {o.val.linger.is_some, (int)(o.val.linger.val / NS_PER_S)};
-        memcpy(val, &l, sizeof l);
-        *len = sizeof l;
-        return 0;
+        return put_value(val, len, &l, sizeof l);
     }
     if (r->shape == TIMEVAL) {
-        if (*len < sizeof(struct timeval)) {
-            return wsk_errno(EINVAL);
-        }
         wasock_sockets_types_option_duration_t d =
             r->tag == WASOCK_SOCKETS_TYPES_SOCKET_OPTION_RECEIVE_TIMEOUT ? o.val.receive_timeout
                                                                          : o.val.send_timeout;
         uint64_t ns = d.is_some ? d.val : 0;
         struct timeval tv = {(time_t)(ns / NS_PER_S), (suseconds_t)((ns % NS_PER_S) / NS_PER_US)};
-        memcpy(val, &tv, sizeof tv);
-        *len = sizeof tv;
-        return 0;
+        return put_value(val, len, &tv, sizeof tv);
     }
     uint64_t v = get_u64(&o);
     if (r->shape == SECONDS) {

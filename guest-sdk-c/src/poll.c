@@ -92,11 +92,47 @@ static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms) {
     return ready;
 }
 
+/* Open neither as a socket nor in libc. POSIX reports such an entry as
+ * POLLNVAL; wasi-libc's poll would fail the whole call with EBADF. */
+static bool closed_fd(int fd) {
+    int err = errno;
+    bool closed = wsk_get(fd) == NULL && errno == EBADF;
+    errno = err;
+    return closed;
+}
+
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
+
+/* A set with closed descriptors: those get POLLNVAL, and the call
+ * returns at once, after checking the `open` others without waiting. */
+static int poll_with_closed(struct pollfd *fds, nfds_t n, size_t open) {
+    struct pollfd *rest = calloc(n, sizeof *rest);
+    if (rest == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        rest[i] = fds[i];
+        if (fds[i].fd >= 0 && closed_fd(fds[i].fd)) {
+            rest[i].fd = -1;
+        }
+    }
+    int ready = open > 0 ? __wrap_poll(rest, n, 0) : 0;
+    if (ready >= 0) {
+        ready = 0;
+        for (nfds_t i = 0; i < n; i++) {
+            fds[i].revents = fds[i].fd >= 0 && rest[i].fd < 0 ? POLLNVAL : rest[i].revents;
+            ready += fds[i].revents != 0;
+        }
+    }
+    free(rest);
+    return ready;
+}
+
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
     if (fds == NULL && n > 0) {
         return wsk_errno(EFAULT);
     }
-    size_t sockets = 0, others = 0;
+    size_t sockets = 0, others = 0, closed = 0;
     for (nfds_t i = 0; i < n; i++) {
         fds[i].revents = 0;
         if (fds[i].fd < 0) {
@@ -104,9 +140,14 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
         }
         if (wsk_lookup(fds[i].fd) != NULL) {
             sockets++;
+        } else if (closed_fd(fds[i].fd)) {
+            closed++;
         } else {
             others++;
         }
+    }
+    if (closed > 0) {
+        return poll_with_closed(fds, n, sockets + others);
     }
     if (sockets == 0) {
         return __real_poll(fds, n, timeout);

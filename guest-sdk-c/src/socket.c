@@ -72,6 +72,7 @@ int listen(int fd, int backlog) {
     if (!wasock_sockets_socket_method_socket_listen(wsk_b(s), n, &code)) {
         return wsk_fail(code, WSK_OP_OTHER);
     }
+    s->listening = true;
     return 0;
 }
 

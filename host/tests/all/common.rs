@@ -292,12 +292,21 @@ pub fn spawn_with(
     args: &[&str],
     ctx: WasockCtx,
 ) -> Running {
-    let stdout = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(stdout.clone())
-        .inherit_stderr()
-        .arg(path)
-        .args(args);
+    wasi.arg(path).args(args);
+    spawn_with_wasi(runner, pre, wasi, ctx)
+}
+
+/// Start a guest prepared on `runner` with a WASI context the caller
+/// set up (arguments, preopened directories); stdout is captured.
+pub fn spawn_with_wasi(
+    runner: Runner,
+    pre: CommandPre<HostState>,
+    mut wasi: WasiCtxBuilder,
+    ctx: WasockCtx,
+) -> Running {
+    let stdout = MemoryOutputPipe::new(1 << 20);
+    wasi.stdout(stdout.clone()).inherit_stderr();
     let stats = ctx.stats();
     let state = HostState::new(wasi, ctx);
     let task = tokio::spawn(async move { runner.run(&pre, state).await });
@@ -337,4 +346,18 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// `len` bytes of a fixed pseudo-random pattern (no short cycles, so a
+/// misplaced or repeated block shows).
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use wasock_test_programs::SOCKS5;
 
-use crate::common::{Guest, PATIENCE};
+use crate::common::{Guest, PATIENCE, pattern};
 
 /// A native target server: accepts up to `max` connections for at most
 /// twice the test's patience, each handled on its own thread.
@@ -128,19 +128,6 @@ fn fnv(mut h: u64, data: &[u8]) -> u64 {
         h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
     h
-}
-
-/// `len` bytes of a fixed pseudo-random pattern.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// The proxy under `wasock run` with the minimal policy (bind and accept on

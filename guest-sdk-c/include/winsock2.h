@@ -10,6 +10,19 @@
 #define _WINSOCK2API_
 #define _WINSOCKAPI_
 
+/* wasi-libc's <sys/select.h>, which <sys/types.h> pulls in, defines
+ * POSIX's fd_set, FD_* and select; one source cannot have those and
+ * Winsock's below, so it is kept out. */
+#ifdef _SYS_SELECT_H
+#error "include <winsock2.h> before <sys/types.h>, <sys/time.h> and <sys/select.h>: Winsock's fd_set and select differ from POSIX's"
+#endif
+#define _SYS_SELECT_H
+
+/* Windows sources carry MSVC's pragmas (`comment(lib, "Ws2_32.lib")`,
+ * `warning(disable: ...)`), which mean nothing here: from this header
+ * on, clang ignores them without a warning. */
+#pragma clang diagnostic ignored "-Wunknown-pragmas"
+
 #include <stdint.h>
 #include <__struct_timeval.h>
 #include <arpa/inet.h>

@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "wasock/wasock.h"
+#include "wasock/wsa_errors.h"
 
 int h_errno;
 
@@ -97,8 +98,8 @@ static void ip_bytes(const wasock_sockets_types_ip_address_t *ip, uint8_t out[16
     }
 }
 
-int getaddrinfo(const char *restrict node, const char *restrict service,
-                const struct addrinfo *restrict hints, struct addrinfo **restrict res) {
+static int lookup(const char *restrict node, const char *restrict service,
+                  const struct addrinfo *restrict hints, struct addrinfo **restrict res) {
     int flags = hints ? hints->ai_flags : 0;
     int family = hints ? hints->ai_family : AF_UNSPEC;
     int socktype = hints ? hints->ai_socktype : 0;
@@ -184,6 +185,37 @@ int getaddrinfo(const char *restrict node, const char *restrict service,
     }
     *res = head;
     return 0;
+}
+
+void WSASetLastError(int err);
+
+/* The Winsock error for a getaddrinfo failure: Windows' getaddrinfo
+ * returns it and sets it as the last error. */
+static int wsa_of_eai(int err) {
+    switch (err) {
+    case EAI_AGAIN: return WSATRY_AGAIN;
+    case EAI_FAIL: return WSANO_RECOVERY;
+    case EAI_FAMILY: return WSAEAFNOSUPPORT;
+    case EAI_MEMORY: return WSA_NOT_ENOUGH_MEMORY;
+    case EAI_NONAME: return WSAHOST_NOT_FOUND;
+    case EAI_NODATA: return WSANO_DATA;
+    case EAI_SERVICE: return WSATYPE_NOT_FOUND;
+    case EAI_SOCKTYPE: return WSAESOCKTNOSUPPORT;
+    default: return WSAEINVAL;
+    }
+}
+
+/* lookup, and on failure the Winsock last error, so that a Winsock
+ * program's WSAGetLastError() names it as on Windows (the return value
+ * stays EAI_*; errno is EIO then, except for EAI_SYSTEM, which keeps
+ * the errno and Winsock error of the failed call). */
+int getaddrinfo(const char *restrict node, const char *restrict service,
+                const struct addrinfo *restrict hints, struct addrinfo **restrict res) {
+    int err = lookup(node, service, hints, res);
+    if (err != 0 && err != EAI_SYSTEM) {
+        WSASetLastError(wsa_of_eai(err));
+    }
+    return err;
 }
 
 void freeaddrinfo(struct addrinfo *res) {

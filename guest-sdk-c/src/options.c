@@ -153,6 +153,38 @@ static int membership(struct wsk_socket *s, bool join, int level, const void *va
     return ok ? 0 : wsk_fail(code, WSK_OP_OTHER);
 }
 
+/* IP_MULTICAST_IF: Linux takes a `struct ip_mreqn` (an interface index)
+ * or a `struct in_addr` (an interface's address). The interface names
+ * interfaces by index only, so an address must be INADDR_ANY (the
+ * system's choice); give an index with ip_mreqn. */
+static int multicast_if_v4(struct wsk_socket *s, const void *val, socklen_t len) {
+    if (val == NULL) {
+        return wsk_errno(EFAULT);
+    }
+    uint32_t index;
+    if (len >= sizeof(struct ip_mreqn)) {
+        const struct ip_mreqn *m = val;
+        if (m->imr_ifindex == 0 && m->imr_address.s_addr != htonl(INADDR_ANY)) {
+            return wsk_errno(EADDRNOTAVAIL);
+        }
+        index = (uint32_t)m->imr_ifindex;
+    } else if (len >= sizeof(struct in_addr)) {
+        if (((const struct in_addr *)val)->s_addr != htonl(INADDR_ANY)) {
+            return wsk_errno(EADDRNOTAVAIL);
+        }
+        index = 0;
+    } else {
+        return wsk_errno(EINVAL);
+    }
+    wsk_opt o = {.tag = WASOCK_SOCKETS_TYPES_SOCKET_OPTION_MULTICAST_INTERFACE};
+    o.val.multicast_interface = index;
+    wsk_code code;
+    if (!wasock_sockets_socket_method_socket_set_option(wsk_b(s), &o, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    return 0;
+}
+
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
     struct wsk_socket *s = wsk_get(fd);
     if (s == NULL) {
@@ -165,6 +197,9 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
     if ((level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP)) ||
         (level == IPPROTO_IPV6 && (name == IPV6_JOIN_GROUP || name == IPV6_LEAVE_GROUP))) {
         return membership(s, name == IP_ADD_MEMBERSHIP || name == IPV6_JOIN_GROUP, level, val, len);
+    }
+    if (level == IPPROTO_IP && name == IP_MULTICAST_IF) {
+        return multicast_if_v4(s, val, len);
     }
     const struct opt_row *r = find(level, name);
     if (r == NULL) {
@@ -279,6 +314,17 @@ int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restr
     if (s->family == AF_INET &&
         (level == IPPROTO_IPV6 || (level == IPPROTO_TCP && s->type == SOCK_DGRAM))) {
         return wsk_errno(EOPNOTSUPP);
+    }
+    if (level == IPPROTO_IP && name == IP_MULTICAST_IF) {
+        /* Linux answers the interface address set, INADDR_ANY when an
+         * index was given; only indexes can be given here. */
+        wsk_opt o;
+        if (!wasock_sockets_socket_method_socket_get_option(
+                wsk_b(s), WASOCK_SOCKETS_TYPES_OPTION_NAME_MULTICAST_INTERFACE, &o, &code)) {
+            return wsk_fail(code, WSK_OP_OTHER);
+        }
+        struct in_addr any = {htonl(INADDR_ANY)};
+        return put_value(val, len, &any, sizeof any);
     }
     const struct opt_row *r = find(level, name);
     if (r == NULL) {

@@ -3,9 +3,12 @@
  * implements (Winsock's are the same calls); this header adds Winsock's
  * names and types, its own `fd_set` and `select` (a list of sockets,
  * `nfds` ignored), `WSAPoll`, `ioctlsocket`, `closesocket` and the
- * `WSA*` error functions. Address families, option names and flags keep
- * their names; their values are the library's, so compile Winsock
- * sources with this header rather than mixing in Windows' numbers. */
+ * `WSA*` error functions, and gives connect, shutdown, setsockopt and
+ * getsockopt their Winsock meaning where it differs (see below).
+ * Address families, option names and flags keep their names; their
+ * values are the library's (shutdown's SD_* excepted), so compile
+ * Winsock sources with this header rather than mixing in Windows'
+ * numbers. */
 #ifndef _WINSOCK2API_
 #define _WINSOCK2API_
 #define _WINSOCKAPI_
@@ -22,6 +25,10 @@
  * `warning(disable: ...)`), which mean nothing here: from this header
  * on, clang ignores them without a warning. */
 #pragma clang diagnostic ignored "-Wunknown-pragmas"
+/* Windows code passes an `int *` where BSD has `socklen_t *` (accept,
+ * getsockname, getsockopt, recvfrom); socklen_t is unsigned here, the
+ * same size, so that is no error: do not warn of the sign. */
+#pragma clang diagnostic ignored "-Wpointer-sign"
 
 #include <stdint.h>
 #include <__struct_timeval.h>
@@ -67,9 +74,33 @@ typedef struct in_addr IN_ADDR, *PIN_ADDR;
 typedef struct linger LINGER;
 typedef struct timeval TIMEVAL;
 
+/* shutdown's `how`, Windows' numbers; SHUT_* (wasi-libc: 1, 2, 3) take
+ * the same ones here, since shutdown below reads Windows' numbering. */
 #define SD_RECEIVE 0x00
 #define SD_SEND 0x01
 #define SD_BOTH 0x02
+#undef SHUT_RD
+#undef SHUT_WR
+#undef SHUT_RDWR
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+
+/* Calls whose Winsock meaning differs from POSIX's go, for a source that
+ * includes this header, to Winsock variants (as select does below);
+ * POSIX sources keep the POSIX calls:
+ *  - setsockopt/getsockopt: SO_RCVTIMEO and SO_SNDTIMEO are a DWORD of
+ *    milliseconds (0: no timeout), not a struct timeval; SO_ERROR reads
+ *    a Windows Sockets code (WSAECONNREFUSED);
+ *  - shutdown: `how` is SD_RECEIVE, SD_SEND or SD_BOTH (0, 1, 2);
+ *  - connect: a non-blocking connect under way is noted, so that select
+ *    reports its failure in exceptfds, as Windows does. */
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+    __asm__("__wasock_wsa_setsockopt");
+int getsockopt(int fd, int level, int name, void *__restrict val, socklen_t *__restrict len)
+    __asm__("__wasock_wsa_getsockopt");
+int shutdown(int fd, int how) __asm__("__wasock_wsa_shutdown");
+int connect(int fd, const struct sockaddr *addr, socklen_t len) __asm__("__wasock_wsa_connect");
 
 #define WSADESCRIPTION_LEN 256
 #define WSASYS_STATUS_LEN 128

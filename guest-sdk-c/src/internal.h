@@ -23,6 +23,9 @@ struct wsk_socket {
     bool nonblocking; /* mirrors the host's mode, so F_GETFL costs no call */
     bool cloexec;     /* FD_CLOEXEC: kept and reported, nothing else */
     bool listening;   /* listen() succeeded: SO_ACCEPTCONN */
+    /* A Winsock source's non-blocking connect is under way: Winsock's
+     * select reports its failure in exceptfds, not writefds (winsock.c). */
+    bool connecting;
     /* A libc descriptor that the preview-1 layer handed out with this
      * socket's number while the socket was open; held open so libc never
      * hands the number out twice, closed with the socket. -1 if none. */

@@ -249,7 +249,13 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
                 j++;
             }
             short re = j < n ? fds[j].revents : 0;
-            bool hit = k == 0   ? (re & (POLLIN | POLLHUP | POLLERR)) != 0
+            /* Winsock reports a non-blocking connect that failed in
+             * exceptfds alone ("connection attempt failed"), where POSIX
+             * has it writable. */
+            struct wsk_socket *s = winsock ? wsk_lookup(fd) : NULL;
+            bool failed = s != NULL && s->connecting && (re & POLLERR) != 0;
+            bool hit = failed   ? k == 2
+                       : k == 0 ? (re & (POLLIN | POLLHUP | POLLERR)) != 0
                        : k == 1 ? (re & (POLLOUT | POLLERR)) != 0
                                 : false; /* exceptfds: out-of-band data, which wasock has not */
             if (hit) {
@@ -258,6 +264,13 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
             }
         }
         sets[k]->__nfds = keep;
+    }
+    /* A Winsock connect seen through (writable, no error) is done. */
+    for (nfds_t j = 0; winsock && j < n; j++) {
+        struct wsk_socket *s = wsk_lookup(fds[j].fd);
+        if (s != NULL && s->connecting && (fds[j].revents & (POLLOUT | POLLERR)) == POLLOUT) {
+            s->connecting = false;
+        }
     }
     free(fds);
     return count;

@@ -1,12 +1,15 @@
 /* The Winsock-only functions: start-up, the last-error pair,
- * closesocket, ioctlsocket, Winsock's select and WSAPoll. Everything
- * else a Winsock source calls is the BSD call of the same name. */
+ * closesocket, ioctlsocket, Winsock's select and WSAPoll, and the
+ * Winsock meaning of connect, shutdown, setsockopt and getsockopt where
+ * it differs from POSIX's. Everything else a Winsock source calls is the
+ * BSD call of the same name. */
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/time.h>
 
 #include "internal.h"
 #include "wasock/wsa_errors.h"
@@ -61,13 +64,17 @@ int WSAStartup(uint16_t version, struct wsa_data *data) {
     if (data == NULL) {
         return WSAEFAULT;
     }
-    /* Versions 1.1 to 2.2 are served; 2.2 is the newest. */
+    /* As Ws2_32.dll: versions 1.0, 1.1, 2.0, 2.1 and 2.2 are served, and
+     * wVersion is the one asked for, or the newest below it (WSAStartup,
+     * Remarks); below 1.0 is WSAVERNOTSUPPORTED. */
     uint8_t major = version & 0xff, minor = version >> 8;
-    if (major < 1 || (major == 1 && minor < 1)) {
+    if (major < 1) {
         return WSAVERNOTSUPPORTED;
     }
     memset(data, 0, sizeof *data);
-    data->wVersion = major >= 2 ? 0x0202 : version;
+    data->wVersion = major >= 3 ? 0x0202
+                     : major == 2 ? (uint16_t)(2 | (minor > 2 ? 2 : minor) << 8)
+                                  : (uint16_t)(1 | (minor > 1 ? 1 : minor) << 8);
     data->wHighVersion = 0x0202;
     snprintf(data->szDescription, sizeof data->szDescription, "wasock Windows Sockets 2.2");
     snprintf(data->szSystemStatus, sizeof data->szSystemStatus, "Running");
@@ -105,6 +112,95 @@ int closesocket(uintptr_t s) {
         return wsk_errno(ENOTSOCK);
     }
     return close((int)s);
+}
+
+/* winsock2.h routes a Winsock source's connect, shutdown, setsockopt
+ * and getsockopt here, where Windows gives them another meaning than
+ * POSIX; POSIX sources call the POSIX functions directly. */
+
+/* connect, noting a non-blocking connect under way for Winsock's
+ * select (poll.c), which reports its failure in exceptfds. */
+int __wasock_wsa_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+    int rc = connect(fd, addr, len);
+    int err = errno;
+    struct wsk_socket *s = wsk_lookup(fd);
+    if (s != NULL && (rc == 0 || err != EALREADY)) {
+        s->connecting = rc != 0 && err == EINPROGRESS;
+    }
+    errno = err;
+    return rc;
+}
+
+/* shutdown with Windows' SD_RECEIVE 0, SD_SEND 1, SD_BOTH 2 (wasi-libc
+ * numbers SHUT_RD, SHUT_WR, SHUT_RDWR 1, 2, 3). */
+int __wasock_wsa_shutdown(int fd, int how) {
+    static const int HOW[3] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+    if (wsk_get(fd) == NULL) {
+        return -1;
+    }
+    if (how < 0 || how > 2) {
+        return wsk_errno(EINVAL);
+    }
+    return shutdown(fd, HOW[how]);
+}
+
+/* SO_RCVTIMEO and SO_SNDTIMEO are a DWORD of milliseconds on Windows (0:
+ * no timeout), where POSIX takes a struct timeval. */
+static bool wsa_timeout(int level, int name) {
+    return level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO);
+}
+
+int __wasock_wsa_setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
+    if (!wsa_timeout(level, name)) {
+        return setsockopt(fd, level, name, val, len);
+    }
+    if (wsk_get(fd) == NULL) {
+        return -1;
+    }
+    uint32_t ms;
+    if (val == NULL || len < sizeof ms) {
+        return wsk_errno(EFAULT); /* WSAEFAULT: optlen too small */
+    }
+    memcpy(&ms, val, sizeof ms);
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return setsockopt(fd, level, name, &tv, sizeof tv);
+}
+
+/* getsockopt: the timeouts as a DWORD of milliseconds, and SO_ERROR as
+ * a Windows Sockets code (WSAECONNREFUSED, not ECONNREFUSED). */
+int __wasock_wsa_getsockopt(int fd, int level, int name, void *restrict val,
+                            socklen_t *restrict len) {
+    bool so_error = level == SOL_SOCKET && name == SO_ERROR;
+    if (!wsa_timeout(level, name) && !so_error) {
+        return getsockopt(fd, level, name, val, len);
+    }
+    struct wsk_socket *s = wsk_get(fd);
+    if (s == NULL) {
+        return -1;
+    }
+    uint32_t out;
+    if (val == NULL || len == NULL || *len < sizeof out) {
+        return wsk_errno(EFAULT); /* WSAEFAULT: optlen too small */
+    }
+    if (so_error) {
+        wasock_sockets_socket_option_error_code_t pending;
+        wsk_code code;
+        if (!wasock_sockets_socket_method_socket_take_error(wsk_b(s), &pending, &code)) {
+            return wsk_fail(code, WSK_OP_OTHER);
+        }
+        out = pending.is_some ? (uint32_t)wsk_wsa_of(pending.val, WSK_OP_CONNECT) : 0;
+    } else {
+        struct timeval tv;
+        socklen_t tvlen = sizeof tv;
+        if (getsockopt(fd, level, name, &tv, &tvlen) != 0) {
+            return -1;
+        }
+        uint64_t ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+        out = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+    }
+    memcpy(val, &out, sizeof out);
+    *len = sizeof out;
+    return 0;
 }
 
 #define WS_FIONBIO 0x8004667EUL
@@ -165,6 +261,20 @@ int WSAPoll(struct pollfd *fds, unsigned long n, int timeout) {
         return wsk_errno(EFAULT);
     }
     if (n > WSK_POLL_MAX) {
+        return wsk_errno(EINVAL);
+    }
+    /* Windows fails the call (WSAEINVAL) for an event other than
+     * POLLRDNORM, POLLRDBAND and POLLWRNORM (POLLPRI included: "not
+     * supported by the Microsoft Winsock provider"), and when no entry
+     * holds a valid socket. */
+    unsigned long valid = 0;
+    for (unsigned long i = 0; i < n; i++) {
+        if (fds[i].events & ~(WS_POLLRDNORM | WS_POLLRDBAND | WS_POLLWRNORM)) {
+            return wsk_errno(EINVAL);
+        }
+        valid += fds[i].fd >= 0 && wsk_lookup(fds[i].fd) != NULL;
+    }
+    if (valid == 0) {
         return wsk_errno(EINVAL);
     }
     short asked[n ? n : 1];

@@ -473,24 +473,76 @@ fn winsock_echo_serves_nc_and_many_clients() {
     serves_echo_clients(&g, addr);
 }
 
-/// The Winsock example is a Windows program: MinGW-w64 compiles and links
-/// the same file against Windows' Ws2_32, with no wasock `#ifdef` in it.
-#[test]
-fn winsock_echo_source_also_builds_for_windows() {
-    let src = "examples/winsock-echo/echo.c";
+/// `src` (relative to the root) is a Windows program: no wasock `#ifdef`
+/// in it, and MinGW-w64 compiles and links it against Windows' Ws2_32
+/// into `NAME.exe`.
+fn builds_for_windows(name: &str, src: &str) {
     let text = fs::read_to_string(root().join(src)).unwrap();
     for marker in ["wasock", "__wasi", "__wasm"] {
         assert!(!text.contains(marker), "{src} mentions {marker}");
     }
-    let exe = out_dir().join("winsock-echo.exe");
+    let exe = out_dir().join(format!("{name}.exe"));
     let mut cmd = Command::new("x86_64-w64-mingw32-gcc");
     cmd.current_dir(root())
         .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&exe)
         .args([src, "-lws2_32"]);
-    build("x86_64-w64-mingw32-gcc (Windows build)", &mut cmd);
+    build(
+        &format!("x86_64-w64-mingw32-gcc {src} (Windows build)"),
+        &mut cmd,
+    );
     let bytes = fs::read(&exe).unwrap();
-    assert_eq!(&bytes[..2], b"MZ", "a Windows executable");
+    assert_eq!(&bytes[..2], b"MZ", "{src}: a Windows executable");
+}
+
+/// The Winsock example is a Windows program: MinGW-w64 compiles and links
+/// the same file against Windows' Ws2_32, with no wasock `#ifdef` in it.
+#[test]
+fn winsock_echo_source_also_builds_for_windows() {
+    builds_for_windows("winsock-echo", "examples/winsock-echo/echo.c");
+}
+
+/// `tests/c/winsock.c`, a Windows source, checks Winsock's own behaviour
+/// case by case against Windows' documentation (WSAStartup's versions,
+/// WSAEWOULDBLOCK, select's sets, WSAPoll's flag values, `SO_RCVTIMEO` as
+/// a `DWORD` of milliseconds, `SD_*`, the `WSAE*` codes): every case says
+/// `ok`.
+#[test]
+fn winsock_calls_behave_as_windows_documents_case_by_case() {
+    let wasm = component("winsock", &["tests/c/winsock.c"]);
+    let (code, lines, stderr) = run(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-connect=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
+        &wasm,
+    ]);
+    let wrong: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.contains("WRONG"))
+        .map(String::as_str)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} cases differ from Windows:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert_eq!(code, 0, "{}\n{stderr}", lines.join("\n"));
+    let results = cases(&lines, "winsock");
+    assert!(results.len() >= 15, "only {} cases", results.len());
+    for (case, result) in &results {
+        assert_eq!(result, "ok", "{case}");
+    }
+}
+
+/// The Winsock test is a Windows program too: it builds with MinGW-w64.
+#[test]
+fn winsock_test_source_also_builds_for_windows() {
+    builds_for_windows("winsock-test", "tests/c/winsock.c");
 }
 
 /// A one-request HTTP server on 127.0.0.1: answers `body` to the first

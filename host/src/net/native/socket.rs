@@ -570,37 +570,39 @@ impl NetSocket for NativeSocket {
         let want_write = interest.contains(Readiness::WRITABLE);
         let mut rounds = 0;
         loop {
-            let now = self.readiness();
-            if now.intersects(wanted) {
-                return Poll::Ready(now);
-            }
-            // Not ready in truth. Register for the next event; where tokio
-            // still holds a stale "ready" from before the data was consumed,
-            // clear it (the guard's tick makes that safe against an event
-            // arriving meanwhile) and look again.
-            let mut stale = false;
+            // tokio's readiness can be stale (still "ready" after the raw
+            // calls took the data) but never misses an event: one not yet
+            // seen is on its way and wakes this task. So ask tokio first,
+            // registering for the next event, and look at the truth (a
+            // poll(2)) only when tokio says ready: a wait that has to wait
+            // costs no system call, a wakeup one.
+            let mut read = None;
+            let mut write = None;
             if want_read {
                 match fd.poll_read_ready(cx) {
-                    Poll::Ready(Ok(mut guard)) => {
-                        guard.clear_ready();
-                        stale = true;
-                    }
+                    Poll::Ready(Ok(guard)) => read = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
                     Poll::Pending => {}
                 }
             }
             if want_write {
                 match fd.poll_write_ready(cx) {
-                    Poll::Ready(Ok(mut guard)) => {
-                        guard.clear_ready();
-                        stale = true;
-                    }
+                    Poll::Ready(Ok(guard)) => write = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
                     Poll::Pending => {}
                 }
             }
-            if !stale {
+            if read.is_none() && write.is_none() {
                 return Poll::Pending;
+            }
+            let now = self.readiness();
+            if now.intersects(wanted) {
+                return Poll::Ready(now);
+            }
+            // Stale: clear what tokio holds (the guard's tick makes that
+            // safe against an event arriving meanwhile) and ask again.
+            for mut guard in read.into_iter().chain(write) {
+                guard.clear_ready();
             }
             rounds += 1;
             if rounds > 2 {

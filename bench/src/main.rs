@@ -194,7 +194,7 @@ fn native_accept_server(
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--peer") {
-        return peer::serve();
+        return peer::serve(!args.iter().any(|a| a == "--unpinned"));
     }
     if args.get(1).map(String::as_str) == Some("--memory") {
         return memory::child(&args[2..]);
@@ -227,8 +227,11 @@ fn main() -> anyhow::Result<()> {
     };
 
     let stock = Stock::from_env()?;
-    let peer = PeerProcess::start()?;
+    let peer = PeerProcess::start(true)?;
     let peers = peer.peers;
+    // The same peers unpinned, for the rows measured as users run wasock:
+    // nothing pinned anywhere.
+    let free_peer = PeerProcess::start(false)?;
     // The measured side on one CPU, the peers on the other.
     stats::pin_to_cpu(0);
     // Guests run as `wasock run` runs them: on a single-threaded runtime.
@@ -248,6 +251,17 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|(_, n)| Row::new(n, false))
         .chain(latency.iter().map(|(_, n)| Row::new(n, true)))
+        .collect();
+    // The same workloads with nothing pinned: the measured thread, the
+    // peers and stock wasmtime's process all where the scheduler puts them.
+    let mut unpinned: Vec<Row> = throughput
+        .iter()
+        .map(|(_, n)| Row::new(&format!("{n}_unpinned"), false))
+        .chain(
+            latency
+                .iter()
+                .map(|(_, n)| Row::new(&format!("{n}_unpinned"), true)),
+        )
         .collect();
     // What each operation costs the thread that does it, in CPU time: on a
     // machine where the wall clock is bound by the kernel's loopback and
@@ -289,8 +303,31 @@ fn main() -> anyhow::Result<()> {
         sides.push(Side::Stock);
     }
 
+    // One wall-clock measurement of `workload` on `side` against `peers`.
+    let measure = |side: Side, workload: &str, peers: &Peers| -> anyhow::Result<f64> {
+        let gargs = guest_args(workload, peers, &plan);
+        Ok(match side {
+            Side::Native => native(workload, peers, &plan)?,
+            Side::Guest(guest) => rt.block_on(guests.run(guest, &gargs))?,
+            Side::Stock => stock
+                .as_ref()
+                .context("side D without a CLI")?
+                .run(&gargs)?,
+        })
+    };
+
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
+        stats::unpin();
+        for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
+            let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
+            for k in 0..sides.len() {
+                let side = sides[(run + k) % sides.len()];
+                let value = measure(side, workload, &free_peer.peers)?;
+                unpinned[i].side(side).0.push(value * scale);
+            }
+        }
+        stats::pin_to_cpu(0);
         for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
             let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
             let ops = f64::from(match *workload {
@@ -298,19 +335,11 @@ fn main() -> anyhow::Result<()> {
                 "tcp-stream" => plan.stream_bytes / 65536,
                 _ => plan.rtt_rounds,
             });
-            let gargs = guest_args(workload, &peers, &plan);
             // Rotate the order so no side always runs first.
             for k in 0..sides.len() {
                 let side = sides[(run + k) % sides.len()];
                 let start = thread_cpu();
-                let value = match side {
-                    Side::Native => native(workload, &peers, &plan)?,
-                    Side::Guest(guest) => rt.block_on(guests.run(guest, &gargs))?,
-                    Side::Stock => stock
-                        .as_ref()
-                        .context("side D without a CLI")?
-                        .run(&gargs)?,
-                };
+                let value = measure(side, workload, &peers)?;
                 let used = thread_cpu().saturating_sub(start);
                 rows[i].side(side).0.push(value * scale);
                 if !matches!(side, Side::Stock) {
@@ -413,6 +442,7 @@ fn main() -> anyhow::Result<()> {
             h.run(run, &mut http_rows)?;
         }
     }
+    rows.extend(unpinned);
     rows.push(accepts);
     rows.extend(many_rows);
     if kv_bench.is_some() {

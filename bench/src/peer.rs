@@ -31,10 +31,12 @@ pub struct PeerProcess {
 }
 
 impl PeerProcess {
-    /// Start `wasock-bench --peer` and read its addresses.
-    pub fn start() -> anyhow::Result<PeerProcess> {
+    /// Start `wasock-bench --peer` (pinned to CPU 1, or not) and read its
+    /// addresses.
+    pub fn start(pinned: bool) -> anyhow::Result<PeerProcess> {
         let mut child = Command::new(std::env::current_exe()?)
             .arg("--peer")
+            .args((!pinned).then_some("--unpinned"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -76,10 +78,13 @@ fn listen() -> std::io::Result<TcpListener> {
     sock.listen(4096)
 }
 
-/// The peer process's main: serve on one thread (the measured process has
-/// the other core) until stdin closes.
-pub fn serve() -> anyhow::Result<()> {
-    crate::stats::pin_to_cpu(1);
+/// The peer process's main: serve on one thread until stdin closes; pinned
+/// to the core the measured process does not use, or (`pinned` false)
+/// wherever the scheduler puts it.
+pub fn serve(pinned: bool) -> anyhow::Result<()> {
+    if pinned {
+        crate::stats::pin_to_cpu(1);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

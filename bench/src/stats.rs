@@ -82,11 +82,26 @@ pub fn pin_to_cpu(cpu: usize) {
     if count < 2 {
         return;
     }
+    set_affinity(&[cpu % count]);
+}
+
+/// Let the calling thread run on every CPU, as a program nobody pinned
+/// does (and so the processes and threads it starts from now on).
+pub fn unpin() {
+    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let all: Vec<usize> = (0..count).collect();
+    set_affinity(&all);
+}
+
+fn set_affinity(cpus: &[usize]) {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
-    // inside it, and the call reads exactly its size.
+    // inside it (the indexes are below the CPU count, far under its
+    // capacity), and the call reads exactly its size.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu % count, &mut set);
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }

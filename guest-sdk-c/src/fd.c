@@ -126,8 +126,9 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len) {
     return send(fd, buf, len, 0);
 }
 
-/* Total length of an iovec array, or -1 with EINVAL. */
-static ssize_t iov_total(const struct iovec *iov, int n) {
+/* Total length of an iovec array, or -1 with errno: EINVAL for a count
+ * out of range or a total past SSIZE_MAX, EFAULT for a missing array. */
+ssize_t wsk_iov_total(const struct iovec *iov, int n) {
     if (n < 0 || n > IOV_MAX || (n > 0 && iov == NULL)) {
         return wsk_errno(n > 0 && iov == NULL ? EFAULT : EINVAL);
     }
@@ -142,7 +143,7 @@ static ssize_t iov_total(const struct iovec *iov, int n) {
 }
 
 ssize_t wsk_readv(int fd, const struct iovec *iov, int n, int flags) {
-    ssize_t total = iov_total(iov, n);
+    ssize_t total = wsk_iov_total(iov, n);
     if (total < 0) {
         return -1;
     }
@@ -164,7 +165,7 @@ ssize_t wsk_readv(int fd, const struct iovec *iov, int n, int flags) {
 }
 
 ssize_t wsk_writev(int fd, const struct iovec *iov, int n, int flags) {
-    ssize_t total = iov_total(iov, n);
+    ssize_t total = wsk_iov_total(iov, n);
     if (total < 0) {
         return -1;
     }

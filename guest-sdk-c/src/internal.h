@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "wasock_sockets.h"
 
@@ -63,6 +64,9 @@ int wsk_from_sockaddr(const struct sockaddr *sa, socklen_t len, int family, wsk_
 /* Writes at most *len bytes (truncating as POSIX does) and sets *len to
  * the full size. NULL `sa` is allowed when `len` is NULL too. */
 int wsk_to_sockaddr(const wsk_addr *addr, struct sockaddr *sa, socklen_t *len);
+
+/* Total length of `n` buffers (readv/writev/sendmsg/recvmsg), or -1. */
+ssize_t wsk_iov_total(const struct iovec *iov, int n);
 
 /* Flip the host's non-blocking mode for one call (MSG_DONTWAIT). */
 int wsk_set_nonblocking(struct wsk_socket *s, bool on);

@@ -1,5 +1,6 @@
 /* Moving data: send, recv, sendto, recvfrom, sendmsg, recvmsg (and
  * read/write/readv/writev through fd.c). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -174,6 +175,16 @@ ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, struct socka
     return recv_any(fd, buf, len, flags, from, fromlen, NULL);
 }
 
+/* The total length of a message's buffers, checked as Linux checks it:
+ * a count below 0 or over IOV_MAX is EMSGSIZE, a total past SSIZE_MAX
+ * EINVAL, a missing array EFAULT. */
+static ssize_t msg_total(const struct msghdr *msg) {
+    if (msg->msg_iovlen < 0 || msg->msg_iovlen > IOV_MAX) {
+        return wsk_errno(EMSGSIZE);
+    }
+    return wsk_iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+}
+
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
     if (msg == NULL) {
         return wsk_errno(EFAULT);
@@ -185,13 +196,14 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
     if (msg->msg_controllen != 0) {
         return wsk_errno(EOPNOTSUPP); /* no ancillary data */
     }
+    ssize_t checked = msg_total(msg);
+    if (checked < 0) {
+        return -1;
+    }
     if (msg->msg_name == NULL && msg->msg_iovlen <= 1) {
         return wsk_writev(fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
     }
-    size_t total = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
-        total += msg->msg_iov[i].iov_len;
-    }
+    size_t total = (size_t)checked;
     char *tmp = malloc(total ? total : 1);
     if (tmp == NULL) {
         return wsk_errno(ENOMEM);
@@ -214,10 +226,11 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
     if (s == NULL) {
         return -1;
     }
-    size_t total = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
-        total += msg->msg_iov[i].iov_len;
+    ssize_t checked = msg_total(msg);
+    if (checked < 0) {
+        return -1;
     }
+    size_t total = (size_t)checked;
     char *tmp = malloc(total ? total : 1);
     if (tmp == NULL) {
         return wsk_errno(ENOMEM);

@@ -57,6 +57,11 @@ static int append(struct addrinfo ***tail, int family, const void *bytes, uint16
         if (socktype != 0 && socktype != TYPES[t]) {
             continue;
         }
+        /* A protocol asked for picks its socket type (glibc). */
+        if ((protocol == IPPROTO_TCP && TYPES[t] != SOCK_STREAM) ||
+            (protocol == IPPROTO_UDP && TYPES[t] != SOCK_DGRAM)) {
+            continue;
+        }
         struct addrinfo *ai = calloc(1, sizeof *ai + sizeof(struct sockaddr_in6));
         if (ai == NULL) {
             return EAI_MEMORY;

@@ -229,7 +229,11 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
         if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000) {
             return wsk_errno(EDOM);
         }
-        uint64_t ns = (uint64_t)tv->tv_sec * NS_PER_S + (uint64_t)tv->tv_usec * NS_PER_US;
+        /* Longer than a duration holds (584 years): wait forever, as
+         * Linux does with a timeout past what it can count. */
+        bool forever = (uint64_t)tv->tv_sec >= UINT64_MAX / NS_PER_S - 1;
+        uint64_t ns = forever ? 0
+                              : (uint64_t)tv->tv_sec * NS_PER_S + (uint64_t)tv->tv_usec * NS_PER_US;
         wasock_sockets_types_option_duration_t d = {ns != 0, ns};
         if (r->tag == WASOCK_SOCKETS_TYPES_SOCKET_OPTION_RECEIVE_TIMEOUT) {
             o.val.receive_timeout = d;

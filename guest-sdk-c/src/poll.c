@@ -210,6 +210,19 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
             if (!winsock && fd >= nfds) {
                 continue;
             }
+            /* exceptfds can only hold a Winsock connect in progress (there
+             * is no out-of-band data); waiting on anything else there would
+             * wake at its hang-up or error and report nothing. */
+            if (k == 2) {
+                struct wsk_socket *s = wsk_lookup(fd);
+                if (!winsock || s == NULL || !s->connecting) {
+                    if (s == NULL && wsk_get(fd) == NULL && errno == EBADF) {
+                        free(fds);
+                        return winsock ? wsk_errno(ENOTSOCK) : -1;
+                    }
+                    continue;
+                }
+            }
             nfds_t j = 0;
             while (j < n && fds[j].fd != fd) {
                 j++;

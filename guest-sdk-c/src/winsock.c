@@ -5,6 +5,7 @@
  * BSD call of the same name. */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -42,6 +43,18 @@ static int wsa_of_errno(int err) {
     case ENOPROTOOPT: return WSAENOPROTOOPT;
     case EDOM: return WSAEINVAL;
     case ENOTTY: return WSAEINVAL;
+    /* What the library sets itself, outside the error-code table. */
+    case EADDRNOTAVAIL: return WSAEADDRNOTAVAIL;
+    case EADDRINUSE: return WSAEADDRINUSE;
+    case ENOBUFS: return WSAENOBUFS;
+    case EPIPE: return WSAESHUTDOWN;
+    case ENOTCONN: return WSAENOTCONN;
+    case EISCONN: return WSAEISCONN;
+    case EMSGSIZE: return WSAEMSGSIZE;
+    case EACCES: return WSAEACCES;
+    case ETIMEDOUT: return WSAETIMEDOUT;
+    case ECONNREFUSED: return WSAECONNREFUSED;
+    case ECONNRESET: return WSAECONNRESET;
     default: return WSASYSCALLFAILURE;
     }
 }
@@ -277,7 +290,12 @@ int WSAPoll(struct pollfd *fds, unsigned long n, int timeout) {
     if (valid == 0) {
         return wsk_errno(EINVAL);
     }
-    short asked[n ? n : 1];
+    /* The flags asked for, restored after: on the heap, since `n` may be
+     * more than the guest's stack holds. */
+    short *asked = malloc((n ? n : 1) * sizeof *asked);
+    if (asked == NULL) {
+        return wsk_errno(ENOMEM);
+    }
     for (unsigned long i = 0; i < n; i++) {
         short ev = fds[i].events, out = 0;
         if (ev & (WS_POLLRDNORM | WS_POLLRDBAND)) {
@@ -310,5 +328,6 @@ int WSAPoll(struct pollfd *fds, unsigned long n, int timeout) {
         fds[i].events = asked[i];
         fds[i].revents = out;
     }
+    free(asked);
     return ready;
 }

@@ -64,6 +64,19 @@ void bad_input(void) {
     say("socket-bad-protocol", "%s", RC(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP)));
     int ok = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
     say("socket-explicit-protocol", "%s", ok >= 0 ? "ok" : rc_str(-1, errno));
+
+    /* Buffer lists a program may get wrong: lengths that add up past
+     * what a size holds, and counts out of range. */
+    len = loopback(AF_INET, 0, &ss);
+    char big[16];
+    struct iovec wrap[2] = {{big, sizeof big}, {big, SIZE_MAX - 7}};
+    struct msghdr m = {.msg_name = &ss, .msg_namelen = len, .msg_iov = wrap, .msg_iovlen = 2};
+    say("sendmsg-lengths-overflow", "%s", RC(sendmsg(ok, &m, 0)));
+    say("recvmsg-lengths-overflow", "%s", RC(recvmsg(ok, &m, MSG_DONTWAIT)));
+    m.msg_iovlen = -1;
+    say("sendmsg-negative-count", "%s", RC(sendmsg(ok, &m, 0)));
+    m.msg_iovlen = IOV_MAX + 1;
+    say("sendmsg-count-over-iov-max", "%s", RC(sendmsg(ok, &m, 0)));
     if (ok >= 0) {
         close(ok);
     }

@@ -44,6 +44,17 @@ void names(void) {
     gai_case("gai-numeric-ipv6", "::1", "53", AF_UNSPEC, SOCK_DGRAM, AI_NUMERICHOST);
     gai_case("gai-localhost-ipv4", "localhost", "80", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-name", "127.0.0.1", "http", AF_INET, SOCK_STREAM, 0);
+    /* A protocol and no socket type: the protocol picks the type. */
+    struct addrinfo ph, *pr = NULL;
+    memset(&ph, 0, sizeof ph);
+    ph.ai_protocol = IPPROTO_UDP;
+    int perr = getaddrinfo("127.0.0.1", "53", &ph, &pr);
+    say("gai-protocol-picks-type", "%s %s%s", perr != 0 ? eainame(perr) : "0",
+        perr != 0 ? "" : type_str(pr->ai_socktype),
+        perr == 0 && pr->ai_next != NULL ? " and more" : "");
+    if (perr == 0) {
+        freeaddrinfo(pr);
+    }
     gai_case("gai-bad-service", "127.0.0.1", "no-such-service-zz", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-numerichost-with-name", "localhost", "80", AF_INET, SOCK_STREAM, AI_NUMERICHOST);
     gai_case("gai-numericserv-with-name", "127.0.0.1", "http", AF_INET, SOCK_STREAM,

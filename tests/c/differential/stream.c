@@ -285,6 +285,17 @@ void stream_more(void) {
     if (acc >= 0) {
         close(acc);
     }
+    /* No address wanted: the length pointer is not looked at. */
+    int k2 = socket(AF_INET6, SOCK_STREAM, 0);
+    connect(k2, (struct sockaddr *)&m6, sizeof m6);
+    wait_fd(l, POLLIN, WAIT_MS);
+    flen = sizeof from;
+    int acc2 = accept(l, NULL, &flen);
+    say("accept-null-address-with-length", "%s", acc2 >= 0 ? "ok" : rc_str(-1, errno));
+    if (acc2 >= 0) {
+        close(acc2);
+    }
+    close(k2);
     close(k);
     close(l);
 

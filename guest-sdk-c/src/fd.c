@@ -17,6 +17,7 @@
 #include "internal.h"
 
 int __real_close(int fd);
+int __wrap_close(int fd);
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __real_write(int fd, const void *buf, size_t len);
 ssize_t __real_readv(int fd, const struct iovec *iov, int n);
@@ -71,7 +72,7 @@ static int grow(int want) {
     return 0;
 }
 
-int wsk_install(wsk_own handle, int family, int type) {
+int wsk_install(wsk_own handle, int family, int type, int flags) {
     struct wsk_socket *s = calloc(1, sizeof *s);
     int fd = 3;
     while (fd < WSK_MAX_FD && (wsk_lookup(fd) != NULL || libc_has(fd))) {
@@ -86,7 +87,16 @@ int wsk_install(wsk_own handle, int family, int type) {
     s->family = family;
     s->type = type;
     s->shadow = -1;
+    s->cloexec = (flags & SOCK_CLOEXEC) != 0;
     table[fd] = s;
+    if ((flags & SOCK_NONBLOCK) != 0) {
+        if (wsk_set_nonblocking(s, true) != 0) {
+            int err = errno;
+            __wrap_close(fd);
+            return wsk_errno(err);
+        }
+        s->nonblocking = true;
+    }
     return fd;
 }
 

@@ -41,9 +41,10 @@ struct wsk_socket *wsk_lookup(int fd);
 /* As wsk_lookup, but a descriptor that is not a socket sets errno:
  * ENOTSOCK for an open libc descriptor, EBADF otherwise. */
 struct wsk_socket *wsk_get(int fd);
-/* Enter a new socket in the table: its descriptor, or -1 with errno. The
- * handle is dropped on failure. */
-int wsk_install(wsk_own handle, int family, int type);
+/* Enter a new socket in the table with its SOCK_NONBLOCK/SOCK_CLOEXEC
+ * `flags`: its descriptor, or -1 with errno. The handle is dropped (the
+ * socket closed) on failure. */
+int wsk_install(wsk_own handle, int family, int type, int flags);
 /* A borrow of the socket's handle for one call. */
 static inline wsk_borrow wsk_b(struct wsk_socket *s) {
     return wasock_sockets_socket_borrow_socket(s->handle);

@@ -2,7 +2,6 @@
  * accept4, connect, shutdown, getsockname, getpeername. */
 #include <netinet/in.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -32,21 +31,7 @@ int socket(int domain, int type, int protocol) {
     if (!wasock_sockets_socket_static_socket_open(family, wtype, &handle, &code)) {
         return wsk_fail(code, WSK_OP_OTHER);
     }
-    int fd = wsk_install(handle, domain, kind);
-    if (fd < 0) {
-        return -1;
-    }
-    struct wsk_socket *s = wsk_lookup(fd);
-    s->cloexec = (flags & SOCK_CLOEXEC) != 0;
-    if ((flags & SOCK_NONBLOCK) != 0) {
-        if (wsk_set_nonblocking(s, true) != 0) {
-            int err = errno;
-            close(fd);
-            return wsk_errno(err);
-        }
-        s->nonblocking = true;
-    }
-    return fd;
+    return wsk_install(handle, domain, kind, flags);
 }
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -93,21 +78,8 @@ int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int
     if (!wasock_sockets_socket_method_socket_accept(wsk_b(s), &got, &code)) {
         return wsk_fail(code, WSK_OP_TRANSFER);
     }
-    int nfd = wsk_install(got.f0, s->family, s->type);
-    if (nfd < 0) {
-        return -1;
-    }
-    struct wsk_socket *n = wsk_lookup(nfd);
-    n->cloexec = (flags & SOCK_CLOEXEC) != 0;
-    if ((flags & SOCK_NONBLOCK) != 0) {
-        if (wsk_set_nonblocking(n, true) != 0) {
-            int err = errno;
-            close(nfd);
-            return wsk_errno(err);
-        }
-        n->nonblocking = true;
-    }
-    if (addr != NULL) {
+    int nfd = wsk_install(got.f0, s->family, s->type, flags);
+    if (nfd >= 0 && addr != NULL) {
         wsk_to_sockaddr(&got.f1, addr, len);
     }
     return nfd;

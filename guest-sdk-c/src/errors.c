@@ -65,6 +65,15 @@ int wsk_errno_of(wsk_code code, enum wsk_op op) {
     return op == WSK_OP_TRANSFER ? row(code)->transfer : row(code)->err;
 }
 
+int wsk_wsa_of_errno(int err) {
+    for (int code = 0; code < WASOCK_ERROR_CODES; code++) {
+        if (ROWS[code].err == err) {
+            return ROWS[code].wsa;
+        }
+    }
+    return WSASYSCALLFAILURE;
+}
+
 int wsk_wsa_of(wsk_code code, enum wsk_op op) {
     /* Winsock reports a non-blocking connect under way as WSAEWOULDBLOCK. */
     if (op == WSK_OP_CONNECT && code == WASOCK_SOCKETS_TYPES_ERROR_CODE_IN_PROGRESS) {

@@ -75,5 +75,8 @@ int wsk_set_nonblocking(struct wsk_socket *s, bool on);
 /* The Winsock error code for a wasock error-code, and the last one. */
 int wsk_wsa_of(wsk_code code, enum wsk_op op);
 void wsk_note_code(wsk_code code, enum wsk_op op, int err);
+/* The Winsock code of the first error-code whose errno is `err`
+ * (WSASYSCALLFAILURE if none). */
+int wsk_wsa_of_errno(int err);
 
 #endif

@@ -26,6 +26,9 @@ void wsk_note_code(wsk_code code, enum wsk_op op, int err) {
     last_wsa = wsk_wsa_of(code, op);
 }
 
+/* The Winsock code for an errno the library set without an error-code
+ * (bad descriptors and arguments); any other errno is looked up in the
+ * one error table (errors.c). */
 static int wsa_of_errno(int err) {
     switch (err) {
     case 0: return 0;
@@ -33,29 +36,12 @@ static int wsa_of_errno(int err) {
     case ENOTSOCK: return WSAENOTSOCK;
     case EFAULT: return WSAEFAULT;
     case EINTR: return WSAEINTR;
-    case EINVAL: return WSAEINVAL;
-    case EMFILE: return WSAEMFILE;
     case ENOMEM: return WSAENOBUFS;
-    case EAGAIN: return WSAEWOULDBLOCK;
     case EPROTONOSUPPORT: return WSAEPROTONOSUPPORT;
-    case EAFNOSUPPORT: return WSAEAFNOSUPPORT;
-    case EOPNOTSUPP: return WSAEOPNOTSUPP;
-    case ENOPROTOOPT: return WSAENOPROTOOPT;
     case EDOM: return WSAEINVAL;
     case ENOTTY: return WSAEINVAL;
-    /* What the library sets itself, outside the error-code table. */
-    case EADDRNOTAVAIL: return WSAEADDRNOTAVAIL;
-    case EADDRINUSE: return WSAEADDRINUSE;
-    case ENOBUFS: return WSAENOBUFS;
-    case EPIPE: return WSAESHUTDOWN;
-    case ENOTCONN: return WSAENOTCONN;
-    case EISCONN: return WSAEISCONN;
-    case EMSGSIZE: return WSAEMSGSIZE;
-    case EACCES: return WSAEACCES;
-    case ETIMEDOUT: return WSAETIMEDOUT;
-    case ECONNREFUSED: return WSAECONNREFUSED;
-    case ECONNRESET: return WSAECONNRESET;
-    default: return WSASYSCALLFAILURE;
+    case EIO: return WSASYSCALLFAILURE;
+    default: return wsk_wsa_of_errno(err);
     }
 }
 

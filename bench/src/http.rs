@@ -223,13 +223,7 @@ impl HttpBench {
     /// Run `run` of the benchmark: both sides, A first in even runs and B
     /// first in odd ones, into [`rows`]'s rows.
     pub fn run(&self, run: usize, rows: &mut [Row; 2]) -> anyhow::Result<()> {
-        let (a, b) = if run.is_multiple_of(2) {
-            let a = self.native()?;
-            (a, self.guest()?)
-        } else {
-            let b = self.guest()?;
-            (self.native()?, b)
-        };
+        let (a, b) = crate::stats::in_turn(run, || self.native(), || self.guest())?;
         for (row, (va, vb)) in rows
             .iter_mut()
             .zip([(a.per_s, b.per_s), (a.cpu_us, b.cpu_us)])

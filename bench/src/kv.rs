@@ -75,13 +75,7 @@ impl KvBench {
 
     /// Run `run`'s measurements of both sides into `rows` (from [`rows`]).
     pub fn run(&self, run: usize, rows: &mut [Row; 2]) -> anyhow::Result<()> {
-        let (a, b) = if run.is_multiple_of(2) {
-            let a = self.native()?;
-            (a, self.guest()?)
-        } else {
-            let b = self.guest()?;
-            (self.native()?, b)
-        };
+        let (a, b) = crate::stats::in_turn(run, || self.native(), || self.guest())?;
         rows[0].a.0.push(a.set);
         rows[0].b.0.push(b.set);
         rows[1].a.0.push(a.get);

@@ -354,15 +354,8 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(f64::NAN);
         sim_row.a.0.push(native_provider);
         sim_row.b.0.push(sim_bench.udp_rtt_us(plan.rtt_rounds)?);
-        // Alternate which goes first.
         let rounds = plan.many_rounds;
-        let (a, b) = if run % 2 == 0 {
-            let a = many.native(rounds)?;
-            (a, many.guest(rounds)?)
-        } else {
-            let b = many.guest(rounds)?;
-            (many.native(rounds)?, b)
-        };
+        let (a, b) = stats::in_turn(run, || many.native(rounds), || many.guest(rounds))?;
         for (row, (va, vb)) in many_rows.iter_mut().zip([
             (a.per_s, b.per_s),
             (a.p99_us, b.p99_us),

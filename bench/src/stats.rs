@@ -105,3 +105,19 @@ fn set_affinity(cpus: &[usize]) {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
+
+/// Both sides of run `run`, A first in even runs and B first in odd ones,
+/// so that neither side always runs first on a machine still warming up.
+pub fn in_turn<T>(
+    run: usize,
+    a: impl FnOnce() -> anyhow::Result<T>,
+    b: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, T)> {
+    if run.is_multiple_of(2) {
+        let first = a()?;
+        Ok((first, b()?))
+    } else {
+        let first = b()?;
+        Ok((a()?, first))
+    }
+}

@@ -42,6 +42,8 @@ pub mod error;
 pub mod handler;
 pub mod net;
 pub mod poll;
+#[cfg(feature = "provider")]
+pub mod provider;
 pub mod rt;
 
 /// The raw bindings of the wasock interfaces, as wit-bindgen generates them,

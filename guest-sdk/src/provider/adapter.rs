@@ -1,0 +1,154 @@
+//! Glue between [`Socket`](super::Socket) and the traits wit-bindgen
+//! generates for the exported interfaces. Hidden: users see the trait and
+//! the `export_provider!` macro only.
+
+use std::marker::PhantomData;
+
+use super::bindings::exports::wasock::sockets::{name_lookup, poll, socket};
+use super::{
+    AddressFamily, Datagram, Duration, ErrorCode, IpAddress, Lookup, OptionName, Readiness,
+    RecvFlags, SendFlags, ShutdownHow, Socket, SocketAddress, SocketOption, SocketType,
+};
+
+/// The type the export macro implements the generated traits for.
+pub struct Adapter<S>(PhantomData<S>);
+
+/// The representation of an exported socket: the provider's own.
+pub struct SocketRep<S>(S);
+
+/// The representation of an exported lookup.
+pub struct LookupRep<S>(Lookup, PhantomData<S>);
+
+fn export<S: Socket>(s: S) -> socket::Socket {
+    socket::Socket::new(SocketRep(s))
+}
+
+impl<S: Socket> socket::Guest for Adapter<S> {
+    type Socket = SocketRep<S>;
+}
+
+impl<S: Socket> socket::GuestSocket for SocketRep<S> {
+    fn open(family: AddressFamily, type_: SocketType) -> Result<socket::Socket, ErrorCode> {
+        S::open(family, type_).map(export)
+    }
+    fn address_family(&self) -> AddressFamily {
+        self.0.address_family()
+    }
+    fn socket_type(&self) -> SocketType {
+        self.0.socket_type()
+    }
+    fn bind(&self, local_address: SocketAddress) -> Result<(), ErrorCode> {
+        self.0.bind(local_address)
+    }
+    fn listen(&self, backlog: u32) -> Result<(), ErrorCode> {
+        self.0.listen(backlog)
+    }
+    fn accept(&self) -> Result<(socket::Socket, SocketAddress), ErrorCode> {
+        let (s, peer) = self.0.accept()?;
+        Ok((export(s), peer))
+    }
+    fn connect(&self, remote_address: SocketAddress) -> Result<(), ErrorCode> {
+        self.0.connect(remote_address)
+    }
+    fn disconnect(&self) -> Result<(), ErrorCode> {
+        self.0.disconnect()
+    }
+    fn send(&self, data: Vec<u8>, flags: SendFlags) -> Result<u64, ErrorCode> {
+        self.0.send(data, flags)
+    }
+    fn recv(&self, max_len: u64, flags: RecvFlags) -> Result<Vec<u8>, ErrorCode> {
+        self.0.recv(max_len, flags)
+    }
+    fn send_to(
+        &self,
+        data: Vec<u8>,
+        remote_address: SocketAddress,
+        flags: SendFlags,
+    ) -> Result<u64, ErrorCode> {
+        self.0.send_to(data, remote_address, flags)
+    }
+    fn recv_from(&self, max_len: u64, flags: RecvFlags) -> Result<Datagram, ErrorCode> {
+        self.0.recv_from(max_len, flags)
+    }
+    fn shutdown(&self, how: ShutdownHow) -> Result<(), ErrorCode> {
+        self.0.shutdown(how)
+    }
+    fn local_address(&self) -> Result<SocketAddress, ErrorCode> {
+        self.0.local_address()
+    }
+    fn remote_address(&self) -> Result<SocketAddress, ErrorCode> {
+        self.0.remote_address()
+    }
+    fn set_nonblocking(&self, enabled: bool) -> Result<(), ErrorCode> {
+        self.0.set_nonblocking(enabled)
+    }
+    fn is_nonblocking(&self) -> bool {
+        self.0.is_nonblocking()
+    }
+    fn bytes_available(&self) -> Result<u64, ErrorCode> {
+        self.0.bytes_available()
+    }
+    fn set_option(&self, value: SocketOption) -> Result<(), ErrorCode> {
+        self.0.set_option(value)
+    }
+    fn get_option(&self, name: OptionName) -> Result<SocketOption, ErrorCode> {
+        self.0.get_option(name)
+    }
+    fn join_multicast_group(
+        &self,
+        group: IpAddress,
+        interface_index: u32,
+    ) -> Result<(), ErrorCode> {
+        self.0.join_multicast_group(group, interface_index)
+    }
+    fn leave_multicast_group(
+        &self,
+        group: IpAddress,
+        interface_index: u32,
+    ) -> Result<(), ErrorCode> {
+        self.0.leave_multicast_group(group, interface_index)
+    }
+    fn take_error(&self) -> Result<Option<ErrorCode>, ErrorCode> {
+        self.0.take_error()
+    }
+}
+
+impl<S: Socket> poll::Guest for Adapter<S> {
+    fn poll(
+        entries: Vec<poll::PollEntry<'_>>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Readiness>, ErrorCode> {
+        let entries: Vec<(&S, Readiness)> = entries
+            .iter()
+            .map(|e| (&e.socket.get::<SocketRep<S>>().0, e.interest))
+            .collect();
+        S::poll(&entries, timeout)
+    }
+}
+
+impl<S: Socket> name_lookup::Guest for Adapter<S> {
+    type Lookup = LookupRep<S>;
+
+    fn resolve_addresses(
+        name: String,
+        family: Option<AddressFamily>,
+    ) -> Result<Vec<IpAddress>, ErrorCode> {
+        S::resolve_addresses(&name, family)
+    }
+}
+
+impl<S: Socket> name_lookup::GuestLookup for LookupRep<S> {
+    fn start(
+        name: String,
+        family: Option<AddressFamily>,
+    ) -> Result<name_lookup::Lookup, ErrorCode> {
+        let lookup = S::start_lookup(&name, family)?;
+        Ok(name_lookup::Lookup::new(LookupRep::<S>(
+            lookup,
+            PhantomData,
+        )))
+    }
+    fn answer(&self) -> Option<Result<Vec<IpAddress>, ErrorCode>> {
+        self.0.answer()
+    }
+}

@@ -36,6 +36,47 @@ pub enum Command {
     /// virtual time, seeded faults) and print the transcript.
     #[command(after_help = SIM_EXAMPLES)]
     Sim(SimArgs),
+    /// Compose an app on top of provider components and write the result,
+    /// one component that stock tools can inspect or run.
+    #[command(after_help = COMPOSE_EXAMPLES)]
+    Compose(ComposeArgs),
+}
+
+const COMPOSE_EXAMPLES: &str = "\
+A provider exports the wasock socket interfaces (world wasock:sockets/provider,
+or wasock:sockets/layer for one that uses the layer below); the first one given
+sits nearest the app. `wasock run --provider` does the same before running.
+
+Example:
+  cargo build --release --target wasm32-wasip2 -p provider-tap -p tcp-echo
+  wasock compose -o echo-tapped.wasm \\
+      --provider target/wasm32-wasip2/release/provider_tap.wasm \\
+      target/wasm32-wasip2/release/tcp-echo.wasm";
+
+/// Provider components to compose the app with.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ProviderArgs {
+    /// A provider component to run the app on (repeatable: the first one
+    /// given sits nearest the app, each on top of the next, the last on the
+    /// host). E.g. `--provider provider_tap.wasm`.
+    #[arg(long = "provider", value_name = "PROVIDER.wasm")]
+    pub providers: Vec<PathBuf>,
+}
+
+/// Arguments of `wasock compose`.
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// Where to write the composed component.
+    #[arg(short, long, value_name = "OUT.wasm")]
+    pub output: PathBuf,
+
+    /// The providers.
+    #[command(flatten)]
+    pub providers: ProviderArgs,
+
+    /// The app component.
+    #[arg(value_name = "APP.wasm")]
+    pub component: PathBuf,
 }
 
 const SIM_EXAMPLES: &str = "\
@@ -74,6 +115,10 @@ pub struct SimArgs {
         default_value = "target/wasm32-wasip2/release"
     )]
     pub guest_dir: PathBuf,
+
+    /// Providers every guest of the scenario runs on.
+    #[command(flatten)]
+    pub providers: ProviderArgs,
 
     /// Leave each datagram's fate out of the transcript (connections,
     /// resets and partitions stay).
@@ -128,6 +173,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
 
+    /// Providers the handler runs on.
+    #[command(flatten)]
+    pub providers: ProviderArgs,
+
     /// The connection-handler component.
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,
@@ -166,6 +215,10 @@ pub struct RunArgs {
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// Providers the guest runs on.
+    #[command(flatten)]
+    pub providers: ProviderArgs,
 
     /// The component to run.
     #[arg(value_name = "COMPONENT")]

@@ -3,6 +3,7 @@
 
 mod args;
 mod check;
+mod compose;
 mod explain;
 mod run;
 mod scenario;
@@ -16,8 +17,8 @@ use anyhow::Context as _;
 use clap::Parser;
 
 pub use args::{
-    CheckArgs, Cli, Command, ExplainArgs, LimitArgs, PolicyCommand, RuleArgs, RunArgs, ServeArgs,
-    SimArgs,
+    CheckArgs, Cli, Command, ComposeArgs, ExplainArgs, LimitArgs, PolicyCommand, ProviderArgs,
+    RuleArgs, RunArgs, ServeArgs, SimArgs,
 };
 pub use scenario::{HostPlan, Scenario, ScenarioError, component_path, parse_scenario};
 pub use sim::simulate;
@@ -127,6 +128,7 @@ pub fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Explain(args)) => explain::main(&args),
         Command::Policy(PolicyCommand::Check(args)) => check::main(&args),
         Command::Sim(args) => sim::main(args),
+        Command::Compose(args) => compose::main(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

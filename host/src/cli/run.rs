@@ -43,7 +43,7 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     let policy = Arc::new(policy);
     let limits = args.limits.limits();
     let runner = super::runner_for(Runner::default_config(), &limits)?;
-    let component = runner.load(&args.component)?;
+    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
     let pre = runner
         .prepare(&component)
         .with_context(|| format!("cannot run {}", args.component.display()))?;

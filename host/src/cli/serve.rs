@@ -60,7 +60,7 @@ fn serve(
         limits.max_memory,
     );
     let runner = super::runner_for(config, &limits)?;
-    let component = runner.load(&args.component)?;
+    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
     let options = ServeOptions {
         max_concurrent: max,
         drain_timeout: args.drain_timeout,

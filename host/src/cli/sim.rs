@@ -42,7 +42,7 @@ pub fn main(args: SimArgs) -> i32 {
     if let Some(until) = args.until {
         scenario.until = until;
     }
-    let run = match simulate(&scenario, args.quiet) {
+    let run = match simulate(&scenario, &args.providers.providers, args.quiet) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -78,9 +78,9 @@ pub fn main(args: SimArgs) -> i32 {
     }
 }
 
-/// Load the scenario's components (each file once) on a deterministic
-/// runner and run it.
-pub fn simulate(scenario: &Scenario, quiet: bool) -> anyhow::Result<SimRun> {
+/// Load the scenario's components (each file once, composed on `providers`
+/// if any are given) on a deterministic runner and run it.
+pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyhow::Result<SimRun> {
     let mut config = Runner::default_config();
     config.cache(wasmtime::Cache::from_file(None).ok());
     let runner = Runner::deterministic(&config)?;
@@ -94,7 +94,7 @@ pub fn simulate(scenario: &Scenario, quiet: bool) -> anyhow::Result<SimRun> {
                 let component = match components.get(path) {
                     Some(c) => Clone::clone(c),
                     None => {
-                        let c = runner.load(path).with_context(|| {
+                        let c = super::compose::load(&runner, path, providers).with_context(|| {
                             format!(
                                 "host {:?}: build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
                                 h.name

@@ -9,6 +9,7 @@ mod admission;
 pub mod bindings;
 mod budget;
 mod clock;
+pub mod compose;
 mod convert;
 mod ctx;
 mod denials;

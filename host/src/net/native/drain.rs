@@ -146,6 +146,6 @@ mod tests {
         assert_eq!(recv(&mut s).unwrap(), [4; 64]);
         drop(peer);
         wait(&mut s, Readiness::READABLE).await;
-        assert_eq!(recv(&mut s).unwrap(), []);
+        assert!(recv(&mut s).unwrap().is_empty());
     }
 }

@@ -23,6 +23,8 @@ const PACKAGES: &[&str] = &[
     "kv",
     "http",
     "socks5",
+    "provider-tap",
+    "provider-faulty",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -108,6 +110,8 @@ fn main() {
         "kv",
         "http",
         "socks5",
+        "provider_tap",
+        "provider_faulty",
     ]
     .map(String::from)
     .to_vec();

@@ -15,6 +15,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::net::Provider;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
+use wasock_host::runtime::compose::{Named, compose};
 use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Runner, WasockCtx};
 
 /// Generous upper bound for anything a test waits on; tests assert
@@ -360,4 +361,56 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// The guest at `app` composed on `providers` (the first nearest the app),
+/// written once per test binary to a file whose path is returned, so that
+/// it runs and is cached like any other guest.
+pub fn composed(app: &str, providers: &[&str]) -> String {
+    static DONE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let key = std::iter::once(app)
+        .chain(providers.iter().copied())
+        .collect::<Vec<_>>()
+        .join("+");
+    let mut done = DONE.get_or_init(Default::default).lock().unwrap();
+    if let Some(p) = done.get(&key) {
+        return p.clone();
+    }
+    let stem = |p: &str| {
+        std::path::Path::new(p)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let name = std::iter::once(app)
+        .chain(providers.iter().copied())
+        .map(stem)
+        .collect::<Vec<_>>()
+        .join("+");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("composed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}.wasm"));
+    let app_bytes = std::fs::read(app).unwrap();
+    let bytes: Vec<Vec<u8>> = providers
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let layers: Vec<Named<'_>> = providers
+        .iter()
+        .zip(&bytes)
+        .map(|(name, bytes)| Named { name, bytes })
+        .collect();
+    let composed = compose(
+        Named {
+            name: app,
+            bytes: &app_bytes,
+        },
+        &layers,
+    )
+    .unwrap_or_else(|e| panic!("cannot compose {key}: {e}"));
+    std::fs::write(&out, composed).unwrap();
+    let path = out.to_string_lossy().into_owned();
+    done.insert(key, path.clone());
+    path
 }

@@ -12,7 +12,7 @@ use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
 use wasock_host::runtime::{GuestExit, Outcome, Runner, SimGuest, Simulation};
 
-use crate::common::{Hermetic, PATIENCE, run_with_provider, tokio_rt};
+use crate::common::{Hermetic, PATIENCE, composed, run_with_provider, tokio_rt};
 
 /// The providers the suite runs against in process. (The native provider's
 /// resolver is kept to the hosts file, so that the suite sends no DNS
@@ -20,6 +20,13 @@ use crate::common::{Hermetic, PATIENCE, run_with_provider, tokio_rt};
 /// its own (`run_on_sim`).
 fn providers() -> Vec<(&'static str, Arc<dyn Provider>)> {
     vec![("native", Arc::new(Hermetic(NativeProvider)))]
+}
+
+/// Provider components the suite also runs on, composed with each program:
+/// by name, the components (nearest the program first) and the native
+/// provider below them.
+fn layers() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![("tap", vec![wasock_test_programs::PROVIDER_TAP])]
 }
 
 /// Suites: a program whose name starts with one of these is a conformance
@@ -105,7 +112,7 @@ fn run_case(name: &str) {
         assert!(passed, "{name} failed on sim/{family}:\n{out}");
     }
     let rt = tokio_rt();
-    for (provider_name, provider) in providers() {
+    let on = |label: &str, path: &str, provider: Arc<dyn Provider>| {
         for family in ["ipv4", "ipv6"] {
             let run = rt.block_on(async {
                 tokio::time::timeout(
@@ -114,16 +121,25 @@ fn run_case(name: &str) {
                 )
                 .await
             });
-            let done =
-                run.unwrap_or_else(|_| panic!("{name} on {provider_name}/{family} did not finish"));
+            let done = run.unwrap_or_else(|_| panic!("{name} on {label}/{family} did not finish"));
             let passed = matches!(done.exit, GuestExit::Exited(0))
                 && done.stdout.trim_end().ends_with("ok done");
             assert!(
                 passed,
-                "{name} failed on {provider_name}/{family}: {:?}\n{}",
+                "{name} failed on {label}/{family}: {:?}\n{}",
                 done.exit, done.stdout
             );
         }
+    };
+    for (provider_name, provider) in providers() {
+        on(provider_name, path, provider);
+    }
+    for (layer, components) in layers() {
+        on(
+            layer,
+            &composed(path, &components),
+            Arc::new(Hermetic(NativeProvider)),
+        );
     }
 }
 

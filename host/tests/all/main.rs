@@ -15,6 +15,7 @@ mod kv;
 mod limits;
 mod misuse;
 mod policy_cli;
+mod providers;
 mod serve;
 mod sim;
 mod socks5;

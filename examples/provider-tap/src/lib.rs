@@ -1,0 +1,198 @@
+//! `provider-tap`: a layered socket provider. Composed between an app and
+//! the host (`wasock run --provider provider_tap.wasm APP.wasm`), it sees
+//! every socket call the app makes and passes it down, and on the way:
+//!
+//! - counts the bytes each connection sends and receives, and writes them
+//!   to stderr when the connection closes
+//!   (`tap: closed 127.0.0.1:7 sent=5 received=5`);
+//! - logs each connect and accept to stderr
+//!   (`tap: connect 127.0.0.1:7 ok`, `tap: accept 127.0.0.1:50712`);
+//! - enforces a byte quota of its own: `WASOCK_TAP_QUOTA` (bytes sent plus
+//!   received over all the app's sockets; unset means no quota). A send or
+//!   receive that would go past it moves only what is left; once nothing
+//!   is left, sends and receives fail with `access-denied` and the tap says
+//!   so once on stderr, with the counts of the connection that hit it
+//!   (`tap: quota of WASOCK_TAP_QUOTA bytes used up at 127.0.0.1:7
+//!   sent=20000 received=20000; ...`). The app sees an error, never a trap.
+//!
+//! Everything else passes through: the host's policy still decides every
+//! address, so the tap can narrow what the app does but never widen it.
+
+use std::cell::Cell;
+use std::fmt;
+
+use wasock::provider::{Datagram, ErrorCode, Lower, RecvFlags, SendFlags, Socket, SocketAddress};
+
+thread_local! {
+    /// Bytes left under the quota, `None` without one. Read once.
+    static LEFT: Cell<Option<Option<u64>>> = const { Cell::new(None) };
+    /// Whether the tap has said that the quota ran out.
+    static TOLD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The name of the environment variable that sets the quota.
+const QUOTA_VAR: &str = "WASOCK_TAP_QUOTA";
+
+fn left() -> Option<u64> {
+    LEFT.with(|l| {
+        if let Some(v) = l.get() {
+            return v;
+        }
+        let v = std::env::var(QUOTA_VAR).ok().map(|s| {
+            s.trim().parse::<u64>().unwrap_or_else(|_| {
+                eprintln!("tap: {QUOTA_VAR}={s:?} is not a number of bytes; no bytes allowed");
+                0
+            })
+        });
+        l.set(Some(v));
+        v
+    })
+}
+
+/// Take `n` bytes from the quota.
+fn spend(n: u64) {
+    if let Some(l) = left() {
+        LEFT.with(|c| c.set(Some(Some(l.saturating_sub(n)))));
+    }
+}
+
+/// An address as people write it.
+struct Addr<'a>(&'a SocketAddress);
+
+impl fmt::Display for Addr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", wasock::addr::to_std(*self.0))
+    }
+}
+
+/// A socket of the layer below, with its counts.
+struct Tapped {
+    lower: Lower,
+    sent: Cell<u64>,
+    received: Cell<u64>,
+    peer: Cell<Option<SocketAddress>>,
+}
+
+impl Tapped {
+    /// How many of `want` bytes the quota lets through, or `access-denied`
+    /// once it is spent (said once on stderr, with this connection's
+    /// counts).
+    fn allow(&self, want: u64) -> Result<u64, ErrorCode> {
+        match left() {
+            None => Ok(want),
+            Some(0) if want > 0 => {
+                if !TOLD.with(|t| t.replace(true)) {
+                    let peer = self.peer.get().map(|p| Addr(&p).to_string());
+                    eprintln!(
+                        "tap: quota of {QUOTA_VAR} bytes used up at {} sent={} received={}; refusing further traffic",
+                        peer.as_deref().unwrap_or("an unconnected socket"),
+                        self.sent.get(),
+                        self.received.get()
+                    );
+                }
+                Err(ErrorCode::AccessDenied)
+            }
+            Some(n) => Ok(want.min(n)),
+        }
+    }
+
+    fn received(&self, n: u64) {
+        self.received.set(self.received.get() + n);
+        spend(n);
+    }
+    fn sent(&self, n: u64) {
+        self.sent.set(self.sent.get() + n);
+        spend(n);
+    }
+}
+
+impl Drop for Tapped {
+    fn drop(&mut self) {
+        if let Some(peer) = self.peer.get() {
+            eprintln!(
+                "tap: closed {} sent={} received={}",
+                Addr(&peer),
+                self.sent.get(),
+                self.received.get()
+            );
+        }
+    }
+}
+
+impl Socket for Tapped {
+    fn lower(&self) -> Option<&Lower> {
+        Some(&self.lower)
+    }
+
+    fn wrap(lower: Lower) -> Result<Self, ErrorCode> {
+        Ok(Tapped {
+            lower,
+            sent: Cell::new(0),
+            received: Cell::new(0),
+            peer: Cell::new(None),
+        })
+    }
+
+    fn accept(&self) -> Result<(Self, SocketAddress), ErrorCode> {
+        let (lower, peer) = self.lower.accept()?;
+        eprintln!("tap: accept {}", Addr(&peer));
+        let s = Self::wrap(lower)?;
+        s.peer.set(Some(peer));
+        Ok((s, peer))
+    }
+
+    fn connect(&self, remote: SocketAddress) -> Result<(), ErrorCode> {
+        let r = self.lower.connect(remote);
+        match &r {
+            Ok(()) => eprintln!("tap: connect {} ok", Addr(&remote)),
+            Err(e) => eprintln!("tap: connect {} {}", Addr(&remote), e.name()),
+        }
+        // A non-blocking connect under way is a connection too.
+        if matches!(r, Ok(()) | Err(ErrorCode::InProgress)) {
+            self.peer.set(Some(remote));
+        }
+        r
+    }
+
+    fn send(&self, data: Vec<u8>, flags: SendFlags) -> Result<u64, ErrorCode> {
+        let n = self.allow(data.len() as u64)? as usize;
+        let sent = self.lower.send(&data[..n], flags)?;
+        self.sent(sent);
+        Ok(sent)
+    }
+
+    fn recv(&self, max_len: u64, flags: RecvFlags) -> Result<Vec<u8>, ErrorCode> {
+        let n = self.allow(max_len)?;
+        let data = self.lower.recv(n, flags)?;
+        if !flags.contains(RecvFlags::PEEK) {
+            self.received(data.len() as u64);
+        }
+        Ok(data)
+    }
+
+    fn send_to(
+        &self,
+        data: Vec<u8>,
+        remote: SocketAddress,
+        flags: SendFlags,
+    ) -> Result<u64, ErrorCode> {
+        // A datagram goes whole or not at all.
+        if self.allow(data.len() as u64)? < data.len() as u64 {
+            return Err(ErrorCode::AccessDenied);
+        }
+        let sent = self.lower.send_to(&data, remote, flags)?;
+        self.sent(sent);
+        Ok(sent)
+    }
+
+    fn recv_from(&self, max_len: u64, flags: RecvFlags) -> Result<Datagram, ErrorCode> {
+        self.allow(max_len)?;
+        let d = self.lower.recv_from(max_len, flags)?;
+        if !flags.contains(RecvFlags::PEEK) {
+            self.received(d.data.len() as u64);
+        }
+        Ok(d)
+    }
+}
+
+wasock::export_provider!(Tapped);

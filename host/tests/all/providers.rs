@@ -1,0 +1,362 @@
+//! Provider components composed with apps (`--provider`, `wasock compose`):
+//! the tap layer's counts, quota and log; the host's policy below a layer;
+//! stacked layers; and providers that are not what they claim, or trap.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+
+use wasock_host::runtime::{GuestExit, WasockCtx};
+use wasock_test_programs::{PROVIDER_FAULTY, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD};
+
+use crate::common::{PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
+
+/// A native echo server for `connections` connections, on its own thread.
+fn echo_server(connections: usize) -> (u16, JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+            let mut buf = [0u8; 65536];
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if s.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    (port, t)
+}
+
+/// The `sent=` and `received=` values in a line of the tap's.
+fn counts(line: &str) -> (u64, u64) {
+    let value = |key: &str| {
+        line.split([' ', ';'])
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+    };
+    (value("sent="), value("received="))
+}
+
+/// The counts of the tap's lines for connections to `peer` that closed.
+fn closed_counts(stderr: &str, peer: &str) -> Vec<(u64, u64)> {
+    let prefix = format!("tap: closed {peer} ");
+    stderr
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .map(counts)
+        .collect()
+}
+
+#[test]
+fn the_tap_counts_each_connection_and_logs_its_connect() {
+    let (port, server) = echo_server(1);
+    let peer = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={peer}");
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO_CLIENT,
+        &peer,
+        "100000",
+    ]);
+    assert_eq!(code, 0, "{out:?}\n{err}");
+    assert_eq!(out.last().map(String::as_str), Some("ok echoed 100000"));
+    assert!(err.contains(&format!("tap: connect {peer} ok")), "{err}");
+    assert_eq!(
+        closed_counts(&err, &peer),
+        vec![(100_000, 100_000)],
+        "{err}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn the_tap_quota_is_an_error_for_the_app_not_a_trap() {
+    let (port, server) = echo_server(1);
+    let peer = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={peer}");
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        "--env",
+        "WASOCK_TAP_QUOTA=40000",
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO_CLIENT,
+        &peer,
+        "100000",
+    ]);
+    // The client's own report of a failed read or write, and its exit 1.
+    assert_eq!(code, 1, "{out:?}\n{err}");
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("error access-denied"),
+        "{err}"
+    );
+    assert!(!err.contains("trap"), "{err}");
+    // The app exits without closing its socket, so the tap's word on the
+    // quota carries the connection's counts.
+    let line = err
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "tap: quota of WASOCK_TAP_QUOTA bytes used up at {peer} "
+            ))
+        })
+        .unwrap_or_else(|| panic!("no quota line in:\n{err}"));
+    let (sent, received) = counts(line);
+    assert_eq!(sent + received, 40_000, "{err}");
+    server.join().unwrap();
+}
+
+#[test]
+fn the_host_refuses_what_the_policy_does_not_grant_through_a_layer() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let peer = l.local_addr().unwrap().to_string();
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        "tcp-connect=127.0.0.1:1",
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO_CLIENT,
+        &peer,
+        "10",
+    ]);
+    assert_eq!((code, out), (1, vec!["error access-denied".to_string()]));
+    // The host's denial, naming the instance; the tap saw the refusal.
+    let denial = err
+        .lines()
+        .find(|l| l.contains(&format!("denied tcp-connect {peer}")))
+        .unwrap_or_else(|| panic!("no denial in:\n{err}"));
+    assert!(denial.contains("instance="), "{denial}");
+    assert!(
+        err.contains(&format!("tap: connect {peer} access-denied")),
+        "{err}"
+    );
+    assert_eq!(
+        l.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
+#[test]
+fn layers_stack_each_on_the_next() {
+    let (port, server) = echo_server(1);
+    let peer = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={peer}");
+    // tap on faulty on tap on the host: every call goes through all three.
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        "--provider",
+        PROVIDER_TAP,
+        "--provider",
+        PROVIDER_FAULTY,
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO_CLIENT,
+        &peer,
+        "5000",
+    ]);
+    assert_eq!(code, 0, "{out:?}\n{err}");
+    assert_eq!(out.last().map(String::as_str), Some("ok echoed 5000"));
+    assert_eq!(
+        err.matches(&format!("tap: connect {peer} ok")).count(),
+        2,
+        "{err}"
+    );
+    assert_eq!(closed_counts(&err, &peer), vec![(5000, 5000); 2], "{err}");
+    server.join().unwrap();
+}
+
+#[test]
+fn compose_writes_a_component_that_runs_as_the_flag_would() {
+    let (port, server) = echo_server(1);
+    let peer = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={peer}");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compose-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_path = dir.join("client-tapped.wasm");
+    let out_str = out_path.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "compose",
+        "-o",
+        out_str,
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO_CLIENT,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&["run", "--allow", &grant, out_str, &peer, "1000"]);
+    assert_eq!(code, 0, "{out:?}\n{err}");
+    assert_eq!(closed_counts(&err, &peer), vec![(1000, 1000)], "{err}");
+    server.join().unwrap();
+}
+
+/// A component exporting `wasock:sockets/socket` as an instance with other
+/// contents than the interface has.
+const WRONG_TYPES: &str = r#"
+(component
+  (core module $m (func (export "f")))
+  (core instance $i (instantiate $m))
+  (func $f (canon lift (core func $i "f")))
+  (instance $socket (export "open" (func $f)))
+  (export "wasock:sockets/socket@0.1.0" (instance $socket))
+)
+"#;
+
+/// `wasock run` with `ARGS`: exit code and stderr.
+fn run_err(args: &[&str]) -> (i32, String) {
+    let (code, _, err) = run(args);
+    (code, err)
+}
+
+#[test]
+fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-providers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wrong = dir.join("wrong-types.wasm");
+    std::fs::write(&wrong, wat::parse_str(WRONG_TYPES).unwrap()).unwrap();
+    let text = dir.join("notes.wasm");
+    std::fs::write(&text, "not a component").unwrap();
+    let wrong = wrong.to_str().unwrap();
+    let text = text.to_str().unwrap();
+
+    let missing = dir.join("missing.wasm");
+    let missing = missing.to_str().unwrap();
+    let cases: [(&str, &str, String); 5] = [
+        // A command in place of a provider.
+        (
+            TCP_ECHO,
+            TCP_ECHO_CLIENT,
+            format!(
+                "provider {TCP_ECHO} does not export `wasock:sockets/socket@0.1.0`, which {TCP_ECHO_CLIENT} imports"
+            ),
+        ),
+        // The interface with other types.
+        (
+            wrong,
+            TCP_ECHO_CLIENT,
+            format!(
+                "provider {wrong} exports `wasock:sockets/socket@0.1.0` with other types than {TCP_ECHO_CLIENT} imports"
+            ),
+        ),
+        // Not a component at all.
+        (
+            text,
+            TCP_ECHO_CLIENT,
+            format!("{text} is not a WebAssembly component"),
+        ),
+        // A provider that does not exist.
+        (
+            missing,
+            TCP_ECHO_CLIENT,
+            format!("cannot read the provider {missing}"),
+        ),
+        // An app that uses no wasock sockets (std::net over wasi:sockets).
+        (
+            PROVIDER_TAP,
+            WASI_STD,
+            format!("{WASI_STD} imports none of the wasock socket interfaces"),
+        ),
+    ];
+    for (provider, app, expected) in &cases {
+        let (code, err) = run_err(&["run", "--provider", provider, app, "x", "1"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(expected.as_str()), "{expected}\n{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The same errors from `wasock compose`, which writes nothing then.
+    let out = dir.join("never.wasm");
+    let (code, err) = run_err(&[
+        "compose",
+        "-o",
+        out.to_str().unwrap(),
+        "--provider",
+        TCP_ECHO,
+        TCP_ECHO_CLIENT,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not export"), "{err}");
+    assert!(!out.exists());
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_trap_inside_a_provider_ends_that_instance_alone() {
+    let rt = tokio_rt();
+    rt.block_on(async {
+        // An echo server on the faulty provider, serving on.
+        let server_path = composed(TCP_ECHO, &[PROVIDER_FAULTY]);
+        let server = spawn_in_process(
+            &server_path,
+            &["127.0.0.1:0"],
+            WasockCtx::builder()
+                .policy(allow(&["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"]))
+                .build(),
+        );
+        let line = server.line_containing("listening on").await;
+        let addr = line.trim_start_matches("listening on ").to_string();
+
+        // A client on the same provider hits its bug: that instance traps.
+        let client_path = composed(TCP_ECHO_CLIENT, &[PROVIDER_FAULTY]);
+        let client = spawn_in_process(
+            &client_path,
+            &["127.0.0.1:9", "1"],
+            WasockCtx::builder()
+                .policy(allow(&["tcp-connect=127.0.0.1:*"]))
+                .build(),
+        );
+        let done = tokio::time::timeout(PATIENCE, client.finish())
+            .await
+            .expect("client ends");
+        let GuestExit::Trapped(e) = &done.exit else {
+            panic!("expected a trap, got {:?}", done.exit);
+        };
+        assert!(format!("{e:?}").contains("unreachable"), "{e:?}");
+
+        // The server still serves.
+        let echoed = tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+            s.write_all(b"still here").unwrap();
+            let mut buf = [0u8; 10];
+            s.read_exact(&mut buf).unwrap();
+            buf
+        })
+        .await
+        .unwrap();
+        assert_eq!(&echoed, b"still here");
+        assert!(!server.task.is_finished());
+        server.task.abort();
+    });
+    // `wasock run` says so and exits as for any trap.
+    let (code, _, err) = run(&[
+        "run",
+        "--allow",
+        "tcp-connect=127.0.0.1:*",
+        "--provider",
+        PROVIDER_FAULTY,
+        TCP_ECHO_CLIENT,
+        "127.0.0.1:9",
+        "1",
+    ]);
+    assert_eq!(code, 134, "{err}");
+    assert!(err.contains("provider-faulty: connect to port 9"), "{err}");
+}

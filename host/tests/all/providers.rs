@@ -360,3 +360,48 @@ fn a_trap_inside_a_provider_ends_that_instance_alone() {
     assert_eq!(code, 134, "{err}");
     assert!(err.contains("provider-faulty: connect to port 9"), "{err}");
 }
+
+#[test]
+fn sim_runs_every_guest_of_a_scenario_on_the_providers() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/sim/tcp-partition.toml"
+    );
+    let guest_dir = std::path::Path::new(TCP_ECHO).parent().unwrap();
+    let (code, out, err) = run(&[
+        "sim",
+        "--guest-dir",
+        guest_dir.to_str().unwrap(),
+        "--provider",
+        PROVIDER_TAP,
+        scenario,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let transcript = out.join("\n");
+    // Both ends went through the tap, on the simulated network.
+    assert!(
+        transcript.contains("server  stderr tap: accept 10.0.0.2:"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("client  stderr tap: connect 10.0.0.1:5000 ok"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn serve_says_providers_are_not_supported_yet() {
+    let (code, _, err) = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--provider",
+        PROVIDER_TAP,
+        TCP_ECHO,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`serve --provider` is not supported yet"),
+        "{err}"
+    );
+}

@@ -6,7 +6,8 @@
 //!   to stderr when the connection closes
 //!   (`tap: closed 127.0.0.1:7 sent=5 received=5`);
 //! - logs each connect and accept to stderr
-//!   (`tap: connect 127.0.0.1:7 ok`, `tap: accept 127.0.0.1:50712`);
+//!   (`tap: connect 127.0.0.1:7 ok`, `tap: accept 127.0.0.1:50712`), and
+//!   each connection `wasock serve` hands over (`tap: handed 127.0.0.1:50713`);
 //! - enforces a byte quota of its own: `WASOCK_TAP_QUOTA` (bytes sent plus
 //!   received over all the app's sockets; unset means no quota). A send or
 //!   receive that would go past it moves only what is left; once nothing
@@ -30,6 +31,17 @@ thread_local! {
     static TOLD: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Write one line to stderr in a single write, so that the lines of
+/// instances sharing the host's stderr (`wasock serve`) never interleave.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }};
+}
+
 /// The name of the environment variable that sets the quota.
 const QUOTA_VAR: &str = "WASOCK_TAP_QUOTA";
 
@@ -40,7 +52,7 @@ fn left() -> Option<u64> {
         }
         let v = std::env::var(QUOTA_VAR).ok().map(|s| {
             s.trim().parse::<u64>().unwrap_or_else(|_| {
-                eprintln!("tap: {QUOTA_VAR}={s:?} is not a number of bytes; no bytes allowed");
+                say!("tap: {QUOTA_VAR}={s:?} is not a number of bytes; no bytes allowed");
                 0
             })
         });
@@ -83,7 +95,7 @@ impl Tapped {
             Some(0) if want > 0 => {
                 if !TOLD.with(|t| t.replace(true)) {
                     let peer = self.peer.get().map(|p| Addr(&p).to_string());
-                    eprintln!(
+                    say!(
                         "tap: quota of {QUOTA_VAR} bytes used up at {} sent={} received={}; refusing further traffic",
                         peer.as_deref().unwrap_or("an unconnected socket"),
                         self.sent.get(),
@@ -109,7 +121,7 @@ impl Tapped {
 impl Drop for Tapped {
     fn drop(&mut self) {
         if let Some(peer) = self.peer.get() {
-            eprintln!(
+            say!(
                 "tap: closed {} sent={} received={}",
                 Addr(&peer),
                 self.sent.get(),
@@ -135,8 +147,16 @@ impl Socket for Tapped {
 
     fn accept(&self) -> Result<(Self, SocketAddress), ErrorCode> {
         let (lower, peer) = self.lower.accept()?;
-        eprintln!("tap: accept {}", Addr(&peer));
+        say!("tap: accept {}", Addr(&peer));
         let s = Self::wrap(lower)?;
+        s.peer.set(Some(peer));
+        Ok((s, peer))
+    }
+
+    fn take_connection() -> Result<(Self, SocketAddress), ErrorCode> {
+        let (lower, peer) = wasock::provider::take_lower_connection()?;
+        let s = Self::wrap(lower)?;
+        say!("tap: handed {}", Addr(&peer));
         s.peer.set(Some(peer));
         Ok((s, peer))
     }
@@ -144,8 +164,8 @@ impl Socket for Tapped {
     fn connect(&self, remote: SocketAddress) -> Result<(), ErrorCode> {
         let r = self.lower.connect(remote);
         match &r {
-            Ok(()) => eprintln!("tap: connect {} ok", Addr(&remote)),
-            Err(e) => eprintln!("tap: connect {} {}", Addr(&remote), e.name()),
+            Ok(()) => say!("tap: connect {} ok", Addr(&remote)),
+            Err(e) => say!("tap: connect {} {}", Addr(&remote), e.name()),
         }
         // A non-blocking connect under way is a connection too.
         if matches!(r, Ok(()) | Err(ErrorCode::InProgress)) {

@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use super::bindings::exports::wasock::sockets::{name_lookup, poll, socket};
+use super::bindings::exports::wasock::sockets::{handoff, name_lookup, poll, socket};
 use super::{
     AddressFamily, Datagram, Duration, ErrorCode, IpAddress, Lookup, OptionName, Readiness,
     RecvFlags, SendFlags, ShutdownHow, Socket, SocketAddress, SocketOption, SocketType,
@@ -150,5 +150,12 @@ impl<S: Socket> name_lookup::GuestLookup for LookupRep<S> {
     }
     fn answer(&self) -> Option<Result<Vec<IpAddress>, ErrorCode>> {
         self.0.answer()
+    }
+}
+
+impl<S: Socket> handoff::Guest for Adapter<S> {
+    fn take_connection() -> Result<(socket::Socket, SocketAddress), ErrorCode> {
+        let (s, peer) = S::take_connection()?;
+        Ok((export(s), peer))
     }
 }

@@ -18,7 +18,9 @@
 //!   below: `lower` returns `None`, and it overrides every method. A method
 //!   it leaves alone fails with [`ErrorCode::NotSupported`] (or, for the
 //!   three that cannot fail, traps with a message naming the method). Its
-//!   component imports nothing of wasock's (world `wasock:sockets/provider`).
+//!   component imports nothing of wasock's (world `wasock:sockets/provider`)
+//!   as long as it overrides every method, `take_connection` included:
+//!   a default it keeps is a call to the layer below, which imports it.
 //!
 //! A layer that counts the bytes each connection sends:
 //!
@@ -88,6 +90,13 @@ pub mod bindings {
         export_macro_name: "__export_provider",
         default_bindings_module: "wasock::provider::bindings",
     });
+}
+
+/// The connection `wasock serve` accepted for this instance, taken from the
+/// layer below (`handoff.take-connection` of the import): what a layer's
+/// [`Socket::take_connection`] wraps.
+pub fn take_lower_connection() -> Result<(Lower, SocketAddress), ErrorCode> {
+    bindings::wasock::sockets::handoff::take_connection()
 }
 
 /// The layer below, or `not-supported` for a provider that has none.
@@ -268,6 +277,15 @@ pub trait Socket: Sized + 'static {
         family: Option<AddressFamily>,
     ) -> Result<Vec<IpAddress>, ErrorCode> {
         name_lookup::resolve_addresses(name, family)
+    }
+
+    /// `handoff.take-connection`: the connection `wasock serve` accepted
+    /// for this instance, as this provider's socket, with its peer. By
+    /// default the layer below's, wrapped. A provider with no layer below
+    /// cannot adopt a host connection: it returns `not-supported`.
+    fn take_connection() -> Result<(Self, SocketAddress), ErrorCode> {
+        let (lower, peer) = take_lower_connection()?;
+        Ok((Self::wrap(lower)?, peer))
     }
 
     /// `name-lookup.lookup.start`: by default, a lookup of the layer

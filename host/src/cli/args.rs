@@ -173,7 +173,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
 
-    /// Providers the handler runs on (not supported yet: `serve` says why).
+    /// Providers the handler runs on.
     #[command(flatten)]
     pub providers: ProviderArgs,
 

@@ -22,12 +22,6 @@ pub fn main(args: ServeArgs) -> i32 {
             return 2;
         }
     };
-    if !args.providers.providers.is_empty() {
-        eprintln!(
-            "error: `serve --provider` is not supported yet: the host hands each connection to the handler as its own socket, and a provider has no way yet to adopt it as one of its sockets; run the server as an app on the provider instead (`wasock run --provider P.wasm APP.wasm`, e.g. examples/tcp-echo)"
-        );
-        return 2;
-    }
     if !policy
         .rules()
         .iter()
@@ -66,7 +60,7 @@ fn serve(
         limits.max_memory,
     );
     let runner = super::runner_for(config, &limits)?;
-    let component = runner.load(&args.component)?;
+    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
     let options = ServeOptions {
         max_concurrent: max,
         drain_timeout: args.drain_timeout,

@@ -4,7 +4,7 @@
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "wasock:sockets/connection-handler",
+    world: "wasock:sockets/wasock-host",
     imports: {
         "wasock:sockets/socket.[method]socket.accept": async | trappable,
         "wasock:sockets/socket.[method]socket.connect": async | trappable,

@@ -23,7 +23,12 @@ const SERVED: &[&str] = &[
     "wasock:sockets/socket",
     "wasock:sockets/poll",
     "wasock:sockets/name-lookup",
+    HANDOFF,
 ];
+
+/// How `wasock serve` hands a connection down the layers: the nearest
+/// provider's export of it is exported by the composition too.
+const HANDOFF: &str = "wasock:sockets/handoff";
 
 /// A component given by name (its path, for messages) and bytes.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +54,7 @@ pub enum ComposeError {
     /// The app imports none of the interfaces a provider serves.
     #[error(
         "{app} imports none of the wasock socket interfaces ({}), so a provider has nothing to serve; is it a wasock app (built with the `wasock` crate or `wasock-cc`)?",
-        SERVED.join(", ")
+        SERVED[..3].join(", ")
     )]
     NothingToServe {
         /// The app (or the composition so far).
@@ -187,6 +192,10 @@ fn plug(app_name: &str, app: &[u8], provider: Named<'_>) -> Result<Vec<u8>, Comp
         });
     }
     let app_exports: Vec<String> = app_world.exports.keys().cloned().collect();
+    // The nearest layer's hand-off, for `wasock serve` to call.
+    let handoff = find(provider_world.exports.keys(), HANDOFF)
+        .filter(|_| find(app_exports.iter(), HANDOFF).is_none())
+        .cloned();
 
     let encode_error = |reason: String| ComposeError::Encode {
         provider: provider.name.to_string(),
@@ -209,6 +218,14 @@ fn plug(app_name: &str, app: &[u8], provider: Named<'_>) -> Result<Vec<u8>, Comp
             .map_err(|e| encode_error(e.to_string()))?;
         graph
             .export(item, name)
+            .map_err(|e| encode_error(e.to_string()))?;
+    }
+    if let Some(name) = handoff {
+        let item = graph
+            .alias_instance_export(provider_instance, &name)
+            .map_err(|e| encode_error(e.to_string()))?;
+        graph
+            .export(item, &name)
             .map_err(|e| encode_error(e.to_string()))?;
     }
     graph

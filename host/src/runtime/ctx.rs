@@ -56,6 +56,9 @@ pub struct WasockCtx {
     pub(crate) buffers: Arc<Budget>,
     /// `lookup` resources alive (see `PendingLookup`).
     pub(crate) lookups_alive: Arc<Budget>,
+    /// The connection `wasock serve` accepted for this instance, until the
+    /// lowest provider layer takes it (`wasock:sockets/handoff`).
+    pub(crate) handoff: Option<super::handoff::Handoff>,
 }
 
 impl WasockCtx {
@@ -193,6 +196,7 @@ impl WasockCtxBuilder {
             sockets: Budget::new(self.limits.max_sockets as u64),
             buffers: Budget::new(self.limits.max_buffer_bytes),
             lookups_alive: Budget::new(super::lookup::MAX_LOOKUPS_ALIVE),
+            handoff: None,
         }
     }
 }
@@ -235,8 +239,8 @@ impl HasData for WasockSockets {
     type Data<'a> = WasockCtxView<'a>;
 }
 
-/// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`) to a
-/// linker. WASI is added separately, with
+/// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`, and
+/// `handoff` for provider layers) to a linker. WASI is added separately, with
 /// `wasmtime_wasi::p2::add_to_linker_async`.
 ///
 /// `send` is linked by hand over its generated binding, so that it reads
@@ -248,5 +252,6 @@ pub fn add_to_linker<T: WasockView + 'static>(linker: &mut Linker<T>) -> wasmtim
     super::socket::direct::add_to_linker(linker)?;
     wit::poll::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::name_lookup::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
+    wit::handoff::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     Ok(())
 }

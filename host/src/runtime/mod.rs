@@ -15,6 +15,8 @@ mod ctx;
 mod denials;
 mod error;
 mod exit;
+mod handler;
+mod handoff;
 mod limits;
 mod lookup;
 mod names;

@@ -23,11 +23,10 @@ use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::admission::{Gate, Subject};
-use super::bindings::ConnectionHandlerPre;
 use super::clock::{Clock, RealClock, within};
-use super::convert::addr_from_std;
 use super::ctx::{PinnedNames, WasockCtx};
 use super::exit::GuestExit;
+use super::handler::Handler;
 use super::limits::Limits;
 use super::runner::{Runner, with_timeout};
 use super::socket::{GuestSocket, State};
@@ -113,7 +112,7 @@ pub struct WorkerReport {
 /// instances running at once, its policy and its counters.
 pub struct Server {
     runner: Runner,
-    pre: ConnectionHandlerPre<HostState>,
+    handler: Handler,
     policy: Arc<Policy>,
     /// The `tcp-accept` check on the host's own listener.
     gate: Gate,
@@ -139,14 +138,10 @@ impl Server {
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component imports something wasock does not provide")?;
-        let pre = ConnectionHandlerPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context(
-                "the component is not a connection handler (it must export wasock:sockets/handler)",
-            )?;
+        let handler = Handler::new(component, pre)?;
         Ok(Server {
             runner,
-            pre,
+            handler,
             gate: Gate::new(Subject::Server, policy.clone(), Arc::default()),
             policy,
             pinned,
@@ -301,21 +296,6 @@ impl Server {
             Ok(r) => r,
             Err(e) => return GuestExit::Trapped(e.into()),
         };
-        let handler = match self.pre.instantiate_async(&mut store).await {
-            Ok(h) => h,
-            Err(e) => return GuestExit::Trapped(e),
-        };
-        match handler
-            .wasock_sockets_handler()
-            .call_handle(&mut store, conn, addr_from_std(peer))
-            .await
-        {
-            Ok(Ok(())) => GuestExit::Exited(0),
-            Ok(Err(code)) => {
-                tracing::info!(target: "wasock::serve", peer = %peer, "the handler returned {}", code.name());
-                GuestExit::Exited(1)
-            }
-            Err(e) => GuestExit::Trapped(e),
-        }
+        self.handler.call(&mut store, conn, peer).await
     }
 }

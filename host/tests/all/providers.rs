@@ -7,9 +7,11 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 
 use wasock_host::runtime::{GuestExit, WasockCtx};
-use wasock_test_programs::{PROVIDER_FAULTY, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD};
+use wasock_test_programs::{
+    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD,
+};
 
-use crate::common::{PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
+use crate::common::{Guest, PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
 
 /// A native echo server for `connections` connections, on its own thread.
 fn echo_server(connections: usize) -> (u16, JoinHandle<()>) {
@@ -389,19 +391,54 @@ fn sim_runs_every_guest_of_a_scenario_on_the_providers() {
     );
 }
 
+/// One HTTP request to `addr`: the whole response.
+fn get(addr: std::net::SocketAddr) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 #[test]
-fn serve_says_providers_are_not_supported_yet() {
-    let (code, _, err) = run(&[
+fn serve_hands_each_connection_down_the_layers() {
+    // Two taps: the host hands the connection to the lower one, which hands
+    // it to the upper one, whose socket the handler gets.
+    let server = Guest::spawn(&[
         "serve",
         "--listen",
         "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
         "--provider",
         PROVIDER_TAP,
-        TCP_ECHO,
+        "--provider",
+        PROVIDER_TAP,
+        HTTP_HELLO,
     ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("`serve --provider` is not supported yet"),
-        "{err}"
-    );
+    let addr = server.listening_addr();
+    for _ in 0..3 {
+        let response = get(addr);
+        assert!(
+            response.contains("hello from wasock instance"),
+            "{response}"
+        );
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while server.stderr().matches("tap: closed").count() < 6 {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let err = server.stderr();
+    assert_eq!(err.matches("tap: handed 127.0.0.1:").count(), 6, "{err}");
+    // The handler's bytes went through both layers.
+    let sent: Vec<u64> = err
+        .lines()
+        .filter(|l| l.starts_with("tap: closed"))
+        .map(|l| counts(l).0)
+        .collect();
+    assert!(sent.iter().all(|&n| n > 0 && n == sent[0]), "{err}");
 }

@@ -25,6 +25,7 @@ const PACKAGES: &[&str] = &[
     "socks5",
     "provider-tap",
     "provider-faulty",
+    "provider-memnet",
     "wasock-guests",
     "wasock-bench-guests",
 ];
@@ -112,6 +113,7 @@ fn main() {
         "socks5",
         "provider_tap",
         "provider_faulty",
+        "provider_memnet",
     ]
     .map(String::from)
     .to_vec();

@@ -1,6 +1,8 @@
 //! The conformance suite: one small guest program per behaviour
 //! (`tests/programs/src/bin/<suite>_<case>.rs`), each run against every
-//! provider, over IPv4 and IPv6. A provider conforms when all pass.
+//! provider, over IPv4 and IPv6: native, the simulator, and composed on the
+//! provider components `provider-tap` (over native) and `provider-memnet`.
+//! A provider conforms when all pass.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -23,10 +25,23 @@ fn providers() -> Vec<(&'static str, Arc<dyn Provider>)> {
 }
 
 /// Provider components the suite also runs on, composed with each program:
-/// by name, the components (nearest the program first) and the native
-/// provider below them.
-fn layers() -> Vec<(&'static str, Vec<&'static str>)> {
-    vec![("tap", vec![wasock_test_programs::PROVIDER_TAP])]
+/// by name, the components (nearest the program first), and the policy the
+/// host applies below them. The tap passes every call to the native
+/// provider; memnet keeps its network in memory, so the host, denying
+/// everything, is never asked.
+fn layers() -> Vec<(&'static str, Vec<&'static str>, Arc<Policy>)> {
+    vec![
+        (
+            "tap",
+            vec![wasock_test_programs::PROVIDER_TAP],
+            grant_everything(),
+        ),
+        (
+            "memnet",
+            vec![wasock_test_programs::PROVIDER_MEMNET],
+            Arc::new(Policy::deny_all()),
+        ),
+    ]
 }
 
 /// Suites: a program whose name starts with one of these is a conformance
@@ -112,12 +127,12 @@ fn run_case(name: &str) {
         assert!(passed, "{name} failed on sim/{family}:\n{out}");
     }
     let rt = tokio_rt();
-    let on = |label: &str, path: &str, provider: Arc<dyn Provider>| {
+    let on = |label: &str, path: &str, policy: Arc<Policy>, provider: Arc<dyn Provider>| {
         for family in ["ipv4", "ipv6"] {
             let run = rt.block_on(async {
                 tokio::time::timeout(
                     PATIENCE,
-                    run_with_provider(path, &[family], grant_everything(), provider.clone()),
+                    run_with_provider(path, &[family], policy.clone(), provider.clone()),
                 )
                 .await
             });
@@ -132,12 +147,13 @@ fn run_case(name: &str) {
         }
     };
     for (provider_name, provider) in providers() {
-        on(provider_name, path, provider);
+        on(provider_name, path, grant_everything(), provider);
     }
-    for (layer, components) in layers() {
+    for (layer, components, policy) in layers() {
         on(
             layer,
             &composed(path, &components),
+            policy,
             Arc::new(Hermetic(NativeProvider)),
         );
     }

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use wasock_host::runtime::{GuestExit, WasockCtx};
 use wasock_test_programs::{
-    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD,
+    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD,
 };
 
 use crate::common::{Guest, PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
@@ -361,6 +361,8 @@ fn a_trap_inside_a_provider_ends_that_instance_alone() {
     ]);
     assert_eq!(code, 134, "{err}");
     assert!(err.contains("provider-faulty: connect to port 9"), "{err}");
+    // The trap's backtrace names the provider's component.
+    assert!(err.contains("provider_faulty.wasm!"), "{err}");
 }
 
 #[test]
@@ -401,11 +403,9 @@ fn get(addr: std::net::SocketAddr) -> String {
     out
 }
 
-#[test]
-fn serve_hands_each_connection_down_the_layers() {
-    // Two taps: the host hands the connection to the lower one, which hands
-    // it to the upper one, whose socket the handler gets.
-    let server = Guest::spawn(&[
+/// `wasock serve` of examples/http-hello on `providers`, one worker.
+fn serve_hello_on(providers: &[&str]) -> Guest {
+    let mut args = vec![
         "serve",
         "--listen",
         "127.0.0.1:0",
@@ -413,12 +413,19 @@ fn serve_hands_each_connection_down_the_layers() {
         "1",
         "--allow",
         "tcp-accept=127.0.0.1:*",
-        "--provider",
-        PROVIDER_TAP,
-        "--provider",
-        PROVIDER_TAP,
-        HTTP_HELLO,
-    ]);
+    ];
+    for p in providers {
+        args.extend(["--provider", p]);
+    }
+    args.push(HTTP_HELLO);
+    Guest::spawn(&args)
+}
+
+#[test]
+fn serve_hands_each_connection_down_the_layers() {
+    // Two taps: the host hands the connection to the lower one, which hands
+    // it to the upper one, whose socket the handler gets.
+    let server = serve_hello_on(&[PROVIDER_TAP, PROVIDER_TAP]);
     let addr = server.listening_addr();
     for _ in 0..3 {
         let response = get(addr);
@@ -441,4 +448,32 @@ fn serve_hands_each_connection_down_the_layers() {
         .map(|l| counts(l).0)
         .collect();
     assert!(sent.iter().all(|&n| n > 0 && n == sent[0]), "{err}");
+}
+
+#[test]
+fn serve_on_a_provider_with_its_own_network_closes_each_connection_with_the_reason() {
+    let server = serve_hello_on(&[PROVIDER_MEMNET]);
+    let addr = server.listening_addr();
+    // memnet cannot adopt a host connection: closed unanswered (reset, as
+    // the request was never read).
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    match s.read_to_end(&mut out) {
+        Ok(_) => assert!(out.is_empty(), "{out:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !server.stderr().contains("not-supported") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        server
+            .stderr()
+            .contains("the provider did not take the connection: not-supported"),
+        "{}",
+        server.stderr()
+    );
 }

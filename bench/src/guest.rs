@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::Config;
+use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -21,10 +22,41 @@ pub enum Guest {
     Std,
 }
 
+/// The component of `guest`, composed on the provider component at
+/// `provider` if one is given.
+fn component_of(
+    runner: &Runner,
+    guest: Guest,
+    provider: Option<&str>,
+) -> anyhow::Result<Component> {
+    use wasock_host::runtime::compose::{Named, compose};
+    let path = match guest {
+        Guest::Wasock => wasock_test_programs::BENCH_WASOCK,
+        Guest::Std => wasock_test_programs::BENCH_STD,
+    };
+    let Some(provider) = provider else {
+        return runner.load(std::path::Path::new(path));
+    };
+    let app = std::fs::read(path)?;
+    let layer = std::fs::read(provider)?;
+    let bytes = compose(
+        Named {
+            name: path,
+            bytes: &app,
+        },
+        &[Named {
+            name: provider,
+            bytes: &layer,
+        }],
+    )?;
+    runner.compile(&bytes)
+}
+
 /// Compiled guests on a runner, and the policy they run under.
 pub struct Guests {
     runner: Runner,
-    compiled: Vec<(Guest, CommandPre<HostState>)>,
+    /// Each guest, and the provider component it is composed on, if any.
+    compiled: Vec<(Guest, Option<&'static str>, CommandPre<HostState>)>,
     policy: Arc<Policy>,
 }
 
@@ -36,16 +68,22 @@ impl Guests {
 
     /// Compile just `which` for `config`.
     pub fn only(config: &Config, which: &[Guest]) -> anyhow::Result<Guests> {
+        let plain: Vec<_> = which.iter().map(|&g| (g, None)).collect();
+        Guests::composed(config, &plain)
+    }
+
+    /// Compile each guest of `which` for `config`, composed on its provider
+    /// component where one is given.
+    pub fn composed(
+        config: &Config,
+        which: &[(Guest, Option<&'static str>)],
+    ) -> anyhow::Result<Guests> {
         let runner = Runner::with_config(config)?;
         let compiled = which
             .iter()
-            .map(|&g| {
-                let path = match g {
-                    Guest::Wasock => wasock_test_programs::BENCH_WASOCK,
-                    Guest::Std => wasock_test_programs::BENCH_STD,
-                };
-                let c = runner.load(std::path::Path::new(path))?;
-                Ok((g, runner.prepare(&c)?))
+            .map(|&(g, provider)| {
+                let c = component_of(&runner, g, provider)?;
+                Ok((g, provider, runner.prepare(&c)?))
             })
             .collect::<anyhow::Result<_>>()?;
         let mut b = Policy::builder();
@@ -67,11 +105,19 @@ impl Guests {
     }
 
     fn pre(&self, guest: Guest) -> anyhow::Result<&CommandPre<HostState>> {
+        self.pre_on(guest, None)
+    }
+
+    fn pre_on(
+        &self,
+        guest: Guest,
+        provider: Option<&str>,
+    ) -> anyhow::Result<&CommandPre<HostState>> {
         self.compiled
             .iter()
-            .find(|(g, _)| *g == guest)
-            .map(|(_, pre)| pre)
-            .ok_or_else(|| anyhow::anyhow!("{guest:?} was not compiled"))
+            .find(|(g, p, _)| *g == guest && *p == provider)
+            .map(|(_, _, pre)| pre)
+            .ok_or_else(|| anyhow::anyhow!("{guest:?} on {provider:?} was not compiled"))
     }
 
     /// A fresh store state for one instance, writing stdout to `out`.
@@ -95,10 +141,21 @@ impl Guests {
 
     /// Run `guest` with `args` to its end; the value it reported.
     pub async fn run(&self, guest: Guest, args: &[String]) -> anyhow::Result<f64> {
+        self.run_on(guest, None, args).await
+    }
+
+    /// Run `guest`, composed on `provider` if one is given, with `args` to
+    /// its end; the value it reported.
+    pub async fn run_on(
+        &self,
+        guest: Guest,
+        provider: Option<&str>,
+        args: &[String],
+    ) -> anyhow::Result<f64> {
         let out = MemoryOutputPipe::new(1 << 16);
         let exit = self
             .runner
-            .run(self.pre(guest)?, self.state(args, &out))
+            .run(self.pre_on(guest, provider)?, self.state(args, &out))
             .await;
         let stdout = String::from_utf8_lossy(&out.contents()).into_owned();
         match exit {

@@ -14,6 +14,7 @@
 mod guest;
 mod http;
 mod kv;
+mod layers;
 mod many;
 mod memory;
 mod peer;
@@ -296,6 +297,8 @@ fn main() -> anyhow::Result<()> {
     // wrk against the http guest and against the same logic natively.
     let http_bench = http::HttpBench::new()?;
     let mut http_rows = http::rows();
+    // The same guest directly and through provider components.
+    let mut layer_bench = layers::LayerBench::new(&wasock_host::runtime::Runner::default_config())?;
 
     // The wall-clock workloads rotate through every side there is.
     let mut sides: Vec<Side> = SIDES.iter().map(|&s| s.into()).collect();
@@ -352,6 +355,7 @@ fn main() -> anyhow::Result<()> {
             .find(|r| r.name == "udp_rtt_64B_us")
             .and_then(|r| r.b.0.last().copied())
             .unwrap_or(f64::NAN);
+        layer_bench.run(run, &rt, &peers, &plan)?;
         sim_row.a.0.push(native_provider);
         sim_row.b.0.push(sim_bench.udp_rtt_us(plan.rtt_rounds)?);
         let rounds = plan.many_rounds;
@@ -494,6 +498,7 @@ fn main() -> anyhow::Result<()> {
 
     print_table(&rows, quick, stock.as_ref().map(Stock::version));
     print_sim(&sim_row);
+    layer_bench.print();
     drop(peer);
     Ok(())
 }

@@ -4,7 +4,9 @@
 //!
 //! Usage: `WORKLOAD ADDR ROUNDS SIZE`, where WORKLOAD is `tcp-rtt`,
 //! `tcp-bulk`, `tcp-stream` (ROUNDS is then the total in bytes), `udp-rtt`,
-//! `accept` (listen on ADDR, print `listening ADDR`, accept ROUNDS
+//! `loop-rtt` (both ends in this guest: listen on ADDR, connect to it, and
+//! bounce SIZE bytes between the two ends ROUNDS times; for providers with
+//! no peer outside the component, such as memnet), `accept` (listen on ADDR, print `listening ADDR`, accept ROUNDS
 //! connections, writing one byte to each), or `hold` (open ROUNDS
 //! connections to ADDR, print `holding N`, and wait until the first one
 //! closes).
@@ -70,6 +72,21 @@ pub fn main_with<N: Net>() -> io::Result<()> {
                 (false, false) => "0.0.0.0:0",
             };
             w::udp_round_trips(&N::udp(local, &a.addr)?, a.rounds, a.size)?
+        }
+        "loop-rtt" => {
+            let (l, addr) = N::listen(&a.addr)?;
+            let mut client = N::connect(&addr.to_string())?;
+            let mut server = N::accept(&l)?;
+            let msg = vec![0x5a; a.size];
+            let mut back = vec![0; a.size];
+            let start = Instant::now();
+            for _ in 0..a.rounds {
+                client.write_all(&msg)?;
+                server.read_exact(&mut back)?;
+                server.write_all(&back)?;
+                client.read_exact(&mut back)?;
+            }
+            start.elapsed().as_nanos() as f64 / f64::from(a.rounds.max(1))
         }
         "accept" => {
             let (l, addr) = N::listen(&a.addr)?;

@@ -17,6 +17,7 @@ mod error;
 mod exit;
 mod handler;
 mod handoff;
+mod kind;
 mod limits;
 mod lookup;
 mod names;

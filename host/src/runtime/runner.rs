@@ -139,7 +139,10 @@ impl Runner {
                 "this is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (or adapt it with `wasm-tools component new`)"
             );
         }
-        Ok(Component::new(&self.engine, bytes)?)
+        Component::new(&self.engine, bytes).map_err(|e| match super::kind::needs_async(bytes) {
+            Some(why) => anyhow::anyhow!(why),
+            None => anyhow::Error::from(e),
+        })
     }
 
     /// Link a component once, so that instances start fast. Fails if it

@@ -140,6 +140,35 @@ fn a_file_that_is_not_a_component_is_explained() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A component that imports WASI 0.3's stdout, whose function takes a
+/// `stream<u8>`: valid only with the component model's async features.
+const WASI_0_3: &str = r#"
+(component
+  (import "wasi:cli/stdout@0.3.0" (instance
+    (export "write-via-stream" (func (param "data" (stream u8))))))
+)
+"#;
+
+#[test]
+fn a_wasi_0_3_component_is_named_for_what_it_needs() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasi-0-3");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p3 = dir.join("p3guest.wasm");
+    std::fs::write(&p3, wat::parse_str(WASI_0_3).unwrap()).unwrap();
+    let (code, _, stderr) = run(&["run", p3.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr
+            .contains("this is a WASI 0.3 component: it uses the component model's async features"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("imports wasi:cli/stdout@0.3.0"), "{stderr}");
+    assert!(
+        stderr.contains("does not run WASI 0.3 guests yet"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn help_documents_every_flag_with_an_example() {
     let (code, stdout, _) = run(&["run", "--help"]);

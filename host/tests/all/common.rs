@@ -206,6 +206,7 @@ pub fn allow(rules: &[&str]) -> Arc<Policy> {
 pub struct Finished {
     pub exit: GuestExit,
     pub stdout: String,
+    pub stderr: String,
 }
 
 /// Run the guest at `path` in this process with `args` under `policy`.
@@ -230,6 +231,7 @@ pub async fn run_with_provider(
 /// A guest running in this process.
 pub struct Running {
     pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
     pub stats: Arc<InstanceStats>,
     pub task: tokio::task::JoinHandle<GuestExit>,
 }
@@ -257,6 +259,7 @@ impl Running {
         Finished {
             exit,
             stdout: String::from_utf8_lossy(&self.stdout.contents()).into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr.contents()).into_owned(),
         }
     }
 }
@@ -299,7 +302,8 @@ pub fn spawn_with(
 }
 
 /// Start a guest prepared on `runner` with a WASI context the caller
-/// set up (arguments, preopened directories); stdout is captured.
+/// set up (arguments, preopened directories); stdout and stderr are
+/// captured.
 pub fn spawn_with_wasi(
     runner: Runner,
     pre: CommandPre<HostState>,
@@ -307,12 +311,14 @@ pub fn spawn_with_wasi(
     ctx: WasockCtx,
 ) -> Running {
     let stdout = MemoryOutputPipe::new(1 << 20);
-    wasi.stdout(stdout.clone()).inherit_stderr();
+    let stderr = MemoryOutputPipe::new(1 << 20);
+    wasi.stdout(stdout.clone()).stderr(stderr.clone());
     let stats = ctx.stats();
     let state = HostState::new(wasi, ctx);
     let task = tokio::spawn(async move { runner.run(&pre, state).await });
     Running {
         stdout,
+        stderr,
         stats,
         task,
     }

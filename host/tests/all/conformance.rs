@@ -141,8 +141,8 @@ fn run_case(name: &str) {
                 && done.stdout.trim_end().ends_with("ok done");
             assert!(
                 passed,
-                "{name} failed on {label}/{family}: {:?}\n{}",
-                done.exit, done.stdout
+                "{name} failed on {label}/{family}: {:?}\n{}\nstderr:\n{}",
+                done.exit, done.stdout, done.stderr
             );
         }
     };

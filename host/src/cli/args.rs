@@ -36,8 +36,9 @@ pub enum Command {
     /// virtual time, seeded faults) and print the transcript.
     #[command(after_help = SIM_EXAMPLES)]
     Sim(SimArgs),
-    /// Compose an app on top of provider components and write the result,
-    /// one component that stock tools can inspect or run.
+    /// Compose an app on top of provider components and write the result:
+    /// one component, which `wasock run` runs like any guest and stock
+    /// tools can inspect.
     #[command(after_help = COMPOSE_EXAMPLES)]
     Compose(ComposeArgs),
 }
@@ -199,7 +200,9 @@ Examples:
   # A client that may reach one service, but never the metadata address:
   wasock run --allow tcp-connect=10.0.0.0/8:443 --deny tcp-connect=169.254.169.254:* client.wasm
   # Rules from a file, and a name answered without DNS:
-  wasock run --policy site.toml --resolve api.test=127.0.0.1 client.wasm";
+  wasock run --policy site.toml --resolve api.test=127.0.0.1 client.wasm
+  # Every socket call through a provider component (a layer over the host):
+  wasock run --allow tcp-connect=127.0.0.1:7000 --provider provider_tap.wasm client.wasm";
 
 /// Arguments of `wasock run`.
 #[derive(Debug, Args)]

@@ -57,8 +57,16 @@ pub fn load(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyhow::Resul
     })
 }
 
-/// Write the composition; exit 0, or 1 after saying what failed.
+/// Write the composition; exit 0, or 1 after saying what failed (2 without
+/// a provider).
 pub fn main(args: &ComposeArgs) -> i32 {
+    if args.providers.providers.is_empty() {
+        eprintln!(
+            "error: nothing to compose: give at least one --provider PROVIDER.wasm to put under {}",
+            args.component.display()
+        );
+        return 2;
+    }
     let result = composed(&args.component, &args.providers.providers).and_then(|bytes| {
         std::fs::write(&args.output, bytes)
             .with_context(|| format!("cannot write {}", args.output.display()))

@@ -297,6 +297,11 @@ fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not export"), "{err}");
     assert!(!out.exists());
+    // `compose` without a provider has nothing to do.
+    let (code, err) = run_err(&["compose", "-o", out.to_str().unwrap(), TCP_ECHO_CLIENT]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("give at least one --provider"), "{err}");
+    assert!(!out.exists());
     assert!(!err.contains("panicked"), "{err}");
 }
 

@@ -9,8 +9,10 @@
 //!   (`tap: connect 127.0.0.1:7 ok`, `tap: accept 127.0.0.1:50712`), and
 //!   each connection `wasock serve` hands over (`tap: handed 127.0.0.1:50713`);
 //! - enforces a byte quota of its own: `WASOCK_TAP_QUOTA` (bytes sent plus
-//!   received over all the app's sockets; unset means no quota). A send or
-//!   receive that would go past it moves only what is left; once nothing
+//!   received over all the app's sockets; unset means no quota). A stream
+//!   send or any receive that would go past it moves only what is left (a
+//!   datagram received is truncated to it; a datagram sent goes whole or
+//!   fails with `access-denied`); once nothing
 //!   is left, sends and receives fail with `access-denied` and the tap says
 //!   so once on stderr, with the counts of the connection that hit it
 //!   (`tap: quota of WASOCK_TAP_QUOTA bytes used up at 127.0.0.1:7
@@ -22,7 +24,9 @@
 use std::cell::Cell;
 use std::fmt;
 
-use wasock::provider::{Datagram, ErrorCode, Lower, RecvFlags, SendFlags, Socket, SocketAddress};
+use wasock::provider::{
+    Datagram, ErrorCode, Lower, RecvFlags, SendFlags, Socket, SocketAddress, SocketType,
+};
 
 thread_local! {
     /// Bytes left under the quota, `None` without one. Read once.
@@ -163,9 +167,13 @@ impl Socket for Tapped {
 
     fn connect(&self, remote: SocketAddress) -> Result<(), ErrorCode> {
         let r = self.lower.connect(remote);
-        match &r {
-            Ok(()) => say!("tap: connect {} ok", Addr(&remote)),
-            Err(e) => say!("tap: connect {} {}", Addr(&remote), e.name()),
+        // Once per connection: the calls that follow a non-blocking
+        // connect under way (`already`, `already-connected`) are not news.
+        if self.peer.get().is_none() {
+            match &r {
+                Ok(()) => say!("tap: connect {} ok", Addr(&remote)),
+                Err(e) => say!("tap: connect {} {}", Addr(&remote), e.name()),
+            }
         }
         // A non-blocking connect under way is a connection too.
         if matches!(r, Ok(()) | Err(ErrorCode::InProgress)) {
@@ -176,6 +184,10 @@ impl Socket for Tapped {
 
     fn send(&self, data: Vec<u8>, flags: SendFlags) -> Result<u64, ErrorCode> {
         let n = self.allow(data.len() as u64)? as usize;
+        // A datagram goes whole or not at all; a stream takes what fits.
+        if n < data.len() && self.lower.socket_type() == SocketType::Datagram {
+            return Err(ErrorCode::AccessDenied);
+        }
         let sent = self.lower.send(&data[..n], flags)?;
         self.sent(sent);
         Ok(sent)
@@ -206,8 +218,10 @@ impl Socket for Tapped {
     }
 
     fn recv_from(&self, max_len: u64, flags: RecvFlags) -> Result<Datagram, ErrorCode> {
-        self.allow(max_len)?;
-        let d = self.lower.recv_from(max_len, flags)?;
+        // At most what is left: a longer datagram is truncated to it, as
+        // for any receive with a shorter length.
+        let n = self.allow(max_len)?;
+        let d = self.lower.recv_from(n, flags)?;
         if !flags.contains(RecvFlags::PEEK) {
             self.received(d.data.len() as u64);
         }

@@ -52,7 +52,8 @@
 //!
 //! Build a provider as a library (`crate-type = ["cdylib"]`) for
 //! `wasm32-wasip2`; the result is a component that exports
-//! `wasock:sockets/socket`, `poll` and `name-lookup`.
+//! `wasock:sockets/socket`, `poll`, `name-lookup` and `handoff` (how
+//! `wasock serve` hands a connection down the layers).
 
 mod adapter;
 mod lookup;
@@ -281,8 +282,10 @@ pub trait Socket: Sized + 'static {
 
     /// `handoff.take-connection`: the connection `wasock serve` accepted
     /// for this instance, as this provider's socket, with its peer. By
-    /// default the layer below's, wrapped. A provider with no layer below
-    /// cannot adopt a host connection: it returns `not-supported`.
+    /// default the layer below's ([`take_lower_connection`]), wrapped. A
+    /// provider with no layer below cannot adopt a host connection: it
+    /// overrides this to return `not-supported` (the default would import
+    /// the layer below's `handoff`).
     fn take_connection() -> Result<(Self, SocketAddress), ErrorCode> {
         let (lower, peer) = take_lower_connection()?;
         Ok((Self::wrap(lower)?, peer))

@@ -55,8 +55,16 @@ fn serve(
 ) -> anyhow::Result<bool> {
     let limits = args.limits.limits();
     let max = usize::try_from(args.max_concurrent).unwrap_or(usize::MAX);
+    // Each provider composed under the handler brings its own core
+    // instances, memory and tables: room for as many times more.
+    let components = u32::try_from(args.providers.providers.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     let config = pooling_config(
-        u32::try_from(max).unwrap_or(u32::MAX).saturating_add(8),
+        u32::try_from(max)
+            .unwrap_or(u32::MAX)
+            .saturating_add(8)
+            .saturating_mul(components),
         limits.max_memory,
     );
     let runner = super::runner_for(config, &limits)?;

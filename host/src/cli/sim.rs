@@ -95,10 +95,14 @@ pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyh
                     Some(c) => Clone::clone(c),
                     None => {
                         let c = super::compose::load(&runner, path, providers).with_context(|| {
-                            format!(
-                                "host {:?}: build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
-                                h.name
-                            )
+                            if path.exists() {
+                                format!("host {:?}", h.name)
+                            } else {
+                                format!(
+                                    "host {:?}: build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
+                                    h.name
+                                )
+                            }
                         })?;
                         components.insert(path.clone(), c.clone());
                         c

@@ -311,7 +311,8 @@ pub fn spawn_with_wasi(
     ctx: WasockCtx,
 ) -> Running {
     let stdout = MemoryOutputPipe::new(1 << 20);
-    let stderr = MemoryOutputPipe::new(1 << 20);
+    // Room for a chatty guest or layer: a full pipe would fail its writes.
+    let stderr = MemoryOutputPipe::new(64 << 20);
     wasi.stdout(stdout.clone()).stderr(stderr.clone());
     let stats = ctx.stats();
     let state = HostState::new(wasi, ctx);
@@ -389,9 +390,16 @@ pub fn composed(app: &str, providers: &[&str]) -> String {
             .to_string_lossy()
             .into_owned()
     };
+    // The stems for people, a hash of the full paths for uniqueness.
+    let mut hash = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&key, &mut hash);
     let name = std::iter::once(app)
         .chain(providers.iter().copied())
         .map(stem)
+        .chain(std::iter::once(format!(
+            "{:016x}",
+            std::hash::Hasher::finish(&hash)
+        )))
         .collect::<Vec<_>>()
         .join("+");
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("composed");
@@ -415,7 +423,10 @@ pub fn composed(app: &str, providers: &[&str]) -> String {
         &layers,
     )
     .unwrap_or_else(|e| panic!("cannot compose {key}: {e}"));
-    std::fs::write(&out, composed).unwrap();
+    // Written whole, then renamed, so that no reader sees half a file.
+    let partial = out.with_extension(format!("{}.partial", std::process::id()));
+    std::fs::write(&partial, composed).unwrap();
+    std::fs::rename(&partial, &out).unwrap();
     let path = out.to_string_lossy().into_owned();
     done.insert(key, path.clone());
     path

@@ -31,8 +31,9 @@ pub struct Limits {
     pub max_buffer_bytes: u64,
     /// The guest's linear memory, in bytes. Growing past it traps the
     /// instance ("exceeded its memory limit"). Default 256 MiB. CLI:
-    /// `--max-memory`. The limit is per linear memory: an app composed on
-    /// provider components has one memory per component, each limited.
+    /// `--max-memory`. Counted over all of the instance's linear memories:
+    /// an app composed on provider components has one per component, and
+    /// together they get this much.
     pub max_memory: usize,
     /// Wall-clock time the instance may run, blocked or not; past it the
     /// instance is stopped. Default none. CLI: `--timeout`.

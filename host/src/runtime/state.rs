@@ -1,11 +1,11 @@
 //! The data of a store that runs a guest.
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::clock::WasiClocks;
 use super::ctx::{WasockCtx, WasockCtxView, WasockView};
+use super::memory::MemoryLimit;
 
 /// The data of a store that runs a guest: WASI, wasock, their shared
 /// resource table, and the store's resource limits.
@@ -16,8 +16,9 @@ pub struct HostState {
     pub wasock: WasockCtx,
     /// Resources of both.
     pub table: ResourceTable,
-    /// Linear-memory limits, from the wasock context's [`crate::runtime::Limits`].
-    pub store_limits: StoreLimits,
+    /// The limit on linear memory (over all of the instance's memories),
+    /// from the wasock context's [`crate::runtime::Limits`].
+    pub store_limits: MemoryLimit,
 }
 
 impl WasiView for HostState {
@@ -46,10 +47,7 @@ impl HostState {
     /// its timeouts keep.
     pub fn new(mut wasi: WasiCtxBuilder, wasock: WasockCtx) -> HostState {
         WasiClocks::install(&wasock.clock, &mut wasi);
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(wasock.limits.max_memory)
-            .trap_on_grow_failure(true)
-            .build();
+        let store_limits = MemoryLimit::new(wasock.limits.max_memory);
         HostState {
             wasi: wasi.build(),
             wasock,

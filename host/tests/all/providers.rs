@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 
 use wasock_host::runtime::{GuestExit, WasockCtx};
 use wasock_test_programs::{
-    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD,
+    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, STREAM_CONNECT, TCP_ECHO,
+    TCP_ECHO_CLIENT, WASI_STD,
 };
 
 use crate::common::{Guest, PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
@@ -484,5 +485,42 @@ fn serve_on_a_provider_with_its_own_network_closes_each_connection_with_the_reas
             .contains("the provider did not take the connection: not-supported"),
         "{}",
         server.stderr()
+    );
+}
+
+#[test]
+fn the_memory_limit_counts_the_providers_memory_too() {
+    // The program alone fits in 2 MiB; on memnet, whose own memory is
+    // counted with it, it does not, though each memory alone would.
+    let limit = "2MiB";
+    let (code, out, err) = run(&["run", "--max-memory", limit, STREAM_CONNECT, "ipv4"]);
+    assert!(
+        !err.contains("exceeded its memory limit"),
+        "{code} {out:?} {err}"
+    );
+    let (code, out, err) = run(&[
+        "run",
+        "--max-memory",
+        limit,
+        "--provider",
+        PROVIDER_MEMNET,
+        STREAM_CONNECT,
+        "ipv4",
+    ]);
+    assert_eq!(code, 134, "{out:?} {err}");
+    assert!(err.contains("exceeded its memory limit"), "{err}");
+    let (code, out, err) = run(&[
+        "run",
+        "--max-memory",
+        "8MiB",
+        "--provider",
+        PROVIDER_MEMNET,
+        STREAM_CONNECT,
+        "ipv4",
+    ]);
+    assert_eq!(
+        (code, out.last().map(String::as_str)),
+        (0, Some("ok done")),
+        "{err}"
     );
 }

@@ -69,6 +69,16 @@ fn serve(
     );
     let runner = super::runner_for(config, &limits)?;
     let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
+    if let Some(nearest) = args.providers.providers.first()
+        && component
+            .get_export_index(None, crate::runtime::HANDOFF_EXPORT)
+            .is_none()
+    {
+        anyhow::bail!(
+            "provider {} does not export wasock:sockets/handoff, which serve needs to hand it each connection; build it with the wasock SDK's provider feature (wasock::export_provider!), or run the server as an app (wasock run --provider)",
+            nearest.display()
+        );
+    }
     let options = ServeOptions {
         max_concurrent: max,
         drain_timeout: args.drain_timeout,

@@ -18,7 +18,9 @@ use super::socket::GuestSocket;
 use super::state::HostState;
 
 const HANDLER: &str = "wasock:sockets/handler@0.1.0";
-const HANDOFF: &str = "wasock:sockets/handoff@0.1.0";
+/// The export through which a composition's nearest provider layer takes
+/// the connection `wasock serve` accepted (`wit/handoff.wit`).
+pub const HANDOFF_EXPORT: &str = "wasock:sockets/handoff@0.1.0";
 
 /// A prepared connection handler and how to reach it.
 pub(crate) enum Handler {
@@ -53,7 +55,7 @@ impl Handler {
         component: &Component,
         pre: InstancePre<HostState>,
     ) -> anyhow::Result<Handler> {
-        if component.get_export_index(None, HANDOFF).is_none() {
+        if component.get_export_index(None, HANDOFF_EXPORT).is_none() {
             let pre = WasockHostPre::new(pre).map_err(anyhow::Error::from).context(
                 "the component is not a connection handler (it must export wasock:sockets/handler)",
             )?;
@@ -62,7 +64,7 @@ impl Handler {
         let handle = export(component, HANDLER, "handle").context(
             "the component is not a connection handler (it must export wasock:sockets/handler)",
         )?;
-        let take = export(component, HANDOFF, "take-connection")?;
+        let take = export(component, HANDOFF_EXPORT, "take-connection")?;
         Ok(Handler::Layered { pre, take, handle })
     }
 

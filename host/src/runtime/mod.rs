@@ -16,6 +16,7 @@ mod denials;
 mod error;
 mod exit;
 mod handler;
+pub use handler::HANDOFF_EXPORT;
 mod handoff;
 mod kind;
 mod limits;

@@ -524,3 +524,49 @@ fn the_memory_limit_counts_the_providers_memory_too() {
         "{err}"
     );
 }
+
+/// `provider` re-wrapped to export only socket, poll and name-lookup: a
+/// provider built without `handoff` (as against an older WIT).
+fn without_handoff(provider: &str) -> String {
+    use wac_graph::types::Package;
+    use wac_graph::{CompositionGraph, EncodeOptions};
+    let mut graph = CompositionGraph::new();
+    let package = Package::from_file("wasock:old", None, provider, graph.types_mut()).unwrap();
+    let package = graph.register_package(package).unwrap();
+    let instance = graph.instantiate(package);
+    for name in [
+        "wasock:sockets/socket@0.1.0",
+        "wasock:sockets/poll@0.1.0",
+        "wasock:sockets/name-lookup@0.1.0",
+    ] {
+        let export = graph.alias_instance_export(instance, name).unwrap();
+        graph.export(export, name).unwrap();
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("old-provider");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("provider_without_handoff.wasm");
+    std::fs::write(&path, graph.encode(EncodeOptions::default()).unwrap()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn serve_refuses_a_provider_that_cannot_take_connections() {
+    let old = without_handoff(PROVIDER_TAP);
+    let (code, _, err) = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
+        "--provider",
+        &old,
+        HTTP_HELLO,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "provider {old} does not export wasock:sockets/handoff, which serve needs"
+        )),
+        "{err}"
+    );
+}

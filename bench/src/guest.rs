@@ -29,7 +29,6 @@ fn component_of(
     guest: Guest,
     provider: Option<&str>,
 ) -> anyhow::Result<Component> {
-    use wasock_host::runtime::compose::{Named, compose};
     let path = match guest {
         Guest::Wasock => wasock_test_programs::BENCH_WASOCK,
         Guest::Std => wasock_test_programs::BENCH_STD,
@@ -37,18 +36,7 @@ fn component_of(
     let Some(provider) = provider else {
         return runner.load(std::path::Path::new(path));
     };
-    let app = std::fs::read(path)?;
-    let layer = std::fs::read(provider)?;
-    let bytes = compose(
-        Named {
-            name: path,
-            bytes: &app,
-        },
-        &[Named {
-            name: provider,
-            bytes: &layer,
-        }],
-    )?;
+    let bytes = wasock_host::runtime::compose::compose_files(path.as_ref(), &[provider])?;
     runner.compile(&bytes)
 }
 

@@ -8,42 +8,14 @@ use wasmtime::component::Component;
 
 use super::args::ComposeArgs;
 use crate::runtime::Runner;
-use crate::runtime::compose::{Named, compose};
-
-/// Read a file, saying which one could not be read.
-fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
-}
-
-/// The bytes of `app` composed on `providers` (the first nearest the app).
-pub fn composed(app: &Path, providers: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
-    let app_bytes = read(app, "component")?;
-    let provider_bytes = providers
-        .iter()
-        .map(|p| read(p, "provider"))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let app_name = app.display().to_string();
-    let provider_names: Vec<String> = providers.iter().map(|p| p.display().to_string()).collect();
-    let layers: Vec<Named<'_>> = provider_names
-        .iter()
-        .zip(&provider_bytes)
-        .map(|(name, bytes)| Named { name, bytes })
-        .collect();
-    Ok(compose(
-        Named {
-            name: &app_name,
-            bytes: &app_bytes,
-        },
-        &layers,
-    )?)
-}
+use crate::runtime::compose::compose_files;
 
 /// Compile `app`, composed on `providers` if any are given.
 pub fn load(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyhow::Result<Component> {
     if providers.is_empty() {
         return runner.load(app);
     }
-    let bytes = composed(app, providers)?;
+    let bytes = compose_files(app, providers)?;
     runner.compile(&bytes).with_context(|| {
         format!(
             "cannot load {} composed on {}",
@@ -67,10 +39,12 @@ pub fn main(args: &ComposeArgs) -> i32 {
         );
         return 2;
     }
-    let result = composed(&args.component, &args.providers.providers).and_then(|bytes| {
-        std::fs::write(&args.output, bytes)
-            .with_context(|| format!("cannot write {}", args.output.display()))
-    });
+    let result = compose_files(&args.component, &args.providers.providers)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| {
+            std::fs::write(&args.output, bytes)
+                .with_context(|| format!("cannot write {}", args.output.display()))
+        });
     match result {
         Ok(()) => 0,
         Err(e) => {

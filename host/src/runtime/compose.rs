@@ -14,6 +14,7 @@
 //! widen it.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use wac_graph::types::{ItemKind, Package, SubtypeChecker};
 use wac_graph::{CompositionGraph, EncodeOptions};
@@ -87,6 +88,16 @@ pub enum ComposeError {
         /// What differs, as the type checker says it.
         reason: String,
     },
+    /// A file could not be read.
+    #[error("cannot read the {what} {path}: {source}")]
+    Read {
+        /// `component` or `provider`.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Encoding the composition failed.
     #[error("cannot compose {app} with provider {provider}: {reason}")]
     Encode {
@@ -130,6 +141,48 @@ pub fn compose(app: Named<'_>, providers: &[Named<'_>]) -> Result<Vec<u8>, Compo
         name = format!("{name} on {}", provider.name);
     }
     Ok(bytes)
+}
+
+/// Compose the app in the file `app` on the providers in the files
+/// `providers` (the first nearest the app), naming each by its path in
+/// errors: what `wasock run --provider` does before compiling.
+///
+/// ```no_run
+/// use wasock_host::runtime::compose::compose_files;
+///
+/// let composed = compose_files("app.wasm".as_ref(), &["provider_tap.wasm"])?;
+/// std::fs::write("composed.wasm", composed)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compose_files<P: AsRef<Path>>(app: &Path, providers: &[P]) -> Result<Vec<u8>, ComposeError> {
+    let read = |path: &Path, what: &'static str| {
+        std::fs::read(path).map_err(|source| ComposeError::Read {
+            what,
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let app_bytes = read(app, "component")?;
+    let names: Vec<String> = providers
+        .iter()
+        .map(|p| p.as_ref().display().to_string())
+        .collect();
+    let bytes = providers
+        .iter()
+        .map(|p| read(p.as_ref(), "provider"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let layers: Vec<Named<'_>> = names
+        .iter()
+        .zip(&bytes)
+        .map(|(name, bytes)| Named { name, bytes })
+        .collect();
+    compose(
+        Named {
+            name: &app.display().to_string(),
+            bytes: &app_bytes,
+        },
+        &layers,
+    )
 }
 
 /// One layer: `provider`'s exports satisfy the served imports of `app`.

@@ -15,7 +15,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::net::Provider;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
-use wasock_host::runtime::compose::{Named, compose};
+use wasock_host::runtime::compose::compose_files;
 use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Runner, WasockCtx};
 
 /// Generous upper bound for anything a test waits on; tests assert
@@ -405,24 +405,8 @@ pub fn composed(app: &str, providers: &[&str]) -> String {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("composed");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(format!("{name}.wasm"));
-    let app_bytes = std::fs::read(app).unwrap();
-    let bytes: Vec<Vec<u8>> = providers
-        .iter()
-        .map(|p| std::fs::read(p).unwrap())
-        .collect();
-    let layers: Vec<Named<'_>> = providers
-        .iter()
-        .zip(&bytes)
-        .map(|(name, bytes)| Named { name, bytes })
-        .collect();
-    let composed = compose(
-        Named {
-            name: app,
-            bytes: &app_bytes,
-        },
-        &layers,
-    )
-    .unwrap_or_else(|e| panic!("cannot compose {key}: {e}"));
+    let composed = compose_files(app.as_ref(), providers)
+        .unwrap_or_else(|e| panic!("cannot compose {key}: {e}"));
     // Written whole, then renamed, so that no reader sees half a file.
     let partial = out.with_extension(format!("{}.partial", std::process::id()));
     std::fs::write(&partial, composed).unwrap();

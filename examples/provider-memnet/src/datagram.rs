@@ -15,8 +15,8 @@ use wasock::provider::{
     AddressFamily, Datagram, ErrorCode, IpAddress, Readiness, RecvFlags, ShutdownHow, SocketAddress,
 };
 
-use crate::addr::{self, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6};
-use crate::net::{Id, Kind, MAX_BUFFERED, Net, Sock, stall};
+use crate::addr::{self, Binding, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6};
+use crate::net::{Id, Kind, MAX_BUFFERED, Net, Sock};
 use crate::options::LOOPBACK_INTERFACE;
 
 /// What each queued datagram costs beyond its payload, in buffer space.
@@ -78,6 +78,18 @@ enum Dest {
     Multicast,
     /// Every socket bound to the unspecified address.
     Broadcast,
+}
+
+/// Whether the datagram socket `s` takes a datagram from `from` to
+/// `dest`: bound to the port with an address that covers `dest`, and
+/// connected to `from` if connected at all. Its binding and state if so.
+fn takes(s: &Sock, dest: SocketAddr, from: SocketAddr) -> Option<(Binding, &Dgram)> {
+    let Kind::Datagram(d) = &s.kind else {
+        return None;
+    };
+    let b = s.bound?;
+    (b.port == dest.port() && b.covers(dest.ip()) && d.peer.is_none_or(|p| p == from))
+        .then_some((b, d))
 }
 
 impl Net {
@@ -233,14 +245,8 @@ impl Net {
     fn unicast_target(&self, dest: SocketAddr, from: SocketAddr) -> Option<Id> {
         self.iter()
             .filter_map(|(id, s)| {
-                let Kind::Datagram(d) = &s.kind else {
-                    return None;
-                };
-                let b = s.bound?;
-                let takes = b.port == dest.port()
-                    && b.covers(dest.ip())
-                    && d.peer.is_none_or(|p| p == from);
-                takes.then_some((id, (!b.wildcard(), d.peer.is_some(), s.seq)))
+                let (b, d) = takes(s, dest, from)?;
+                Some((id, (!b.wildcard(), d.peer.is_some(), s.seq)))
             })
             .max_by_key(|(_, score)| *score)
             .map(|(id, _)| id)
@@ -251,15 +257,8 @@ impl Net {
     fn fan_out(&self, dest: SocketAddr, from: SocketAddr, members_only: bool) -> Vec<Id> {
         self.iter()
             .filter_map(|(id, s)| {
-                let Kind::Datagram(d) = &s.kind else {
-                    return None;
-                };
-                let b = s.bound?;
-                let takes = b.port == dest.port()
-                    && b.covers(dest.ip())
-                    && d.peer.is_none_or(|p| p == from)
-                    && (!members_only || d.groups.contains(&dest.ip()));
-                takes.then_some(id)
+                let (_, d) = takes(s, dest, from)?;
+                (!members_only || d.groups.contains(&dest.ip())).then_some(id)
             })
             .collect()
     }
@@ -333,17 +332,7 @@ impl Net {
             p.data.truncate(max);
             return Ok(datagram(family, p.data, p.from, truncated));
         }
-        if nonblocking {
-            return Err(ErrorCode::WouldBlock);
-        }
-        let s = self.get(id);
-        stall(timeout, || {
-            format!(
-                "a blocking recv on {} can never complete: nothing else in this component can send to it",
-                s.local_text()
-            )
-        });
-        Err(ErrorCode::TimedOut)
+        Err(self.cannot_wait(id, nonblocking, timeout, "recv", "send to it"))
     }
 
     /// `shutdown` of a datagram socket (it needs a default peer).

@@ -366,6 +366,33 @@ pub fn stall(timeout: Option<u64>, what: impl FnOnce() -> String) {
     }
 }
 
+impl Net {
+    /// The end of a blocking call on `id` that found nothing to do:
+    /// `would-block` if the socket is non-blocking; otherwise [`stall`]
+    /// (waiting out `timeout`, or saying once that `op` can never complete
+    /// since nothing in the component can `unblock` it), then `timed-out`.
+    pub fn cannot_wait(
+        &self,
+        id: Id,
+        nonblocking: bool,
+        timeout: Option<u64>,
+        op: &str,
+        unblock: &str,
+    ) -> ErrorCode {
+        if nonblocking {
+            return ErrorCode::WouldBlock;
+        }
+        let s = self.get(id);
+        stall(timeout, || {
+            format!(
+                "a blocking {op} on {} can never complete: nothing else in this component can {unblock}",
+                s.local_text()
+            )
+        });
+        ErrorCode::TimedOut
+    }
+}
+
 /// Say once on stderr that a wait can never end.
 pub fn tell(what: impl FnOnce() -> String) {
     if !TOLD.with(|t| t.replace(true)) {

@@ -139,17 +139,7 @@ impl Net {
                 remote.unwrap_or_else(|| panic!("memnet: backlog entry {new} unconnected"));
             return Ok((new, wasock::addr::from_std(remote)));
         }
-        if nonblocking {
-            return Err(ErrorCode::WouldBlock);
-        }
-        let s = self.get(id);
-        stall(timeout, || {
-            format!(
-                "a blocking accept on {} can never complete: nothing else in this component can connect to it",
-                s.local_text()
-            )
-        });
-        Err(ErrorCode::TimedOut)
+        Err(self.cannot_wait(id, nonblocking, timeout, "accept", "connect to it"))
     }
 
     /// `connect` of a stream socket.
@@ -352,17 +342,7 @@ impl Net {
         if conn(s).is_some_and(|c| c.eof || c.reset) {
             return Ok(Vec::new());
         }
-        if nonblocking {
-            return Err(ErrorCode::WouldBlock);
-        }
-        let s = self.get(id);
-        stall(timeout, || {
-            format!(
-                "a blocking recv on {} can never complete: nothing else in this component can send to it",
-                s.local_text()
-            )
-        });
-        Err(ErrorCode::TimedOut)
+        Err(self.cannot_wait(id, nonblocking, timeout, "recv", "send to it"))
     }
 
     /// `shutdown` of a stream socket.

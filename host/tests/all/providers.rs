@@ -59,21 +59,32 @@ fn closed_counts(stderr: &str, peer: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
-#[test]
-fn the_tap_counts_each_connection_and_logs_its_connect() {
+/// What `tcp_echo_client` reported, sending `bytes` to a native echo
+/// server through `layers` (`--provider` files, in order) with the grant
+/// to connect to it and `flags` for `wasock run`: exit code, stdout,
+/// stderr, and the server's address.
+fn echo_client_on(
+    layers: &[&str],
+    flags: &[&str],
+    bytes: &str,
+) -> (i32, Vec<String>, String, String) {
     let (port, server) = echo_server(1);
     let peer = format!("127.0.0.1:{port}");
     let grant = format!("tcp-connect={peer}");
-    let (code, out, err) = run(&[
-        "run",
-        "--allow",
-        &grant,
-        "--provider",
-        PROVIDER_TAP,
-        TCP_ECHO_CLIENT,
-        &peer,
-        "100000",
-    ]);
+    let mut args = vec!["run", "--allow", &grant];
+    args.extend_from_slice(flags);
+    for layer in layers {
+        args.extend(["--provider", layer]);
+    }
+    args.extend([TCP_ECHO_CLIENT, &peer, bytes]);
+    let (code, out, err) = run(&args);
+    server.join().unwrap();
+    (code, out, err, peer)
+}
+
+#[test]
+fn the_tap_counts_each_connection_and_logs_its_connect() {
+    let (code, out, err, peer) = echo_client_on(&[PROVIDER_TAP], &[], "100000");
     assert_eq!(code, 0, "{out:?}\n{err}");
     assert_eq!(out.last().map(String::as_str), Some("ok echoed 100000"));
     assert!(err.contains(&format!("tap: connect {peer} ok")), "{err}");
@@ -82,26 +93,15 @@ fn the_tap_counts_each_connection_and_logs_its_connect() {
         vec![(100_000, 100_000)],
         "{err}"
     );
-    server.join().unwrap();
 }
 
 #[test]
 fn the_tap_quota_is_an_error_for_the_app_not_a_trap() {
-    let (port, server) = echo_server(1);
-    let peer = format!("127.0.0.1:{port}");
-    let grant = format!("tcp-connect={peer}");
-    let (code, out, err) = run(&[
-        "run",
-        "--allow",
-        &grant,
-        "--env",
-        "WASOCK_TAP_QUOTA=40000",
-        "--provider",
-        PROVIDER_TAP,
-        TCP_ECHO_CLIENT,
-        &peer,
+    let (code, out, err, peer) = echo_client_on(
+        &[PROVIDER_TAP],
+        &["--env", "WASOCK_TAP_QUOTA=40000"],
         "100000",
-    ]);
+    );
     // The client's own report of a failed read or write, and its exit 1.
     assert_eq!(code, 1, "{out:?}\n{err}");
     assert_eq!(
@@ -122,7 +122,6 @@ fn the_tap_quota_is_an_error_for_the_app_not_a_trap() {
         .unwrap_or_else(|| panic!("no quota line in:\n{err}"));
     let (sent, received) = counts(line);
     assert_eq!(sent + received, 40_000, "{err}");
-    server.join().unwrap();
 }
 
 #[test]
@@ -159,24 +158,9 @@ fn the_host_refuses_what_the_policy_does_not_grant_through_a_layer() {
 
 #[test]
 fn layers_stack_each_on_the_next() {
-    let (port, server) = echo_server(1);
-    let peer = format!("127.0.0.1:{port}");
-    let grant = format!("tcp-connect={peer}");
     // tap on faulty on tap on the host: every call goes through all three.
-    let (code, out, err) = run(&[
-        "run",
-        "--allow",
-        &grant,
-        "--provider",
-        PROVIDER_TAP,
-        "--provider",
-        PROVIDER_FAULTY,
-        "--provider",
-        PROVIDER_TAP,
-        TCP_ECHO_CLIENT,
-        &peer,
-        "5000",
-    ]);
+    let (code, out, err, peer) =
+        echo_client_on(&[PROVIDER_TAP, PROVIDER_FAULTY, PROVIDER_TAP], &[], "5000");
     assert_eq!(code, 0, "{out:?}\n{err}");
     assert_eq!(out.last().map(String::as_str), Some("ok echoed 5000"));
     assert_eq!(
@@ -185,7 +169,6 @@ fn layers_stack_each_on_the_next() {
         "{err}"
     );
     assert_eq!(closed_counts(&err, &peer), vec![(5000, 5000); 2], "{err}");
-    server.join().unwrap();
 }
 
 #[test]

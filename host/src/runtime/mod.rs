@@ -31,6 +31,7 @@ pub(crate) mod socket;
 mod state;
 mod stats;
 mod wasi;
+mod workers;
 
 pub use clock::{Clock, RealClock};
 pub use ctx::{
@@ -54,3 +55,4 @@ pub use wasi::{
     IncomingDatagramStream, Network, OutgoingDatagramStream, ResolveAddressStream, TcpSocket,
     UdpSocket, WasiError, add_wasi_to_linker,
 };
+pub use workers::{Workers, WorkersError};

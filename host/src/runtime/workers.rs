@@ -1,0 +1,183 @@
+//! Serving on several threads: a listener per worker thread, all on one
+//! address (`SO_REUSEPORT`), each thread a single-threaded runtime that
+//! runs [`Server::serve`] on its listener.
+//!
+//! Separate listeners rather than one shared: the kernel spreads new
+//! connections over them without waking every thread for each, and an
+//! instance never leaves the thread (and the CPU caches) it started on.
+//! The workers share the [`Server`]: one limit on instances running at
+//! once, one policy, one set of counters.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use socket2::{Domain, Socket, Type};
+
+use super::serve::{Server, WorkerReport};
+
+/// Connections a listener keeps waiting in the kernel.
+const BACKLOG: i32 = 1024;
+
+/// Why serving on workers could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkersError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A worker thread or its runtime could not start.
+    #[error("cannot start serving thread {worker}: {source}")]
+    Start {
+        /// The worker, counting from 1.
+        worker: usize,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The shutdown future could not be made.
+    #[error("cannot set up the shutdown: {0}")]
+    Shutdown(io::Error),
+    /// A worker thread panicked (a host bug).
+    #[error("serving thread {worker} panicked")]
+    Panicked {
+        /// The worker, counting from 1.
+        worker: usize,
+    },
+}
+
+/// Listeners for `n` workers on one address, not yet serving.
+///
+/// ```no_run
+/// # fn demo(server: std::sync::Arc<wasock_host::runtime::Server>) -> anyhow::Result<()> {
+/// use wasock_host::runtime::Workers;
+///
+/// let workers = Workers::bind("127.0.0.1:8080".parse()?, 2)?;
+/// println!("listening on {}", workers.local_addr()?);
+/// // Serve until a second passes, then drain.
+/// let reports = workers.run(server, || {
+///     Ok(tokio::time::sleep(std::time::Duration::from_secs(1)))
+/// })?;
+/// assert_eq!(reports.len(), 2);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Workers {
+    /// The first worker's listener, served on the calling thread.
+    first: std::net::TcpListener,
+    /// The other workers' listeners.
+    rest: Vec<std::net::TcpListener>,
+}
+
+impl Workers {
+    /// Bind `n` listeners (at least one) on `addr`: when `addr` asks for
+    /// any port, the later ones take the port the first got. With more
+    /// than one they share it through `SO_REUSEPORT`.
+    pub fn bind(addr: SocketAddr, n: usize) -> Result<Workers, WorkersError> {
+        let shared = n > 1;
+        let failed = |source| WorkersError::Listen { addr, source };
+        let first = listen(addr, shared).map_err(failed)?;
+        // The port the first got, if `addr` asked for any.
+        let at = first.local_addr().map_err(failed)?;
+        let rest = (1..n)
+            .map(|_| listen(at, shared).map_err(failed))
+            .collect::<Result<_, _>>()?;
+        Ok(Workers { first, rest })
+    }
+
+    /// The address the workers listen on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.first.local_addr()
+    }
+
+    /// How many workers there are (at least one).
+    pub fn count(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// Serve `server` until the future `shutdown` returns completes, then
+    /// drain (see [`Server::serve`]); each worker's report, the first
+    /// worker's first.
+    ///
+    /// The first worker runs on the calling thread, the others on threads
+    /// of their own (`wasock-serve-N`). `shutdown` is called on the calling
+    /// thread's runtime before any connection is accepted, so it may set
+    /// up what needs a runtime (signal handlers).
+    pub fn run<S, F>(
+        self,
+        server: Arc<Server>,
+        shutdown: S,
+    ) -> Result<Vec<WorkerReport>, WorkersError>
+    where
+        S: FnOnce() -> io::Result<F>,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut threads = Vec::new();
+        for (i, listener) in self.rest.into_iter().enumerate() {
+            let worker = i + 2;
+            let server = server.clone();
+            let stopped = stopped.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("wasock-serve-{worker}"))
+                .spawn(move || runtime(worker)?.block_on(accept(server, listener, stopped, worker)))
+                .map_err(|source| WorkersError::Start { worker, source })?;
+            threads.push(thread);
+        }
+        let first = runtime(1)?.block_on(async {
+            let shutdown = shutdown().map_err(WorkersError::Shutdown)?;
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            });
+            accept(server, self.first, stopped, 1).await
+        });
+        let mut reports = vec![first];
+        for (i, t) in threads.into_iter().enumerate() {
+            let worker = i + 2;
+            reports.push(t.join().map_err(|_| WorkersError::Panicked { worker })?);
+        }
+        reports.into_iter().collect()
+    }
+}
+
+/// A listening socket on `addr`, non-blocking, shared by port if `shared`.
+fn listen(addr: SocketAddr, shared: bool) -> io::Result<std::net::TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    sock.set_reuse_address(true)?;
+    if shared {
+        sock.set_reuse_port(true)?;
+    }
+    sock.bind(&addr.into())?;
+    sock.listen(BACKLOG)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+/// A worker's single-threaded runtime.
+fn runtime(worker: usize) -> Result<tokio::runtime::Runtime, WorkersError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| WorkersError::Start { worker, source })
+}
+
+/// A worker's accept loop on the runtime it is called on, until the
+/// server stops.
+async fn accept(
+    server: Arc<Server>,
+    listener: std::net::TcpListener,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    worker: usize,
+) -> Result<WorkerReport, WorkersError> {
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|source| WorkersError::Start { worker, source })?;
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    Ok(server.serve(listener, stop).await)
+}

@@ -74,11 +74,19 @@ pub fn thread_cpu() -> std::time::Duration {
     )
 }
 
+/// The CPUs online. Not `available_parallelism`, which counts only the
+/// CPUs the calling thread may run on: from a pinned thread, one.
+pub fn cpus() -> usize {
+    // SAFETY: sysconf reads a system value and takes no pointers.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
+}
+
 /// Keep the calling thread on CPU `cpu` (modulo the CPUs there are), so
 /// that the measured side and the peers do not trade places between runs;
 /// where that fails the scheduler places them, and the figures vary more.
 pub fn pin_to_cpu(cpu: usize) {
-    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let count = cpus();
     if count < 2 {
         return;
     }
@@ -88,8 +96,7 @@ pub fn pin_to_cpu(cpu: usize) {
 /// Let the calling thread run on every CPU, as a program nobody pinned
 /// does (and so the processes and threads it starts from now on).
 pub fn unpin() {
-    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let all: Vec<usize> = (0..count).collect();
+    let all: Vec<usize> = (0..cpus()).collect();
     set_affinity(&all);
 }
 

@@ -28,6 +28,7 @@ const PACKAGES: &[&str] = &[
     "provider-memnet",
     "wasock-guests",
     "wasock-bench-guests",
+    "wasi-http-hello",
 ];
 
 fn main() {
@@ -42,6 +43,7 @@ fn main() {
         "tests/programs",
         "bench/guests",
         "bench/workloads",
+        "bench/wasi-http-hello",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
@@ -114,6 +116,7 @@ fn main() {
         "provider_tap",
         "provider_faulty",
         "provider_memnet",
+        "wasi_http_hello",
     ]
     .map(String::from)
     .to_vec();

@@ -18,18 +18,14 @@ mod conn;
 mod http1;
 
 use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasock_host::runtime::{Limits, Runner};
 
 use crate::Row;
 use crate::server::{self, Server};
-use crate::stats::pin_to_cpu;
 
 /// The rows this module fills: requests per second, and the server
 /// thread's CPU per request in µs (lower is better).
@@ -135,60 +131,22 @@ fn guest_server(
     server::guest_server("http guest", runner, component, args, Limits::default())
 }
 
-/// What a wrk run reported: requests per second, and requests in all.
-fn parse_wrk(out: &str) -> anyhow::Result<(f64, f64)> {
-    anyhow::ensure!(
-        !out.contains("Socket errors") && !out.contains("Non-2xx"),
-        "wrk saw errors:\n{out}"
-    );
-    let per_s = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .with_context(|| format!("no Requests/sec in wrk's output:\n{out}"))?;
-    let total = out
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no request count in wrk's output:\n{out}"))?;
-    Ok((per_s, total))
-}
-
-/// wrk for `secs` seconds against `addr`, from a thread pinned to CPU 1
-/// (wrk inherits its affinity).
-fn wrk(addr: SocketAddr, secs: u32) -> anyhow::Result<(f64, f64)> {
-    std::thread::spawn(move || {
-        pin_to_cpu(1);
-        let out = Command::new("wrk")
-            .args([
-                "-t1".to_string(),
-                format!("-c{CONNECTIONS}"),
-                format!("-d{secs}s"),
-                format!("http://{addr}/"),
-            ])
-            .output()
-            .context("running wrk")?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        anyhow::ensure!(
-            out.status.success(),
-            "wrk failed ({}): {text}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        parse_wrk(&text)
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("the wrk thread panicked"))?
-}
-
 fn measure(server: Server, secs: u32) -> anyhow::Result<Measured> {
-    let load = wrk(server.addr, secs);
+    // wrk on the CPU the server is not pinned to.
+    let load = crate::wrk::run(
+        server.addr,
+        crate::wrk::Load {
+            secs,
+            connections: CONNECTIONS,
+            close: false,
+        },
+        Some(1),
+    );
     let cpu = server.finish()?;
-    let (per_s, total) = load?;
+    let load = load?;
     Ok(Measured {
-        per_s,
-        cpu_us: cpu.as_secs_f64() * 1e6 / total.max(1.0),
+        per_s: load.per_s,
+        cpu_us: cpu.as_secs_f64() * 1e6 / load.total.max(1.0),
     })
 }
 
@@ -201,8 +159,7 @@ pub struct HttpBench {
 impl HttpBench {
     /// Compile the `http` guest; `None` (having said why) without wrk.
     pub fn new() -> anyhow::Result<Option<HttpBench>> {
-        if Command::new("wrk").arg("--version").output().is_err() {
-            eprintln!("http: wrk is not installed; the http rows are left out");
+        if !crate::wrk::installed("http") {
             return Ok(None);
         }
         let runner = Runner::new()?;
@@ -232,18 +189,5 @@ impl HttpBench {
             row.b.0.push(vb);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_wrk;
-
-    #[test]
-    fn wrk_output_is_read() {
-        let out = "Running 2s test @ http://127.0.0.1:1/\n  1 threads and 50 connections\n  \
-                   120000 requests in 2.00s, 14.00MB read\nRequests/sec:  60000.50\n";
-        assert_eq!(parse_wrk(out).unwrap(), (60000.5, 120000.0));
-        assert!(parse_wrk(&format!("{out}  Non-2xx or 3xx responses: 3\n")).is_err());
     }
 }

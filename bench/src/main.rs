@@ -18,10 +18,12 @@ mod layers;
 mod many;
 mod memory;
 mod peer;
+mod serve;
 mod server;
 mod sim;
 mod stats;
 mod stock;
+mod wrk;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -297,6 +299,10 @@ fn main() -> anyhow::Result<()> {
     // wrk against the http guest and against the same logic natively.
     let http_bench = http::HttpBench::new()?;
     let mut http_rows = http::rows();
+    // wrk against `wasock serve` with one and two workers, and against
+    // stock `wasmtime serve`.
+    let mut serve_bench =
+        serve::ServeBench::new(stock.as_ref().map(Stock::path), if quick { 2 } else { 3 })?;
     // The same guest directly and through provider components.
     let mut layer_bench = layers::LayerBench::new(&wasock_host::runtime::Runner::default_config())?;
 
@@ -438,6 +444,9 @@ fn main() -> anyhow::Result<()> {
         if let Some(h) = &http_bench {
             h.run(run, &mut http_rows)?;
         }
+        if let Some(s) = &mut serve_bench {
+            s.run(run)?;
+        }
     }
     rows.extend(unpinned);
     rows.push(accepts);
@@ -499,6 +508,9 @@ fn main() -> anyhow::Result<()> {
     print_table(&rows, quick, stock.as_ref().map(Stock::version));
     print_sim(&sim_row);
     layer_bench.print();
+    if let Some(s) = &serve_bench {
+        s.print();
+    }
     drop(peer);
     Ok(())
 }

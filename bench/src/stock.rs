@@ -38,6 +38,11 @@ impl Stock {
         Ok(Some(Stock { wasmtime, version }))
     }
 
+    /// The CLI's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.wasmtime
+    }
+
     /// What `wasmtime --version` said.
     pub fn version(&self) -> &str {
         &self.version

@@ -18,6 +18,7 @@ mod layers;
 mod many;
 mod memory;
 mod peer;
+mod probe;
 mod serve;
 mod server;
 mod sim;
@@ -121,6 +122,38 @@ struct Plan {
     many_rounds: u32,
 }
 
+impl Plan {
+    /// `--quick`: 3 short runs.
+    fn quick() -> Plan {
+        Plan {
+            runs: 3,
+            bulk_rounds: 300,
+            stream_bytes: 64 << 20,
+            rtt_rounds: 2000,
+            accepts: 300,
+            instantiations: 50,
+            idle_instances: 100,
+            idle_connections: 1000,
+            many_rounds: 20,
+        }
+    }
+
+    /// The full run: 15 runs.
+    fn full() -> Plan {
+        Plan {
+            runs: 15,
+            bulk_rounds: 2000,
+            stream_bytes: 512 << 20,
+            rtt_rounds: 20000,
+            accepts: 2000,
+            instantiations: 200,
+            idle_instances: 1000,
+            idle_connections: 10000,
+            many_rounds: 100,
+        }
+    }
+}
+
 fn native(workload: &str, peers: &Peers, plan: &Plan) -> anyhow::Result<f64> {
     let tcp = |addr| -> anyhow::Result<TcpStream> {
         let s = TcpStream::connect(addr)?;
@@ -202,32 +235,11 @@ fn main() -> anyhow::Result<()> {
     if args.get(1).map(String::as_str) == Some("--memory") {
         return memory::child(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some("--probe") {
+        return probe::main(&args[2..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
-    let plan = if quick {
-        Plan {
-            runs: 3,
-            bulk_rounds: 300,
-            stream_bytes: 64 << 20,
-            rtt_rounds: 2000,
-            accepts: 300,
-            instantiations: 50,
-            idle_instances: 100,
-            idle_connections: 1000,
-            many_rounds: 20,
-        }
-    } else {
-        Plan {
-            runs: 15,
-            bulk_rounds: 2000,
-            stream_bytes: 512 << 20,
-            rtt_rounds: 20000,
-            accepts: 2000,
-            instantiations: 200,
-            idle_instances: 1000,
-            idle_connections: 10000,
-            many_rounds: 100,
-        }
-    };
+    let plan = if quick { Plan::quick() } else { Plan::full() };
 
     let stock = Stock::from_env()?;
     let peer = PeerProcess::start(true)?;

@@ -72,10 +72,7 @@ impl LimitArgs {
 
 /// A single-threaded tokio runtime, as every guest runs on.
 fn single_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    crate::runtime::single_threaded().context("cannot start the async runtime")
 }
 
 /// Run `f` to its end on a fresh single-threaded runtime; `Err(1)` (after

@@ -55,4 +55,5 @@ pub use wasi::{
     IncomingDatagramStream, Network, OutgoingDatagramStream, ResolveAddressStream, TcpSocket,
     UdpSocket, WasiError, add_wasi_to_linker,
 };
+pub(crate) use workers::single_threaded;
 pub use workers::{Workers, WorkersError};

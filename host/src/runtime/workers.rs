@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use socket2::{Domain, Socket, Type};
+use tokio::sync::watch;
 
 use super::serve::{Server, WorkerReport};
 
@@ -23,20 +24,20 @@ const BACKLOG: i32 = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum WorkersError {
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Listen {
         /// The address asked for.
         addr: SocketAddr,
         /// What the system said.
-        source: io::Error,
+        error: io::Error,
     },
     /// A worker thread or its runtime could not start.
-    #[error("cannot start serving thread {worker}: {source}")]
+    #[error("cannot start serving thread {worker}: {error}")]
     Start {
         /// The worker, counting from 1.
         worker: usize,
         /// What the system said.
-        source: io::Error,
+        error: io::Error,
     },
     /// The shutdown future could not be made.
     #[error("cannot set up the shutdown: {0}")]
@@ -79,7 +80,7 @@ impl Workers {
     /// than one they share it through `SO_REUSEPORT`.
     pub fn bind(addr: SocketAddr, n: usize) -> Result<Workers, WorkersError> {
         let shared = n > 1;
-        let failed = |source| WorkersError::Listen { addr, source };
+        let failed = |error| WorkersError::Listen { addr, error };
         let first = listen(addr, shared).map_err(failed)?;
         // The port the first got, if `addr` asked for any.
         let at = first.local_addr().map_err(failed)?;
@@ -104,9 +105,10 @@ impl Workers {
     /// worker's first.
     ///
     /// The first worker runs on the calling thread, the others on threads
-    /// of their own (`wasock-serve-N`). `shutdown` is called on the calling
-    /// thread's runtime before any connection is accepted, so it may set
-    /// up what needs a runtime (signal handlers).
+    /// of their own (`wasock-serve-N`). `shutdown` is called first, on the
+    /// calling thread's runtime, before any worker starts, so it may set
+    /// up what needs a runtime (signal handlers). A worker that cannot
+    /// start stops the others, and its error is returned once all ended.
     pub fn run<S, F>(
         self,
         server: Arc<Server>,
@@ -116,33 +118,66 @@ impl Workers {
         S: FnOnce() -> io::Result<F>,
         F: Future<Output = ()> + Send + 'static,
     {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let first_rt =
+            single_threaded().map_err(|error| WorkersError::Start { worker: 1, error })?;
+        let shutdown = {
+            let _in_runtime = first_rt.enter();
+            shutdown().map_err(WorkersError::Shutdown)?
+        };
+        let stop = Arc::new(watch::Sender::new(false));
         let mut threads = Vec::new();
         for (i, listener) in self.rest.into_iter().enumerate() {
             let worker = i + 2;
-            let server = server.clone();
-            let stopped = stopped.clone();
-            let thread = std::thread::Builder::new()
+            let (server, stopper) = (server.clone(), stop.clone());
+            let spawned = std::thread::Builder::new()
                 .name(format!("wasock-serve-{worker}"))
-                .spawn(move || runtime(worker)?.block_on(accept(server, listener, stopped, worker)))
-                .map_err(|source| WorkersError::Start { worker, source })?;
-            threads.push(thread);
+                .spawn(move || {
+                    let report = single_threaded()
+                        .map_err(|error| WorkersError::Start { worker, error })
+                        .and_then(|rt| {
+                            rt.block_on(accept(server, listener, stopper.subscribe(), worker))
+                        });
+                    if report.is_err() {
+                        stopper.send_replace(true);
+                    }
+                    report
+                });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(error) => {
+                    stop.send_replace(true);
+                    join(threads);
+                    return Err(WorkersError::Start { worker, error });
+                }
+            }
         }
-        let first = runtime(1)?.block_on(async {
-            let shutdown = shutdown().map_err(WorkersError::Shutdown)?;
+        let first = first_rt.block_on(async {
+            let stopper = stop.clone();
             tokio::spawn(async move {
                 shutdown.await;
-                let _ = stop.send(true);
+                stopper.send_replace(true);
             });
-            accept(server, self.first, stopped, 1).await
+            accept(server, self.first, stop.subscribe(), 1).await
         });
-        let mut reports = vec![first];
-        for (i, t) in threads.into_iter().enumerate() {
-            let worker = i + 2;
-            reports.push(t.join().map_err(|_| WorkersError::Panicked { worker })?);
+        if first.is_err() {
+            stop.send_replace(true);
         }
-        reports.into_iter().collect()
+        std::iter::once(first).chain(join(threads)).collect()
     }
+}
+
+/// Wait for worker threads 2, 3, ... to end; their reports.
+fn join(
+    threads: Vec<std::thread::JoinHandle<Result<WorkerReport, WorkersError>>>,
+) -> Vec<Result<WorkerReport, WorkersError>> {
+    threads
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.join()
+                .unwrap_or(Err(WorkersError::Panicked { worker: i + 2 }))
+        })
+        .collect()
 }
 
 /// A listening socket on `addr`, non-blocking, shared by port if `shared`.
@@ -158,12 +193,12 @@ fn listen(addr: SocketAddr, shared: bool) -> io::Result<std::net::TcpListener> {
     Ok(sock.into())
 }
 
-/// A worker's single-threaded runtime.
-fn runtime(worker: usize) -> Result<tokio::runtime::Runtime, WorkersError> {
+/// A single-threaded runtime with every driver on, as each worker (and
+/// `wasock run`) uses.
+pub(crate) fn single_threaded() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| WorkersError::Start { worker, source })
 }
 
 /// A worker's accept loop on the runtime it is called on, until the
@@ -171,11 +206,11 @@ fn runtime(worker: usize) -> Result<tokio::runtime::Runtime, WorkersError> {
 async fn accept(
     server: Arc<Server>,
     listener: std::net::TcpListener,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
+    mut stopped: watch::Receiver<bool>,
     worker: usize,
 ) -> Result<WorkerReport, WorkersError> {
     let listener = tokio::net::TcpListener::from_std(listener)
-        .map_err(|source| WorkersError::Start { worker, source })?;
+        .map_err(|error| WorkersError::Start { worker, error })?;
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };

@@ -275,3 +275,62 @@ fn two_workers_share_the_connections_and_one_concurrency_limit() {
         .unwrap();
     assert!(peak <= 3, "{err}");
 }
+
+/// `runtime::Workers`, as an embedder uses it: two workers on one port
+/// share the connections, stop together, and report what each served.
+#[test]
+fn workers_in_process_share_one_port_and_stop_together() {
+    use std::sync::Arc;
+    use wasock_host::runtime::{PinnedNames, ServeOptions, Server, Workers};
+
+    let runner = crate::common::runner().clone();
+    let component = runner.load(std::path::Path::new(HTTP_HELLO)).unwrap();
+    let server = Arc::new(
+        Server::new(
+            runner,
+            &component,
+            crate::common::allow(&["tcp-accept=127.0.0.0/8:*"]),
+            Arc::new(PinnedNames::default()),
+            ServeOptions::default(),
+        )
+        .unwrap(),
+    );
+    let workers = Workers::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    assert_eq!(workers.count(), 2);
+    let addr = workers.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = std::thread::spawn(move || {
+        workers.run(server, move || {
+            Ok(async move {
+                let _ = stopped.await;
+            })
+        })
+    });
+    // The kernel spreads connections over the listeners by a hash of the
+    // peer's address: with 40, one worker gets none once in 2^39.
+    for _ in 0..40 {
+        assert!(get(addr, "/").starts_with("HTTP/1.1 200 OK"));
+    }
+    stop.send(()).unwrap();
+    let reports = serving.join().unwrap().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| r.drained), "{reports:?}");
+    assert_eq!(reports.iter().map(|r| r.served).sum::<u64>(), 40);
+    assert!(reports.iter().all(|r| r.served > 0), "{reports:?}");
+}
+
+/// A port already taken is an error naming the address, said once.
+#[test]
+fn workers_on_a_taken_port_say_which() {
+    use wasock_host::runtime::Workers;
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = Workers::bind(addr, 1).unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(err));
+    assert!(
+        text.starts_with(&format!("cannot listen on {addr}: ")),
+        "{text}"
+    );
+    assert_eq!(text.matches("in use").count(), 1, "{text}");
+}

@@ -228,6 +228,8 @@ fn native_accept_server(
 }
 
 fn main() -> anyhow::Result<()> {
+    // The CPUs there are to pin to, read before anything is pinned.
+    stats::allowed_cpus();
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--peer") {
         return peer::serve(!args.iter().any(|a| a == "--unpinned"));

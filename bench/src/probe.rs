@@ -10,7 +10,8 @@
 //!
 //! SIDE is `native`, `wasock` or `std`; WORKLOAD is `tcp-bulk`,
 //! `tcp-stream`, `tcp-rtt` or `udp-rtt`. `--probe many` runs the async
-//! echo guest's 1,000-connection row three times instead.
+//! echo guest's 1,000-connection row three times instead, pinned as in
+//! the bench (server on CPU 0, clients on CPU 1).
 
 use anyhow::Context as _;
 

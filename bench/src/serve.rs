@@ -200,12 +200,14 @@ impl ServeBench {
                 .with_context(|| format!("running {} serve", cli.display()))?,
         );
         let addr = serving_addr(&mut child.0)?;
-        let before = Cpu::now();
+        let pid = child.0.id();
+        let (before, server_before) = (Cpu::now(), process_cpu(pid)?);
         let load = crate::wrk::run(addr, self.load(close), None);
-        let wrk = Cpu::now().children - before.children;
-        let ended = Cpu::now();
+        let (wrk, server) = (
+            Cpu::now().children - before.children,
+            process_cpu(pid)? - server_before,
+        );
         drop(child);
-        let server = Cpu::now().children - ended.children;
         Ok(self.measured(load?, server, wrk))
     }
 
@@ -272,8 +274,7 @@ impl ServeBench {
     }
 }
 
-/// A child process that is killed and reaped when dropped, so that its
-/// CPU time is counted among this process's children.
+/// A child process that is killed and reaped when dropped.
 struct Reaped(Child);
 
 impl Drop for Reaped {
@@ -318,6 +319,29 @@ impl Cpu {
             children: rusage(libc::RUSAGE_CHILDREN),
         }
     }
+}
+
+/// User and system CPU seconds process `pid` has used so far (its
+/// `/proc/PID/stat`), so that only the time under load counts, not its
+/// start-up.
+fn process_cpu(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: state is field 3, utime and stime are 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .context("no command name in /proc/PID/stat")?
+        .1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("a short /proc/PID/stat")?
+            .parse::<f64>()?)
+    };
+    // SAFETY: sysconf reads a system value and takes no pointers.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok((ticks(11)? + ticks(12)?) / hz)
 }
 
 /// User and system CPU seconds of `who`.

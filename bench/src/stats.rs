@@ -74,30 +74,48 @@ pub fn thread_cpu() -> std::time::Duration {
     )
 }
 
-/// The CPUs online. Not `available_parallelism`, which counts only the
-/// CPUs the calling thread may run on: from a pinned thread, one.
-pub fn cpus() -> usize {
-    // SAFETY: sysconf reads a system value and takes no pointers.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    usize::try_from(n).unwrap_or(1).max(1)
+/// The CPUs this process was allowed to run on when this was first
+/// called: call it before anything is pinned (`main` does). Not
+/// `available_parallelism`, which counts the CPUs the calling thread may
+/// use now: from a pinned thread, one.
+pub fn allowed_cpus() -> &'static [usize] {
+    static ALLOWED: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set for the call to
+        // fill; CPU_ISSET reads inside it for indexes below its capacity.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let ok =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+                == 0;
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| ok && unsafe { libc::CPU_ISSET(c, &set) })
+            .collect();
+        if cpus.is_empty() { vec![0] } else { cpus }
+    })
 }
 
-/// Keep the calling thread on CPU `cpu` (modulo the CPUs there are), so
-/// that the measured side and the peers do not trade places between runs;
-/// where that fails the scheduler places them, and the figures vary more.
+/// How many CPUs the process may use ([`allowed_cpus`]).
+pub fn cpus() -> usize {
+    allowed_cpus().len()
+}
+
+/// Keep the calling thread on the `cpu`-th allowed CPU (modulo their
+/// number), so that the measured side and the peers do not trade places
+/// between runs; where that fails the scheduler places them, and the
+/// figures vary more.
 pub fn pin_to_cpu(cpu: usize) {
-    let count = cpus();
-    if count < 2 {
+    let allowed = allowed_cpus();
+    if allowed.len() < 2 {
         return;
     }
-    set_affinity(&[cpu % count]);
+    set_affinity(&[allowed[cpu % allowed.len()]]);
 }
 
-/// Let the calling thread run on every CPU, as a program nobody pinned
-/// does (and so the processes and threads it starts from now on).
+/// Let the calling thread run on every CPU the process was allowed, as a
+/// program nobody pinned does (and so the processes and threads it starts
+/// from now on).
 pub fn unpin() {
-    let all: Vec<usize> = (0..cpus()).collect();
-    set_affinity(&all);
+    set_affinity(allowed_cpus());
 }
 
 fn set_affinity(cpus: &[usize]) {

@@ -22,9 +22,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use wasmtime::component::Component;
 use wasock_host::policy::Policy;
-use wasock_host::runtime::{
-    Limits, PinnedNames, Runner, ServeOptions, Server, Workers, pooling_config,
-};
+use wasock_host::runtime::{PinnedNames, Runner, ServeOptions, Server, Workers, pooling_config};
 
 use crate::stats::Samples;
 
@@ -148,10 +146,7 @@ impl ServeBench {
             &self.component,
             Arc::new(policy),
             Arc::new(PinnedNames::default()),
-            ServeOptions {
-                limits: Limits::default(),
-                ..ServeOptions::default()
-            },
+            ServeOptions::default(),
         )?);
         let workers = Workers::bind("127.0.0.1:0".parse()?, n)?;
         let addr = workers.local_addr()?;

@@ -1,9 +1,10 @@
 //! The `poll` interface: wait on many sockets at once.
 
 use std::future::poll_fn;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::admission::Gate;
 use super::bindings::wasock::sockets::poll::{Host, PollEntry};
 use super::bindings::wasock::sockets::types::Readiness;
 use super::clock::{spin, until};
@@ -37,53 +38,110 @@ impl Host for WasockCtxView<'_> {
         let clock = self.ctx.clock.clone();
         let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
         loop {
-            // Truth first: what holds now, with the runtime's filters applied.
-            let mut any = false;
-            let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
-                let sock = self.table.get_mut(&e.socket)?;
-                sock.net.prepare_wait(*interest)?;
-                let now = sock.readiness(&self.ctx.gate).and(interest.wakes_on());
-                any |= !now.is_empty();
-                out.push(readiness_from_net(now));
-            }
-            if any {
-                return Ok(out);
+                self.table.get_mut(&e.socket)?.net.prepare_wait(*interest)?;
             }
             if timeout == Some(0) {
+                // A check: the truth of every entry, now.
+                let mut out = Vec::with_capacity(entries.len());
+                for (e, interest) in entries.iter().zip(&interests) {
+                    let sock = self.table.get_mut(&e.socket)?;
+                    out.push(readiness_from_net(
+                        sock.readiness(&self.ctx.gate).and(interest.wakes_on()),
+                    ));
+                }
                 spin(&*clock).await;
                 return Ok(out);
             }
-            if deadline.is_some_and(|d| clock.now() >= d) {
-                return Ok(out);
-            }
-            // Nothing holds: wait for any socket to change, then look again.
-            let socks: Vec<(&GuestSocket, NetReadiness)> = entries
-                .iter()
-                .zip(&interests)
-                .map(|(e, i)| Ok((self.table.get(&e.socket)?, *i)))
-                .collect::<SocketResult<_>>()?;
-            // A connection kept for the next accept wakes only a readable
-            // interest: it is the one thing it makes true, and waking for it
-            // otherwise would find nothing, and loop without ever waiting.
-            let changed = poll_fn(|cx| {
-                let mut ready = false;
-                for (sock, interest) in &socks {
-                    let kept =
-                        sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE);
-                    if kept || sock.net.poll_ready(cx, *interest).is_ready() {
-                        ready = true;
-                    }
+            // Let the runtime take in the events that came while the guest
+            // ran (it does when a task yields), so that every socket that
+            // became ready is seen now, not only the ones seen before.
+            tokio::task::yield_now().await;
+            // Then one pass over the entries per wake-up. A socket the
+            // provider has seen no event on costs no system call (it
+            // registers for the next one); only those that woke are looked
+            // at closely.
+            let (table, gate) = (&mut *self.table, &self.ctx.gate);
+            let looked = poll_fn(|cx| {
+                let mut out = Vec::with_capacity(entries.len());
+                let (mut any, mut woke) = (false, false);
+                for (e, interest) in entries.iter().zip(&interests) {
+                    let sock = match table.get_mut(&e.socket) {
+                        Ok(sock) => sock,
+                        Err(err) => return Poll::Ready(Err(err.into())),
+                    };
+                    let now = match look(sock, gate, cx, *interest) {
+                        Poll::Ready(now) => {
+                            woke = true;
+                            now
+                        }
+                        Poll::Pending => NetReadiness::EMPTY,
+                    };
+                    any |= !now.is_empty();
+                    out.push(readiness_from_net(now));
                 }
-                if ready {
-                    Poll::Ready(())
+                if any {
+                    Poll::Ready(Ok(Some(out)))
+                } else if woke {
+                    // Something changed that the guest may not see (a
+                    // refused peer dropped, a stale event): look again.
+                    Poll::Ready(Ok(None))
                 } else {
                     Poll::Pending
                 }
             });
-            if until(&*clock, deadline, changed).await.is_err() {
-                return Ok(out);
+            // One look at every entry is one step, however many there are:
+            // outside tokio's cooperative budget, which would otherwise make
+            // every readiness check past the 128th say "pending" unseen, and
+            // leave the sockets late in the list unlooked-at while the early
+            // ones keep the guest busy.
+            let looked = tokio::task::unconstrained(looked);
+            match until(&*clock, deadline, looked).await {
+                Ok(Ok(Some(out))) => return Ok(out),
+                Ok(Ok(None)) => {
+                    // The wait is not over, but its time may be: a socket
+                    // that keeps waking with nothing the guest wants must
+                    // not hold the guest past its timeout.
+                    if deadline.is_some_and(|d| clock.now() >= d) {
+                        return Ok(vec![Readiness::empty(); entries.len()]);
+                    }
+                    tokio::task::consume_budget().await
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(()) => return Ok(vec![Readiness::empty(); entries.len()]),
             }
         }
     }
+}
+
+/// What `sock` lets the guest do of `interest` (with what always wakes a
+/// wait: [`NetReadiness::wakes_on`]), if anything changed: `Pending` (with
+/// `cx` registered) while the provider has seen nothing new. What the
+/// runtime keeps itself (an error for the next call, a connection for the
+/// next accept) holds at once.
+fn look(
+    sock: &mut GuestSocket,
+    gate: &Gate,
+    cx: &mut Context<'_>,
+    interest: NetReadiness,
+) -> Poll<NetReadiness> {
+    let wanted = interest.wakes_on();
+    let kept = sock.pending_error.is_some()
+        || (sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE));
+    if kept {
+        return Poll::Ready(sock.readiness(gate).and(wanted));
+    }
+    if !sock.is_connected_stream() {
+        // Listeners, datagram and connecting sockets: what the runtime
+        // filters (refused peers), and errors the provider's events may
+        // not carry (a datagram socket's ICMP error), are seen only by
+        // looking. A connected stream's events say all there is.
+        let now = sock.readiness(gate).and(wanted);
+        if !now.is_empty() {
+            return Poll::Ready(now);
+        }
+    }
+    sock.net
+        .poll_ready(cx, interest)
+        .map(|seen| sock.readiness_after(gate, seen).and(wanted))
 }

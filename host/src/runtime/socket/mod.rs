@@ -179,10 +179,16 @@ impl GuestSocket {
     /// stream the provider's conditions are the guest's, so there is no
     /// need to ask again; other sockets are filtered as usual.
     pub(crate) fn readiness_after(&mut self, gate: &Gate, seen: Readiness) -> Readiness {
-        if self.is_stream() && self.state == State::Connected {
+        if self.is_connected_stream() {
             return self.with_kept_error(seen);
         }
         self.readiness(gate)
+    }
+
+    /// A connected stream socket: one whose provider readiness is the
+    /// guest's, unfiltered.
+    pub(crate) fn is_connected_stream(&self) -> bool {
+        self.is_stream() && self.state == State::Connected
     }
 
     /// `r`, and what a kept error adds: the next call reports it at once.

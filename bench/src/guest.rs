@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use wasmtime::Config;
 use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::policy::Policy;
+use wasock_host::runtime::Prepared;
 use wasock_host::runtime::{GuestExit, HostState, Limits, Runner, WasockCtx};
 
 /// Which guest.
@@ -44,7 +44,7 @@ fn component_of(
 pub struct Guests {
     runner: Runner,
     /// Each guest, and the provider component it is composed on, if any.
-    compiled: Vec<(Guest, Option<&'static str>, CommandPre<HostState>)>,
+    compiled: Vec<(Guest, Option<&'static str>, Prepared)>,
     policy: Arc<Policy>,
 }
 
@@ -92,15 +92,11 @@ impl Guests {
         })
     }
 
-    fn pre(&self, guest: Guest) -> anyhow::Result<&CommandPre<HostState>> {
+    fn pre(&self, guest: Guest) -> anyhow::Result<&Prepared> {
         self.pre_on(guest, None)
     }
 
-    fn pre_on(
-        &self,
-        guest: Guest,
-        provider: Option<&str>,
-    ) -> anyhow::Result<&CommandPre<HostState>> {
+    fn pre_on(&self, guest: Guest, provider: Option<&str>) -> anyhow::Result<&Prepared> {
         self.compiled
             .iter()
             .find(|(g, p, _)| *g == guest && *p == provider)
@@ -160,10 +156,9 @@ impl Guests {
         for _ in 0..n {
             let state = self.state(&[], &out);
             let start = Instant::now();
-            let mut store = self.runner.store(state)?;
-            let instance = self.pre(guest)?.instantiate_async(&mut store).await?;
+            let store = self.runner.instantiate(self.pre(guest)?, state).await?;
             times.push(start.elapsed());
-            drop((instance, store));
+            drop(store);
         }
         times.sort();
         Ok(times[n / 2])

@@ -1,9 +1,11 @@
-//! What a component needs that the engine cannot give, told from its bytes
-//! when compiling it fails, so that the error names the need in a user's
-//! words instead of the parser's ("`stream` requires the component model
-//! async feature").
+//! What kind of guest a component is, told from its bytes when wasock's
+//! engine refuses it (a WASI 0.3 guest needs the engine with the component
+//! model's async features), and what it needs that wasock does not serve, in a user's
+//! words rather than the linker's.
 
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{Validator, WasmFeatures};
+use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// The component model's async features: streams, futures, async functions
 /// and their built-ins, which WASI 0.3 guests use.
@@ -14,53 +16,60 @@ fn async_features() -> WasmFeatures {
         | WasmFeatures::CM_ERROR_CONTEXT
 }
 
-/// The WASI 0.3 interfaces the component (or a component inside it)
-/// imports, by name.
-fn wasi_0_3_imports(bytes: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        let Ok(Payload::ComponentImportSection(reader)) = payload else {
-            continue;
-        };
-        for import in reader.into_iter().flatten() {
-            let name = import.name.name;
-            if name.starts_with("wasi:")
-                && name.contains("@0.3")
-                && !names.iter().any(|n| n == name)
-            {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
-}
-
-/// If the component is valid only with the component model's async
-/// features (a WASI 0.3 guest), say so and what wasock runs instead.
-/// `None` when that is not why it failed to load.
-pub(crate) fn needs_async(bytes: &[u8]) -> Option<String> {
+/// Whether the component is valid only with the component model's async
+/// features: a WASI 0.3 guest, for the engine that has them.
+pub(crate) fn needs_async(bytes: &[u8]) -> bool {
     let with = WasmFeatures::all();
     let without = with.difference(async_features());
-    if Validator::new_with_features(without)
+    Validator::new_with_features(without)
         .validate_all(bytes)
-        .is_ok()
-        || Validator::new_with_features(with)
+        .is_err()
+        && Validator::new_with_features(with)
             .validate_all(bytes)
-            .is_err()
-    {
+            .is_ok()
+}
+
+/// If the component imports WASI 0.3 interfaces that wasock does not serve
+/// yet, say which, and what works instead. `None` when that is not why it
+/// cannot be linked.
+pub(crate) fn unserved(component: &Component, engine: &Engine) -> Option<String> {
+    let sockets: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("wasi:sockets/") && name.contains("@0.3"))
+        .map(str::to_string)
+        .collect();
+    if sockets.is_empty() {
         return None;
     }
-    let imports = wasi_0_3_imports(bytes);
-    let shown = match imports.len() {
-        0 => String::new(),
-        n if n <= 4 => format!(" and imports {}", imports.join(", ")),
-        n => format!(
-            " and imports {} and {} more WASI 0.3 interfaces",
-            imports[..3].join(", "),
-            n - 3
-        ),
-    };
     Some(format!(
-        "this is a WASI 0.3 component: it uses the component model's async features (streams, futures, async functions){shown}. wasock runs WASI 0.2 guests (built for wasm32-wasip2: wasock's own sockets, std::net, tokio) and does not run WASI 0.3 guests yet; build the guest without the wasip3 crate"
+        "this WASI 0.3 component imports {}: wasock runs WASI 0.3 guests, but does not serve wasi:sockets@0.3 yet. Until it does, reach the network from such a guest through WASI 0.2 (Rust's std::net, tokio, or the wasock SDK)",
+        sockets.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_async;
+
+    #[test]
+    fn a_stream_in_an_import_needs_the_async_engine() {
+        let p3 = wat::parse_str(
+            r#"(component
+                (import "wasi:cli/stdout@0.3.0" (instance
+                    (export "write-via-stream" (func (param "data" (stream u8)))))))"#,
+        )
+        .unwrap();
+        assert!(needs_async(&p3));
+        let p2 = wat::parse_str(
+            r#"(component
+                (import "wasi:cli/environment@0.2.0" (instance
+                    (export "get-arguments" (func (result (list string)))))))"#,
+        )
+        .unwrap();
+        assert!(!needs_async(&p2));
+        // Not a component at all: not a WASI 0.3 one either.
+        assert!(!needs_async(b"\0asm\x0d\0\x01\0garbage"));
+    }
 }

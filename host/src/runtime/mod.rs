@@ -43,7 +43,7 @@ pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use memory::MemoryLimit;
 pub use names::NameTable;
-pub use runner::{EPOCH_TICK, Runner};
+pub use runner::{EPOCH_TICK, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
     DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript, What,

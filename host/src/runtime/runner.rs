@@ -1,8 +1,13 @@
 //! Running guests: the engine (with a ticking epoch), the linker with WASI
 //! and wasock, and one store per instance, with the instance's limits.
+//!
+//! WASI 0.3 guests use the component model's async features, which cost
+//! every host call of an engine that supports them. So they get an engine of
+//! their own, built the first time one is compiled; every other guest keeps
+//! wasock's engine, without them.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -11,6 +16,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::p3::bindings::CommandPre as CommandPreP3;
 
 use super::clock::{Clock, within};
 use super::ctx::add_to_linker;
@@ -32,8 +38,37 @@ const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
 pub struct Runner {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
+    /// The engine's configuration, for the WASI 0.3 engine made from it.
+    config: Config,
+    /// The engine and linker for WASI 0.3 guests, once one is compiled.
+    p3: Arc<OnceLock<Result<Engines, String>>>,
     fuel: bool,
     yields: Yields,
+}
+
+/// An engine and the linker on it.
+struct Engines {
+    engine: Engine,
+    linker: Linker<HostState>,
+}
+
+/// A component linked once, ready to start instances of: a WASI 0.2
+/// command (wasock's interface, `wasi:sockets@0.2`), or a WASI 0.3 one.
+#[derive(Clone)]
+pub struct Prepared(Command);
+
+#[derive(Clone)]
+enum Command {
+    P2(CommandPre<HostState>),
+    P3(CommandPreP3<HostState>),
+}
+
+impl Prepared {
+    /// Whether this is a WASI 0.3 command (run on the engine with the
+    /// component model's async features).
+    pub fn is_wasi_0_3(&self) -> bool {
+        matches!(self.0, Command::P3(_))
+    }
 }
 
 /// What makes a running guest give way to the others on its thread.
@@ -103,9 +138,40 @@ impl Runner {
         Ok(Runner {
             engine,
             linker: Arc::new(linker),
+            config,
+            p3: Arc::default(),
             fuel,
             yields,
         })
+    }
+
+    /// The engine and linker for WASI 0.3 guests: this runner's
+    /// configuration with the component model's async features, and WASI
+    /// 0.3 (cli, clocks, random, filesystem) linked beside all that WASI 0.2
+    /// guests have (a 0.3 guest built with Rust's std imports both).
+    fn p3(&self) -> anyhow::Result<&Engines> {
+        let built = self.p3.get_or_init(|| {
+            let build = || -> anyhow::Result<Engines> {
+                let mut config = self.config.clone();
+                config.concurrency_support(true);
+                let engine = Engine::new(&config)?;
+                if self.yields == Yields::Epoch {
+                    start_epoch_ticker(&engine);
+                }
+                let mut linker = Linker::new(&engine);
+                add_wasi_to_linker(&mut linker)?;
+                add_to_linker(&mut linker)?;
+                wasmtime_wasi::p3::cli::add_to_linker(&mut linker)?;
+                wasmtime_wasi::p3::clocks::add_to_linker(&mut linker)?;
+                wasmtime_wasi::p3::random::add_to_linker(&mut linker)?;
+                wasmtime_wasi::p3::filesystem::add_to_linker(&mut linker)?;
+                Ok(Engines { engine, linker })
+            };
+            build().map_err(|e| format!("{e:#}"))
+        });
+        built
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("cannot set up the engine for WASI 0.3 guests: {e}"))
     }
 
     /// The engine.
@@ -139,31 +205,59 @@ impl Runner {
                 "this is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (or adapt it with `wasm-tools component new`)"
             );
         }
-        Component::new(&self.engine, bytes).map_err(|e| match super::kind::needs_async(bytes) {
-            Some(why) => anyhow::anyhow!(why),
-            None => anyhow::Error::from(e),
-        })
+        match Component::new(&self.engine, bytes) {
+            Ok(component) => Ok(component),
+            // Valid only with the component model's async features: a WASI
+            // 0.3 guest, for the engine that has them.
+            Err(_) if super::kind::needs_async(bytes) => {
+                Ok(Component::new(&self.p3()?.engine, bytes)?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Link a component once, so that instances start fast. Fails if it
     /// imports something neither WASI nor wasock provides, or does not
-    /// export `wasi:cli/run`.
-    pub fn prepare(&self, component: &Component) -> anyhow::Result<CommandPre<HostState>> {
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
-            .context("the component imports something wasock does not provide")?;
-        CommandPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context("the component is not a command (it must export wasi:cli/run)")
+    /// export `wasi:cli/run`. A component that exports `wasi:cli/run@0.3`
+    /// is run through that export.
+    pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
+        let p3 = match self.p3.get() {
+            Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(p3),
+            _ => None,
+        };
+        let linker = p3.map_or(&*self.linker, |p3| &p3.linker);
+        let pre = linker.instantiate_pre(component).map_err(|e| {
+            let e = anyhow::Error::from(e);
+            match super::kind::unserved(component, linker.engine()) {
+                Some(why) => e.context(why),
+                None => e.context("the component imports something wasock does not provide"),
+            }
+        })?;
+        let not_a_command = "the component is not a command (it must export wasi:cli/run)";
+        Ok(Prepared(match p3 {
+            Some(_) => Command::P3(
+                CommandPreP3::new(pre)
+                    .map_err(anyhow::Error::from)
+                    .context(not_a_command)?,
+            ),
+            None => Command::P2(
+                CommandPre::new(pre)
+                    .map_err(anyhow::Error::from)
+                    .context(not_a_command)?,
+            ),
+        }))
     }
 
     /// A store for one instance, with its limits applied: linear memory,
     /// fuel, and a yield to the executor at every epoch tick.
     pub fn store(&self, state: HostState) -> wasmtime::Result<Store<HostState>> {
+        self.store_on(&self.engine, state)
+    }
+
+    /// [`Runner::store`] on `engine`: this runner's, or its WASI 0.3 one.
+    fn store_on(&self, engine: &Engine, state: HostState) -> wasmtime::Result<Store<HostState>> {
         let limits = state.wasock.limits;
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.store_limits);
         if self.yields == Yields::Epoch {
             store.set_epoch_deadline(1);
@@ -182,22 +276,39 @@ impl Runner {
         Ok(store)
     }
 
+    /// A store with an instance of `pre` in it, not run: what starting an
+    /// instance costs, without its work.
+    pub async fn instantiate(
+        &self,
+        pre: &Prepared,
+        state: HostState,
+    ) -> wasmtime::Result<Store<HostState>> {
+        match &pre.0 {
+            Command::P2(pre) => {
+                let mut store = self.store(state)?;
+                pre.instantiate_async(&mut store).await?;
+                Ok(store)
+            }
+            Command::P3(pre) => {
+                let mut store = self.store_on(pre.engine(), state)?;
+                pre.instantiate_async(&mut store).await?;
+                Ok(store)
+            }
+        }
+    }
+
     /// Instantiate a prepared command and run it to the end (or to its
     /// time limit, on the instance's clock).
-    pub async fn run(&self, pre: &CommandPre<HostState>, state: HostState) -> GuestExit {
+    pub async fn run(&self, pre: &Prepared, state: HostState) -> GuestExit {
         let timeout = state.wasock.limits.timeout;
         let clock = state.wasock.clock.clone();
         let span = tracing::info_span!("instance", id = %state.wasock.id);
         let run = async {
-            let mut store = match self.store(state) {
-                Ok(s) => s,
-                Err(e) => return GuestExit::Trapped(e),
+            let ran = match &pre.0 {
+                Command::P2(pre) => self.run_p2(pre, state).await,
+                Command::P3(pre) => self.run_p3(pre, state).await,
             };
-            let command = match pre.instantiate_async(&mut store).await {
-                Ok(c) => c,
-                Err(e) => return GuestExit::Trapped(e),
-            };
-            match command.wasi_cli_run().call_run(&mut store).await {
+            match ran {
                 Ok(Ok(())) => GuestExit::Exited(0),
                 Ok(Err(())) => GuestExit::Exited(1),
                 Err(e) => match e.downcast_ref::<I32Exit>() {
@@ -206,7 +317,34 @@ impl Runner {
                 },
             }
         };
+        // Around the whole run: wasmtime does not promise that a timeout
+        // inside `run_concurrent` fires.
         with_timeout(&*clock, timeout, run.instrument(span)).await
+    }
+
+    /// Start a WASI 0.2 command and call its `run`.
+    async fn run_p2(
+        &self,
+        pre: &CommandPre<HostState>,
+        state: HostState,
+    ) -> wasmtime::Result<Result<(), ()>> {
+        let mut store = self.store(state)?;
+        let command = pre.instantiate_async(&mut store).await?;
+        command.wasi_cli_run().call_run(&mut store).await
+    }
+
+    /// Start a WASI 0.3 command and call its `run`, with the store driving
+    /// the instance's tasks until `run` returns.
+    async fn run_p3(
+        &self,
+        pre: &CommandPreP3<HostState>,
+        state: HostState,
+    ) -> wasmtime::Result<Result<(), ()>> {
+        let mut store = self.store_on(pre.engine(), state)?;
+        let command = pre.instantiate_async(&mut store).await?;
+        store
+            .run_concurrent(async |run| command.wasi_cli_run().call_run(run).await)
+            .await?
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use wasock_test_programs::TCP_ECHO;
+use wasock_test_programs::{P3_HELLO, P3_SOCKETS, TCP_ECHO};
 
 use crate::common::{Guest, run};
 
@@ -140,32 +140,36 @@ fn a_file_that_is_not_a_component_is_explained() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A component that imports WASI 0.3's stdout, whose function takes a
-/// `stream<u8>`: valid only with the component model's async features.
-const WASI_0_3: &str = r#"
-(component
-  (import "wasi:cli/stdout@0.3.0" (instance
-    (export "write-via-stream" (func (param "data" (stream u8))))))
-)
-"#;
+#[test]
+fn a_wasi_0_3_guest_runs_with_async_timers_and_stdout() {
+    // Two timers at once: the shorter ends first only if the guest's tasks
+    // really run concurrently on the host.
+    let (code, out, err) = run(&["run", P3_HELLO]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        vec!["hello from WASI 0.3: timers 40ms and 10ms ended in the order 10ms, 40ms"],
+        "{err}"
+    );
+    // `run` returning an error is exit status 1, as for a 0.2 guest.
+    let (code, out, err) = run(&["run", P3_HELLO, "fail"]);
+    assert_eq!(code, 1, "{out:?} {err}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    // A time limit stops a 0.3 guest waiting on an async timer.
+    let (code, out, err) = run(&["run", "--timeout", "300ms", P3_HELLO, "sleep"]);
+    assert_eq!(code, 124, "{out:?} {err}");
+    assert!(err.contains("time limit"), "{err}");
+}
 
 #[test]
-fn a_wasi_0_3_component_is_named_for_what_it_needs() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasi-0-3");
-    std::fs::create_dir_all(&dir).unwrap();
-    let p3 = dir.join("p3guest.wasm");
-    std::fs::write(&p3, wat::parse_str(WASI_0_3).unwrap()).unwrap();
-    let (code, _, stderr) = run(&["run", p3.to_str().unwrap()]);
-    assert_eq!(code, 1, "{stderr}");
+fn a_wasi_0_3_guest_with_0_3_sockets_is_told_what_works_instead() {
+    let (code, _, err) = run(&["run", P3_SOCKETS]);
+    assert_eq!(code, 1, "{err}");
     assert!(
-        stderr
-            .contains("this is a WASI 0.3 component: it uses the component model's async features"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("imports wasi:cli/stdout@0.3.0"), "{stderr}");
-    assert!(
-        stderr.contains("does not run WASI 0.3 guests yet"),
-        "{stderr}"
+        err.contains("imports wasi:sockets/types@0.3")
+            && err.contains("does not serve wasi:sockets@0.3 yet")
+            && err.contains("std::net"),
+        "{err}"
     );
 }
 

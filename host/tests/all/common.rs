@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasock_host::net::Provider;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
 use wasock_host::runtime::compose::compose_files;
-use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Runner, WasockCtx};
+use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Prepared, Runner, WasockCtx};
 
 /// Generous upper bound for anything a test waits on; tests assert
 /// behaviour, this only keeps a broken build from hanging CI.
@@ -175,7 +174,7 @@ pub fn runner() -> &'static Runner {
 
 /// A prepared command for the guest at `path`, compiled once per test
 /// binary.
-pub fn prepared(path: &str) -> CommandPre<HostState> {
+pub fn prepared(path: &str) -> Prepared {
     static CACHE: OnceLock<Mutex<HashMap<String, Component>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let component = {
@@ -270,7 +269,7 @@ pub fn spawn_in_process(path: &str, args: &[&str], ctx: WasockCtx) -> Running {
 }
 
 /// Compile and prepare the guest at `path` on another runner.
-pub fn prepare_on(runner: &Runner, path: &str) -> CommandPre<HostState> {
+pub fn prepare_on(runner: &Runner, path: &str) -> Prepared {
     let component = runner
         .load(std::path::Path::new(path))
         .expect("compile guest");
@@ -291,7 +290,7 @@ pub fn spawn_with_runner(
 /// Start a guest prepared on `runner`.
 pub fn spawn_with(
     runner: Runner,
-    pre: CommandPre<HostState>,
+    pre: Prepared,
     path: &str,
     args: &[&str],
     ctx: WasockCtx,
@@ -306,7 +305,7 @@ pub fn spawn_with(
 /// captured.
 pub fn spawn_with_wasi(
     runner: Runner,
-    pre: CommandPre<HostState>,
+    pre: Prepared,
     mut wasi: WasiCtxBuilder,
     ctx: WasockCtx,
 ) -> Running {

@@ -392,12 +392,7 @@ impl Simulation {
     }
 }
 
-type Prepared = (
-    String,
-    HostId,
-    SimGuest,
-    wasmtime_wasi::p2::bindings::CommandPre<HostState>,
-);
+type ReadyGuest = (String, HostId, SimGuest, super::Prepared);
 
 /// A guest task's result: its exit, or a trap saying the task failed.
 fn joined(r: Result<GuestExit, tokio::task::JoinError>) -> GuestExit {
@@ -437,7 +432,7 @@ fn random_bytes(seed: u64, host: &str) -> Vec<u8> {
 
 async fn run_all(
     net: Network,
-    prepared: Vec<Prepared>,
+    prepared: Vec<ReadyGuest>,
     runner: Runner,
     seed: u64,
     epoch: SystemTime,

@@ -821,7 +821,10 @@ extern bool wasock_sockets_socket_method_socket_take_error(wasock_sockets_socket
 // return, for each entry in order, the conditions that hold now
 // (`revents`); an empty set means not ready. Readiness is truthful: a
 // condition is never reported unless the matching operation would not
-// block at the moment of the check.
+// block at the moment of the check. When some entries are ready, a
+// connected stream whose change the host has not taken in yet may be
+// reported empty, and is reported by the next call (as `epoll_wait`
+// reports what it has seen); a check (`some(0)`) looks at every entry.
 // 
 // `timeout`: `none` waits without limit, `some(0)` checks and returns
 // at once, `some(t)` waits at most `t`. An empty list with a timeout

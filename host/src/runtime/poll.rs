@@ -37,25 +37,26 @@ impl Host for WasockCtxView<'_> {
             .collect();
         let clock = self.ctx.clock.clone();
         let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
-        loop {
+        if timeout == Some(0) {
+            // A check: the truth of every entry, now.
+            let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
-                self.table.get_mut(&e.socket)?.net.prepare_wait(*interest)?;
+                let sock = self.table.get_mut(&e.socket)?;
+                sock.net.prepare_wait(*interest)?;
+                out.push(readiness_from_net(
+                    sock.readiness(&self.ctx.gate).and(interest.wakes_on()),
+                ));
             }
-            if timeout == Some(0) {
-                // A check: the truth of every entry, now.
-                let mut out = Vec::with_capacity(entries.len());
-                for (e, interest) in entries.iter().zip(&interests) {
-                    let sock = self.table.get_mut(&e.socket)?;
-                    out.push(readiness_from_net(
-                        sock.readiness(&self.ctx.gate).and(interest.wakes_on()),
-                    ));
-                }
-                spin(&*clock).await;
-                return Ok(out);
-            }
+            spin(&*clock).await;
+            return Ok(out);
+        }
+        loop {
             // Let the runtime take in the events that came while the guest
-            // ran (it does when a task yields), so that every socket that
-            // became ready is seen now, not only the ones seen before.
+            // ran (it does when a task yields), so that the sockets that
+            // became ready are seen now rather than on the next call. (A
+            // socket whose event is not taken in yet may show nothing while
+            // others are reported; the next call reports it, as the WIT
+            // says.)
             tokio::task::yield_now().await;
             // Then one pass over the entries per wake-up. A socket the
             // provider has seen no event on costs no system call (it
@@ -70,6 +71,9 @@ impl Host for WasockCtxView<'_> {
                         Ok(sock) => sock,
                         Err(err) => return Poll::Ready(Err(err.into())),
                     };
+                    if let Err(err) = sock.net.prepare_wait(*interest) {
+                        return Poll::Ready(Err(err.into()));
+                    }
                     let now = match look(sock, gate, cx, *interest) {
                         Poll::Ready(now) => {
                             woke = true;
@@ -90,11 +94,12 @@ impl Host for WasockCtxView<'_> {
                     Poll::Pending
                 }
             });
-            // One look at every entry is one step, however many there are:
-            // outside tokio's cooperative budget, which would otherwise make
-            // every readiness check past the 128th say "pending" unseen, and
-            // leave the sockets late in the list unlooked-at while the early
-            // ones keep the guest busy.
+            // One look at every entry (and its preparation) is one step,
+            // however many there are: outside tokio's cooperative budget,
+            // which would otherwise make every readiness check past the
+            // 128th say "pending" unseen, and leave the sockets late in the
+            // list unlooked-at (or unprepared) while the early ones keep the
+            // guest busy.
             let looked = tokio::task::unconstrained(looked);
             match until(&*clock, deadline, looked).await {
                 Ok(Ok(Some(out))) => return Ok(out),
@@ -105,7 +110,6 @@ impl Host for WasockCtxView<'_> {
                     if deadline.is_some_and(|d| clock.now() >= d) {
                         return Ok(vec![Readiness::empty(); entries.len()]);
                     }
-                    tokio::task::consume_budget().await
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(()) => return Ok(vec![Readiness::empty(); entries.len()]),

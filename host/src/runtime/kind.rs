@@ -4,7 +4,6 @@
 //! words rather than the linker's.
 
 use wasmparser::{Validator, WasmFeatures};
-use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// The component model's async features: streams, futures, async functions
@@ -32,10 +31,10 @@ pub(crate) fn needs_async(bytes: &[u8]) -> bool {
 /// If the component imports WASI 0.3 interfaces that wasock does not serve
 /// yet, say which, and what works instead. `None` when that is not why it
 /// cannot be linked.
-pub(crate) fn unserved(component: &Component, engine: &Engine) -> Option<String> {
+pub(crate) fn unserved(component: &Component) -> Option<String> {
     let sockets: Vec<String> = component
         .component_type()
-        .imports(engine)
+        .imports(component.engine())
         .map(|(name, _)| name)
         .filter(|name| name.starts_with("wasi:sockets/") && name.contains("@0.3"))
         .map(str::to_string)

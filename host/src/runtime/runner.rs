@@ -38,12 +38,18 @@ const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
 pub struct Runner {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
-    /// The engine's configuration, for the WASI 0.3 engine made from it.
-    config: Config,
     /// The engine and linker for WASI 0.3 guests, once one is compiled.
-    p3: Arc<OnceLock<Result<Engines, String>>>,
+    p3: Arc<P3>,
     fuel: bool,
     yields: Yields,
+}
+
+/// How to make the WASI 0.3 engine, and the engine once made (shared by a
+/// runner's clones).
+struct P3 {
+    /// The runner's engine configuration, to make it from.
+    config: Config,
+    built: OnceLock<Result<Engines, String>>,
 }
 
 /// An engine and the linker on it.
@@ -101,7 +107,8 @@ impl Runner {
     }
 
     /// A runner on an engine built from `config` (epoch interruption is
-    /// turned on whatever `config` says), without fuel.
+    /// turned on and component-model concurrency off whatever `config`
+    /// says: WASI 0.3 guests get an engine of their own), without fuel.
     pub fn with_config(config: &Config) -> anyhow::Result<Runner> {
         Runner::build(config.clone(), false, Yields::Epoch)
     }
@@ -128,6 +135,9 @@ impl Runner {
         if yields == Yields::Epoch {
             config.epoch_interruption(true);
         }
+        // On by default once wasmtime is built with component-model-async;
+        // only WASI 0.3 guests need it, and every host call pays for it.
+        config.concurrency_support(false);
         let engine = Engine::new(&config)?;
         if yields == Yields::Epoch {
             start_epoch_ticker(&engine);
@@ -138,8 +148,10 @@ impl Runner {
         Ok(Runner {
             engine,
             linker: Arc::new(linker),
-            config,
-            p3: Arc::default(),
+            p3: Arc::new(P3 {
+                config,
+                built: OnceLock::new(),
+            }),
             fuel,
             yields,
         })
@@ -150,9 +162,9 @@ impl Runner {
     /// 0.3 (cli, clocks, random, filesystem) linked beside all that WASI 0.2
     /// guests have (a 0.3 guest built with Rust's std imports both).
     fn p3(&self) -> anyhow::Result<&Engines> {
-        let built = self.p3.get_or_init(|| {
+        let built = self.p3.built.get_or_init(|| {
             let build = || -> anyhow::Result<Engines> {
-                let mut config = self.config.clone();
+                let mut config = self.p3.config.clone();
                 config.concurrency_support(true);
                 let engine = Engine::new(&config)?;
                 if self.yields == Yields::Epoch {
@@ -174,12 +186,14 @@ impl Runner {
             .map_err(|e| anyhow::anyhow!("cannot set up the engine for WASI 0.3 guests: {e}"))
     }
 
-    /// The engine.
+    /// The engine of every guest but WASI 0.3 ones (a component compiled
+    /// on it directly is never run as a WASI 0.3 guest; use
+    /// [`Runner::compile`] to have each kind on its engine).
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// The linker, with WASI and wasock in it.
+    /// The linker of [`Runner::engine`], with WASI 0.2 and wasock in it.
     pub fn linker(&self) -> &Linker<HostState> {
         &self.linker
     }
@@ -221,31 +235,43 @@ impl Runner {
     /// export `wasi:cli/run`. A component that exports `wasi:cli/run@0.3`
     /// is run through that export.
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
-        let p3 = match self.p3.get() {
-            Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(p3),
-            _ => None,
-        };
+        let p3 = self.p3_engines_of(component);
         let linker = p3.map_or(&*self.linker, |p3| &p3.linker);
         let pre = linker.instantiate_pre(component).map_err(|e| {
             let e = anyhow::Error::from(e);
-            match super::kind::unserved(component, linker.engine()) {
+            match super::kind::unserved(component) {
                 Some(why) => e.context(why),
                 None => e.context("the component imports something wasock does not provide"),
             }
         })?;
         let not_a_command = "the component is not a command (it must export wasi:cli/run)";
-        Ok(Prepared(match p3 {
-            Some(_) => Command::P3(
-                CommandPreP3::new(pre)
-                    .map_err(anyhow::Error::from)
-                    .context(not_a_command)?,
-            ),
-            None => Command::P2(
-                CommandPre::new(pre)
-                    .map_err(anyhow::Error::from)
-                    .context(not_a_command)?,
-            ),
-        }))
+        // On the WASI 0.3 engine, the 0.3 export if there is one; a
+        // component that needs the async features but exports only the 0.2
+        // `run` (a std `main` with an async runtime inside) runs that.
+        if p3.is_some()
+            && let Ok(command) = CommandPreP3::new(pre.clone())
+        {
+            return Ok(Prepared(Command::P3(command)));
+        }
+        Ok(Prepared(Command::P2(
+            CommandPre::new(pre)
+                .map_err(anyhow::Error::from)
+                .context(not_a_command)?,
+        )))
+    }
+
+    /// Whether `component` was compiled for a WASI 0.3 guest (on the
+    /// engine with the component model's async features) by this runner.
+    pub fn is_wasi_0_3(&self, component: &Component) -> bool {
+        self.p3_engines_of(component).is_some()
+    }
+
+    /// The WASI 0.3 engine and linker, if `component` was compiled on it.
+    fn p3_engines_of(&self, component: &Component) -> Option<&Engines> {
+        match self.p3.built.get() {
+            Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(p3),
+            _ => None,
+        }
     }
 
     /// A store for one instance, with its limits applied: linear memory,
@@ -285,7 +311,7 @@ impl Runner {
     ) -> wasmtime::Result<Store<HostState>> {
         match &pre.0 {
             Command::P2(pre) => {
-                let mut store = self.store(state)?;
+                let mut store = self.store_on(pre.engine(), state)?;
                 pre.instantiate_async(&mut store).await?;
                 Ok(store)
             }
@@ -328,7 +354,7 @@ impl Runner {
         pre: &CommandPre<HostState>,
         state: HostState,
     ) -> wasmtime::Result<Result<(), ()>> {
-        let mut store = self.store(state)?;
+        let mut store = self.store_on(pre.engine(), state)?;
         let command = pre.instantiate_async(&mut store).await?;
         command.wasi_cli_run().call_run(&mut store).await
     }

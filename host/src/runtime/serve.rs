@@ -143,6 +143,16 @@ impl Server {
         pinned: Arc<PinnedNames>,
         options: ServeOptions,
     ) -> anyhow::Result<Server> {
+        if runner.is_wasi_0_3(component) {
+            anyhow::bail!(
+                "this is a WASI 0.3 component (it uses the component model's async features); `wasock serve` serves connection handlers for WASI 0.2, which export wasock:sockets/handler (see examples/http-hello). Run a WASI 0.3 program with `wasock run`"
+            );
+        }
+        if !wasmtime::Engine::same(component.engine(), runner.engine()) {
+            anyhow::bail!(
+                "the component was compiled on another engine than the server's runner; compile it with that runner (Runner::compile or Runner::load)"
+            );
+        }
         let pre = runner
             .linker()
             .instantiate_pre(component)

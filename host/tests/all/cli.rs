@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use wasock_test_programs::{P3_HELLO, P3_SOCKETS, TCP_ECHO};
+use wasock_test_programs::{P3_HELLO, P3_MAIN, P3_SOCKETS, TCP_ECHO};
 
 use crate::common::{Guest, run};
 
@@ -159,6 +159,13 @@ fn a_wasi_0_3_guest_runs_with_async_timers_and_stdout() {
     let (code, out, err) = run(&["run", "--timeout", "300ms", P3_HELLO, "sleep"]);
     assert_eq!(code, 124, "{out:?} {err}");
     assert!(err.contains("time limit"), "{err}");
+}
+
+#[test]
+fn a_0_2_command_using_async_imports_runs_through_its_0_2_export() {
+    let (code, out, err) = run(&["run", P3_MAIN]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, vec!["ok a 0.2 command used a 0.3 stream"], "{err}");
 }
 
 #[test]

@@ -334,3 +334,20 @@ fn workers_on_a_taken_port_say_which() {
     );
     assert_eq!(text.matches("in use").count(), 1, "{text}");
 }
+
+#[test]
+fn a_wasi_0_3_component_is_not_served_and_says_what_to_do() {
+    let (code, _, err) = crate::common::run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        wasock_test_programs::P3_HELLO,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("this is a WASI 0.3 component")
+            && err.contains("wasock:sockets/handler")
+            && err.contains("wasock run"),
+        "{err}"
+    );
+}

@@ -318,3 +318,23 @@ fn the_library_runs_guests_on_a_seeded_network_and_gives_the_transcript() {
     assert_eq!(run.transcript, again.transcript);
     assert_eq!(run.transcript.json_lines(), again.transcript.json_lines());
 }
+
+#[test]
+fn a_wasi_0_3_guest_waits_in_virtual_time_and_repeats() {
+    // WASI 0.3's async clocks on the simulator's clock: an hour's wait,
+    // then two timers at once, all stamped in virtual time.
+    let path = temp_scenario(
+        "p3.toml",
+        "seed = 1\nuntil = \"2h\"\n\n[[host]]\nname = \"p3\"\naddrs = [\"10.1.0.1\"]\ncomponent = \"p3_hello\"\nargs = [\"sleep\"]\n",
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    let hello = line(&out, "p3", "hello from WASI 0.3");
+    assert!(
+        hello.starts_with("[3600.040000]")
+            && hello.ends_with("timers 40ms and 10ms ended in the order 10ms, 40ms"),
+        "{hello}"
+    );
+    let (_, again, _) = sim(&[&path]);
+    assert_eq!(out, again, "the same scenario gave another transcript");
+}

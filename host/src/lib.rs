@@ -33,7 +33,11 @@
 //! }
 //!
 //! # async fn run() -> anyhow::Result<()> {
-//! let engine = Engine::new(&Config::new())?;
+//! let mut config = Config::new();
+//! // Component-model concurrency costs every host call; only WASI 0.3
+//! // guests need it (see `runtime::add_wasi_0_3_to_linker`).
+//! config.concurrency_support(false);
+//! let engine = Engine::new(&config)?;
 //! let mut linker: Linker<MyState> = Linker::new(&engine);
 //! add_wasi_to_linker(&mut linker)?; // WASI, its sockets served by wasock
 //! add_to_linker(&mut linker)?;      // wasock's sockets, poll and name lookup

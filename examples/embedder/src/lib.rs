@@ -53,8 +53,12 @@ pub struct Report {
 
 /// Run the component at `path` with `args` under a loopback-only policy.
 pub async fn run_guest(path: &str, args: &[String]) -> anyhow::Result<Report> {
-    // 1. An engine; async host functions need no special flag.
-    let engine = Engine::new(&Config::new())?;
+    // 1. An engine; async host functions need no special flag, and
+    //    component-model concurrency (on by default, for WASI 0.3 guests)
+    //    would cost every host call.
+    let mut config = Config::new();
+    config.concurrency_support(false);
+    let engine = Engine::new(&config)?;
 
     // 2. A linker with WASI (its name lookup served by wasock, so that the
     //    same policy covers std::net guests) and wasock's interfaces.

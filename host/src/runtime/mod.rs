@@ -53,7 +53,7 @@ pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
 pub use wasi::{
     IncomingDatagramStream, Network, OutgoingDatagramStream, ResolveAddressStream, TcpSocket,
-    UdpSocket, WasiError, add_wasi_to_linker,
+    UdpSocket, WasiError, add_wasi_0_3_to_linker, add_wasi_to_linker,
 };
 pub(crate) use workers::single_threaded;
 pub use workers::{Workers, WorkersError};

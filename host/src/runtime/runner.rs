@@ -22,7 +22,7 @@ use super::clock::{Clock, within};
 use super::ctx::add_to_linker;
 use super::exit::GuestExit;
 use super::state::HostState;
-use super::wasi::add_wasi_to_linker;
+use super::wasi::{add_wasi_0_3_to_linker, add_wasi_to_linker};
 
 /// How often the engine's epoch ticks. A running guest yields to the async
 /// executor at every tick, so one guest that computes for long cannot hold
@@ -173,10 +173,7 @@ impl Runner {
                 let mut linker = Linker::new(&engine);
                 add_wasi_to_linker(&mut linker)?;
                 add_to_linker(&mut linker)?;
-                wasmtime_wasi::p3::cli::add_to_linker(&mut linker)?;
-                wasmtime_wasi::p3::clocks::add_to_linker(&mut linker)?;
-                wasmtime_wasi::p3::random::add_to_linker(&mut linker)?;
-                wasmtime_wasi::p3::filesystem::add_to_linker(&mut linker)?;
+                add_wasi_0_3_to_linker(&mut linker)?;
                 Ok(Engines { engine, linker })
             };
             build().map_err(|e| format!("{e:#}"))

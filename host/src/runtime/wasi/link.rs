@@ -70,3 +70,47 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
     ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::wasock)?;
     Ok(())
 }
+
+/// Add what a WASI 0.3 guest imports beside WASI 0.2 (which such a guest
+/// built with Rust's std imports as well): wasmtime-wasi's `wasi:cli`,
+/// `wasi:clocks`, `wasi:random` and `wasi:filesystem` at 0.3. Not yet
+/// `wasi:sockets@0.3`; a 0.3 guest reaches the network through 0.2 (std,
+/// tokio) or wasock's own interface. Use it beside [`add_wasi_to_linker`]
+/// and [`crate::runtime::add_to_linker`], on an engine with component-model
+/// concurrency, which 0.2 guests are better off without (every host call
+/// pays for it): [`crate::runtime::Runner`] keeps one engine of each kind.
+///
+/// ```no_run
+/// use wasmtime::component::{Component, Linker};
+/// use wasmtime::{Config, Engine, Store};
+/// use wasmtime_wasi::p3::bindings::CommandPre;
+/// use wasock_host::runtime::{HostState, add_to_linker, add_wasi_0_3_to_linker, add_wasi_to_linker};
+///
+/// # async fn run(state: HostState) -> anyhow::Result<()> {
+/// let mut config = Config::new();
+/// config.concurrency_support(true);
+/// let engine = Engine::new(&config)?;
+/// let mut linker: Linker<HostState> = Linker::new(&engine);
+/// add_wasi_to_linker(&mut linker)?;
+/// add_to_linker(&mut linker)?;
+/// add_wasi_0_3_to_linker(&mut linker)?;
+///
+/// let component = Component::from_file(&engine, "p3_guest.wasm")?;
+/// let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
+/// let mut store = Store::new(&engine, state);
+/// let command = pre.instantiate_async(&mut store).await?;
+/// // The store drives the guest's tasks until `run` returns.
+/// let ran = store
+///     .run_concurrent(async |run| command.wasi_cli_run().call_run(run).await)
+///     .await??;
+/// println!("the guest's run returned {ran:?}");
+/// # Ok(())
+/// # }
+/// ```
+pub fn add_wasi_0_3_to_linker<T: WasiView + 'static>(l: &mut Linker<T>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p3::cli::add_to_linker(l)?;
+    wasmtime_wasi::p3::clocks::add_to_linker(l)?;
+    wasmtime_wasi::p3::random::add_to_linker(l)?;
+    wasmtime_wasi::p3::filesystem::add_to_linker(l)?;
+    Ok(())
+}

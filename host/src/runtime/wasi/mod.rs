@@ -19,7 +19,7 @@ mod tcp_streams;
 mod udp;
 
 pub use error::WasiError;
-pub use link::add_wasi_to_linker;
+pub use link::{add_wasi_0_3_to_linker, add_wasi_to_linker};
 pub use lookup::ResolveAddressStream;
 pub use network::Network;
 pub use tcp::TcpSocket;

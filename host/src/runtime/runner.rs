@@ -69,11 +69,13 @@ enum Command {
     P3(CommandPreP3<HostState>),
 }
 
-impl Prepared {
-    /// Whether this is a WASI 0.3 command (run on the engine with the
-    /// component model's async features).
-    pub fn is_wasi_0_3(&self) -> bool {
-        matches!(self.0, Command::P3(_))
+impl Command {
+    /// The engine the command was prepared on, for its stores.
+    fn engine(&self) -> &Engine {
+        match self {
+            Command::P2(pre) => pre.engine(),
+            Command::P3(pre) => pre.engine(),
+        }
     }
 }
 
@@ -306,18 +308,16 @@ impl Runner {
         pre: &Prepared,
         state: HostState,
     ) -> wasmtime::Result<Store<HostState>> {
+        let mut store = self.store_on(pre.0.engine(), state)?;
         match &pre.0 {
             Command::P2(pre) => {
-                let mut store = self.store_on(pre.engine(), state)?;
                 pre.instantiate_async(&mut store).await?;
-                Ok(store)
             }
             Command::P3(pre) => {
-                let mut store = self.store_on(pre.engine(), state)?;
                 pre.instantiate_async(&mut store).await?;
-                Ok(store)
             }
         }
+        Ok(store)
     }
 
     /// Instantiate a prepared command and run it to the end (or to its
@@ -327,9 +327,12 @@ impl Runner {
         let clock = state.wasock.clock.clone();
         let span = tracing::info_span!("instance", id = %state.wasock.id);
         let run = async {
-            let ran = match &pre.0 {
-                Command::P2(pre) => self.run_p2(pre, state).await,
-                Command::P3(pre) => self.run_p3(pre, state).await,
+            let ran = match self.store_on(pre.0.engine(), state) {
+                Ok(mut store) => match &pre.0 {
+                    Command::P2(pre) => run_p2(pre, &mut store).await,
+                    Command::P3(pre) => run_p3(pre, &mut store).await,
+                },
+                Err(e) => Err(e),
             };
             match ran {
                 Ok(Ok(())) => GuestExit::Exited(0),
@@ -344,31 +347,27 @@ impl Runner {
         // inside `run_concurrent` fires.
         with_timeout(&*clock, timeout, run.instrument(span)).await
     }
+}
 
-    /// Start a WASI 0.2 command and call its `run`.
-    async fn run_p2(
-        &self,
-        pre: &CommandPre<HostState>,
-        state: HostState,
-    ) -> wasmtime::Result<Result<(), ()>> {
-        let mut store = self.store_on(pre.engine(), state)?;
-        let command = pre.instantiate_async(&mut store).await?;
-        command.wasi_cli_run().call_run(&mut store).await
-    }
+/// Start a WASI 0.2 command in `store` and call its `run`.
+async fn run_p2(
+    pre: &CommandPre<HostState>,
+    store: &mut Store<HostState>,
+) -> wasmtime::Result<Result<(), ()>> {
+    let command = pre.instantiate_async(&mut *store).await?;
+    command.wasi_cli_run().call_run(store).await
+}
 
-    /// Start a WASI 0.3 command and call its `run`, with the store driving
-    /// the instance's tasks until `run` returns.
-    async fn run_p3(
-        &self,
-        pre: &CommandPreP3<HostState>,
-        state: HostState,
-    ) -> wasmtime::Result<Result<(), ()>> {
-        let mut store = self.store_on(pre.engine(), state)?;
-        let command = pre.instantiate_async(&mut store).await?;
-        store
-            .run_concurrent(async |run| command.wasi_cli_run().call_run(run).await)
-            .await?
-    }
+/// Start a WASI 0.3 command in `store` and call its `run`, with the store
+/// driving the instance's tasks until `run` returns.
+async fn run_p3(
+    pre: &CommandPreP3<HostState>,
+    store: &mut Store<HostState>,
+) -> wasmtime::Result<Result<(), ()>> {
+    let command = pre.instantiate_async(&mut *store).await?;
+    store
+        .run_concurrent(async |run| command.wasi_cli_run().call_run(run).await)
+        .await?
 }
 
 /// Run `f` for at most `timeout` on `clock`; past it the instance is

@@ -48,3 +48,26 @@ pub mod wasi_sockets {
         },
     });
 }
+
+/// Bindings for wasock's own `wasi:sockets@0.3` (see `runtime::wasi::p3`).
+pub mod wasi_sockets_0_3 {
+    wasmtime::component::bindgen!({
+        path: "wit-p3",
+        world: "wasock:host-p3/wasi-sockets",
+        imports: {
+            "wasi:sockets/types.[method]tcp-socket.listen": store | trappable,
+            "wasi:sockets/types.[method]tcp-socket.send": store | trappable,
+            "wasi:sockets/types.[method]tcp-socket.receive": store | trappable,
+            default: trappable,
+        },
+        require_store_data_send: true,
+        with: {
+            "wasi:clocks": wasmtime_wasi::p3::bindings::clocks,
+            "wasi:sockets/types.tcp-socket": crate::runtime::wasi::p3::TcpSocket,
+            "wasi:sockets/types.udp-socket": crate::runtime::wasi::p3::UdpSocket,
+        },
+        trappable_error_type: {
+            "wasi:sockets/types.error-code" => crate::runtime::wasi::p3::P3Error,
+        },
+    });
+}

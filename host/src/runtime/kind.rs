@@ -1,10 +1,8 @@
 //! What kind of guest a component is, told from its bytes when wasock's
 //! engine refuses it (a WASI 0.3 guest needs the engine with the component
-//! model's async features), and what it needs that wasock does not serve, in a user's
-//! words rather than the linker's.
+//! model's async features).
 
 use wasmparser::{Validator, WasmFeatures};
-use wasmtime::component::Component;
 
 /// The component model's async features: streams, futures, async functions
 /// and their built-ins, which WASI 0.3 guests use.
@@ -26,26 +24,6 @@ pub(crate) fn needs_async(bytes: &[u8]) -> bool {
         && Validator::new_with_features(with)
             .validate_all(bytes)
             .is_ok()
-}
-
-/// If the component imports WASI 0.3 interfaces that wasock does not serve
-/// yet, say which, and what works instead. `None` when that is not why it
-/// cannot be linked.
-pub(crate) fn unserved(component: &Component) -> Option<String> {
-    let sockets: Vec<String> = component
-        .component_type()
-        .imports(component.engine())
-        .map(|(name, _)| name)
-        .filter(|name| name.starts_with("wasi:sockets/") && name.contains("@0.3"))
-        .map(str::to_string)
-        .collect();
-    if sockets.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "this WASI 0.3 component imports {}: wasock runs WASI 0.3 guests, but does not serve wasi:sockets@0.3 yet. Until it does, reach the network from such a guest through WASI 0.2 (Rust's std::net, tokio, or the wasock SDK)",
-        sockets.join(", ")
-    ))
 }
 
 #[cfg(test)]

@@ -236,13 +236,10 @@ impl Runner {
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
         let p3 = self.p3_engines_of(component);
         let linker = p3.map_or(&*self.linker, |p3| &p3.linker);
-        let pre = linker.instantiate_pre(component).map_err(|e| {
-            let e = anyhow::Error::from(e);
-            match super::kind::unserved(component) {
-                Some(why) => e.context(why),
-                None => e.context("the component imports something wasock does not provide"),
-            }
-        })?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("the component imports something wasock does not provide")?;
         let not_a_command = "the component is not a command (it must export wasi:cli/run)";
         // On the WASI 0.3 engine, the 0.3 export if there is one; a
         // component that needs the async features but exports only the 0.2

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use wasock_test_programs::{P3_HELLO, P3_MAIN, P3_SOCKETS, TCP_ECHO};
+use wasock_test_programs::{P3_HELLO, P3_MAIN, TCP_ECHO};
 
 use crate::common::{Guest, run};
 
@@ -166,18 +166,6 @@ fn a_0_2_command_using_async_imports_runs_through_its_0_2_export() {
     let (code, out, err) = run(&["run", P3_MAIN]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, vec!["ok a 0.2 command used a 0.3 stream"], "{err}");
-}
-
-#[test]
-fn a_wasi_0_3_guest_with_0_3_sockets_is_told_what_works_instead() {
-    let (code, _, err) = run(&["run", P3_SOCKETS]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("imports wasi:sockets/types@0.3")
-            && err.contains("does not serve wasi:sockets@0.3 yet")
-            && err.contains("std::net"),
-        "{err}"
-    );
 }
 
 #[test]

@@ -10,6 +10,12 @@
 //! write or send past what `check-write`/`check-send` permitted must trap,
 //! as the interface says.
 //!
+//! `wasi:sockets@0.3` is checked the same way by `p3_sockets`, a WASI 0.3
+//! guest (the `wasip3` crate) that covers TCP, UDP and name lookup,
+//! including concurrent send and receive on one connection, a cancelled
+//! read, a receive stream dropped mid-transfer, and many connections served
+//! by tasks of one instance.
+//!
 //! A guest prints `CASE: ok` or `CASE: FAIL WHAT` per case and
 //! `done N cases` last.
 
@@ -23,7 +29,7 @@ use wasmtime::component::Component;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
 use wasock_host::runtime::{GuestExit, Outcome, Runner, SimGuest, Simulation};
-use wasock_test_programs::{WASI_LOOKUP, WASI_STD, WASI_TCP, WASI_UDP};
+use wasock_test_programs::{P3_SOCKETS, WASI_LOOKUP, WASI_STD, WASI_TCP, WASI_UDP};
 
 use crate::common::{Finished, Hermetic, PATIENCE, allow, run, run_with_provider, tokio_rt};
 
@@ -71,6 +77,7 @@ fn expected_cases(program: &str, family: &str) -> usize {
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,
         (p, _) if p == WASI_STD => 23,
+        (p, _) if p == P3_SOCKETS => 27,
         _ => unreachable!("{program}"),
     }
 }
@@ -356,4 +363,28 @@ fn wasi_lookup_on_native() {
 #[test]
 fn wasi_lookup_on_sim() {
     self_contained_sim(WASI_LOOKUP);
+}
+
+// --- wasi:sockets@0.3 (WASI 0.3 guests) ---
+
+#[test]
+fn wasi_0_3_sockets_on_native() {
+    self_contained_native(P3_SOCKETS);
+}
+
+#[test]
+fn wasi_0_3_sockets_on_sim() {
+    self_contained_sim(P3_SOCKETS);
+}
+
+#[test]
+fn wasi_0_3_sockets_with_a_real_peer() {
+    for family in FAMILIES {
+        let peer = tcp_echo(family, 1).to_string();
+        assert_cli_ok(
+            &format!("p3_sockets {family} peer {peer}"),
+            run_cli(P3_SOCKETS, &[family, "peer", &peer]),
+            1,
+        );
+    }
 }

@@ -1,31 +1,48 @@
-//! The error a `wasi:sockets` host function returns, and how the provider
-//! contract's error codes read in WASI's terms.
+//! The error a `wasi:sockets` host function returns (of either WASI
+//! version), and how the provider contract's error codes read in WASI
+//! 0.2's terms.
 
 use std::fmt;
 
 use wasmtime::component::ResourceTableError;
 
+use super::shared::Poisoned;
 use crate::net::ErrorCode;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::ErrorCode as Code;
 
-/// What a `wasi:sockets` host function failed with: an `error-code` for
-/// the guest, or a trap (an unknown handle, an interface misuse the WIT
-/// says traps, a host defect) that ends this instance only.
-pub struct WasiError(Inner);
+/// What a `wasi:sockets` host function failed with: an `error-code` `C` of
+/// its WASI version for the guest, or a trap (an unknown handle, an
+/// interface misuse the WIT says traps, a host defect) that ends this
+/// instance only.
+pub struct Trappable<C>(Inner<C>);
 
-enum Inner {
-    Code(Code),
+enum Inner<C> {
+    Code(C),
     Trap(wasmtime::Error),
 }
 
-impl WasiError {
+/// A WASI version's `error-code`: what a provider error reads as.
+pub trait WasiCode: fmt::Debug + Sized {
+    /// The code for the provider error `e`.
+    fn from_net(e: ErrorCode) -> Self;
+}
+
+/// The error of a `wasi:sockets@0.2` host function.
+pub type WasiError = Trappable<Code>;
+
+impl<C> Trappable<C> {
     /// A trap with this message.
-    pub(crate) fn trap(message: &'static str) -> WasiError {
-        WasiError(Inner::Trap(wasmtime::Error::msg(message)))
+    pub(crate) fn trap(message: &'static str) -> Trappable<C> {
+        Trappable(Inner::Trap(wasmtime::Error::msg(message)))
+    }
+
+    /// A code for the guest.
+    pub(crate) fn code(code: C) -> Trappable<C> {
+        Trappable(Inner::Code(code))
     }
 
     /// Split into the code for the guest, or the trap.
-    pub(crate) fn into_result(self) -> Result<Code, wasmtime::Error> {
+    pub(crate) fn into_result(self) -> Result<C, wasmtime::Error> {
         match self.0 {
             Inner::Code(c) => Ok(c),
             Inner::Trap(e) => Err(e),
@@ -35,34 +52,46 @@ impl WasiError {
 
 impl From<Code> for WasiError {
     fn from(code: Code) -> WasiError {
-        WasiError(Inner::Code(code))
+        Trappable::code(code)
     }
 }
 
-impl From<ErrorCode> for WasiError {
-    fn from(code: ErrorCode) -> WasiError {
-        WasiError(Inner::Code(to_wasi(code)))
+impl<C: WasiCode> From<ErrorCode> for Trappable<C> {
+    fn from(code: ErrorCode) -> Trappable<C> {
+        Trappable::code(C::from_net(code))
     }
 }
 
-impl From<ResourceTableError> for WasiError {
-    fn from(e: ResourceTableError) -> WasiError {
-        WasiError(Inner::Trap(e.into()))
+impl<C> From<Poisoned> for Trappable<C> {
+    fn from(_: Poisoned) -> Trappable<C> {
+        Trappable::trap(Poisoned::MESSAGE)
     }
 }
 
-impl From<wasmtime::Error> for WasiError {
-    fn from(e: wasmtime::Error) -> WasiError {
-        WasiError(Inner::Trap(e))
+impl<C> From<ResourceTableError> for Trappable<C> {
+    fn from(e: ResourceTableError) -> Trappable<C> {
+        Trappable(Inner::Trap(e.into()))
     }
 }
 
-impl fmt::Debug for WasiError {
+impl<C> From<wasmtime::Error> for Trappable<C> {
+    fn from(e: wasmtime::Error) -> Trappable<C> {
+        Trappable(Inner::Trap(e))
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Trappable<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Inner::Code(c) => write!(f, "error code {c:?}"),
             Inner::Trap(e) => write!(f, "trap: {e:?}"),
         }
+    }
+}
+
+impl WasiCode for Code {
+    fn from_net(e: ErrorCode) -> Code {
+        to_wasi(e)
     }
 }
 

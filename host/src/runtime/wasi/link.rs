@@ -72,11 +72,12 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
 }
 
 /// Add what a WASI 0.3 guest imports beside WASI 0.2 (which such a guest
-/// built with Rust's std imports as well): wasmtime-wasi's `wasi:cli`,
-/// `wasi:clocks`, `wasi:random` and `wasi:filesystem` at 0.3. Not yet
-/// `wasi:sockets@0.3`; a 0.3 guest reaches the network through 0.2 (std,
-/// tokio) or wasock's own interface. Use it beside [`add_wasi_to_linker`]
-/// and [`crate::runtime::add_to_linker`], on an engine with component-model
+/// built with Rust's std imports as well): `wasi:sockets@0.3` served by
+/// wasock's socket layer (the instance's provider, policy, limits and
+/// counters, as for the other interfaces), and wasmtime-wasi's
+/// `wasi:cli`, `wasi:clocks`, `wasi:random` and `wasi:filesystem` at 0.3.
+/// Use it beside [`add_wasi_to_linker`] and
+/// [`crate::runtime::add_to_linker`], on an engine with component-model
 /// concurrency, which 0.2 guests are better off without (every host call
 /// pays for it): [`crate::runtime::Runner`] keeps one engine of each kind.
 ///
@@ -107,7 +108,10 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
 /// # Ok(())
 /// # }
 /// ```
-pub fn add_wasi_0_3_to_linker<T: WasiView + 'static>(l: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_wasi_0_3_to_linker<T: WasiView + WasockView + 'static>(
+    l: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    super::p3::add_to_linker(l)?;
     wasmtime_wasi::p3::cli::add_to_linker(l)?;
     wasmtime_wasi::p3::clocks::add_to_linker(l)?;
     wasmtime_wasi::p3::random::add_to_linker(l)?;

@@ -8,17 +8,19 @@
 //! and pollables, datagram streams with `check-send` permits. The rest of
 //! WASI (clocks, stdio, files, random) is wasmtime-wasi's.
 
+mod addr;
 mod error;
 mod link;
 mod lookup;
 mod network;
 mod options;
+pub mod p3;
 mod shared;
 mod tcp;
 mod tcp_streams;
 mod udp;
 
-pub use error::WasiError;
+pub use error::{Trappable, WasiCode, WasiError};
 pub use link::{add_wasi_0_3_to_linker, add_wasi_to_linker};
 pub use lookup::ResolveAddressStream;
 pub use network::Network;

@@ -5,10 +5,11 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
-use super::error::{WasiError, WasiResult};
-use crate::net::{ErrorCode, Readiness};
+use crate::net::{ErrorCode, Family, Readiness, SockOption, SocketType};
 use crate::runtime::GuestSocket;
 use crate::runtime::admission::Gate;
+use crate::runtime::ctx::WasockCtx;
+use crate::runtime::socket::State;
 
 /// What a socket's resource and its streams share: the socket of the
 /// socket layer, and which directions WASI has closed.
@@ -28,6 +29,23 @@ pub(crate) struct Inner {
     /// call of its own); gone after that look.
     seen: Option<Readiness>,
 }
+
+/// A socket whose lock a host panic poisoned: a host defect, which traps
+/// the instance (whichever WASI version it speaks).
+#[derive(Debug)]
+pub(crate) struct Poisoned;
+
+impl Poisoned {
+    /// What the trap says.
+    pub(crate) const MESSAGE: &str = "a wasi:sockets socket was poisoned by a host failure";
+}
+
+/// An error type a WASI version's host functions return, that the socket
+/// layer's errors and a poisoned socket convert into: what lets one helper
+/// serve both WASI versions.
+pub(crate) trait LayerError: From<ErrorCode> + From<Poisoned> {}
+
+impl<E: From<ErrorCode> + From<Poisoned>> LayerError for E {}
 
 /// A socket shared between a resource and its streams.
 #[derive(Clone)]
@@ -56,23 +74,36 @@ impl Shared {
         }
     }
 
+    /// A new WASI socket of the socket layer, in its place among the
+    /// instance's sockets. WASI's IPv6 sockets are IPv6-only, and cannot
+    /// be made otherwise.
+    pub(crate) fn open(
+        ctx: &WasockCtx,
+        family: Family,
+        socket_type: SocketType,
+    ) -> Result<Shared, ErrorCode> {
+        let slot = ctx.socket_slot()?;
+        let mut net = ctx.provider.open(family, socket_type)?;
+        if family == Family::Ipv6 {
+            net.set_option(SockOption::Ipv6Only(true))?;
+        }
+        let sock = GuestSocket::new(ctx, slot, net, State::Unbound);
+        Ok(Shared::new(sock, ctx.gate.clone()))
+    }
+
     /// The socket, for one non-blocking operation. A lock poisoned by a
     /// host panic traps the instance.
-    pub(crate) fn lock(&self) -> WasiResult<MutexGuard<'_, Inner>> {
-        self.inner
-            .lock()
-            .map_err(|_| WasiError::trap("a wasi:sockets socket was poisoned by a host failure"))
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>, Poisoned> {
+        self.inner.lock().map_err(|_| Poisoned)
     }
 
     /// The socket for a stream operation, whose errors are stream errors.
     pub(crate) fn lock_stream(
         &self,
     ) -> Result<MutexGuard<'_, Inner>, wasmtime_wasi::p2::StreamError> {
-        self.inner.lock().map_err(|_| {
-            wasmtime_wasi::p2::StreamError::trap(
-                "a wasi:sockets socket was poisoned by a host failure",
-            )
-        })
+        self.inner
+            .lock()
+            .map_err(|_| wasmtime_wasi::p2::StreamError::trap(Poisoned::MESSAGE))
     }
 
     /// What a pollable on this socket does: return once `done` holds,

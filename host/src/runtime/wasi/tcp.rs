@@ -88,31 +88,13 @@ impl TcpSocket {
     }
 }
 
-/// A new WASI socket of the socket layer, in its place among the
-/// instance's sockets.
-pub(crate) fn open(
-    view: &mut WasockCtxView<'_>,
-    family: Family,
-    socket_type: SocketType,
-) -> WasiResult<Shared> {
-    let ctx = &*view.ctx;
-    let slot = ctx.socket_slot()?;
-    let mut net = ctx.provider.open(family, socket_type)?;
-    // WASI's IPv6 sockets are IPv6-only, and cannot be made otherwise.
-    if family == Family::Ipv6 {
-        net.set_option(SockOption::Ipv6Only(true))?;
-    }
-    let sock = GuestSocket::new(ctx, slot, net, State::Unbound);
-    Ok(Shared::new(sock, ctx.gate.clone()))
-}
-
 impl tcp_create_socket::Host for WasockCtxView<'_> {
     fn create_tcp_socket(
         &mut self,
         address_family: IpAddressFamily,
     ) -> WasiResult<Resource<TcpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = open(self, family, SocketType::Stream)?;
+        let shared = Shared::open(self.ctx, family, SocketType::Stream)?;
         Ok(self.table.push(TcpSocket::new(shared, family))?)
     }
 }
@@ -337,21 +319,15 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
     }
 
     fn keep_alive_enabled(&mut self, this: Resource<TcpSocket>) -> WasiResult<bool> {
-        match options::get(&self.tcp(&this)?.shared, OptionName::KeepAlive)? {
-            SockOption::KeepAlive(on) => Ok(on),
-            _ => Err(Code::Unknown.into()),
-        }
+        options::keep_alive(&self.tcp(&this)?.shared)
     }
 
     fn set_keep_alive_enabled(&mut self, this: Resource<TcpSocket>, value: bool) -> WasiResult<()> {
-        options::set(&self.tcp(&this)?.shared, SockOption::KeepAlive(value))
+        options::set_keep_alive(&self.tcp(&this)?.shared, value)
     }
 
     fn keep_alive_idle_time(&mut self, this: Resource<TcpSocket>) -> WasiResult<u64> {
-        match options::get(&self.tcp(&this)?.shared, OptionName::KeepAliveIdle)? {
-            SockOption::KeepAliveIdle(d) => Ok(options::nanos(d)),
-            _ => Err(Code::Unknown.into()),
-        }
+        options::keep_alive_idle(&self.tcp(&this)?.shared)
     }
 
     fn set_keep_alive_idle_time(
@@ -359,38 +335,23 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
         this: Resource<TcpSocket>,
         value: u64,
     ) -> WasiResult<()> {
-        let d = options::keepalive_seconds(value)?;
-        options::set(&self.tcp(&this)?.shared, SockOption::KeepAliveIdle(d))
+        options::set_keep_alive_idle(&self.tcp(&this)?.shared, value)
     }
 
     fn keep_alive_interval(&mut self, this: Resource<TcpSocket>) -> WasiResult<u64> {
-        match options::get(&self.tcp(&this)?.shared, OptionName::KeepAliveInterval)? {
-            SockOption::KeepAliveInterval(d) => Ok(options::nanos(d)),
-            _ => Err(Code::Unknown.into()),
-        }
+        options::keep_alive_interval(&self.tcp(&this)?.shared)
     }
 
     fn set_keep_alive_interval(&mut self, this: Resource<TcpSocket>, value: u64) -> WasiResult<()> {
-        let d = options::keepalive_seconds(value)?;
-        options::set(&self.tcp(&this)?.shared, SockOption::KeepAliveInterval(d))
+        options::set_keep_alive_interval(&self.tcp(&this)?.shared, value)
     }
 
     fn keep_alive_count(&mut self, this: Resource<TcpSocket>) -> WasiResult<u32> {
-        match options::get(&self.tcp(&this)?.shared, OptionName::KeepAliveCount)? {
-            SockOption::KeepAliveCount(n) => Ok(n),
-            _ => Err(Code::Unknown.into()),
-        }
+        options::keep_alive_count(&self.tcp(&this)?.shared)
     }
 
     fn set_keep_alive_count(&mut self, this: Resource<TcpSocket>, value: u32) -> WasiResult<()> {
-        if value == 0 {
-            return Err(Code::InvalidArgument.into());
-        }
-        // Linux takes 1 to 127; WASI clamps rather than fails.
-        options::set(
-            &self.tcp(&this)?.shared,
-            SockOption::KeepAliveCount(value.min(127)),
-        )
+        options::set_keep_alive_count(&self.tcp(&this)?.shared, value)
     }
 
     fn hop_limit(&mut self, this: Resource<TcpSocket>) -> WasiResult<u8> {

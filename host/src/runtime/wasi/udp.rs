@@ -11,8 +11,8 @@ use super::error::{WasiError, WasiResult};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
 use super::shared::{Inner, Shared};
-use super::tcp::open;
 use crate::net::{ErrorCode, Family, OptionName, Readiness, RecvFlags, SendFlags, SocketType};
+use crate::runtime::admission::Gate;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::{
     ErrorCode as Code, IpAddressFamily, IpSocketAddress,
 };
@@ -55,7 +55,7 @@ impl udp_create_socket::Host for WasockCtxView<'_> {
         address_family: IpAddressFamily,
     ) -> WasiResult<Resource<UdpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = open(self, family, SocketType::Datagram)?;
+        let shared = Shared::open(self.ctx, family, SocketType::Datagram)?;
         Ok(self.table.push(UdpSocket {
             shared,
             family,
@@ -264,28 +264,12 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
             return Err(e.into());
         }
         let gate = &stream.shared.gate;
-        let mut buf = Vec::new();
         while (got.len() as u64) < max_results.min(MAX_RECEIVE) {
-            // Sized for the datagram waiting, within the instance's limit.
-            // Nothing waiting yet (0) may be a datagram arriving as we
-            // look: room for the largest then, never a truncating 1.
-            let waiting = inner.sock.net.bytes_available().unwrap_or(0);
-            let want = match waiting {
-                0 => MAX_DATAGRAM_BUFFER,
-                n => n.min(MAX_DATAGRAM_BUFFER),
-            }
-            .min(stream.max_recv.max(1));
-            buf.reserve(want);
-            match try_recv_admitted(gate, &mut inner.sock, &mut buf, want, RecvFlags::default()) {
-                Ok(Some(meta)) => {
-                    if stream.remote.is_some_and(|r| r != meta.from) {
-                        continue;
-                    }
-                    got.push(IncomingDatagram {
-                        data: std::mem::take(&mut buf),
-                        remote_address: addrs::addr_from_std(meta.from),
-                    });
-                }
+            match try_receive(gate, &mut inner, stream.max_recv, stream.remote) {
+                Ok(Some((data, from))) => got.push(IncomingDatagram {
+                    data,
+                    remote_address: addrs::addr_from_std(from),
+                }),
                 Ok(None) => {}
                 Err(ErrorCode::WouldBlock) => break,
                 Err(e) if got.is_empty() => return Err(e.into()),
@@ -385,8 +369,7 @@ impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {
     }
 }
 
-/// Send one datagram: to the stream's remote address if it has one (where
-/// a destination, if given, must be the same), else to the datagram's.
+/// Send one datagram: to the stream's remote address if it has one.
 fn send_one(
     ctx: &crate::runtime::WasockCtx,
     inner: &mut Inner,
@@ -398,21 +381,67 @@ fn send_one(
         .remote_address
         .map(|a| addrs::remote_address(family, a).map_err(|_| ErrorCode::InvalidArgument))
         .transpose()?;
+    send_datagram(ctx, inner, remote, &d.data, to)
+}
+
+/// Send `data` now (`would-block` if there is no room): to `remote`, the
+/// address the socket or stream is connected to, if there is one (where a
+/// destination `to`, if given, must be the same); else to `to`, checked
+/// against the policy. What both WASI versions' sends do.
+pub(crate) fn send_datagram(
+    ctx: &crate::runtime::WasockCtx,
+    inner: &mut Inner,
+    remote: Option<SocketAddr>,
+    data: &[u8],
+    to: Option<SocketAddr>,
+) -> Result<(), ErrorCode> {
     let sock = &mut inner.sock;
     match (remote, to) {
         (Some(r), Some(to)) if r != to => Err(ErrorCode::InvalidArgument),
         (Some(_), _) => {
-            check_size(ctx, sock, d.data.len())?;
-            sock.net.try_send(&d.data, SendFlags::default()).map(drop)
+            check_size(ctx, sock, data.len())?;
+            sock.net.try_send(data, SendFlags::default()).map(drop)
         }
         (None, None) => Err(ErrorCode::InvalidArgument),
         (None, Some(to)) => {
-            check_send_to(ctx, sock, d.data.len(), to)?;
-            sock.net.try_send_to(&d.data, to, SendFlags::default())?;
+            check_send_to(ctx, sock, data.len(), to)?;
+            sock.net.try_send_to(data, to, SendFlags::default())?;
             sent_to(sock, to);
             Ok(())
         }
     }
+}
+
+/// One try at receiving a datagram the guest may see, now: `Some` is one
+/// (at most `max_recv` bytes of it) with its sender; `None` means one was
+/// dropped unseen (a refused peer, or not from `remote`, the address the
+/// socket or stream is connected to) and there may be more; `would-block`
+/// means none is waiting. What both WASI versions' receives do.
+pub(crate) fn try_receive(
+    gate: &Gate,
+    inner: &mut Inner,
+    max_recv: usize,
+    remote: Option<SocketAddr>,
+) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
+    // Sized for the datagram waiting, within the instance's limit.
+    // Nothing waiting yet (0) may be a datagram arriving as we look: room
+    // for the largest then, never a truncating 1.
+    let waiting = inner.sock.net.bytes_available().unwrap_or(0);
+    let want = match waiting {
+        0 => MAX_DATAGRAM_BUFFER,
+        n => n.min(MAX_DATAGRAM_BUFFER),
+    }
+    .min(max_recv.max(1));
+    let mut buf = Vec::with_capacity(want);
+    let Some(meta) =
+        try_recv_admitted(gate, &mut inner.sock, &mut buf, want, RecvFlags::default())?
+    else {
+        return Ok(None);
+    };
+    if remote.is_some_and(|r| r != meta.from) {
+        return Ok(None);
+    }
+    Ok(Some((buf, meta.from)))
 }
 
 #[wasmtime_wasi::async_trait]

@@ -1,0 +1,402 @@
+//! A WASI 0.3 TCP socket's streams: the listener's stream of accepted
+//! sockets, and a connection's byte streams to and from the peer. Each
+//! moves data only when the guest reads or writes, straight between the
+//! socket and the guest's buffer, so the host holds no bytes on a stream's
+//! behalf: a guest that does not read leaves them in the socket, where the
+//! peer's flow control stops.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::sync::oneshot;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{
+    Destination, Resource, Source, StreamConsumer, StreamProducer, StreamResult,
+};
+
+use super::tcp::TcpSocket;
+use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags, SendFlags, Shutdown};
+use crate::runtime::GuestSocket;
+use crate::runtime::ctx::WasockCtxView;
+use crate::runtime::socket::{State, stream};
+use crate::runtime::wasi::shared::{Inner, Shared};
+
+/// Most bytes one read of a connection's receive stream moves, whatever
+/// the guest's buffer: the rest is the next read's.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How a stream's transfer ended, told once to the future beside it.
+pub(crate) struct Outcome(Option<oneshot::Sender<Result<(), ErrorCode>>>);
+
+impl Outcome {
+    /// An outcome to tell, and the future's side of it.
+    pub(crate) fn new() -> (Outcome, oneshot::Receiver<Result<(), ErrorCode>>) {
+        let (tx, rx) = oneshot::channel();
+        (Outcome(Some(tx)), rx)
+    }
+
+    /// Whether the stream has not ended yet.
+    fn open(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// End the stream with `result` for the future (the first end counts).
+    fn end(&mut self, result: Result<(), ErrorCode>) -> StreamResult {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(result);
+        }
+        StreamResult::Dropped
+    }
+}
+
+/// Most times one poll tries again on a socket that says it is ready and
+/// then has nothing: past it, the poll yields to the store's other work.
+const TRIES_PER_POLL: u32 = 8;
+
+/// What a poll does after [`wait`]: try again, or return.
+enum After {
+    Retry,
+    Return(Poll<wasmtime::Result<StreamResult>>),
+}
+
+/// What a poll that found nothing to do does: wait for `interest` on the
+/// socket (`Retry` once it is ready), or give up at once when the guest is
+/// cancelling (`Cancelled`); an error the wait meets ends the stream as
+/// `fail` says. `tries` counts the tries of this poll, so that a provider
+/// waking spuriously cannot hold the thread.
+fn wait(
+    inner: &mut Inner,
+    cx: &mut Context<'_>,
+    interest: Readiness,
+    finish: bool,
+    tries: &mut u32,
+    fail: impl FnOnce(ErrorCode) -> StreamResult,
+) -> After {
+    if finish {
+        return After::Return(Poll::Ready(Ok(StreamResult::Cancelled)));
+    }
+    *tries += 1;
+    if *tries > TRIES_PER_POLL {
+        cx.waker().wake_by_ref();
+        return After::Return(Poll::Pending);
+    }
+    if let Err(e) = inner.sock.net.prepare_wait(interest) {
+        return After::Return(Poll::Ready(Ok(fail(e))));
+    }
+    match inner.sock.net.poll_ready(cx, interest) {
+        Poll::Ready(_) => After::Retry,
+        Poll::Pending => After::Return(Poll::Pending),
+    }
+}
+
+/// The stream `listen` returns: each read takes one connection the policy
+/// admits (refused peers are closed unseen) and hands it to the guest as a
+/// new socket.
+pub(crate) struct Listener<T> {
+    pub shared: Shared,
+    pub getter: for<'a> fn(&'a mut T) -> WasockCtxView<'a>,
+}
+
+impl<T: 'static> StreamProducer<T> for Listener<T> {
+    type Item = Resource<TcpSocket>;
+    type Buffer = Option<Resource<TcpSocket>>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<'a, T>,
+        mut dst: Destination<'a, Self::Item, Self::Buffer>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let this = self.get_mut();
+        let Ok(mut inner) = this.shared.lock() else {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        };
+        let gate = this.shared.gate.clone();
+        // A zero-length read asks whether a connection is waiting: one the
+        // policy admits is taken and kept for the next read.
+        let probe = dst.remaining(&mut store) == Some(0);
+        let mut tries = 0;
+        loop {
+            let taken = if probe {
+                if stream::accept_ready(&gate, &mut inner.sock) {
+                    return Poll::Ready(Ok(StreamResult::Completed));
+                }
+                Err(ErrorCode::WouldBlock)
+            } else {
+                stream::try_accept(&gate, &mut inner.sock)
+            };
+            match taken {
+                Ok(Some((net, _peer))) => {
+                    let view = (this.getter)(store.data_mut());
+                    let ctx = &*view.ctx;
+                    // Past the instance's socket limit the connection is
+                    // closed: the listener's stream stays open, as the WIT
+                    // asks of errors the guest cannot act on.
+                    let Ok(slot) = ctx.socket_slot() else {
+                        tracing::warn!(
+                            target: "wasock::limits",
+                            instance = %ctx.id,
+                            "closed an accepted connection: the instance holds --max-sockets sockets"
+                        );
+                        continue;
+                    };
+                    let sock = GuestSocket::new(ctx, slot, net, State::Connected);
+                    let family = sock.family;
+                    let conn = Shared::new(sock, ctx.gate.clone());
+                    let socket = view.table.push(TcpSocket::connected(conn, family))?;
+                    dst.set_buffer(Some(socket));
+                    return Poll::Ready(Ok(StreamResult::Completed));
+                }
+                // A refused peer was closed unseen: try the next.
+                Ok(None) => continue,
+                Err(ErrorCode::WouldBlock) => {
+                    match wait(
+                        &mut inner,
+                        cx,
+                        Readiness::READABLE,
+                        finish,
+                        &mut tries,
+                        fatal_accept,
+                    ) {
+                        After::Retry => continue,
+                        After::Return(r) => return r,
+                    }
+                }
+                // An error that belongs to one connection (Linux passes
+                // those on from accept): skip it, as the WIT allows.
+                Err(
+                    ErrorCode::ConnectionAborted
+                    | ErrorCode::ConnectionReset
+                    | ErrorCode::HostUnreachable
+                    | ErrorCode::NetworkUnreachable
+                    | ErrorCode::NetworkDown
+                    | ErrorCode::TimedOut,
+                ) => continue,
+                Err(e) => return Poll::Ready(Ok(fatal_accept(e))),
+            }
+        }
+    }
+}
+
+/// An accept error that ends the listener's stream (out of descriptors,
+/// the socket gone bad): said in the log, since the stream cannot carry it.
+fn fatal_accept(e: ErrorCode) -> StreamResult {
+    tracing::warn!(
+        target: "wasock::sockets",
+        error = %e,
+        "a WASI 0.3 listener's stream of connections ended on an accept error"
+    );
+    StreamResult::Dropped
+}
+
+/// The stream `receive` returns: each read receives what the socket has,
+/// into the guest's buffer. It ends at the peer's end of stream (the
+/// future says `ok`) or an error (the future says which); dropping it
+/// shuts the receiving direction.
+pub(crate) struct Receiver {
+    shared: Shared,
+    outcome: Outcome,
+    max_read: usize,
+    buf: Vec<u8>,
+}
+
+impl Receiver {
+    pub(crate) fn new(shared: Shared, outcome: Outcome, max_recv: usize) -> Receiver {
+        Receiver {
+            shared,
+            outcome,
+            max_read: max_recv.clamp(1, READ_CHUNK),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if self.outcome.open() {
+            // The guest dropped the stream before its end: it wants no more
+            // (`shutdown(SHUT_RD)`); what is queued is discarded.
+            if let Ok(mut inner) = self.shared.lock()
+                && !inner.read_closed
+            {
+                inner.read_closed = true;
+                let _ = inner.sock.net.shutdown(Shutdown::Receive);
+            }
+            self.outcome.end(Ok(()));
+        }
+    }
+}
+
+impl<T: 'static> StreamProducer<T> for Receiver {
+    type Item = u8;
+    type Buffer = Option<u8>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<'a, T>,
+        dst: Destination<'a, Self::Item, Self::Buffer>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let this = self.get_mut();
+        if !this.outcome.open() {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        let shared = this.shared.clone();
+        let Ok(mut inner) = shared.lock() else {
+            return Poll::Ready(Ok(this.outcome.end(Err(ErrorCode::Unknown))));
+        };
+        let room = dst.remaining(&mut store);
+        let mut tries = 0;
+        loop {
+            if let Some(e) = inner.sock.pending_error.take() {
+                inner.read_closed = true;
+                return Poll::Ready(Ok(this.outcome.end(Err(e))));
+            }
+            if room == Some(0) {
+                // A zero-length read: is there something to read (data,
+                // the end, an error)?
+                if inner.has(&shared.gate, Readiness::READABLE | Readiness::HANG_UP) {
+                    return Poll::Ready(Ok(StreamResult::Completed));
+                }
+            } else {
+                let want = room.unwrap_or(this.max_read).min(this.max_read);
+                this.buf.clear();
+                let got = inner
+                    .sock
+                    .net
+                    .try_recv(&mut RecvBuf::new(&mut this.buf, want), RecvFlags::default());
+                match got {
+                    // Nothing, with room: the peer ended the stream.
+                    Ok(()) if this.buf.is_empty() => {
+                        inner.read_closed = true;
+                        return Poll::Ready(Ok(this.outcome.end(Ok(()))));
+                    }
+                    Ok(()) => {
+                        let mut direct = dst.as_direct(store, this.buf.len());
+                        let n = this.buf.len().min(direct.remaining().len());
+                        direct.remaining()[..n].copy_from_slice(&this.buf[..n]);
+                        direct.mark_written(n);
+                        return Poll::Ready(Ok(StreamResult::Completed));
+                    }
+                    Err(ErrorCode::WouldBlock) => {}
+                    Err(e) => {
+                        inner.read_closed = true;
+                        return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                    }
+                }
+            }
+            let outcome = &mut this.outcome;
+            match wait(
+                &mut inner,
+                cx,
+                Readiness::READABLE,
+                finish,
+                &mut tries,
+                |e| outcome.end(Err(e)),
+            ) {
+                After::Retry => continue,
+                After::Return(r) => return r,
+            }
+        }
+    }
+}
+
+/// What `send` pipes the guest's stream into: each write goes from the
+/// guest's buffer to the socket, as much as the socket takes. The guest
+/// closing its end sends the FIN (`shutdown(SHUT_WR)`) and resolves the
+/// future with `ok`; an error resolves it with the error.
+pub(crate) struct Sender {
+    shared: Shared,
+    outcome: Outcome,
+}
+
+impl Sender {
+    pub(crate) fn new(shared: Shared, outcome: Outcome) -> Sender {
+        Sender { shared, outcome }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if !self.outcome.open() {
+            return;
+        }
+        // Everything written is in the socket: the guest's end of stream
+        // is the connection's.
+        let result = match self.shared.lock() {
+            Ok(mut inner) if !inner.write_closed => {
+                inner.write_closed = true;
+                match inner.sock.net.shutdown(Shutdown::Send) {
+                    Ok(()) | Err(ErrorCode::NotConnected) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(_) => Ok(()),
+            Err(_) => Err(ErrorCode::Unknown),
+        };
+        self.outcome.end(result);
+    }
+}
+
+impl<T: 'static> StreamConsumer<T> for Sender {
+    type Item = u8;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        store: StoreContextMut<T>,
+        src: Source<Self::Item>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let this = self.get_mut();
+        if !this.outcome.open() {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        let shared = this.shared.clone();
+        let Ok(mut inner) = shared.lock() else {
+            return Poll::Ready(Ok(this.outcome.end(Err(ErrorCode::Unknown))));
+        };
+        let mut src = src.as_direct(store);
+        let mut tries = 0;
+        loop {
+            if let Some(e) = inner.sock.pending_error.take() {
+                inner.write_closed = true;
+                return Poll::Ready(Ok(this.outcome.end(Err(e))));
+            }
+            let bytes = src.remaining();
+            if bytes.is_empty() {
+                // A zero-length write: is there room?
+                if inner.has(&shared.gate, Readiness::WRITABLE) {
+                    return Poll::Ready(Ok(StreamResult::Completed));
+                }
+            } else {
+                let len = bytes.len();
+                match inner.sock.net.try_send(bytes, SendFlags::default()) {
+                    Ok(n) => {
+                        src.mark_read(n.min(len));
+                        return Poll::Ready(Ok(StreamResult::Completed));
+                    }
+                    Err(ErrorCode::WouldBlock) => {}
+                    Err(e) => {
+                        inner.write_closed = true;
+                        return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                    }
+                }
+            }
+            let outcome = &mut this.outcome;
+            match wait(
+                &mut inner,
+                cx,
+                Readiness::WRITABLE,
+                finish,
+                &mut tries,
+                |e| outcome.end(Err(e)),
+            ) {
+                After::Retry => continue,
+                After::Return(r) => return r,
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ use std::process::Command;
 const PACKAGES: &[&str] = &[
     "tcp-echo",
     "udp-echo",
+    "p3-echo",
     "http-hello",
     "sim-guests",
     "async-echo",
@@ -96,6 +97,8 @@ fn main() {
     let mut names: Vec<String> = [
         "tcp-echo",
         "udp-echo",
+        "p3-echo",
+        "p3-udp-echo",
         "http_hello",
         "bench_wasock",
         "bench_std",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasock_host::policy::{Operation, Policy};
 use wasock_host::runtime::{PinnedNames, WasockCtx};
-use wasock_test_programs::{PROBE, STD_PROBE};
+use wasock_test_programs::{P3_PROBE, PROBE, STD_PROBE};
 
 use crate::common::{run, spawn_in_process, tokio_rt};
 
@@ -422,45 +422,50 @@ fn hole_recv_from_peer_filtering() {
     ));
 }
 
+/// `program` (a probe) sends to a peer from an unbound socket, then
+/// receives twice with no `udp-recv` grant: the contacted peer's reply
+/// gets through (the reply rule), a stranger's datagram does not.
+async fn a_reply_from_the_contacted_peer_alone(program: &str) {
+    // A native echo peer the guest contacts, and a stranger.
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let t = peer_addr.to_string();
+    let g = spawn_in_process(
+        program,
+        &["udp-new", "v4", "udp-send", &t, "udp-recv", "udp-recv"],
+        ctx(&[&format!("udp-send={t}")], PinnedNames::new()),
+    );
+    let mut buf = [0u8; 64];
+    let (n, guest) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ping");
+    // The stranger writes first; only the reply from the contacted peer
+    // gets through, without any udp-recv grant.
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"stranger", guest)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    peer.send_to(b"pong", guest).unwrap();
+    let stats = g.stats.clone();
+    let done = g.finish().await;
+    assert!(
+        done.stdout
+            .contains(&format!("udp-recv: ok {peer_addr} pong")),
+        "{}",
+        done.stdout
+    );
+    // The second receive got nothing more: the stranger was dropped.
+    assert!(
+        done.stdout.contains("udp-recv: error timed-out"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(stats.snapshot().dropped_datagrams, 1);
+}
+
 #[test]
 fn hole_a_datagram_reply_from_a_contacted_peer() {
-    tokio_rt().block_on(async {
-        // A native echo peer the guest contacts, and a stranger.
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let peer_addr = peer.local_addr().unwrap();
-        let t = peer_addr.to_string();
-        let g = spawn_in_process(
-            PROBE,
-            &["udp-new", "v4", "udp-send", &t, "udp-recv", "udp-recv"],
-            ctx(&[&format!("udp-send={t}")], PinnedNames::new()),
-        );
-        let mut buf = [0u8; 64];
-        let (n, guest) = peer.recv_from(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"ping");
-        // The stranger writes first; only the reply from the contacted peer
-        // gets through, without any udp-recv grant.
-        UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .send_to(b"stranger", guest)
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        peer.send_to(b"pong", guest).unwrap();
-        let stats = g.stats.clone();
-        let done = g.finish().await;
-        assert!(
-            done.stdout
-                .contains(&format!("udp-recv: ok {peer_addr} pong")),
-            "{}",
-            done.stdout
-        );
-        // The second receive got nothing more: the stranger was dropped.
-        assert!(
-            done.stdout.contains("udp-recv: error timed-out"),
-            "{}",
-            done.stdout
-        );
-        assert_eq!(stats.snapshot().dropped_datagrams, 1);
-    });
+    tokio_rt().block_on(a_reply_from_the_contacted_peer_alone(PROBE));
 }
 
 #[test]
@@ -585,4 +590,161 @@ fn std_net_guests_never_see_refused_peers() {
         )
         .await;
     });
+}
+
+// --- The same holes through WASI 0.3 (`wasi:sockets@0.3`) ---
+
+#[test]
+fn wasi_0_3_guests_are_held_to_the_same_policy() {
+    let (_l, port) = free_port_listener();
+    let t = format!("127.0.0.1:{port}");
+    let grant = format!("tcp-connect={t}");
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        &grant,
+        P3_PROBE,
+        "tcp-connect",
+        &t,
+        "tcp-connect",
+        "127.0.0.2:9",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    expect(&out, &format!("tcp-connect {t}: ok"));
+    expect(&out, "tcp-connect 127.0.0.2:9: error access-denied");
+    assert!(err.contains("denied tcp-connect 127.0.0.2:9"), "{err}");
+    // Explicit and implicit binds, the unspecified address, and mapped
+    // addresses follow the same rules.
+    let (_, out, _) = run(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "udp-send=127.0.0.1:*",
+        "--allow",
+        "tcp-connect=*",
+        "--deny",
+        "tcp-connect=127.0.0.0/8:*",
+        P3_PROBE,
+        "tcp-listen",
+        "127.0.0.1:0",
+        "tcp-listen",
+        "0.0.0.0:0",
+        "udp-bind",
+        "0.0.0.0:0",
+        "tcp-connect",
+        &format!("[::ffff:127.0.0.1]:{port}"),
+    ]);
+    expect(&out, "tcp-listen 127.0.0.1:0: ok");
+    expect(&out, "tcp-listen 0.0.0.0:0: error access-denied");
+    expect(&out, "udp-bind 0.0.0.0:0: error access-denied");
+    // wasi:sockets itself refuses IPv4-mapped addresses.
+    expect(
+        &out,
+        &format!("tcp-connect [::ffff:127.0.0.1]:{port}: error invalid-argument"),
+    );
+}
+
+#[test]
+fn wasi_0_3_guests_resolve_through_the_same_policy_and_pins() {
+    let (_l, port) = free_port_listener();
+    let by_name = format!("api.test:{port}");
+    let grant = format!("tcp-connect=api.test:{port}");
+    let (code, out, err) = run(&[
+        "run",
+        "--resolve",
+        "api.test=127.0.0.1",
+        "--allow",
+        &grant,
+        "--deny",
+        "resolve=*.evil.test",
+        "--allow",
+        "resolve=*.test",
+        "--resolve",
+        "x.evil.test=127.0.0.1",
+        P3_PROBE,
+        "tcp-connect",
+        &by_name,
+        "resolve",
+        "x.evil.test:80",
+        "resolve",
+        "2130706433:80",
+        "resolve",
+        "other.example:80",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    expect(&out, &format!("tcp-connect {by_name}: ok 127.0.0.1:{port}"));
+    expect(&out, "resolve x.evil.test:80: error access-denied");
+    expect(&out, "resolve 2130706433:80: error invalid-argument");
+    expect(&out, "resolve other.example:80: error access-denied");
+    assert!(
+        err.contains("denied resolve x.evil.test by --deny resolve=*.evil.test"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wasi_0_3_guests_never_see_refused_peers() {
+    tokio_rt().block_on(async {
+        accept_only_from_the_granted_peer(
+            P3_PROBE,
+            &["tcp-listen", "127.0.0.1:0", "tcp-accept"],
+            "tcp-listen 127.0.0.1:0: ok",
+        )
+        .await;
+        receive_only_from_the_granted_peer(
+            P3_PROBE,
+            &["udp-bind", "127.0.0.1:0", "udp-recv"],
+            "udp-bind 127.0.0.1:0: ok",
+        )
+        .await;
+        a_reply_from_the_contacted_peer_alone(P3_PROBE).await;
+    });
+}
+
+/// The denial lines of a run, with the instance's number taken out.
+fn denial_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("denied "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| !w.starts_with("instance="))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn a_denial_reads_the_same_from_every_interface() {
+    // One refused connect and one refused bind, from wasock's interface,
+    // from std::net over wasi:sockets@0.2, and from wasi:sockets@0.3: the
+    // same decision, explained in the same words.
+    let rules = [
+        "--allow",
+        "tcp-connect=127.0.0.1:*",
+        "--deny",
+        "tcp-connect=127.0.0.2:*",
+    ];
+    let mut seen = Vec::new();
+    for program in [PROBE, STD_PROBE, P3_PROBE] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(&rules);
+        args.extend([
+            program,
+            "tcp-connect",
+            "127.0.0.2:9",
+            "tcp-connect",
+            "127.0.0.3:9",
+        ]);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{program}: {out:?}\n{err}");
+        let lines = denial_lines(&err);
+        assert_eq!(lines.len(), 2, "{program}: {err}");
+        seen.push((program, lines));
+    }
+    for (program, lines) in &seen[1..] {
+        assert_eq!(lines, &seen[0].1, "{program} against {}", seen[0].0);
+    }
 }

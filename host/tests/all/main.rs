@@ -14,6 +14,7 @@ mod http_server;
 mod kv;
 mod limits;
 mod misuse;
+mod p3_echo;
 mod policy_cli;
 mod providers;
 mod serve;

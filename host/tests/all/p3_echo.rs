@@ -1,0 +1,218 @@
+//! `examples/p3-echo`: WASI 0.3 echo servers (`wasi:sockets@0.3` through
+//! the `wasip3` crate) under `wasock run`: a hundred TCP clients served at
+//! once by tasks of one instance, a real `nc`, IPv6, a refused peer that
+//! the guest never sees, and UDP datagrams returned whole.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use wasock_test_programs::{P3_ECHO, P3_UDP_ECHO};
+
+use crate::common::{Guest, PATIENCE, run_server};
+
+/// A connection with every wait bounded.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.set_write_timeout(Some(PATIENCE)).unwrap();
+    s
+}
+
+/// What client `i` sends in round `r`: its own bytes, never another's.
+fn payload(i: usize, r: usize, len: usize) -> Vec<u8> {
+    let mut v = format!("client {i:03} round {r:02}:").into_bytes();
+    v.extend((0..len).map(|k| (k * 31 + i * 7 + r) as u8));
+    v
+}
+
+#[test]
+fn a_hundred_clients_at_once_each_get_their_own_bytes_back() {
+    const CLIENTS: usize = 100;
+    const ROUNDS: usize = 4;
+    let (g, addr) = run_server(P3_ECHO, &[], &[]);
+    let connected = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let connected = connected.clone();
+            std::thread::spawn(move || {
+                let mut s = connect(addr);
+                connected.fetch_add(1, Ordering::SeqCst);
+                // Every connection is open before any sends, so the guest
+                // serves a hundred at once.
+                let deadline = Instant::now() + PATIENCE;
+                while connected.load(Ordering::SeqCst) < CLIENTS {
+                    assert!(Instant::now() < deadline, "client {i}: not all connected");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                for r in 0..ROUNDS {
+                    let msg = payload(i, r, 8192);
+                    s.write_all(&msg).unwrap();
+                    let mut back = vec![0u8; msg.len()];
+                    s.read_exact(&mut back)
+                        .unwrap_or_else(|e| panic!("client {i} round {r}: {e}"));
+                    assert!(back == msg, "client {i} round {r}: echo differs");
+                }
+                // Our end of the stream: the guest ends its side too.
+                s.shutdown(Shutdown::Write).unwrap();
+                let mut rest = [0u8; 16];
+                assert_eq!(s.read(&mut rest).unwrap(), 0, "client {i}: no end");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert!(!g.stderr().contains("ended with"), "{}", g.stderr());
+}
+
+#[test]
+fn a_large_transfer_is_echoed_whole_while_the_client_writes() {
+    let (_g, addr) = run_server(P3_ECHO, &[], &[]);
+    let s = connect(addr);
+    let data: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 253) as u8).collect();
+    let mut w = s.try_clone().unwrap();
+    let sent = data.clone();
+    // Writing and reading at once: more than the sockets buffer, so the
+    // guest's reads pause while its writes wait, and resume.
+    let writer = std::thread::spawn(move || {
+        w.write_all(&sent).unwrap();
+        w.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    let mut r = s;
+    r.read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert!(
+        back == data,
+        "echoed {} bytes of {}",
+        back.len(),
+        data.len()
+    );
+}
+
+#[test]
+fn a_real_nc_gets_its_line_back_over_ipv4_and_ipv6() {
+    for (bind, rules) in [
+        (
+            "127.0.0.1:0",
+            ["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"],
+        ),
+        ("[::1]:0", ["tcp-bind=[::1]:*", "tcp-accept=[::1]:*"]),
+    ] {
+        let g = Guest::spawn(&[
+            "run", "--allow", rules[0], "--allow", rules[1], P3_ECHO, bind,
+        ]);
+        let addr = g.listening_addr();
+        let mut nc = Command::new("nc")
+            .args([
+                "-N",
+                "-w",
+                "30",
+                &addr.ip().to_string(),
+                &addr.port().to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run nc ({e}); install netcat-openbsd"));
+        let line = "hello from nc, through WASI 0.3 streams\n";
+        nc.stdin.take().unwrap().write_all(line.as_bytes()).unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        while nc.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = nc.kill();
+                panic!("nc did not finish");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = nc.wait_with_output().unwrap();
+        assert!(out.status.success(), "nc {bind}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), line, "{bind}");
+    }
+}
+
+#[test]
+fn a_refused_peer_is_closed_before_the_guest_sees_it() {
+    // Accepts are granted from 127.0.0.2 only: a client from 127.0.0.1 is
+    // closed by the host, logged, and never echoed; one from 127.0.0.2 is.
+    let g = Guest::spawn(&[
+        "run",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.2:*",
+        P3_ECHO,
+    ]);
+    let addr = g.listening_addr();
+    let mut refused = connect(addr);
+    let _ = refused.write_all(b"anyone there?");
+    let mut buf = [0u8; 64];
+    match refused.read(&mut buf) {
+        Ok(0) | Err(_) => {}
+        Ok(n) => panic!("a refused peer got {n} bytes back"),
+    }
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&"127.0.0.2:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let mut friend: TcpStream = sock.into();
+    friend.set_read_timeout(Some(PATIENCE)).unwrap();
+    friend.write_all(b"friend").unwrap();
+    let mut back = [0u8; 6];
+    friend.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"friend");
+    let err = g.stderr();
+    assert!(err.contains("denied tcp-accept 127.0.0.1:"), "{err}");
+}
+
+#[test]
+fn the_udp_echo_returns_datagrams_whole_over_ipv4_and_ipv6() {
+    for (bind, allow_bind, peers) in [
+        ("127.0.0.1:0", "udp-bind=127.0.0.1:*", "127.0.0.0/8:*"),
+        ("[::1]:0", "udp-bind=[::1]:*", "[::1]:*"),
+    ] {
+        let recv = format!("udp-recv={peers}");
+        let send = format!("udp-send={peers}");
+        let g = Guest::spawn(&[
+            "run",
+            "--allow",
+            allow_bind,
+            "--allow",
+            &recv,
+            "--allow",
+            &send,
+            P3_UDP_ECHO,
+            bind,
+        ]);
+        let addr = g.listening_addr();
+        let client = UdpSocket::bind(if addr.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        })
+        .unwrap();
+        client.set_read_timeout(Some(PATIENCE)).unwrap();
+        let sizes = [1usize, 512, 0, 9000, 3];
+        for n in sizes {
+            let msg: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            client.send_to(&msg, addr).unwrap();
+        }
+        let mut buf = vec![0; 65536];
+        for n in sizes {
+            let (k, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(from, addr);
+            assert_eq!(k, n, "{bind}: a datagram of {n} bytes came back as {k}");
+            assert!(
+                buf[..k]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == (i % 251) as u8)
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ mod common;
 
 use common::{PATIENCE, allow, prepare_on, spawn_in_process, spawn_with, tokio_rt};
 use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx, pooling_config};
-use wasock_test_programs::{BENCH_WASOCK, CHURN, LEAK};
+use wasock_test_programs::{BENCH_WASOCK, CHURN, LEAK, P3_ABUSE};
 
 /// This process's open descriptors, with what each refers to.
 fn open_fds() -> Vec<String> {
@@ -76,6 +76,22 @@ fn instances_close_what_they_hold_and_a_thousand_run_at_once() {
             }
         }
         assert_eq!(open_fds(), before, "descriptors after 1,000 instance lifetimes");
+
+        // 1,000 lifetimes of a WASI 0.3 guest that ends with a listener and
+        // its stream, a connection with a send and a receive in flight, and
+        // a UDP receive waiting. Its first run builds the WASI 0.3 engine.
+        let p3_rules = ["tcp-bind=127.0.0.1:*", "tcp-connect=127.0.0.1:*", "tcp-accept=127.0.0.1:*", "udp-bind=127.0.0.1:*"];
+        let warm = spawn_in_process(P3_ABUSE, &["leak"], ctx(&p3_rules)).finish().await;
+        assert!(warm.stdout.contains("leak: ok"), "{:?} {}", warm.exit, warm.stdout);
+        let before_p3 = open_fds();
+        for round in 0..20 {
+            let batch: Vec<_> = (0..50).map(|_| spawn_in_process(P3_ABUSE, &["leak"], ctx(&p3_rules))).collect();
+            for g in batch {
+                let done = g.finish().await;
+                assert!(done.stdout.contains("leak: ok"), "round {round}: {:?} {}", done.exit, done.stdout);
+            }
+        }
+        assert_eq!(open_fds(), before_p3, "descriptors after 1,000 WASI 0.3 instance lifetimes");
 
         // 1,000 instances at once, each holding one open connection, on the
         // pooling allocator that `wasock serve` uses.

@@ -260,6 +260,10 @@ pub struct LimitArgs {
     /// guest. E.g. `--max-memory 64MiB`.
     #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
     pub max_memory: Option<u64>,
+    /// Most WASI 0.3 socket calls that may wait at once [default: 1024];
+    /// over it, such a call fails at once. E.g. `--max-pending-calls 64`.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_pending_calls: Option<u64>,
     /// Wall-clock time limit per instance, blocked or not [default: none].
     /// E.g. `--timeout 30s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -64,6 +64,7 @@ impl LimitArgs {
             max_poll_entries: d.max_poll_entries,
             max_buffer_bytes: self.max_buffer.unwrap_or(d.max_buffer_bytes),
             max_memory: size(self.max_memory, d.max_memory),
+            max_pending_calls: size(self.max_pending_calls, d.max_pending_calls),
             timeout: self.timeout.or(d.timeout),
             fuel: self.fuel.or(d.fuel),
         }

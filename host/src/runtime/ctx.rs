@@ -56,6 +56,8 @@ pub struct WasockCtx {
     pub(crate) buffers: Arc<Budget>,
     /// `lookup` resources alive (see `PendingLookup`).
     pub(crate) lookups_alive: Arc<Budget>,
+    /// WASI 0.3 calls waiting (see `Limits::max_pending_calls`).
+    pub(crate) pending_calls: Arc<Budget>,
     /// The connection `wasock serve` accepted for this instance, until the
     /// lowest provider layer takes it (`wasock:sockets/handoff`).
     pub(crate) handoff: Option<super::handoff::Handoff>,
@@ -196,6 +198,7 @@ impl WasockCtxBuilder {
             sockets: Budget::new(self.limits.max_sockets as u64),
             buffers: Budget::new(self.limits.max_buffer_bytes),
             lookups_alive: Budget::new(super::lookup::MAX_LOOKUPS_ALIVE),
+            pending_calls: Budget::new(self.limits.max_pending_calls as u64),
             handoff: None,
         }
     }

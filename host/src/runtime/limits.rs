@@ -35,6 +35,12 @@ pub struct Limits {
     /// an app composed on provider components has one per component, and
     /// together they get this much.
     pub max_memory: usize,
+    /// WASI 0.3 calls that may wait at once (a `wasi:sockets@0.3` UDP
+    /// `send` or `receive`, or a TCP `connect`, waiting for the network):
+    /// each holds host memory (a send, its datagram) until it ends. Over
+    /// it, the call fails at once with `other("pending-call-limit: ...")`.
+    /// Default 1024. CLI: `--max-pending-calls`.
+    pub max_pending_calls: usize,
     /// Wall-clock time the instance may run, blocked or not; past it the
     /// instance is stopped. Default none. CLI: `--timeout`.
     pub timeout: Option<Duration>,
@@ -53,6 +59,7 @@ impl Default for Limits {
             max_poll_entries: 65536,
             max_buffer_bytes: 64 << 20,
             max_memory: 256 << 20,
+            max_pending_calls: 1024,
             timeout: None,
             fuel: None,
         }

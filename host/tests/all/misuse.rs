@@ -9,7 +9,7 @@ use std::sync::Arc;
 use wasock_host::runtime::{GuestExit, Limits, PinnedNames, WasockCtx};
 use wasock_test_programs::{
     FUZZ_SOCKETS, FUZZ_WASI, MISUSE_CLOSED_HANDLE, MISUSE_FOREIGN_HANDLE, MISUSE_FORGED_HANDLE,
-    TCP_ECHO_CLIENT, TCP_RECV_HUGE,
+    P3_ABUSE, TCP_ECHO_CLIENT, TCP_RECV_HUGE,
 };
 
 use crate::common::{Finished, PATIENCE, allow, run, run_in_process, spawn_in_process, tokio_rt};
@@ -244,4 +244,90 @@ fn wasi_socket_misuse_traps_only_that_instance() {
 async fn fuzz_wasi_owned(args: Vec<String>) -> Finished {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     fuzz_wasi(&args).await
+}
+
+// --- WASI 0.3 (`wasi:sockets@0.3`) ---
+
+/// Run `p3_abuse` in `args`' mode under the loopback rules and `limits`;
+/// it must end well and say `ok`.
+fn abuse(args: &[&str], limits: Limits) -> Finished {
+    let ctx = WasockCtx::builder()
+        .policy(allow(&[
+            "tcp-bind=127.0.0.1:*",
+            "tcp-connect=127.0.0.1:*",
+            "tcp-accept=127.0.0.1:*",
+            "udp-bind=127.0.0.1:*",
+            "udp-send=127.0.0.1:*",
+            "udp-recv=127.0.0.1:*",
+            "resolve=localhost",
+        ]))
+        .limits(limits)
+        .build();
+    let done = tokio_rt().block_on(async {
+        tokio::time::timeout(PATIENCE, spawn_in_process(P3_ABUSE, args, ctx).finish())
+            .await
+            .unwrap_or_else(|_| panic!("p3_abuse {args:?} did not finish"))
+    });
+    assert!(
+        matches!(done.exit, GuestExit::Exited(0)) && done.stdout.contains(": ok"),
+        "p3_abuse {args:?}: {:?}\n{}{}",
+        done.exit,
+        done.stdout,
+        done.stderr
+    );
+    done
+}
+
+#[test]
+fn wasi_0_3_calls_waiting_at_once_are_bounded() {
+    // 500 receives at once with room for 64: the rest are refused at once,
+    // with the limit named; cancelling the 64 gives their places back.
+    let limits = Limits {
+        max_pending_calls: 64,
+        ..Limits::default()
+    };
+    let done = abuse(&["pending", "500"], limits);
+    assert!(
+        done.stdout.contains("pending: ok refused=436"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn a_wasi_0_3_guest_that_never_reads_leaves_the_bytes_in_the_socket() {
+    // The peer writes until the connection takes no more: what it got to
+    // write is what the kernel buffers, not a host-side copy that grows.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let writer = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_write_timeout(Some(std::time::Duration::from_millis(300)))
+            .unwrap();
+        let chunk = vec![9u8; 64 * 1024];
+        let mut written = 0usize;
+        while written < 256 << 20 {
+            match s.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        written
+    });
+    abuse(&["never-read", &addr], Limits::default());
+    let written = writer.join().unwrap();
+    assert!(
+        written < 32 << 20,
+        "the peer wrote {written} bytes to a guest that never read"
+    );
+}
+
+#[test]
+fn wasi_0_3_calls_cancelled_at_once_leave_the_instance_working() {
+    abuse(&["cancel-everything"], Limits::default());
+}
+
+#[test]
+fn dropping_either_half_of_a_wasi_0_3_connection_ends_it_cleanly() {
+    abuse(&["drop-halves"], Limits::default());
 }

@@ -22,8 +22,30 @@ pub use error::P3Error;
 pub use tcp::TcpSocket;
 pub use udp::UdpSocket;
 
+use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::ErrorCode as Code;
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::{ip_name_lookup, types};
-use crate::runtime::ctx::{WasockCtxView, WasockView};
+use crate::runtime::budget::Share;
+use crate::runtime::ctx::{WasockCtx, WasockCtxView, WasockView};
+use error::P3Result;
+
+/// A place among the instance's WASI 0.3 calls that wait, held until the
+/// call ends (see `Limits::max_pending_calls`); over the limit, the call
+/// fails at once, saying so.
+pub(crate) fn pending_call(ctx: &WasockCtx) -> P3Result<Share> {
+    ctx.pending_calls.reserve(1).ok_or_else(|| {
+        tracing::warn!(
+            target: "wasock::limits",
+            instance = %ctx.id,
+            limit = ctx.limits.max_pending_calls,
+            "refused a WASI 0.3 socket call: the instance has as many calls waiting as --max-pending-calls allows"
+        );
+        Code::Other(Some(format!(
+            "pending-call-limit: {} WASI 0.3 socket calls are already waiting (--max-pending-calls); wait for some to finish",
+            ctx.limits.max_pending_calls
+        )))
+        .into()
+    })
+}
 
 /// Marks where wasock's `wasi:sockets@0.3` find their data.
 pub(crate) struct WasiSockets;

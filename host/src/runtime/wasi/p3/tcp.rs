@@ -9,7 +9,7 @@ use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader
 
 use super::error::{P3Error, P3Result, to_wasi};
 use super::tcp_streams::{Listener, Outcome, Receiver, Sender};
-use super::{WasiSockets, addrs};
+use super::{WasiSockets, addrs, pending_call};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, SockOption, SocketType};
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
     Duration, ErrorCode as Code, HostTcpSocket, HostTcpSocketWithStore, IpAddressFamily,
@@ -267,7 +267,7 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
         remote_address: IpSocketAddress,
     ) -> P3Result<()> {
         // Start the connection, with the store.
-        let shared = store.with(|mut access| -> P3Result<Option<Shared>> {
+        let started = store.with(|mut access| -> P3Result<Option<_>> {
             let view = access.get();
             let ctx = &*view.ctx;
             let socket = view.table.get_mut(&this)?;
@@ -282,12 +282,15 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
             ) {
                 return Err(Code::InvalidState.into());
             }
+            // Taken before the attempt, so that a refusal leaves nothing
+            // under way.
+            let waiting = pending_call(ctx)?;
             match stream::start_connect(ctx, &mut inner.sock, addr) {
                 Ok(crate::net::ConnectState::Connected) => Ok(None),
                 Ok(crate::net::ConnectState::InProgress) => {
                     drop(inner);
                     socket.phase = Phase::Connecting;
-                    Ok(Some(socket.shared.clone()))
+                    Ok(Some((socket.shared.clone(), waiting)))
                 }
                 // Refused by the policy: no attempt was made.
                 Err(ErrorCode::AccessDenied) => Err(ErrorCode::AccessDenied.into()),
@@ -298,7 +301,7 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
                 }
             }
         })?;
-        let Some(shared) = shared else {
+        let Some((shared, _waiting)) = started else {
             return Ok(());
         };
         // Wait for the handshake without the store: the guest's other

@@ -5,7 +5,7 @@
 use wasmtime::component::{Accessor, Resource};
 
 use super::error::{P3Error, P3Result};
-use super::{WasiSockets, addrs};
+use super::{WasiSockets, addrs, pending_call};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, SocketType};
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
     ErrorCode as Code, HostUdpSocket, HostUdpSocketWithStore, IpAddressFamily, IpSocketAddress,
@@ -143,6 +143,8 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         let to = remote_address
             .map(|a| addr::remote(family, addrs::addr_to_std(a)))
             .transpose()?;
+        // Taken when the send first has to wait, kept until it ends.
+        let mut waiting = None;
         loop {
             // Each try is checked as the first was (the policy, the size),
             // with the store; the wait for room is without it.
@@ -157,6 +159,9 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 Err(ErrorCode::WouldBlock) => {}
                 Err(e) => return Err(e.into()),
             }
+            if waiting.is_none() {
+                waiting = Some(store.with(|mut access| pending_call(access.get().ctx))?);
+            }
             shared
                 .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                     inner.has(gate, Readiness::WRITABLE)
@@ -169,11 +174,12 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         store: &Accessor<T, Self>,
         this: Resource<UdpSocket>,
     ) -> P3Result<(Vec<u8>, IpSocketAddress)> {
-        let (shared, max_recv) = store.with(|mut access| -> P3Result<_> {
+        let (shared, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
             let max_recv = view.ctx.limits.max_recv;
             let socket = view.table.get(&this)?;
-            Ok((socket.shared.clone(), max_recv))
+            let shared = socket.shared.clone();
+            Ok((shared, max_recv, pending_call(view.ctx)?))
         })?;
         if shared.lock()?.sock.state == State::Unbound {
             return Err(Code::InvalidState.into());

@@ -102,6 +102,7 @@ fn main() {
         "http_hello",
         "bench_wasock",
         "bench_std",
+        "bench_p3",
         "udp-source",
         "udp-sink",
         "tcp-send",

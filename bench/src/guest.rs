@@ -20,6 +20,8 @@ pub enum Guest {
     Wasock,
     /// The workloads over std::net (standard wasi:sockets).
     Std,
+    /// The workloads over WASI 0.3's sockets (`wasi:sockets@0.3`).
+    P3,
 }
 
 /// The component of `guest`, composed on the provider component at
@@ -32,6 +34,7 @@ fn component_of(
     let path = match guest {
         Guest::Wasock => wasock_test_programs::BENCH_WASOCK,
         Guest::Std => wasock_test_programs::BENCH_STD,
+        Guest::P3 => wasock_test_programs::BENCH_P3,
     };
     let Some(provider) = provider else {
         return runner.load(std::path::Path::new(path));

@@ -17,6 +17,7 @@ mod kv;
 mod layers;
 mod many;
 mod memory;
+mod p3;
 mod peer;
 mod probe;
 mod serve;
@@ -69,7 +70,8 @@ impl Row {
     fn side(&mut self, side: Side) -> &mut Samples {
         match side {
             Side::Native => &mut self.a,
-            Side::Guest(Guest::Wasock) => &mut self.b,
+            // The WASI 0.3 guest's rows (p3.rs) keep B3 in B's place.
+            Side::Guest(Guest::Wasock | Guest::P3) => &mut self.b,
             Side::Guest(Guest::Std) => &mut self.c,
             Side::Stock => &mut self.d,
         }
@@ -319,6 +321,8 @@ fn main() -> anyhow::Result<()> {
         serve::ServeBench::new(stock.as_ref().map(Stock::path), if quick { 2 } else { 3 })?;
     // The same guest directly and through provider components.
     let mut layer_bench = layers::LayerBench::new(&wasock_host::runtime::Runner::default_config())?;
+    // The workloads as a WASI 0.3 guest: B3 against A, and E.
+    let mut p3_bench = p3::P3Bench::new(&wasock_host::runtime::Runner::default_config())?;
 
     // The wall-clock workloads rotate through every side there is.
     let mut sides: Vec<Side> = SIDES.iter().map(|&s| s.into()).collect();
@@ -376,6 +380,7 @@ fn main() -> anyhow::Result<()> {
             .and_then(|r| r.b.0.last().copied())
             .unwrap_or(f64::NAN);
         layer_bench.run(run, &rt, &peers, &plan)?;
+        p3_bench.run(run, &rt, &peers, &free_peer.peers, &plan, stock.as_ref())?;
         sim_row.a.0.push(native_provider);
         sim_row.b.0.push(sim_bench.udp_rtt_us(plan.rtt_rounds)?);
         let rounds = plan.many_rounds;
@@ -522,6 +527,7 @@ fn main() -> anyhow::Result<()> {
     print_table(&rows, quick, stock.as_ref().map(Stock::version));
     print_sim(&sim_row);
     layer_bench.print();
+    p3_bench.print();
     if let Some(s) = &serve_bench {
         s.print();
     }

@@ -43,6 +43,7 @@ fn side_name(side: Side) -> &'static str {
         None => "a",
         Some(Guest::Wasock) => "b",
         Some(Guest::Std) => "c",
+        Some(Guest::P3) => "b3",
     }
 }
 
@@ -92,6 +93,7 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
         "a" => None,
         "b" => Some(Guest::Wasock),
         "c" => Some(Guest::Std),
+        "b3" => Some(Guest::P3),
         other => anyhow::bail!("unknown side {other}"),
     };
     let n: u32 = n.parse()?;

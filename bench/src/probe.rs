@@ -8,10 +8,12 @@
 //!     target/release/wasock-bench --probe wasock tcp-rtt 5
 //! ```
 //!
-//! SIDE is `native`, `wasock` or `std`; WORKLOAD is `tcp-bulk`,
-//! `tcp-stream`, `tcp-rtt` or `udp-rtt`. `--probe many` runs the async
-//! echo guest's 1,000-connection row three times instead, pinned as in
-//! the bench (server on CPU 0, clients on CPU 1).
+//! SIDE is `native`, `wasock`, `std` or `p3` (the WASI 0.3 guest);
+//! WORKLOAD is `tcp-bulk`, `tcp-stream`, `tcp-rtt` or `udp-rtt`. `--probe
+//! many` runs the async echo guest's 1,000-connection row three times
+//! instead, pinned as in the bench (server on CPU 0, clients on CPU 1);
+//! `--probe p3-rows [RUNS]` the WASI 0.3 rows (A, B3 and, with
+//! `WASOCK_BENCH_WASMTIME`, E) with the quick plan's sizes.
 
 use anyhow::Context as _;
 
@@ -20,7 +22,27 @@ use crate::peer::PeerProcess;
 
 /// Run the probe the arguments after `--probe` ask for.
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let usage = "usage: wasock-bench --probe native|wasock|std tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], or --probe many";
+    let usage = "usage: wasock-bench --probe native|wasock|std|p3 tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], --probe many, or --probe p3-rows [RUNS]";
+    if args.first().map(String::as_str) == Some("p3-rows") {
+        let runs: usize = match args.get(1) {
+            Some(n) => n.parse().context(usage)?,
+            None => 5,
+        };
+        let stock = crate::stock::Stock::from_env()?;
+        let pinned = PeerProcess::start(true)?;
+        let free = PeerProcess::start(false)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut bench = crate::p3::P3Bench::new(&wasock_host::runtime::Runner::default_config())?;
+        let plan = crate::Plan::quick();
+        for run in 0..runs {
+            eprintln!("run {}/{runs}", run + 1);
+            bench.run(run, &rt, &pinned.peers, &free.peers, &plan, stock.as_ref())?;
+        }
+        bench.print();
+        return Ok(());
+    }
     if args.first().map(String::as_str) == Some("many") {
         let many = crate::many::Many::new()?;
         for _ in 0..3 {
@@ -36,6 +58,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         Some("native") => None,
         Some("wasock") => Some(Guest::Wasock),
         Some("std") => Some(Guest::Std),
+        Some("p3") => Some(Guest::P3),
         _ => anyhow::bail!("{usage}"),
     };
     let workload = args.get(1).context(usage)?.as_str();
@@ -52,7 +75,8 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let guests = Guests::new(&wasock_host::runtime::Runner::default_config())?;
+    let which: Vec<Guest> = side.into_iter().collect();
+    let guests = Guests::only(&wasock_host::runtime::Runner::default_config(), &which)?;
     for _ in 0..runs {
         let value = match side {
             None => crate::native(workload, &peer.peers, &plan)?,

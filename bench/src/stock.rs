@@ -16,6 +16,10 @@ use anyhow::Context as _;
 /// The variable that names the wasmtime CLI.
 pub const VAR: &str = "WASOCK_BENCH_WASMTIME";
 
+/// What `wasmtime run` needs to run a WASI 0.3 component with its
+/// sockets.
+const P3_FLAGS: &[&str] = &["-S", "p3=y"];
+
 /// A wasmtime CLI to run the std::net guest under.
 pub struct Stock {
     wasmtime: PathBuf,
@@ -52,9 +56,21 @@ impl Stock {
     /// network inherited (stock wasmtime has no finer grant); the value it
     /// reported.
     pub fn run(&self, args: &[String]) -> anyhow::Result<f64> {
+        self.run_guest(wasock_test_programs::BENCH_STD, &[], args)
+    }
+
+    /// Run the WASI 0.3 guest (B3's) with `args` under `wasmtime run`
+    /// (side E), with WASI 0.3 switched on; the value it reported.
+    pub fn run_p3(&self, args: &[String]) -> anyhow::Result<f64> {
+        self.run_guest(wasock_test_programs::BENCH_P3, P3_FLAGS, args)
+    }
+
+    fn run_guest(&self, guest: &str, flags: &[&str], args: &[String]) -> anyhow::Result<f64> {
         let out = Command::new(&self.wasmtime)
-            .args(["run", "-S", "inherit-network=y", "--"])
-            .arg(wasock_test_programs::BENCH_STD)
+            .args(["run", "-S", "inherit-network=y"])
+            .args(flags)
+            .arg("--")
+            .arg(guest)
             .args(args)
             .output()
             .with_context(|| format!("running {}", self.wasmtime.display()))?;

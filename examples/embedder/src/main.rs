@@ -1,12 +1,21 @@
-//! `embedder GUEST.wasm [ARGS]...`: see the library's documentation.
+//! `embedder [--wasi-0.3] GUEST.wasm [ARGS]...`: see the library's
+//! documentation.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let wasi_0_3 = args.first().is_some_and(|a| a == "--wasi-0.3");
+    if wasi_0_3 {
+        args.remove(0);
+    }
     let Some((path, rest)) = args.split_first() else {
-        anyhow::bail!("usage: embedder GUEST.wasm [ARGS]...");
+        anyhow::bail!("usage: embedder [--wasi-0.3] GUEST.wasm [ARGS]...");
     };
-    let report = embedder::run_guest(path, rest).await?;
+    let report = if wasi_0_3 {
+        embedder::run_wasi_0_3_guest(path, rest).await?
+    } else {
+        embedder::run_guest(path, rest).await?
+    };
     embedder::print_report(&report);
     Ok(())
 }

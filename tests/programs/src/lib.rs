@@ -55,4 +55,5 @@ pub fn pattern(n: usize) -> Vec<u8> {
 }
 
 pub mod conformance;
+pub mod p3;
 pub mod wasi_check;

@@ -357,12 +357,15 @@ impl NetSocket for NativeSocket {
         if self.socket_type != SocketType::Datagram {
             return Err(ErrorCode::NotSupported);
         }
-        // Linux forgets an ephemeral port on disconnect; the contract keeps
-        // the socket bound, so bind it again where it was.
+        // Linux forgets a port the connect chose (an implicit bind) on
+        // disconnect; the contract keeps the socket bound, so bind it again
+        // where it was. A port bound explicitly stays (only an address the
+        // route chose goes back to the wildcard it was bound to).
         let before = self.local_addr().ok();
         sys::disconnect(self.sock())?;
+        let after = self.local_addr().ok();
         if let Some(before) = before
-            && self.local_addr().ok() != Some(before)
+            && after.is_none_or(|a| a.port() == 0)
         {
             self.sock().bind(&before.into())?;
         }

@@ -51,6 +51,26 @@ pub(crate) fn remote(family: Family, addr: SocketAddr) -> Result<SocketAddr, Err
     Ok(addr)
 }
 
+/// A local address for a datagram bind: of the socket's family, not
+/// IPv4-mapped (a multicast group may be bound, to receive what is sent to
+/// it); otherwise `invalid-argument`.
+pub(crate) fn local_datagram(family: Family, addr: SocketAddr) -> Result<SocketAddr, ErrorCode> {
+    check(family, addr)?;
+    Ok(addr)
+}
+
+/// A destination for a datagram: of the socket's family, not IPv4-mapped,
+/// not the unspecified address, not port 0 (a multicast group or the
+/// broadcast address may be sent to, as the policy allows); otherwise
+/// `invalid-argument`.
+pub(crate) fn remote_datagram(family: Family, addr: SocketAddr) -> Result<SocketAddr, ErrorCode> {
+    check(family, addr)?;
+    if addr.ip().is_unspecified() || addr.port() == 0 {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    Ok(addr)
+}
+
 /// Define `family_to_net`, `family_from_net`, `ip_from_std`,
 /// `addr_to_std` and `addr_from_std` for the WASI address types in scope
 /// where it is invoked (`IpAddressFamily`, `IpAddress`, `IpSocketAddress`,

@@ -135,7 +135,12 @@ pub(crate) fn set_buffer_size<E: LayerError>(
         snd
     };
     let room = sock.buffers.room().saturating_sub(other);
-    let value = value.min(MAX_BUFFER).min(room).max(1);
+    let value = value.min(MAX_BUFFER).min(room);
+    // Nothing left in the budget: clamped to nothing more, the socket keeps
+    // the size it has (the system's default, or what it was given before).
+    if value == 0 {
+        return Ok(());
+    }
     let option = match name {
         OptionName::SendBufferSize => SockOption::SendBufferSize(value),
         _ => SockOption::ReceiveBufferSize(value),

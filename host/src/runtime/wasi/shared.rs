@@ -91,6 +91,22 @@ impl Shared {
         Ok(Shared::new(sock, ctx.gate.clone()))
     }
 
+    /// Let the provider answer `would-block` from what it already knows
+    /// (the reactor's cached readiness) instead of asking the system each
+    /// time, as for a guest's blocking socket: right when every
+    /// `would-block` is followed by a wait on [`NetSocket::poll_wait`]
+    /// before the operation is tried again, as WASI 0.3's TCP streams do.
+    /// What the guest is told of readiness still comes from real calls.
+    ///
+    /// [`NetSocket::poll_wait`]: crate::net::NetSocket::poll_wait
+    pub(crate) fn waits_through_cache(self) -> Shared {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.sock.nonblocking = false;
+            inner.sock.net.set_blocking(true);
+        }
+        self
+    }
+
     /// The socket, for one non-blocking operation. A lock poisoned by a
     /// host panic traps the instance.
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>, Poisoned> {
@@ -113,29 +129,28 @@ impl Shared {
     ///
     /// The wait is [`NetSocket::poll_ready`], which checks the truth and
     /// clears a stale cached readiness, and for a send does not end at the
-    /// peer's FIN.
+    /// peer's FIN. A socket that cannot wait (its `prepare_wait` failed) or
+    /// whose lock a host failure poisoned ends the wait with that error.
     ///
     /// [`NetSocket::poll_ready`]: crate::net::NetSocket::poll_ready
     pub(crate) async fn wait_until(
         &self,
         interest: Readiness,
         mut done: impl FnMut(&mut Inner, &Gate) -> bool,
-    ) {
+    ) -> Result<(), ErrorCode> {
         loop {
             {
                 let Ok(mut inner) = self.inner.lock() else {
-                    return;
+                    return Err(ErrorCode::Unknown);
                 };
                 let done = done(&mut inner, &self.gate);
                 inner.seen = None;
                 if done {
-                    return;
+                    return Ok(());
                 }
-                // A socket that cannot wait has something to report: the
-                // operation retried will say what.
-                if inner.sock.net.prepare_wait(interest).is_err() {
-                    return;
-                }
+                // A socket that cannot wait has something to report (a
+                // WASI 0.2 operation retried will say what).
+                inner.sock.net.prepare_wait(interest)?;
             }
             poll_fn(|cx| match self.inner.lock() {
                 Ok(mut inner) => inner.sock.net.poll_ready(cx, interest).map(|r| {
@@ -148,6 +163,36 @@ impl Shared {
             // the thread.
             tokio::task::consume_budget().await;
         }
+    }
+}
+
+impl Shared {
+    /// Wait until an operation of `interest` may succeed, trusting the
+    /// reactor's cache (see [`Shared::waits_through_cache`], which a socket
+    /// waiting this way must be): may end spuriously; the caller tries
+    /// again.
+    pub(crate) async fn wait_cached(&self, interest: Readiness) -> Result<(), ErrorCode> {
+        self.lock()
+            .map_err(|_| ErrorCode::Unknown)?
+            .sock
+            .net
+            .prepare_wait(interest)?;
+        poll_fn(|cx| match self.inner.lock() {
+            Ok(inner) => inner.sock.net.poll_wait(cx, interest),
+            Err(_) => Poll::Ready(()),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// [`Shared::wait_until`] for a `wasi:io` pollable, which has no error
+    /// to give: the operation the guest retries after it says what.
+    pub(crate) async fn ready_when(
+        &self,
+        interest: Readiness,
+        done: impl FnMut(&mut Inner, &Gate) -> bool,
+    ) {
+        let _ = self.wait_until(interest, done).await;
     }
 }
 

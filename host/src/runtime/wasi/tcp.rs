@@ -433,7 +433,7 @@ impl Pollable for TcpSocket {
         match self.phase {
             Phase::ConnectStarted => {
                 self.shared
-                    .wait_until(Readiness::WRITABLE, |inner: &mut Inner, _| {
+                    .ready_when(Readiness::WRITABLE, |inner: &mut Inner, _| {
                         stream::refresh_connect(&mut inner.sock);
                         inner.sock.state != State::Connecting
                     })
@@ -441,7 +441,7 @@ impl Pollable for TcpSocket {
             }
             Phase::Idle => {
                 self.shared
-                    .wait_until(Readiness::READABLE, |inner: &mut Inner, gate| {
+                    .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
                         inner.sock.state != State::Listening || inner.has(gate, Readiness::READABLE)
                     })
                     .await

@@ -76,7 +76,7 @@ impl Pollable for TcpReader {
     /// the stream, or an error.
     async fn ready(&mut self) {
         self.shared
-            .wait_until(Readiness::READABLE, |inner: &mut Inner, gate| {
+            .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
                 inner.read_closed
                     || inner.sock.pending_error.is_some()
                     || inner.has(gate, Readiness::READABLE | Readiness::HANG_UP)
@@ -220,7 +220,7 @@ impl Pollable for TcpWriter {
         let unsent = &mut self.unsent;
         let failed = &mut self.failed;
         self.shared
-            .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
+            .ready_when(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                 if failed.is_some() || inner.write_closed {
                     return true;
                 }

@@ -302,7 +302,7 @@ impl Pollable for IncomingDatagramStream {
     async fn ready(&mut self) {
         let generation = self.generation;
         self.shared
-            .wait_until(Readiness::READABLE, |inner: &mut Inner, gate| {
+            .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
                 inner.generation != generation
                     || inner.sock.pending_error.is_some()
                     || inner.has(gate, Readiness::READABLE)
@@ -432,13 +432,26 @@ pub(crate) fn try_receive(
         n => n.min(MAX_DATAGRAM_BUFFER),
     }
     .min(max_recv.max(1));
+    try_receive_into(gate, inner, want, remote)
+}
+
+/// [`try_receive`] into a buffer of `want` bytes, without asking the
+/// system first how large the next datagram is.
+pub(crate) fn try_receive_into(
+    gate: &Gate,
+    inner: &mut Inner,
+    want: usize,
+    remote: Option<SocketAddr>,
+) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
     let mut buf = Vec::with_capacity(want);
     let Some(meta) =
         try_recv_admitted(gate, &mut inner.sock, &mut buf, want, RecvFlags::default())?
     else {
         return Ok(None);
     };
-    if remote.is_some_and(|r| r != meta.from) {
+    // The address and port: the system reports a sender without the flow
+    // label or scope the guest may have connected with.
+    if remote.is_some_and(|r| (r.ip(), r.port()) != (meta.from.ip(), meta.from.port())) {
         return Ok(None);
     }
     Ok(Some((buf, meta.from)))
@@ -450,7 +463,7 @@ impl Pollable for OutgoingDatagramStream {
     async fn ready(&mut self) {
         let generation = self.generation;
         self.shared
-            .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
+            .ready_when(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                 inner.generation != generation
                     || inner.sock.pending_error.is_some()
                     || inner.has(gate, Readiness::WRITABLE)

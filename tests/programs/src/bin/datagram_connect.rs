@@ -1,5 +1,6 @@
 //! datagram: connect sets the default peer and filters incoming datagrams
-//! to it; disconnect lifts both; connecting again replaces the peer.
+//! to it; disconnect lifts both; connecting again replaces the peer; a
+//! socket bound to the unspecified address keeps its port through both.
 
 use std::time::Duration;
 use wasock_guests::conformance::*;
@@ -103,6 +104,30 @@ fn main() {
     ok(
         "send-to after disconnect",
         a.send_to(b"x", wit(b_addr), SendFlags::empty()),
+    );
+
+    // A socket bound to the unspecified address with a port keeps that
+    // port through a connect and a disconnect, and connects again.
+    let w = f.datagram();
+    ok(
+        "bind the unspecified address",
+        w.bind(wit(f.unspecified(0))),
+    );
+    let port = local(&w).port();
+    ok("connect the wildcard-bound socket", w.connect(wit(b_addr)));
+    ok("disconnect it", w.disconnect());
+    check_eq("its port after disconnect", local(&w).port(), port);
+    expect_err(
+        "no peer after its disconnect",
+        w.remote_address(),
+        ErrorCode::NotConnected,
+    );
+    ok("connect it again", w.connect(wit(other_addr)));
+    ok("send to the new peer", w.send(b"again", SendFlags::empty()));
+    check_eq(
+        "other receives from the rebound socket",
+        ok("recv-from", other.recv_from(32, RecvFlags::empty())).data,
+        b"again".to_vec(),
     );
     done();
 }

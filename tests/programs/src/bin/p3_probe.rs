@@ -12,87 +12,18 @@
 #[cfg(target_arch = "wasm32")]
 mod probe {
     use std::future::Future;
-    use std::net::{IpAddr, SocketAddr};
+    use std::net::SocketAddr;
     use std::pin::pin;
     use std::task::Poll;
 
     use wasip3::clocks::monotonic_clock::wait_for;
     use wasip3::sockets::ip_name_lookup::resolve_addresses;
-    use wasip3::sockets::types::{
-        IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
-        TcpSocket, UdpSocket,
-    };
+    use wasip3::sockets::types::{IpAddressFamily, TcpSocket, UdpSocket};
     use wasip3::wit_bindgen::StreamReader;
+    use wasock_guests::p3::{code, family_of, from_wasi, std_ip, to_wasi};
 
     struct Probe;
     wasip3::cli::command::export!(Probe);
-
-    /// The WIT name of an error code from its `Debug` form
-    /// (`ErrorCode::AccessDenied` is `access-denied`).
-    fn code(e: impl std::fmt::Debug) -> String {
-        let debug = format!("{e:?}");
-        let name = debug.rsplit("::").next().unwrap_or(&debug);
-        let name = name.split('(').next().unwrap_or(name);
-        let mut out = String::new();
-        for (i, c) in name.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        }
-        out
-    }
-
-    fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
-        match addr {
-            SocketAddr::V4(a) => {
-                let [w, x, y, z] = a.ip().octets();
-                IpSocketAddress::Ipv4(Ipv4SocketAddress {
-                    port: a.port(),
-                    address: (w, x, y, z),
-                })
-            }
-            SocketAddr::V6(a) => {
-                let [s0, s1, s2, s3, s4, s5, s6, s7] = a.ip().segments();
-                IpSocketAddress::Ipv6(Ipv6SocketAddress {
-                    port: a.port(),
-                    flow_info: 0,
-                    address: (s0, s1, s2, s3, s4, s5, s6, s7),
-                    scope_id: a.scope_id(),
-                })
-            }
-        }
-    }
-
-    fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
-        match addr {
-            IpSocketAddress::Ipv4(a) => {
-                let (w, x, y, z) = a.address;
-                SocketAddr::from(([w, x, y, z], a.port))
-            }
-            IpSocketAddress::Ipv6(a) => {
-                let (s0, s1, s2, s3, s4, s5, s6, s7) = a.address;
-                SocketAddr::from(([s0, s1, s2, s3, s4, s5, s6, s7], a.port))
-            }
-        }
-    }
-
-    fn ip(a: IpAddress) -> IpAddr {
-        match a {
-            IpAddress::Ipv4((w, x, y, z)) => IpAddr::from([w, x, y, z]),
-            IpAddress::Ipv6((s0, s1, s2, s3, s4, s5, s6, s7)) => {
-                IpAddr::from([s0, s1, s2, s3, s4, s5, s6, s7])
-            }
-        }
-    }
-
-    fn family(addr: &SocketAddr) -> IpAddressFamily {
-        if addr.is_ipv4() {
-            IpAddressFamily::Ipv4
-        } else {
-            IpAddressFamily::Ipv6
-        }
-    }
 
     /// `HOST:PORT` as addresses: an address literal as it is, a name
     /// through `resolve-addresses`.
@@ -105,7 +36,7 @@ mod probe {
         let ips = resolve_addresses(host.to_string()).await.map_err(code)?;
         Ok(ips
             .into_iter()
-            .map(|a| SocketAddr::new(ip(a), port))
+            .map(|a| SocketAddr::new(std_ip(a), port))
             .collect())
     }
 
@@ -138,7 +69,7 @@ mod probe {
             match cmd {
                 "tcp-listen" => {
                     let addr: SocketAddr = arg.parse().map_err(|_| "bad address")?;
-                    let s = TcpSocket::create(family(&addr)).map_err(code)?;
+                    let s = TcpSocket::create(family_of(&addr)).map_err(code)?;
                     s.bind(to_wasi(addr)).map_err(code)?;
                     let incoming = s.listen().map_err(code)?;
                     let local = from_wasi(s.get_local_address().map_err(code)?);
@@ -155,7 +86,7 @@ mod probe {
                 "tcp-connect" => {
                     let mut last = String::from("no address");
                     for addr in resolve(arg).await? {
-                        let s = TcpSocket::create(family(&addr)).map_err(code)?;
+                        let s = TcpSocket::create(family_of(&addr)).map_err(code)?;
                         match s.connect(to_wasi(addr)).await {
                             Ok(()) => {
                                 let peer = from_wasi(s.get_remote_address().map_err(code)?);
@@ -178,7 +109,7 @@ mod probe {
                 }
                 "udp-bind" => {
                     let addr: SocketAddr = arg.parse().map_err(|_| "bad address")?;
-                    let s = UdpSocket::create(family(&addr)).map_err(code)?;
+                    let s = UdpSocket::create(family_of(&addr)).map_err(code)?;
                     s.bind(to_wasi(addr)).map_err(code)?;
                     let local = from_wasi(s.get_local_address().map_err(code)?);
                     self.udp = Some(s);

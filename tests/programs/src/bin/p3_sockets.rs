@@ -341,7 +341,8 @@ mod guest {
                 let r = s.connect(addr).await;
                 drop(unused);
                 expect_err(r, "connection-refused")?;
-                // Closed after a failure: no second attempt.
+                // Closed after a failure: no second attempt, no address.
+                expect_err(s.get_local_address(), "invalid-state")?;
                 expect_err(s.connect(f.loopback(9)).await, "invalid-state")
             }
             .await,
@@ -746,6 +747,31 @@ mod guest {
                 ok(a.disconnect(), "disconnect")?;
                 expect_err(a.disconnect(), "invalid-state")?;
                 expect_err(a.send(b"x".to_vec(), None).await, "invalid-argument")
+            }
+            .await,
+        );
+
+        t.check(
+            "udp-multicast-reaches-the-policy",
+            async {
+                // A group is a valid destination for UDP (unlike TCP): the
+                // policy decides, and the loopback rules do not grant it.
+                let s = ok(UdpSocket::create(f.wasi()), "create")?;
+                let group = if f.v6 {
+                    IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                        port: 9,
+                        flow_info: 0,
+                        address: (0xff0e, 0, 0, 0, 0, 0, 0, 0x1234),
+                        scope_id: 0,
+                    })
+                } else {
+                    IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                        port: 9,
+                        address: (239, 1, 2, 3),
+                    })
+                };
+                expect_err(s.send(b"x".to_vec(), Some(group)).await, "access-denied")?;
+                expect_err(s.connect(group), "access-denied")
             }
             .await,
         );

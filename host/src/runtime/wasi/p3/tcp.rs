@@ -82,7 +82,9 @@ impl WasockCtxView<'_> {
 impl HostTcpSocket for WasockCtxView<'_> {
     fn create(&mut self, address_family: IpAddressFamily) -> P3Result<Resource<TcpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Stream)?;
+        let shared = Shared::open(self.ctx, family, SocketType::Stream)
+            .map_err(create_error)?
+            .waits_through_cache();
         Ok(self.table.push(TcpSocket::new(shared, family))?)
     }
 
@@ -107,6 +109,10 @@ impl HostTcpSocket for WasockCtxView<'_> {
 
     fn get_local_address(&mut self, this: Resource<TcpSocket>) -> P3Result<IpSocketAddress> {
         let socket = self.tcp3(&this)?;
+        // A socket whose connect failed is closed: it has no address.
+        if socket.phase == Phase::Closed {
+            return Err(Code::InvalidState.into());
+        }
         let inner = socket.shared.lock()?;
         if inner.sock.state == State::Unbound {
             return Err(Code::InvalidState.into());
@@ -238,6 +244,15 @@ impl HostTcpSocket for WasockCtxView<'_> {
     }
 }
 
+/// `create`'s error: a family the system does not have is `not-supported`
+/// there (`EAFNOSUPPORT`), as the WIT lists it.
+pub(crate) fn create_error(e: ErrorCode) -> P3Error {
+    match e {
+        ErrorCode::AddressFamilyNotSupported => Code::NotSupported.into(),
+        e => e.into(),
+    }
+}
+
 /// A future that has already resolved to `result`, for a stream call that
 /// failed before it started.
 fn resolved<T: 'static>(
@@ -305,8 +320,8 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
             return Ok(());
         };
         // Wait for the handshake without the store: the guest's other
-        // tasks run meanwhile.
-        shared
+        // tasks run meanwhile. A socket that cannot wait says why.
+        let waited = shared
             .wait_until(Readiness::WRITABLE, |inner: &mut Inner, _| {
                 stream::refresh_connect(&mut inner.sock);
                 inner.sock.state != State::Connecting
@@ -317,8 +332,9 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
             let socket = view.table.get_mut(&this)?;
             let failed = {
                 let mut inner = socket.shared.lock()?;
-                match inner.sock.state {
-                    State::Connected => None,
+                match (inner.sock.state, waited) {
+                    (State::Connected, _) => None,
+                    (_, Err(e)) => Some(e),
                     _ => Some(
                         inner
                             .sock
@@ -365,7 +381,10 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
             stream::listen(ctx, &mut inner.sock, socket.backlog)?;
         }
         let shared = socket.shared.clone();
-        Ok(StreamReader::new(&mut store, Listener { shared, getter })?)
+        Ok(StreamReader::new(
+            &mut store,
+            Listener::new(shared, getter),
+        )?)
     }
 
     fn send(

@@ -83,8 +83,10 @@ fn wait(
     if let Err(e) = inner.sock.net.prepare_wait(interest) {
         return After::Return(Poll::Ready(Ok(fail(e))));
     }
-    match inner.sock.net.poll_ready(cx, interest) {
-        Poll::Ready(_) => After::Retry,
+    // The socket waits through the reactor's cache (see
+    // `Shared::waits_through_cache`), which its `would-block` kept true.
+    match inner.sock.net.poll_wait(cx, interest) {
+        Poll::Ready(()) => After::Retry,
         Poll::Pending => After::Return(Poll::Pending),
     }
 }
@@ -93,8 +95,25 @@ fn wait(
 /// admits (refused peers are closed unseen) and hands it to the guest as a
 /// new socket.
 pub(crate) struct Listener<T> {
-    pub shared: Shared,
-    pub getter: for<'a> fn(&'a mut T) -> WasockCtxView<'a>,
+    shared: Shared,
+    getter: for<'a> fn(&'a mut T) -> WasockCtxView<'a>,
+    /// While the system is out of descriptors or buffers, the next try
+    /// waits for this: the connection stays queued until it can be taken.
+    backoff: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// How long a listener waits before trying again when the system is out
+/// of descriptors or buffers.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
+
+impl<T> Listener<T> {
+    pub(crate) fn new(shared: Shared, getter: for<'a> fn(&'a mut T) -> WasockCtxView<'a>) -> Self {
+        Listener {
+            shared,
+            getter,
+            backoff: None,
+        }
+    }
 }
 
 impl<T: 'static> StreamProducer<T> for Listener<T> {
@@ -109,10 +128,20 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let this = self.get_mut();
-        let Ok(mut inner) = this.shared.lock() else {
+        if let Some(backoff) = this.backoff.as_mut() {
+            if finish {
+                return Poll::Ready(Ok(StreamResult::Cancelled));
+            }
+            if backoff.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.backoff = None;
+        }
+        let shared = this.shared.clone();
+        let Ok(mut inner) = shared.lock() else {
             return Poll::Ready(Ok(StreamResult::Dropped));
         };
-        let gate = this.shared.gate.clone();
+        let gate = shared.gate.clone();
         // A zero-length read asks whether a connection is waiting: one the
         // policy admits is taken and kept for the next read.
         let probe = dst.remaining(&mut store) == Some(0);
@@ -143,7 +172,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                     };
                     let sock = GuestSocket::new(ctx, slot, net, State::Connected);
                     let family = sock.family;
-                    let conn = Shared::new(sock, ctx.gate.clone());
+                    let conn = Shared::new(sock, ctx.gate.clone()).waits_through_cache();
                     let socket = view.table.push(TcpSocket::connected(conn, family))?;
                     dst.set_buffer(Some(socket));
                     return Poll::Ready(Ok(StreamResult::Completed));
@@ -163,24 +192,32 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                         After::Return(r) => return r,
                     }
                 }
-                // An error that belongs to one connection (Linux passes
-                // those on from accept): skip it, as the WIT allows.
-                Err(
-                    ErrorCode::ConnectionAborted
-                    | ErrorCode::ConnectionReset
-                    | ErrorCode::HostUnreachable
-                    | ErrorCode::NetworkUnreachable
-                    | ErrorCode::NetworkDown
-                    | ErrorCode::TimedOut,
-                ) => continue,
-                Err(e) => return Poll::Ready(Ok(fatal_accept(e))),
+                // The system is out of descriptors or buffers: the
+                // connection waits in the queue, and so does the read.
+                Err(ErrorCode::NewSocketLimit | ErrorCode::NoBufferSpace) => {
+                    if finish {
+                        return Poll::Ready(Ok(StreamResult::Cancelled));
+                    }
+                    let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
+                    let _ = sleep.as_mut().poll(cx);
+                    this.backoff = Some(sleep);
+                    return Poll::Pending;
+                }
+                // The listener itself is unusable: the stream ends.
+                Err(e @ (ErrorCode::InvalidArgument | ErrorCode::NotSupported)) => {
+                    return Poll::Ready(Ok(fatal_accept(e)));
+                }
+                // Any other error belongs to one connection (Linux passes
+                // those on from accept: ECONNABORTED, EPROTO, ENETDOWN,
+                // EHOSTUNREACH, ...): skip it, as the WIT asks.
+                Err(_) => continue,
             }
         }
     }
 }
 
-/// An accept error that ends the listener's stream (out of descriptors,
-/// the socket gone bad): said in the log, since the stream cannot carry it.
+/// An accept error that ends the listener's stream (the socket itself gone
+/// bad): said in the log, since the stream cannot carry it.
 fn fatal_accept(e: ErrorCode) -> StreamResult {
     tracing::warn!(
         target: "wasock::sockets",

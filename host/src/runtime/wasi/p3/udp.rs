@@ -5,21 +5,37 @@
 use wasmtime::component::{Accessor, Resource};
 
 use super::error::{P3Error, P3Result};
+use super::tcp::create_error;
 use super::{WasiSockets, addrs, pending_call};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, SocketType};
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
     ErrorCode as Code, HostUdpSocket, HostUdpSocketWithStore, IpAddressFamily, IpSocketAddress,
 };
 use crate::runtime::ctx::WasockCtxView;
+use crate::runtime::socket::datagram::MAX_DATAGRAM_BUFFER;
 use crate::runtime::socket::{State, datagram};
-use crate::runtime::wasi::shared::{Inner, Poisoned, Shared};
-use crate::runtime::wasi::udp::{send_datagram, try_receive};
+use crate::runtime::wasi::shared::{Inner, Shared};
+use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
 use crate::runtime::wasi::{addr, options};
 
 /// The `udp-socket` resource.
 pub struct UdpSocket {
     shared: Shared,
     family: Family,
+}
+
+/// Most sends in a row that a socket with room refuses before a socket
+/// never bound gives up (`address-in-use`: no port for an implicit bind).
+const MAX_REFUSED_SENDS: u32 = 1000;
+
+/// A datagram operation's error as the WIT lists it for UDP: a reset
+/// (`ECONNRESET`, `ENETRESET`: an ICMP report of an earlier datagram) is
+/// `remote-unreachable`.
+fn datagram_error(e: ErrorCode) -> P3Error {
+    match e {
+        ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted => Code::RemoteUnreachable.into(),
+        e => e.into(),
+    }
 }
 
 impl WasockCtxView<'_> {
@@ -31,14 +47,18 @@ impl WasockCtxView<'_> {
 impl HostUdpSocket for WasockCtxView<'_> {
     fn create(&mut self, address_family: IpAddressFamily) -> P3Result<Resource<UdpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Datagram)?;
+        // Receives wait through the reactor's cache (sends still make the
+        // system call first: see `NetSocket::set_blocking`).
+        let shared = Shared::open(self.ctx, family, SocketType::Datagram)
+            .map_err(create_error)?
+            .waits_through_cache();
         Ok(self.table.push(UdpSocket { shared, family })?)
     }
 
     fn bind(&mut self, this: Resource<UdpSocket>, local_address: IpSocketAddress) -> P3Result<()> {
         let ctx = &*self.ctx;
         let socket = self.table.get_mut(&this)?;
-        let addr = addr::local(socket.family, addrs::addr_to_std(local_address))?;
+        let addr = addr::local_datagram(socket.family, addrs::addr_to_std(local_address))?;
         let mut inner = socket.shared.lock()?;
         if inner.sock.state != State::Unbound {
             return Err(Code::InvalidState.into());
@@ -53,7 +73,7 @@ impl HostUdpSocket for WasockCtxView<'_> {
     ) -> P3Result<()> {
         let ctx = &*self.ctx;
         let socket = self.table.get_mut(&this)?;
-        let addr = addr::remote(socket.family, addrs::addr_to_std(remote_address))?;
+        let addr = addr::remote_datagram(socket.family, addrs::addr_to_std(remote_address))?;
         let mut inner = socket.shared.lock()?;
         // Linux wants a disconnect before connecting elsewhere.
         if inner.sock.peer.is_some() {
@@ -141,10 +161,11 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             Ok((socket.shared.clone(), socket.family))
         })?;
         let to = remote_address
-            .map(|a| addr::remote(family, addrs::addr_to_std(a)))
+            .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
             .transpose()?;
         // Taken when the send first has to wait, kept until it ends.
         let mut waiting = None;
+        let mut refused = 0;
         loop {
             // Each try is checked as the first was (the policy, the size),
             // with the store; the wait for room is without it.
@@ -157,16 +178,26 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             match sent {
                 Ok(()) => return Ok(()),
                 Err(ErrorCode::WouldBlock) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(datagram_error(e)),
             }
             if waiting.is_none() {
                 waiting = Some(store.with(|mut access| pending_call(access.get().ctx))?);
             }
+            // A socket that says it has room and still refuses (Linux does,
+            // out of ports for an implicit bind) must not hold the thread:
+            // each try yields first, and a run of them on a socket that
+            // was never bound ends as the system means it.
+            refused += 1;
+            if refused > MAX_REFUSED_SENDS && shared.lock()?.sock.state == State::Unbound {
+                return Err(Code::AddressInUse.into());
+            }
+            tokio::task::yield_now().await;
             shared
                 .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                     inner.has(gate, Readiness::WRITABLE)
                 })
-                .await;
+                .await
+                .map_err(datagram_error)?;
         }
     }
 
@@ -184,34 +215,34 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         if shared.lock()?.sock.state == State::Unbound {
             return Err(Code::InvalidState.into());
         }
-        let mut got = None;
-        shared
-            .wait_until(Readiness::READABLE, |inner: &mut Inner, gate| {
-                if let Some(e) = inner.sock.pending_error.take() {
-                    got = Some(Err(e));
-                    return true;
-                }
-                let peer = inner.sock.peer;
-                match try_receive(gate, inner, max_recv, peer) {
-                    Ok(Some(datagram)) => {
-                        got = Some(Ok(datagram));
-                        true
-                    }
-                    // Dropped unseen, or none waiting: the wait says
-                    // when to look again.
-                    Ok(None) | Err(ErrorCode::WouldBlock) => false,
-                    Err(e) => {
-                        got = Some(Err(e));
-                        true
+        // Room for the largest datagram, within the instance's limit: no
+        // system call to ask the next one's size first.
+        let want = MAX_DATAGRAM_BUFFER.min(max_recv.max(1));
+        loop {
+            let tried = {
+                let mut inner = shared.lock()?;
+                match inner.sock.pending_error.take() {
+                    Some(e) => Err(e),
+                    // A connected socket hears only its peer: the system
+                    // filters what arrives after the connect, this what
+                    // was queued before it.
+                    None => {
+                        let peer = inner.sock.peer;
+                        try_receive_into(&shared.gate, &mut inner, want, peer)
                     }
                 }
-            })
-            .await;
-        match got {
-            Some(Ok((data, from))) => Ok((data, addrs::addr_from_std(from))),
-            Some(Err(e)) => Err(e.into()),
-            // The wait ends without an answer only on a poisoned socket.
-            None => Err(P3Error::from(Poisoned)),
+            };
+            match tried {
+                Ok(Some((data, from))) => return Ok((data, addrs::addr_from_std(from))),
+                // Dropped unseen: look again, letting others run first, so
+                // that a flood cannot hold the thread.
+                Ok(None) => tokio::task::consume_budget().await,
+                Err(ErrorCode::WouldBlock) => shared
+                    .wait_cached(Readiness::READABLE)
+                    .await
+                    .map_err(datagram_error)?,
+                Err(e) => return Err(datagram_error(e)),
+            }
         }
     }
 }

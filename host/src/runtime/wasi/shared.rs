@@ -24,6 +24,9 @@ pub(crate) struct Inner {
     /// Which pair of datagram streams is the live one (each `stream` call
     /// makes a new pair; older pairs stop working).
     pub generation: u64,
+    /// Where datagrams are received before they are copied out at their
+    /// own size: allocated once, at the first receive.
+    pub scratch: Vec<u8>,
     /// What the provider reported as the wait of [`Shared::wait_until`]
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
@@ -68,6 +71,7 @@ impl Shared {
                 read_closed: false,
                 write_closed: false,
                 generation: 0,
+                scratch: Vec::new(),
                 seen: None,
             })),
             gate,

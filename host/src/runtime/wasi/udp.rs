@@ -432,20 +432,37 @@ pub(crate) fn try_receive(
         n => n.min(MAX_DATAGRAM_BUFFER),
     }
     .min(max_recv.max(1));
-    try_receive_into(gate, inner, want, remote)
+    let mut buf = Vec::with_capacity(want);
+    Ok(receive_admitted(gate, inner, &mut buf, want, remote)?.map(|from| (buf, from)))
 }
 
-/// [`try_receive`] into a buffer of `want` bytes, without asking the
-/// system first how large the next datagram is.
+/// [`try_receive`] with room for `want` bytes, without asking the system
+/// first how large the next datagram is: received into the socket's
+/// scratch buffer (allocated once), then copied out at its size.
 pub(crate) fn try_receive_into(
     gate: &Gate,
     inner: &mut Inner,
     want: usize,
     remote: Option<SocketAddr>,
 ) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
-    let mut buf = Vec::with_capacity(want);
-    let Some(meta) =
-        try_recv_admitted(gate, &mut inner.sock, &mut buf, want, RecvFlags::default())?
+    let mut scratch = std::mem::take(&mut inner.scratch);
+    let got = receive_admitted(gate, inner, &mut scratch, want, remote);
+    let data = scratch.clone();
+    scratch.clear();
+    inner.scratch = scratch;
+    Ok(got?.map(|from| (data, from)))
+}
+
+/// One try at a datagram into `buf` (emptied first, at most `want` bytes):
+/// its sender, if it is one the guest may see and from `remote` when given.
+fn receive_admitted(
+    gate: &Gate,
+    inner: &mut Inner,
+    buf: &mut Vec<u8>,
+    want: usize,
+    remote: Option<SocketAddr>,
+) -> Result<Option<SocketAddr>, ErrorCode> {
+    let Some(meta) = try_recv_admitted(gate, &mut inner.sock, buf, want, RecvFlags::default())?
     else {
         return Ok(None);
     };
@@ -454,7 +471,7 @@ pub(crate) fn try_receive_into(
     if remote.is_some_and(|r| (r.ip(), r.port()) != (meta.from.ip(), meta.from.port())) {
         return Ok(None);
     }
-    Ok(Some((buf, meta.from)))
+    Ok(Some(meta.from))
 }
 
 #[wasmtime_wasi::async_trait]

@@ -82,9 +82,7 @@ impl WasockCtxView<'_> {
 impl HostTcpSocket for WasockCtxView<'_> {
     fn create(&mut self, address_family: IpAddressFamily) -> P3Result<Resource<TcpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Stream)
-            .map_err(create_error)?
-            .waits_through_cache();
+        let shared = Shared::open(self.ctx, family, SocketType::Stream).map_err(create_error)?;
         Ok(self.table.push(TcpSocket::new(shared, family))?)
     }
 

@@ -11,7 +11,7 @@ use crate::net::{ErrorCode, Family, OptionName, Readiness, SocketType};
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
     ErrorCode as Code, HostUdpSocket, HostUdpSocketWithStore, IpAddressFamily, IpSocketAddress,
 };
-use crate::runtime::ctx::WasockCtxView;
+use crate::runtime::ctx::{WasockCtx, WasockCtxView};
 use crate::runtime::socket::datagram::MAX_DATAGRAM_BUFFER;
 use crate::runtime::socket::{State, datagram};
 use crate::runtime::wasi::shared::{Inner, Shared};
@@ -156,25 +156,28 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         data: Vec<u8>,
         remote_address: Option<IpSocketAddress>,
     ) -> P3Result<()> {
-        let (shared, family) = store.with(|mut access| -> P3Result<_> {
-            let socket = access.get().table.get(&this)?;
-            Ok((socket.shared.clone(), socket.family))
+        // The first try with the store, as every try: the policy and the
+        // size are checked each time; the wait for room is without it.
+        let try_send = |ctx: &WasockCtx, shared: &Shared, to| -> P3Result<_> {
+            let mut inner = shared.lock()?;
+            let peer = inner.sock.peer;
+            Ok(send_datagram(ctx, &mut inner, peer, &data, to))
+        };
+        let (shared, to, first) = store.with(|mut access| -> P3Result<_> {
+            let view = access.get();
+            let socket = view.table.get(&this)?;
+            let (shared, family) = (socket.shared.clone(), socket.family);
+            let to = remote_address
+                .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
+                .transpose()?;
+            let first = try_send(view.ctx, &shared, to)?;
+            Ok((shared, to, first))
         })?;
-        let to = remote_address
-            .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
-            .transpose()?;
+        let mut sent = first;
         // Taken when the send first has to wait, kept until it ends.
         let mut waiting = None;
         let mut refused = 0;
         loop {
-            // Each try is checked as the first was (the policy, the size),
-            // with the store; the wait for room is without it.
-            let sent = store.with(|mut access| -> P3Result<Result<(), ErrorCode>> {
-                let view = access.get();
-                let mut inner = shared.lock()?;
-                let peer = inner.sock.peer;
-                Ok(send_datagram(view.ctx, &mut inner, peer, &data, to))
-            })?;
             match sent {
                 Ok(()) => return Ok(()),
                 Err(ErrorCode::WouldBlock) => {}
@@ -198,6 +201,7 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 })
                 .await
                 .map_err(datagram_error)?;
+            sent = store.with(|mut access| try_send(access.get().ctx, &shared, to))?;
         }
     }
 
@@ -212,15 +216,15 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             let shared = socket.shared.clone();
             Ok((shared, max_recv, pending_call(view.ctx)?))
         })?;
-        if shared.lock()?.sock.state == State::Unbound {
-            return Err(Code::InvalidState.into());
-        }
         // Room for the largest datagram, within the instance's limit: no
         // system call to ask the next one's size first.
         let want = MAX_DATAGRAM_BUFFER.min(max_recv.max(1));
         loop {
             let tried = {
                 let mut inner = shared.lock()?;
+                if inner.sock.state == State::Unbound {
+                    return Err(Code::InvalidState.into());
+                }
                 match inner.sock.pending_error.take() {
                     Some(e) => Err(e),
                     // A connected socket hears only its peer: the system

@@ -58,6 +58,9 @@ pub struct NativeSocket {
     register_on_wait: bool,
     /// Whether receives learn how much is left queued (see `drained_recv`).
     inq: Inq,
+    /// `listen` succeeded: a second `listen` (a new backlog) keeps the
+    /// registration, and with it the wakers of accepts already waiting.
+    listening: bool,
 }
 
 impl NativeSocket {
@@ -90,6 +93,7 @@ impl NativeSocket {
             write_registered: false,
             register_on_wait: false,
             inq: Inq::Off,
+            listening: false,
         };
         if socket_type == SocketType::Datagram {
             s.register(false)?;
@@ -124,6 +128,7 @@ impl NativeSocket {
             write_registered: false,
             register_on_wait: true,
             inq: Inq::Off,
+            listening: false,
         }
     }
 
@@ -284,7 +289,12 @@ impl NetSocket for NativeSocket {
             i32::try_from(backlog).unwrap_or(i32::MAX)
         };
         self.sock().listen(backlog)?;
-        self.register_fresh(false)
+        if self.listening {
+            return Ok(());
+        }
+        self.register_fresh(false)?;
+        self.listening = true;
+        Ok(())
     }
 
     fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode> {

@@ -1,7 +1,7 @@
 //! A socket shared by a `wasi:sockets` resource and the streams it handed
 //! out, and the wait that a `wasi:io` pollable on it runs.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -54,6 +54,11 @@ impl<E: From<ErrorCode> + From<Poisoned>> LayerError for E {}
 #[derive(Clone)]
 pub(crate) struct Shared {
     inner: Arc<Mutex<Inner>>,
+    /// Told when a wait may have lost its wake-up: a provider that starts
+    /// watching another direction may register the socket anew, dropping
+    /// the waker a wait in the other direction left (tokio keeps one per
+    /// direction). Waits through the cache listen for it too.
+    rewatch: Arc<tokio::sync::Notify>,
     /// The instance's policy, for what readiness hides (refused peers).
     pub gate: Arc<Gate>,
 }
@@ -74,6 +79,7 @@ impl Shared {
                 scratch: Vec::new(),
                 seen: None,
             })),
+            rewatch: Arc::default(),
             gate,
         }
     }
@@ -176,17 +182,32 @@ impl Shared {
     /// waiting this way must be): may end spuriously; the caller tries
     /// again.
     pub(crate) async fn wait_cached(&self, interest: Readiness) -> Result<(), ErrorCode> {
+        let rewatched = self.rewatch.notified();
+        let mut rewatched = std::pin::pin!(rewatched);
+        rewatched.as_mut().enable();
         self.lock()
             .map_err(|_| ErrorCode::Unknown)?
             .sock
             .net
             .prepare_wait(interest)?;
-        poll_fn(|cx| match self.inner.lock() {
-            Ok(inner) => inner.sock.net.poll_wait(cx, interest),
-            Err(_) => Poll::Ready(()),
+        poll_fn(|cx| {
+            if rewatched.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            match self.inner.lock() {
+                Ok(inner) => inner.sock.net.poll_wait(cx, interest),
+                Err(_) => Poll::Ready(()),
+            }
         })
         .await;
         Ok(())
+    }
+
+    /// Tell the waits through the cache to look again (see `rewatch`):
+    /// called after a wait in another direction was prepared, which may
+    /// have registered the socket anew.
+    pub(crate) fn rewatch(&self) {
+        self.rewatch.notify_waiters();
     }
 
     /// [`Shared::wait_until`] for a `wasi:io` pollable, which has no error

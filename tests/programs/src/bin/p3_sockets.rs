@@ -167,6 +167,23 @@ mod guest {
         Ok(got)
     }
 
+    /// `fut`, or an error after 10 s: a wait that never ends fails the case
+    /// instead of hanging the program.
+    async fn within<F: Future>(fut: F) -> Result<F::Output, String> {
+        let mut fut = pin!(fut);
+        let mut timer = pin!(wait_for(10_000_000_000));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Ok(v));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err("still waiting after 10 s".to_string()));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Run `a` and `b` at once.
     async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         let (mut a, mut b) = (pin!(a), pin!(b));
@@ -591,6 +608,27 @@ mod guest {
         );
 
         t.check(
+            "tcp-backlog-change-while-accepting",
+            async {
+                // A read of the listener's stream waits while another task
+                // changes the backlog; the connection still arrives.
+                let (l, addr) = listener(f)?;
+                let mut incoming = ok(l.listen(), "listen")?;
+                let c = ok(TcpSocket::create(f.wasi()), "create")?;
+                let (accepted, connected) = within(join(incoming.next(), async {
+                    wait_for(5_000_000).await;
+                    ok(l.set_listen_backlog_size(64), "backlog")?;
+                    ok(c.connect(addr).await, "connect")
+                }))
+                .await?;
+                connected?;
+                accepted.ok_or("the listener's stream ended")?;
+                Ok(())
+            }
+            .await,
+        );
+
+        t.check(
             "tcp-options",
             (|| {
                 let s = ok(TcpSocket::create(f.wasi()), "create")?;
@@ -784,6 +822,32 @@ mod guest {
                     a.send(vec![0; 70_000], Some(f.loopback(9))).await,
                     "datagram-too-large",
                 )
+            }
+            .await,
+        );
+
+        t.check(
+            "udp-concurrent-receives",
+            async {
+                // Two receives wait at once on one socket: each gets one of
+                // the two datagrams that come.
+                let s = ok(UdpSocket::create(f.wasi()), "create")?;
+                ok(s.bind(f.loopback(0)), "bind")?;
+                let addr = ok(s.get_local_address(), "local")?;
+                let tx = ok(UdpSocket::create(f.wasi()), "create")?;
+                let ((a, b), sent) = within(join(join(s.receive(), s.receive()), async {
+                    wait_for(5_000_000).await;
+                    ok(tx.send(b"one".to_vec(), Some(addr)).await, "send one")?;
+                    ok(tx.send(b"two".to_vec(), Some(addr)).await, "send two")
+                }))
+                .await?;
+                sent?;
+                let mut got = vec![ok(a, "first receive")?.0, ok(b, "second receive")?.0];
+                got.sort();
+                if got != [b"one".to_vec(), b"two".to_vec()] {
+                    return Err(format!("received {got:?}"));
+                }
+                Ok(())
             }
             .await,
         );

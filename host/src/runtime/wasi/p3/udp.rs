@@ -2,6 +2,8 @@
 //! functions over the socket layer's datagram operations (the policy's
 //! `udp-send` check, the peer filter, the reply rule, the size limits).
 
+use std::sync::Arc;
+
 use wasmtime::component::{Accessor, Resource};
 
 use super::error::{P3Error, P3Result};
@@ -22,6 +24,11 @@ use crate::runtime::wasi::{addr, options};
 pub struct UdpSocket {
     shared: Shared,
     family: Family,
+    /// Receives wait one at a time, and so do sends: the provider keeps
+    /// one waker per direction, so a second waiter would take the first
+    /// one's wake-up. The others queue here, in order.
+    receiving: Arc<tokio::sync::Mutex<()>>,
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Most sends in a row that a socket with room refuses before a socket
@@ -52,7 +59,12 @@ impl HostUdpSocket for WasockCtxView<'_> {
         let shared = Shared::open(self.ctx, family, SocketType::Datagram)
             .map_err(create_error)?
             .waits_through_cache();
-        Ok(self.table.push(UdpSocket { shared, family })?)
+        Ok(self.table.push(UdpSocket {
+            shared,
+            family,
+            receiving: Arc::default(),
+            sending: Arc::default(),
+        })?)
     }
 
     fn bind(&mut self, this: Resource<UdpSocket>, local_address: IpSocketAddress) -> P3Result<()> {
@@ -163,18 +175,18 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             let peer = inner.sock.peer;
             Ok(send_datagram(ctx, &mut inner, peer, &data, to))
         };
-        let (shared, to, first) = store.with(|mut access| -> P3Result<_> {
+        let (shared, turn, to, first) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
             let socket = view.table.get(&this)?;
             let (shared, family) = (socket.shared.clone(), socket.family);
+            let turn = socket.sending.clone();
             let to = remote_address
                 .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
                 .transpose()?;
             let first = try_send(view.ctx, &shared, to)?;
-            Ok((shared, to, first))
+            Ok((shared, turn, to, first))
         })?;
         let mut sent = first;
-        // Taken when the send first has to wait, kept until it ends.
         let mut waiting = None;
         let mut refused = 0;
         loop {
@@ -183,8 +195,12 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 Err(ErrorCode::WouldBlock) => {}
                 Err(e) => return Err(datagram_error(e)),
             }
+            // Taken when the send first has to wait, and kept until it
+            // ends: a place among the waiting calls, and the send turn
+            // (one send waits at a time).
             if waiting.is_none() {
-                waiting = Some(store.with(|mut access| pending_call(access.get().ctx))?);
+                let place = store.with(|mut access| pending_call(access.get().ctx))?;
+                waiting = Some((place, turn.clone().lock_owned().await));
             }
             // A socket that says it has room and still refuses (Linux does,
             // out of ports for an implicit bind) must not hold the thread:
@@ -195,12 +211,15 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 return Err(Code::AddressInUse.into());
             }
             tokio::task::yield_now().await;
-            shared
+            let waited = shared
                 .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                     inner.has(gate, Readiness::WRITABLE)
                 })
-                .await
-                .map_err(datagram_error)?;
+                .await;
+            // Watching for room may have registered the socket anew: a
+            // receive waiting meanwhile looks again.
+            shared.rewatch();
+            waited.map_err(datagram_error)?;
             sent = store.with(|mut access| try_send(access.get().ctx, &shared, to))?;
         }
     }
@@ -209,13 +228,15 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         store: &Accessor<T, Self>,
         this: Resource<UdpSocket>,
     ) -> P3Result<(Vec<u8>, IpSocketAddress)> {
-        let (shared, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
+        let (shared, turn, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
             let max_recv = view.ctx.limits.max_recv;
             let socket = view.table.get(&this)?;
-            let shared = socket.shared.clone();
-            Ok((shared, max_recv, pending_call(view.ctx)?))
+            let (shared, turn) = (socket.shared.clone(), socket.receiving.clone());
+            Ok((shared, turn, max_recv, pending_call(view.ctx)?))
         })?;
+        // One receive at a time waits on the socket; the others queue.
+        let _turn = turn.lock_owned().await;
         // Room for the largest datagram, within the instance's limit: no
         // system call to ask the next one's size first.
         let want = MAX_DATAGRAM_BUFFER.min(max_recv.max(1));

@@ -72,6 +72,10 @@ pub enum NameError {
     BadCharacter(char),
     /// The name is a numeric IPv4 spelling (see [`is_numeric_ipv4_spelling`]).
     NumericAddress,
+    /// The name has non-ASCII characters that IDNA (UTS #46) cannot turn
+    /// into an ASCII name, such as a disallowed code point or a label that
+    /// breaks the bidirectional rules.
+    NotIdna,
 }
 
 impl std::fmt::Display for NameError {
@@ -87,13 +91,35 @@ impl std::fmt::Display for NameError {
             NameError::NumericAddress => f.write_str(
                 "a numeric IPv4 spelling is not a name; write the address in dotted-quad form",
             ),
+            NameError::NotIdna => f.write_str(
+                "the name has characters IDNA cannot convert to an ASCII name; \
+                 write it in its `xn--` form",
+            ),
         }
     }
 }
 
-/// Normalise a host name: lower case, without a trailing dot, checked for
-/// length and characters, and refused if it is a numeric IPv4 spelling.
+/// Normalise a host name: a Unicode name to its ASCII (`xn--`) form by IDNA
+/// (UTS #46, as WASI's `resolve-addresses` asks), then lower case, without a
+/// trailing dot, checked for length and characters, and refused if it is a
+/// numeric IPv4 spelling. A grant and a lookup of the same name in either
+/// spelling therefore meet in one form.
+///
+/// ```
+/// use wasock_host::policy::normalize_name;
+/// assert_eq!(normalize_name("Bücher.Example.").unwrap(), "xn--bcher-kva.example");
+/// assert_eq!(normalize_name("xn--bcher-kva.example").unwrap(), "xn--bcher-kva.example");
+/// assert!(normalize_name("a\u{FFFD}.example").is_err());
+/// ```
 pub fn normalize_name(name: &str) -> Result<String, NameError> {
+    let ascii;
+    let name = if name.is_ascii() {
+        name
+    } else {
+        ascii = idna::domain_to_ascii_cow(name.as_bytes(), idna::AsciiDenyList::STD3)
+            .map_err(|_| NameError::NotIdna)?;
+        &ascii
+    };
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err(NameError::Empty);
@@ -170,6 +196,26 @@ mod tests {
         assert_eq!(normalize_name("a..b"), Err(NameError::BadLabel));
         assert_eq!(normalize_name("a b"), Err(NameError::BadCharacter(' ')));
         assert_eq!(normalize_name("2130706433"), Err(NameError::NumericAddress));
+        // Unicode names take their IDNA form, so both spellings meet.
+        assert_eq!(
+            normalize_name("BÜCHER.example").as_deref(),
+            Ok("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            normalize_name("例え.テスト").as_deref(),
+            Ok("xn--r8jz45g.xn--zckzah")
+        );
+        // Full-width dots and letters are mapped, not refused.
+        assert_eq!(
+            normalize_name("ｅｘａｍｐｌｅ．ｃｏｍ").as_deref(),
+            Ok("example.com")
+        );
+        // Disallowed code points and Unicode spaces are refused.
+        assert_eq!(normalize_name("a\u{FFFD}.example"), Err(NameError::NotIdna));
+        assert_eq!(
+            normalize_name("a\u{3000}b.example"),
+            Err(NameError::NotIdna)
+        );
         assert_eq!(normalize_name(&"a".repeat(64)), Err(NameError::BadLabel));
         assert_eq!(
             normalize_name(&["a"; 128].join(".")),

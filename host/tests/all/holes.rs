@@ -748,3 +748,50 @@ fn a_denial_reads_the_same_from_every_interface() {
         assert_eq!(lines, &seen[0].1, "{program} against {}", seen[0].0);
     }
 }
+
+#[test]
+fn unicode_names_meet_their_idna_form_in_every_interface() {
+    // The grant is written in Unicode; lookups come in both spellings, and
+    // a name outside the grant in either spelling is refused by the same
+    // rule. A name IDNA cannot convert is refused before any rule.
+    let rules = [
+        "--resolve",
+        "bücher.test=127.0.0.1",
+        "--resolve",
+        "xn--mnchen-3ya.test=127.0.0.2",
+        "--allow",
+        "resolve=bücher.test",
+    ];
+    for (program, suffix) in [(PROBE, ""), (STD_PROBE, ":80"), (P3_PROBE, ":80")] {
+        let names = [
+            "BÜCHER.test",
+            "xn--bcher-kva.test",
+            "münchen.test",
+            "a\u{FFFD}.test",
+        ]
+        .map(|n| format!("{n}{suffix}"));
+        let mut args = vec!["run"];
+        args.extend_from_slice(&rules);
+        args.push(program);
+        for name in &names {
+            args.extend(["resolve", name.as_str()]);
+        }
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{program}: {out:?}\n{err}");
+        expect(&out, &format!("resolve {}: ok 127.0.0.1", names[0]));
+        expect(&out, &format!("resolve {}: ok 127.0.0.1", names[1]));
+        // std's errors carry no WASI code (only their kind).
+        let (denied, invalid) = if program == STD_PROBE {
+            ("error", "error")
+        } else {
+            ("error access-denied", "error invalid-argument")
+        };
+        expect(&out, &format!("resolve {}: {denied}", names[2]));
+        expect(&out, &format!("resolve {}: {invalid}", names[3]));
+        // The denial names the name in the form the rules use.
+        assert!(
+            err.contains("denied resolve xn--mnchen-3ya.test"),
+            "{program}: {err}"
+        );
+    }
+}

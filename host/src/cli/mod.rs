@@ -22,6 +22,7 @@ pub use args::{
 };
 pub use scenario::{HostPlan, Scenario, ScenarioError, component_path, parse_scenario};
 pub use sim::simulate;
+pub use units::parse_size;
 
 use crate::policy::{Policy, parse_policy_file};
 use crate::runtime::{Limits, PinnedNames};
@@ -102,31 +103,43 @@ fn runner_for(
     }
 }
 
-/// Log to stderr; `RUST_LOG` chooses what (default: warnings, which include
-/// every policy denial).
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+/// Log to stderr; `directives` (`RUST_LOG`'s syntax; the `RUST_LOG`
+/// variable when `None`) choose what, by default warnings, which include
+/// every policy denial. Does nothing if a logger is already set.
+pub fn init_tracing(directives: Option<&str>) {
+    let filter = match directives {
+        Some(d) => tracing_subscriber::EnvFilter::try_new(d).ok(),
+        None => tracing_subscriber::EnvFilter::try_from_default_env().ok(),
+    }
+    .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    let _already_set = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
-        .init();
+        .try_init();
 }
 
-/// Run the command line: parse arguments (exit 2 on a bad one, before
-/// anything runs), then the subcommand.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing();
-    let code = match cli.command {
+/// Run a subcommand to its end, as the `wasock` binary does: its exit
+/// status (2 for bad arguments, else the guest's or the server's).
+/// Front ends other than the binary (the containerd shim) call this with a
+/// command they parsed with [`Cli`].
+pub fn execute(command: Command) -> i32 {
+    match command {
         Command::Run(args) => run::main(args),
         Command::Serve(args) => serve::main(args),
         Command::Policy(PolicyCommand::Explain(args)) => explain::main(&args),
         Command::Policy(PolicyCommand::Check(args)) => check::main(&args),
         Command::Sim(args) => sim::main(args),
         Command::Compose(args) => compose::main(&args),
-    };
+    }
+}
+
+/// Run the command line: parse arguments (exit 2 on a bad one, before
+/// anything runs), then the subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(None);
+    let code = execute(cli.command);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

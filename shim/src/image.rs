@@ -1,0 +1,260 @@
+//! OCI images of a wasm component, written without docker: an image
+//! archive (`oci-layout`, `index.json`, the blobs, and docker's
+//! `manifest.json` so that either kind of importer names it) whose one
+//! layer holds the component at `/app.wasm` (the entrypoint) and, if given,
+//! a policy file at `/etc/wasock/policy.toml`. `ctr image import` takes it.
+//!
+//! The image is a plain image for the host's platform (linux and this
+//! machine's architecture), so that containerd runs it with the shim the
+//! container names, on any containerd version; runwasi's wasm-layer images
+//! need containerd 1.6.25 or 1.7.7 and later.
+//!
+//! ```
+//! use containerd_shim_wasock::image::ImageBuilder;
+//!
+//! let mut archive = Vec::new();
+//! ImageBuilder::new("docker.io/wasock/hello:latest", b"\0asm\x0d\0\x01\0".to_vec())
+//!     .arg("127.0.0.1:7000")
+//!     .write(&mut archive)?;
+//! assert!(!archive.is_empty());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{self, Write};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::settings::DEFAULT_POLICY_FILE;
+
+/// Where the component is in the image, and the image's entrypoint.
+pub const COMPONENT_PATH: &str = "/app.wasm";
+
+const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// An image to write: a component, its arguments, its environment, and
+/// optionally a policy file.
+#[derive(Debug, Clone)]
+pub struct ImageBuilder {
+    name: String,
+    component: Vec<u8>,
+    policy: Option<Vec<u8>>,
+    args: Vec<String>,
+    env: Vec<String>,
+}
+
+impl ImageBuilder {
+    /// An image named `name` (a full reference such as
+    /// `docker.io/library/echo:latest`) of `component`.
+    pub fn new(name: impl Into<String>, component: Vec<u8>) -> ImageBuilder {
+        ImageBuilder {
+            name: name.into(),
+            component,
+            policy: None,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Put a policy file (TOML, as `wasock run --policy` takes) into the
+    /// image at `/etc/wasock/policy.toml`, where the shim looks for one.
+    pub fn policy(mut self, toml: Vec<u8>) -> ImageBuilder {
+        self.policy = Some(toml);
+        self
+    }
+
+    /// An argument for the component (the image's `Cmd`).
+    pub fn arg(mut self, arg: impl Into<String>) -> ImageBuilder {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// An environment variable `NAME=VALUE` for the component.
+    pub fn env(mut self, var: impl Into<String>) -> ImageBuilder {
+        self.env.push(var.into());
+        self
+    }
+
+    /// Write the image archive (a tar) to `out`.
+    pub fn write(&self, out: impl Write) -> io::Result<()> {
+        let layer = self.layer()?;
+        let layer_digest = digest(&layer);
+        let config = serde_json::to_vec(&json!({
+            "architecture": oci_architecture(),
+            "os": "linux",
+            "config": {
+                "Entrypoint": [COMPONENT_PATH],
+                "Cmd": self.args,
+                "Env": self.env,
+            },
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        }))?;
+        let config_digest = digest(&config);
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer.len()}],
+        }))?;
+        let manifest_digest = digest(&manifest);
+        let tag = self
+            .name
+            .rsplit_once(':')
+            .map(|(_, t)| t)
+            .unwrap_or("latest");
+        let index = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": manifest_digest,
+                "size": manifest.len(),
+                "platform": {"architecture": oci_architecture(), "os": "linux"},
+                "annotations": {
+                    "io.containerd.image.name": self.name,
+                    "org.opencontainers.image.ref.name": tag,
+                },
+            }],
+        }))?;
+        let docker_manifest = serde_json::to_vec(&json!([{
+            "Config": blob_path(&config_digest),
+            "RepoTags": [self.name],
+            "Layers": [blob_path(&layer_digest)],
+        }]))?;
+
+        let mut archive = tar::Builder::new(out);
+        append(
+            &mut archive,
+            "oci-layout",
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+            0o644,
+        )?;
+        append(&mut archive, "index.json", &index, 0o644)?;
+        append(&mut archive, "manifest.json", &docker_manifest, 0o644)?;
+        append(&mut archive, &blob_path(&layer_digest), &layer, 0o644)?;
+        append(&mut archive, &blob_path(&config_digest), &config, 0o644)?;
+        append(&mut archive, &blob_path(&manifest_digest), &manifest, 0o644)?;
+        archive.into_inner()?.flush()
+    }
+
+    /// The one layer: the component and the policy file.
+    fn layer(&self) -> io::Result<Vec<u8>> {
+        let mut layer = tar::Builder::new(Vec::new());
+        append(
+            &mut layer,
+            COMPONENT_PATH.trim_start_matches('/'),
+            &self.component,
+            0o755,
+        )?;
+        if let Some(policy) = &self.policy {
+            append(
+                &mut layer,
+                DEFAULT_POLICY_FILE.trim_start_matches('/'),
+                policy,
+                0o644,
+            )?;
+        }
+        layer.into_inner()
+    }
+}
+
+/// Append a regular file (and the directories above it, as tar readers
+/// make them) with a fixed time and owner, so that the same input gives
+/// the same digests.
+fn append<W: Write>(
+    archive: &mut tar::Builder<W>,
+    path: &str,
+    data: &[u8],
+    mode: u32,
+) -> io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(data.len() as u64);
+    header.set_mode(mode);
+    header.set_mtime(0);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    archive.append_data(&mut header, path, data)
+}
+
+fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn blob_path(digest: &str) -> String {
+    format!("blobs/{}", digest.replacen(':', "/", 1))
+}
+
+/// This machine's architecture as OCI names it.
+fn oci_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::io::Read as _;
+
+    fn entries(tar_bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+        let mut archive = tar::Archive::new(tar_bytes);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().display().to_string();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (path, data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_archive_is_an_oci_layout_whose_digests_match() {
+        let archive = || {
+            let mut out = Vec::new();
+            ImageBuilder::new("docker.io/wasock/echo:v1", b"\0asm component".to_vec())
+                .policy(b"allow = []\n".to_vec())
+                .arg("127.0.0.1:7000")
+                .env("A=1")
+                .write(&mut out)
+                .unwrap();
+            out
+        };
+        let out = archive();
+        let files = entries(&out);
+        for (path, data) in &files {
+            if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+                assert_eq!(digest(data), format!("sha256:{hex}"), "{path}");
+            }
+        }
+        let index: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
+        let manifest_path = blob_path(index["manifests"][0]["digest"].as_str().unwrap());
+        let manifest: serde_json::Value = serde_json::from_slice(&files[&manifest_path]).unwrap();
+        let config: serde_json::Value = serde_json::from_slice(
+            &files[&blob_path(manifest["config"]["digest"].as_str().unwrap())],
+        )
+        .unwrap();
+        assert_eq!(config["config"]["Entrypoint"][0], COMPONENT_PATH);
+        assert_eq!(config["config"]["Cmd"][0], "127.0.0.1:7000");
+        assert_eq!(
+            config["rootfs"]["diff_ids"][0],
+            manifest["layers"][0]["digest"]
+        );
+        let layer = &files[&blob_path(manifest["layers"][0]["digest"].as_str().unwrap())];
+        let layer_files = entries(layer);
+        assert_eq!(layer_files["app.wasm"], b"\0asm component");
+        assert_eq!(layer_files["etc/wasock/policy.toml"], b"allow = []\n");
+        // The same input gives the same archive.
+        assert_eq!(out, archive());
+    }
+}

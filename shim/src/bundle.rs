@@ -31,18 +31,23 @@ pub fn is_start(args: &[String]) -> bool {
 }
 
 /// Rewrite `bundle/config.json` so that its process environment carries
-/// the container's wasock settings. A bundle without a `config.json`, or a
-/// spec without a process, is left alone.
-pub fn carry_settings(bundle: &Path) -> anyhow::Result<()> {
+/// the container's wasock settings, and, with `cache` (the host's
+/// compilation cache, see [`crate::precompile`]), so that the container sees
+/// that folder read-only at [`CACHE_IN_CONTAINER`]. A bundle without a
+/// `config.json`, or a spec without a process, is left alone.
+pub fn carry_settings(bundle: &Path, cache: Option<&Path>) -> anyhow::Result<()> {
     let path = bundle.join("config.json");
     let Ok(text) = fs::read_to_string(&path) else {
         return Ok(());
     };
     let mut spec: Value =
         serde_json::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
-    let Some(updated) = with_settings(&mut spec) else {
+    let Some(mut updated) = with_settings(&mut spec) else {
         return Ok(());
     };
+    if let Some(cache) = cache {
+        updated |= with_cache_mount(&mut spec, cache);
+    }
     if !updated {
         return Ok(());
     }
@@ -54,6 +59,37 @@ pub fn carry_settings(bundle: &Path) -> anyhow::Result<()> {
     file.sync_all()?;
     fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
+}
+
+/// Where a container sees the host's compilation cache (read-only).
+pub const CACHE_IN_CONTAINER: &str = "/.wasock/cache";
+
+/// Add a read-only bind mount of `cache` at [`CACHE_IN_CONTAINER`]; whether
+/// the spec changed.
+fn with_cache_mount(spec: &mut Value, cache: &Path) -> bool {
+    let Some(mounts) = spec
+        .as_object_mut()
+        .map(|s| {
+            s.entry("mounts")
+                .or_insert_with(|| Value::Array(Vec::new()))
+        })
+        .and_then(Value::as_array_mut)
+    else {
+        return false;
+    };
+    if mounts
+        .iter()
+        .any(|m| m["destination"].as_str() == Some(CACHE_IN_CONTAINER))
+    {
+        return false;
+    }
+    mounts.push(serde_json::json!({
+        "destination": CACHE_IN_CONTAINER,
+        "type": "bind",
+        "source": cache,
+        "options": ["rbind", "ro", "nosuid", "nodev", "noexec"],
+    }));
+    true
 }
 
 /// Put the settings into `spec.process.env`: `None` if the spec has no
@@ -108,7 +144,7 @@ mod tests {
             "linux": {"resources": {"memory": {"limit": 1048576}}}
         });
         fs::write(dir.join("config.json"), spec.to_string()).unwrap();
-        carry_settings(&dir).unwrap();
+        carry_settings(&dir, Some(Path::new("/var/cache/w"))).unwrap();
         let back: Value =
             serde_json::from_str(&fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
         let env: Vec<String> = back["process"]["env"]
@@ -122,6 +158,20 @@ mod tests {
         assert_eq!(settings.annotations.len(), 1);
         assert_eq!(settings.annotations["allow"], "tcp-bind=127.0.0.1:80");
         assert_eq!(settings.memory_limit, Some(1 << 20));
+        // The cache is there, read-only, once.
+        let mounts = back["mounts"].as_array().unwrap();
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0]["source"], "/var/cache/w");
+        assert!(
+            mounts[0]["options"]
+                .as_array()
+                .unwrap()
+                .contains(&"ro".into())
+        );
+        carry_settings(&dir, Some(Path::new("/var/cache/w"))).unwrap();
+        let again: Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(again["mounts"].as_array().unwrap().len(), 1);
         // The rest of the spec is kept.
         assert_eq!(back["ociVersion"], "1.0.2");
         assert_eq!(back["annotations"]["other"], "x");

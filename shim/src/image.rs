@@ -34,35 +34,53 @@ const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// An image to write: a component, its arguments, its environment, and
-/// optionally a policy file.
+/// An image to write: its files (a component, a policy file), its
+/// entrypoint, arguments and environment.
 #[derive(Debug, Clone)]
 pub struct ImageBuilder {
     name: String,
-    component: Vec<u8>,
-    policy: Option<Vec<u8>>,
+    /// Path in the image (absolute), contents, mode.
+    files: Vec<(String, Vec<u8>, u32)>,
+    entrypoint: String,
     args: Vec<String>,
     env: Vec<String>,
 }
 
 impl ImageBuilder {
     /// An image named `name` (a full reference such as
-    /// `docker.io/library/echo:latest`) of `component`.
+    /// `docker.io/library/echo:latest`) of `component`, at [`COMPONENT_PATH`].
     pub fn new(name: impl Into<String>, component: Vec<u8>) -> ImageBuilder {
+        ImageBuilder::with_entrypoint(name, COMPONENT_PATH).file(COMPONENT_PATH, component, 0o755)
+    }
+
+    /// An image named `name` whose entrypoint is `path` and that has no
+    /// files yet (add them with [`ImageBuilder::file`]): for a native
+    /// program to compare with, run by runc.
+    pub fn with_entrypoint(name: impl Into<String>, path: &str) -> ImageBuilder {
         ImageBuilder {
             name: name.into(),
-            component,
-            policy: None,
+            files: Vec::new(),
+            entrypoint: path.to_string(),
             args: Vec::new(),
             env: Vec::new(),
         }
     }
 
+    /// The image's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Put a file at `path` (absolute) with `mode` into the image.
+    pub fn file(mut self, path: &str, contents: Vec<u8>, mode: u32) -> ImageBuilder {
+        self.files.push((path.to_string(), contents, mode));
+        self
+    }
+
     /// Put a policy file (TOML, as `wasock run --policy` takes) into the
     /// image at `/etc/wasock/policy.toml`, where the shim looks for one.
-    pub fn policy(mut self, toml: Vec<u8>) -> ImageBuilder {
-        self.policy = Some(toml);
-        self
+    pub fn policy(self, toml: Vec<u8>) -> ImageBuilder {
+        self.file(DEFAULT_POLICY_FILE, toml, 0o644)
     }
 
     /// An argument for the component (the image's `Cmd`).
@@ -85,7 +103,7 @@ impl ImageBuilder {
             "architecture": oci_architecture(),
             "os": "linux",
             "config": {
-                "Entrypoint": [COMPONENT_PATH],
+                "Entrypoint": [self.entrypoint],
                 "Cmd": self.args,
                 "Env": self.env,
             },
@@ -138,22 +156,11 @@ impl ImageBuilder {
         archive.into_inner()?.flush()
     }
 
-    /// The one layer: the component and the policy file.
+    /// The one layer: the files.
     fn layer(&self) -> io::Result<Vec<u8>> {
         let mut layer = tar::Builder::new(Vec::new());
-        append(
-            &mut layer,
-            COMPONENT_PATH.trim_start_matches('/'),
-            &self.component,
-            0o755,
-        )?;
-        if let Some(policy) = &self.policy {
-            append(
-                &mut layer,
-                DEFAULT_POLICY_FILE.trim_start_matches('/'),
-                policy,
-                0o644,
-            )?;
+        for (path, contents, mode) in &self.files {
+            append(&mut layer, path.trim_start_matches('/'), contents, *mode)?;
         }
         layer.into_inner()
     }

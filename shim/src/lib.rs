@@ -10,6 +10,8 @@
 //! - [`bundle`]: how those reach the container (runwasi passes a sandbox
 //!   only the process's arguments and environment).
 //! - [`image`]: OCI images of a component, without docker.
+//! - [`precompile`]: compiled components kept between containers.
+//! - [`harness`]: a containerd of one's own, for tests and the bench.
 //!
 //! ```
 //! use containerd_shim_wasock::settings::ContainerSettings;
@@ -29,6 +31,8 @@
 //! ```
 
 pub mod bundle;
+pub mod harness;
 pub mod image;
+pub mod precompile;
 pub mod sandbox;
 pub mod settings;

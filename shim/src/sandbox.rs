@@ -129,6 +129,10 @@ fn prepare(component: &Path, guest_args: &[String], env: &[String]) -> anyhow::R
         .find_map(|v| v.strip_prefix("RUST_LOG="))
         .map(str::to_string);
     init_tracing(log.as_deref());
+    let cache = Path::new(crate::bundle::CACHE_IN_CONTAINER);
+    if cache.is_dir() {
+        wasock_host::cli::use_compile_cache(cache.to_path_buf());
+    }
     let mode = settings.mode()?;
     let argv = settings.command_line(component, guest_args, &guest_env, Path::exists)?;
     let cli = Cli::try_parse_from(&argv).map_err(|e| {

@@ -5,243 +5,19 @@
 //! and `curl` over loopback. Needs root, `containerd`, `ctr`, `nc` and
 //! `curl` (`.ci/run` installs them); without them these tests fail.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use containerd_shim_wasock::image::ImageBuilder;
+use containerd_shim_wasock::harness::{Containerd, PATIENCE, mounts_under};
 use wasock_test_programs::{HTTP_HELLO, LIMIT_MEMORY, P3_ECHO, TCP_ECHO, TOKIO_ECHO};
 
 const SHIM: &str = env!("CARGO_BIN_EXE_containerd-shim-wasock-v1");
-const RUNTIME: &str = "io.containerd.wasock.v1";
-const NAMESPACE: &str = "wasock-test";
-/// Longest wait for anything a container does (starting, printing,
-/// stopping); every wait is bounded by it.
-const PATIENCE: Duration = Duration::from_secs(60);
 
-/// A containerd of the test's own, stopped (and its folder removed) on drop.
-struct Containerd {
-    dir: PathBuf,
-    daemon: Child,
+fn containerd() -> Containerd {
+    Containerd::start(Path::new(SHIM).parent().unwrap())
 }
-
-impl Containerd {
-    fn start() -> Containerd {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        // Short: unix socket paths are limited to 108 bytes.
-        let dir = PathBuf::from(format!(
-            "/tmp/wctd-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = format!(
-            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-             [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n",
-            d = dir.display()
-        );
-        std::fs::write(dir.join("config.toml"), config).unwrap();
-        let shim_dir = Path::new(SHIM).parent().unwrap();
-        let path = format!(
-            "{}:{}",
-            shim_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let daemon = Command::new("containerd")
-            .arg("--config")
-            .arg(dir.join("config.toml"))
-            .env("PATH", path)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect(
-                "cannot start containerd: install Debian's containerd package (and run as root)",
-            );
-        let ctd = Containerd { dir, daemon };
-        let began = Instant::now();
-        while !ctd.ctr(&["version"]).status.success() {
-            assert!(
-                began.elapsed() < PATIENCE,
-                "containerd did not start:\n{}",
-                ctd.log()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-        ctd
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("c.sock")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("ctr");
-        cmd.arg("--address")
-            .arg(self.socket())
-            .args(["--namespace", NAMESPACE])
-            .args(args);
-        cmd
-    }
-
-    fn ctr(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("cannot run ctr")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
-    }
-
-    /// An image `docker.io/wasock/NAME:test` of the guest at `program`,
-    /// as `dress` finishes it, written as an archive and imported; its name.
-    fn import(
-        &self,
-        name: &str,
-        program: &str,
-        dress: impl FnOnce(ImageBuilder) -> ImageBuilder,
-    ) -> String {
-        let reference = format!("docker.io/wasock/{name}:test");
-        let component =
-            std::fs::read(program).unwrap_or_else(|e| panic!("cannot read {program}: {e}"));
-        let archive = self.dir.join(format!("{name}.tar"));
-        dress(ImageBuilder::new(&reference, component))
-            .write(std::fs::File::create(&archive).unwrap())
-            .unwrap();
-        let out = self.ctr(&["image", "import", archive.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "import failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        reference
-    }
-
-    /// `ctr run` of `image` as container `id` on the host's network, with
-    /// `extra` flags before the image; the run is attached, so its stdout
-    /// and stderr are the container's.
-    fn run(&self, id: &str, image: &str, extra: &[&str], args: &[&str]) -> Running {
-        let mut cmd = self.command(&["run", "--rm", "--net-host", "--runtime", RUNTIME]);
-        cmd.args(extra).arg(image).arg(id).args(args);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot run ctr");
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stderr = child.stderr.take().unwrap();
-        let err = thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        Running {
-            id: id.to_string(),
-            child,
-            lines,
-            err: Some(err),
-        }
-    }
-
-    /// `ctr task kill` (SIGTERM unless `signal` says otherwise).
-    fn kill(&self, id: &str, signal: &str) {
-        let out = self.ctr(&["task", "kill", "--signal", signal, id]);
-        assert!(
-            out.status.success(),
-            "kill failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-        // Snapshots a failed test left mounted would keep the folder busy.
-        for mount in mounts_under(&self.dir) {
-            let _ = Command::new("umount").arg("-l").arg(mount).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Mount points under `dir`.
-fn mounts_under(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(dir.to_str().unwrap()))
-        .map(str::to_string)
-        .collect()
-}
-
-/// A container being run by an attached `ctr run`.
-struct Running {
-    id: String,
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    err: Option<thread::JoinHandle<String>>,
-}
-
-impl Running {
-    /// The next line of the container's stdout that starts with `prefix`.
-    fn line_starting(&mut self, prefix: &str) -> String {
-        let began = Instant::now();
-        loop {
-            let left = PATIENCE.saturating_sub(began.elapsed());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = self.child.kill();
-                    let err = self.err.take().unwrap().join().unwrap();
-                    panic!("{}: no line `{prefix}...` ({e}); stderr:\n{err}", self.id);
-                }
-            }
-        }
-    }
-
-    /// The address in the container's `listening on ADDR` line.
-    fn listening(&mut self) -> String {
-        let line = self.line_starting("listening on ");
-        line["listening on ".len()..].trim().to_string()
-    }
-
-    /// Wait for `ctr run` to end: its exit status (the task's) and the
-    /// container's stderr.
-    fn finish(mut self) -> (i32, String) {
-        let began = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if began.elapsed() > PATIENCE {
-                let _ = self.child.kill();
-                panic!("{} did not end", self.id);
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
-        let err = self.err.take().unwrap().join().unwrap();
-        (status.code().unwrap_or(-1), err)
-    }
-}
-
 /// `nc` sends `text` to `addr`, closes its sending side, and returns what
 /// came back.
 fn nc(addr: &str, text: &str) -> String {
@@ -275,7 +51,7 @@ fn echo_once(ctd: &Containerd, id: &str, image: &str) -> String {
 
 #[test]
 fn tcp_echo_serves_nc_and_stops_on_sigterm_with_its_status() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let image = ctd.import("tcp-echo", TCP_ECHO, |b| b.arg("127.0.0.1:0"));
     let err = echo_once(&ctd, "echo1", &image);
     assert!(err.contains("wasock: policy"), "{err}");
@@ -287,8 +63,53 @@ fn tcp_echo_serves_nc_and_stops_on_sigterm_with_its_status() {
 }
 
 #[test]
+fn a_second_start_takes_the_component_from_the_cache() {
+    let ctd = containerd();
+    let image = ctd.import("cached-echo", TCP_ECHO, |b| b.arg("127.0.0.1:0"));
+    let flags = [
+        "--annotation",
+        ECHO_GRANTS,
+        "--env",
+        "RUST_LOG=wasock::cache=info,warn",
+    ];
+    let start = |id: &str| {
+        let mut echo = ctd.run(id, &image, &flags, &[]);
+        let addr = echo.listening();
+        assert_eq!(nc(&addr, "x\n"), "x\n");
+        ctd.kill(id, "SIGKILL");
+        echo.finish().1
+    };
+    let first = start("first");
+    assert!(first.contains("/app.wasm: compiled"), "{first}");
+    // The background compile of the first start (outside the container)
+    // fills the cache; wait for it to end.
+    let began = Instant::now();
+    loop {
+        let out = Command::new("pgrep")
+            .args(["-f", &format!("precompile {}", ctd.dir().display())])
+            .output()
+            .unwrap();
+        // pgrep: 0 found, 1 none; anything else is its own error.
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+        if out.stdout.is_empty() {
+            break;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "the background compile did not end"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let second = start("second");
+    assert!(
+        second.contains("/app.wasm: taken from the compilation cache"),
+        "{second}"
+    );
+}
+
+#[test]
 fn wasi_0_2_and_0_3_guests_run_as_containers_too() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     // tokio over wasi:sockets@0.2, and a WASI 0.3 guest on its own engine.
     for (name, program) in [("tokio-echo", TOKIO_ECHO), ("p3-echo", P3_ECHO)] {
         let image = ctd.import(name, program, |b| b.arg("127.0.0.1:0"));
@@ -298,7 +119,7 @@ fn wasi_0_2_and_0_3_guests_run_as_containers_too() {
 
 #[test]
 fn a_refusal_in_the_annotations_wins_over_the_image_policy() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let policy = "allow = [\"tcp-bind=127.0.0.1:*\", \"tcp-accept=127.0.0.0/8:*\"]\n";
     let image = ctd.import("echo-with-policy", TCP_ECHO, |b| {
         b.policy(policy.as_bytes().to_vec()).arg("127.0.0.1:0")
@@ -333,7 +154,7 @@ fn a_refusal_in_the_annotations_wins_over_the_image_policy() {
 
 #[test]
 fn a_policy_that_does_not_parse_fails_the_container_at_start() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let image = ctd.import("bad-policy", TCP_ECHO, |b| {
         b.policy(b"allow = [\"tcp-bind=nowhere:xyz\"]\n".to_vec())
     });
@@ -354,7 +175,7 @@ fn a_policy_that_does_not_parse_fails_the_container_at_start() {
 
 #[test]
 fn serve_mode_answers_curl_and_drains_on_sigterm() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let image = ctd.import("http-hello", HTTP_HELLO, |b| b);
     let mut server = ctd.run(
         "hello",
@@ -391,7 +212,7 @@ fn serve_mode_answers_curl_and_drains_on_sigterm() {
 
 #[test]
 fn the_container_memory_limit_is_the_instance_memory_limit() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let image = ctd.import("memory", LIMIT_MEMORY, |b| b);
     let limit = (256u64 << 20).to_string();
     // Arguments after the container's id are its whole command line.
@@ -421,19 +242,25 @@ fn the_container_memory_limit_is_the_instance_memory_limit() {
 
 #[test]
 fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
-    let ctd = Containerd::start();
+    let ctd = containerd();
     let image = ctd.import("churn", TCP_ECHO, |b| b.arg("127.0.0.1:0"));
     let fds = || {
-        std::fs::read_dir(format!("/proc/{}/fd", ctd.daemon.id()))
+        std::fs::read_dir(format!("/proc/{}/fd", ctd.pid()))
             .unwrap()
             .count()
     };
+    // Processes of this containerd's containers: shims (named with its
+    // socket) and background compiles (named with a bundle in its folder).
     let shims = || {
         let out = Command::new("pgrep")
-            .args(["-f", ctd.socket().to_str().unwrap()])
+            .args(["-f", ctd.dir().to_str().unwrap()])
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().count()
+        let daemon = ctd.pid().to_string();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|pid| *pid != daemon)
+            .count()
     };
     let mut fds_after_first = 0;
     for i in 0..20 {
@@ -454,7 +281,7 @@ fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
         );
         thread::sleep(Duration::from_millis(50));
     }
-    let rootfs_mounts: Vec<String> = mounts_under(&ctd.dir)
+    let rootfs_mounts: Vec<String> = mounts_under(ctd.dir())
         .into_iter()
         .filter(|m| m.contains("rootfs"))
         .collect();

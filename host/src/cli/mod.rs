@@ -89,13 +89,70 @@ fn block_on<F: Future>(f: F) -> Result<F::Output, i32> {
     }
 }
 
+/// The compilation cache's directory, when a front end chose one.
+static COMPILE_CACHE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The cache made for that directory (one per process; none if the
+/// directory cannot be used), for its counts.
+static CHOSEN_CACHE: std::sync::OnceLock<Option<wasmtime::Cache>> = std::sync::OnceLock::new();
+
+/// Say (at `info`, target `wasock::cache`) whether `component` came from
+/// the chosen compilation cache or was compiled.
+fn report_cache(component: &std::path::Path) {
+    if let Some(Some(cache)) = CHOSEN_CACHE.get() {
+        let how = if cache.cache_misses() == 0 && cache.cache_hits() > 0 {
+            "taken from the compilation cache"
+        } else {
+            "compiled"
+        };
+        tracing::info!(
+            target: "wasock::cache",
+            hits = cache.cache_hits(),
+            misses = cache.cache_misses(),
+            "{}: {how}",
+            component.display()
+        );
+    }
+}
+
+/// Keep compiled components in `dir` (wasmtime's compilation cache), for
+/// every command run in this process from now on, instead of wasmtime's
+/// default cache (configured in `$HOME/.config/wasmtime/config.toml`). A
+/// directory that cannot be written is still read. Only the first call
+/// counts.
+pub fn use_compile_cache(dir: std::path::PathBuf) {
+    let _first_wins = COMPILE_CACHE.set(dir);
+}
+
+/// Compile the component of a `run` or `serve` command on the engine that
+/// command would make, so that wasmtime's compilation cache
+/// ([`use_compile_cache`]) holds it for the next run; nothing runs.
+pub fn precompile(command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => run::load(args).map(drop),
+        Command::Serve(args) => serve::load(args).map(drop),
+        _ => anyhow::bail!("only run and serve commands compile a component"),
+    }
+}
+
 /// A runner on `config` for instances with `limits` (counting fuel only if
 /// a fuel limit asks), with wasmtime's compilation cache on.
 fn runner_for(
     mut config: wasmtime::Config,
     limits: &Limits,
 ) -> anyhow::Result<crate::runtime::Runner> {
-    config.cache(wasmtime::Cache::from_file(None).ok());
+    let cache = match COMPILE_CACHE.get() {
+        Some(dir) => {
+            let cache = CHOSEN_CACHE.get_or_init(|| {
+                let mut cache = wasmtime::CacheConfig::new();
+                cache.with_directory(dir);
+                wasmtime::Cache::new(cache).ok()
+            });
+            cache.clone().ok_or(())
+        }
+        None => wasmtime::Cache::from_file(None).map_err(drop),
+    };
+    config.cache(cache.ok());
     if limits.fuel.is_some() {
         crate::runtime::Runner::with_fuel(&config)
     } else {

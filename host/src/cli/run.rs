@@ -39,11 +39,19 @@ pub fn main(args: RunArgs) -> i32 {
     }
 }
 
+/// The runner `run` makes for these arguments, and the component
+/// compiled on it.
+pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, wasmtime::component::Component)> {
+    let runner = super::runner_for(Runner::default_config(), &args.limits.limits())?;
+    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
+    super::report_cache(&args.component);
+    Ok((runner, component))
+}
+
 async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
     let policy = Arc::new(policy);
     let limits = args.limits.limits();
-    let runner = super::runner_for(Runner::default_config(), &limits)?;
-    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
+    let (runner, component) = load(&args)?;
     let pre = runner
         .prepare(&component)
         .with_context(|| format!("cannot run {}", args.component.display()))?;

@@ -39,13 +39,11 @@ pub fn main(args: ServeArgs) -> i32 {
     }
 }
 
-/// Serve on `--workers` threads ([`Workers`]: a single-threaded runtime
-/// and an `SO_REUSEPORT` listener each), sharing one server.
-fn serve(
-    args: ServeArgs,
-    policy: crate::policy::Policy,
-    pinned: crate::runtime::PinnedNames,
-) -> anyhow::Result<bool> {
+/// The runner `serve` makes for these arguments (a pooled engine sized
+/// for `--max-concurrent` instances), and the handler compiled on it.
+pub(super) fn load(
+    args: &ServeArgs,
+) -> anyhow::Result<(crate::runtime::Runner, wasmtime::component::Component)> {
     let limits = args.limits.limits();
     let max = usize::try_from(args.max_concurrent).unwrap_or(usize::MAX);
     // Each provider composed under the handler brings its own core
@@ -62,6 +60,20 @@ fn serve(
     );
     let runner = super::runner_for(config, &limits)?;
     let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
+    super::report_cache(&args.component);
+    Ok((runner, component))
+}
+
+/// Serve on `--workers` threads ([`Workers`]: a single-threaded runtime
+/// and an `SO_REUSEPORT` listener each), sharing one server.
+fn serve(
+    args: ServeArgs,
+    policy: crate::policy::Policy,
+    pinned: crate::runtime::PinnedNames,
+) -> anyhow::Result<bool> {
+    let limits = args.limits.limits();
+    let max = usize::try_from(args.max_concurrent).unwrap_or(usize::MAX);
+    let (runner, component) = load(&args)?;
     if let Some(nearest) = args.providers.providers.first()
         && component
             .get_export_index(None, crate::runtime::HANDOFF_EXPORT)

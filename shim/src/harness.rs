@@ -1,0 +1,285 @@
+//! A containerd of one's own, for tests and benchmarks: started with its
+//! own root, state and socket in a temporary folder (so it never touches a
+//! system containerd), driven with `ctr`, and stopped with its folder
+//! removed when dropped. Needs root and Debian's `containerd` (`ctr`,
+//! `containerd-shim-runc-v2` and `runc` come with it).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::image::ImageBuilder;
+
+/// The runtime name containerd maps to `containerd-shim-wasock-v1`.
+pub const RUNTIME: &str = "io.containerd.wasock.v1";
+/// The runtime of ordinary Linux containers (runc).
+pub const RUNC: &str = "io.containerd.runc.v2";
+const NAMESPACE: &str = "wasock-test";
+/// Longest wait for anything a container does (starting, printing,
+/// stopping); every wait is bounded by it.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A containerd of one's own, stopped (and its folder removed) on drop.
+pub struct Containerd {
+    dir: PathBuf,
+    daemon: Child,
+}
+
+impl Containerd {
+    /// Start one whose `PATH` has `shim_dir` first (where
+    /// `containerd-shim-wasock-v1` is); it answers before this returns.
+    ///
+    /// # Panics
+    /// If containerd cannot be started or does not answer within
+    /// [`PATIENCE`]: this is test and benchmark support.
+    pub fn start(shim_dir: &Path) -> Containerd {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        // Short: unix socket paths are limited to 108 bytes.
+        let dir = PathBuf::from(format!(
+            "/tmp/wctd-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let path = format!(
+            "{}:{}",
+            shim_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let daemon = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .env("PATH", path)
+            // The shim's compilation cache, in this containerd's folder.
+            .env("WASOCK_SHIM_CACHE_DIR", dir.join("cache"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect(
+                "cannot start containerd: install Debian's containerd package (and run as root)",
+            );
+        let ctd = Containerd { dir, daemon };
+        let began = Instant::now();
+        while !ctd.ctr(&["version"]).status.success() {
+            assert!(
+                began.elapsed() < PATIENCE,
+                "containerd did not start:\n{}",
+                ctd.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        ctd
+    }
+
+    /// Its folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.daemon.id()
+    }
+
+    /// Its gRPC socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("c.sock")
+    }
+
+    /// A `ctr` command against it (in its own namespace) with `args`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address")
+            .arg(self.socket())
+            .args(["--namespace", NAMESPACE])
+            .args(args);
+        cmd
+    }
+
+    /// Run `ctr` with `args` to its end.
+    pub fn ctr(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("cannot run ctr")
+    }
+
+    /// What the daemon has logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// An image `docker.io/wasock/NAME:test` of the guest at `program`,
+    /// as `dress` finishes it, written as an archive and imported; its name.
+    pub fn import(
+        &self,
+        name: &str,
+        program: &str,
+        dress: impl FnOnce(ImageBuilder) -> ImageBuilder,
+    ) -> String {
+        let reference = format!("docker.io/wasock/{name}:test");
+        let component =
+            std::fs::read(program).unwrap_or_else(|e| panic!("cannot read {program}: {e}"));
+        self.import_image(&dress(ImageBuilder::new(&reference, component)))
+    }
+
+    /// Write `image` as an archive in this containerd's folder and import
+    /// it; its name.
+    pub fn import_image(&self, image: &ImageBuilder) -> String {
+        let archive = self
+            .dir
+            .join(format!("{}.tar", image.name().replace(['/', ':'], "_")));
+        image
+            .write(std::fs::File::create(&archive).unwrap())
+            .unwrap();
+        let out = self.ctr(&["image", "import", archive.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        image.name().to_string()
+    }
+
+    /// `ctr run` of `image` as container `id` under the wasock shim, on
+    /// the host's network, with `extra` flags before the image; the run is
+    /// attached, so its stdout and stderr are the container's. `args`,
+    /// when given, replace the image's whole command line.
+    pub fn run(&self, id: &str, image: &str, extra: &[&str], args: &[&str]) -> Running {
+        self.run_with(RUNTIME, id, image, extra, args)
+    }
+
+    /// [`Containerd::run`] under another `runtime` ([`RUNC`]).
+    pub fn run_with(
+        &self,
+        runtime: &str,
+        id: &str,
+        image: &str,
+        extra: &[&str],
+        args: &[&str],
+    ) -> Running {
+        let mut cmd = self.command(&["run", "--rm", "--net-host", "--runtime", runtime]);
+        cmd.args(extra).arg(image).arg(id).args(args);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run ctr");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let err = thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        Running {
+            id: id.to_string(),
+            child,
+            lines,
+            err: Some(err),
+        }
+    }
+
+    /// `ctr task kill --signal SIGNAL ID` (e.g. `SIGTERM`).
+    pub fn kill(&self, id: &str, signal: &str) {
+        let out = self.ctr(&["task", "kill", "--signal", signal, id]);
+        assert!(
+            out.status.success(),
+            "kill failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        // Snapshots a failed test left mounted would keep the folder busy.
+        for mount in mounts_under(&self.dir) {
+            let _ = Command::new("umount").arg("-l").arg(mount).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Mount points under `dir`.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(dir.to_str().unwrap()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A container being run by an attached `ctr run`.
+pub struct Running {
+    id: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    err: Option<thread::JoinHandle<String>>,
+}
+
+impl Running {
+    /// The next line of the container's stdout that starts with `prefix`.
+    pub fn line_starting(&mut self, prefix: &str) -> String {
+        let began = Instant::now();
+        loop {
+            let left = PATIENCE.saturating_sub(began.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let err = self.err.take().unwrap().join().unwrap();
+                    panic!("{}: no line `{prefix}...` ({e}); stderr:\n{err}", self.id);
+                }
+            }
+        }
+    }
+
+    /// The address in the container's `listening on ADDR` line.
+    pub fn listening(&mut self) -> String {
+        let line = self.line_starting("listening on ");
+        line["listening on ".len()..].trim().to_string()
+    }
+
+    /// Wait for `ctr run` to end: its exit status (the task's) and the
+    /// container's stderr.
+    pub fn finish(mut self) -> (i32, String) {
+        let began = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if began.elapsed() > PATIENCE {
+                let _ = self.child.kill();
+                panic!("{} did not end", self.id);
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let err = self.err.take().unwrap().join().unwrap();
+        (status.code().unwrap_or(-1), err)
+    }
+}

@@ -11,6 +11,7 @@
 //! guest under stock `wasmtime run`) is added to the wall-clock rows, and to
 //! their lines as ` D=.. B/D=..`.
 
+mod containers;
 mod guest;
 mod http;
 mod kv;
@@ -524,12 +525,22 @@ fn main() -> anyhow::Result<()> {
     rows.push(per_instance);
     rows.push(per_connection);
 
+    // Containers: runc and the native echo against wasock's shim and the
+    // component, 20 starts each (4 when quick).
+    let mut container_bench = containers::ContainerBench::new(if quick { 4 } else { 20 })?;
+    if let Some(c) = &mut container_bench {
+        c.run()?;
+    }
+
     print_table(&rows, quick, stock.as_ref().map(Stock::version));
     print_sim(&sim_row);
     layer_bench.print();
     p3_bench.print();
     if let Some(s) = &serve_bench {
         s.print();
+    }
+    if let Some(c) = &container_bench {
+        c.print();
     }
     drop(peer);
     Ok(())

@@ -13,7 +13,8 @@
 //! many` runs the async echo guest's 1,000-connection row three times
 //! instead, pinned as in the bench (server on CPU 0, clients on CPU 1);
 //! `--probe p3-rows [RUNS]` the WASI 0.3 rows (A, B3 and, with
-//! `WASOCK_BENCH_WASMTIME`, E) with the quick plan's sizes.
+//! `WASOCK_BENCH_WASMTIME`, E) with the quick plan's sizes; `--probe
+//! containers [RUNS]` the containers rows (runc and wasock's shim).
 
 use anyhow::Context as _;
 
@@ -22,7 +23,18 @@ use crate::peer::PeerProcess;
 
 /// Run the probe the arguments after `--probe` ask for.
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let usage = "usage: wasock-bench --probe native|wasock|std|p3 tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], --probe many, or --probe p3-rows [RUNS]";
+    let usage = "usage: wasock-bench --probe native|wasock|std|p3 tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], --probe many, --probe p3-rows [RUNS], or --probe containers [RUNS]";
+    if args.first().map(String::as_str) == Some("containers") {
+        let runs: usize = match args.get(1) {
+            Some(n) => n.parse().context(usage)?,
+            None => 20,
+        };
+        if let Some(mut bench) = crate::containers::ContainerBench::new(runs)? {
+            bench.run()?;
+            bench.print();
+        }
+        return Ok(());
+    }
     if args.first().map(String::as_str) == Some("p3-rows") {
         let runs: usize = match args.get(1) {
             Some(n) => n.parse().context(usage)?,

@@ -14,8 +14,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use containerd_shim_wasock::harness::{Containerd, PATIENCE, RUNC};
-use containerd_shim_wasock::image::ImageBuilder;
+use containerd_shim_wasock::harness::{self, Containerd, PATIENCE, RUNC};
 
 use crate::stats::Samples;
 
@@ -77,24 +76,17 @@ impl ContainerBench {
             }
         }
         let containerd = Containerd::start(&dir);
-        let mut image = ImageBuilder::with_entrypoint(
-            "docker.io/wasock/native-echo:bench",
-            "/echo",
-        )
-        .file("/echo", std::fs::read(&echo)?, 0o755);
         // A dynamically linked build (cargo build rebuilds it so) brings its
         // libraries; the bench says which it ran.
-        let libraries = shared_libraries(&echo)?;
-        let linked = if libraries.is_empty() {
+        let linked = if harness::shared_libraries(&echo).is_empty() {
             "static"
         } else {
             "dynamic"
         };
-        for lib in libraries {
-            let contents = std::fs::read(&lib)?;
-            image = image.file(&lib, contents, 0o755);
-        }
-        let native = containerd.import_image(&image);
+        let native = containerd.import_image(&harness::native_image(
+            "docker.io/wasock/native-echo:bench",
+            &echo,
+        ));
         let wasm = containerd.import("tcp-echo-bench", wasock_test_programs::TCP_ECHO, |b| b);
         Ok(Some(ContainerBench {
             containerd,
@@ -114,6 +106,7 @@ impl ContainerBench {
         for side in [Side::Runc, Side::Wasock] {
             self.start(side, "warm")?;
         }
+        self.containerd.wait_for_background_compiles();
         for run in 0..self.runs {
             let order = if run % 2 == 0 {
                 [Side::Runc, Side::Wasock]
@@ -139,7 +132,7 @@ impl ContainerBench {
         let running = match side {
             Side::Runc => {
                 self.containerd
-                    .run_with(RUNC, &id, &self.native, &[], &["/echo", &listen])
+                    .run_with(RUNC, &id, &self.native, &[], &["/program", &listen])
             }
             Side::Wasock => self.containerd.run(
                 &id,
@@ -191,19 +184,6 @@ impl ContainerBench {
 fn bin_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     Ok(exe.parent().map(Path::to_path_buf).unwrap_or_default())
-}
-
-/// The shared libraries (and loader) a dynamically linked `program` needs,
-/// as `ldd` lists them; none for a static one.
-fn shared_libraries(program: &Path) -> anyhow::Result<Vec<String>> {
-    let out = std::process::Command::new("ldd").arg(program).output()?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let path = l.split("=>").last()?.split_whitespace().next()?;
-            path.starts_with('/').then(|| path.to_string())
-        })
-        .collect())
 }
 
 fn free_port() -> anyhow::Result<u16> {

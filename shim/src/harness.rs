@@ -199,6 +199,28 @@ impl Containerd {
         }
     }
 
+    /// Wait (at most [`PATIENCE`]) until no background compile of a
+    /// container of this containerd runs.
+    pub fn wait_for_background_compiles(&self) {
+        let began = Instant::now();
+        loop {
+            let out = Command::new("pgrep")
+                .args(["-f", &format!("precompile {}", self.dir.display())])
+                .output()
+                .expect("cannot run pgrep");
+            // pgrep: 0 found, 1 none; anything else is its own error.
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+            if out.stdout.is_empty() {
+                return;
+            }
+            assert!(
+                began.elapsed() < PATIENCE,
+                "a background compile did not end"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `ctr task kill --signal SIGNAL ID` (e.g. `SIGTERM`).
     pub fn kill(&self, id: &str, signal: &str) {
         let out = self.ctr(&["task", "kill", "--signal", signal, id]);
@@ -220,6 +242,38 @@ impl Drop for Containerd {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// An image `name` of the native `program` (at `/program`, its
+/// entrypoint), with the shared libraries and loader it needs if it is
+/// linked dynamically (as `ldd` lists them); for runc, or to show that
+/// wasock's runtime refuses it.
+pub fn native_image(name: &str, program: &Path) -> ImageBuilder {
+    let read =
+        |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let mut image =
+        ImageBuilder::with_entrypoint(name, "/program").file("/program", read(program), 0o755);
+    for lib in shared_libraries(program) {
+        let contents = read(Path::new(&lib));
+        image = image.file(&lib, contents, 0o755);
+    }
+    image
+}
+
+/// The shared libraries (and loader) a dynamically linked `program` needs,
+/// as `ldd` lists them; none for a static one.
+pub fn shared_libraries(program: &Path) -> Vec<String> {
+    let out = Command::new("ldd")
+        .arg(program)
+        .output()
+        .expect("cannot run ldd");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let path = l.split("=>").last()?.split_whitespace().next()?;
+            path.starts_with('/').then(|| path.to_string())
+        })
+        .collect()
 }
 
 /// Mount points under `dir`.

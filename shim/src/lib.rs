@@ -25,7 +25,7 @@
 //! assert_eq!(
 //!     argv,
 //!     ["wasock", "run", "--allow", "tcp-bind=0.0.0.0:7000", "--allow", "tcp-accept=*",
-//!      "--max-memory", "201326592", "/app.wasm"]
+//!      "--max-memory", "201326592", "--", "/app.wasm"]
 //! );
 //! # Ok::<(), containerd_shim_wasock::settings::SettingsError>(())
 //! ```

@@ -11,21 +11,19 @@ fn main() {
         && flag == precompile::FLAG
     {
         // Nobody reads this process's output; a failure only means the
-        // container compiles its component itself.
+        // next container compiles its component itself.
         let ok = precompile::run(bundle.as_ref(), &precompile::host_cache_dir()).is_ok();
         std::process::exit(i32::from(!ok));
     }
-    if bundle::is_start(&args) {
-        // containerd runs `start` in the container's bundle directory.
-        let here = std::env::current_dir().unwrap_or_default();
+    if let Some(here) = bundle::start_bundle(&args) {
         let cache = precompile::host_cache_dir();
         let cache = std::fs::create_dir_all(&cache)
             .is_ok()
             .then_some(cache.as_path());
-        if let Err(e) = bundle::carry_settings(&here, cache) {
-            // Without its annotations the container would lose their
-            // refusals too: refuse to start it instead.
-            eprintln!("wasock: cannot read the container's annotations: {e:#}");
+        if let Err(e) = bundle::prepare(&here, cache) {
+            // The container would not run unprepared anyway (the sandbox
+            // refuses it); say why here, where containerd logs a failed start.
+            eprintln!("wasock: cannot prepare the container: {e:#}");
             std::process::exit(1);
         }
         if cache.is_some() {

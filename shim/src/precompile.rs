@@ -27,8 +27,6 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use serde_json::Value;
 
-use crate::settings::ContainerSettings;
-
 /// The command-line flag of the background compile.
 pub const FLAG: &str = "--precompile";
 
@@ -41,11 +39,11 @@ pub fn host_cache_dir() -> PathBuf {
 }
 
 /// How long the background compile waits for the root file system.
-const MOUNT_WAIT: Duration = Duration::from_secs(60);
+const MOUNT_WAIT: Duration = Duration::from_secs(10);
 
 /// Largest component compiled in the background (a bigger one is still
 /// compiled by its container).
-const MAX_COMPONENT: u64 = 256 << 20;
+const MAX_COMPONENT: u64 = 64 << 20;
 
 /// Start the background compile for the container in `bundle`, detached
 /// from the `start` action (its own process group; no standard streams,
@@ -63,61 +61,75 @@ pub fn spawn(bundle: &Path) -> std::io::Result<()> {
         .map(drop)
 }
 
-/// The background compile: the container's command, as the sandbox will
-/// make it, with the component read from the mounted root file system.
+/// The background compile: the container's component, read from its
+/// mounted root file system into a private copy, compiled on the engine
+/// the container's command will make (its settings, without the guest's
+/// arguments or environment, which do not change the engine). One at a
+/// time on the host, at the lowest priority.
 pub fn run(bundle: &Path, cache: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(bundle.join("config.json"))?;
     let spec: Value = serde_json::from_str(&text)?;
-    let strings = |pointer: &str| -> Vec<String> {
-        spec.pointer(pointer)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let args = strings("/process/args");
-    let env = strings("/process/env");
-    let arg0 = args.first().context("the container has no command")?;
-    let inside = arg0.split_once('#').map_or(arg0.as_str(), |(path, _)| path);
-    let rootfs = bundle.join("rootfs");
-    let component = wait_for_component(&rootfs, inside)?;
-    let (settings, guest_env) = ContainerSettings::from_env(&env)?;
-    let argv = settings.command_line(&component, &args[1..], &guest_env, |_| false)?;
-    let cli = wasock_host::cli::Cli::try_parse_from(&argv)?;
-    wasock_host::cli::use_compile_cache(cache.to_path_buf());
-    wasock_host::cli::precompile(&cli.command)
+    let arg0 = spec
+        .pointer("/process/args/0")
+        .and_then(Value::as_str)
+        .context("the container has no command")?;
+    let inside = arg0.split_once('#').map_or(arg0, |(path, _)| path);
+    let settings = crate::bundle::settings_in_bundle(bundle)?;
+    let bytes = read_component(&bundle.join("rootfs"), inside)?;
+    // SAFETY: nice has no preconditions; a failure leaves the priority.
+    unsafe { libc::nice(19) };
+    let lock = std::fs::File::create(cache.join(".compiling"))?;
+    lock.lock()?;
+    let incoming = cache.join(format!(".incoming-{}.wasm", std::process::id()));
+    std::fs::write(&incoming, &bytes)?;
+    let compiled = (|| {
+        let argv = settings.command_line(&incoming, &[], &[], |_| false)?;
+        let cli = wasock_host::cli::Cli::try_parse_from(&argv)?;
+        wasock_host::cli::use_compile_cache(cache.to_path_buf());
+        wasock_host::cli::precompile(&cli.command)
+    })();
+    let _ = std::fs::remove_file(&incoming);
+    compiled
 }
 
-/// The component at `inside` (a path in the container) once containerd has
-/// mounted `rootfs`: a regular file within it of a sane size. Symbolic
-/// links that lead out of the root file system (they are resolved on the
-/// host) are refused.
-fn wait_for_component(rootfs: &Path, inside: &str) -> anyhow::Result<PathBuf> {
+/// The component at `inside` (a path in the container) once containerd
+/// has mounted `rootfs`: a regular file within it, opened without following
+/// a final symbolic link and read through that descriptor, of at most
+/// [`MAX_COMPONENT`] bytes, that starts like WebAssembly. Paths that lead
+/// out of the root file system (symbolic links are resolved on the host)
+/// are refused.
+fn read_component(rootfs: &Path, inside: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     let path = rootfs.join(inside.trim_start_matches('/'));
     let began = Instant::now();
-    loop {
+    let real = loop {
         if let (Ok(root), Ok(real)) = (rootfs.canonicalize(), path.canonicalize()) {
             anyhow::ensure!(
                 real.starts_with(&root) && real != root,
                 "{inside} leads out of the container's root file system"
             );
-            let meta = std::fs::metadata(&real)?;
-            anyhow::ensure!(meta.is_file(), "{inside} is not a file");
-            anyhow::ensure!(
-                meta.len() <= MAX_COMPONENT,
-                "{inside} is too large to compile here"
-            );
-            return Ok(real);
+            break real;
         }
         anyhow::ensure!(
             began.elapsed() < MOUNT_WAIT,
             "the root file system was not mounted"
         );
         std::thread::sleep(Duration::from_millis(10));
-    }
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&real)?;
+    anyhow::ensure!(file.metadata()?.is_file(), "{inside} is not a file");
+    let mut bytes = Vec::new();
+    file.take(MAX_COMPONENT + 1).read_to_end(&mut bytes)?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_COMPONENT,
+        "{inside} is too large to compile here"
+    );
+    anyhow::ensure!(bytes.starts_with(b"\0asm"), "{inside} is not WebAssembly");
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -125,20 +137,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_regular_files_inside_the_root_file_system_are_compiled() {
+    fn only_regular_webassembly_files_inside_the_root_file_system_are_read() {
         let dir = std::env::temp_dir().join(format!("wasock-precompile-{}", std::process::id()));
         let rootfs = dir.join("rootfs");
         std::fs::create_dir_all(rootfs.join("sub")).unwrap();
-        std::fs::write(rootfs.join("app.wasm"), b"\0asm").unwrap();
+        std::fs::write(rootfs.join("app.wasm"), b"\0asm component").unwrap();
+        std::fs::write(rootfs.join("text.wasm"), b"not wasm").unwrap();
         std::fs::write(dir.join("outside.wasm"), b"\0asm").unwrap();
         std::os::unix::fs::symlink("../outside.wasm", rootfs.join("escape.wasm")).unwrap();
-        std::os::unix::fs::symlink("/etc/hostname", rootfs.join("absolute.wasm")).unwrap();
+        std::os::unix::fs::symlink(dir.join("outside.wasm"), rootfs.join("absolute.wasm")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", rootfs.join("zero.wasm")).unwrap();
         assert_eq!(
-            wait_for_component(&rootfs, "/app.wasm").unwrap(),
-            rootfs.canonicalize().unwrap().join("app.wasm")
+            read_component(&rootfs, "/app.wasm").unwrap(),
+            b"\0asm component"
         );
-        for bad in ["/escape.wasm", "/absolute.wasm", "/sub", "/"] {
-            assert!(wait_for_component(&rootfs, bad).is_err(), "{bad}");
+        for bad in [
+            "/escape.wasm",
+            "/absolute.wasm",
+            "/zero.wasm",
+            "/text.wasm",
+            "/sub",
+            "/",
+        ] {
+            assert!(read_component(&rootfs, bad).is_err(), "{bad}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

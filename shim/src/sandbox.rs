@@ -13,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use wasock_host::cli::{Cli, Command, RuleArgs, execute, init_tracing};
 use wasock_host::policy::{Effect, RuleSource};
 
-use crate::settings::{ContainerSettings, Mode};
+use crate::settings::Mode;
 
 /// The exit status of a container whose settings or policy are refused
 /// before the guest runs (as `wasock` exits on bad arguments).
@@ -42,13 +42,14 @@ pub struct WasockSandbox;
 
 impl Sandbox for WasockSandbox {
     async fn run_wasi(&self, ctx: &impl RuntimeContext) -> anyhow::Result<i32> {
-        let entry = ctx.entrypoint();
-        let component = match entry.source {
-            Source::File(path) => path,
-            Source::Oci(_) => {
-                eprintln!(
-                    "wasock: this image keeps its component in a wasm layer, which wasock's shim does not run yet; build a plain image whose entrypoint is the .wasm file (wasock-image)"
-                );
+        // First, so that no signal is lost while the component compiles: as
+        // the container's first process, it would otherwise be ignored.
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let component = match component_path(ctx.entrypoint().source) {
+            Ok(path) => path,
+            Err(e) => {
+                eprintln!("wasock: cannot start this container: {e:#}");
                 return Ok(BAD_SETTINGS);
             }
         };
@@ -60,39 +61,40 @@ impl Sandbox for WasockSandbox {
                 return Ok(BAD_SETTINGS);
             }
         };
-        let mode = prepared.mode;
+        let (mode, drain) = (prepared.mode, prepared.drain);
         // runwasi runs this on its own tokio runtime; wasock runs a guest on
         // a single-threaded runtime of its own, so the guest gets a thread.
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("wasock-guest".into())
             .spawn(move || {
                 let _ = done_tx.send(execute(prepared.command));
             })
             .context("cannot start the guest's thread")?;
+        let finished = |status: Result<i32, _>| match status {
+            Ok(code) => code,
+            Err(_) => {
+                eprintln!("wasock: the host failed while running the guest (a bug in wasock)");
+                101
+            }
+        };
+        let signal = tokio::select! {
+            status = &mut done_rx => return Ok(finished(status)),
+            _ = term.recv() => libc_signal::SIGTERM,
+            _ = int.recv() => libc_signal::SIGINT,
+        };
         if mode == Mode::Serve {
-            // `wasock serve` handles SIGTERM and SIGINT itself: it stops
-            // accepting and drains running instances, then exits.
-            return done_rx
-                .await
-                .context("the guest's thread ended without a status");
-        }
-        // A command has no way to be told to stop: as the container's
-        // first process it would ignore SIGTERM, so it ends here, with
-        // the status of a process ended by that signal.
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            status = done_rx => status.context("the guest's thread ended without a status"),
-            _ = term.recv() => {
-                eprintln!("wasock: stopping the guest on SIGTERM");
-                Ok(128 + libc_signal::SIGTERM)
-            }
-            _ = int.recv() => {
-                eprintln!("wasock: stopping the guest on SIGINT");
-                Ok(128 + libc_signal::SIGINT)
+            // `wasock serve` handles the signal too once it listens: it stops
+            // accepting and drains running instances, then exits. If the
+            // signal came before, it ends here after the drain time.
+            if let Ok(status) = tokio::time::timeout(drain + DRAIN_MARGIN, &mut done_rx).await {
+                return Ok(finished(status));
             }
         }
+        // A command has no way to be told to stop: it ends here, with the
+        // status of a process ended by the signal.
+        eprintln!("wasock: stopping the guest on signal {signal}");
+        Ok(128 + signal)
     }
 
     async fn can_handle(&self, ctx: &impl RuntimeContext) -> anyhow::Result<()> {
@@ -114,42 +116,67 @@ mod libc_signal {
     pub const SIGTERM: i32 = 15;
 }
 
+/// How much longer than the drain time serve mode may take to end after a
+/// signal before it is ended.
+const DRAIN_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Where the component to run is: its file, or, for an image that keeps it
+/// in a wasm layer (runwasi's other kind), a file written from that layer.
+fn component_path(source: Source<'_>) -> anyhow::Result<std::path::PathBuf> {
+    match source {
+        Source::File(path) => Ok(path),
+        Source::Oci(layers) => {
+            let [layer] = layers else {
+                anyhow::bail!(
+                    "the image has {} wasm layers; wasock runs one component",
+                    layers.len()
+                );
+            };
+            let dir = std::env::temp_dir();
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("wasock-component.wasm");
+            std::fs::write(&path, &layer.layer)
+                .with_context(|| format!("cannot write the wasm layer to {}", path.display()))?;
+            Ok(path)
+        }
+    }
+}
+
 /// A container ready to run: the command and how it runs.
 struct Prepared {
     command: Command,
     mode: Mode,
+    /// Serve mode's drain time.
+    drain: std::time::Duration,
 }
 
 /// Read the container's settings, make and check the `wasock` command,
 /// and say on the container's log which policy it runs under.
 fn prepare(component: &Path, guest_args: &[String], env: &[String]) -> anyhow::Result<Prepared> {
-    let (settings, guest_env) = ContainerSettings::from_env(env)?;
-    let log = guest_env
-        .iter()
-        .find_map(|v| v.strip_prefix("RUST_LOG="))
-        .map(str::to_string);
-    init_tracing(log.as_deref());
+    let settings = crate::bundle::settings_in_container()?;
+    init_tracing(Some(&settings.log_directives()));
     let cache = Path::new(crate::bundle::CACHE_IN_CONTAINER);
     if cache.is_dir() {
         wasock_host::cli::use_compile_cache(cache.to_path_buf());
     }
     let mode = settings.mode()?;
-    let argv = settings.command_line(component, guest_args, &guest_env, Path::exists)?;
+    let argv = settings.command_line(component, guest_args, env, Path::exists)?;
     let cli = Cli::try_parse_from(&argv).map_err(|e| {
         anyhow::anyhow!("{}", e.render().to_string().trim_end()).context(format!(
             "the container's wasock settings make the command line `{}`",
             argv.join(" ")
         ))
     })?;
-    let rules = match &cli.command {
-        Command::Run(args) => &args.rules,
-        Command::Serve(args) => &args.rules,
-        _ => unreachable!("settings make run or serve commands only"),
+    let (rules, drain) = match &cli.command {
+        Command::Run(args) => (&args.rules, std::time::Duration::ZERO),
+        Command::Serve(args) => (&args.rules, args.drain_timeout),
+        _ => anyhow::bail!("the container's settings make neither a run nor a serve command"),
     };
     eprintln!("{}", describe_policy(rules).map_err(anyhow::Error::msg)?);
     Ok(Prepared {
         command: cli.command,
         mode,
+        drain,
     })
 }
 

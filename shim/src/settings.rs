@@ -1,7 +1,8 @@
 //! What a container asks of wasock: its annotations (`wasock.dev/...`) and
 //! its memory limit, turned into the command line of `wasock run` or
 //! `wasock serve`, so that a container is checked and limited exactly as
-//! the same guest under the `wasock` binary.
+//! the same guest under the `wasock` binary. They reach the container as a
+//! file the shim mounts read-only ([`crate::bundle`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,10 +12,10 @@ use serde::{Deserialize, Serialize};
 /// The prefix of the annotations wasock reads.
 pub const ANNOTATION_PREFIX: &str = "wasock.dev/";
 
-/// The environment variable that carries [`ContainerSettings`] from the
-/// container's bundle into the container (see [`crate::bundle`]). The guest
-/// never sees it.
-pub const SETTINGS_ENV: &str = "WASOCK_CONTAINER";
+/// Where a container finds its [`ContainerSettings`]: a file the shim's
+/// start step writes in the bundle and mounts read-only (see
+/// [`crate::bundle`]).
+pub const SETTINGS_IN_CONTAINER: &str = "/.wasock/settings.json";
 
 /// Where a policy file in the image is looked for when no
 /// `wasock.dev/policy` annotation names one.
@@ -55,7 +56,7 @@ const VALUE_KEYS: &[&str] = &[
 const SERVE_KEYS: &[&str] = &["listen", "max-concurrent", "workers", "drain-timeout"];
 
 /// Annotations with a meaning of their own.
-const OWN_KEYS: &[&str] = &["mode", "policy"];
+const OWN_KEYS: &[&str] = &["mode", "policy", "log"];
 
 /// A container's wasock settings, as read from its OCI spec when the
 /// bundle is prepared.
@@ -99,10 +100,14 @@ pub enum SettingsError {
         "serve mode needs an address: add the annotation {ANNOTATION_PREFIX}listen, e.g. 0.0.0.0:8080"
     )]
     NoListenAddress,
-    /// The value of [`SETTINGS_ENV`] is not what the bundle step writes.
+    /// The container has no settings file mounted by the shim: its start
+    /// step did not run, so its annotations (refusals included) are unknown.
     #[error(
-        "{SETTINGS_ENV} does not hold wasock's settings ({0}); it is set by the shim, not by hand"
+        "this container was not prepared by the shim's start step ({SETTINGS_IN_CONTAINER} is not mounted), so its annotations are unknown; it is not run without them"
     )]
+    NotPrepared,
+    /// The settings file is not what the start step writes.
+    #[error("{SETTINGS_IN_CONTAINER} does not hold wasock's settings: {0}")]
     Garbled(String),
 }
 
@@ -140,31 +145,22 @@ impl ContainerSettings {
         }
     }
 
-    /// The settings carried in a container's environment (`NAME=VALUE`
-    /// strings), and the environment without them. No settings in it means
-    /// none were asked for.
-    pub fn from_env(env: &[String]) -> Result<(ContainerSettings, Vec<String>), SettingsError> {
-        let mut settings = ContainerSettings::default();
-        let mut rest = Vec::with_capacity(env.len());
-        for var in env {
-            match var
-                .strip_prefix(SETTINGS_ENV)
-                .and_then(|v| v.strip_prefix('='))
-            {
-                // The bundle step puts its entry last; it is the one that counts.
-                Some(json) => {
-                    settings = serde_json::from_str(json)
-                        .map_err(|e| SettingsError::Garbled(e.to_string()))?
-                }
-                None => rest.push(var.clone()),
-            }
-        }
-        Ok((settings, rest))
+    /// The settings as the start step writes them.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a map of strings always serialises")
     }
 
-    /// The settings as the value of [`SETTINGS_ENV`].
-    pub fn to_env_value(&self) -> String {
-        serde_json::to_string(self).expect("a map of strings always serialises")
+    /// The settings from what [`ContainerSettings::to_json`] wrote.
+    pub fn from_json(json: &str) -> Result<ContainerSettings, SettingsError> {
+        serde_json::from_str(json).map_err(|e| SettingsError::Garbled(e.to_string()))
+    }
+
+    /// The directives for wasock's log: warnings by default, then
+    /// `wasock.dev/log`'s (`RUST_LOG`'s syntax); denials and limits are
+    /// logged whatever that says.
+    pub fn log_directives(&self) -> String {
+        let asked = self.annotations.get("log").map(|l| l.trim()).unwrap_or("");
+        format!("warn,{asked},wasock::policy=warn,wasock::limits=warn")
     }
 
     /// The mode `wasock.dev/mode` asks for (run when absent).
@@ -177,9 +173,10 @@ impl ContainerSettings {
     }
 
     /// The `wasock` command line for this container: the subcommand, its
-    /// flags, then the component and (in run mode) its arguments and
-    /// environment. `policy_file_exists` tells whether a path exists in
-    /// the container, for the default policy file.
+    /// flags and (in run mode) the guest's environment, then `--`, the
+    /// component and (in run mode) its arguments, which therefore can never
+    /// be taken for wasock's flags. `policy_file_exists` tells whether a
+    /// path exists in the container, for the default policy file.
     pub fn command_line(
         &self,
         component: &Path,
@@ -239,10 +236,13 @@ impl ContainerSettings {
             argv.extend(["--max-memory".to_string(), memory]);
         }
         if mode == Mode::Run {
-            for var in guest_env {
-                argv.extend(["--env".to_string(), var.clone()]);
+            // OCI environment entries are NAME=VALUE; anything else is not
+            // an environment variable to pass on.
+            for var in guest_env.iter().filter(|v| v.contains('=')) {
+                argv.push(format!("--env={var}"));
             }
         }
+        argv.push("--".to_string());
         argv.push(component.display().to_string());
         if mode == Mode::Run {
             argv.extend(guest_args.iter().cloned());
@@ -275,6 +275,7 @@ impl ContainerSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
     fn settings(pairs: &[(&str, &str)], memory: Option<i64>) -> ContainerSettings {
         ContainerSettings::from_spec(pairs.iter().copied(), memory)
@@ -316,8 +317,8 @@ mod tests {
                 "tcp-accept=127.0.0.9:*",
                 "--timeout",
                 "10s",
-                "--env",
-                "PATH=/bin",
+                "--env=PATH=/bin",
+                "--",
                 "/app.wasm",
                 "127.0.0.1:7000"
             ]
@@ -327,7 +328,7 @@ mod tests {
     #[test]
     fn the_image_policy_file_is_used_when_present_or_named() {
         let none = settings(&[], None);
-        assert_eq!(line(&none, false).unwrap()[2..4], ["--env", "PATH=/bin"]);
+        assert_eq!(line(&none, false).unwrap()[2..4], ["--env=PATH=/bin", "--"]);
         assert_eq!(
             line(&none, true).unwrap()[2..4],
             ["--policy", DEFAULT_POLICY_FILE]
@@ -386,6 +387,7 @@ mod tests {
                 "0.0.0.0:8080",
                 "--workers",
                 "2",
+                "--",
                 "/app.wasm"
             ]
         );
@@ -412,20 +414,48 @@ mod tests {
     }
 
     #[test]
-    fn settings_travel_through_the_environment_and_leave_it() {
+    fn settings_travel_as_json() {
         let s = settings(&[("wasock.dev/allow", "tcp-bind=*")], Some(1 << 30));
-        let env = vec![
-            "PATH=/bin".to_string(),
-            format!("{SETTINGS_ENV}={{\"annotations\":{{}},\"memory_limit\":null}}"),
-            format!("{SETTINGS_ENV}={}", s.to_env_value()),
-        ];
-        let (back, rest) = ContainerSettings::from_env(&env).unwrap();
-        assert_eq!(back, s);
-        assert_eq!(rest, ["PATH=/bin"]);
-        let garbled = [format!("{SETTINGS_ENV}=nope")];
+        assert_eq!(ContainerSettings::from_json(&s.to_json()).unwrap(), s);
         assert!(matches!(
-            ContainerSettings::from_env(&garbled),
+            ContainerSettings::from_json("nope"),
             Err(SettingsError::Garbled(_))
         ));
+    }
+
+    #[test]
+    fn guest_arguments_and_environment_never_become_wasock_flags() {
+        let argv = settings(&[], None)
+            .command_line(
+                Path::new("/app.wasm"),
+                &["--allow".into(), "tcp-connect=*".into(), "--".into()],
+                &["--allow=x".into(), "-A=1".into(), "NOEQUALS".into()],
+                |_| false,
+            )
+            .unwrap();
+        let cli = wasock_host::cli::Cli::try_parse_from(&argv).unwrap();
+        let wasock_host::cli::Command::Run(run) = cli.command else {
+            panic!("{argv:?}")
+        };
+        assert!(run.rules.allow.is_empty(), "{argv:?}");
+        assert_eq!(run.args, ["--allow", "tcp-connect=*", "--"]);
+        // Entries that look like flags are the guest's variables; one
+        // without `=` is not passed on.
+        let names: Vec<&str> = run.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["--allow", "-A"]);
+    }
+
+    #[test]
+    fn the_log_keeps_denials_whatever_is_asked() {
+        let quiet = settings(&[("wasock.dev/log", "off")], None);
+        assert!(
+            quiet
+                .log_directives()
+                .ends_with("wasock::policy=warn,wasock::limits=warn")
+        );
+        assert_eq!(
+            settings(&[], None).log_directives(),
+            "warn,,wasock::policy=warn,wasock::limits=warn"
+        );
     }
 }

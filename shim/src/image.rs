@@ -31,6 +31,9 @@ use crate::settings::DEFAULT_POLICY_FILE;
 pub const COMPONENT_PATH: &str = "/app.wasm";
 
 const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+/// runwasi's media type for a layer that is a wasm component.
+pub const WASM_LAYER_MEDIA_TYPE: &str =
+    "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -44,6 +47,8 @@ pub struct ImageBuilder {
     entrypoint: String,
     args: Vec<String>,
     env: Vec<String>,
+    /// runwasi's image kind: the component as the one layer itself.
+    wasm_layer: bool,
 }
 
 impl ImageBuilder {
@@ -63,7 +68,18 @@ impl ImageBuilder {
             entrypoint: path.to_string(),
             args: Vec::new(),
             env: Vec::new(),
+            wasm_layer: false,
         }
+    }
+
+    /// Write runwasi's other kind of image instead: the component is the
+    /// image's one layer (media type [`WASM_LAYER_MEDIA_TYPE`]), for the
+    /// platform `wasip1/wasm`, with no file system. Only an image made by
+    /// [`ImageBuilder::new`] with no other files can be written so, and
+    /// containerd runs it from 1.6.25 and 1.7.7 on.
+    pub fn as_wasm_layer(mut self) -> ImageBuilder {
+        self.wasm_layer = true;
+        self
     }
 
     /// The image's name.
@@ -97,24 +113,46 @@ impl ImageBuilder {
 
     /// Write the image archive (a tar) to `out`.
     pub fn write(&self, out: impl Write) -> io::Result<()> {
-        let layer = self.layer()?;
+        let (layer, media_type, os, architecture) = if self.wasm_layer {
+            let [(path, component, _)] = self.files.as_slice() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a wasm-layer image holds the component and nothing else",
+                ));
+            };
+            if path != &self.entrypoint {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a wasm-layer image's one file is its entrypoint",
+                ));
+            }
+            (component.clone(), WASM_LAYER_MEDIA_TYPE, "wasip1", "wasm")
+        } else {
+            (self.layer()?, LAYER_MEDIA_TYPE, "linux", oci_architecture())
+        };
         let layer_digest = digest(&layer);
+        // A wasm layer is not a file system: it has no diff ID.
+        let diff_ids: Vec<&str> = if self.wasm_layer {
+            vec![]
+        } else {
+            vec![&layer_digest]
+        };
         let config = serde_json::to_vec(&json!({
-            "architecture": oci_architecture(),
-            "os": "linux",
+            "architecture": architecture,
+            "os": os,
             "config": {
                 "Entrypoint": [self.entrypoint],
                 "Cmd": self.args,
                 "Env": self.env,
             },
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
         }))?;
         let config_digest = digest(&config);
         let manifest = serde_json::to_vec(&json!({
             "schemaVersion": 2,
             "mediaType": MANIFEST_MEDIA_TYPE,
             "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": layer.len()}],
+            "layers": [{"mediaType": media_type, "digest": layer_digest, "size": layer.len()}],
         }))?;
         let manifest_digest = digest(&manifest);
         let tag = self
@@ -128,7 +166,7 @@ impl ImageBuilder {
                 "mediaType": MANIFEST_MEDIA_TYPE,
                 "digest": manifest_digest,
                 "size": manifest.len(),
-                "platform": {"architecture": oci_architecture(), "os": "linux"},
+                "platform": {"architecture": architecture, "os": os},
                 "annotations": {
                     "io.containerd.image.name": self.name,
                     "org.opencontainers.image.ref.name": tag,
@@ -149,7 +187,10 @@ impl ImageBuilder {
             0o644,
         )?;
         append(&mut archive, "index.json", &index, 0o644)?;
-        append(&mut archive, "manifest.json", &docker_manifest, 0o644)?;
+        if !self.wasm_layer {
+            // docker's format has no wasm layers.
+            append(&mut archive, "manifest.json", &docker_manifest, 0o644)?;
+        }
         append(&mut archive, &blob_path(&layer_digest), &layer, 0o644)?;
         append(&mut archive, &blob_path(&config_digest), &config, 0o644)?;
         append(&mut archive, &blob_path(&manifest_digest), &manifest, 0o644)?;
@@ -263,5 +304,38 @@ mod tests {
         assert_eq!(layer_files["etc/wasock/policy.toml"], b"allow = []\n");
         // The same input gives the same archive.
         assert_eq!(out, archive());
+    }
+
+    #[test]
+    fn a_wasm_layer_image_is_the_component_as_its_layer() {
+        let mut out = Vec::new();
+        ImageBuilder::new("docker.io/wasock/echo:wasm", b"\0asm component".to_vec())
+            .arg("127.0.0.1:7000")
+            .as_wasm_layer()
+            .write(&mut out)
+            .unwrap();
+        let files = entries(&out);
+        assert!(!files.contains_key("manifest.json"));
+        let index: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
+        assert_eq!(index["manifests"][0]["platform"]["os"], "wasip1");
+        let manifest_path = blob_path(index["manifests"][0]["digest"].as_str().unwrap());
+        let manifest: serde_json::Value = serde_json::from_slice(&files[&manifest_path]).unwrap();
+        let layer = &manifest["layers"][0];
+        assert_eq!(layer["mediaType"], WASM_LAYER_MEDIA_TYPE);
+        assert_eq!(
+            files[&blob_path(layer["digest"].as_str().unwrap())],
+            b"\0asm component"
+        );
+        let config: serde_json::Value = serde_json::from_slice(
+            &files[&blob_path(manifest["config"]["digest"].as_str().unwrap())],
+        )
+        .unwrap();
+        assert_eq!(config["architecture"], "wasm");
+        assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!([]));
+        // Nothing but the component fits in one.
+        let with_policy = ImageBuilder::new("docker.io/wasock/echo:wasm", b"\0asm".to_vec())
+            .policy(b"allow = []".to_vec())
+            .as_wasm_layer();
+        assert!(with_policy.write(Vec::new()).is_err());
     }
 }

@@ -207,3 +207,30 @@ fn describe_policy(rules: &RuleArgs) -> Result<String, String> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use containerd_shim_wasm::sandbox::context::WasmLayer;
+
+    #[test]
+    fn a_wasm_layer_is_run_from_a_file_of_its_bytes() {
+        let layer: WasmLayer = serde_json::from_value(serde_json::json!({
+            "config": {
+                "mediaType": crate::image::WASM_LAYER_MEDIA_TYPE,
+                "digest": format!("sha256:{}", "0".repeat(64)),
+                "size": 8,
+            },
+            "precompiled": false,
+            "layer": b"\0asm\x0d\0\x01\0".to_vec(),
+        }))
+        .unwrap();
+        let path = component_path(Source::Oci(std::slice::from_ref(&layer))).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), layer.layer);
+        std::fs::remove_file(&path).unwrap();
+        // One component per container.
+        let two = [layer.clone(), layer];
+        let err = component_path(Source::Oci(&two)).unwrap_err();
+        assert!(err.to_string().contains("2 wasm layers"), "{err}");
+    }
+}

@@ -21,6 +21,11 @@ struct Args {
     /// A policy file to put in the image (at /etc/wasock/policy.toml).
     #[arg(long, value_name = "POLICY.toml")]
     policy: Option<PathBuf>,
+    /// Write runwasi's wasm-layer kind of image (the component as its one
+    /// layer, platform wasip1/wasm; containerd 1.6.25 or 1.7.7 and later)
+    /// instead of a plain one. It cannot hold a policy file.
+    #[arg(long, conflicts_with = "policy")]
+    wasm_layer: bool,
     /// An environment variable for the component (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE")]
     env: Vec<String>,
@@ -59,6 +64,9 @@ fn main() -> anyhow::Result<()> {
     }
     for arg in args.args {
         image = image.arg(arg);
+    }
+    if args.wasm_layer {
+        image = image.as_wasm_layer();
     }
     let file = std::fs::File::create(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;

@@ -112,6 +112,26 @@ fn a_native_program_is_never_run_natively_under_the_wasock_runtime() {
 }
 
 #[test]
+fn kubernetes_pod_sandbox_still_runs_natively() {
+    // The CRI runs each pod's pause container under the pod's runtime; it
+    // is the one native program the shim lets runwasi run.
+    let ctd = containerd();
+    let image = ctd.import_image(&harness::native_image(
+        "docker.io/wasock/pause:test",
+        Path::new("/bin/echo"),
+    ));
+    let mut pause = ctd.run(
+        "pause",
+        &image,
+        &["--annotation", "io.kubernetes.cri.container-type=sandbox"],
+        &["/program", "sandbox ran"],
+    );
+    assert_eq!(pause.line_starting("sandbox"), "sandbox ran");
+    let (status, err) = pause.finish();
+    assert_eq!(status, 0, "{err}");
+}
+
+#[test]
 fn guest_arguments_that_look_like_flags_grant_nothing() {
     let ctd = containerd();
     let image = ctd.import("flag-echo", TCP_ECHO, |b| b);

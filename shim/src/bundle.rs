@@ -100,13 +100,15 @@ fn is_pod_sandbox(spec: &Value) -> bool {
         == Some("sandbox")
 }
 
-/// Give the entrypoint a `#function` suffix if it has none.
+/// Make the entrypoint `PATH#_start/`: runwasi takes what is before the
+/// `#` as the component's file, and the whole for a native program's path,
+/// which, ending in `/`, can never name a file (even one an image named
+/// `PATH#_start`).
 fn never_native(spec: &mut Value) {
-    if let Some(arg0) = spec
-        .pointer_mut("/process/args/0")
-        .filter(|a| a.as_str().is_some_and(|s| !s.contains('#')))
-    {
-        *arg0 = Value::String(format!("{}#_start", arg0.as_str().unwrap_or_default()));
+    if let Some(arg0) = spec.pointer_mut("/process/args/0") {
+        let path = arg0.as_str().unwrap_or_default();
+        let path = path.split_once('#').map_or(path, |(p, _)| p);
+        *arg0 = Value::String(format!("{path}#_start/"));
     }
 }
 
@@ -146,15 +148,20 @@ pub fn settings_in_bundle(bundle: &Path) -> anyhow::Result<ContainerSettings> {
     Ok(ContainerSettings::from_json(&text)?)
 }
 
+/// Whether `path` is a mount point of this process (which an image cannot
+/// make, unlike a file).
+pub fn is_mount_point(path: &str) -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(path))
+}
+
 /// The settings the start step mounted into this container, read from
 /// inside it; [`crate::settings::SettingsError::NotPrepared`] unless the
 /// file is a mount (so an image cannot bring its own).
 pub fn settings_in_container() -> anyhow::Result<ContainerSettings> {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mounted = mountinfo
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(SETTINGS_IN_CONTAINER));
-    if !mounted {
+    if !is_mount_point(SETTINGS_IN_CONTAINER) {
         return Err(crate::settings::SettingsError::NotPrepared.into());
     }
     let text = fs::read_to_string(SETTINGS_IN_CONTAINER)?;
@@ -212,7 +219,7 @@ mod tests {
                 .iter()
                 .all(|m| m["options"].as_array().unwrap().contains(&"ro".into()))
         );
-        assert_eq!(spec["process"]["args"], json!(["/app.wasm#_start", "x"]));
+        assert_eq!(spec["process"]["args"], json!(["/app.wasm#_start/", "x"]));
         // Preparing again changes nothing more.
         prepare(&dir, Some(Path::new("/var/cache/w"))).unwrap();
         assert_eq!(spec_of(&dir), spec);
@@ -230,6 +237,11 @@ mod tests {
         }));
         prepare(&dir, None).unwrap();
         assert_eq!(spec_of(&dir)["process"]["args"], json!(["/pause"]));
+        fs::remove_dir_all(&dir).unwrap();
+        // A file named like the suffix cannot be reached either.
+        let dir = bundle_with(json!({"process": {"args": ["/evil#_start"]}}));
+        prepare(&dir, None).unwrap();
+        assert_eq!(spec_of(&dir)["process"]["args"], json!(["/evil#_start/"]));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -41,6 +41,9 @@ pub fn host_cache_dir() -> PathBuf {
 /// How long the background compile waits for the root file system.
 const MOUNT_WAIT: Duration = Duration::from_secs(10);
 
+/// CPU seconds the background compile may use before the kernel ends it.
+const CPU_SECONDS: libc::rlim_t = 60;
+
 /// Largest component compiled in the background (a bigger one is still
 /// compiled by its container).
 const MAX_COMPONENT: u64 = 64 << 20;
@@ -75,19 +78,31 @@ pub fn run(bundle: &Path, cache: &Path) -> anyhow::Result<()> {
         .context("the container has no command")?;
     let inside = arg0.split_once('#').map_or(arg0, |(path, _)| path);
     let settings = crate::bundle::settings_in_bundle(bundle)?;
-    let bytes = read_component(&bundle.join("rootfs"), inside)?;
-    // SAFETY: nice has no preconditions; a failure leaves the priority.
-    unsafe { libc::nice(19) };
+    // One at a time: a compile already running means this one is skipped
+    // (that container compiles for itself), so a burst of starts never
+    // queues work or memory on the host.
     let lock = std::fs::File::create(cache.join(".compiling"))?;
-    lock.lock()?;
-    let incoming = cache.join(format!(".incoming-{}.wasm", std::process::id()));
-    std::fs::write(&incoming, &bytes)?;
-    let compiled = (|| {
+    lock.try_lock()?;
+    // SAFETY: nice and setrlimit have no preconditions; a failure leaves
+    // the priority or the limit as it was.
+    unsafe {
+        libc::nice(19);
+        let cpu = libc::rlimit {
+            rlim_cur: CPU_SECONDS,
+            rlim_max: CPU_SECONDS,
+        };
+        libc::setrlimit(libc::RLIMIT_CPU, &cpu);
+    }
+    let bytes = read_component(&bundle.join("rootfs"), inside)?;
+    // Beside the cache, not in it: containers see the cache.
+    let incoming = cache.with_file_name(format!(".wasock-incoming-{}.wasm", std::process::id()));
+    let compiled = std::fs::write(&incoming, &bytes).map_err(anyhow::Error::from);
+    let compiled = compiled.and_then(|()| {
         let argv = settings.command_line(&incoming, &[], &[], |_| false)?;
         let cli = wasock_host::cli::Cli::try_parse_from(&argv)?;
         wasock_host::cli::use_compile_cache(cache.to_path_buf());
         wasock_host::cli::precompile(&cli.command)
-    })();
+    });
     let _ = std::fs::remove_file(&incoming);
     compiled
 }
@@ -117,6 +132,12 @@ fn read_component(rootfs: &Path, inside: &str) -> anyhow::Result<Vec<u8>> {
         );
         std::thread::sleep(Duration::from_millis(10));
     };
+    // Only a regular file is opened at all: opening a device node an image
+    // carried could have effects on the host.
+    anyhow::ensure!(
+        std::fs::symlink_metadata(&real)?.is_file(),
+        "{inside} is not a file"
+    );
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)

@@ -155,9 +155,10 @@ struct Prepared {
 fn prepare(component: &Path, guest_args: &[String], env: &[String]) -> anyhow::Result<Prepared> {
     let settings = crate::bundle::settings_in_container()?;
     init_tracing(Some(&settings.log_directives()));
-    let cache = Path::new(crate::bundle::CACHE_IN_CONTAINER);
-    if cache.is_dir() {
-        wasock_host::cli::use_compile_cache(cache.to_path_buf());
+    // Only the host's cache, which the start step mounted: a folder the
+    // image or a volume put there could hold machine code of anyone's.
+    if crate::bundle::is_mount_point(crate::bundle::CACHE_IN_CONTAINER) {
+        wasock_host::cli::use_compile_cache(crate::bundle::CACHE_IN_CONTAINER.into());
     }
     let mode = settings.mode()?;
     let argv = settings.command_line(component, guest_args, env, Path::exists)?;

@@ -89,11 +89,8 @@ fn block_on<F: Future>(f: F) -> Result<F::Output, i32> {
     }
 }
 
-/// The compilation cache's directory, when a front end chose one.
-static COMPILE_CACHE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
-/// The cache made for that directory (one per process; none if the
-/// directory cannot be used), for its counts.
+/// The compilation cache a front end chose with [`use_compile_cache`]:
+/// `Some(None)` when its directory cannot be used (no cache then).
 static CHOSEN_CACHE: std::sync::OnceLock<Option<wasmtime::Cache>> = std::sync::OnceLock::new();
 
 /// Say (at `info`, target `wasock::cache`) whether `component` came from
@@ -121,7 +118,9 @@ fn report_cache(component: &std::path::Path) {
 /// directory that cannot be written is still read. Only the first call
 /// counts.
 pub fn use_compile_cache(dir: std::path::PathBuf) {
-    let _first_wins = COMPILE_CACHE.set(dir);
+    let mut config = wasmtime::CacheConfig::new();
+    config.with_directory(dir);
+    let _first_wins = CHOSEN_CACHE.set(wasmtime::Cache::new(config).ok());
 }
 
 /// Compile the component of a `run` or `serve` command on the engine that
@@ -141,18 +140,11 @@ fn runner_for(
     mut config: wasmtime::Config,
     limits: &Limits,
 ) -> anyhow::Result<crate::runtime::Runner> {
-    let cache = match COMPILE_CACHE.get() {
-        Some(dir) => {
-            let cache = CHOSEN_CACHE.get_or_init(|| {
-                let mut cache = wasmtime::CacheConfig::new();
-                cache.with_directory(dir);
-                wasmtime::Cache::new(cache).ok()
-            });
-            cache.clone().ok_or(())
-        }
-        None => wasmtime::Cache::from_file(None).map_err(drop),
+    let cache = match CHOSEN_CACHE.get() {
+        Some(chosen) => chosen.clone(),
+        None => wasmtime::Cache::from_file(None).ok(),
     };
-    config.cache(cache.ok());
+    config.cache(cache);
     if limits.fuel.is_some() {
         crate::runtime::Runner::with_fuel(&config)
     } else {

@@ -78,15 +78,13 @@ impl ContainerBench {
         let containerd = Containerd::start(&dir);
         // A dynamically linked build (cargo build rebuilds it so) brings its
         // libraries; the bench says which it ran.
-        let linked = if harness::shared_libraries(&echo).is_empty() {
+        let native = harness::native_image("docker.io/wasock/native-echo:bench", &echo);
+        let linked = if native.libraries.is_empty() {
             "static"
         } else {
             "dynamic"
         };
-        let native = containerd.import_image(&harness::native_image(
-            "docker.io/wasock/native-echo:bench",
-            &echo,
-        ));
+        let native = containerd.import_image(&native.image);
         let wasm = containerd.import("tcp-echo-bench", wasock_test_programs::TCP_ECHO, |b| b);
         Ok(Some(ContainerBench {
             containerd,

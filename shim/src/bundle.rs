@@ -87,10 +87,17 @@ fn settings_of(spec: &Value) -> ContainerSettings {
     let memory = spec
         .pointer("/linux/resources/memory/limit")
         .and_then(Value::as_i64);
-    ContainerSettings::from_spec(
-        annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        memory,
-    )
+    let component = spec
+        .pointer("/process/args/0")
+        .and_then(Value::as_str)
+        .map(|arg0| without_function(arg0).to_string());
+    ContainerSettings {
+        component,
+        ..ContainerSettings::from_spec(
+            annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            memory,
+        )
+    }
 }
 
 /// Kubernetes' pod sandbox (the pause container), which runs natively.
@@ -106,10 +113,14 @@ fn is_pod_sandbox(spec: &Value) -> bool {
 /// `PATH#_start`).
 fn never_native(spec: &mut Value) {
     if let Some(arg0) = spec.pointer_mut("/process/args/0") {
-        let path = arg0.as_str().unwrap_or_default();
-        let path = path.split_once('#').map_or(path, |(p, _)| p);
+        let path = without_function(arg0.as_str().unwrap_or_default());
         *arg0 = Value::String(format!("{path}#_start/"));
     }
+}
+
+/// An entrypoint without runwasi's `#function` suffix: the file's path.
+fn without_function(arg0: &str) -> &str {
+    arg0.split_once('#').map_or(arg0, |(path, _)| path)
 }
 
 /// Mount `source` read-only at `destination`, replacing a mount the spec
@@ -206,6 +217,7 @@ mod tests {
         assert_eq!(settings.annotations.len(), 1);
         assert_eq!(settings.annotations["allow"], "tcp-bind=127.0.0.1:80");
         assert_eq!(settings.memory_limit, Some(1 << 20));
+        assert_eq!(settings.component.as_deref(), Some("/app.wasm"));
         // Both mounts are there once, read-only; the forged one is gone.
         let mounts = spec["mounts"].as_array().unwrap();
         assert_eq!(mounts.len(), 2, "{mounts:#?}");

@@ -23,20 +23,50 @@ const NAMESPACE: &str = "wasock-test";
 /// stopping); every wait is bounded by it.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Where `.ci/install-containerd-1.7` puts Debian 13's containerd 1.7
+/// (`containerd` and `ctr`), unless `WASOCK_CONTAINERD_1_7` names another
+/// folder.
+pub const CONTAINERD_1_7: &str = "/opt/containerd-1.7/usr/bin";
+
 /// A containerd of one's own, stopped (and its folder removed) on drop.
 pub struct Containerd {
     dir: PathBuf,
     daemon: Child,
+    /// The folder of its `containerd` and `ctr`, or `None` for those on
+    /// `PATH`.
+    bin: Option<PathBuf>,
 }
 
 impl Containerd {
-    /// Start one whose `PATH` has `shim_dir` first (where
-    /// `containerd-shim-wasock-v1` is); it answers before this returns.
+    /// Start one (the `containerd` on `PATH`: Debian 12's is 1.6) whose
+    /// `PATH` has `shim_dir` first (where `containerd-shim-wasock-v1` is);
+    /// it answers before this returns.
     ///
     /// # Panics
     /// If containerd cannot be started or does not answer within
     /// [`PATIENCE`]: this is test and benchmark support.
     pub fn start(shim_dir: &Path) -> Containerd {
+        Containerd::launch(None, shim_dir)
+    }
+
+    /// [`Containerd::start`] with containerd 1.7 from [`CONTAINERD_1_7`],
+    /// which runs runwasi's wasm-layer images.
+    ///
+    /// # Panics
+    /// As [`Containerd::start`], and if containerd 1.7 is not there.
+    pub fn start_1_7(shim_dir: &Path) -> Containerd {
+        let bin = std::env::var_os("WASOCK_CONTAINERD_1_7")
+            .map_or_else(|| PathBuf::from(CONTAINERD_1_7), PathBuf::from);
+        assert!(
+            bin.join("containerd").exists(),
+            "no containerd 1.7 in {}: run .ci/install-containerd-1.7 (or set WASOCK_CONTAINERD_1_7 to the folder of one)",
+            bin.display()
+        );
+        Containerd::launch(Some(bin), shim_dir)
+    }
+
+    fn launch(bin: Option<PathBuf>, shim_dir: &Path) -> Containerd {
+        let tool = |name: &str| bin.as_ref().map_or_else(|| name.into(), |b| b.join(name));
         static N: AtomicUsize = AtomicUsize::new(0);
         // Short: unix socket paths are limited to 108 bytes.
         let dir = PathBuf::from(format!(
@@ -53,13 +83,13 @@ impl Containerd {
             d = dir.display()
         );
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let path = format!(
-            "{}:{}",
-            shim_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let mut path = format!("{}:", shim_dir.display());
+        if let Some(bin) = &bin {
+            path.push_str(&format!("{}:", bin.display()));
+        }
+        path.push_str(&std::env::var("PATH").unwrap_or_default());
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let daemon = Command::new("containerd")
+        let daemon = Command::new(tool("containerd"))
             .arg("--config")
             .arg(dir.join("config.toml"))
             .env("PATH", path)
@@ -71,7 +101,7 @@ impl Containerd {
             .expect(
                 "cannot start containerd: install Debian's containerd package (and run as root)",
             );
-        let ctd = Containerd { dir, daemon };
+        let ctd = Containerd { dir, daemon, bin };
         let began = Instant::now();
         while !ctd.ctr(&["version"]).status.success() {
             assert!(
@@ -101,7 +131,11 @@ impl Containerd {
 
     /// A `ctr` command against it (in its own namespace) with `args`.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("ctr");
+        let ctr = self
+            .bin
+            .as_ref()
+            .map_or_else(|| "ctr".into(), |b| b.join("ctr"));
+        let mut cmd = Command::new(ctr);
         cmd.arg("--address")
             .arg(self.socket())
             .args(["--namespace", NAMESPACE])
@@ -142,7 +176,13 @@ impl Containerd {
         image
             .write(std::fs::File::create(&archive).unwrap())
             .unwrap();
-        let out = self.ctr(&["image", "import", archive.to_str().unwrap()]);
+        // Every platform: a wasm-layer image's is wasip1/wasm.
+        let out = self.ctr(&[
+            "image",
+            "import",
+            "--all-platforms",
+            archive.to_str().unwrap(),
+        ]);
         assert!(
             out.status.success(),
             "import failed: {}",
@@ -202,20 +242,32 @@ impl Containerd {
     /// Wait (at most [`PATIENCE`]) until no background compile of a
     /// container of this containerd runs.
     pub fn wait_for_background_compiles(&self) {
+        self.wait_until_no_process(
+            &format!("precompile {}", self.dir.display()),
+            "background compiles",
+        );
+    }
+
+    /// Wait (at most [`PATIENCE`], then panic naming `what`) until no
+    /// process but this containerd has `pattern` in its command line.
+    pub fn wait_until_no_process(&self, pattern: &str, what: &str) {
+        let daemon = self.pid().to_string();
         let began = Instant::now();
         loop {
             let out = Command::new("pgrep")
-                .args(["-f", &format!("precompile {}", self.dir.display())])
+                .args(["-f", pattern])
                 .output()
                 .expect("cannot run pgrep");
             // pgrep: 0 found, 1 none; anything else is its own error.
             assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
-            if out.stdout.is_empty() {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let left: Vec<&str> = stdout.lines().filter(|pid| *pid != daemon).collect();
+            if left.is_empty() {
                 return;
             }
             assert!(
                 began.elapsed() < PATIENCE,
-                "a background compile did not end"
+                "{what} left: processes {left:?}"
             );
             thread::sleep(Duration::from_millis(20));
         }
@@ -248,21 +300,30 @@ impl Drop for Containerd {
 /// entrypoint), with the shared libraries and loader it needs if it is
 /// linked dynamically (as `ldd` lists them); for runc, or to show that
 /// wasock's runtime refuses it.
-pub fn native_image(name: &str, program: &Path) -> ImageBuilder {
+pub fn native_image(name: &str, program: &Path) -> NativeImage {
     let read =
         |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let libraries = shared_libraries(program);
     let mut image =
         ImageBuilder::with_entrypoint(name, "/program").file("/program", read(program), 0o755);
-    for lib in shared_libraries(program) {
-        let contents = read(Path::new(&lib));
-        image = image.file(&lib, contents, 0o755);
+    for lib in &libraries {
+        image = image.file(lib, read(Path::new(lib)), 0o755);
     }
-    image
+    NativeImage { image, libraries }
+}
+
+/// An image of a native program ([`native_image`]).
+pub struct NativeImage {
+    /// The image.
+    pub image: ImageBuilder,
+    /// The shared libraries (and loader) it carries beside the program, as
+    /// `ldd` lists them; none for a static program.
+    pub libraries: Vec<String>,
 }
 
 /// The shared libraries (and loader) a dynamically linked `program` needs,
 /// as `ldd` lists them; none for a static one.
-pub fn shared_libraries(program: &Path) -> Vec<String> {
+fn shared_libraries(program: &Path) -> Vec<String> {
     let out = Command::new("ldd")
         .arg(program)
         .output()

@@ -7,12 +7,17 @@ use containerd_shim_wasock::{bundle, precompile};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, flag, bundle] = args.as_slice()
+    if let [_, flag, bundle, rest @ ..] = args.as_slice()
         && flag == precompile::FLAG
     {
+        let layer = match rest {
+            [] => None,
+            [flag, file] if flag == precompile::LAYER_FLAG => Some(std::path::Path::new(file)),
+            _ => std::process::exit(2),
+        };
         // Nobody reads this process's output; a failure only means the
         // next container compiles its component itself.
-        let ok = precompile::run(bundle.as_ref(), &precompile::host_cache_dir()).is_ok();
+        let ok = precompile::run(bundle.as_ref(), &precompile::host_cache_dir(), layer).is_ok();
         std::process::exit(i32::from(!ok));
     }
     if let Some(here) = bundle::start_bundle(&args) {

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use serde_json::Value;
 
 /// The command-line flag of the background compile.
 pub const FLAG: &str = "--precompile";
@@ -52,10 +51,36 @@ const MAX_COMPONENT: u64 = 64 << 20;
 /// from the `start` action (its own process group; no standard streams,
 /// so containerd does not wait for it).
 pub fn spawn(bundle: &Path) -> std::io::Result<()> {
+    spawn_compile(bundle, None)
+}
+
+/// The flag, after [`FLAG`] and the bundle, that names a staged copy of the
+/// container's wasm layer to compile instead of a file of its image.
+pub const LAYER_FLAG: &str = "--layer";
+
+/// Start the background compile of a wasm layer for the container in
+/// `bundle`: `layer`'s bytes are staged beside the `cache` folder (the
+/// compile removes them), then compiled as [`spawn`] would.
+pub fn spawn_for_layer(bundle: &Path, cache: &Path, layer: &[u8]) -> std::io::Result<()> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staged = cache.with_file_name(format!(".wasock-layer-{}-{n}.wasm", std::process::id()));
+    std::fs::write(&staged, layer)?;
+    spawn_compile(bundle, Some(&staged)).inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })
+}
+
+/// Start this binary as the detached background compile of `bundle`'s
+/// component, or of the staged `layer`.
+fn spawn_compile(bundle: &Path, layer: Option<&Path>) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt as _;
-    std::process::Command::new(std::env::current_exe()?)
-        .arg(FLAG)
-        .arg(bundle)
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.arg(FLAG).arg(bundle);
+    if let Some(layer) = layer {
+        command.arg(LAYER_FLAG).arg(layer);
+    }
+    command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -64,84 +89,156 @@ pub fn spawn(bundle: &Path) -> std::io::Result<()> {
         .map(drop)
 }
 
-/// The background compile: the container's component, read from its
-/// mounted root file system into a private copy, compiled on the engine
-/// the container's command will make (its settings, without the guest's
-/// arguments or environment, which do not change the engine). One at a
-/// time on the host, at the lowest priority.
-pub fn run(bundle: &Path, cache: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(bundle.join("config.json"))?;
-    let spec: Value = serde_json::from_str(&text)?;
-    let arg0 = spec
-        .pointer("/process/args/0")
-        .and_then(Value::as_str)
-        .context("the container has no command")?;
-    let inside = arg0.split_once('#').map_or(arg0, |(path, _)| path);
-    let settings = crate::bundle::settings_in_bundle(bundle)?;
-    // One at a time: a compile already running means this one is skipped
-    // (that container compiles for itself), so a burst of starts never
-    // queues work or memory on the host.
-    let lock = std::fs::File::create(cache.join(".compiling"))?;
-    lock.try_lock()?;
-    // SAFETY: nice and setrlimit have no preconditions; a failure leaves
-    // the priority or the limit as it was.
-    unsafe {
-        libc::nice(19);
-        let cpu = libc::rlimit {
-            rlim_cur: CPU_SECONDS,
-            rlim_max: CPU_SECONDS,
-        };
-        libc::setrlimit(libc::RLIMIT_CPU, &cpu);
+/// runwasi's precompile hook, which it calls (in the shim's daemon, on the
+/// host) with an image's wasm layers before each container of the image
+/// starts. wasock keeps compiled components in its own cache, not in
+/// containerd's content store: the hook starts the background compile of
+/// the layer ([`spawn_for_layer`]) and hands runwasi nothing, so the
+/// container gets the layer as it is and finds it compiled in the cache
+/// from its second start on, as a plain image does.
+///
+/// The hook is not told which container it is for: the compile takes the
+/// settings of the bundle the daemon started in (containerd starts it in
+/// the container's bundle). Where one daemon serves a whole pod, that is
+/// the pod sandbox's, and a container whose settings make another engine
+/// compiles its component itself at each start.
+pub struct LayerCompiler;
+
+impl containerd_shim_wasm::shim::Compiler for LayerCompiler {
+    fn cache_key(&self) -> impl std::hash::Hash {
+        env!("CARGO_PKG_VERSION")
     }
-    let bytes = read_component(&bundle.join("rootfs"), inside)?;
-    // Beside the cache, not in it: containers see the cache.
-    let incoming = cache.with_file_name(format!(".wasock-incoming-{}.wasm", std::process::id()));
-    let compiled = std::fs::write(&incoming, &bytes).map_err(anyhow::Error::from);
-    let compiled = compiled.and_then(|()| {
-        let argv = settings.command_line(&incoming, &[], &[], |_| false)?;
+
+    async fn compile(
+        &self,
+        layers: &[containerd_shim_wasm::sandbox::context::WasmLayer],
+    ) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let cache = host_cache_dir();
+        if let ([layer], Ok(bundle)) = (layers, std::env::current_dir())
+            && !layer.precompiled
+            && std::fs::create_dir_all(&cache).is_ok()
+        {
+            // Best effort, as for a plain image.
+            let _ = spawn_for_layer(&bundle, &cache, &layer.layer);
+        }
+        Ok(vec![None; layers.len()])
+    }
+}
+
+/// The background compile: the container's component (from its mounted
+/// root file system, or the staged copy of its wasm layer, `layer`),
+/// copied privately and compiled on the engine the container's command
+/// will make (its settings, without the guest's arguments or environment,
+/// which do not change the engine). One at a time on the host, at the
+/// lowest priority. An image whose entrypoint is not among its files (a
+/// wasm-layer image) has nothing to compile from its root file system.
+pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<()> {
+    // Beside the cache, not in it (containers see the cache): the
+    // component, then each provider component it runs on; all removed at
+    // the end.
+    let staged = |n: usize| {
+        cache.with_file_name(format!(".wasock-incoming-{}-{n}.wasm", std::process::id()))
+    };
+    let incoming = layer.map_or_else(|| staged(0), Path::to_path_buf);
+    let mut copies = vec![incoming.clone()];
+    let compiled = (|| {
+        let settings = crate::bundle::settings_in_bundle(bundle)?;
+        let rootfs = bundle.join("rootfs");
+        let found = match layer {
+            Some(_) => None,
+            None => {
+                let inside = settings
+                    .component
+                    .as_deref()
+                    .context("the container has no command")?;
+                let Some(found) = find_component(&rootfs, inside)? else {
+                    return Ok(());
+                };
+                Some((found, inside))
+            }
+        };
+        // One at a time: a compile already running means this one is
+        // skipped (that container compiles for itself), so a burst of
+        // starts never queues work or memory on the host.
+        let lock = std::fs::File::create(cache.join(".compiling"))?;
+        lock.try_lock()?;
+        // SAFETY: nice and setrlimit have no preconditions; a failure
+        // leaves the priority or the limit as it was.
+        unsafe {
+            libc::nice(19);
+            let cpu = libc::rlimit {
+                rlim_cur: CPU_SECONDS,
+                rlim_max: CPU_SECONDS,
+            };
+            libc::setrlimit(libc::RLIMIT_CPU, &cpu);
+        }
+        if let Some((found, inside)) = found {
+            std::fs::write(&incoming, read_component(&found, inside)?)?;
+        }
+        let mut argv = settings.command_line(&incoming, &[], &[], |_| false)?;
+        for i in 1..argv.len() {
+            if argv[i - 1] == "--provider" {
+                let copy = staged(copies.len());
+                copies.push(copy.clone());
+                let found = find_component(&rootfs, &argv[i])?
+                    .with_context(|| format!("no provider {}", argv[i]))?;
+                std::fs::write(&copy, read_component(&found, &argv[i])?)?;
+                argv[i] = copy.display().to_string();
+            }
+        }
         let cli = wasock_host::cli::Cli::try_parse_from(&argv)?;
         wasock_host::cli::use_compile_cache(cache.to_path_buf());
         wasock_host::cli::precompile(&cli.command)
-    });
-    let _ = std::fs::remove_file(&incoming);
+    })();
+    for copy in copies {
+        let _ = std::fs::remove_file(copy);
+    }
     compiled
 }
 
-/// The component at `inside` (a path in the container) once containerd
-/// has mounted `rootfs`: a regular file within it, opened without following
-/// a final symbolic link and read through that descriptor, of at most
-/// [`MAX_COMPONENT`] bytes, that starts like WebAssembly. Paths that lead
-/// out of the root file system (symbolic links are resolved on the host)
-/// are refused.
-fn read_component(rootfs: &Path, inside: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
+/// Where `inside` (a path in the container) is once containerd has mounted
+/// `rootfs`: `None` if the mounted root file system does not have it.
+/// Paths that lead out of the root file system (symbolic links are
+/// resolved on the host) are refused.
+fn find_component(rootfs: &Path, inside: &str) -> anyhow::Result<Option<PathBuf>> {
     let path = rootfs.join(inside.trim_start_matches('/'));
     let began = Instant::now();
-    let real = loop {
+    loop {
         if let (Ok(root), Ok(real)) = (rootfs.canonicalize(), path.canonicalize()) {
             anyhow::ensure!(
                 real.starts_with(&root) && real != root,
                 "{inside} leads out of the container's root file system"
             );
-            break real;
+            return Ok(Some(real));
+        }
+        if rootfs.to_str().is_some_and(crate::bundle::is_mount_point) {
+            return Ok(None);
         }
         anyhow::ensure!(
             began.elapsed() < MOUNT_WAIT,
             "the root file system was not mounted"
         );
         std::thread::sleep(Duration::from_millis(10));
-    };
+    }
+}
+
+/// The component `inside` the container, found at `real` on the host
+/// ([`find_component`]): a regular file, opened without following a final
+/// symbolic link and read through that descriptor, of at most
+/// [`MAX_COMPONENT`] bytes, that starts like WebAssembly.
+fn read_component(real: &Path, inside: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     // Only a regular file is opened at all: opening a device node an image
     // carried could have effects on the host.
     anyhow::ensure!(
-        std::fs::symlink_metadata(&real)?.is_file(),
+        std::fs::symlink_metadata(real)?.is_file(),
         "{inside} is not a file"
     );
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&real)?;
+        .open(real)?;
     anyhow::ensure!(file.metadata()?.is_file(), "{inside} is not a file");
     let mut bytes = Vec::new();
     file.take(MAX_COMPONENT + 1).read_to_end(&mut bytes)?;
@@ -168,10 +265,11 @@ mod tests {
         std::os::unix::fs::symlink("../outside.wasm", rootfs.join("escape.wasm")).unwrap();
         std::os::unix::fs::symlink(dir.join("outside.wasm"), rootfs.join("absolute.wasm")).unwrap();
         std::os::unix::fs::symlink("/dev/zero", rootfs.join("zero.wasm")).unwrap();
-        assert_eq!(
-            read_component(&rootfs, "/app.wasm").unwrap(),
-            b"\0asm component"
-        );
+        let read = |inside: &str| {
+            let found = find_component(&rootfs, inside)?.context("absent")?;
+            read_component(&found, inside)
+        };
+        assert_eq!(read("/app.wasm").unwrap(), b"\0asm component");
         for bad in [
             "/escape.wasm",
             "/absolute.wasm",
@@ -180,7 +278,7 @@ mod tests {
             "/sub",
             "/",
         ] {
-            assert!(read_component(&rootfs, bad).is_err(), "{bad}");
+            assert!(read(bad).is_err(), "{bad}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

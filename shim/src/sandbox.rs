@@ -33,6 +33,10 @@ impl Shim for WasockShim {
     }
 
     type Sandbox = WasockSandbox;
+
+    async fn compiler() -> Option<impl containerd_shim_wasm::shim::Compiler> {
+        Some(crate::precompile::LayerCompiler)
+    }
 }
 
 /// Runs one container's component. It is made inside the container's

@@ -36,9 +36,10 @@ pub fn instance_memory(container_limit: u64) -> u64 {
     container_limit - HOST_MEMORY_RESERVE.min(container_limit / 2)
 }
 
-/// Annotations that take a list of rules or pins, one per line (or
+/// Annotations that take a list of rules, pins or provider components (their
+/// paths in the image, the first nearest the app), one per line (or
 /// separated by spaces), each becoming the flag of the same name.
-const LIST_KEYS: &[&str] = &["allow", "deny", "resolve"];
+const LIST_KEYS: &[&str] = &["allow", "deny", "resolve", "provider"];
 
 /// Annotations that become the flag of the same name with their value.
 const VALUE_KEYS: &[&str] = &[
@@ -66,6 +67,10 @@ pub struct ContainerSettings {
     pub annotations: BTreeMap<String, String>,
     /// The container's memory limit in bytes (`linux.resources.memory.limit`).
     pub memory_limit: Option<u64>,
+    /// The component's path inside the container: the entrypoint, without
+    /// runwasi's `#function` suffix.
+    #[serde(default)]
+    pub component: Option<String>,
 }
 
 /// How the guest runs.
@@ -103,7 +108,7 @@ pub enum SettingsError {
     /// The container has no settings file mounted by the shim: its start
     /// step did not run, so its annotations (refusals included) are unknown.
     #[error(
-        "this container was not prepared by the shim's start step ({SETTINGS_IN_CONTAINER} is not mounted), so its annotations are unknown; it is not run without them"
+        "this container was not prepared by the shim's start step ({SETTINGS_IN_CONTAINER} is not mounted), so its annotations are unknown; it is not run without them. containerd runs that step for every container unless it is set to share one shim per pod through its sandbox API (`sandboxer = \"shim\"`); use the default pod sandboxer for wasock's runtime"
     )]
     NotPrepared,
     /// The settings file is not what the start step writes.
@@ -142,6 +147,7 @@ impl ContainerSettings {
             memory_limit: memory_limit
                 .and_then(|m| u64::try_from(m).ok())
                 .filter(|&m| m > 0),
+            component: None,
         }
     }
 

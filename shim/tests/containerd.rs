@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use containerd_shim_wasock::harness::{self, Containerd, PATIENCE, mounts_under};
-use wasock_test_programs::{HTTP_HELLO, LIMIT_MEMORY, P3_ECHO, TCP_ECHO, TOKIO_ECHO};
+use containerd_shim_wasock::harness::{self, Containerd, mounts_under};
+use wasock_test_programs::{HTTP_HELLO, LIMIT_MEMORY, P3_ECHO, PROVIDER_TAP, TCP_ECHO, TOKIO_ECHO};
 
 const SHIM: &str = env!("CARGO_BIN_EXE_containerd-shim-wasock-v1");
 
@@ -94,15 +94,109 @@ fn a_second_start_takes_the_component_from_the_cache() {
 }
 
 #[test]
+fn a_provider_named_by_annotation_runs_under_the_app_and_is_cached_too() {
+    let ctd = containerd();
+    let tap = std::fs::read(PROVIDER_TAP).unwrap();
+    let image = ctd.import("tapped-echo", TCP_ECHO, |b| {
+        b.arg("127.0.0.1:0").file("/providers/tap.wasm", tap, 0o644)
+    });
+    let flags = [
+        "--annotation",
+        ECHO_GRANTS,
+        "--annotation",
+        "wasock.dev/provider=/providers/tap.wasm",
+        "--annotation",
+        "wasock.dev/log=wasock::cache=info",
+    ];
+    let start = |id: &str| {
+        let mut echo = ctd.run(id, &image, &flags, &[]);
+        let addr = echo.listening();
+        assert_eq!(nc(&addr, "tapped\n"), "tapped\n");
+        ctd.kill(id, "SIGTERM");
+        echo.finish().1
+    };
+    let first = start("tapped1");
+    // The tap logs each accept and each closed connection's counts.
+    assert!(first.contains("tap: accept 127.0.0.1:"), "{first}");
+    assert!(first.contains("sent=7 received=7"), "{first}");
+    // The background compile composes the same files and fills the cache.
+    ctd.wait_for_background_compiles();
+    let second = start("tapped2");
+    assert!(
+        second.contains("/app.wasm: taken from the compilation cache"),
+        "{second}"
+    );
+    assert!(second.contains("tap: accept 127.0.0.1:"), "{second}");
+    // A provider path the image lacks fails the container, naming it.
+    let missing = ctd.run(
+        "untapped",
+        &image,
+        &[
+            "--annotation",
+            ECHO_GRANTS,
+            "--annotation",
+            "wasock.dev/provider=/providers/none.wasm",
+        ],
+        &[],
+    );
+    let (status, err) = missing.finish();
+    assert_ne!(status, 0, "{err}");
+    assert!(err.contains("/providers/none.wasm"), "{err}");
+}
+
+#[test]
+fn a_wasm_layer_image_runs_on_containerd_1_7_and_is_cached_too() {
+    // runwasi's other kind of image: the component is the image's one
+    // layer (platform wasip1/wasm), which containerd 1.7 passes to the shim.
+    let ctd = Containerd::start_1_7(Path::new(SHIM).parent().unwrap());
+    let image = ctd.import("layered-echo", TCP_ECHO, |b| {
+        b.arg("127.0.0.1:0").as_wasm_layer()
+    });
+    let start = |id: &str| {
+        let flags = [
+            "--annotation",
+            ECHO_GRANTS,
+            "--annotation",
+            "wasock.dev/log=wasock::cache=info",
+        ];
+        let mut echo = ctd.run(id, &image, &flags, &[]);
+        let addr = echo.listening();
+        assert_eq!(nc(&addr, "layer\n"), "layer\n");
+        ctd.kill(id, "SIGTERM");
+        let (status, err) = echo.finish();
+        assert_eq!(status, 128 + 15, "{id}: {err}");
+        err
+    };
+    let first = start("layered1");
+    assert!(
+        first.contains("allow tcp-bind=127.0.0.1:* (annotation)"),
+        "{first}"
+    );
+    // runwasi's precompile hook started the background compile of the
+    // layer; once it ends, the next start finds the component compiled.
+    ctd.wait_for_background_compiles();
+    let second = start("layered2");
+    assert!(
+        second.contains(": taken from the compilation cache"),
+        "{second}"
+    );
+    // The policy holds as for a plain image: without a grant to listen,
+    // the guest is refused and says so.
+    let (status, err) = ctd.run("layered3", &image, &[], &[]).finish();
+    assert_ne!(status, 0, "{err}");
+    assert!(err.contains("denied tcp-bind 127.0.0.1:0"), "{err}");
+    assert!(err.contains("[access-denied]"), "{err}");
+}
+
+#[test]
 fn a_native_program_is_never_run_natively_under_the_wasock_runtime() {
     let ctd = containerd();
     // runwasi would run an ELF entrypoint as an ordinary Linux container,
     // without wasock; the shim's start step makes it a wasm entrypoint,
     // which the sandbox refuses.
-    let image = ctd.import_image(&harness::native_image(
-        "docker.io/wasock/native:test",
-        Path::new("/bin/echo"),
-    ));
+    let image = ctd.import_image(
+        &harness::native_image("docker.io/wasock/native:test", Path::new("/bin/echo")).image,
+    );
     let (status, err) = ctd
         .run("native", &image, &[], &["/program", "ran natively"])
         .finish();
@@ -116,10 +210,9 @@ fn kubernetes_pod_sandbox_still_runs_natively() {
     // The CRI runs each pod's pause container under the pod's runtime; it
     // is the one native program the shim lets runwasi run.
     let ctd = containerd();
-    let image = ctd.import_image(&harness::native_image(
-        "docker.io/wasock/pause:test",
-        Path::new("/bin/echo"),
-    ));
+    let image = ctd.import_image(
+        &harness::native_image("docker.io/wasock/pause:test", Path::new("/bin/echo")).image,
+    );
     let mut pause = ctd.run(
         "pause",
         &image,
@@ -293,19 +386,6 @@ fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
             .unwrap()
             .count()
     };
-    // Processes of this containerd's containers: shims (named with its
-    // socket) and background compiles (named with a bundle in its folder).
-    let shims = || {
-        let out = Command::new("pgrep")
-            .args(["-f", ctd.dir().to_str().unwrap()])
-            .output()
-            .unwrap();
-        let daemon = ctd.pid().to_string();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|pid| *pid != daemon)
-            .count()
-    };
     let mut fds_after_first = 0;
     for i in 0..20 {
         echo_once(&ctd, &format!("churn{i}"), &image);
@@ -316,15 +396,9 @@ fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
     // `ctr run --rm` has removed each container when it returned.
     let left = String::from_utf8_lossy(&ctd.ctr(&["containers", "list", "-q"]).stdout).into_owned();
     assert_eq!(left.trim(), "", "containers left");
-    let began = Instant::now();
-    while shims() > 0 {
-        assert!(
-            began.elapsed() < PATIENCE,
-            "shim processes left: {}",
-            shims()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    // Processes of this containerd's containers: shims (named with its
+    // socket) and background compiles (named with a bundle in its folder).
+    ctd.wait_until_no_process(ctd.dir().to_str().unwrap(), "shims and compiles");
     let rootfs_mounts: Vec<String> = mounts_under(ctd.dir())
         .into_iter()
         .filter(|m| m.contains("rootfs"))

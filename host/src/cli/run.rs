@@ -55,6 +55,7 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     let pre = runner
         .prepare(&component)
         .with_context(|| format!("cannot run {}", args.component.display()))?;
+    super::release_freed_memory();
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio();

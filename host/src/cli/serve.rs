@@ -84,6 +84,7 @@ fn serve(
             nearest.display()
         );
     }
+    super::release_freed_memory();
     let options = ServeOptions {
         max_concurrent: max,
         drain_timeout: args.drain_timeout,

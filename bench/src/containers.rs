@@ -37,8 +37,13 @@ pub struct ContainerBench {
     /// Proportional set size of the container's processes (the shim and
     /// what runs in the container), KiB, per side.
     idle_kib: [Samples; 2],
+    /// Memory per container with [`CROWD`] of a side idle at once, KiB.
+    crowd_kib: [f64; 2],
     runs: usize,
 }
+
+/// How many idle containers of a side [`ContainerBench::crowd`] runs at once.
+const CROWD: usize = 10;
 
 impl ContainerBench {
     /// `None` (having said why) where containers cannot be run here.
@@ -93,12 +98,13 @@ impl ContainerBench {
             linked,
             start_ms: Default::default(),
             idle_kib: Default::default(),
+            crowd_kib: [0.0; 2],
             runs,
         }))
     }
 
-    /// Every run: both sides once, alternating which goes first; one
-    /// start of each before, not counted (the images' first unpacking, and
+    /// Every run: both sides once, alternating which goes first, then
+    /// [`ContainerBench::crowd`]; one start of each before, not counted (the images' first unpacking, and
     /// the component's first compile, which fills the shim's cache).
     pub fn run(&mut self) -> anyhow::Result<()> {
         for side in [Side::Runc, Side::Wasock] {
@@ -117,12 +123,25 @@ impl ContainerBench {
                 self.idle_kib[side as usize].0.push(kib);
             }
         }
-        Ok(())
+        self.crowd()
     }
 
     /// Start one container of `side`, time it to its first echo, measure
     /// it idle, and stop it.
     fn start(&self, side: Side, id: &str) -> anyhow::Result<(f64, f64)> {
+        let (id, running, first) = self.launch(side, id)?;
+        let ms = first?;
+        let kib = container_pss_kib(&self.containerd, &id);
+        self.stop(&id, running, kib).map(|kib| (ms, kib))
+    }
+
+    /// Start one container of `side`; its id, its run, and the time to its
+    /// first echo (or why there was none).
+    fn launch(
+        &self,
+        side: Side,
+        id: &str,
+    ) -> anyhow::Result<(String, harness::Running, anyhow::Result<f64>)> {
         let id = format!("{side:?}-{id}").to_lowercase();
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
@@ -143,13 +162,55 @@ impl ContainerBench {
             ),
         };
         let addr: SocketAddr = listen.parse()?;
-        let first = first_echo(addr, began);
-        let ms = began.elapsed().as_secs_f64() * 1e3;
-        let kib = first.and_then(|()| container_pss_kib(&self.containerd, &id));
-        self.containerd.kill(&id, "SIGKILL");
+        let first = first_echo(addr, began).map(|()| began.elapsed().as_secs_f64() * 1e3);
+        Ok((id, running, first))
+    }
+
+    /// Kill container `id` and wait for its end; `measured`, or its error
+    /// with the container's exit status and stderr.
+    fn stop<T>(
+        &self,
+        id: &str,
+        running: harness::Running,
+        measured: anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        self.containerd.kill(id, "SIGKILL");
         let (status, err) = running.finish();
-        let kib = kib.map_err(|e| anyhow::anyhow!("{id}: {e}; exit {status}; stderr:\n{err}"))?;
-        Ok((ms, kib))
+        measured.map_err(|e| anyhow::anyhow!("{id}: {e}; exit {status}; stderr:\n{err}"))
+    }
+
+    /// Memory per container with [`CROWD`] idle containers of each side
+    /// running at once (a side at a time): what their processes take
+    /// together, over their number. Pages every container's processes
+    /// share (the shim's and runc's code) count once here, as they do on a
+    /// node, where they count whole for a container alone.
+    fn crowd(&mut self) -> anyhow::Result<()> {
+        for side in [Side::Runc, Side::Wasock] {
+            let mut crowd = Vec::new();
+            for i in 0..CROWD {
+                let (id, running, first) = self.launch(side, &format!("crowd{i}"))?;
+                crowd.push((id, running));
+                if let Err(e) = first {
+                    let (id, running) = crowd.pop().expect("just pushed");
+                    return self.stop(&id, running, Err(e));
+                }
+            }
+            let mut total = 0.0;
+            let mut pids = Vec::new();
+            for (id, _) in &crowd {
+                pids.extend(container_pids(&self.containerd, id)?);
+            }
+            pids.sort_unstable();
+            pids.dedup();
+            for pid in pids {
+                total += pss_kib(pid);
+            }
+            for (id, running) in crowd {
+                self.stop(&id, running, Ok(()))?;
+            }
+            self.crowd_kib[side as usize] = total / CROWD as f64;
+        }
+        Ok(())
     }
 
     /// The rows.
@@ -170,11 +231,18 @@ impl ContainerBench {
         );
         let [a, b] = &self.idle_kib;
         println!(
-            "container_idle_pss_kib: A={} B={} B/A={} (shim and container processes)",
+            "container_idle_pss_kib: A={} B={} B/A={} (shim and container processes, one container alone)",
             crate::median(a),
             crate::median(b),
             crate::ratio(b, a),
         );
+        let [a, b] = self.crowd_kib;
+        if a > 0.0 && b > 0.0 {
+            println!(
+                "container_idle_pss_kib_{CROWD}_at_once: A={a:.0} B={b:.0} B/A={:.2} (per container, {CROWD} idle containers of a side at once)",
+                b / a
+            );
+        }
     }
 }
 
@@ -204,10 +272,19 @@ fn first_echo(addr: SocketAddr, began: Instant) -> anyhow::Result<()> {
     }
 }
 
-/// The proportional set size of container `id`'s processes: its shim's
-/// (every process started with `-id ID`: the shim, and for wasock its
-/// zygote) and the task's process tree.
+/// The proportional set size of container `id`'s processes
+/// ([`container_pids`]).
 fn container_pss_kib(containerd: &Containerd, id: &str) -> anyhow::Result<f64> {
+    Ok(container_pids(containerd, id)?
+        .into_iter()
+        .map(pss_kib)
+        .sum())
+}
+
+/// Container `id`'s processes: its shim's (every process started with
+/// `-id ID`: the shim, and for wasock its zygote) and the task's process
+/// tree.
+fn container_pids(containerd: &Containerd, id: &str) -> anyhow::Result<Vec<u32>> {
     let out = containerd.ctr(&["task", "ls"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     let task: u32 = listing
@@ -240,15 +317,15 @@ fn container_pss_kib(containerd: &Containerd, id: &str) -> anyhow::Result<f64> {
     }
     pids.sort_unstable();
     pids.dedup();
-    let mut kib = 0.0;
-    for pid in pids {
-        let rollup =
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-        kib += rollup
-            .lines()
-            .find_map(|l| l.strip_prefix("Pss:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
-    }
-    Ok(kib)
+    Ok(pids)
+}
+
+/// A process's proportional set size in KiB (0 once it has gone).
+fn pss_kib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
 }

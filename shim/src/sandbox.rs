@@ -97,6 +97,7 @@ impl Sandbox for WasockSandbox {
         }
         // A command has no way to be told to stop: it ends here, with the
         // status of a process ended by the signal.
+        wasock_host::cli::report_counters();
         eprintln!("wasock: stopping the guest on signal {signal}");
         Ok(128 + signal)
     }

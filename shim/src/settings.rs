@@ -161,12 +161,12 @@ impl ContainerSettings {
         serde_json::from_str(json).map_err(|e| SettingsError::Garbled(e.to_string()))
     }
 
-    /// The directives for wasock's log: warnings by default, then
-    /// `wasock.dev/log`'s (`RUST_LOG`'s syntax); denials and limits are
-    /// logged whatever that says.
+    /// The directives for wasock's log: warnings and the guest's policy
+    /// counters by default, then `wasock.dev/log`'s (`RUST_LOG`'s syntax);
+    /// denials and limits are logged whatever that says.
     pub fn log_directives(&self) -> String {
         let asked = self.annotations.get("log").map(|l| l.trim()).unwrap_or("");
-        format!("warn,{asked},wasock::policy=warn,wasock::limits=warn")
+        format!("warn,wasock::stats=info,{asked},wasock::policy=warn,wasock::limits=warn")
     }
 
     /// The mode `wasock.dev/mode` asks for (run when absent).
@@ -461,7 +461,7 @@ mod tests {
         );
         assert_eq!(
             settings(&[], None).log_directives(),
-            "warn,,wasock::policy=warn,wasock::limits=warn"
+            "warn,wasock::stats=info,,wasock::policy=warn,wasock::limits=warn"
         );
     }
 }

@@ -60,6 +60,9 @@ fn tcp_echo_serves_nc_and_stops_on_sigterm_with_its_status() {
         "{err}"
     );
     assert!(err.contains("stopping the guest on signal 15"), "{err}");
+    // The guest's policy counters, logged as it is stopped.
+    assert!(err.contains("counters: allowed: tcp-bind "), "{err}");
+    assert!(err.contains("tcp-accept 1; denied: none"), "{err}");
 }
 
 #[test]

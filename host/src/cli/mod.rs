@@ -20,6 +20,7 @@ pub use args::{
     CheckArgs, Cli, Command, ComposeArgs, ExplainArgs, LimitArgs, PolicyCommand, ProviderArgs,
     RuleArgs, RunArgs, ServeArgs, SimArgs,
 };
+pub use run::report_counters;
 pub use scenario::{HostPlan, Scenario, ScenarioError, component_path, parse_scenario};
 pub use sim::simulate;
 pub use units::parse_size;

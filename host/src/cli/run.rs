@@ -7,7 +7,22 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use super::args::RunArgs;
 use crate::policy::Policy;
-use crate::runtime::{GuestExit, HostState, PinnedNames, Runner, WasockCtx};
+use crate::runtime::{GuestExit, HostState, PinnedNames, Runner, StatsHandle, WasockCtx};
+
+/// The counters of the guest `wasock run` runs in this process, for
+/// [`report_counters`].
+static COUNTERS: std::sync::Mutex<Option<StatsHandle>> = std::sync::Mutex::new(None);
+
+/// Log (at `info`, target `wasock::stats`) the policy counters of the
+/// guest `wasock run` runs in this process, if one has started. `run` does
+/// it when the guest ends; a front end that stops the guest before (the
+/// containerd shim, on SIGTERM) calls it itself.
+pub fn report_counters() {
+    let counters = COUNTERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(counters) = counters {
+        tracing::info!(target: "wasock::stats", "counters: {}", counters.snapshot());
+    }
+}
 
 /// Run the guest; its exit status becomes ours. Errors before it runs exit
 /// with 1 and say why on stderr.
@@ -74,5 +89,8 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
         .limits(limits)
         .pinned_names(Arc::new(pinned))
         .build();
-    Ok(runner.run(&pre, HostState::new(wasi, wasock)).await)
+    *COUNTERS.lock().unwrap_or_else(|e| e.into_inner()) = Some(wasock.stats());
+    let exit = runner.run(&pre, HostState::new(wasi, wasock)).await;
+    report_counters();
+    Ok(exit)
 }

@@ -89,5 +89,42 @@ impl PolicyCounters {
     }
 }
 
+/// One line for a log: what was allowed and denied, by operation (those
+/// that happened only), and the peers dropped.
+///
+/// ```
+/// use wasock_host::runtime::PolicyCounters;
+///
+/// assert_eq!(
+///     PolicyCounters::default().to_string(),
+///     "allowed: none; denied: none; peers dropped: 0 connections, 0 datagrams"
+/// );
+/// ```
+impl std::fmt::Display for PolicyCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |counts: &[u64; 7]| {
+            let listed: Vec<String> = Operation::ALL
+                .iter()
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(op, n)| format!("{op} {n}"))
+                .collect();
+            if listed.is_empty() {
+                "none".to_string()
+            } else {
+                listed.join(", ")
+            }
+        };
+        write!(
+            f,
+            "allowed: {}; denied: {}; peers dropped: {} connections, {} datagrams",
+            list(&self.allowed),
+            list(&self.denied),
+            self.dropped_connections,
+            self.dropped_datagrams
+        )
+    }
+}
+
 /// A handle on an instance's counters that outlives the instance.
 pub type StatsHandle = Arc<InstanceStats>;

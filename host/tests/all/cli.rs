@@ -86,6 +86,25 @@ fn echo_example_without_a_grant_cannot_bind() {
 }
 
 #[test]
+fn the_guests_policy_counters_are_logged_when_it_ends() {
+    let out = crate::common::wasock()
+        .env("RUST_LOG", "wasock::stats=info")
+        .args(["run", TCP_ECHO])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "counters: allowed: none; denied: tcp-bind 1; peers dropped: 0 connections, 0 datagrams"
+        ),
+        "{stderr}"
+    );
+    // Not at the default level.
+    let (_, _, stderr) = run(&["run", TCP_ECHO]);
+    assert!(!stderr.contains("counters:"), "{stderr}");
+}
+
+#[test]
 fn connections_from_peers_without_an_accept_grant_are_dropped() {
     let g = Guest::spawn(&["run", "--allow", "tcp-bind=127.0.0.1:*", TCP_ECHO]);
     let addr = g.listening_addr();

@@ -191,13 +191,15 @@ fn discard_one(sock: &mut GuestSocket) {
 }
 
 /// Discard queued datagrams from peers the guest may not hear from, so that
-/// readiness and `bytes-available` speak only of what it can receive.
-pub(crate) fn drop_unadmitted(gate: &Gate, sock: &mut GuestSocket) {
+/// readiness and `bytes-available` speak only of what it can receive; then
+/// whether a datagram the guest may hear waits, or an error to report (a
+/// bound datagram socket is readable exactly then).
+pub(crate) fn drop_unadmitted(gate: &Gate, sock: &mut GuestSocket) -> bool {
     if sock.is_stream() || sock.state == State::Unbound {
-        return;
+        return false;
     }
     if sock.pending_error.is_some() {
-        return;
+        return true;
     }
     let mut byte = Vec::with_capacity(1);
     loop {
@@ -208,17 +210,17 @@ pub(crate) fn drop_unadmitted(gate: &Gate, sock: &mut GuestSocket) {
         match peeked {
             Ok(meta) => {
                 if gate.admit_datagram(&sock.contacted, meta.from, false) {
-                    return;
+                    return true;
                 }
                 gate.admit_peer(Operation::UdpRecv, meta.from);
                 discard_one(sock);
             }
-            Err(ErrorCode::WouldBlock) => return,
+            Err(ErrorCode::WouldBlock) => return false,
             // Looking consumed an asynchronous error (an ICMP report): keep
             // it for the next call, as the OS would have.
             Err(e) => {
                 sock.pending_error = Some(e);
-                return;
+                return true;
             }
         }
     }

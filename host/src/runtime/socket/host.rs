@@ -240,7 +240,7 @@ impl HostSocket for WasockCtxView<'_> {
         if sock.state == State::Listening {
             return Err(ErrorCode::InvalidArgument.into());
         }
-        sock.with_real_calls(|s| datagram::drop_unadmitted(&ctx.gate, s));
+        let _waiting = sock.with_real_calls(|s| datagram::drop_unadmitted(&ctx.gate, s));
         Ok(sock.net.bytes_available()? as u64)
     }
 

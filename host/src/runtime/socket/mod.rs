@@ -166,12 +166,20 @@ impl GuestSocket {
             }
             _ => {
                 if !self.is_stream() {
-                    datagram::drop_unadmitted(gate, self);
+                    let _waiting = datagram::drop_unadmitted(gate, self);
                 }
                 let r = self.net.readiness();
                 self.with_kept_error(r)
             }
         }
+    }
+
+    /// Whether a datagram socket has a datagram the guest may hear, or an
+    /// error, to report now: [`GuestSocket::readiness`]'s `readable`, from
+    /// one look at the queue (a peek) instead of that and the readiness of
+    /// every direction.
+    pub(crate) fn datagram_readable(&mut self, gate: &Gate) -> bool {
+        self.with_real_calls(|s| datagram::drop_unadmitted(gate, s))
     }
 
     /// [`GuestSocket::readiness`], given what the provider reported a

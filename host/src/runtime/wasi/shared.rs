@@ -226,7 +226,12 @@ impl Inner {
     /// as the guest sees it (see [`GuestSocket::readiness`]); right after a
     /// wait, from what the wait saw.
     pub(crate) fn has(&mut self, gate: &Gate, wanted: Readiness) -> bool {
-        let now = match self.seen.take() {
+        let seen = self.seen.take();
+        if wanted == Readiness::READABLE && !self.sock.is_stream() {
+            // A datagram socket's receive: one look at its queue says it.
+            return self.sock.datagram_readable(gate);
+        }
+        let now = match seen {
             Some(seen) => self.sock.readiness_after(gate, seen),
             None => self.sock.readiness(gate),
         };

@@ -265,7 +265,8 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
         }
         let gate = &stream.shared.gate;
         while (got.len() as u64) < max_results.min(MAX_RECEIVE) {
-            match try_receive(gate, &mut inner, stream.max_recv, stream.remote) {
+            let want = MAX_DATAGRAM_BUFFER.min(stream.max_recv.max(1));
+            match try_receive_into(gate, &mut inner, want, stream.remote) {
                 Ok(Some((data, from))) => got.push(IncomingDatagram {
                     data,
                     remote_address: addrs::addr_from_std(from),
@@ -412,33 +413,13 @@ pub(crate) fn send_datagram(
     }
 }
 
-/// One try at receiving a datagram the guest may see, now: `Some` is one
-/// (at most `max_recv` bytes of it) with its sender; `None` means one was
+/// One try at receiving a datagram the guest may see, now, with room for
+/// `want` bytes: `Some` is one with its sender; `None` means one was
 /// dropped unseen (a refused peer, or not from `remote`, the address the
 /// socket or stream is connected to) and there may be more; `would-block`
-/// means none is waiting. What both WASI versions' receives do.
-pub(crate) fn try_receive(
-    gate: &Gate,
-    inner: &mut Inner,
-    max_recv: usize,
-    remote: Option<SocketAddr>,
-) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
-    // Sized for the datagram waiting, within the instance's limit.
-    // Nothing waiting yet (0) may be a datagram arriving as we look: room
-    // for the largest then, never a truncating 1.
-    let waiting = inner.sock.net.bytes_available().unwrap_or(0);
-    let want = match waiting {
-        0 => MAX_DATAGRAM_BUFFER,
-        n => n.min(MAX_DATAGRAM_BUFFER),
-    }
-    .min(max_recv.max(1));
-    let mut buf = Vec::with_capacity(want);
-    Ok(receive_admitted(gate, inner, &mut buf, want, remote)?.map(|from| (buf, from)))
-}
-
-/// [`try_receive`] with room for `want` bytes, without asking the system
-/// first how large the next datagram is: received into the socket's
-/// scratch buffer (allocated once), then copied out at its size.
+/// means none is waiting. What both WASI versions' receives do. Received
+/// into the socket's scratch buffer (allocated once), then copied out at
+/// its size: no system call to ask first how large the datagram is.
 pub(crate) fn try_receive_into(
     gate: &Gate,
     inner: &mut Inner,

@@ -11,6 +11,7 @@
 //!   only the process's arguments and environment).
 //! - [`image`]: OCI images of a component, without docker.
 //! - [`precompile`]: compiled components kept between containers.
+//! - [`trim`]: keeping that cache within a size.
 //! - [`harness`]: a containerd of one's own, for tests and the bench.
 //!
 //! ```
@@ -36,3 +37,4 @@ pub mod image;
 pub mod precompile;
 pub mod sandbox;
 pub mod settings;
+pub mod trim;

@@ -160,7 +160,8 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
         // One at a time: a compile already running means this one is
         // skipped (that container compiles for itself), so a burst of
         // starts never queues work or memory on the host.
-        let lock = std::fs::File::create(cache.join(".compiling"))?;
+        // Beside the cache, which is trimmed file by file.
+        let lock = std::fs::File::create(cache.with_file_name(".wasock-compiling.lock"))?;
         lock.try_lock()?;
         // SAFETY: nice and setrlimit have no preconditions; a failure
         // leaves the priority or the limit as it was.
@@ -188,7 +189,10 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
         }
         let cli = wasock_host::cli::Cli::try_parse_from(&argv)?;
         wasock_host::cli::use_compile_cache(cache.to_path_buf());
-        wasock_host::cli::precompile(&cli.command)
+        let compiled = wasock_host::cli::precompile(&cli.command);
+        // Still under the lock: one trim at a time.
+        crate::trim::trim(cache, crate::trim::max_from_env());
+        compiled
     })();
     for copy in copies {
         let _ = std::fs::remove_file(copy);

@@ -243,9 +243,25 @@ impl Containerd {
     /// container of this containerd runs.
     pub fn wait_for_background_compiles(&self) {
         self.wait_until_no_process(
-            &format!("precompile {}", self.dir.display()),
+            &format!("precompile {}/", self.dir.display()),
             "background compiles",
         );
+    }
+
+    /// Files staged beside the compilation cache for a compile
+    /// (`.wasock-layer-*`, `.wasock-incoming-*`): none once every compile
+    /// has ended.
+    pub fn staged_files(&self) -> Vec<String> {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| {
+                        n.starts_with(".wasock-layer-") || n.starts_with(".wasock-incoming-")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Wait (at most [`PATIENCE`], then panic naming `what`) until no

@@ -12,13 +12,18 @@
 //!   `containerd-shim-wasock-v1 --precompile BUNDLE` in the background, which
 //!   waits for containerd to mount the container's root file system,
 //!   compiles its component on the engine the container's command will
-//!   make, and exits;
+//!   make, and exits; for a wasm-layer image, runwasi's precompile hook
+//!   ([`LayerCompiler`], in the shim's daemon) hands the layer to such a
+//!   compile instead;
 //! - read by containers: the folder is bind-mounted read-only into each one
 //!   ([`crate::bundle::CACHE_IN_CONTAINER`]), so a guest that escaped its
 //!   sandbox still could not put code there for another container to run.
 //!
 //! The first container of a component compiles it itself (while the
 //! background compile runs beside it); the next ones find it compiled.
+//! Files staged for a compile lie beside the cache, owner-only, created
+//! new (never through a link); what a killed compile left is swept by the
+//! next, and [`crate::trim`] keeps the cache within a size.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -64,11 +69,62 @@ pub const LAYER_FLAG: &str = "--layer";
 pub fn spawn_for_layer(bundle: &Path, cache: &Path, layer: &[u8]) -> std::io::Result<()> {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let staged = cache.with_file_name(format!(".wasock-layer-{}-{n}.wasm", std::process::id()));
-    std::fs::write(&staged, layer)?;
-    spawn_compile(bundle, Some(&staged)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&staged);
-    })
+    if layer.len() as u64 > MAX_COMPONENT || !layer.starts_with(b"\0asm") {
+        return Err(std::io::ErrorKind::InvalidData.into());
+    }
+    let staged = cache.with_file_name(format!("{LAYER_PREFIX}{}-{n}.wasm", std::process::id()));
+    write_private(&staged, layer)
+        .and_then(|()| spawn_compile(bundle, Some(&staged)))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&staged);
+        })
+}
+
+/// Staged layers beside the cache: `.wasock-layer-PID-N.wasm`.
+const LAYER_PREFIX: &str = ".wasock-layer-";
+/// Staged copies of a compile in progress: `.wasock-incoming-PID-N.wasm`.
+const INCOMING_PREFIX: &str = ".wasock-incoming-";
+/// How old a staged layer must be to be taken for one a killed compile
+/// left behind.
+const STALE_LAYER: Duration = Duration::from_secs(600);
+
+/// Write `bytes` to a new file at `path`, readable by its owner only; an
+/// existing file or symbolic link there is an error, never followed.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
+}
+
+/// Remove what compiles the kernel ended (the CPU limit, memory) left
+/// beside `cache`: every staged copy of a compile (only the holder of the
+/// lock makes them, and that is the caller), and staged layers older than
+/// [`STALE_LAYER`] (a newer one may belong to a compile about to start).
+fn sweep_leftovers(cache: &Path) {
+    let Some(dir) = cache.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = name.starts_with(INCOMING_PREFIX)
+            || (name.starts_with(LAYER_PREFIX)
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_LAYER));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Start this binary as the detached background compile of `bundle`'s
@@ -95,7 +151,10 @@ fn spawn_compile(bundle: &Path, layer: Option<&Path>) -> std::io::Result<()> {
 /// containerd's content store: the hook starts the background compile of
 /// the layer ([`spawn_for_layer`]) and hands runwasi nothing, so the
 /// container gets the layer as it is and finds it compiled in the cache
-/// from its second start on, as a plain image does.
+/// from its second start on, as a plain image does. As runwasi keeps
+/// nothing, it calls the hook at every start: the layer is staged and the
+/// background compile finds it in the cache (a look-up, at the lowest
+/// priority); runwasi logs that it found no precompiled layer.
 ///
 /// The hook is not told which container it is for: the compile takes the
 /// settings of the bundle the daemon started in (containerd starts it in
@@ -115,7 +174,6 @@ impl containerd_shim_wasm::shim::Compiler for LayerCompiler {
     ) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
         let cache = host_cache_dir();
         if let ([layer], Ok(bundle)) = (layers, std::env::current_dir())
-            && !layer.precompiled
             && std::fs::create_dir_all(&cache).is_ok()
         {
             // Best effort, as for a plain image.
@@ -137,7 +195,7 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
     // component, then each provider component it runs on; all removed at
     // the end.
     let staged = |n: usize| {
-        cache.with_file_name(format!(".wasock-incoming-{}-{n}.wasm", std::process::id()))
+        cache.with_file_name(format!("{INCOMING_PREFIX}{}-{n}.wasm", std::process::id()))
     };
     let incoming = layer.map_or_else(|| staged(0), Path::to_path_buf);
     let mut copies = vec![incoming.clone()];
@@ -159,10 +217,21 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
         };
         // One at a time: a compile already running means this one is
         // skipped (that container compiles for itself), so a burst of
-        // starts never queues work or memory on the host.
-        // Beside the cache, which is trimmed file by file.
-        let lock = std::fs::File::create(cache.with_file_name(".wasock-compiling.lock"))?;
+        // starts never queues work or memory on the host. The lock is
+        // beside the cache, which is trimmed file by file; never through a
+        // symbolic link.
+        let lock = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(cache.with_file_name(".wasock-compiling.lock"))?
+        };
         lock.try_lock()?;
+        sweep_leftovers(cache);
         // SAFETY: nice and setrlimit have no preconditions; a failure
         // leaves the priority or the limit as it was.
         unsafe {
@@ -174,7 +243,7 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
             libc::setrlimit(libc::RLIMIT_CPU, &cpu);
         }
         if let Some((found, inside)) = found {
-            std::fs::write(&incoming, read_component(&found, inside)?)?;
+            write_private(&incoming, &read_component(&found, inside)?)?;
         }
         let mut argv = settings.command_line(&incoming, &[], &[], |_| false)?;
         for i in 1..argv.len() {
@@ -183,7 +252,7 @@ pub fn run(bundle: &Path, cache: &Path, layer: Option<&Path>) -> anyhow::Result<
                 copies.push(copy.clone());
                 let found = find_component(&rootfs, &argv[i])?
                     .with_context(|| format!("no provider {}", argv[i]))?;
-                std::fs::write(&copy, read_component(&found, &argv[i])?)?;
+                write_private(&copy, &read_component(&found, &argv[i])?)?;
                 argv[i] = copy.display().to_string();
             }
         }

@@ -89,6 +89,7 @@ fn a_second_start_takes_the_component_from_the_cache() {
     // The background compile of the first start (outside the container)
     // fills the cache; wait for it to end.
     ctd.wait_for_background_compiles();
+    assert_eq!(ctd.staged_files(), Vec::<String>::new());
     let second = start("second");
     assert!(
         second.contains("/app.wasm: taken from the compilation cache"),
@@ -124,6 +125,7 @@ fn a_provider_named_by_annotation_runs_under_the_app_and_is_cached_too() {
     assert!(first.contains("sent=7 received=7"), "{first}");
     // The background compile composes the same files and fills the cache.
     ctd.wait_for_background_compiles();
+    assert_eq!(ctd.staged_files(), Vec::<String>::new());
     let second = start("tapped2");
     assert!(
         second.contains("/app.wasm: taken from the compilation cache"),
@@ -178,6 +180,7 @@ fn a_wasm_layer_image_runs_on_containerd_1_7_and_is_cached_too() {
     // runwasi's precompile hook started the background compile of the
     // layer; once it ends, the next start finds the component compiled.
     ctd.wait_for_background_compiles();
+    assert_eq!(ctd.staged_files(), Vec::<String>::new());
     let second = start("layered2");
     assert!(
         second.contains(": taken from the compilation cache"),
@@ -401,7 +404,8 @@ fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
     assert_eq!(left.trim(), "", "containers left");
     // Processes of this containerd's containers: shims (named with its
     // socket) and background compiles (named with a bundle in its folder).
-    ctd.wait_until_no_process(ctd.dir().to_str().unwrap(), "shims and compiles");
+    // The trailing `/`: not the folders of other tests' containerds.
+    ctd.wait_until_no_process(&format!("{}/", ctd.dir().display()), "shims and compiles");
     let rootfs_mounts: Vec<String> = mounts_under(ctd.dir())
         .into_iter()
         .filter(|m| m.contains("rootfs"))

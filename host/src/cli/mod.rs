@@ -119,9 +119,11 @@ fn report_cache(component: &std::path::Path) {
 /// directory that cannot be written is still read. Only the first call
 /// counts.
 pub fn use_compile_cache(dir: std::path::PathBuf) {
-    let mut config = wasmtime::CacheConfig::new();
-    config.with_directory(dir);
-    let _first_wins = CHOSEN_CACHE.set(wasmtime::Cache::new(config).ok());
+    CHOSEN_CACHE.get_or_init(|| {
+        let mut config = wasmtime::CacheConfig::new();
+        config.with_directory(dir);
+        wasmtime::Cache::new(config).ok()
+    });
 }
 
 /// Compile the component of a `run` or `serve` command on the engine that

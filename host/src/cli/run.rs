@@ -14,11 +14,12 @@ use crate::runtime::{GuestExit, HostState, PinnedNames, Runner, StatsHandle, Was
 static COUNTERS: std::sync::Mutex<Option<StatsHandle>> = std::sync::Mutex::new(None);
 
 /// Log (at `info`, target `wasock::stats`) the policy counters of the
-/// guest `wasock run` runs in this process, if one has started. `run` does
-/// it when the guest ends; a front end that stops the guest before (the
-/// containerd shim, on SIGTERM) calls it itself.
+/// guest `wasock run` runs in this process, if one has started and they
+/// were not logged yet. `run` does it when the guest ends; a front end that
+/// stops the guest before (the containerd shim, on SIGTERM) calls it
+/// itself.
 pub fn report_counters() {
-    let counters = COUNTERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let counters = COUNTERS.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(counters) = counters {
         tracing::info!(target: "wasock::stats", "counters: {}", counters.snapshot());
     }

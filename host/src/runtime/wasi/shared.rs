@@ -224,7 +224,9 @@ impl Shared {
 impl Inner {
     /// Whether the socket has any of `wanted` (or an error) to report now,
     /// as the guest sees it (see [`GuestSocket::readiness`]); right after a
-    /// wait, from what the wait saw.
+    /// wait, a connected stream's from what the wait saw. A datagram
+    /// socket's `readable` alone is one look at its queue
+    /// ([`GuestSocket::datagram_readable`]).
     pub(crate) fn has(&mut self, gate: &Gate, wanted: Readiness) -> bool {
         let seen = self.seen.take();
         if wanted == Readiness::READABLE && !self.sock.is_stream() {

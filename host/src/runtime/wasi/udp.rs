@@ -265,8 +265,7 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
         }
         let gate = &stream.shared.gate;
         while (got.len() as u64) < max_results.min(MAX_RECEIVE) {
-            let want = MAX_DATAGRAM_BUFFER.min(stream.max_recv.max(1));
-            match try_receive_into(gate, &mut inner, want, stream.remote) {
+            match try_receive_into(gate, &mut inner, stream.max_recv, stream.remote) {
                 Ok(Some((data, from))) => got.push(IncomingDatagram {
                     data,
                     remote_address: addrs::addr_from_std(from),
@@ -414,7 +413,7 @@ pub(crate) fn send_datagram(
 }
 
 /// One try at receiving a datagram the guest may see, now, with room for
-/// `want` bytes: `Some` is one with its sender; `None` means one was
+/// `want` bytes (at least 1, at most the largest datagram): `Some` is one with its sender; `None` means one was
 /// dropped unseen (a refused peer, or not from `remote`, the address the
 /// socket or stream is connected to) and there may be more; `would-block`
 /// means none is waiting. What both WASI versions' receives do. Received
@@ -426,6 +425,7 @@ pub(crate) fn try_receive_into(
     want: usize,
     remote: Option<SocketAddr>,
 ) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
+    let want = want.clamp(1, MAX_DATAGRAM_BUFFER);
     let mut scratch = std::mem::take(&mut inner.scratch);
     let got = receive_admitted(gate, inner, &mut scratch, want, remote);
     let data = scratch.clone();

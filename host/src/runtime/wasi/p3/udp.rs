@@ -14,7 +14,6 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
     ErrorCode as Code, HostUdpSocket, HostUdpSocketWithStore, IpAddressFamily, IpSocketAddress,
 };
 use crate::runtime::ctx::{WasockCtx, WasockCtxView};
-use crate::runtime::socket::datagram::MAX_DATAGRAM_BUFFER;
 use crate::runtime::socket::{State, datagram};
 use crate::runtime::wasi::shared::{Inner, Shared};
 use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
@@ -237,9 +236,6 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         })?;
         // One receive at a time waits on the socket; the others queue.
         let _turn = turn.lock_owned().await;
-        // Room for the largest datagram, within the instance's limit: no
-        // system call to ask the next one's size first.
-        let want = MAX_DATAGRAM_BUFFER.min(max_recv.max(1));
         loop {
             let tried = {
                 let mut inner = shared.lock()?;
@@ -253,7 +249,7 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                     // was queued before it.
                     None => {
                         let peer = inner.sock.peer;
-                        try_receive_into(&shared.gate, &mut inner, want, peer)
+                        try_receive_into(&shared.gate, &mut inner, max_recv, peer)
                     }
                 }
             };

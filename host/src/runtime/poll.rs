@@ -43,8 +43,9 @@ impl Host for WasockCtxView<'_> {
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
                 sock.net.prepare_wait(*interest)?;
+                let wanted = interest.wakes_on();
                 out.push(readiness_from_net(
-                    sock.readiness(&self.ctx.gate).and(interest.wakes_on()),
+                    sock.readiness_for(&self.ctx.gate, wanted).and(wanted),
                 ));
             }
             spin(&*clock).await;
@@ -133,19 +134,19 @@ fn look(
     let kept = sock.pending_error.is_some()
         || (sock.pending_accept.is_some() && interest.contains(NetReadiness::READABLE));
     if kept {
-        return Poll::Ready(sock.readiness(gate).and(wanted));
+        return Poll::Ready(sock.readiness_for(gate, wanted).and(wanted));
     }
     if !sock.is_connected_stream() {
         // Listeners, datagram and connecting sockets: what the runtime
         // filters (refused peers), and errors the provider's events may
         // not carry (a datagram socket's ICMP error), are seen only by
         // looking. A connected stream's events say all there is.
-        let now = sock.readiness(gate).and(wanted);
+        let now = sock.readiness_for(gate, wanted).and(wanted);
         if !now.is_empty() {
             return Poll::Ready(now);
         }
     }
     sock.net
         .poll_ready(cx, interest)
-        .map(|seen| sock.readiness_after(gate, seen).and(wanted))
+        .map(|seen| sock.readiness_after(gate, seen, wanted).and(wanted))
 }

@@ -174,23 +174,37 @@ impl GuestSocket {
         }
     }
 
-    /// Whether a datagram socket has a datagram the guest may hear, or an
-    /// error, to report now: [`GuestSocket::readiness`]'s `readable`, from
-    /// one look at the queue (a peek) instead of that and the readiness of
-    /// every direction.
-    pub(crate) fn datagram_readable(&mut self, gate: &Gate) -> bool {
-        self.with_real_calls(|s| datagram::drop_unadmitted(gate, s))
+    /// [`GuestSocket::readiness`] for a wait on `wanted`: a bound datagram
+    /// socket waited on only for receiving is looked at with one peek at its
+    /// queue, which says all a receive needs (a datagram the guest may hear,
+    /// or an error), instead of that and the readiness of every direction.
+    pub(crate) fn readiness_for(&mut self, gate: &Gate, wanted: Readiness) -> Readiness {
+        if self.is_stream() || self.state == State::Unbound || wanted.contains(Readiness::WRITABLE)
+        {
+            return self.readiness(gate);
+        }
+        let waiting = self.with_real_calls(|s| datagram::drop_unadmitted(gate, s));
+        self.with_kept_error(if waiting {
+            Readiness::READABLE
+        } else {
+            Readiness::EMPTY
+        })
     }
 
     /// [`GuestSocket::readiness`], given what the provider reported a
     /// moment ago (`seen`, from a wait that just ended): for a connected
     /// stream the provider's conditions are the guest's, so there is no
     /// need to ask again; other sockets are filtered as usual.
-    pub(crate) fn readiness_after(&mut self, gate: &Gate, seen: Readiness) -> Readiness {
+    pub(crate) fn readiness_after(
+        &mut self,
+        gate: &Gate,
+        seen: Readiness,
+        wanted: Readiness,
+    ) -> Readiness {
         if self.is_connected_stream() {
             return self.with_kept_error(seen);
         }
-        self.readiness(gate)
+        self.readiness_for(gate, wanted)
     }
 
     /// A connected stream socket: one whose provider readiness is the

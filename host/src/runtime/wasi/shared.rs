@@ -224,18 +224,11 @@ impl Shared {
 impl Inner {
     /// Whether the socket has any of `wanted` (or an error) to report now,
     /// as the guest sees it (see [`GuestSocket::readiness`]); right after a
-    /// wait, a connected stream's from what the wait saw. A datagram
-    /// socket's `readable` alone is one look at its queue
-    /// ([`GuestSocket::datagram_readable`]).
+    /// wait, from what the wait saw ([`GuestSocket::readiness_for`]).
     pub(crate) fn has(&mut self, gate: &Gate, wanted: Readiness) -> bool {
-        let seen = self.seen.take();
-        if wanted == Readiness::READABLE && !self.sock.is_stream() {
-            // A datagram socket's receive: one look at its queue says it.
-            return self.sock.datagram_readable(gate);
-        }
-        let now = match seen {
-            Some(seen) => self.sock.readiness_after(gate, seen),
-            None => self.sock.readiness(gate),
+        let now = match self.seen.take() {
+            Some(seen) => self.sock.readiness_after(gate, seen, wanted),
+            None => self.sock.readiness_for(gate, wanted),
         };
         now.intersects(wanted | Readiness::ERROR)
     }

@@ -413,8 +413,8 @@ pub(crate) fn send_datagram(
 }
 
 /// One try at receiving a datagram the guest may see, now, with room for
-/// `want` bytes (at least 1, at most the largest datagram): `Some` is one with its sender; `None` means one was
-/// dropped unseen (a refused peer, or not from `remote`, the address the
+/// `want` bytes (at least 1, at most the largest datagram): `Some` is one
+/// with its sender; `None` means one was dropped unseen (a refused peer, or not from `remote`, the address the
 /// socket or stream is connected to) and there may be more; `would-block`
 /// means none is waiting. What both WASI versions' receives do. Received
 /// into the socket's scratch buffer (allocated once), then copied out at

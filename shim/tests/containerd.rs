@@ -37,9 +37,12 @@ const ECHO_GRANTS: &str = "wasock.dev/allow=tcp-bind=127.0.0.1:* tcp-accept=127.
 
 /// Run an echo `image` as container `id` with [`ECHO_GRANTS`], echo a line
 /// through it with `nc`, stop it with SIGTERM; its stderr. Its exit status
-/// must be that of a process ended by SIGTERM.
-fn echo_once(ctd: &Containerd, id: &str, image: &str) -> String {
-    let mut echo = ctd.run(id, image, &["--annotation", ECHO_GRANTS], &[]);
+/// must be that of a process ended by SIGTERM. `extra`: more `ctr run`
+/// flags.
+fn echo_once(ctd: &Containerd, id: &str, image: &str, extra: &[&str]) -> String {
+    let mut flags = vec!["--annotation", ECHO_GRANTS];
+    flags.extend_from_slice(extra);
+    let mut echo = ctd.run(id, image, &flags, &[]);
     let addr = echo.listening();
     let line = format!("hello {id} from nc\n");
     assert_eq!(nc(&addr, &line), line);
@@ -49,11 +52,29 @@ fn echo_once(ctd: &Containerd, id: &str, image: &str) -> String {
     err
 }
 
+/// Start an echo `image` twice as containers `ID1` and `ID2` with
+/// [`echo_once`] (and `extra` flags), the cache logged; between them the
+/// background compiles of the first end and leave no staged file, and the
+/// second takes its component from the cache. Both starts' stderr.
+fn started_twice(ctd: &Containerd, id: &str, image: &str, extra: &[&str]) -> (String, String) {
+    let mut flags = vec!["--annotation", "wasock.dev/log=wasock::cache=info"];
+    flags.extend_from_slice(extra);
+    let first = echo_once(ctd, &format!("{id}1"), image, &flags);
+    ctd.wait_for_background_compiles();
+    assert_eq!(ctd.staged_files(), Vec::<String>::new());
+    let second = echo_once(ctd, &format!("{id}2"), image, &flags);
+    assert!(
+        second.contains(": taken from the compilation cache"),
+        "{second}"
+    );
+    (first, second)
+}
+
 #[test]
 fn tcp_echo_serves_nc_and_stops_on_sigterm_with_its_status() {
     let ctd = containerd();
     let image = ctd.import("tcp-echo", TCP_ECHO, |b| b.arg("127.0.0.1:0"));
-    let err = echo_once(&ctd, "echo1", &image);
+    let err = echo_once(&ctd, "echo1", &image, &[]);
     assert!(err.contains("wasock: policy"), "{err}");
     assert!(
         err.contains("allow tcp-bind=127.0.0.1:* (annotation)"),
@@ -69,28 +90,10 @@ fn tcp_echo_serves_nc_and_stops_on_sigterm_with_its_status() {
 fn a_second_start_takes_the_component_from_the_cache() {
     let ctd = containerd();
     let image = ctd.import("cached-echo", TCP_ECHO, |b| b.arg("127.0.0.1:0"));
-    let flags = [
-        "--annotation",
-        ECHO_GRANTS,
-        "--annotation",
-        "wasock.dev/log=wasock::cache=info",
-    ];
-    let start = |id: &str| {
-        let mut echo = ctd.run(id, &image, &flags, &[]);
-        let addr = echo.listening();
-        assert_eq!(nc(&addr, "x\n"), "x\n");
-        ctd.kill(id, "SIGKILL");
-        echo.finish().1
-    };
-    let first = start("first");
+    let (first, second) = started_twice(&ctd, "cached", &image, &[]);
     // Compiled, unless the background compile of this very start was
     // quicker than the container.
     assert!(first.contains("/app.wasm: "), "{first}");
-    // The background compile of the first start (outside the container)
-    // fills the cache; wait for it to end.
-    ctd.wait_for_background_compiles();
-    assert_eq!(ctd.staged_files(), Vec::<String>::new());
-    let second = start("second");
     assert!(
         second.contains("/app.wasm: taken from the compilation cache"),
         "{second}"
@@ -104,29 +107,12 @@ fn a_provider_named_by_annotation_runs_under_the_app_and_is_cached_too() {
     let image = ctd.import("tapped-echo", TCP_ECHO, |b| {
         b.arg("127.0.0.1:0").file("/providers/tap.wasm", tap, 0o644)
     });
-    let flags = [
-        "--annotation",
-        ECHO_GRANTS,
-        "--annotation",
-        "wasock.dev/provider=/providers/tap.wasm",
-        "--annotation",
-        "wasock.dev/log=wasock::cache=info",
-    ];
-    let start = |id: &str| {
-        let mut echo = ctd.run(id, &image, &flags, &[]);
-        let addr = echo.listening();
-        assert_eq!(nc(&addr, "tapped\n"), "tapped\n");
-        ctd.kill(id, "SIGTERM");
-        echo.finish().1
-    };
-    let first = start("tapped1");
+    let tap = ["--annotation", "wasock.dev/provider=/providers/tap.wasm"];
+    // The background compile composes the same files and fills the cache.
+    let (first, second) = started_twice(&ctd, "tapped", &image, &tap);
     // The tap logs each accept and each closed connection's counts.
     assert!(first.contains("tap: accept 127.0.0.1:"), "{first}");
-    assert!(first.contains("sent=7 received=7"), "{first}");
-    // The background compile composes the same files and fills the cache.
-    ctd.wait_for_background_compiles();
-    assert_eq!(ctd.staged_files(), Vec::<String>::new());
-    let second = start("tapped2");
+    assert!(first.contains("sent=22 received=22"), "{first}");
     assert!(
         second.contains("/app.wasm: taken from the compilation cache"),
         "{second}"
@@ -157,34 +143,12 @@ fn a_wasm_layer_image_runs_on_containerd_1_7_and_is_cached_too() {
     let image = ctd.import("layered-echo", TCP_ECHO, |b| {
         b.arg("127.0.0.1:0").as_wasm_layer()
     });
-    let start = |id: &str| {
-        let flags = [
-            "--annotation",
-            ECHO_GRANTS,
-            "--annotation",
-            "wasock.dev/log=wasock::cache=info",
-        ];
-        let mut echo = ctd.run(id, &image, &flags, &[]);
-        let addr = echo.listening();
-        assert_eq!(nc(&addr, "layer\n"), "layer\n");
-        ctd.kill(id, "SIGTERM");
-        let (status, err) = echo.finish();
-        assert_eq!(status, 128 + 15, "{id}: {err}");
-        err
-    };
-    let first = start("layered1");
+    // runwasi's precompile hook starts the background compile of the
+    // layer; once it ends, the next start finds the component compiled.
+    let (first, _) = started_twice(&ctd, "layered", &image, &[]);
     assert!(
         first.contains("allow tcp-bind=127.0.0.1:* (annotation)"),
         "{first}"
-    );
-    // runwasi's precompile hook started the background compile of the
-    // layer; once it ends, the next start finds the component compiled.
-    ctd.wait_for_background_compiles();
-    assert_eq!(ctd.staged_files(), Vec::<String>::new());
-    let second = start("layered2");
-    assert!(
-        second.contains(": taken from the compilation cache"),
-        "{second}"
     );
     // The policy holds as for a plain image: without a grant to listen,
     // the guest is refused and says so.
@@ -256,7 +220,7 @@ fn wasi_0_2_and_0_3_guests_run_as_containers_too() {
     // tokio over wasi:sockets@0.2, and a WASI 0.3 guest on its own engine.
     for (name, program) in [("tokio-echo", TOKIO_ECHO), ("p3-echo", P3_ECHO)] {
         let image = ctd.import(name, program, |b| b.arg("127.0.0.1:0"));
-        echo_once(&ctd, name, &image);
+        echo_once(&ctd, name, &image, &[]);
     }
 }
 
@@ -394,7 +358,7 @@ fn twenty_containers_in_turn_leave_no_shim_mount_or_descriptor_behind() {
     };
     let mut fds_after_first = 0;
     for i in 0..20 {
-        echo_once(&ctd, &format!("churn{i}"), &image);
+        echo_once(&ctd, &format!("churn{i}"), &image, &[]);
         if i == 0 {
             fds_after_first = fds();
         }

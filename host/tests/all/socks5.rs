@@ -296,9 +296,15 @@ fn refused_destinations_get_reply_2_and_the_host_logs_each_denial() {
 
 #[test]
 fn a_closed_port_is_reply_5() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    // A port held bound but not listening, for the whole test: a connect
+    // to it is refused, and neither another test's listener nor the
+    // guest's own ephemeral port (a loopback self-connect) can take it, as
+    // a port freed before the test could be.
+    let closed = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    closed
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let port = closed.local_addr().unwrap().as_socket().unwrap().port();
     let (_g, p) = proxy(&[format!("tcp-connect=127.0.0.1:{port}")]);
     refused("--socks5", p, &format!("http://127.0.0.1:{port}/"), 5);
 }

@@ -79,6 +79,15 @@ extern void __wasm_import_wasock_sockets_socket_method_socket_take_error(int32_t
 __attribute__((__import_module__("wasock:sockets/poll@0.1.0"), __import_name__("poll")))
 extern void __wasm_import_wasock_sockets_poll_poll(uint8_t *, size_t, int32_t, int64_t, uint8_t *);
 
+__attribute__((__import_module__("wasock:sockets/poll@0.1.0"), __import_name__("[static]poll-set.create")))
+extern void __wasm_import_wasock_sockets_poll_static_poll_set_create(uint8_t *);
+
+__attribute__((__import_module__("wasock:sockets/poll@0.1.0"), __import_name__("[method]poll-set.wait")))
+extern void __wasm_import_wasock_sockets_poll_method_poll_set_wait(int32_t, uint8_t *, size_t, int32_t, int64_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("wasock:sockets/poll@0.1.0"), __import_name__("[method]poll-set.len")))
+extern int32_t __wasm_import_wasock_sockets_poll_method_poll_set_len(int32_t);
+
 // Imported Functions from `wasock:sockets/name-lookup@0.1.0`
 
 __attribute__((__import_module__("wasock:sockets/name-lookup@0.1.0"), __import_name__("resolve-addresses")))
@@ -304,6 +313,21 @@ void wasock_sockets_socket_result_option_error_code_error_code_free(wasock_socke
   }
 }
 
+__attribute__((__import_module__("wasock:sockets/poll@0.1.0"), __import_name__("[resource-drop]poll-set")))
+extern void __wasm_import_wasock_sockets_poll_poll_set_drop(int32_t handle);
+
+void wasock_sockets_poll_poll_set_drop_own(wasock_sockets_poll_own_poll_set_t handle) {
+  __wasm_import_wasock_sockets_poll_poll_set_drop(handle.__handle);
+}
+
+void wasock_sockets_poll_poll_set_drop_borrow(wasock_sockets_poll_borrow_poll_set_t handle) {
+  __wasm_import_wasock_sockets_poll_poll_set_drop(handle.__handle);
+}
+
+wasock_sockets_poll_borrow_poll_set_t wasock_sockets_poll_borrow_poll_set(wasock_sockets_poll_own_poll_set_t arg) {
+  return (wasock_sockets_poll_borrow_poll_set_t) { arg.__handle };
+}
+
 void wasock_sockets_poll_list_poll_entry_free(wasock_sockets_poll_list_poll_entry_t *ptr) {
   size_t list_len = ptr->len;
   if (list_len > 0) {
@@ -332,6 +356,39 @@ void wasock_sockets_poll_list_readiness_free(wasock_sockets_poll_list_readiness_
 void wasock_sockets_poll_result_list_readiness_error_code_free(wasock_sockets_poll_result_list_readiness_error_code_t *ptr) {
   if (!ptr->is_err) {
     wasock_sockets_poll_list_readiness_free(&ptr->val.ok);
+  } else {
+  }
+}
+
+void wasock_sockets_poll_result_own_poll_set_error_code_free(wasock_sockets_poll_result_own_poll_set_error_code_t *ptr) {
+  if (!ptr->is_err) {
+  } else {
+  }
+}
+
+void wasock_sockets_poll_list_poll_change_free(wasock_sockets_poll_list_poll_change_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    wasock_sockets_poll_poll_change_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
+void wasock_sockets_poll_list_poll_event_free(wasock_sockets_poll_list_poll_event_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    wasock_sockets_poll_poll_event_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
+void wasock_sockets_poll_result_list_poll_event_error_code_free(wasock_sockets_poll_result_list_poll_event_error_code_t *ptr) {
+  if (!ptr->is_err) {
+    wasock_sockets_poll_list_poll_event_free(&ptr->val.ok);
   } else {
   }
 }
@@ -1628,6 +1685,79 @@ bool wasock_sockets_poll_poll(wasock_sockets_poll_list_poll_entry_t *entries, wa
     *err = result.val.err;
     return 0;
   }
+}
+
+bool wasock_sockets_poll_static_poll_set_create(wasock_sockets_poll_own_poll_set_t *ret, wasock_sockets_poll_error_code_t *err) {
+  __attribute__((__aligned__(4)))
+  uint8_t ret_area[8];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_wasock_sockets_poll_static_poll_set_create(ptr);
+  wasock_sockets_poll_result_own_poll_set_error_code_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (wasock_sockets_poll_own_poll_set_t) { *((int32_t*) (ptr + 4)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      result.val.err = (int32_t) *((uint8_t*) (ptr + 4));
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool wasock_sockets_poll_method_poll_set_wait(wasock_sockets_poll_borrow_poll_set_t self, wasock_sockets_poll_list_poll_change_t *changes, wasock_sockets_poll_duration_t *maybe_timeout, uint32_t max_events, wasock_sockets_poll_list_poll_event_t *ret, wasock_sockets_poll_error_code_t *err) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(3*sizeof(void*))];
+  wasock_sockets_poll_option_duration_t timeout;
+  timeout.is_some = maybe_timeout != NULL;if (maybe_timeout) {
+    timeout.val = *maybe_timeout;
+  }
+  int32_t option;
+  int64_t option1;
+  if ((timeout).is_some) {
+    const wasock_sockets_poll_duration_t *payload0 = &(timeout).val;
+    option = 1;
+    option1 = (int64_t) (*payload0);
+  } else {
+    option = 0;
+    option1 = 0;
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_wasock_sockets_poll_method_poll_set_wait((self).__handle, (uint8_t *) (*changes).ptr, (*changes).len, option, option1, (int32_t) (max_events), ptr);
+  wasock_sockets_poll_result_list_poll_event_error_code_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (wasock_sockets_poll_list_poll_event_t) { (wasock_sockets_poll_poll_event_t*)(*((uint8_t **) (ptr + sizeof(void*)))), (*((size_t*) (ptr + (2*sizeof(void*))))) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      result.val.err = (int32_t) *((uint8_t*) (ptr + sizeof(void*)));
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+uint32_t wasock_sockets_poll_method_poll_set_len(wasock_sockets_poll_borrow_poll_set_t self) {
+  int32_t ret = __wasm_import_wasock_sockets_poll_method_poll_set_len((self).__handle);
+  return (uint32_t) (ret);
 }
 
 bool wasock_sockets_name_lookup_resolve_addresses(wasock_sockets_string_t *name, wasock_sockets_name_lookup_address_family_t *maybe_family, wasock_sockets_name_lookup_list_ip_address_t *ret, wasock_sockets_name_lookup_error_code_t *err) {

@@ -557,6 +557,36 @@ typedef struct wasock_sockets_poll_poll_entry_t {
   wasock_sockets_poll_readiness_t   interest;
 } wasock_sockets_poll_poll_entry_t;
 
+// One change to a `poll-set`: watch `socket` for `interest`, reported
+// with `key` (the guest's own tag, as `epoll_data`), or, with an
+// empty `interest`, stop watching it.
+typedef struct wasock_sockets_poll_poll_change_t {
+  // The socket to watch. A set holds each socket at most once: a
+  // change for a socket already in it replaces its interest and key.
+  wasock_sockets_poll_borrow_socket_t   socket;
+  // The conditions of interest, as in `poll-entry` (`error` and
+  // `hang-up` are reported alike); empty removes the socket.
+  wasock_sockets_poll_readiness_t   interest;
+  // Returned with the socket's events.
+  uint64_t   key;
+} wasock_sockets_poll_poll_change_t;
+
+// One ready socket of a `poll-set`.
+typedef struct wasock_sockets_poll_poll_event_t {
+  // The key its change gave.
+  uint64_t   key;
+  // The conditions that hold now, as `poll` reports them.
+  wasock_sockets_poll_readiness_t   ready;
+} wasock_sockets_poll_poll_event_t;
+
+typedef struct wasock_sockets_poll_own_poll_set_t {
+  int32_t __handle;
+} wasock_sockets_poll_own_poll_set_t;
+
+typedef struct wasock_sockets_poll_borrow_poll_set_t {
+  int32_t __handle;
+} wasock_sockets_poll_borrow_poll_set_t;
+
 typedef struct {
   wasock_sockets_poll_poll_entry_t *ptr;
   size_t len;
@@ -579,6 +609,32 @@ typedef struct {
     wasock_sockets_poll_error_code_t err;
   } val;
 } wasock_sockets_poll_result_list_readiness_error_code_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    wasock_sockets_poll_own_poll_set_t ok;
+    wasock_sockets_poll_error_code_t err;
+  } val;
+} wasock_sockets_poll_result_own_poll_set_error_code_t;
+
+typedef struct {
+  wasock_sockets_poll_poll_change_t *ptr;
+  size_t len;
+} wasock_sockets_poll_list_poll_change_t;
+
+typedef struct {
+  wasock_sockets_poll_poll_event_t *ptr;
+  size_t len;
+} wasock_sockets_poll_list_poll_event_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    wasock_sockets_poll_list_poll_event_t ok;
+    wasock_sockets_poll_error_code_t err;
+  } val;
+} wasock_sockets_poll_result_list_poll_event_error_code_t;
 
 typedef wasock_sockets_types_ip_address_t wasock_sockets_name_lookup_ip_address_t;
 
@@ -835,6 +891,26 @@ extern bool wasock_sockets_socket_method_socket_take_error(wasock_sockets_socket
 // entries than the host allows in one call; wasock's default is
 // 65,536).
 extern bool wasock_sockets_poll_poll(wasock_sockets_poll_list_poll_entry_t *entries, wasock_sockets_poll_duration_t *maybe_timeout, wasock_sockets_poll_list_readiness_t *ret, wasock_sockets_poll_error_code_t *err);
+// A new, empty set. Errors: `no-buffer-space` when the instance
+// already has its maximum of sets (16: drop the ones not used).
+extern bool wasock_sockets_poll_static_poll_set_create(wasock_sockets_poll_own_poll_set_t *ret, wasock_sockets_poll_error_code_t *err);
+// Apply `changes` in order, then wait until at least one socket in
+// the set is ready or `timeout` passes, and return at most
+// `max-events` ready sockets (removed from the set; the others
+// stay in it, and the next wait reports them). An empty list
+// means the timeout passed.
+// 
+// `timeout`: `none` waits without limit, `some(0)` returns at once
+// what is known to be ready, `some(t)` waits at most `t`. An
+// empty set with a timeout sleeps for it.
+// 
+// Errors: `invalid-argument` (`max-events` is 0; an empty set and
+// no timeout, which could never return; or a change that would
+// hold more sockets than the host allows in one set, wasock's
+// default 65,536: the changes before it are applied).
+extern bool wasock_sockets_poll_method_poll_set_wait(wasock_sockets_poll_borrow_poll_set_t self, wasock_sockets_poll_list_poll_change_t *changes, wasock_sockets_poll_duration_t *maybe_timeout, uint32_t max_events, wasock_sockets_poll_list_poll_event_t *ret, wasock_sockets_poll_error_code_t *err);
+// How many sockets the set holds (waiting to be reported).
+extern uint32_t wasock_sockets_poll_method_poll_set_len(wasock_sockets_poll_borrow_poll_set_t self);
 
 // Imported Functions from `wasock:sockets/name-lookup@0.1.0`
 // Resolve `name` to its addresses, in the order the resolver gives
@@ -911,6 +987,12 @@ void wasock_sockets_socket_option_error_code_free(wasock_sockets_socket_option_e
 
 void wasock_sockets_socket_result_option_error_code_error_code_free(wasock_sockets_socket_result_option_error_code_error_code_t *ptr);
 
+extern void wasock_sockets_poll_poll_set_drop_own(wasock_sockets_poll_own_poll_set_t handle);
+
+extern void wasock_sockets_poll_poll_set_drop_borrow(wasock_sockets_poll_borrow_poll_set_t handle);
+
+extern wasock_sockets_poll_borrow_poll_set_t wasock_sockets_poll_borrow_poll_set(wasock_sockets_poll_own_poll_set_t handle);
+
 void wasock_sockets_poll_list_poll_entry_free(wasock_sockets_poll_list_poll_entry_t *ptr);
 
 void wasock_sockets_poll_option_duration_free(wasock_sockets_poll_option_duration_t *ptr);
@@ -918,6 +1000,14 @@ void wasock_sockets_poll_option_duration_free(wasock_sockets_poll_option_duratio
 void wasock_sockets_poll_list_readiness_free(wasock_sockets_poll_list_readiness_t *ptr);
 
 void wasock_sockets_poll_result_list_readiness_error_code_free(wasock_sockets_poll_result_list_readiness_error_code_t *ptr);
+
+void wasock_sockets_poll_result_own_poll_set_error_code_free(wasock_sockets_poll_result_own_poll_set_error_code_t *ptr);
+
+void wasock_sockets_poll_list_poll_change_free(wasock_sockets_poll_list_poll_change_t *ptr);
+
+void wasock_sockets_poll_list_poll_event_free(wasock_sockets_poll_list_poll_event_t *ptr);
+
+void wasock_sockets_poll_result_list_poll_event_error_code_free(wasock_sockets_poll_result_list_poll_event_error_code_t *ptr);
 
 void wasock_sockets_name_lookup_ip_address_free(wasock_sockets_name_lookup_ip_address_t *ptr);
 

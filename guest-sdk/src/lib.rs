@@ -54,7 +54,7 @@ pub mod raw {
         path: "../wit",
         world: "wasock:sockets/imports",
         additional_derives: [PartialEq],
-        additional_derives_ignore: ["poll-entry"],
+        additional_derives_ignore: ["poll-entry", "poll-change"],
     });
 }
 

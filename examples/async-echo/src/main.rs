@@ -1,5 +1,5 @@
 //! A TCP echo server on wasock's async runtime: a task per connection,
-//! every idle turn one `poll` over all of them.
+//! every idle turn one wait on the host's poll set for all of them.
 //!
 //! Usage: `async-echo [ADDR]` (default `127.0.0.1:0`). The first line on
 //! stdout is `listening on ADDR`; it serves until killed. A client that

@@ -2,7 +2,10 @@
 //! generates for the exported interfaces. Hidden: users see the trait and
 //! the `export_provider!` macro only.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::rc::{Rc, Weak};
 
 use super::bindings::exports::wasock::sockets::{handoff, name_lookup, poll, socket};
 use super::{
@@ -13,14 +16,27 @@ use super::{
 /// The type the export macro implements the generated traits for.
 pub struct Adapter<S>(PhantomData<S>);
 
-/// The representation of an exported socket: the provider's own.
-pub struct SocketRep<S>(S);
+/// The representation of an exported socket: the provider's own (shared,
+/// so that a poll set can tell whether it is still open).
+pub struct SocketRep<S>(Rc<S>);
+
+/// The representation of an exported poll set: the sockets it watches,
+/// waited on through [`Socket::poll`].
+pub struct PollSetRep<S> {
+    entries: RefCell<HashMap<*const S, SetEntry<S>>>,
+}
+
+struct SetEntry<S> {
+    socket: Weak<S>,
+    interest: Readiness,
+    key: u64,
+}
 
 /// The representation of an exported lookup.
 pub struct LookupRep<S>(Lookup, PhantomData<S>);
 
 fn export<S: Socket>(s: S) -> socket::Socket {
-    socket::Socket::new(SocketRep(s))
+    socket::Socket::new(SocketRep(Rc::new(s)))
 }
 
 impl<S: Socket> socket::Guest for Adapter<S> {
@@ -114,15 +130,92 @@ impl<S: Socket> socket::GuestSocket for SocketRep<S> {
 }
 
 impl<S: Socket> poll::Guest for Adapter<S> {
+    type PollSet = PollSetRep<S>;
+
     fn poll(
         entries: Vec<poll::PollEntry<'_>>,
         timeout: Option<Duration>,
     ) -> Result<Vec<Readiness>, ErrorCode> {
         let entries: Vec<(&S, Readiness)> = entries
             .iter()
-            .map(|e| (&e.socket.get::<SocketRep<S>>().0, e.interest))
+            .map(|e| (&*e.socket.get::<SocketRep<S>>().0, e.interest))
             .collect();
         S::poll(&entries, timeout)
+    }
+}
+
+/// Most sockets one poll set holds, as the host's default.
+const MAX_SET_ENTRIES: usize = 65536;
+
+impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
+    fn create() -> Result<poll::PollSet, ErrorCode> {
+        Ok(poll::PollSet::new(PollSetRep::<S> {
+            entries: RefCell::new(HashMap::new()),
+        }))
+    }
+
+    fn wait(
+        &self,
+        changes: Vec<poll::PollChange<'_>>,
+        timeout: Option<Duration>,
+        max_events: u32,
+    ) -> Result<Vec<poll::PollEvent>, ErrorCode> {
+        if max_events == 0 {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        let armed: Vec<(Rc<S>, Readiness, u64)> = {
+            let mut entries = self.entries.borrow_mut();
+            for c in &changes {
+                let socket = &c.socket.get::<SocketRep<S>>().0;
+                let at = Rc::as_ptr(socket);
+                if c.interest.is_empty() {
+                    entries.remove(&at);
+                    continue;
+                }
+                if !entries.contains_key(&at) && entries.len() >= MAX_SET_ENTRIES {
+                    entries.retain(|_, e| e.socket.strong_count() > 0);
+                    if entries.len() >= MAX_SET_ENTRIES {
+                        return Err(ErrorCode::InvalidArgument);
+                    }
+                }
+                entries.insert(
+                    at,
+                    SetEntry {
+                        socket: Rc::downgrade(socket),
+                        interest: c.interest,
+                        key: c.key,
+                    },
+                );
+            }
+            // A closed socket leaves the set by itself.
+            entries.retain(|_, e| e.socket.strong_count() > 0);
+            entries
+                .values()
+                .filter_map(|e| Some((e.socket.upgrade()?, e.interest, e.key)))
+                .collect()
+        };
+        if armed.is_empty() && timeout.is_none() {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        let watched: Vec<(&S, Readiness)> = armed.iter().map(|(s, i, _)| (&**s, *i)).collect();
+        let ready = S::poll(&watched, timeout)?;
+        let mut events = Vec::new();
+        let mut entries = self.entries.borrow_mut();
+        for ((socket, _, key), ready) in armed.iter().zip(ready) {
+            if ready.is_empty() || events.len() >= max_events as usize {
+                continue;
+            }
+            // One-shot: reported, it leaves the set.
+            entries.remove(&Rc::as_ptr(socket));
+            events.push(poll::PollEvent { key: *key, ready });
+        }
+        Ok(events)
+    }
+
+    fn len(&self) -> u32 {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|_, e| e.socket.strong_count() > 0);
+        u32::try_from(entries.len()).unwrap_or(u32::MAX)
     }
 }
 

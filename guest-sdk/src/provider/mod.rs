@@ -59,7 +59,7 @@ mod adapter;
 mod lookup;
 
 #[doc(hidden)]
-pub use adapter::{Adapter, LookupRep, SocketRep};
+pub use adapter::{Adapter, LookupRep, PollSetRep, SocketRep};
 pub use lookup::Lookup;
 
 pub use crate::raw::wasock::sockets::types::{
@@ -255,7 +255,9 @@ pub trait Socket: Sized + 'static {
     }
 
     /// `poll.poll` over sockets of this provider: by default, one poll of
-    /// the layer below over the sockets they wrap.
+    /// the layer below over the sockets they wrap. It also serves the
+    /// exported `poll-set`: each wait on a set polls the sockets armed in
+    /// it through this function.
     fn poll(
         entries: &[(&Self, Readiness)],
         timeout: Option<Duration>,

@@ -1,10 +1,13 @@
 //! Async guests: a single-threaded executor, timers, and async sockets.
 //!
 //! [`block_on`] runs a future and the tasks it [`spawn`]s. When no task can
-//! make progress, the reactor makes one [`poll`](crate::poll::poll) call
-//! over every socket a task waits on (interests merged per socket), with
-//! the nearest timer as its timeout: an idle program costs one host call
-//! per turn, however many sockets it waits on.
+//! make progress, the reactor makes one wait on a poll set the host keeps
+//! (`wasock:sockets/poll.poll-set`, one-shot entries as `EPOLLONESHOT`),
+//! with the nearest timer as its timeout. The wait tells the host only the
+//! sockets whose waiters changed since the last turn (interests merged per
+//! socket), and the host looks only at sockets that had an event: an idle
+//! turn costs one host call, and its work grows with the ready sockets,
+//! not with the sockets waited on.
 //!
 //! ```no_run
 //! use wasock::rt::{self, net::TcpListener};

@@ -1,21 +1,30 @@
-//! The reactor: which tasks wait on which sockets, and the one `poll` call
-//! per idle turn that wakes them.
+//! The reactor: which tasks wait on which sockets, and the one wait on a
+//! host-kept poll set per idle turn that wakes them.
+//!
+//! The set is one-shot: a socket is armed in it (with the interests of all
+//! its waiters merged) when a task starts waiting on it, and leaves it when
+//! the host reports it. So a turn tells the host only what changed since
+//! the last one, and the host looks only at sockets that had an event: a
+//! turn costs what the ready sockets cost, however many wait.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::mem::ManuallyDrop;
+use std::mem::{self, ManuallyDrop};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::Socket;
-use crate::bindings::wasock::sockets::poll::{PollEntry, poll};
+use crate::bindings::wasock::sockets::poll::{PollChange, PollSet};
 use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness};
 
-/// Most sockets waited on at once: the host's default `poll` entry limit.
-/// One more wait fails (with an error saying so) instead of making a `poll`
-/// call the host would refuse.
+/// Most sockets waited on at once: the host's default limit of sockets in
+/// one poll set. One more wait fails (with an error saying so) instead of a
+/// change the host would refuse.
 pub const MAX_WAITING_SOCKETS: usize = 65536;
+
+/// Most sockets one turn takes from the host.
+const MAX_EVENTS: u32 = 1024;
 
 struct Waiter {
     handle: u32,
@@ -27,13 +36,18 @@ struct Waiter {
 struct Table {
     /// Waiters by key; a key is never reused while its waiter lives.
     waiters: BTreeMap<u64, Waiter>,
-    /// How many waiters each socket has.
-    sockets: BTreeMap<u32, usize>,
-    /// Waiters taken because the `poll` call itself failed, with its error:
+    /// The keys of each socket's waiters.
+    sockets: BTreeMap<u32, Vec<u64>>,
+    /// Sockets whose waiters changed since the host last heard of them:
+    /// the next turn arms them in the set with their merged interest.
+    dirty: BTreeSet<u32>,
+    /// Waiters taken because the wait itself failed, with its error:
     /// they get it instead of trying again (which would fail the same way,
     /// round and round).
     failed: BTreeMap<u64, ErrorCode>,
     next: u64,
+    /// The host's poll set, made at the first turn.
+    set: Option<PollSet>,
 }
 
 thread_local! {
@@ -78,7 +92,10 @@ impl Registration {
                         w.waker = cx.waker().clone();
                     }
                     // Interest may change between calls on one socket.
-                    w.interest = interest;
+                    if w.interest != interest {
+                        w.interest = interest;
+                        t.dirty.insert(handle);
+                    }
                     true
                 }
                 None => false,
@@ -112,7 +129,8 @@ impl Registration {
                     waker: cx.waker().clone(),
                 },
             );
-            *t.sockets.entry(handle).or_default() += 1;
+            t.sockets.entry(handle).or_default().push(key);
+            t.dirty.insert(handle);
             Ok(key)
         });
         match key {
@@ -157,99 +175,142 @@ pub(crate) async fn retry<T>(
 
 fn remove(t: &mut Table, key: u64) -> Option<Waiter> {
     let w = t.waiters.remove(&key)?;
-    if let Some(n) = t.sockets.get_mut(&w.handle) {
-        *n -= 1;
-        if *n == 0 {
+    if let Some(keys) = t.sockets.get_mut(&w.handle) {
+        keys.retain(|k| *k != key);
+        if keys.is_empty() {
             t.sockets.remove(&w.handle);
         }
     }
     Some(w)
 }
 
-/// One idle turn: a single `poll` over every socket waited on, interests
-/// merged per socket, until one is ready or `deadline` passes; then wake
-/// the waiters whose interest holds. `false` if there is nothing to wait
-/// for at all (no socket and no deadline).
-pub(crate) fn turn(deadline: Option<Instant>) -> bool {
-    let merged: Vec<(u32, Readiness)> = TABLE.with(|t| {
-        let t = t.borrow();
-        let mut m: BTreeMap<u32, Readiness> = BTreeMap::new();
-        for w in t.waiters.values() {
-            *m.entry(w.handle).or_insert(Readiness::empty()) |= w.interest;
-        }
-        m.into_iter().collect()
+/// Give every waiter `code` and wake it.
+fn fail_all(code: ErrorCode) {
+    let woken: Vec<Waker> = TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let keys: Vec<u64> = t.waiters.keys().copied().collect();
+        keys.into_iter()
+            .filter_map(|k| {
+                let w = remove(&mut t, k)?;
+                t.failed.insert(k, code);
+                Some(w.waker)
+            })
+            .collect()
     });
-    // With no socket to look at, the call still waits for the deadline (or,
+    for w in woken {
+        w.wake();
+    }
+}
+
+/// One idle turn: arm the sockets whose waiters changed, wait on the set
+/// until one is ready or `deadline` passes, and wake the waiters whose
+/// interest holds. `false` if there is nothing to wait for at all (no
+/// socket and no deadline).
+pub(crate) fn turn(deadline: Option<Instant>) -> bool {
+    let (changed, set) = TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let dirty = mem::take(&mut t.dirty);
+        let changed: Vec<(u32, Readiness)> = dirty
+            .into_iter()
+            .filter_map(|h| {
+                let keys = t.sockets.get(&h)?;
+                let merged = keys
+                    .iter()
+                    .filter_map(|k| t.waiters.get(k))
+                    .fold(Readiness::empty(), |m, w| m | w.interest);
+                // An empty interest would take the socket out of the set:
+                // a waiter for nothing in particular waits for an error
+                // (and, as with `poll`, a hang-up).
+                Some((
+                    h,
+                    if merged.is_empty() {
+                        Readiness::ERROR
+                    } else {
+                        merged
+                    },
+                ))
+            })
+            .collect();
+        (changed, t.set.take())
+    });
+    let waiting = TABLE.with(|t| !t.borrow().waiters.is_empty());
+    // With no socket to wait on, the call still waits for the deadline (or,
     // with one already past, gives the host a turn: under a simulator, the
     // only way time passes for a program that is never idle).
-    if merged.is_empty() && deadline.is_none() {
+    if !waiting && deadline.is_none() {
+        TABLE.with(|t| t.borrow_mut().set = set);
         return false;
     }
+    let set = match set {
+        Some(set) => set,
+        None => match PollSet::create() {
+            Ok(set) => set,
+            Err(code) => {
+                fail_all(code);
+                return true;
+            }
+        },
+    };
     let timeout = deadline.map(|d| {
         let left = d.saturating_duration_since(Instant::now());
         u64::try_from(left.max(Duration::ZERO).as_nanos()).unwrap_or(u64::MAX)
     });
-    // SAFETY: each handle belongs to a socket that a live `Ready` future
+    // SAFETY: each handle belongs to a socket that a live waiting future
     // borrows (a future unregisters when dropped), so the handle is valid
     // for this call; `ManuallyDrop` keeps these borrowed copies from
     // closing it.
-    let sockets: Vec<ManuallyDrop<Socket>> = merged
+    let sockets: Vec<ManuallyDrop<Socket>> = changed
         .iter()
         .map(|(h, _)| ManuallyDrop::new(unsafe { Socket::from_handle(*h) }))
         .collect();
-    let entries: Vec<PollEntry<'_>> = sockets
+    let changes: Vec<PollChange<'_>> = sockets
         .iter()
-        .zip(&merged)
-        .map(|(s, (_, interest))| PollEntry {
+        .zip(&changed)
+        .map(|(s, (h, interest))| PollChange {
             socket: s,
             interest: *interest,
+            key: u64::from(*h),
         })
         .collect();
-    let results = match poll(&entries, timeout) {
-        Ok(r) => r,
+    let result = if waiting {
+        set.wait(&changes, timeout, MAX_EVENTS)
+    } else {
+        // Only time to wait for: the set holds nothing of use.
+        crate::bindings::wasock::sockets::poll::poll(&[], timeout).map(|_| Vec::new())
+    };
+    TABLE.with(|t| t.borrow_mut().set = Some(set));
+    let events = match result {
+        Ok(events) => events,
         Err(code) => {
             // Every waiter gets the error (the next call would fail alike).
-            let woken: Vec<Waker> = TABLE.with(|t| {
-                let mut t = t.borrow_mut();
-                let keys: Vec<u64> = t.waiters.keys().copied().collect();
-                keys.into_iter()
-                    .filter_map(|k| {
-                        let w = remove(&mut t, k)?;
-                        t.failed.insert(k, code);
-                        Some(w.waker)
-                    })
-                    .collect()
-            });
-            for w in woken {
-                w.wake();
-            }
+            fail_all(code);
             return true;
         }
     };
-    let ready: BTreeMap<u32, Readiness> = merged
-        .iter()
-        .zip(results)
-        .filter(|(_, r)| !r.is_empty())
-        .map(|((h, _), r)| (*h, r))
-        .collect();
-    if ready.is_empty() {
-        return true;
-    }
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let keys: Vec<u64> = t
-            .waiters
-            .iter()
-            .filter(|(_, w)| {
-                ready
-                    .get(&w.handle)
-                    .is_some_and(|r| r.intersects(wakes_on(w.interest)))
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| remove(&mut t, k).map(|w| w.waker))
-            .collect()
+        let mut woken = Vec::new();
+        for event in events {
+            let Ok(handle) = u32::try_from(event.key) else {
+                continue;
+            };
+            let keys = t.sockets.get(&handle).cloned().unwrap_or_default();
+            let mut left = false;
+            for k in keys {
+                let Some(w) = t.waiters.get(&k) else { continue };
+                if event.ready.intersects(wakes_on(w.interest)) {
+                    woken.extend(remove(&mut t, k).map(|w| w.waker));
+                } else {
+                    left = true;
+                }
+            }
+            // The host took the socket out of the set: the waiters it did
+            // not wake are armed again at the next turn.
+            if left {
+                t.dirty.insert(handle);
+            }
+        }
+        woken
     });
     for w in woken {
         w.wake();

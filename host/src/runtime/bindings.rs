@@ -13,6 +13,7 @@ wasmtime::component::bindgen!({
         "wasock:sockets/socket.[method]socket.send-to": async | trappable,
         "wasock:sockets/socket.[method]socket.recv-from": async | trappable,
         "wasock:sockets/poll.poll": async | trappable,
+        "wasock:sockets/poll.[method]poll-set.wait": async | trappable,
         "wasock:sockets/name-lookup.resolve-addresses": async | trappable,
         default: trappable,
     },
@@ -20,6 +21,7 @@ wasmtime::component::bindgen!({
     with: {
         "wasock:sockets/socket.socket": crate::runtime::GuestSocket,
         "wasock:sockets/name-lookup.lookup": crate::runtime::PendingLookup,
+        "wasock:sockets/poll.poll-set": crate::runtime::PollSet,
     },
     trappable_error_type: {
         "wasock:sockets/types.error-code" => crate::runtime::SocketError,

@@ -56,6 +56,11 @@ pub struct WasockCtx {
     pub(crate) buffers: Arc<Budget>,
     /// `lookup` resources alive (see `PendingLookup`).
     pub(crate) lookups_alive: Arc<Budget>,
+    /// `poll-set` resources alive (see `PollSet`).
+    pub(crate) poll_sets: Arc<Budget>,
+    /// Sockets the guest has closed so far: a poll set that holds entries
+    /// of closed sockets forgets them when this has moved.
+    pub(crate) sockets_closed: u64,
     /// WASI 0.3 calls waiting (see `Limits::max_pending_calls`).
     pub(crate) pending_calls: Arc<Budget>,
     /// The connection `wasock serve` accepted for this instance, until the
@@ -198,6 +203,8 @@ impl WasockCtxBuilder {
             sockets: Budget::new(self.limits.max_sockets as u64),
             buffers: Budget::new(self.limits.max_buffer_bytes),
             lookups_alive: Budget::new(super::lookup::MAX_LOOKUPS_ALIVE),
+            poll_sets: Budget::new(super::poll_set::MAX_POLL_SETS),
+            sockets_closed: 0,
             pending_calls: Budget::new(self.limits.max_pending_calls as u64),
             handoff: None,
         }

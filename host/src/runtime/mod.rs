@@ -24,6 +24,7 @@ mod lookup;
 mod memory;
 mod names;
 mod poll;
+mod poll_set;
 mod runner;
 mod serve;
 mod sim;
@@ -43,6 +44,7 @@ pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use memory::MemoryLimit;
 pub use names::NameTable;
+pub use poll_set::PollSet;
 pub use runner::{EPOCH_TICK, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{

@@ -124,7 +124,7 @@ impl Host for WasockCtxView<'_> {
 /// `cx` registered) while the provider has seen nothing new. What the
 /// runtime keeps itself (an error for the next call, a connection for the
 /// next accept) holds at once.
-fn look(
+pub(super) fn look(
     sock: &mut GuestSocket,
     gate: &Gate,
     cx: &mut Context<'_>,

@@ -201,6 +201,7 @@ conformance!(
     poll_mixed,
     poll_hangup,
     poll_listener_interest,
+    poll_set,
     nonblocking_connect,
     nonblocking_ops,
     recv_peek,

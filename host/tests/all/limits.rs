@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx};
 use wasock_test_programs::{
-    LIMIT_MEMORY, LIMIT_SOCKETS, PROBE, REPLY_BUDGET, SPIN, TCP_BLOCK_RECV, TCP_ECHO_CLIENT,
-    TCP_RECV_HUGE, WASI_LOOKUP_FLOOD,
+    LIMIT_MEMORY, LIMIT_POLL_SETS, LIMIT_SOCKETS, PROBE, REPLY_BUDGET, SPIN, TCP_BLOCK_RECV,
+    TCP_ECHO_CLIENT, TCP_RECV_HUGE, WASI_LOOKUP_FLOOD,
 };
 
 use crate::common::{allow, run, spawn_in_process, spawn_with_runner, tokio_rt};
@@ -33,6 +33,20 @@ fn the_socket_limit_gives_new_socket_limit_and_frees_on_close() {
         assert_eq!(
             done.stdout,
             "ok opened 5\nerror new-socket-limit\nok reopened after close\n"
+        );
+    });
+}
+
+#[test]
+fn poll_sets_are_capped_per_instance_and_freed_on_drop() {
+    tokio_rt().block_on(async {
+        let done = spawn_in_process(LIMIT_POLL_SETS, &["100"], ctx(&[], Limits::default()))
+            .finish()
+            .await;
+        assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+        assert_eq!(
+            done.stdout,
+            "ok made 16\nerror no-buffer-space\nok made another after a drop\n"
         );
     });
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub use wasock::ErrorCode;
 pub use wasock::Socket;
-pub use wasock::raw::wasock::sockets::poll::{PollEntry, poll};
+pub use wasock::raw::wasock::sockets::poll::{PollChange, PollEntry, PollEvent, PollSet, poll};
 pub use wasock::raw::wasock::sockets::types::{
     AddressFamily, OptionName, Readiness, RecvFlags, SendFlags, ShutdownHow, SocketAddress,
     SocketOption, SocketType,

@@ -303,6 +303,8 @@ impl HostSocket for WasockCtxView<'_> {
     fn drop(&mut self, rep: Resource<GuestSocket>) -> wasmtime::Result<()> {
         // Its shares of the instance's budgets go back as it drops.
         drop(self.table.delete(rep)?);
+        // Poll sets forget closed sockets lazily (see `PollSet`).
+        self.ctx.sockets_closed += 1;
         Ok(())
     }
 }

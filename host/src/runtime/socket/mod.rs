@@ -42,9 +42,15 @@ pub(crate) enum State {
     Connected,
 }
 
+/// Serials of sockets, never reused (see [`GuestSocket::serial`]).
+static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A socket in the guest's table.
 pub struct GuestSocket {
     pub(crate) net: Box<dyn NetSocket>,
+    /// Unique in the process: tells this socket from a later one that takes
+    /// its place in the table (a poll set keeps table places, not borrows).
+    pub(crate) serial: u64,
     pub(crate) family: Family,
     pub(crate) socket_type: SocketType,
     pub(crate) state: State,
@@ -84,6 +90,7 @@ impl GuestSocket {
         state: State,
     ) -> GuestSocket {
         GuestSocket {
+            serial: SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             family: net.family(),
             socket_type: net.socket_type(),
             net,

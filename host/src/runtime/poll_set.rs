@@ -1,0 +1,413 @@
+//! The `poll-set` resource: sockets the host keeps between waits, so that a
+//! wait costs what the ready sockets cost (as `epoll_wait` does) instead of
+//! a look at every socket (as `poll` does).
+//!
+//! Each entry has a waker of its own. When the provider's readiness for an
+//! entry's socket changes, that waker puts the entry on the set's queue;
+//! a wait looks only at the queue, at the entries changed by the call, and
+//! at datagram sockets (whose asynchronous errors raise no event).
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::poll_fn;
+use std::mem;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use wasmtime::component::{Resource, ResourceTable};
+
+use super::admission::Gate;
+use super::bindings::wasock::sockets::poll::{HostPollSet, PollChange, PollEvent};
+use super::bindings::wasock::sockets::types as wit;
+use super::budget::Share;
+use super::clock::{spin, until};
+use super::convert::{readiness_from_net, readiness_to_net};
+use super::ctx::WasockCtxView;
+use super::error::{SocketError, SocketResult};
+use super::poll::look;
+use super::socket::GuestSocket;
+use crate::net::{ErrorCode, Readiness, SocketType};
+
+/// Most poll sets one instance may have at once.
+pub(crate) const MAX_POLL_SETS: u64 = 16;
+
+/// A `poll-set`: the entries, and the queue their wakers fill.
+pub struct PollSet {
+    /// `None` only while a wait runs (it takes the state out of the table).
+    state: Option<SetState>,
+    /// Its place among the instance's [`MAX_POLL_SETS`].
+    _slot: Share,
+}
+
+/// The sockets of a set, by their place in the resource table.
+#[derive(Default)]
+struct SetState {
+    entries: HashMap<u32, Entry>,
+    /// Entries to look at in the next pass (changed, or woken).
+    queue: Vec<u32>,
+    /// Armed datagram sockets: looked at in every pass.
+    datagram: BTreeSet<u32>,
+    woken: Arc<Woken>,
+    /// The instance's count of closed sockets when entries of closed
+    /// sockets were last forgotten.
+    swept_at: u64,
+    /// How many entries are armed.
+    armed: usize,
+}
+
+struct Entry {
+    /// The socket this entry is for ([`GuestSocket::serial`]): a socket
+    /// that took a closed one's place in the table is not it.
+    serial: u64,
+    interest: Readiness,
+    key: u64,
+    /// Waiting to be reported; a reported entry stays, disarmed, so that a
+    /// change arming it again reuses its waker.
+    armed: bool,
+    /// On `queue` already.
+    queued: bool,
+    waker: Waker,
+}
+
+/// The table places of entries whose wakers fired, and the waiting task.
+#[derive(Default)]
+struct Woken(Mutex<WokenInner>);
+
+#[derive(Default)]
+struct WokenInner {
+    reps: Vec<u32>,
+    task: Option<Waker>,
+}
+
+impl Woken {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WokenInner> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The waker of one entry.
+struct EntryWaker {
+    rep: u32,
+    woken: Arc<Woken>,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let task = {
+            let mut w = self.woken.lock();
+            w.reps.push(self.rep);
+            w.task.take()
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+}
+
+/// What one pass over the queue found.
+enum Pass {
+    /// Ready entries, already disarmed.
+    Events(Vec<PollEvent>),
+    /// Nothing ready, but an entry woke with nothing to show (a refused
+    /// peer dropped, a stale event): pass again.
+    Again,
+    /// Nothing ready; every looked-at entry is registered for its next event.
+    Idle,
+}
+
+impl SetState {
+    fn enqueue(&mut self, rep: u32) {
+        if let Some(e) = self.entries.get_mut(&rep)
+            && e.armed
+            && !e.queued
+        {
+            e.queued = true;
+            self.queue.push(rep);
+        }
+    }
+
+    /// Take `rep`'s entry out of the set.
+    fn remove(&mut self, rep: u32) {
+        if let Some(e) = self.entries.remove(&rep)
+            && e.armed
+        {
+            self.armed -= 1;
+        }
+        self.datagram.remove(&rep);
+    }
+
+    /// Forget the entries whose sockets are gone.
+    fn sweep(&mut self, table: &ResourceTable) {
+        self.entries
+            .retain(|rep, e| socket_at(table, *rep).is_some_and(|s| s.serial == e.serial));
+        let entries = &self.entries;
+        self.datagram.retain(|rep| entries.contains_key(rep));
+        self.armed = entries.values().filter(|e| e.armed).count();
+    }
+
+    /// Apply one change.
+    fn change(
+        &mut self,
+        table: &ResourceTable,
+        change: &PollChange,
+        max: usize,
+    ) -> SocketResult<()> {
+        let sock = table.get(&change.socket)?;
+        let rep = change.socket.rep();
+        if change.interest == wit::Readiness::empty() {
+            self.remove(rep);
+            return Ok(());
+        }
+        let interest = readiness_to_net(change.interest);
+        if !self.entries.contains_key(&rep) {
+            if self.entries.len() >= max {
+                self.sweep(table);
+            }
+            if self.entries.len() >= max {
+                return Err(ErrorCode::InvalidArgument.into());
+            }
+            let waker = Waker::from(Arc::new(EntryWaker {
+                rep,
+                woken: self.woken.clone(),
+            }));
+            self.entries.insert(
+                rep,
+                Entry {
+                    serial: sock.serial,
+                    interest,
+                    key: change.key,
+                    armed: false,
+                    queued: false,
+                    waker,
+                },
+            );
+        }
+        let e = self.entries.get_mut(&rep).expect("inserted above");
+        e.serial = sock.serial;
+        e.interest = interest;
+        e.key = change.key;
+        if !e.armed {
+            e.armed = true;
+            self.armed += 1;
+        }
+        if sock.socket_type == SocketType::Datagram {
+            self.datagram.insert(rep);
+        } else {
+            self.datagram.remove(&rep);
+        }
+        self.enqueue(rep);
+        Ok(())
+    }
+
+    /// Look at the queued entries and the datagram sockets, reporting at
+    /// most `max` ready ones. Registers `cx` for the next wake-up first.
+    fn pass(
+        &mut self,
+        table: &mut ResourceTable,
+        gate: &Gate,
+        cx: &mut Context<'_>,
+        max: usize,
+    ) -> Pass {
+        let woken = {
+            let mut w = self.woken.lock();
+            w.task = Some(cx.waker().clone());
+            mem::take(&mut w.reps)
+        };
+        for rep in woken {
+            self.enqueue(rep);
+        }
+        let mut looking = mem::take(&mut self.queue);
+        for &rep in &self.datagram {
+            if self.entries.get(&rep).is_some_and(|e| !e.queued) {
+                looking.push(rep);
+            }
+        }
+        let mut events = Vec::new();
+        let mut again = false;
+        let mut looked = 0;
+        for &rep in &looking {
+            if events.len() >= max {
+                break;
+            }
+            looked += 1;
+            let Some(e) = self.entries.get_mut(&rep) else {
+                continue;
+            };
+            e.queued = false;
+            if !e.armed {
+                continue;
+            }
+            let sock = match socket_at_mut(table, rep) {
+                Some(sock) if sock.serial == e.serial => sock,
+                _ => {
+                    // Closed: it leaves the set by itself.
+                    self.remove(rep);
+                    continue;
+                }
+            };
+            let now = match sock.net.prepare_wait(e.interest) {
+                // A socket that cannot be waited on is reported with an
+                // error; the guest's next call on it says which.
+                Err(_) => Readiness::ERROR,
+                Ok(()) => {
+                    let mut ecx = Context::from_waker(&e.waker);
+                    match look(sock, gate, &mut ecx, e.interest) {
+                        Poll::Ready(now) if now.is_empty() => {
+                            again = true;
+                            e.queued = true;
+                            self.queue.push(rep);
+                            continue;
+                        }
+                        Poll::Ready(now) => now,
+                        Poll::Pending => continue,
+                    }
+                }
+            };
+            e.armed = false;
+            self.armed -= 1;
+            self.datagram.remove(&rep);
+            events.push(PollEvent {
+                key: e.key,
+                ready: readiness_from_net(now),
+            });
+        }
+        // What the event limit left unlooked-at waits for the next call.
+        for &rep in &looking[looked..] {
+            if let Some(e) = self.entries.get_mut(&rep)
+                && e.queued
+            {
+                self.queue.push(rep);
+            }
+        }
+        if !events.is_empty() {
+            Pass::Events(events)
+        } else if again {
+            Pass::Again
+        } else {
+            Pass::Idle
+        }
+    }
+}
+
+/// The socket at table place `rep`, if a socket is there.
+fn socket_at(table: &ResourceTable, rep: u32) -> Option<&GuestSocket> {
+    table.get(&Resource::<GuestSocket>::new_borrow(rep)).ok()
+}
+
+fn socket_at_mut(table: &mut ResourceTable, rep: u32) -> Option<&mut GuestSocket> {
+    table
+        .get_mut(&Resource::<GuestSocket>::new_borrow(rep))
+        .ok()
+}
+
+impl HostPollSet for WasockCtxView<'_> {
+    fn create(&mut self) -> SocketResult<Resource<PollSet>> {
+        let Some(slot) = self.ctx.poll_sets.reserve(1) else {
+            tracing::warn!(
+                target: "wasock::limits",
+                instance = %self.ctx.id,
+                "{MAX_POLL_SETS} poll sets are alive; drop the ones not used"
+            );
+            return Err(ErrorCode::NoBufferSpace.into());
+        };
+        Ok(self.table.push(PollSet {
+            state: Some(SetState::default()),
+            _slot: slot,
+        })?)
+    }
+
+    async fn wait(
+        &mut self,
+        this: Resource<PollSet>,
+        changes: Vec<PollChange>,
+        timeout: Option<u64>,
+        max_events: u32,
+    ) -> SocketResult<Vec<PollEvent>> {
+        let Some(mut state) = self.table.get_mut(&this)?.state.take() else {
+            return Err(SocketError::trap(wasmtime::format_err!(
+                "poll-set.wait called while a wait on the same set runs"
+            )));
+        };
+        let r = wait(self, &mut state, changes, timeout, max_events).await;
+        self.table.get_mut(&this)?.state = Some(state);
+        r
+    }
+
+    fn len(&mut self, this: Resource<PollSet>) -> wasmtime::Result<u32> {
+        let table = &mut *self.table;
+        let Some(mut state) = table.get_mut(&this)?.state.take() else {
+            wasmtime::bail!("poll-set.len called while a wait on the same set runs");
+        };
+        state.sweep(table);
+        let n = state.armed;
+        table.get_mut(&this)?.state = Some(state);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn drop(&mut self, rep: Resource<PollSet>) -> wasmtime::Result<()> {
+        drop(self.table.delete(rep)?);
+        Ok(())
+    }
+}
+
+async fn wait(
+    view: &mut WasockCtxView<'_>,
+    state: &mut SetState,
+    changes: Vec<PollChange>,
+    timeout: Option<u64>,
+    max_events: u32,
+) -> SocketResult<Vec<PollEvent>> {
+    if max_events == 0 {
+        return Err(ErrorCode::InvalidArgument.into());
+    }
+    let max = usize::try_from(max_events).unwrap_or(usize::MAX);
+    for change in &changes {
+        state.change(view.table, change, view.ctx.limits.max_poll_entries)?;
+    }
+    if timeout.is_none() {
+        // A set left with closed sockets only could never return.
+        if state.swept_at != view.ctx.sockets_closed {
+            state.sweep(view.table);
+            state.swept_at = view.ctx.sockets_closed;
+        }
+        if state.armed == 0 {
+            return Err(ErrorCode::InvalidArgument.into());
+        }
+    }
+    let clock = view.ctx.clock.clone();
+    let (table, gate) = (&mut *view.table, &view.ctx.gate);
+    if timeout == Some(0) {
+        let out = match state.pass(table, gate, &mut Context::from_waker(Waker::noop()), max) {
+            Pass::Events(events) => events,
+            Pass::Again | Pass::Idle => Vec::new(),
+        };
+        spin(&*clock).await;
+        return Ok(out);
+    }
+    let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
+    loop {
+        // Let the runtime take in the events that came while the guest ran,
+        // so that their wakers fill the queue before the pass (see `poll`).
+        tokio::task::yield_now().await;
+        let passed = poll_fn(|cx| match state.pass(table, gate, cx, max) {
+            Pass::Events(events) => Poll::Ready(Some(events)),
+            Pass::Again => Poll::Ready(None),
+            Pass::Idle => Poll::Pending,
+        });
+        // One pass is one step, outside tokio's cooperative budget (see
+        // `poll`).
+        match until(&*clock, deadline, tokio::task::unconstrained(passed)).await {
+            Ok(Some(events)) => return Ok(events),
+            Ok(None) => {
+                if deadline.is_some_and(|d| clock.now() >= d) {
+                    return Ok(Vec::new());
+                }
+            }
+            Err(()) => return Ok(Vec::new()),
+        }
+    }
+}

@@ -308,6 +308,12 @@ fn main() -> anyhow::Result<()> {
         Row::new("async_echo_1000conn_p99_us", true),
         Row::new("async_echo_1000conn_cpu_us_per_msg", true),
     ];
+    // The same echo with 10 clients talking among 2,000 silent ones: what a
+    // wait costs when few of the sockets waited on are ready.
+    let mut idle_rows = [
+        Row::new("async_echo_10_of_2000conn_msgs_per_s", false),
+        Row::new("async_echo_10_of_2000conn_cpu_us_per_msg", true),
+    ];
     let mut accepts = Row::new("tcp_accepts_per_s", false);
     let mut accept_cpu = Row::new("tcp_accept_cpu_us_per_conn", true);
     // redis-benchmark against the kv guest and against redis-server.
@@ -394,6 +400,19 @@ fn main() -> anyhow::Result<()> {
             row.a.0.push(va);
             row.b.0.push(vb);
         }
+        let idle_rounds = rounds * 100;
+        let (a, b) = stats::in_turn(
+            run,
+            || many.native_mostly_idle(idle_rounds),
+            || many.guest_mostly_idle(idle_rounds),
+        )?;
+        for (row, (va, vb)) in idle_rows
+            .iter_mut()
+            .zip([(a.per_s, b.per_s), (a.cpu_us, b.cpu_us)])
+        {
+            row.a.0.push(va);
+            row.b.0.push(vb);
+        }
         // The native server's thread on this CPU, its client on the other.
         let (addr, server) = native_accept_server(plan.accepts)?;
         let n = plan.accepts;
@@ -471,6 +490,7 @@ fn main() -> anyhow::Result<()> {
     rows.extend(unpinned);
     rows.push(accepts);
     rows.extend(many_rows);
+    rows.extend(idle_rows);
     if kv_bench.is_some() {
         rows.extend(kv_rows);
     }

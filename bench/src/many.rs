@@ -19,6 +19,10 @@ use crate::stats::pin_to_cpu;
 pub const CONNECTIONS: usize = 1000;
 /// Message size.
 const SIZE: usize = 64;
+/// Clients that talk, in the mostly idle case.
+pub const BUSY: usize = 10;
+/// Clients that stay connected and silent meanwhile.
+pub const IDLE: usize = 2000;
 
 /// What one measurement gives.
 pub struct Measured {
@@ -83,16 +87,26 @@ fn guest_server(
     )
 }
 
-/// 1,000 clients (on CPU 1) doing `rounds` round trips each.
-fn load(addr: SocketAddr, rounds: u32) -> anyhow::Result<(Duration, Vec<Duration>)> {
+/// `active` clients (on CPU 1) doing `rounds` round trips each, while
+/// `idle` more stay connected and silent.
+pub fn load_with(
+    addr: SocketAddr,
+    active: usize,
+    idle: usize,
+    rounds: u32,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
     std::thread::spawn(move || {
         pin_to_cpu(1);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         rt.block_on(async move {
-            let mut conns = Vec::with_capacity(CONNECTIONS);
-            for _ in 0..CONNECTIONS {
+            let mut silent = Vec::with_capacity(idle);
+            for _ in 0..idle {
+                silent.push(tokio::net::TcpStream::connect(addr).await?);
+            }
+            let mut conns = Vec::with_capacity(active);
+            for _ in 0..active {
                 let s = tokio::net::TcpStream::connect(addr).await?;
                 s.set_nodelay(true)?;
                 conns.push(s);
@@ -113,11 +127,13 @@ fn load(addr: SocketAddr, rounds: u32) -> anyhow::Result<(Duration, Vec<Duration
                     anyhow::Ok(rtts)
                 });
             }
-            let mut all = Vec::with_capacity(CONNECTIONS * rounds as usize);
+            let mut all = Vec::with_capacity(active * rounds as usize);
             while let Some(r) = tasks.join_next().await {
                 all.extend(r??);
             }
-            Ok((start.elapsed(), all))
+            let wall = start.elapsed();
+            drop(silent);
+            Ok((wall, all))
         })
     })
     .join()
@@ -125,7 +141,16 @@ fn load(addr: SocketAddr, rounds: u32) -> anyhow::Result<(Duration, Vec<Duration
 }
 
 fn measure(server: Server, rounds: u32) -> anyhow::Result<Measured> {
-    let (wall, mut rtts) = load(server.addr, rounds)?;
+    measure_with(server, CONNECTIONS, 0, rounds)
+}
+
+fn measure_with(
+    server: Server,
+    active: usize,
+    idle: usize,
+    rounds: u32,
+) -> anyhow::Result<Measured> {
+    let (wall, mut rtts) = load_with(server.addr, active, idle, rounds)?;
     let cpu = server.finish()?;
     rtts.sort();
     let n = rtts.len();
@@ -159,5 +184,16 @@ impl Many {
     /// The async-echo guest.
     pub fn guest(&self, rounds: u32) -> anyhow::Result<Measured> {
         measure(guest_server(&self.runner, &self.component)?, rounds)
+    }
+
+    /// Native tokio echo, [`BUSY`] clients among [`IDLE`] silent ones.
+    pub fn native_mostly_idle(&self, rounds: u32) -> anyhow::Result<Measured> {
+        measure_with(native_server()?, BUSY, IDLE, rounds)
+    }
+
+    /// The async-echo guest, [`BUSY`] clients among [`IDLE`] silent ones.
+    pub fn guest_mostly_idle(&self, rounds: u32) -> anyhow::Result<Measured> {
+        let server = guest_server(&self.runner, &self.component)?;
+        measure_with(server, BUSY, IDLE, rounds)
     }
 }

@@ -23,7 +23,7 @@ use crate::peer::PeerProcess;
 
 /// Run the probe the arguments after `--probe` ask for.
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let usage = "usage: wasock-bench --probe native|wasock|std|p3 tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], --probe many, --probe p3-rows [RUNS], or --probe containers [RUNS]";
+    let usage = "usage: wasock-bench --probe native|wasock|std|p3 tcp-bulk|tcp-stream|tcp-rtt|udp-rtt [RUNS], --probe many [RUNS], --probe many-load ADDR [IDLE], --probe p3-rows [RUNS], or --probe containers [RUNS]";
     if args.first().map(String::as_str) == Some("containers") {
         let runs: usize = match args.get(1) {
             Some(n) => n.parse().context(usage)?,
@@ -55,13 +55,44 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         bench.print();
         return Ok(());
     }
+    if args.first().map(String::as_str) == Some("many-load") {
+        // The many-connections client alone, against a server started
+        // elsewhere (to count that server's system calls).
+        let addr = args.get(1).context(usage)?.parse().context(usage)?;
+        let (active, idle, rounds) = match args.get(2) {
+            // With IDLE silent connections: 10 active ones, more rounds.
+            Some(n) => (10, n.parse().context(usage)?, 2000),
+            None => (crate::many::CONNECTIONS, 0, 20),
+        };
+        let (wall, rtts) = crate::many::load_with(addr, active, idle, rounds)?;
+        println!("{} messages in {:?}", rtts.len(), wall);
+        return Ok(());
+    }
     if args.first().map(String::as_str) == Some("many") {
+        let runs: usize = match args.get(1) {
+            Some(n) => n.parse().context(usage)?,
+            None => 3,
+        };
         let many = crate::many::Many::new()?;
-        for _ in 0..3 {
-            let m = many.guest(20)?;
+        for run in 0..runs {
+            // Alternate which side goes first, as the bench does.
+            let (a, b) = if run % 2 == 0 {
+                let a = many.native(20)?;
+                (a, many.guest(20)?)
+            } else {
+                let b = many.guest(20)?;
+                (many.native(20)?, b)
+            };
             println!(
-                "many per_s={:.0} p99_us={:.0} cpu_us={:.2}",
-                m.per_s, m.p99_us, m.cpu_us
+                "many A per_s={:.0} p99_us={:.0} cpu_us={:.2} | B per_s={:.0} p99_us={:.0} cpu_us={:.2} | B/A {:.2} p99 {:.2}",
+                a.per_s,
+                a.p99_us,
+                a.cpu_us,
+                b.per_s,
+                b.p99_us,
+                b.cpu_us,
+                b.per_s / a.per_s,
+                b.p99_us / a.p99_us
             );
         }
         return Ok(());

@@ -75,6 +75,7 @@ impl Host for WasockCtxView<'_> {
                     if let Err(err) = sock.net.prepare_wait(*interest) {
                         return Poll::Ready(Err(err.into()));
                     }
+                    sock.wake_poll_set();
                     let now = match look(sock, gate, cx, *interest) {
                         Poll::Ready(now) => {
                             woke = true;

@@ -263,7 +263,18 @@ impl SetState {
                             continue;
                         }
                         Poll::Ready(now) => now,
-                        Poll::Pending => continue,
+                        Poll::Pending => {
+                            // Registered: another wait on the socket will
+                            // hand it back (see `GuestSocket::set_waker`).
+                            if !sock
+                                .set_waker
+                                .as_ref()
+                                .is_some_and(|w| w.will_wake(&e.waker))
+                            {
+                                sock.set_waker = Some(e.waker.clone());
+                            }
+                            continue;
+                        }
                     }
                 }
             };

@@ -79,6 +79,11 @@ pub struct GuestSocket {
     _slot: Share,
     /// The instance's clock, for timeouts.
     pub(crate) clock: Arc<dyn Clock>,
+    /// The waker a poll set registered with the provider for this socket
+    /// (see `PollSet`). A provider keeps one waker per direction, so any
+    /// other wait on the socket replaces it: such a wait wakes it first
+    /// ([`GuestSocket::wake_poll_set`]), and the set looks again.
+    pub(crate) set_waker: Option<std::task::Waker>,
 }
 
 impl GuestSocket {
@@ -106,6 +111,15 @@ impl GuestSocket {
             buffers: ctx.buffers.empty_share(),
             _slot: slot,
             clock: ctx.clock.clone(),
+            set_waker: None,
+        }
+    }
+
+    /// Before a wait other than a poll set's: hand the set's entry back to
+    /// its set, whose registration this wait is about to replace.
+    pub(crate) fn wake_poll_set(&mut self) {
+        if let Some(w) = self.set_waker.take() {
+            w.wake();
         }
     }
 

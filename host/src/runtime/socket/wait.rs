@@ -55,6 +55,7 @@ pub(crate) async fn retry<T>(
             Ok(Some(v)) => return Ok(v),
             Ok(None) => tokio::task::consume_budget().await,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
+                sock.wake_poll_set();
                 let clock = sock.clock.clone();
                 wait_ready(&*clock, &mut *sock.net, interest, deadline).await?;
             }

@@ -2,7 +2,8 @@
 //! changed again), level-triggered at each change, replaced by a later
 //! change, removed by an empty interest or by closing the socket (even when
 //! a new socket takes its place), `max-events` (the rest reported by the
-//! next wait), listeners, datagrams and hang-ups, timeouts, and the errors.
+//! next wait), listeners, datagrams and hang-ups, another wait on a socket
+//! in the set, timeouts, and the errors.
 
 use std::time::Duration;
 use wasock_guests::conformance::*;
@@ -193,6 +194,18 @@ fn main() {
         vec![],
     );
     drop((c4, s3));
+
+    // Another wait on a socket in the set (here `poll`) does not make the
+    // set miss the socket's next event.
+    let (_l5, c5, s5) = f.connected();
+    wait(&set, &[change(&c5, Readiness::READABLE, 50)], Some(0), 16);
+    check(
+        "poll on a socket in the set: nothing yet",
+        poll_one(&c5, Readiness::READABLE, Some(Duration::from_millis(20))).is_empty(),
+    );
+    send_all(&s5, b"z");
+    let ev = wait(&set, &[], Some(10_000 * MS), 16);
+    check_eq("the set still sees the socket's event", keys(&ev), vec![50]);
 
     // Errors.
     expect_err(

@@ -284,6 +284,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let root_waker = Waker::from(Arc::new(TaskWaker(ROOT)));
     let mut root_woken = true;
+    // The pass's queue, swapped with the shared one so that both keep their
+    // room from pass to pass.
+    let mut woken = VecDeque::new();
     loop {
         if root_woken {
             root_woken = false;
@@ -295,8 +298,11 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         // One pass over the tasks woken before it began: a task that wakes
         // itself again (a yield) runs again next pass, after the others, the
         // timers and the sockets have had their turn.
-        let woken = std::mem::take(&mut *WOKEN.lock().unwrap_or_else(|p| p.into_inner()));
-        for id in woken {
+        std::mem::swap(
+            &mut woken,
+            &mut *WOKEN.lock().unwrap_or_else(|p| p.into_inner()),
+        );
+        for id in woken.drain(..) {
             if id == ROOT {
                 root_woken = true;
             } else {

@@ -27,24 +27,27 @@ pub const MAX_WAITING_SOCKETS: usize = 65536;
 const MAX_EVENTS: u32 = 1024;
 
 struct Waiter {
-    handle: u32,
     interest: Readiness,
     waker: Waker,
 }
 
+/// A waiter's place: its socket's handle, then a number never reused while
+/// the waiter lives (so that a socket's waiters are one range).
+type Key = (u32, u64);
+
 #[derive(Default)]
 struct Table {
-    /// Waiters by key; a key is never reused while its waiter lives.
-    waiters: BTreeMap<u64, Waiter>,
-    /// The keys of each socket's waiters.
-    sockets: BTreeMap<u32, Vec<u64>>,
+    /// Waiters by key.
+    waiters: BTreeMap<Key, Waiter>,
+    /// How many waiters each socket has.
+    sockets: BTreeMap<u32, usize>,
     /// Sockets whose waiters changed since the host last heard of them:
     /// the next turn arms them in the set with their merged interest.
     dirty: BTreeSet<u32>,
     /// Waiters taken because the wait itself failed, with its error:
     /// they get it instead of trying again (which would fail the same way,
     /// round and round).
-    failed: BTreeMap<u64, ErrorCode>,
+    failed: BTreeMap<Key, ErrorCode>,
     next: u64,
     /// The host's poll set, made at the first turn.
     set: Option<PollSet>,
@@ -70,7 +73,7 @@ pub fn waiting() -> usize {
 /// (declare it before the socket, so that it drops first).
 #[derive(Debug, Default)]
 pub(crate) struct Registration {
-    key: Option<u64>,
+    key: Option<Key>,
 }
 
 impl Registration {
@@ -86,20 +89,18 @@ impl Registration {
         let handle = socket.handle();
         let registered = TABLE.with(|t| {
             let mut t = t.borrow_mut();
-            match self.key.and_then(|k| t.waiters.get_mut(&k)) {
-                Some(w) => {
-                    if !w.waker.will_wake(cx.waker()) {
-                        w.waker = cx.waker().clone();
-                    }
-                    // Interest may change between calls on one socket.
-                    if w.interest != interest {
-                        w.interest = interest;
-                        t.dirty.insert(handle);
-                    }
-                    true
-                }
-                None => false,
+            let Some(w) = self.key.and_then(|k| t.waiters.get_mut(&k)) else {
+                return false;
+            };
+            if !w.waker.will_wake(cx.waker()) {
+                w.waker = cx.waker().clone();
             }
+            // Interest may change between calls on one socket.
+            if w.interest != interest {
+                w.interest = interest;
+                t.dirty.insert(handle);
+            }
+            true
         });
         if registered {
             return Poll::Pending;
@@ -119,17 +120,16 @@ impl Registration {
                     "more than {MAX_WAITING_SOCKETS} sockets waited on at once (the host's poll limit); wait on fewer"
                 )));
             }
-            let key = t.next;
+            let key = (handle, t.next);
             t.next += 1;
             t.waiters.insert(
                 key,
                 Waiter {
-                    handle,
                     interest,
                     waker: cx.waker().clone(),
                 },
             );
-            t.sockets.entry(handle).or_default().push(key);
+            *t.sockets.entry(handle).or_default() += 1;
             t.dirty.insert(handle);
             Ok(key)
         });
@@ -173,22 +173,27 @@ pub(crate) async fn retry<T>(
     }
 }
 
-fn remove(t: &mut Table, key: u64) -> Option<Waiter> {
+fn remove(t: &mut Table, key: Key) -> Option<Waiter> {
     let w = t.waiters.remove(&key)?;
-    if let Some(keys) = t.sockets.get_mut(&w.handle) {
-        keys.retain(|k| *k != key);
-        if keys.is_empty() {
-            t.sockets.remove(&w.handle);
+    if let Some(n) = t.sockets.get_mut(&key.0) {
+        *n -= 1;
+        if *n == 0 {
+            t.sockets.remove(&key.0);
         }
     }
     Some(w)
+}
+
+/// The waiters of socket `handle`.
+fn of_socket(t: &Table, handle: u32) -> impl Iterator<Item = (&Key, &Waiter)> {
+    t.waiters.range((handle, 0)..=(handle, u64::MAX))
 }
 
 /// Give every waiter `code` and wake it.
 fn fail_all(code: ErrorCode) {
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let keys: Vec<u64> = t.waiters.keys().copied().collect();
+        let keys: Vec<Key> = t.waiters.keys().copied().collect();
         keys.into_iter()
             .filter_map(|k| {
                 let w = remove(&mut t, k)?;
@@ -213,11 +218,8 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         let changed: Vec<(u32, Readiness)> = dirty
             .into_iter()
             .filter_map(|h| {
-                let keys = t.sockets.get(&h)?;
-                let merged = keys
-                    .iter()
-                    .filter_map(|k| t.waiters.get(k))
-                    .fold(Readiness::empty(), |m, w| m | w.interest);
+                t.sockets.get(&h)?;
+                let merged = of_socket(&t, h).fold(Readiness::empty(), |m, (_, w)| m | w.interest);
                 // An empty interest would take the socket out of the set:
                 // a waiter for nothing in particular waits for an error
                 // (and, as with `poll`, a hang-up).
@@ -290,19 +292,22 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
         let mut woken = Vec::new();
+        let mut fired = Vec::new();
         for event in events {
             let Ok(handle) = u32::try_from(event.key) else {
                 continue;
             };
-            let keys = t.sockets.get(&handle).cloned().unwrap_or_default();
             let mut left = false;
-            for k in keys {
-                let Some(w) = t.waiters.get(&k) else { continue };
+            fired.clear();
+            for (k, w) in of_socket(&t, handle) {
                 if event.ready.intersects(wakes_on(w.interest)) {
-                    woken.extend(remove(&mut t, k).map(|w| w.waker));
+                    fired.push(*k);
                 } else {
                     left = true;
                 }
+            }
+            for k in &fired {
+                woken.extend(remove(&mut t, *k).map(|w| w.waker));
             }
             // The host took the socket out of the set: the waiters it did
             // not wake are armed again at the next turn.

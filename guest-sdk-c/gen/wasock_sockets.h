@@ -905,9 +905,11 @@ extern bool wasock_sockets_poll_static_poll_set_create(wasock_sockets_poll_own_p
 // empty set with a timeout sleeps for it.
 // 
 // Errors: `invalid-argument` (`max-events` is 0; an empty set and
-// no timeout, which could never return; or a change that would
-// hold more sockets than the host allows in one set, wasock's
-// default 65,536: the changes before it are applied).
+// no timeout, which could never return; more changes, or a change
+// that would hold more sockets, than the host allows, wasock's
+// default 65,536 for each: the changes before it are applied). A
+// provider component may also fail a wait as its own `poll` fails.
+// A socket that cannot be waited on is reported with `error`.
 extern bool wasock_sockets_poll_method_poll_set_wait(wasock_sockets_poll_borrow_poll_set_t self, wasock_sockets_poll_list_poll_change_t *changes, wasock_sockets_poll_duration_t *maybe_timeout, uint32_t max_events, wasock_sockets_poll_list_poll_event_t *ret, wasock_sockets_poll_error_code_t *err);
 // How many sockets the set holds (waiting to be reported).
 extern uint32_t wasock_sockets_poll_method_poll_set_len(wasock_sockets_poll_borrow_poll_set_t self);

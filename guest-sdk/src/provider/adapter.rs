@@ -24,6 +24,9 @@ pub struct SocketRep<S>(Rc<S>);
 /// waited on through [`Socket::poll`].
 pub struct PollSetRep<S> {
     entries: RefCell<HashMap<*const S, SetEntry<S>>>,
+    /// Where the next wait starts among the ready sockets, so that
+    /// `max-events` does not favour the same ones every time.
+    turn: std::cell::Cell<usize>,
 }
 
 struct SetEntry<S> {
@@ -151,6 +154,7 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
     fn create() -> Result<poll::PollSet, ErrorCode> {
         Ok(poll::PollSet::new(PollSetRep::<S> {
             entries: RefCell::new(HashMap::new()),
+            turn: std::cell::Cell::new(0),
         }))
     }
 
@@ -201,7 +205,12 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
         let ready = S::poll(&watched, timeout)?;
         let mut events = Vec::new();
         let mut entries = self.entries.borrow_mut();
-        for ((socket, _, key), ready) in armed.iter().zip(ready) {
+        let n = armed.len().max(1);
+        let start = self.turn.get() % n;
+        self.turn.set(start + 1);
+        for i in (start..armed.len()).chain(0..start) {
+            let (socket, _, key) = &armed[i];
+            let ready = ready.get(i).copied().unwrap_or_else(Readiness::empty);
             if ready.is_empty() || events.len() >= max_events as usize {
                 continue;
             }

@@ -21,7 +21,8 @@ pub struct Limits {
     /// `message-size`. Default 65527 (the IPv6 maximum; IPv4's is 65507).
     /// CLI: `--max-datagram`.
     pub max_datagram: usize,
-    /// The largest number of entries in one `poll` call; more is
+    /// The largest number of entries in one `poll` call, of sockets in one
+    /// `poll-set`, and of changes in one `poll-set.wait`; more is
     /// `invalid-argument`. Default 65536.
     pub max_poll_entries: usize,
     /// Kernel buffer space the instance's sockets may ask for in all, with

@@ -42,7 +42,7 @@ impl Host for WasockCtxView<'_> {
             let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
-                sock.net.prepare_wait(*interest)?;
+                sock.prepare_wait(*interest)?;
                 let wanted = interest.wakes_on();
                 out.push(readiness_from_net(
                     sock.readiness_for(&self.ctx.gate, wanted).and(wanted),
@@ -72,10 +72,9 @@ impl Host for WasockCtxView<'_> {
                         Ok(sock) => sock,
                         Err(err) => return Poll::Ready(Err(err.into())),
                     };
-                    if let Err(err) = sock.net.prepare_wait(*interest) {
+                    if let Err(err) = sock.prepare_wait(*interest) {
                         return Poll::Ready(Err(err.into()));
                     }
-                    sock.wake_poll_set();
                     let now = match look(sock, gate, cx, *interest) {
                         Poll::Ready(now) => {
                             woke = true;

@@ -165,7 +165,10 @@ impl SetState {
         let interest = readiness_to_net(change.interest);
         if !self.entries.contains_key(&rep) {
             if self.entries.len() >= max {
+                // Make room: closed sockets, then reported (disarmed)
+                // entries, which the set keeps only to reuse their wakers.
                 self.sweep(table);
+                self.entries.retain(|_, e| e.armed);
             }
             if self.entries.len() >= max {
                 return Err(ErrorCode::InvalidArgument.into());
@@ -266,13 +269,7 @@ impl SetState {
                         Poll::Pending => {
                             // Registered: another wait on the socket will
                             // hand it back (see `GuestSocket::set_waker`).
-                            if !sock
-                                .set_waker
-                                .as_ref()
-                                .is_some_and(|w| w.will_wake(&e.waker))
-                            {
-                                sock.set_waker = Some(e.waker.clone());
-                            }
+                            sock.set_waker_is(&e.waker);
                             continue;
                         }
                     }
@@ -372,7 +369,7 @@ async fn wait(
     timeout: Option<u64>,
     max_events: u32,
 ) -> SocketResult<Vec<PollEvent>> {
-    if max_events == 0 {
+    if max_events == 0 || changes.len() > view.ctx.limits.max_poll_entries {
         return Err(ErrorCode::InvalidArgument.into());
     }
     let max = usize::try_from(max_events).unwrap_or(usize::MAX);
@@ -392,6 +389,10 @@ async fn wait(
     let clock = view.ctx.clock.clone();
     let (table, gate) = (&mut *view.table, &view.ctx.gate);
     if timeout == Some(0) {
+        // Let the runtime take in the events that came while the guest ran
+        // first: a check is what a busy program makes between its tasks,
+        // and it must see them.
+        tokio::task::yield_now().await;
         let out = match state.pass(table, gate, &mut Context::from_waker(Waker::noop()), max) {
             Pass::Events(events) => events,
             Pass::Again | Pass::Idle => Vec::new(),

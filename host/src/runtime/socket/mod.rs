@@ -115,11 +115,32 @@ impl GuestSocket {
         }
     }
 
-    /// Before a wait other than a poll set's: hand the set's entry back to
-    /// its set, whose registration this wait is about to replace.
+    /// Before anything that may replace the provider's registration of
+    /// this socket (a wait other than a poll set's, a connect, a listen):
+    /// hand the set's entry back to its set, which looks at it again.
     pub(crate) fn wake_poll_set(&mut self) {
         if let Some(w) = self.set_waker.take() {
             w.wake();
+        }
+    }
+
+    /// [`NetSocket::prepare_wait`] for a wait other than a poll set's,
+    /// which may register the socket anew: the set's entry is handed back
+    /// first ([`GuestSocket::wake_poll_set`]).
+    pub(crate) fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {
+        self.wake_poll_set();
+        self.net.prepare_wait(interest)
+    }
+
+    /// A poll set's entry registered `waker` for this socket: it replaces
+    /// any other set's, which is handed back (woken) so that its set looks
+    /// again and registers anew when it next waits.
+    pub(crate) fn set_waker_is(&mut self, waker: &std::task::Waker) {
+        if self.set_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return;
+        }
+        if let Some(old) = self.set_waker.replace(waker.clone()) {
+            old.wake();
         }
     }
 

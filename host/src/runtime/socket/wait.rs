@@ -27,12 +27,10 @@ impl Deadline {
 /// operation, so a spurious wake-up costs one more try.
 pub(crate) async fn wait_ready(
     clock: &dyn Clock,
-    net: &mut dyn NetSocket,
+    net: &dyn NetSocket,
     interest: Readiness,
     deadline: Deadline,
 ) -> Result<(), ErrorCode> {
-    net.prepare_wait(interest)?;
-    let net = &*net;
     until(clock, deadline.0, poll_fn(|cx| net.poll_wait(cx, interest)))
         .await
         .map_err(|()| ErrorCode::TimedOut)
@@ -55,9 +53,9 @@ pub(crate) async fn retry<T>(
             Ok(Some(v)) => return Ok(v),
             Ok(None) => tokio::task::consume_budget().await,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                sock.wake_poll_set();
+                sock.prepare_wait(interest)?;
                 let clock = sock.clock.clone();
-                wait_ready(&*clock, &mut *sock.net, interest, deadline).await?;
+                wait_ready(&*clock, &*sock.net, interest, deadline).await?;
             }
             Err(ErrorCode::WouldBlock) => {
                 spin(&*sock.clock).await;

@@ -3,7 +3,7 @@
 //! change, removed by an empty interest or by closing the socket (even when
 //! a new socket takes its place), `max-events` (the rest reported by the
 //! next wait), listeners, datagrams and hang-ups, another wait on a socket
-//! in the set, timeouts, and the errors.
+//! in the set (`poll`, another set), timeouts, and the errors.
 
 use std::time::Duration;
 use wasock_guests::conformance::*;
@@ -206,6 +206,33 @@ fn main() {
     send_all(&s5, b"z");
     let ev = wait(&set, &[], Some(10_000 * MS), 16);
     check_eq("the set still sees the socket's event", keys(&ev), vec![50]);
+
+    // Two sets watching one socket both see its event.
+    let (_l6, c6, s6) = f.connected();
+    let other = ok("create a second set", PollSet::create());
+    wait(&set, &[change(&c6, Readiness::READABLE, 60)], Some(0), 16);
+    wait(&other, &[change(&c6, Readiness::READABLE, 61)], Some(0), 16);
+    send_all(&s6, b"w");
+    let ev = wait(&set, &[], Some(10_000 * MS), 16);
+    check_eq("the first set sees it", keys(&ev), vec![60]);
+    let ev = wait(&other, &[], Some(10_000 * MS), 16);
+    check_eq("the second set sees it", keys(&ev), vec![61]);
+    drop(other);
+
+    // A check by `poll` that watches another direction (which may make the
+    // provider register the socket anew) does not make the set miss the
+    // next connection.
+    let (l7, addr7) = f.listener();
+    wait(&set, &[change(&l7, Readiness::READABLE, 70)], Some(0), 16);
+    poll_one(
+        &l7,
+        Readiness::READABLE | Readiness::WRITABLE,
+        Some(Duration::ZERO),
+    );
+    let client7 = f.stream();
+    ok("connect", client7.connect(wit(addr7)));
+    let ev = wait(&set, &[], Some(10_000 * MS), 16);
+    check_eq("the listener's connection is seen", keys(&ev), vec![70]);
 
     // Errors.
     expect_err(

@@ -4,10 +4,12 @@ use std::future::poll_fn;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::admission::Gate;
 use super::bindings::wasock::sockets::poll::{Host, PollEntry};
 use super::bindings::wasock::sockets::types::Readiness;
-use super::clock::{spin, until};
+use super::clock::{Clock, spin, until};
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
 use super::error::SocketResult;
@@ -51,70 +53,89 @@ impl Host for WasockCtxView<'_> {
             spin(&*clock).await;
             return Ok(out);
         }
-        loop {
-            // Let the runtime take in the events that came while the guest
-            // ran (it does when a task yields), so that the sockets that
-            // became ready are seen now rather than on the next call. (A
-            // socket whose event is not taken in yet may show nothing while
-            // others are reported; the next call reports it, as the WIT
-            // says.)
-            tokio::task::yield_now().await;
-            // Then one pass over the entries per wake-up. A socket the
-            // provider has seen no event on costs no system call (it
-            // registers for the next one); only those that woke are looked
-            // at closely.
-            let (table, gate) = (&mut *self.table, &self.ctx.gate);
-            let looked = poll_fn(|cx| {
-                let mut out = Vec::with_capacity(entries.len());
-                let (mut any, mut woke) = (false, false);
-                for (e, interest) in entries.iter().zip(&interests) {
-                    let sock = match table.get_mut(&e.socket) {
-                        Ok(sock) => sock,
-                        Err(err) => return Poll::Ready(Err(err.into())),
-                    };
-                    if let Err(err) = sock.prepare_wait(*interest) {
-                        return Poll::Ready(Err(err.into()));
+        // One pass over the entries per wake-up. A socket the provider has
+        // seen no event on costs no system call (it registers for the next
+        // one); only those that woke are looked at closely.
+        let (table, gate) = (&mut *self.table, &self.ctx.gate);
+        let found = passes(&*clock, deadline, |cx| {
+            let mut out = Vec::with_capacity(entries.len());
+            let (mut any, mut woke) = (false, false);
+            for (e, interest) in entries.iter().zip(&interests) {
+                let sock = match table.get_mut(&e.socket) {
+                    Ok(sock) => sock,
+                    Err(err) => return Pass::Found(Err(err.into())),
+                };
+                if let Err(err) = sock.prepare_wait(*interest) {
+                    return Pass::Found(Err(err.into()));
+                }
+                let now = match look(sock, gate, cx, *interest) {
+                    Poll::Ready(now) => {
+                        woke = true;
+                        now
                     }
-                    let now = match look(sock, gate, cx, *interest) {
-                        Poll::Ready(now) => {
-                            woke = true;
-                            now
-                        }
-                        Poll::Pending => NetReadiness::EMPTY,
-                    };
-                    any |= !now.is_empty();
-                    out.push(readiness_from_net(now));
-                }
-                if any {
-                    Poll::Ready(Ok(Some(out)))
-                } else if woke {
-                    // Something changed that the guest may not see (a
-                    // refused peer dropped, a stale event): look again.
-                    Poll::Ready(Ok(None))
-                } else {
-                    Poll::Pending
-                }
-            });
-            // One look at every entry (and its preparation) is one step,
-            // however many there are: outside tokio's cooperative budget,
-            // which would otherwise make every readiness check past the
-            // 128th say "pending" unseen, and leave the sockets late in the
-            // list unlooked-at (or unprepared) while the early ones keep the
-            // guest busy.
-            let looked = tokio::task::unconstrained(looked);
-            match until(&*clock, deadline, looked).await {
-                Ok(Ok(Some(out))) => return Ok(out),
-                Ok(Ok(None)) => {
-                    // The wait is not over, but its time may be: a socket
-                    // that keeps waking with nothing the guest wants must
-                    // not hold the guest past its timeout.
-                    if deadline.is_some_and(|d| clock.now() >= d) {
-                        return Ok(vec![Readiness::empty(); entries.len()]);
-                    }
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(()) => return Ok(vec![Readiness::empty(); entries.len()]),
+                    Poll::Pending => NetReadiness::EMPTY,
+                };
+                any |= !now.is_empty();
+                out.push(readiness_from_net(now));
             }
+            if any {
+                Pass::Found(Ok(out))
+            } else if woke {
+                // Something changed that the guest may not see (a refused
+                // peer dropped, a stale event): look again.
+                Pass::Again
+            } else {
+                Pass::Idle
+            }
+        })
+        .await;
+        found.unwrap_or_else(|| Ok(vec![Readiness::empty(); entries.len()]))
+    }
+}
+
+/// What one pass of a wait over its sockets found.
+pub(super) enum Pass<T> {
+    /// What the wait returns.
+    Found(T),
+    /// Nothing yet, but a socket woke with nothing to show (a refused peer
+    /// dropped, a stale event): pass again at once.
+    Again,
+    /// Nothing; every socket looked at is registered for its next event.
+    Idle,
+}
+
+/// The one wait loop of `poll` and `poll-set.wait`: passes of `pass` until
+/// one finds something, or `None` once `deadline` passes on `clock`.
+///
+/// Before each pass the task yields, so that the runtime takes in the
+/// events that came while the guest ran and the sockets that became ready
+/// are seen now rather than on the next call. (A socket whose event is not
+/// taken in yet may show nothing while others are reported; the next call
+/// reports it, as the WIT says.) A pass is one step, however many sockets
+/// it looks at: it runs outside tokio's cooperative budget, which would
+/// otherwise make every readiness check past the 128th say "pending"
+/// unseen, and leave the sockets late in the list unlooked-at while the
+/// early ones keep the guest busy.
+pub(super) async fn passes<T>(
+    clock: &dyn Clock,
+    deadline: Option<Instant>,
+    mut pass: impl FnMut(&mut Context<'_>) -> Pass<T>,
+) -> Option<T> {
+    loop {
+        tokio::task::yield_now().await;
+        let looked = poll_fn(|cx| match pass(cx) {
+            Pass::Found(v) => Poll::Ready(Some(v)),
+            Pass::Again => Poll::Ready(None),
+            Pass::Idle => Poll::Pending,
+        });
+        match until(clock, deadline, tokio::task::unconstrained(looked)).await {
+            Ok(Some(v)) => return Some(v),
+            // The wait is not over, but its time may be: a socket that
+            // keeps waking with nothing the guest wants must not hold the
+            // guest past its timeout.
+            Ok(None) if deadline.is_some_and(|d| clock.now() >= d) => return None,
+            Ok(None) => {}
+            Err(()) => return None,
         }
     }
 }

@@ -8,7 +8,6 @@
 //! at datagram sockets (whose asynchronous errors raise no event).
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::poll_fn;
 use std::mem;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -20,11 +19,11 @@ use super::admission::Gate;
 use super::bindings::wasock::sockets::poll::{HostPollSet, PollChange, PollEvent};
 use super::bindings::wasock::sockets::types as wit;
 use super::budget::Share;
-use super::clock::{spin, until};
+use super::clock::spin;
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
 use super::error::{SocketError, SocketResult};
-use super::poll::look;
+use super::poll::{Pass, look, passes};
 use super::socket::GuestSocket;
 use crate::net::{ErrorCode, Readiness, SocketType};
 
@@ -106,17 +105,6 @@ impl Wake for EntryWaker {
             task.wake();
         }
     }
-}
-
-/// What one pass over the queue found.
-enum Pass {
-    /// Ready entries, already disarmed.
-    Events(Vec<PollEvent>),
-    /// Nothing ready, but an entry woke with nothing to show (a refused
-    /// peer dropped, a stale event): pass again.
-    Again,
-    /// Nothing ready; every looked-at entry is registered for its next event.
-    Idle,
 }
 
 impl SetState {
@@ -214,7 +202,7 @@ impl SetState {
         gate: &Gate,
         cx: &mut Context<'_>,
         max: usize,
-    ) -> Pass {
+    ) -> Pass<Vec<PollEvent>> {
         let woken = {
             let mut w = self.woken.lock();
             w.task = Some(cx.waker().clone());
@@ -292,7 +280,7 @@ impl SetState {
             }
         }
         if !events.is_empty() {
-            Pass::Events(events)
+            Pass::Found(events)
         } else if again {
             Pass::Again
         } else {
@@ -394,32 +382,13 @@ async fn wait(
         // and it must see them.
         tokio::task::yield_now().await;
         let out = match state.pass(table, gate, &mut Context::from_waker(Waker::noop()), max) {
-            Pass::Events(events) => events,
+            Pass::Found(events) => events,
             Pass::Again | Pass::Idle => Vec::new(),
         };
         spin(&*clock).await;
         return Ok(out);
     }
     let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
-    loop {
-        // Let the runtime take in the events that came while the guest ran,
-        // so that their wakers fill the queue before the pass (see `poll`).
-        tokio::task::yield_now().await;
-        let passed = poll_fn(|cx| match state.pass(table, gate, cx, max) {
-            Pass::Events(events) => Poll::Ready(Some(events)),
-            Pass::Again => Poll::Ready(None),
-            Pass::Idle => Poll::Pending,
-        });
-        // One pass is one step, outside tokio's cooperative budget (see
-        // `poll`).
-        match until(&*clock, deadline, tokio::task::unconstrained(passed)).await {
-            Ok(Some(events)) => return Ok(events),
-            Ok(None) => {
-                if deadline.is_some_and(|d| clock.now() >= d) {
-                    return Ok(Vec::new());
-                }
-            }
-            Err(()) => return Ok(Vec::new()),
-        }
-    }
+    let found = passes(&*clock, deadline, |cx| state.pass(table, gate, cx, max)).await;
+    Ok(found.unwrap_or_default())
 }

@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::image::ImageBuilder;
+use crate::precompile::{INCOMING_PREFIX, LAYER_PREFIX};
 
 /// The runtime name containerd maps to `containerd-shim-wasock-v1`.
 pub const RUNTIME: &str = "io.containerd.wasock.v1";
@@ -256,9 +257,7 @@ impl Containerd {
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| {
-                        n.starts_with(".wasock-layer-") || n.starts_with(".wasock-incoming-")
-                    })
+                    .filter(|n| n.starts_with(LAYER_PREFIX) || n.starts_with(INCOMING_PREFIX))
                     .collect()
             })
             .unwrap_or_default()

@@ -81,9 +81,9 @@ pub fn spawn_for_layer(bundle: &Path, cache: &Path, layer: &[u8]) -> std::io::Re
 }
 
 /// Staged layers beside the cache: `.wasock-layer-PID-N.wasm`.
-const LAYER_PREFIX: &str = ".wasock-layer-";
+pub const LAYER_PREFIX: &str = ".wasock-layer-";
 /// Staged copies of a compile in progress: `.wasock-incoming-PID-N.wasm`.
-const INCOMING_PREFIX: &str = ".wasock-incoming-";
+pub const INCOMING_PREFIX: &str = ".wasock-incoming-";
 /// How old a staged layer must be to be taken for one a killed compile
 /// left behind.
 const STALE_LAYER: Duration = Duration::from_secs(600);

@@ -169,6 +169,8 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
         }
         let armed: Vec<(Rc<S>, Readiness, u64)> = {
             let mut entries = self.entries.borrow_mut();
+            // A closed socket leaves the set by itself.
+            entries.retain(|_, e| e.socket.strong_count() > 0);
             for c in &changes {
                 let socket = &c.socket.get::<SocketRep<S>>().0;
                 let at = Rc::as_ptr(socket);
@@ -177,10 +179,7 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
                     continue;
                 }
                 if !entries.contains_key(&at) && entries.len() >= MAX_SET_ENTRIES {
-                    entries.retain(|_, e| e.socket.strong_count() > 0);
-                    if entries.len() >= MAX_SET_ENTRIES {
-                        return Err(ErrorCode::InvalidArgument);
-                    }
+                    return Err(ErrorCode::InvalidArgument);
                 }
                 entries.insert(
                     at,
@@ -191,8 +190,6 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
                     },
                 );
             }
-            // A closed socket leaves the set by itself.
-            entries.retain(|_, e| e.socket.strong_count() > 0);
             entries
                 .values()
                 .filter_map(|e| Some((e.socket.upgrade()?, e.interest, e.key)))

@@ -212,12 +212,13 @@ fn fail_all(code: ErrorCode) {
 /// interest holds. `false` if there is nothing to wait for at all (no
 /// socket and no deadline).
 pub(crate) fn turn(deadline: Option<Instant>) -> bool {
-    let (changed, set) = TABLE.with(|t| {
+    let (changed, set, waiting) = TABLE.with(|t| {
         let mut t = t.borrow_mut();
         let dirty = mem::take(&mut t.dirty);
         let changed: Vec<(u32, Readiness)> = dirty
             .into_iter()
             .filter_map(|h| {
+                // A socket whose waiters all left needs no change.
                 t.sockets.get(&h)?;
                 let merged = of_socket(&t, h).fold(Readiness::empty(), |m, (_, w)| m | w.interest);
                 // An empty interest would take the socket out of the set:
@@ -233,9 +234,8 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
                 ))
             })
             .collect();
-        (changed, t.set.take())
+        (changed, t.set.take(), !t.waiters.is_empty())
     });
-    let waiting = TABLE.with(|t| !t.borrow().waiters.is_empty());
     // With no socket to wait on, the call still waits for the deadline (or,
     // with one already past, gives the host a turn: under a simulator, the
     // only way time passes for a program that is never idle).

@@ -61,7 +61,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         let addr = args.get(1).context(usage)?.parse().context(usage)?;
         let (active, idle, rounds) = match args.get(2) {
             // With IDLE silent connections: 10 active ones, more rounds.
-            Some(n) => (10, n.parse().context(usage)?, 2000),
+            Some(n) => (crate::many::BUSY, n.parse().context(usage)?, 2000),
             None => (crate::many::CONNECTIONS, 0, 20),
         };
         let (wall, rtts) = crate::many::load_with(addr, active, idle, rounds)?;

@@ -8,7 +8,48 @@ use wasmtime::component::Component;
 
 use super::args::ComposeArgs;
 use crate::runtime::Runner;
-use crate::runtime::compose::compose_files;
+use crate::runtime::compose::{ComposeError, compose_files};
+
+/// What `wasock run` runs: the app (composed on its providers if it
+/// imports wasock's interface), and, for a standard guest (`wasi:sockets`
+/// 0.2 or 0.3, which composition cannot reach), the stack of provider
+/// components the host serves its sockets from instead.
+pub struct Loaded {
+    /// The component to run.
+    pub app: Component,
+    /// The providers, composed into one component (the first nearest the
+    /// app), to start as a [`crate::runtime::ComponentProvider`].
+    pub providers: Option<Component>,
+}
+
+/// Compile `app` for `wasock run`: composed on `providers` if it imports
+/// wasock's interface; otherwise, with the providers composed into one
+/// component beside it.
+pub fn load_for_run(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyhow::Result<Loaded> {
+    match load(runner, app, providers) {
+        Ok(app) => Ok(Loaded {
+            app,
+            providers: None,
+        }),
+        Err(e) if matches!(e.downcast_ref(), Some(ComposeError::NothingToServe { .. })) => {
+            let (nearest, below) = providers.split_first().context("no provider given")?;
+            let stack = if below.is_empty() {
+                std::fs::read(nearest)
+                    .with_context(|| format!("cannot read the provider {}", nearest.display()))?
+            } else {
+                compose_files(nearest, below)?
+            };
+            let stack = runner
+                .compile(&stack)
+                .with_context(|| format!("cannot load the provider {}", nearest.display()))?;
+            Ok(Loaded {
+                app: runner.load(app)?,
+                providers: Some(stack),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// Compile `app`, composed on `providers` if any are given.
 pub fn load(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyhow::Result<Component> {

@@ -6,8 +6,11 @@ use anyhow::Context as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::args::RunArgs;
+use super::compose::Loaded;
 use crate::policy::Policy;
-use crate::runtime::{GuestExit, HostState, PinnedNames, Runner, StatsHandle, WasockCtx};
+use crate::runtime::{
+    ComponentProvider, GuestExit, HostState, PinnedNames, Runner, StatsHandle, WasockCtx,
+};
 
 /// The counters of the guest `wasock run` runs in this process, for
 /// [`report_counters`].
@@ -55,21 +58,21 @@ pub fn main(args: RunArgs) -> i32 {
     }
 }
 
-/// The runner `run` makes for these arguments, and the component
-/// compiled on it.
-pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, wasmtime::component::Component)> {
+/// The runner `run` makes for these arguments, and what it runs compiled
+/// on it.
+pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, Loaded)> {
     let runner = super::runner_for(Runner::default_config(), &args.limits.limits())?;
-    let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
+    let loaded = super::compose::load_for_run(&runner, &args.component, &args.providers.providers)?;
     super::report_cache(&args.component);
-    Ok((runner, component))
+    Ok((runner, loaded))
 }
 
 async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Result<GuestExit> {
     let policy = Arc::new(policy);
     let limits = args.limits.limits();
-    let (runner, component) = load(&args)?;
+    let (runner, loaded) = load(&args)?;
     let pre = runner
-        .prepare(&component)
+        .prepare(&loaded.app)
         .with_context(|| format!("cannot run {}", args.component.display()))?;
     super::release_freed_memory();
 
@@ -85,11 +88,27 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     for (k, v) in &args.env {
         wasi.env(k, v);
     }
-    let wasock = WasockCtx::builder()
-        .policy(policy)
+    let mut wasock = WasockCtx::builder()
+        .policy(policy.clone())
         .limits(limits)
-        .pinned_names(Arc::new(pinned))
-        .build();
+        .pinned_names(Arc::new(pinned));
+    if let Some(providers) = &loaded.providers {
+        // A standard guest on provider components: the host serves its
+        // sockets from theirs, and the same policy and limits hold for
+        // what they do below.
+        let mut stderr = WasiCtxBuilder::new();
+        stderr.inherit_stderr();
+        let below = WasockCtx::builder().policy(policy).limits(limits).build();
+        let provider = ComponentProvider::start(&runner, providers, HostState::new(stderr, below))
+            .with_context(|| {
+                format!(
+                    "cannot start the provider {}",
+                    args.providers.providers[0].display()
+                )
+            })?;
+        wasock = wasock.provider(Arc::new(provider));
+    }
+    let wasock = wasock.build();
     *COUNTERS.lock().unwrap_or_else(|e| e.into_inner()) = Some(wasock.stats());
     let exit = runner.run(&pre, HostState::new(wasi, wasock)).await;
     report_counters();

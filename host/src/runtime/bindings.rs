@@ -73,3 +73,16 @@ pub mod wasi_sockets_0_3 {
         },
     });
 }
+
+/// Bindings for calling a provider component's exports from the host (see
+/// `runtime::bridge`): world `provider`, whose types are the host's own.
+pub mod provider {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasock:sockets/provider",
+        exports: { default: async },
+        with: {
+            "wasock:sockets/types": super::wasock::sockets::types,
+        },
+    });
+}

@@ -54,7 +54,7 @@ pub enum ComposeError {
     },
     /// The app imports none of the interfaces a provider serves.
     #[error(
-        "{app} imports none of the wasock socket interfaces ({}), so a provider has nothing to serve; is it a wasock app (built with the `wasock` crate or `wasock-cc`)?",
+        "{app} imports none of the wasock socket interfaces ({}), so a provider has nothing to serve; is it a wasock app (built with the `wasock` crate or `wasock-cc`)? A standard wasi:sockets guest cannot be composed: `wasock run --provider` serves its sockets from the provider's instead",
         SERVED[..3].join(", ")
     )]
     NothingToServe {

@@ -103,6 +103,30 @@ pub(crate) fn shutdown_to_net(h: wit::ShutdownHow) -> net::Shutdown {
     }
 }
 
+pub(crate) fn shutdown_from_net(h: net::Shutdown) -> wit::ShutdownHow {
+    match h {
+        net::Shutdown::Receive => wit::ShutdownHow::Receive,
+        net::Shutdown::Send => wit::ShutdownHow::Send,
+        net::Shutdown::Both => wit::ShutdownHow::Both,
+    }
+}
+
+pub(crate) fn send_flags_from_net(f: net::SendFlags) -> wit::SendFlags {
+    let mut out = wit::SendFlags::empty();
+    if f.dont_route {
+        out |= wit::SendFlags::DONT_ROUTE;
+    }
+    out
+}
+
+pub(crate) fn recv_flags_from_net(f: net::RecvFlags) -> wit::RecvFlags {
+    let mut out = wit::RecvFlags::empty();
+    if f.peek {
+        out |= wit::RecvFlags::PEEK;
+    }
+    out
+}
+
 pub(crate) fn send_flags(f: wit::SendFlags) -> net::SendFlags {
     net::SendFlags {
         dont_route: f.contains(wit::SendFlags::DONT_ROUTE),
@@ -153,9 +177,8 @@ macro_rules! error_codes {
         pub(crate) fn error_from_net(e: net::ErrorCode) -> wit::ErrorCode {
             match e { $(net::ErrorCode::$case => wit::ErrorCode::$case,)* }
         }
-        /// The provider's code for a WIT error code (used by tests and by
-        /// components that serve the interface).
-        #[allow(dead_code)]
+        /// The provider's code for a WIT error code (a provider
+        /// component's answer, see `runtime::bridge`).
         pub(crate) fn error_to_net(e: wit::ErrorCode) -> net::ErrorCode {
             match e { $(wit::ErrorCode::$case => net::ErrorCode::$case,)* }
         }
@@ -308,6 +331,29 @@ pub(crate) fn option_name(name: wit::OptionName) -> Option<net::OptionName> {
         W::MulticastLoop => N::MulticastLoop,
         W::MulticastInterface => N::MulticastInterface,
     })
+}
+
+/// The WIT name of a provider option.
+pub(crate) fn option_name_from_net(name: net::OptionName) -> wit::OptionName {
+    use net::OptionName as N;
+    use wit::OptionName as W;
+    match name {
+        N::ReuseAddress => W::ReuseAddress,
+        N::KeepAlive => W::KeepAlive,
+        N::KeepAliveIdle => W::KeepAliveIdle,
+        N::KeepAliveInterval => W::KeepAliveInterval,
+        N::KeepAliveCount => W::KeepAliveCount,
+        N::NoDelay => W::NoDelay,
+        N::Linger => W::Linger,
+        N::ReceiveBufferSize => W::ReceiveBufferSize,
+        N::SendBufferSize => W::SendBufferSize,
+        N::UnicastHopLimit => W::UnicastHopLimit,
+        N::Ipv6Only => W::Ipv6Only,
+        N::Broadcast => W::Broadcast,
+        N::MulticastHopLimit => W::MulticastHopLimit,
+        N::MulticastLoop => W::MulticastLoop,
+        N::MulticastInterface => W::MulticastInterface,
+    }
 }
 
 /// The name of a WIT option value.

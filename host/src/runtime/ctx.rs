@@ -66,6 +66,9 @@ pub struct WasockCtx {
     /// The connection `wasock serve` accepted for this instance, until the
     /// lowest provider layer takes it (`wasock:sockets/handoff`).
     pub(crate) handoff: Option<super::handoff::Handoff>,
+    /// Set for a provider component's instance that serves the host (see
+    /// `runtime::bridge`).
+    pub(crate) lent: Option<super::bridge::Lent>,
 }
 
 impl WasockCtx {
@@ -113,6 +116,20 @@ impl WasockCtx {
     /// Remember that `name` resolved to `ips` in this instance.
     pub(crate) fn remember(&self, name: &str, ips: &[IpAddr]) {
         self.gate.remember(name, ips);
+    }
+
+    /// What ends the instance's `poll` and `poll-set.wait` early, as if
+    /// their timeout had run out (see `runtime::bridge`).
+    pub(crate) fn interrupt(&self) -> Option<&tokio::sync::Notify> {
+        self.lent.as_ref().map(|lent| &*lent.interrupt)
+    }
+
+    /// Count a `poll` or `poll-set.wait` of a provider component that
+    /// serves the host: it looks at the layer below (see `runtime::bridge`).
+    pub(crate) fn note_poll(&mut self) {
+        if let Some(lent) = &mut self.lent {
+            lent.polls += 1;
+        }
     }
 
     /// Check `op` on `addr` (see [`Gate::check`]).
@@ -207,6 +224,7 @@ impl WasockCtxBuilder {
             sockets_closed: 0,
             pending_calls: Budget::new(self.limits.max_pending_calls as u64),
             handoff: None,
+            lent: None,
         }
     }
 }

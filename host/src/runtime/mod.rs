@@ -7,6 +7,7 @@
 
 mod admission;
 pub mod bindings;
+mod bridge;
 mod budget;
 mod clock;
 pub mod compose;
@@ -34,6 +35,7 @@ mod stats;
 mod wasi;
 mod workers;
 
+pub use bridge::ComponentProvider;
 pub use clock::{Clock, RealClock};
 pub use ctx::{
     InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,

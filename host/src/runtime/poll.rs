@@ -4,6 +4,7 @@ use std::future::poll_fn;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::admission::Gate;
@@ -25,6 +26,7 @@ impl Host for WasockCtxView<'_> {
         if entries.is_empty() && timeout.is_none() {
             return Err(ErrorCode::InvalidArgument.into());
         }
+        self.ctx.note_poll();
         if entries.len() > self.ctx.limits.max_poll_entries {
             return Err(ErrorCode::InvalidArgument.into());
         }
@@ -57,7 +59,7 @@ impl Host for WasockCtxView<'_> {
         // seen no event on costs no system call (it registers for the next
         // one); only those that woke are looked at closely.
         let (table, gate) = (&mut *self.table, &self.ctx.gate);
-        let found = passes(&*clock, deadline, |cx| {
+        let found = passes(&*clock, self.ctx.interrupt(), deadline, |cx| {
             let mut out = Vec::with_capacity(entries.len());
             let (mut any, mut woke) = (false, false);
             for (e, interest) in entries.iter().zip(&interests) {
@@ -105,7 +107,9 @@ pub(super) enum Pass<T> {
 }
 
 /// The one wait loop of `poll` and `poll-set.wait`: passes of `pass` until
-/// one finds something, or `None` once `deadline` passes on `clock`.
+/// one finds something, or `None` once `deadline` passes on `clock` (or
+/// `interrupt` is notified: the thread that owns the store needs it back,
+/// see `runtime::bridge`).
 ///
 /// Before each pass the task yields, so that the runtime takes in the
 /// events that came while the guest ran and the sockets that became ready
@@ -118,6 +122,7 @@ pub(super) enum Pass<T> {
 /// early ones keep the guest busy.
 pub(super) async fn passes<T>(
     clock: &dyn Clock,
+    interrupt: Option<&Notify>,
     deadline: Option<Instant>,
     mut pass: impl FnMut(&mut Context<'_>) -> Pass<T>,
 ) -> Option<T> {
@@ -128,7 +133,15 @@ pub(super) async fn passes<T>(
             Pass::Again => Poll::Ready(None),
             Pass::Idle => Poll::Pending,
         });
-        match until(clock, deadline, tokio::task::unconstrained(looked)).await {
+        let waited = until(clock, deadline, tokio::task::unconstrained(looked));
+        let waited = match interrupt {
+            Some(interrupt) => tokio::select! {
+                waited = waited => waited,
+                () = interrupt.notified() => return None,
+            },
+            None => waited.await,
+        };
+        match waited {
             Ok(Some(v)) => return Some(v),
             // The wait is not over, but its time may be: a socket that
             // keeps waking with nothing the guest wants must not hold the

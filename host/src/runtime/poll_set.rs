@@ -360,6 +360,7 @@ async fn wait(
     if max_events == 0 || changes.len() > view.ctx.limits.max_poll_entries {
         return Err(ErrorCode::InvalidArgument.into());
     }
+    view.ctx.note_poll();
     let max = usize::try_from(max_events).unwrap_or(usize::MAX);
     for change in &changes {
         state.change(view.table, change, view.ctx.limits.max_poll_entries)?;
@@ -375,7 +376,7 @@ async fn wait(
         }
     }
     let clock = view.ctx.clock.clone();
-    let (table, gate) = (&mut *view.table, &view.ctx.gate);
+    let (table, gate, interrupt) = (&mut *view.table, &view.ctx.gate, view.ctx.interrupt());
     if timeout == Some(0) {
         // Let the runtime take in the events that came while the guest ran
         // first: a check is what a busy program makes between its tasks,
@@ -389,6 +390,9 @@ async fn wait(
         return Ok(out);
     }
     let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
-    let found = passes(&*clock, deadline, |cx| state.pass(table, gate, cx, max)).await;
+    let found = passes(&*clock, interrupt, deadline, |cx| {
+        state.pass(table, gate, cx, max)
+    })
+    .await;
     Ok(found.unwrap_or_default())
 }

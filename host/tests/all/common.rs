@@ -15,7 +15,9 @@ use wasock_host::net::Provider;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
 use wasock_host::runtime::compose::compose_files;
-use wasock_host::runtime::{GuestExit, HostState, InstanceStats, Prepared, Runner, WasockCtx};
+use wasock_host::runtime::{
+    ComponentProvider, GuestExit, HostState, InstanceStats, Prepared, Runner, WasockCtx,
+};
 
 /// Generous upper bound for anything a test waits on; tests assert
 /// behaviour, this only keeps a broken build from hanging CI.
@@ -172,24 +174,37 @@ pub fn runner() -> &'static Runner {
     RUNNER.get_or_init(|| Runner::new().expect("runner"))
 }
 
+/// The component at `path`, compiled once per test binary.
+pub fn compiled(path: &str) -> Component {
+    static CACHE: OnceLock<Mutex<HashMap<String, Component>>> = OnceLock::new();
+    let mut map = CACHE.get_or_init(Default::default).lock().unwrap();
+    map.entry(path.to_string())
+        .or_insert_with(|| {
+            runner()
+                .load(std::path::Path::new(path))
+                .expect("compile component")
+        })
+        .clone()
+}
+
 /// A prepared command for the guest at `path`, compiled once per test
 /// binary.
 pub fn prepared(path: &str) -> Prepared {
-    static CACHE: OnceLock<Mutex<HashMap<String, Component>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let component = {
-        let mut map = cache.lock().unwrap();
-        if let Some(c) = map.get(path) {
-            c.clone()
-        } else {
-            let c = runner()
-                .load(std::path::Path::new(path))
-                .expect("compile guest");
-            map.insert(path.to_string(), c.clone());
-            c
-        }
-    };
-    runner().prepare(&component).expect("prepare guest")
+    runner().prepare(&compiled(path)).expect("prepare guest")
+}
+
+/// The provider component at `path` as a provider of the host (a fresh
+/// instance), over the hermetic native provider under `below`. What it
+/// writes goes nowhere.
+pub fn component_provider(path: &str, below: Arc<Policy>) -> Arc<dyn Provider> {
+    let ctx = WasockCtx::builder()
+        .policy(below)
+        .provider(Arc::new(Hermetic(NativeProvider)))
+        .build();
+    let state = HostState::new(WasiCtxBuilder::new(), ctx);
+    Arc::new(
+        ComponentProvider::start(runner(), &compiled(path), state).expect("start the provider"),
+    )
 }
 
 /// A policy from `--allow` rules.

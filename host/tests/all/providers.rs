@@ -255,11 +255,13 @@ fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
             TCP_ECHO_CLIENT,
             format!("cannot read the provider {missing}"),
         ),
-        // An app that uses no wasock sockets (std::net over wasi:sockets).
+        // A command in place of a provider, under a standard guest (std::net
+        // over wasi:sockets), which the host serves from the provider's
+        // sockets (`runtime::bridge`).
         (
-            PROVIDER_TAP,
+            TCP_ECHO,
             WASI_STD,
-            format!("{WASI_STD} imports none of the wasock socket interfaces"),
+            format!("cannot start the provider {TCP_ECHO}: not a provider component"),
         ),
     ];
     for (provider, app, expected) in &cases {
@@ -280,6 +282,24 @@ fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not export"), "{err}");
+    assert!(!out.exists());
+    // A standard guest imports nothing a provider serves: `compose` says
+    // so (`run` serves it through the bridge instead).
+    let (code, err) = run_err(&[
+        "compose",
+        "-o",
+        out.to_str().unwrap(),
+        "--provider",
+        PROVIDER_TAP,
+        WASI_STD,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{WASI_STD} imports none of the wasock socket interfaces"
+        )),
+        "{err}"
+    );
     assert!(!out.exists());
     // `compose` without a provider has nothing to do.
     let (code, err) = run_err(&["compose", "-o", out.to_str().unwrap(), TCP_ECHO_CLIENT]);

@@ -28,10 +28,16 @@ use std::time::Duration;
 use wasmtime::component::Component;
 use wasock_host::net::native::NativeProvider;
 use wasock_host::policy::Policy;
-use wasock_host::runtime::{GuestExit, Outcome, Runner, SimGuest, Simulation};
-use wasock_test_programs::{P3_SOCKETS, WASI_LOOKUP, WASI_STD, WASI_TCP, WASI_UDP};
+use wasock_host::runtime::{GuestExit, Outcome, Runner, SimGuest, Simulation, WasockCtx};
+use wasock_test_programs::{
+    P3_SOCKETS, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, WASI_LOOKUP, WASI_STD, WASI_TCP,
+    WASI_UDP,
+};
 
-use crate::common::{Finished, Hermetic, PATIENCE, allow, run, run_with_provider, tokio_rt};
+use crate::common::{
+    Finished, Hermetic, PATIENCE, allow, component_provider, run, run_with_provider,
+    spawn_in_process, tokio_rt,
+};
 
 const FAMILIES: [&str; 2] = ["v4", "v6"];
 
@@ -115,6 +121,53 @@ fn native(path: &str, args: &[&str]) -> Finished {
             .await
         })
         .unwrap_or_else(|_| panic!("{path} {args:?} did not finish within {PATIENCE:?}"))
+}
+
+/// Provider components standard guests run on through the host's bridge
+/// (`ComponentProvider`): by name, the component, and the policy the host
+/// applies below it. The tap passes every call to the native provider;
+/// memnet keeps its network in memory, so the host, denying everything, is
+/// never asked.
+fn components() -> [(&'static str, &'static str, Arc<Policy>); 2] {
+    [
+        ("tap", PROVIDER_TAP, loopback_policy()),
+        ("memnet", PROVIDER_MEMNET, Arc::new(Policy::deny_all())),
+    ]
+}
+
+/// Run the guest at `path` in process on a fresh instance of the provider
+/// component `component`, with `below` the host's policy under it.
+fn on_component(component: &str, below: Arc<Policy>, path: &str, args: &[&str]) -> Finished {
+    let provider = component_provider(component, below);
+    let ctx = WasockCtx::builder()
+        .policy(loopback_policy())
+        .provider(provider)
+        .build();
+    tokio_rt().block_on(async {
+        let running = spawn_in_process(path, args, ctx);
+        let stdout = running.stdout.clone();
+        tokio::time::timeout(PATIENCE, running.finish())
+            .await
+            .unwrap_or_else(|_| {
+                let so_far = String::from_utf8_lossy(&stdout.contents()).into_owned();
+                panic!("{path} {args:?} did not finish within {PATIENCE:?}; its output:\n{so_far}")
+            })
+    })
+}
+
+/// A guest's every case on each provider component, over both families.
+fn self_contained_on_components(path: &str) {
+    for (name, component, below) in components() {
+        for family in FAMILIES {
+            let done = on_component(component, below.clone(), path, &[family]);
+            assert_all_ok(
+                &format!("{path} {family} (on {name})\nstderr:\n{}", done.stderr),
+                matches!(done.exit, GuestExit::Exited(0)),
+                &done.stdout,
+                expected_cases(path, family),
+            );
+        }
+    }
 }
 
 /// A deterministic runner for the simulator, and its compiled programs.
@@ -248,9 +301,17 @@ fn udp_echo(family: &str, datagrams: usize) -> SocketAddr {
 
 /// `wasock run` under the loopback rules with `args` after the program.
 fn run_cli(path: &str, args: &[&str]) -> (i32, Vec<String>, String) {
+    run_cli_on(&[], path, args)
+}
+
+/// [`run_cli`] with `--provider` for each of `providers`.
+fn run_cli_on(providers: &[&str], path: &str, args: &[&str]) -> (i32, Vec<String>, String) {
     let mut all = vec!["run"];
     for r in LOOPBACK_RULES {
         all.extend(["--allow", *r]);
+    }
+    for p in providers {
+        all.extend(["--provider", *p]);
     }
     all.push(path);
     all.extend_from_slice(args);
@@ -277,6 +338,11 @@ fn wasi_tcp_on_native() {
 #[test]
 fn wasi_tcp_on_sim() {
     self_contained_sim(WASI_TCP);
+}
+
+#[test]
+fn wasi_tcp_on_provider_components() {
+    self_contained_on_components(WASI_TCP);
 }
 
 #[test]
@@ -307,6 +373,11 @@ fn wasi_udp_on_native() {
 #[test]
 fn wasi_udp_on_sim() {
     self_contained_sim(WASI_UDP);
+}
+
+#[test]
+fn wasi_udp_on_provider_components() {
+    self_contained_on_components(WASI_UDP);
 }
 
 #[test]
@@ -341,6 +412,11 @@ fn wasi_std_on_sim() {
 }
 
 #[test]
+fn wasi_std_on_provider_components() {
+    self_contained_on_components(WASI_STD);
+}
+
+#[test]
 fn wasi_std_with_real_peers() {
     for family in FAMILIES {
         let tcp = tcp_echo(family, 1).to_string();
@@ -351,6 +427,52 @@ fn wasi_std_with_real_peers() {
             2,
         );
     }
+}
+
+#[test]
+fn wasi_std_through_the_tap_with_real_peers() {
+    // `wasock run --provider` serves a standard guest's sockets from the
+    // component's: the tap logs each connection to the real peer.
+    for family in FAMILIES {
+        let tcp = tcp_echo(family, 1).to_string();
+        let udp = udp_echo(family, 1).to_string();
+        let ran = run_cli_on(&[PROVIDER_TAP], WASI_STD, &[family, "peer", &tcp, &udp]);
+        assert!(ran.2.contains(&format!("tap: connect {tcp}")), "{}", ran.2);
+        assert_cli_ok(&format!("wasi_std {family} through the tap"), ran, 2);
+    }
+}
+
+#[test]
+fn a_provider_that_traps_fails_the_standard_guests_calls_not_the_host() {
+    // provider-faulty traps on a connect to port 9: its instance ends,
+    // and the guest's calls fail with an error code from then on.
+    let udp = udp_echo("v4", 1).to_string();
+    let (code, out, err) = run_cli_on(
+        &[PROVIDER_FAULTY],
+        WASI_STD,
+        &["v4", "peer", "127.0.0.1:9", &udp],
+    );
+    assert_eq!(code, 1, "{out:?}\n{err}");
+    assert!(err.contains("provider-faulty: connect to port 9"), "{err}");
+    assert!(
+        err.contains("the provider component trapped") && err.contains("network-down"),
+        "{err}"
+    );
+    assert!(out.iter().any(|l| l.contains(": FAIL")), "{out:?}");
+    assert!(!err.contains("panicked at host/"), "{err}");
+}
+
+#[test]
+fn wasi_tcp_on_memnet_through_the_cli() {
+    // Every case on memnet's network, which a layer above it (the tap)
+    // logs as it passes.
+    let ran = run_cli_on(&[PROVIDER_TAP, PROVIDER_MEMNET], WASI_TCP, &["v4"]);
+    assert!(ran.2.contains("tap: connect 127.0.0.1:"), "{}", ran.2);
+    assert_cli_ok(
+        "wasi_tcp v4 on the tap on memnet",
+        ran,
+        expected_cases(WASI_TCP, "v4"),
+    );
 }
 
 // --- wasi:sockets/ip-name-lookup ---
@@ -365,6 +487,11 @@ fn wasi_lookup_on_sim() {
     self_contained_sim(WASI_LOOKUP);
 }
 
+#[test]
+fn wasi_lookup_on_provider_components() {
+    self_contained_on_components(WASI_LOOKUP);
+}
+
 // --- wasi:sockets@0.3 (WASI 0.3 guests) ---
 
 #[test]
@@ -375,6 +502,21 @@ fn wasi_0_3_sockets_on_native() {
 #[test]
 fn wasi_0_3_sockets_on_sim() {
     self_contained_sim(P3_SOCKETS);
+}
+
+#[test]
+fn wasi_0_3_sockets_on_provider_components() {
+    self_contained_on_components(P3_SOCKETS);
+}
+
+#[test]
+fn wasi_0_3_sockets_through_the_tap_with_a_real_peer() {
+    for family in FAMILIES {
+        let peer = tcp_echo(family, 1).to_string();
+        let ran = run_cli_on(&[PROVIDER_TAP], P3_SOCKETS, &[family, "peer", &peer]);
+        assert!(ran.2.contains(&format!("tap: connect {peer}")), "{}", ran.2);
+        assert_cli_ok(&format!("p3_sockets {family} through the tap"), ran, 1);
+    }
 }
 
 #[test]

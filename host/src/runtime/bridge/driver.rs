@@ -1,0 +1,259 @@
+//! The thread that owns a provider component's instance: it runs the calls
+//! the bridged sockets send it, one at a time, and wakes the tasks that
+//! wait on those sockets when the provider's `poll` says they are ready.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::net::{ErrorCode, Readiness};
+use crate::runtime::bindings::provider::Provider as Exports;
+use crate::runtime::bindings::provider::exports::wasock::sockets::poll::PollEntry;
+use crate::runtime::convert::{readiness_from_net, readiness_to_net};
+use crate::runtime::state::HostState;
+
+/// How long the thread lets a layer wait in its `poll` at most when
+/// nothing else is to be done. A call for the thread ends the wait sooner
+/// (the store's waits are interrupted); the bound keeps a component that
+/// also waits some other way (a sleep) from holding calls longer.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+/// Every readiness condition: what a look at a socket asks for.
+pub(super) fn all() -> Readiness {
+    Readiness::from_bits(0xf)
+}
+
+/// The future of one call, on the provider's thread.
+pub(super) type CallFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// One call for the provider's thread.
+pub(super) type Job = Box<dyn for<'a> FnOnce(&'a mut Instance) -> CallFuture<'a> + Send>;
+
+/// The provider's instance and what the thread keeps beside it.
+pub(super) struct Instance {
+    /// The provider's store.
+    pub(super) store: Store<HostState>,
+    /// Its exports.
+    pub(super) exports: Exports,
+    /// Tasks waiting for a socket to become ready, by socket and interest.
+    watches: HashMap<(u64, Readiness), Watch>,
+    /// Set once the instance trapped: every call fails from then on.
+    pub(super) broken: bool,
+}
+
+/// A task waiting for `interest` on the provider's socket `socket`.
+struct Watch {
+    socket: ResourceAny,
+    interest: Readiness,
+    waker: Waker,
+}
+
+impl Instance {
+    /// Wake `waker` once the provider's socket `socket` (the bridge's
+    /// number `id`) is ready for `interest`.
+    pub(super) fn watch(
+        &mut self,
+        id: u64,
+        socket: ResourceAny,
+        interest: Readiness,
+        waker: Waker,
+    ) {
+        self.watches.insert(
+            (id, interest),
+            Watch {
+                socket,
+                interest,
+                waker,
+            },
+        );
+    }
+
+    /// How many times the component has polled the layer below so far.
+    fn polls_below(&self) -> u64 {
+        self.store
+            .data()
+            .wasock
+            .lent
+            .as_ref()
+            .map_or(0, |lent| lent.polls)
+    }
+
+    /// Forget the watches on socket `id` (closed).
+    pub(super) fn forget(&mut self, id: u64) {
+        self.watches.retain(|(of, _), _| *of != id);
+    }
+
+    /// What the provider's `poll` says of `socket` now, with no wait.
+    pub(super) async fn look(&mut self, socket: ResourceAny) -> Result<Readiness, ErrorCode> {
+        let entry = PollEntry {
+            socket,
+            interest: readiness_from_net(all()),
+        };
+        let found = self.poll(&[entry], Some(0)).await?;
+        Ok(found.first().copied().unwrap_or(Readiness::ERROR))
+    }
+
+    /// The provider's `poll`, its trap made the instance's end.
+    async fn poll(
+        &mut self,
+        entries: &[PollEntry],
+        timeout: Option<u64>,
+    ) -> Result<Vec<Readiness>, ErrorCode> {
+        let called = self
+            .exports
+            .wasock_sockets_poll()
+            .call_poll(&mut self.store, entries, timeout)
+            .await;
+        match self.settle(called)? {
+            Ok(found) => Ok(found.into_iter().map(readiness_to_net).collect()),
+            Err(e) => Err(crate::runtime::convert::error_to_net(e)),
+        }
+    }
+
+    /// A call's result, with a trap turned into the instance's end: it is
+    /// logged once, and the provider's sockets fail with `network-down`.
+    pub(super) fn settle<T>(&mut self, called: wasmtime::Result<T>) -> Result<T, ErrorCode> {
+        called.map_err(|trap| {
+            if !self.broken {
+                tracing::error!(target: "wasock::provider", "the provider component trapped: {trap:#}; its sockets fail with network-down from now on");
+                self.broken = true;
+            }
+            ErrorCode::NetworkDown
+        })
+    }
+
+    /// Look at every watched socket (waiting at most `timeout`) and wake
+    /// the tasks whose sockets are ready.
+    async fn check(&mut self, timeout: u64) {
+        let keys: Vec<(u64, Readiness)> = self.watches.keys().copied().collect();
+        let entries: Vec<PollEntry> = keys
+            .iter()
+            .map(|k| {
+                let w = &self.watches[k];
+                PollEntry {
+                    socket: w.socket,
+                    interest: readiness_from_net(w.interest),
+                }
+            })
+            .collect();
+        let found = match self.poll(&entries, Some(timeout)).await {
+            Ok(found) => found,
+            // The provider refused the look (or is gone): wake every task,
+            // whose next call meets the error.
+            Err(_) => vec![all(); keys.len()],
+        };
+        for (key, ready) in keys.iter().zip(found) {
+            let wanted = key.1.wakes_on();
+            if ready.intersects(wanted)
+                && let Some(w) = self.watches.remove(key)
+            {
+                w.waker.wake();
+            }
+        }
+    }
+}
+
+/// Run the provider's thread: calls as they come, and between them the
+/// watched sockets. Ends when every sender is gone (the provider and all
+/// its sockets dropped), which drops the instance.
+pub(super) async fn run(
+    store: Store<HostState>,
+    exports: Exports,
+    mut jobs: UnboundedReceiver<Job>,
+) {
+    let mut instance = Instance {
+        store,
+        exports,
+        watches: HashMap::new(),
+        broken: false,
+    };
+    loop {
+        while let Ok(job) = jobs.try_recv() {
+            job(&mut instance).await;
+        }
+        // Whether the component looked below to answer: then its sockets
+        // may become ready without a call, and the thread waits in its
+        // `poll`; otherwise only a call can change them.
+        let mut looks_below = false;
+        if !instance.watches.is_empty() && !instance.broken {
+            let before = instance.polls_below();
+            instance.check(0).await;
+            looks_below = instance.polls_below() != before;
+        }
+        if !jobs.is_empty() {
+            continue;
+        }
+        if instance.broken {
+            // Wake every waiting task once: their calls fail now.
+            for (_, w) in instance.watches.drain() {
+                w.waker.wake();
+            }
+        }
+        if instance.watches.is_empty() || !looks_below || instance.broken {
+            match jobs.recv().await {
+                Some(job) => job(&mut instance).await,
+                None => return,
+            }
+        } else {
+            let ns = u64::try_from(IDLE_WAIT.as_nanos()).unwrap_or(u64::MAX);
+            instance.check(ns).await;
+        }
+    }
+}
+
+/// Where calls go: the provider's thread, and what interrupts its waits.
+#[derive(Clone)]
+pub(super) struct Calls {
+    jobs: UnboundedSender<Job>,
+    interrupt: Arc<Notify>,
+}
+
+impl Calls {
+    pub(super) fn new(jobs: UnboundedSender<Job>, interrupt: Arc<Notify>) -> Calls {
+        Calls { jobs, interrupt }
+    }
+
+    /// Queue `job`, ending the thread's wait in the provider; `false` if
+    /// the thread is gone.
+    pub(super) fn send(&self, job: Job) -> bool {
+        let sent = self.jobs.send(job).is_ok();
+        self.interrupt.notify_one();
+        sent
+    }
+
+    /// Run `f` on the provider's thread and wait for its answer, blocking
+    /// this thread: the provider's calls never block (its sockets are
+    /// non-blocking), so the wait is one call's time.
+    pub(super) fn call<R: Send + 'static>(
+        &self,
+        f: impl for<'a> FnOnce(
+            &'a mut Instance,
+        ) -> Pin<Box<dyn Future<Output = Result<R, ErrorCode>> + 'a>>
+        + Send
+        + 'static,
+    ) -> Result<R, ErrorCode> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |instance: &mut Instance| -> CallFuture<'_> {
+            Box::pin(async move {
+                let answer = if instance.broken {
+                    Err(ErrorCode::NetworkDown)
+                } else {
+                    f(instance).await
+                };
+                let _ = tx.send(answer);
+            })
+        });
+        if !self.send(job) {
+            return Err(ErrorCode::NetworkDown);
+        }
+        rx.recv().unwrap_or(Err(ErrorCode::NetworkDown))
+    }
+}

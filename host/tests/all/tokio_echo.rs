@@ -1,7 +1,8 @@
 //! `examples/tokio-echo`: tokio's own `TcpListener`, `TcpStream`,
 //! `select!` and timers, built for `wasm32-wasip2`, served by the host over
 //! standard `wasi:sockets`: a hundred clients at once, a real `nc`, the
-//! per-connection idle timeout, and the `tcp-accept` filter.
+//! per-connection idle timeout, and the `tcp-accept` filter; and the
+//! hundred clients again with the guest on a provider component.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use wasock_host::policy::Operation;
 use wasock_host::runtime::WasockCtx;
-use wasock_test_programs::TOKIO_ECHO;
+use wasock_test_programs::{PROVIDER_TAP, TOKIO_ECHO};
 
 use crate::common::{Guest, PATIENCE, allow, run_server, spawn_in_process, tokio_rt};
 
@@ -61,7 +62,27 @@ const CHUNK: usize = 4096;
 
 #[test]
 fn a_hundred_clients_at_once_each_get_their_own_bytes_back() {
-    let (g, addr) = start(&["--stats-interval-ms", "200"]);
+    serve_a_hundred_clients(&[]);
+}
+
+#[test]
+fn a_hundred_clients_at_once_through_a_provider_component() {
+    // The guest's sockets are provider-tap's (through the host's bridge),
+    // which logs every connection it accepts.
+    let g = serve_a_hundred_clients(&["--provider", PROVIDER_TAP]);
+    let accepted = || g.stderr().matches("tap: accept 127.0.0.1:").count();
+    let deadline = Instant::now() + PATIENCE;
+    while accepted() < CLIENTS && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(accepted(), CLIENTS, "{}", g.stderr());
+}
+
+/// A hundred clients at once, each sending its own bytes for `ROUNDS`
+/// rounds, against the guest run with `host` flags; the guest, once every
+/// client is done.
+fn serve_a_hundred_clients(host: &[&str]) -> Guest {
+    let (g, addr) = run_server(TOKIO_ECHO, host, &["--stats-interval-ms", "200"]);
     let connected = Arc::new(AtomicUsize::new(0));
     let began = Instant::now();
     // A thread per client; every connection is open before any sends, so
@@ -103,6 +124,7 @@ fn a_hundred_clients_at_once_each_get_their_own_bytes_back() {
     // none still open, none timed out.
     let want = format!("open=0 accepted={CLIENTS} idle_closed=0 bytes={total}");
     wait_line(&g, PATIENCE, |l| l.ends_with(&want));
+    g
 }
 
 #[test]

@@ -28,6 +28,11 @@ use crate::bindings::wasock::sockets::types::Readiness;
 use crate::error::io;
 use crate::net::AsSocket;
 
+/// Most entries the host takes in one `poll`, and most sockets in one
+/// poll set, by default (`Limits::max_poll_entries` on the host): what the
+/// SDK's async runtime and provider components keep to.
+pub const MAX_POLL_ENTRIES: usize = 65536;
+
 /// One socket to watch and, after [`poll`], what holds for it (`pollfd`).
 pub struct PollFd<'a> {
     socket: &'a Socket,

@@ -93,7 +93,7 @@ use wasock::provider::{
 use net::{Id, Kind, Sock};
 
 /// The most entries one poll takes (the host's default too).
-const MAX_POLL_ENTRIES: usize = 65_536;
+const MAX_POLL_ENTRIES: usize = wasock::poll::MAX_POLL_ENTRIES;
 
 /// A socket of the in-memory network, as the app holds it: its id in the
 /// network's table. Dropping it closes the socket.

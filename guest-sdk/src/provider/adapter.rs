@@ -148,7 +148,7 @@ impl<S: Socket> poll::Guest for Adapter<S> {
 }
 
 /// Most sockets one poll set holds, as the host's default.
-const MAX_SET_ENTRIES: usize = 65536;
+const MAX_SET_ENTRIES: usize = crate::poll::MAX_POLL_ENTRIES;
 
 impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
     fn create() -> Result<poll::PollSet, ErrorCode> {

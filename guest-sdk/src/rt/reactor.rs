@@ -19,9 +19,9 @@ use crate::bindings::wasock::sockets::poll::{PollChange, PollSet};
 use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness};
 
 /// Most sockets waited on at once: the host's default limit of sockets in
-/// one poll set. One more wait fails (with an error saying so) instead of a
-/// change the host would refuse.
-pub const MAX_WAITING_SOCKETS: usize = 65536;
+/// one poll set ([`crate::poll::MAX_POLL_ENTRIES`]). One more wait fails
+/// (with an error saying so) instead of a change the host would refuse.
+pub const MAX_WAITING_SOCKETS: usize = crate::poll::MAX_POLL_ENTRIES;
 
 /// Most sockets one turn takes from the host.
 const MAX_EVENTS: u32 = 1024;

@@ -57,17 +57,28 @@ pub fn load(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyhow::Resul
         return runner.load(app);
     }
     let bytes = compose_files(app, providers)?;
-    runner.compile(&bytes).with_context(|| {
-        format!(
-            "cannot load {} composed on {}",
-            app.display(),
-            providers
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" on ")
-        )
-    })
+    let layers = providers
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" on ");
+    let component = runner
+        .compile(&bytes)
+        .with_context(|| format!("cannot load {} composed on {layers}", app.display()))?;
+    // Composition reaches wasock's interface only: standard sockets the
+    // app also opens are the host's, beside the providers.
+    let standard = component
+        .component_type()
+        .imports(component.engine())
+        .any(|(name, _)| name.starts_with("wasi:sockets/"));
+    if standard {
+        tracing::warn!(
+            target: "wasock::provider",
+            "{} also imports standard wasi:sockets; those sockets are served by the host directly, not by {layers}",
+            app.display()
+        );
+    }
+    Ok(component)
 }
 
 /// Write the composition; exit 0, or 1 after saying what failed (2 without

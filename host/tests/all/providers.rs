@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 
 use wasock_host::runtime::{GuestExit, WasockCtx};
 use wasock_test_programs::{
-    HTTP_HELLO, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, STREAM_CONNECT, TCP_ECHO,
-    TCP_ECHO_CLIENT, WASI_STD,
+    HTTP_HELLO, MIXED_SOCKETS, PROVIDER_FAULTY, PROVIDER_MEMNET, PROVIDER_TAP, STREAM_CONNECT,
+    TCP_ECHO, TCP_ECHO_CLIENT, WASI_STD,
 };
 
 use crate::common::{Guest, PATIENCE, allow, composed, run, spawn_in_process, tokio_rt};
@@ -572,4 +572,30 @@ fn serve_refuses_a_provider_that_cannot_take_connections() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn an_app_that_also_opens_standard_sockets_is_warned_they_bypass_the_providers() {
+    // Composition serves wasock's interface only: the std::net socket of
+    // a mixed app is the host's, which `wasock run` says.
+    let (code, out, err) = run(&[
+        "run",
+        "--allow",
+        "udp-bind=127.0.0.1:*",
+        "--provider",
+        PROVIDER_TAP,
+        MIXED_SOCKETS,
+    ]);
+    assert_eq!(code, 0, "{out:?}\n{err}");
+    assert!(
+        out.iter().any(|l| l.starts_with("std 127.0.0.1:")),
+        "{out:?}"
+    );
+    let warning =
+        "also imports standard wasi:sockets; those sockets are served by the host directly";
+    assert!(err.contains(warning), "{err}");
+    // Without a provider there is nothing to warn about.
+    let (code, _, err) = run(&["run", "--allow", "udp-bind=127.0.0.1:*", MIXED_SOCKETS]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains(warning), "{err}");
 }

@@ -9,7 +9,7 @@ use super::args::RunArgs;
 use super::compose::Loaded;
 use crate::policy::Policy;
 use crate::runtime::{
-    ComponentProvider, GuestExit, HostState, PinnedNames, Runner, StatsHandle, WasockCtx,
+    ComponentProvider, GuestExit, HostState, Limits, PinnedNames, Runner, StatsHandle, WasockCtx,
 };
 
 /// The counters of the guest `wasock run` runs in this process, for
@@ -94,12 +94,23 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
         .pinned_names(Arc::new(pinned));
     if let Some(providers) = &loaded.providers {
         // A standard guest on provider components: the host serves its
-        // sockets from theirs, and the same policy and limits hold for
-        // what they do below.
-        let mut stderr = WasiCtxBuilder::new();
-        stderr.inherit_stderr();
-        let below = WasockCtx::builder().policy(policy).limits(limits).build();
-        let provider = ComponentProvider::start(&runner, providers, HostState::new(stderr, below))
+        // sockets from theirs. The providers see the environment (their
+        // settings) and write to stderr, as a composed one would; the same
+        // policy and limits hold for what they do below, but for fuel: it
+        // is the guest's to spend.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stderr();
+        for (k, v) in &args.env {
+            wasi.env(k, v);
+        }
+        let below = WasockCtx::builder()
+            .policy(policy)
+            .limits(Limits {
+                fuel: None,
+                ..limits
+            })
+            .build();
+        let provider = ComponentProvider::start(&runner, providers, HostState::new(wasi, below))
             .with_context(|| {
                 format!(
                     "cannot start the provider {}",

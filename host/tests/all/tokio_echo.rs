@@ -70,12 +70,17 @@ fn a_hundred_clients_at_once_through_a_provider_component() {
     // The guest's sockets are provider-tap's (through the host's bridge),
     // which logs every connection it accepts.
     let g = serve_a_hundred_clients(&["--provider", PROVIDER_TAP]);
-    let accepted = || g.stderr().matches("tap: accept 127.0.0.1:").count();
+    // Every connection the tap accepted, and (once the guest dropped it)
+    // closed in the component too.
+    let count = |what: &str| g.stderr().matches(what).count();
+    let (accepted, closed) = ("tap: accept 127.0.0.1:", "tap: closed 127.0.0.1:");
     let deadline = Instant::now() + PATIENCE;
-    while accepted() < CLIENTS && Instant::now() < deadline {
+    while (count(accepted) < CLIENTS || count(closed) < CLIENTS) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(accepted(), CLIENTS, "{}", g.stderr());
+    assert_eq!(count(accepted), CLIENTS, "{}", g.stderr());
+    let closed = count(closed);
+    assert!(closed >= CLIENTS, "{closed} closed:\n{}", g.stderr());
 }
 
 /// A hundred clients at once, each sending its own bytes for `ROUNDS`

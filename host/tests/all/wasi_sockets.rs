@@ -443,6 +443,34 @@ fn wasi_std_through_the_tap_with_real_peers() {
 }
 
 #[test]
+fn the_tap_quota_holds_for_a_standard_guest_too() {
+    // The provider sees `--env`, as a composed one does: its quota ends
+    // the guest's transfer with an error.
+    let tcp = tcp_echo("v4", 1).to_string();
+    let udp = udp_echo("v4", 1).to_string();
+    let mut args = vec!["run", "--env", "WASOCK_TAP_QUOTA=10"];
+    for r in LOOPBACK_RULES {
+        args.extend(["--allow", *r]);
+    }
+    args.extend([
+        "--provider",
+        PROVIDER_TAP,
+        WASI_STD,
+        "v4",
+        "peer",
+        &tcp,
+        &udp,
+    ]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 1, "{out:?}\n{err}");
+    assert!(out.iter().any(|l| l.contains(": FAIL")), "{out:?}");
+    assert!(
+        err.contains("tap: quota of WASOCK_TAP_QUOTA bytes used up at"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_provider_that_traps_fails_the_standard_guests_calls_not_the_host() {
     // provider-faulty traps on a connect to port 9: its instance ends,
     // and the guest's calls fail with an error code from then on.
@@ -458,7 +486,11 @@ fn a_provider_that_traps_fails_the_standard_guests_calls_not_the_host() {
         err.contains("the provider component trapped") && err.contains("network-down"),
         "{err}"
     );
-    assert!(out.iter().any(|l| l.contains(": FAIL")), "{out:?}");
+    // The connect that trapped fails for the guest, and so does its next
+    // call, on a provider that is gone.
+    let failed = |case: &str| out.iter().any(|l| l.starts_with(case));
+    assert!(failed("peer-tcp-echo: FAIL connect"), "{out:?}");
+    assert!(failed("peer-udp-echo: FAIL bind"), "{out:?}");
     assert!(!err.contains("panicked at host/"), "{err}");
 }
 

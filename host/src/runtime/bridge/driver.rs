@@ -27,7 +27,7 @@ use crate::runtime::state::HostState;
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
 /// Every readiness condition: what a look at a socket asks for.
-pub(super) fn all() -> Readiness {
+fn all() -> Readiness {
     Readiness::from_bits(0xf)
 }
 
@@ -131,31 +131,36 @@ impl Instance {
     }
 
     /// Look at every watched socket (waiting at most `timeout`) and wake
-    /// the tasks whose sockets are ready.
+    /// the tasks whose sockets are ready. The sockets go to the component
+    /// in polls of at most its host's entry limit; only the first may wait.
     async fn check(&mut self, timeout: u64) {
         let keys: Vec<(u64, Readiness)> = self.watches.keys().copied().collect();
-        let entries: Vec<PollEntry> = keys
-            .iter()
-            .map(|k| {
-                let w = &self.watches[k];
-                PollEntry {
-                    socket: w.socket,
-                    interest: readiness_from_net(w.interest),
+        let most = self.store.data().wasock.limits().max_poll_entries.max(1);
+        let mut wait = Some(timeout);
+        for keys in keys.chunks(most) {
+            let entries: Vec<PollEntry> = keys
+                .iter()
+                .map(|k| {
+                    let w = &self.watches[k];
+                    PollEntry {
+                        socket: w.socket,
+                        interest: readiness_from_net(w.interest),
+                    }
+                })
+                .collect();
+            let found = match self.poll(&entries, wait.take().or(Some(0))).await {
+                Ok(found) if found.len() == keys.len() => found,
+                // The component refused the look, answered for other
+                // sockets than asked, or is gone: wake every task, whose
+                // next call meets what is wrong.
+                _ => vec![all(); keys.len()],
+            };
+            for (key, ready) in keys.iter().zip(found) {
+                if ready.intersects(key.1.wakes_on())
+                    && let Some(w) = self.watches.remove(key)
+                {
+                    w.waker.wake();
                 }
-            })
-            .collect();
-        let found = match self.poll(&entries, Some(timeout)).await {
-            Ok(found) => found,
-            // The provider refused the look (or is gone): wake every task,
-            // whose next call meets the error.
-            Err(_) => vec![all(); keys.len()],
-        };
-        for (key, ready) in keys.iter().zip(found) {
-            let wanted = key.1.wakes_on();
-            if ready.intersects(wanted)
-                && let Some(w) = self.watches.remove(key)
-            {
-                w.waker.wake();
             }
         }
     }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use wasmtime::component::ResourceAny;
 
-use super::driver::{Calls, Instance, all};
+use super::driver::{Calls, Instance};
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
     RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
@@ -26,6 +26,12 @@ static IDS: AtomicU64 = AtomicU64::new(1);
 
 /// What a call on the provider's thread returns.
 type Answer<'a, R> = Pin<Box<dyn Future<Output = Result<R, ErrorCode>> + 'a>>;
+
+/// What a send took, by the component's count: never more than was given
+/// (the runtime slices the rest by it).
+fn taken(sent: u64, given: usize) -> usize {
+    usize::try_from(sent).map_or(given, |n| n.min(given))
+}
 
 /// One socket of a provider component.
 pub(super) struct BridgedSocket {
@@ -108,9 +114,11 @@ impl BridgedSocket {
     /// The outcome of the connect under way, from the component's
     /// `take-error` and `remote-address`.
     fn connect_outcome(&mut self) -> Result<ConnectState, ErrorCode> {
-        let found = self.on(|i, s| {
+        // Only a connect under way has an outcome in the pending error.
+        let connecting = self.connecting;
+        let found = self.on(move |i, s| {
             Box::pin(async move {
-                if let Some(e) = socket_call!(i, s, call_take_error)? {
+                if connecting && let Some(e) = socket_call!(i, s, call_take_error)? {
                     return Ok(Err(error_to_net(e)));
                 }
                 Ok(socket_call!(i, s, call_remote_address))
@@ -197,10 +205,11 @@ impl NetSocket for BridgedSocket {
     }
 
     fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode> {
+        let len = data.len();
         let (data, flags) = (data.to_vec(), send_flags_from_net(flags));
         let sent = self
             .on(move |i, s| Box::pin(async move { socket_call!(i, s, call_send, &data, flags) }))?;
-        Ok(usize::try_from(sent).unwrap_or(usize::MAX))
+        Ok(taken(sent, len))
     }
 
     fn try_recv(&mut self, buf: &mut RecvBuf<'_>, flags: RecvFlags) -> Result<(), ErrorCode> {
@@ -217,6 +226,7 @@ impl NetSocket for BridgedSocket {
         addr: SocketAddr,
         flags: SendFlags,
     ) -> Result<usize, ErrorCode> {
+        let len = data.len();
         let (data, to, flags) = (
             data.to_vec(),
             addr_from_std(addr),
@@ -225,7 +235,7 @@ impl NetSocket for BridgedSocket {
         let sent = self.on(move |i, s| {
             Box::pin(async move { socket_call!(i, s, call_send_to, &data, to, flags) })
         })?;
-        Ok(usize::try_from(sent).unwrap_or(usize::MAX))
+        Ok(taken(sent, len))
     }
 
     fn try_recv_from(
@@ -327,7 +337,7 @@ impl NetSocket for BridgedSocket {
             Ok(None) => Poll::Pending,
             // The provider cannot say (or is gone): the waiting call tries,
             // and meets the error.
-            Err(_) => Poll::Ready(all()),
+            Err(_) => Poll::Ready(Readiness::ERROR),
         }
     }
 }

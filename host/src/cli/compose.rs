@@ -32,13 +32,9 @@ pub fn load_for_run(runner: &Runner, app: &Path, providers: &[PathBuf]) -> anyho
             providers: None,
         }),
         Err(e) if matches!(e.downcast_ref(), Some(ComposeError::NothingToServe { .. })) => {
+            // The nearest provider composed on the others (alone, as it is).
             let (nearest, below) = providers.split_first().context("no provider given")?;
-            let stack = if below.is_empty() {
-                std::fs::read(nearest)
-                    .with_context(|| format!("cannot read the provider {}", nearest.display()))?
-            } else {
-                compose_files(nearest, below)?
-            };
+            let stack = compose_files(nearest, below)?;
             let stack = runner
                 .compile(&stack)
                 .with_context(|| format!("cannot load the provider {}", nearest.display()))?;

@@ -85,9 +85,7 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
         .unwrap_or_default();
     wasi.arg(argv0);
     wasi.args(&args.args);
-    for (k, v) in &args.env {
-        wasi.env(k, v);
-    }
+    wasi.envs(&args.env);
     let mut wasock = WasockCtx::builder()
         .policy(policy.clone())
         .limits(limits)
@@ -99,10 +97,7 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
         // policy and limits hold for what they do below, but for fuel: it
         // is the guest's to spend.
         let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stderr();
-        for (k, v) in &args.env {
-            wasi.env(k, v);
-        }
+        wasi.inherit_stderr().envs(&args.env);
         let below = WasockCtx::builder()
             .policy(policy)
             .limits(Limits {

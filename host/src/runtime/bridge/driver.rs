@@ -17,7 +17,8 @@ use wasmtime::component::ResourceAny;
 use crate::net::{ErrorCode, Readiness};
 use crate::runtime::bindings::provider::Provider as Exports;
 use crate::runtime::bindings::provider::exports::wasock::sockets::poll::PollEntry;
-use crate::runtime::convert::{readiness_from_net, readiness_to_net};
+use crate::runtime::bindings::wasock::sockets::types as wit;
+use crate::runtime::convert::{error_to_net, readiness_from_net, readiness_to_net};
 use crate::runtime::state::HostState;
 
 /// How long the thread lets a layer wait in its `poll` at most when
@@ -34,6 +35,9 @@ fn all() -> Readiness {
 /// The future of one call, on the provider's thread.
 pub(super) type CallFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
+/// The future of one call that answers, on the provider's thread.
+pub(super) type Answer<'a, R> = Pin<Box<dyn Future<Output = Result<R, ErrorCode>> + 'a>>;
+
 /// One call for the provider's thread.
 pub(super) type Job = Box<dyn for<'a> FnOnce(&'a mut Instance) -> CallFuture<'a> + Send>;
 
@@ -49,10 +53,10 @@ pub(super) struct Instance {
     pub(super) broken: bool,
 }
 
-/// A task waiting for `interest` on the provider's socket `socket`.
+/// A task waiting on the provider's socket `socket` (for the interest in
+/// its key).
 struct Watch {
     socket: ResourceAny,
-    interest: Readiness,
     waker: Waker,
 }
 
@@ -66,14 +70,7 @@ impl Instance {
         interest: Readiness,
         waker: Waker,
     ) {
-        self.watches.insert(
-            (id, interest),
-            Watch {
-                socket,
-                interest,
-                waker,
-            },
-        );
+        self.watches.insert((id, interest), Watch { socket, waker });
     }
 
     /// How many times the component has polled the layer below so far.
@@ -112,10 +109,17 @@ impl Instance {
             .wasock_sockets_poll()
             .call_poll(&mut self.store, entries, timeout)
             .await;
-        match self.settle(called)? {
-            Ok(found) => Ok(found.into_iter().map(readiness_to_net).collect()),
-            Err(e) => Err(crate::runtime::convert::error_to_net(e)),
-        }
+        let found = self.answer(called)?;
+        Ok(found.into_iter().map(readiness_to_net).collect())
+    }
+
+    /// A call's answer: a trap is the instance's end (see
+    /// [`Instance::settle`]), an error code the provider contract's.
+    pub(super) fn answer<T>(
+        &mut self,
+        called: wasmtime::Result<Result<T, wit::ErrorCode>>,
+    ) -> Result<T, ErrorCode> {
+        self.settle(called)?.map_err(error_to_net)
     }
 
     /// A call's result, with a trap turned into the instance's end: it is
@@ -140,12 +144,9 @@ impl Instance {
         for keys in keys.chunks(most) {
             let entries: Vec<PollEntry> = keys
                 .iter()
-                .map(|k| {
-                    let w = &self.watches[k];
-                    PollEntry {
-                        socket: w.socket,
-                        interest: readiness_from_net(w.interest),
-                    }
+                .map(|&(id, interest)| PollEntry {
+                    socket: self.watches[&(id, interest)].socket,
+                    interest: readiness_from_net(interest),
                 })
                 .collect();
             let found = match self.poll(&entries, wait.take().or(Some(0))).await {
@@ -234,31 +235,57 @@ impl Calls {
         sent
     }
 
-    /// Run `f` on the provider's thread and wait for its answer, blocking
-    /// this thread: the provider's calls never block (its sockets are
-    /// non-blocking), so the wait is one call's time.
-    pub(super) fn call<R: Send + 'static>(
+    /// Queue `f` for the thread, with `reply` for its answer (`network-down`
+    /// without running it once the instance is broken); `false` if the
+    /// thread is gone.
+    fn submit<R: 'static>(
         &self,
-        f: impl for<'a> FnOnce(
-            &'a mut Instance,
-        ) -> Pin<Box<dyn Future<Output = Result<R, ErrorCode>> + 'a>>
-        + Send
-        + 'static,
-    ) -> Result<R, ErrorCode> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job: Job = Box::new(move |instance: &mut Instance| -> CallFuture<'_> {
+        f: impl for<'a> FnOnce(&'a mut Instance) -> Answer<'a, R> + Send + 'static,
+        reply: impl FnOnce(Result<R, ErrorCode>) + Send + 'static,
+    ) -> bool {
+        self.send(Box::new(move |instance: &mut Instance| -> CallFuture<'_> {
             Box::pin(async move {
                 let answer = if instance.broken {
                     Err(ErrorCode::NetworkDown)
                 } else {
                     f(instance).await
                 };
-                let _ = tx.send(answer);
+                reply(answer);
             })
-        });
-        if !self.send(job) {
+        }))
+    }
+
+    /// Run `f` on the provider's thread and wait for its answer, blocking
+    /// this thread: the provider's calls never block (its sockets are
+    /// non-blocking), so the wait is one call's time.
+    pub(super) fn call<R: Send + 'static>(
+        &self,
+        f: impl for<'a> FnOnce(&'a mut Instance) -> Answer<'a, R> + Send + 'static,
+    ) -> Result<R, ErrorCode> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if !self.submit(f, move |answer| {
+            let _ = tx.send(answer);
+        }) {
             return Err(ErrorCode::NetworkDown);
         }
         rx.recv().unwrap_or(Err(ErrorCode::NetworkDown))
+    }
+
+    /// Run `f` on the provider's thread; its answer comes to the returned
+    /// future, so the caller's task waits without holding its thread.
+    pub(super) fn ask<R: Send + 'static>(
+        &self,
+        f: impl for<'a> FnOnce(&'a mut Instance) -> Answer<'a, R> + Send + 'static,
+    ) -> impl Future<Output = Result<R, ErrorCode>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.submit(f, move |answer| {
+            let _ = tx.send(answer);
+        });
+        async move {
+            if !sent {
+                return Err(ErrorCode::NetworkDown);
+            }
+            rx.await.unwrap_or(Err(ErrorCode::NetworkDown))
+        }
     }
 }

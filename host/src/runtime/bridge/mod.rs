@@ -40,7 +40,7 @@ use wasmtime::component::Component;
 use self::driver::{Calls, Job};
 use self::socket::BridgedSocket;
 use super::bindings::provider::ProviderPre;
-use super::convert::{error_to_net, family_from_net, ip_to_std, type_from_net};
+use super::convert::{family_from_net, ip_to_std, type_from_net};
 use super::runner::Runner;
 use super::state::HostState;
 use crate::net::{BoxFuture, ErrorCode, Family, NetSocket, Provider, SocketType};
@@ -180,33 +180,16 @@ impl Provider for ComponentProvider {
     }
 
     fn resolve(&self, name: &str) -> BoxFuture<Result<Vec<IpAddr>, ErrorCode>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let name = name.to_string();
-        // The component answers on its thread; meanwhile the caller's task
-        // waits without holding its thread.
-        let job: Job = Box::new(move |i| {
+        Box::pin(self.calls.ask(move |i| {
             Box::pin(async move {
-                let answer = if i.broken {
-                    Err(ErrorCode::NetworkDown)
-                } else {
-                    let called = i
-                        .exports
-                        .wasock_sockets_name_lookup()
-                        .call_resolve_addresses(&mut i.store, &name, None)
-                        .await;
-                    i.settle(called)
-                        .and_then(|r| r.map_err(error_to_net))
-                        .map(|ips| ips.into_iter().map(ip_to_std).collect())
-                };
-                let _ = tx.send(answer);
+                let called = i
+                    .exports
+                    .wasock_sockets_name_lookup()
+                    .call_resolve_addresses(&mut i.store, &name, None)
+                    .await;
+                Ok(i.answer(called)?.into_iter().map(ip_to_std).collect())
             })
-        });
-        let sent = self.calls.send(job);
-        Box::pin(async move {
-            if !sent {
-                return Err(ErrorCode::NetworkDown);
-            }
-            rx.await.unwrap_or(Err(ErrorCode::NetworkDown))
-        })
+        }))
     }
 }

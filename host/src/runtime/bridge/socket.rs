@@ -2,20 +2,17 @@
 //! [`NetSocket`]: every operation is a call of the component's export, run
 //! on the provider's thread.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use wasmtime::component::ResourceAny;
 
-use super::driver::{Calls, Instance};
+use super::driver::{Answer, Calls, Instance};
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
     RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
 };
-use crate::runtime::bindings::wasock::sockets::types as wit;
 use crate::runtime::convert::{
     Setting, addr_from_std, addr_to_std, error_to_net, ip_from_std, option_from_net,
     option_name_from_net, recv_flags_from_net, send_flags_from_net, setting, shutdown_from_net,
@@ -23,9 +20,6 @@ use crate::runtime::convert::{
 
 /// Numbers the bridged sockets, for the thread's watches.
 static IDS: AtomicU64 = AtomicU64::new(1);
-
-/// What a call on the provider's thread returns.
-type Answer<'a, R> = Pin<Box<dyn Future<Output = Result<R, ErrorCode>> + 'a>>;
 
 /// What a send took, by the component's count: never more than was given
 /// (the runtime slices the rest by it).
@@ -58,17 +52,6 @@ macro_rules! socket_call {
             .await;
         $instance.answer(called)
     }};
-}
-
-impl Instance {
-    /// A call's answer: a trap is the instance's end (see
-    /// [`Instance::settle`]), an error code the provider contract's.
-    pub(super) fn answer<T>(
-        &mut self,
-        called: wasmtime::Result<Result<T, wit::ErrorCode>>,
-    ) -> Result<T, ErrorCode> {
-        self.settle(called)?.map_err(error_to_net)
-    }
 }
 
 impl BridgedSocket {

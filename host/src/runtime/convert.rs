@@ -308,53 +308,44 @@ pub(crate) fn option_applies_to(name: wit::OptionName) -> Option<net::SocketType
     }
 }
 
-/// The provider's name for an option, or `None` for the runtime's own
-/// (timeouts).
-pub(crate) fn option_name(name: wit::OptionName) -> Option<net::OptionName> {
-    use net::OptionName as N;
-    use wit::OptionName as W;
-    Some(match name {
-        W::ReuseAddress => N::ReuseAddress,
-        W::KeepAlive => N::KeepAlive,
-        W::KeepAliveIdle => N::KeepAliveIdle,
-        W::KeepAliveInterval => N::KeepAliveInterval,
-        W::KeepAliveCount => N::KeepAliveCount,
-        W::NoDelay => N::NoDelay,
-        W::Linger => N::Linger,
-        W::ReceiveBufferSize => N::ReceiveBufferSize,
-        W::SendBufferSize => N::SendBufferSize,
-        W::ReceiveTimeout | W::SendTimeout => return None,
-        W::UnicastHopLimit => N::UnicastHopLimit,
-        W::Ipv6Only => N::Ipv6Only,
-        W::Broadcast => N::Broadcast,
-        W::MulticastHopLimit => N::MulticastHopLimit,
-        W::MulticastLoop => N::MulticastLoop,
-        W::MulticastInterface => N::MulticastInterface,
-    })
+/// Generates both directions of the option names the provider keeps (every
+/// WIT name but the runtime's own timeouts), so that a name added to one
+/// side without the other fails to compile.
+macro_rules! option_names {
+    ($($case:ident),* $(,)?) => {
+        /// The provider's name for an option, or `None` for the runtime's
+        /// own (timeouts).
+        pub(crate) fn option_name(name: wit::OptionName) -> Option<net::OptionName> {
+            match name {
+                $(wit::OptionName::$case => Some(net::OptionName::$case),)*
+                wit::OptionName::ReceiveTimeout | wit::OptionName::SendTimeout => None,
+            }
+        }
+
+        /// The WIT name of a provider option.
+        pub(crate) fn option_name_from_net(name: net::OptionName) -> wit::OptionName {
+            match name { $(net::OptionName::$case => wit::OptionName::$case,)* }
+        }
+    };
 }
 
-/// The WIT name of a provider option.
-pub(crate) fn option_name_from_net(name: net::OptionName) -> wit::OptionName {
-    use net::OptionName as N;
-    use wit::OptionName as W;
-    match name {
-        N::ReuseAddress => W::ReuseAddress,
-        N::KeepAlive => W::KeepAlive,
-        N::KeepAliveIdle => W::KeepAliveIdle,
-        N::KeepAliveInterval => W::KeepAliveInterval,
-        N::KeepAliveCount => W::KeepAliveCount,
-        N::NoDelay => W::NoDelay,
-        N::Linger => W::Linger,
-        N::ReceiveBufferSize => W::ReceiveBufferSize,
-        N::SendBufferSize => W::SendBufferSize,
-        N::UnicastHopLimit => W::UnicastHopLimit,
-        N::Ipv6Only => W::Ipv6Only,
-        N::Broadcast => W::Broadcast,
-        N::MulticastHopLimit => W::MulticastHopLimit,
-        N::MulticastLoop => W::MulticastLoop,
-        N::MulticastInterface => W::MulticastInterface,
-    }
-}
+option_names!(
+    ReuseAddress,
+    KeepAlive,
+    KeepAliveIdle,
+    KeepAliveInterval,
+    KeepAliveCount,
+    NoDelay,
+    Linger,
+    ReceiveBufferSize,
+    SendBufferSize,
+    UnicastHopLimit,
+    Ipv6Only,
+    Broadcast,
+    MulticastHopLimit,
+    MulticastLoop,
+    MulticastInterface,
+);
 
 /// The name of a WIT option value.
 pub(crate) fn name_of(o: &wit::SocketOption) -> wit::OptionName {

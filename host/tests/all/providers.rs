@@ -272,27 +272,23 @@ fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
     }
     // The same errors from `wasock compose`, which writes nothing then.
     let out = dir.join("never.wasm");
-    let (code, err) = run_err(&[
-        "compose",
-        "-o",
-        out.to_str().unwrap(),
-        "--provider",
-        TCP_ECHO,
-        TCP_ECHO_CLIENT,
-    ]);
+    let compose = |provider: &str, app: &str| {
+        run_err(&[
+            "compose",
+            "-o",
+            out.to_str().unwrap(),
+            "--provider",
+            provider,
+            app,
+        ])
+    };
+    let (code, err) = compose(TCP_ECHO, TCP_ECHO_CLIENT);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not export"), "{err}");
     assert!(!out.exists());
     // A standard guest imports nothing a provider serves: `compose` says
     // so (`run` serves it through the bridge instead).
-    let (code, err) = run_err(&[
-        "compose",
-        "-o",
-        out.to_str().unwrap(),
-        "--provider",
-        PROVIDER_TAP,
-        WASI_STD,
-    ]);
+    let (code, err) = compose(PROVIDER_TAP, WASI_STD);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains(&format!(

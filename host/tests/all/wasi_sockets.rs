@@ -304,15 +304,13 @@ fn run_cli(path: &str, args: &[&str]) -> (i32, Vec<String>, String) {
     run_cli_on(&[], path, args)
 }
 
-/// [`run_cli`] with `--provider` for each of `providers`.
-fn run_cli_on(providers: &[&str], path: &str, args: &[&str]) -> (i32, Vec<String>, String) {
+/// [`run_cli`] with `flags` for `wasock run` besides the rules.
+fn run_cli_on(flags: &[&str], path: &str, args: &[&str]) -> (i32, Vec<String>, String) {
     let mut all = vec!["run"];
     for r in LOOPBACK_RULES {
         all.extend(["--allow", *r]);
     }
-    for p in providers {
-        all.extend(["--provider", *p]);
-    }
+    all.extend_from_slice(flags);
     all.push(path);
     all.extend_from_slice(args);
     run(&all)
@@ -436,7 +434,11 @@ fn wasi_std_through_the_tap_with_real_peers() {
     for family in FAMILIES {
         let tcp = tcp_echo(family, 1).to_string();
         let udp = udp_echo(family, 1).to_string();
-        let ran = run_cli_on(&[PROVIDER_TAP], WASI_STD, &[family, "peer", &tcp, &udp]);
+        let ran = run_cli_on(
+            &["--provider", PROVIDER_TAP],
+            WASI_STD,
+            &[family, "peer", &tcp, &udp],
+        );
         assert!(ran.2.contains(&format!("tap: connect {tcp}")), "{}", ran.2);
         assert_cli_ok(&format!("wasi_std {family} through the tap"), ran, 2);
     }
@@ -448,20 +450,11 @@ fn the_tap_quota_holds_for_a_standard_guest_too() {
     // the guest's transfer with an error.
     let tcp = tcp_echo("v4", 1).to_string();
     let udp = udp_echo("v4", 1).to_string();
-    let mut args = vec!["run", "--env", "WASOCK_TAP_QUOTA=10"];
-    for r in LOOPBACK_RULES {
-        args.extend(["--allow", *r]);
-    }
-    args.extend([
-        "--provider",
-        PROVIDER_TAP,
+    let (code, out, err) = run_cli_on(
+        &["--env", "WASOCK_TAP_QUOTA=10", "--provider", PROVIDER_TAP],
         WASI_STD,
-        "v4",
-        "peer",
-        &tcp,
-        &udp,
-    ]);
-    let (code, out, err) = run(&args);
+        &["v4", "peer", &tcp, &udp],
+    );
     assert_eq!(code, 1, "{out:?}\n{err}");
     assert!(out.iter().any(|l| l.contains(": FAIL")), "{out:?}");
     assert!(
@@ -476,7 +469,7 @@ fn a_provider_that_traps_fails_the_standard_guests_calls_not_the_host() {
     // and the guest's calls fail with an error code from then on.
     let udp = udp_echo("v4", 1).to_string();
     let (code, out, err) = run_cli_on(
-        &[PROVIDER_FAULTY],
+        &["--provider", PROVIDER_FAULTY],
         WASI_STD,
         &["v4", "peer", "127.0.0.1:9", &udp],
     );
@@ -498,7 +491,11 @@ fn a_provider_that_traps_fails_the_standard_guests_calls_not_the_host() {
 fn wasi_tcp_on_memnet_through_the_cli() {
     // Every case on memnet's network, which a layer above it (the tap)
     // logs as it passes.
-    let ran = run_cli_on(&[PROVIDER_TAP, PROVIDER_MEMNET], WASI_TCP, &["v4"]);
+    let ran = run_cli_on(
+        &["--provider", PROVIDER_TAP, "--provider", PROVIDER_MEMNET],
+        WASI_TCP,
+        &["v4"],
+    );
     assert!(ran.2.contains("tap: connect 127.0.0.1:"), "{}", ran.2);
     assert_cli_ok(
         "wasi_tcp v4 on the tap on memnet",
@@ -545,7 +542,11 @@ fn wasi_0_3_sockets_on_provider_components() {
 fn wasi_0_3_sockets_through_the_tap_with_a_real_peer() {
     for family in FAMILIES {
         let peer = tcp_echo(family, 1).to_string();
-        let ran = run_cli_on(&[PROVIDER_TAP], P3_SOCKETS, &[family, "peer", &peer]);
+        let ran = run_cli_on(
+            &["--provider", PROVIDER_TAP],
+            P3_SOCKETS,
+            &[family, "peer", &peer],
+        );
         assert!(ran.2.contains(&format!("tap: connect {peer}")), "{}", ran.2);
         assert_cli_ok(&format!("p3_sockets {family} through the tap"), ran, 1);
     }

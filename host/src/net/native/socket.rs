@@ -187,18 +187,14 @@ impl NativeSocket {
     /// Run a non-blocking operation.
     ///
     /// A blocking guest's receives and accepts go through tokio's `try_io`:
-    /// no system call while tokio knows the socket is not ready, and a
-    /// `WouldBlock` clears the cached readiness only if no event arrived
-    /// since it was read, so that the wait afterwards cannot miss one.
-    /// Everything else makes the system call first, whatever tokio believes
-    /// (its cache may lag behind what `poll` reported, or be empty for a
-    /// fresh registration; sends usually succeed); for a blocking guest, a
-    /// `WouldBlock` then retries through `try_io` to clear the cache the
-    /// same safe way, since its wait ([`NetSocket::poll_wait`]) trusts the
-    /// cache. A non-blocking guest waits only through `poll`, whose
-    /// [`NetSocket::poll_ready`] checks the truth before trusting the cache
-    /// and clears a stale entry itself: its `WouldBlock` costs one system
-    /// call, not two.
+    /// no system call while tokio knows the socket is not ready. Everything
+    /// else makes the system call whatever tokio believes (its cache may lag
+    /// behind what `poll` reported, or be empty for a fresh registration;
+    /// sends usually succeed), still through `try_io` when tokio believes
+    /// the socket ready: a `WouldBlock` then clears that belief, and only if
+    /// no event arrived since it was read, so that a wait afterwards neither
+    /// misses an event nor wakes for a stale one. One system call either
+    /// way.
     fn op<R>(
         &self,
         interest: Interest,
@@ -212,12 +208,14 @@ impl NativeSocket {
             Io::Registered(fd) if interest == Interest::WRITABLE && !self.write_registered => {
                 f(fd.get_ref()).map_err(ErrorCode::from)
             }
-            Io::Registered(fd) => match f(fd.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.blocking => {
-                    fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
-                }
-                r => r.map_err(ErrorCode::from),
-            },
+            Io::Registered(fd) => {
+                let mut tried = false;
+                let r = fd.try_io(interest, |s| {
+                    tried = true;
+                    f(s)
+                });
+                if tried { r } else { f(fd.get_ref()) }.map_err(ErrorCode::from)
+            }
             _ => f(self.sock()).map_err(ErrorCode::from),
         }
     }

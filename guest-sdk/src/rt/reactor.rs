@@ -8,7 +8,7 @@
 //! turn costs what the ready sockets cost, however many wait.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::mem::{self, ManuallyDrop};
 use std::task::{Context, Poll, Waker};
@@ -27,23 +27,35 @@ pub const MAX_WAITING_SOCKETS: usize = crate::poll::MAX_POLL_ENTRIES;
 const MAX_EVENTS: u32 = 1024;
 
 struct Waiter {
+    /// Never reused while the waiter lives.
+    serial: u64,
     interest: Readiness,
     waker: Waker,
 }
 
-/// A waiter's place: its socket's handle, then a number never reused while
-/// the waiter lives (so that a socket's waiters are one range).
+/// A waiter's place: its socket's handle and its serial.
 type Key = (u32, u64);
+
+/// The waiters of one socket, in the order they came.
+#[derive(Default)]
+struct Watched {
+    waiters: Vec<Waiter>,
+    /// Listed in [`Table::dirty`].
+    dirty: bool,
+}
 
 #[derive(Default)]
 struct Table {
-    /// Waiters by key.
-    waiters: BTreeMap<Key, Waiter>,
-    /// How many waiters each socket has.
-    sockets: BTreeMap<u32, usize>,
+    /// Waiters by their socket's handle (handles are small numbers the
+    /// host reuses, so a vector indexed by them stays small).
+    sockets: Vec<Watched>,
+    /// Sockets with at least one waiter.
+    watched: usize,
+    /// Waiters in all.
+    waiters: usize,
     /// Sockets whose waiters changed since the host last heard of them:
     /// the next turn arms them in the set with their merged interest.
-    dirty: BTreeSet<u32>,
+    dirty: Vec<u32>,
     /// Waiters taken because the wait itself failed, with its error:
     /// they get it instead of trying again (which would fail the same way,
     /// round and round).
@@ -51,6 +63,42 @@ struct Table {
     next: u64,
     /// The host's poll set, made at the first turn.
     set: Option<PollSet>,
+}
+
+impl Table {
+    fn socket(&mut self, handle: u32) -> &mut Watched {
+        let i = handle as usize;
+        if i >= self.sockets.len() {
+            self.sockets.resize_with(i + 1, Watched::default);
+        }
+        &mut self.sockets[i]
+    }
+
+    fn waiter(&mut self, (handle, serial): Key) -> Option<&mut Waiter> {
+        self.sockets
+            .get_mut(handle as usize)?
+            .waiters
+            .iter_mut()
+            .find(|w| w.serial == serial)
+    }
+
+    fn mark_dirty(&mut self, handle: u32) {
+        let s = self.socket(handle);
+        if !mem::replace(&mut s.dirty, true) {
+            self.dirty.push(handle);
+        }
+    }
+
+    fn remove(&mut self, (handle, serial): Key) -> Option<Waiter> {
+        let s = self.sockets.get_mut(handle as usize)?;
+        let i = s.waiters.iter().position(|w| w.serial == serial)?;
+        let w = s.waiters.remove(i);
+        self.waiters -= 1;
+        if s.waiters.is_empty() {
+            self.watched -= 1;
+        }
+        Some(w)
+    }
 }
 
 thread_local! {
@@ -64,7 +112,7 @@ thread_local! {
 /// assert_eq!(wasock::rt::waiting(), 0);
 /// ```
 pub fn waiting() -> usize {
-    TABLE.with(|t| t.borrow().waiters.len())
+    TABLE.with(|t| t.borrow().waiters)
 }
 
 /// A place in the reactor's table for one waiter on one socket: empty,
@@ -89,7 +137,7 @@ impl Registration {
         let handle = socket.handle();
         let registered = TABLE.with(|t| {
             let mut t = t.borrow_mut();
-            let Some(w) = self.key.and_then(|k| t.waiters.get_mut(&k)) else {
+            let Some(w) = self.key.and_then(|k| t.waiter(k)) else {
                 return false;
             };
             if !w.waker.will_wake(cx.waker()) {
@@ -98,7 +146,7 @@ impl Registration {
             // Interest may change between calls on one socket.
             if w.interest != interest {
                 w.interest = interest;
-                t.dirty.insert(handle);
+                t.mark_dirty(handle);
             }
             true
         });
@@ -107,7 +155,14 @@ impl Registration {
         }
         if let Some(key) = self.key.take() {
             // The reactor took the registration: it fired, or `poll` failed.
-            let failed = TABLE.with(|t| t.borrow_mut().failed.remove(&key));
+            let failed = TABLE.with(|t| {
+                let mut t = t.borrow_mut();
+                if t.failed.is_empty() {
+                    None
+                } else {
+                    t.failed.remove(&key)
+                }
+            });
             return Poll::Ready(match failed {
                 Some(code) => crate::error::io(Err(code)),
                 None => Ok(()),
@@ -115,23 +170,26 @@ impl Registration {
         }
         let key = TABLE.with(|t| {
             let mut t = t.borrow_mut();
-            if !t.sockets.contains_key(&handle) && t.sockets.len() >= MAX_WAITING_SOCKETS {
+            let t = &mut *t;
+            let first = t.socket(handle).waiters.is_empty();
+            if first && t.watched >= MAX_WAITING_SOCKETS {
                 return Err(io::Error::other(format!(
                     "more than {MAX_WAITING_SOCKETS} sockets waited on at once (the host's poll limit); wait on fewer"
                 )));
             }
-            let key = (handle, t.next);
+            let serial = t.next;
             t.next += 1;
-            t.waiters.insert(
-                key,
-                Waiter {
-                    interest,
-                    waker: cx.waker().clone(),
-                },
-            );
-            *t.sockets.entry(handle).or_default() += 1;
-            t.dirty.insert(handle);
-            Ok(key)
+            t.socket(handle).waiters.push(Waiter {
+                serial,
+                interest,
+                waker: cx.waker().clone(),
+            });
+            t.waiters += 1;
+            if first {
+                t.watched += 1;
+            }
+            t.mark_dirty(handle);
+            Ok((handle, serial))
         });
         match key {
             Ok(key) => {
@@ -148,8 +206,10 @@ impl Drop for Registration {
         if let Some(key) = self.key.take() {
             TABLE.with(|t| {
                 let mut t = t.borrow_mut();
-                remove(&mut t, key);
-                t.failed.remove(&key);
+                t.remove(key);
+                if !t.failed.is_empty() {
+                    t.failed.remove(&key);
+                }
             });
         }
     }
@@ -173,34 +233,21 @@ pub(crate) async fn retry<T>(
     }
 }
 
-fn remove(t: &mut Table, key: Key) -> Option<Waiter> {
-    let w = t.waiters.remove(&key)?;
-    if let Some(n) = t.sockets.get_mut(&key.0) {
-        *n -= 1;
-        if *n == 0 {
-            t.sockets.remove(&key.0);
-        }
-    }
-    Some(w)
-}
-
-/// The waiters of socket `handle`.
-fn of_socket(t: &Table, handle: u32) -> impl Iterator<Item = (&Key, &Waiter)> {
-    t.waiters.range((handle, 0)..=(handle, u64::MAX))
-}
-
 /// Give every waiter `code` and wake it.
 fn fail_all(code: ErrorCode) {
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let keys: Vec<Key> = t.waiters.keys().copied().collect();
-        keys.into_iter()
-            .filter_map(|k| {
-                let w = remove(&mut t, k)?;
-                t.failed.insert(k, code);
-                Some(w.waker)
-            })
-            .collect()
+        let t = &mut *t;
+        let mut woken = Vec::with_capacity(t.waiters);
+        for (handle, s) in (0u32..).zip(t.sockets.iter_mut()) {
+            for w in s.waiters.drain(..) {
+                t.failed.insert((handle, w.serial), code);
+                woken.push(w.waker);
+            }
+        }
+        t.waiters = 0;
+        t.watched = 0;
+        woken
     });
     for w in woken {
         w.wake();
@@ -214,13 +261,21 @@ fn fail_all(code: ErrorCode) {
 pub(crate) fn turn(deadline: Option<Instant>) -> bool {
     let (changed, set, waiting) = TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let dirty = mem::take(&mut t.dirty);
-        let changed: Vec<(u32, Readiness)> = dirty
-            .into_iter()
+        let t = &mut *t;
+        let changed: Vec<(u32, Readiness)> = t
+            .dirty
+            .drain(..)
             .filter_map(|h| {
+                let s = t.sockets.get_mut(h as usize)?;
+                s.dirty = false;
                 // A socket whose waiters all left needs no change.
-                t.sockets.get(&h)?;
-                let merged = of_socket(&t, h).fold(Readiness::empty(), |m, (_, w)| m | w.interest);
+                if s.waiters.is_empty() {
+                    return None;
+                }
+                let merged = s
+                    .waiters
+                    .iter()
+                    .fold(Readiness::empty(), |m, w| m | w.interest);
                 // An empty interest would take the socket out of the set:
                 // a waiter for nothing in particular waits for an error
                 // (and, as with `poll`, a hang-up).
@@ -234,7 +289,7 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
                 ))
             })
             .collect();
-        (changed, t.set.take(), !t.waiters.is_empty())
+        (changed, t.set.take(), t.waiters > 0)
     });
     // With no socket to wait on, the call still waits for the deadline (or,
     // with one already past, gives the host a turn: under a simulator, the
@@ -291,28 +346,31 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
     };
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let mut woken = Vec::new();
-        let mut fired = Vec::new();
+        let t = &mut *t;
+        let mut woken = Vec::with_capacity(events.len());
         for event in events {
             let Ok(handle) = u32::try_from(event.key) else {
                 continue;
             };
-            let mut left = false;
-            fired.clear();
-            for (k, w) in of_socket(&t, handle) {
-                if event.ready.intersects(wakes_on(w.interest)) {
-                    fired.push(*k);
-                } else {
-                    left = true;
-                }
-            }
-            for k in &fired {
-                woken.extend(remove(&mut t, *k).map(|w| w.waker));
+            let Some(s) = t.sockets.get_mut(handle as usize) else {
+                continue;
+            };
+            let before = s.waiters.len();
+            let ready = event.ready;
+            woken.extend(
+                s.waiters
+                    .extract_if(.., |w| ready.intersects(wakes_on(w.interest)))
+                    .map(|w| w.waker),
+            );
+            let left = !s.waiters.is_empty();
+            t.waiters -= before - s.waiters.len();
+            if before > 0 && !left {
+                t.watched -= 1;
             }
             // The host took the socket out of the set: the waiters it did
             // not wake are armed again at the next turn.
             if left {
-                t.dirty.insert(handle);
+                t.mark_dirty(handle);
             }
         }
         woken

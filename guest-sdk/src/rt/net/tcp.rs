@@ -1,7 +1,9 @@
 //! Async `TcpListener` and `TcpStream`.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::ops::Deref;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, ready};
@@ -195,7 +197,7 @@ pub struct TcpStream {
     // Registrations first: they must drop before the socket.
     read_reg: Registration,
     write_reg: Registration,
-    inner: Rc<blocking::TcpStream>,
+    inner: Rc<Conn>,
 }
 
 /// Wait once for `interest` on `sock` (until it fires).
@@ -254,7 +256,10 @@ impl TcpStream {
         TcpStream {
             read_reg: Registration::default(),
             write_reg: Registration::default(),
-            inner: Rc::new(stream),
+            inner: Rc::new(Conn {
+                stream,
+                drained: Cell::new(false),
+            }),
         }
     }
 
@@ -274,10 +279,8 @@ impl TcpStream {
     /// # }).unwrap();
     /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        retry(self.sock(), Readiness::READABLE, || {
-            (&*self.inner).read(buf)
-        })
-        .await
+        let mut reg = Registration::default();
+        std::future::poll_fn(|cx| poll_read(&self.inner, &mut reg, cx, buf)).await
     }
 
     /// Fill `buf` completely, or fail with `UnexpectedEof`.
@@ -330,7 +333,7 @@ impl TcpStream {
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         retry(self.sock(), Readiness::WRITABLE, || {
-            (&*self.inner).write(buf)
+            (&self.inner.stream).write(buf)
         })
         .await
     }
@@ -474,18 +477,47 @@ impl TcpStream {
 }
 
 fn poll_read(
-    inner: &blocking::TcpStream,
+    conn: &Conn,
     reg: &mut Registration,
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
     loop {
-        match (&*inner).read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                ready!(reg.poll_ready(inner.as_socket(), Readiness::READABLE, cx))?;
+        if conn.drained.get() {
+            ready!(reg.poll_ready(conn.stream.as_socket(), Readiness::READABLE, cx))?;
+            conn.drained.set(false);
+        }
+        match (&conn.stream).read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn.drained.set(true),
+            Ok(n) => {
+                conn.drained.set(n < buf.len());
+                return Poll::Ready(Ok(n));
             }
             r => return Poll::Ready(r),
         }
+    }
+}
+
+/// A connection shared by a stream's halves, and whether its last read
+/// most likely emptied it.
+///
+/// A read that came back short (or with `would-block`) means the system
+/// had no more: it hands over all it has, up to the room given. The next
+/// read then waits for readiness first instead of asking the host for
+/// nothing, which saves a host call and a system call per message in a
+/// request-and-response loop. A wrong guess costs one reactor turn, never
+/// a hang: the host's poll set reports a socket that is already readable
+/// when it is armed.
+#[derive(Debug)]
+struct Conn {
+    stream: blocking::TcpStream,
+    drained: Cell<bool>,
+}
+
+impl Deref for Conn {
+    type Target = blocking::TcpStream;
+    fn deref(&self) -> &blocking::TcpStream {
+        &self.stream
     }
 }
 
@@ -509,7 +541,7 @@ fn poll_write(
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     reg: Registration,
-    inner: Rc<blocking::TcpStream>,
+    inner: Rc<Conn>,
 }
 
 impl OwnedReadHalf {
@@ -548,7 +580,7 @@ impl OwnedReadHalf {
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     reg: Registration,
-    inner: Rc<blocking::TcpStream>,
+    inner: Rc<Conn>,
 }
 
 impl OwnedWriteHalf {

@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::Socket;
-use crate::bindings::wasock::sockets::poll::{PollChange, PollSet};
+use crate::bindings::wasock::sockets::poll::{PollChange, PollEvent, PollSet};
 use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness};
 
 /// Most sockets waited on at once: the host's default limit of sockets in
@@ -25,6 +25,27 @@ pub const MAX_WAITING_SOCKETS: usize = crate::poll::MAX_POLL_ENTRIES;
 
 /// Most sockets one turn takes from the host.
 const MAX_EVENTS: u32 = 1024;
+
+/// Why a waiter was taken without its socket becoming ready.
+#[derive(Clone, Copy)]
+enum Failure {
+    /// The host's wait failed with this code.
+    Wait(ErrorCode),
+    /// The host's poll set was full (it held this many sockets): the
+    /// embedder set the host's limit below [`MAX_WAITING_SOCKETS`].
+    Full(u32),
+}
+
+impl Failure {
+    fn error(self) -> io::Error {
+        match self {
+            Failure::Wait(code) => io::Error::from(code),
+            Failure::Full(held) => io::Error::other(format!(
+                "the host's poll set is full ({held} sockets, the host's limit): this socket cannot be waited on; wait on fewer at once"
+            )),
+        }
+    }
+}
 
 struct Waiter {
     /// Never reused while the waiter lives.
@@ -56,10 +77,10 @@ struct Table {
     /// Sockets whose waiters changed since the host last heard of them:
     /// the next turn arms them in the set with their merged interest.
     dirty: Vec<u32>,
-    /// Waiters taken because the wait itself failed, with its error:
-    /// they get it instead of trying again (which would fail the same way,
+    /// Waiters taken because the wait itself failed, with why: they get
+    /// that error instead of trying again (which would fail the same way,
     /// round and round).
-    failed: BTreeMap<Key, ErrorCode>,
+    failed: BTreeMap<Key, Failure>,
     next: u64,
     /// The host's poll set, made at the first turn.
     set: Option<PollSet>,
@@ -164,7 +185,7 @@ impl Registration {
                 }
             });
             return Poll::Ready(match failed {
-                Some(code) => crate::error::io(Err(code)),
+                Some(why) => Err(why.error()),
                 None => Ok(()),
             });
         }
@@ -235,18 +256,30 @@ pub(crate) async fn retry<T>(
 
 /// Give every waiter `code` and wake it.
 fn fail_all(code: ErrorCode) {
+    let all: Vec<u32> = TABLE.with(|t| (0u32..).zip(&t.borrow().sockets).map(|(h, _)| h).collect());
+    fail(&all, Failure::Wait(code));
+}
+
+/// Give the waiters of the sockets `handles` `why`, and wake them.
+fn fail(handles: &[u32], why: Failure) {
     let woken: Vec<Waker> = TABLE.with(|t| {
         let mut t = t.borrow_mut();
         let t = &mut *t;
-        let mut woken = Vec::with_capacity(t.waiters);
-        for (handle, s) in (0u32..).zip(t.sockets.iter_mut()) {
+        let mut woken = Vec::new();
+        for &handle in handles {
+            let Some(s) = t.sockets.get_mut(handle as usize) else {
+                continue;
+            };
+            if s.waiters.is_empty() {
+                continue;
+            }
+            t.watched -= 1;
+            t.waiters -= s.waiters.len();
             for w in s.waiters.drain(..) {
-                t.failed.insert((handle, w.serial), code);
+                t.failed.insert((handle, w.serial), why);
                 woken.push(w.waker);
             }
         }
-        t.waiters = 0;
-        t.watched = 0;
         woken
     });
     for w in woken {
@@ -312,25 +345,8 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         let left = d.saturating_duration_since(Instant::now());
         u64::try_from(left.max(Duration::ZERO).as_nanos()).unwrap_or(u64::MAX)
     });
-    // SAFETY: each handle belongs to a socket that a live waiting future
-    // borrows (a future unregisters when dropped), so the handle is valid
-    // for this call; `ManuallyDrop` keeps these borrowed copies from
-    // closing it.
-    let sockets: Vec<ManuallyDrop<Socket>> = changed
-        .iter()
-        .map(|(h, _)| ManuallyDrop::new(unsafe { Socket::from_handle(*h) }))
-        .collect();
-    let changes: Vec<PollChange<'_>> = sockets
-        .iter()
-        .zip(&changed)
-        .map(|(s, (h, interest))| PollChange {
-            socket: s,
-            interest: *interest,
-            key: u64::from(*h),
-        })
-        .collect();
     let result = if waiting {
-        set.wait(&changes, timeout, MAX_EVENTS)
+        wait_on(&set, &changed, timeout)
     } else {
         // Only time to wait for: the set holds nothing of use.
         crate::bindings::wasock::sockets::poll::poll(&[], timeout).map(|_| Vec::new())
@@ -379,6 +395,65 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         w.wake();
     }
     true
+}
+
+/// Arm `changed` in `set` and wait up to `timeout`.
+///
+/// A host whose limit on sockets in a set is below
+/// [`MAX_WAITING_SOCKETS`] (an embedder's choice) refuses a change that
+/// would go past it with `invalid-argument`. The changes then go one at a
+/// time without waiting: the sockets the host takes are waited on as
+/// usual, and the waiters of those it refuses get an error that says so;
+/// nothing else is disturbed.
+fn wait_on(
+    set: &PollSet,
+    changed: &[(u32, Readiness)],
+    timeout: Option<u64>,
+) -> Result<Vec<PollEvent>, ErrorCode> {
+    match arm(set, changed, timeout) {
+        Err(ErrorCode::InvalidArgument) if !changed.is_empty() => {}
+        r => return r,
+    }
+    let mut events = Vec::new();
+    let mut refused = Vec::new();
+    for one in changed {
+        match arm(set, std::slice::from_ref(one), Some(0)) {
+            Ok(ready) => events.extend(ready),
+            Err(ErrorCode::InvalidArgument) => refused.push(one.0),
+            Err(code) => return Err(code),
+        }
+    }
+    if refused.is_empty() && events.is_empty() {
+        return arm(set, &[], timeout);
+    }
+    fail(&refused, Failure::Full(set.len()));
+    Ok(events)
+}
+
+/// One wait on `set`, applying `changed` first.
+fn arm(
+    set: &PollSet,
+    changed: &[(u32, Readiness)],
+    timeout: Option<u64>,
+) -> Result<Vec<PollEvent>, ErrorCode> {
+    // SAFETY: each handle belongs to a socket that a live waiting future
+    // borrows (a future unregisters when dropped), so the handle is valid
+    // for this call; `ManuallyDrop` keeps these borrowed copies from
+    // closing it.
+    let sockets: Vec<ManuallyDrop<Socket>> = changed
+        .iter()
+        .map(|(h, _)| ManuallyDrop::new(unsafe { Socket::from_handle(*h) }))
+        .collect();
+    let changes: Vec<PollChange<'_>> = sockets
+        .iter()
+        .zip(changed)
+        .map(|(s, (h, interest))| PollChange {
+            socket: s,
+            interest: *interest,
+            key: u64::from(*h),
+        })
+        .collect();
+    set.wait(&changes, timeout, MAX_EVENTS)
 }
 
 /// What ends a wait for `interest`: itself, an error, and the peer's end

@@ -44,6 +44,38 @@ fn the_runtime_keeps_its_promises_on_the_native_provider() {
 }
 
 #[test]
+fn waits_past_an_embedders_poll_limit_fail_alone_and_say_why() {
+    // The SDK allows as many sockets in a poll set as wasock's default;
+    // an embedder may allow fewer.
+    let rt = tokio_rt();
+    let ctx = WasockCtx::builder()
+        .policy(rules())
+        .provider(Arc::new(Hermetic(wasock_host::net::native::NativeProvider)))
+        .limits(Limits {
+            max_poll_entries: 4,
+            ..Limits::default()
+        })
+        .build();
+    let done = rt.block_on(async {
+        spawn_in_process(wasock_test_programs::ASYNC_RT, &["poll-limit", "4"], ctx)
+            .finish()
+            .await
+    });
+    assert!(
+        matches!(done.exit, GuestExit::Exited(0)) && done.stdout.ends_with("ok done\n"),
+        "{:?}\n{}",
+        done.exit,
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("ok wait 5 refused: the host's poll set is full (4 sockets"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
 fn the_runtime_keeps_its_promises_on_the_simulator() {
     let runner = Runner::deterministic(&Runner::default_config()).unwrap();
     let component = runner

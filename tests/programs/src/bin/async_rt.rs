@@ -3,6 +3,10 @@
 //! cleanly; a dropped future leaves no registration behind; spawned tasks'
 //! results; intervals; name lookup while other tasks run; UDP. Prints
 //! `ok WHAT` per check and `ok done`.
+//!
+//! `async_rt poll-limit N`, on a host that allows N sockets in a poll
+//! set: N + 2 tasks wait at once; the two the host cannot take fail with
+//! an error saying so, and the others are still served.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -14,6 +18,16 @@ use wasock::rt::{self, block_on, interval, sleep, spawn, timeout};
 use wasock_guests::conformance::{check, check_eq, done, fail, must};
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("poll-limit") {
+        let limit = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| fail("arguments", "poll-limit N".into()));
+        block_on(more_waits_than_the_host_allows(limit));
+        check_eq("no task left after block_on", rt::tasks(), 0);
+        done();
+        return;
+    }
     block_on(async {
         blocked_task_does_not_stop_a_ready_one().await;
         timers_fire_in_order().await;
@@ -210,4 +224,55 @@ async fn timer_edges() {
         "the sender sees the receiver gone",
         tx.send(Reply(None)).is_err(),
     );
+}
+
+async fn more_waits_than_the_host_allows(limit: usize) {
+    let mut addrs = Vec::new();
+    let mut waits = Vec::new();
+    for i in 0..limit + 2 {
+        let s = must("bind", UdpSocket::bind("127.0.0.1:0").await);
+        addrs.push(must("local addr", s.local_addr()));
+        waits.push(spawn(async move {
+            let mut buf = [0u8; 16];
+            (i, s.recv_from(&mut buf).await.map(|(n, _)| n))
+        }));
+    }
+    // One turn of the reactor (the tasks registered in order, so the host
+    // takes the first `limit`).
+    sleep(Duration::from_millis(50)).await;
+    let refused: Vec<usize> = (0..waits.len())
+        .filter(|&i| waits[i].is_finished())
+        .collect();
+    check_eq(
+        "the host's limit refused the waits past it",
+        refused,
+        vec![limit, limit + 1],
+    );
+    for _ in 0..2 {
+        let (i, got) = waits
+            .pop()
+            .unwrap_or_else(|| fail("tasks", "gone".into()))
+            .await;
+        match got {
+            Err(e) if e.to_string().contains("poll set is full") => {
+                println!("ok wait {i} refused: {e}")
+            }
+            other => fail("a refused wait", format!("{other:?}")),
+        }
+    }
+    // The others still wait, and are served.
+    let sender = must("bind sender", UdpSocket::bind("127.0.0.1:0").await);
+    must("send", sender.send_to(b"hello", addrs[0]).await);
+    let first = waits.remove(0);
+    let (i, got) = first.await;
+    check_eq(
+        "a wait the host took is served",
+        (i, must("recv", got)),
+        (0, 5),
+    );
+    check_eq("the rest still wait", rt::waiting(), limit - 1);
+    for w in waits {
+        w.abort();
+    }
+    check_eq("no registration left", rt::waiting(), 0);
 }

@@ -416,15 +416,24 @@ impl Running {
         let mut code = status.code().unwrap_or(-1);
         if code == 1 && err.contains("task must be stopped before deletion") {
             code = self.delete_late();
+            // The shim's delete reads the exit status the same racy way
+            // (see `delete_late`) and may report 0: a container stopped by
+            // a signal said which one as it ended, with status 128 + it.
+            if let Some(signal) = stopped_by_signal(&err) {
+                code = 128 + signal;
+            }
         }
         (code, err)
     }
 
     /// `ctr run` deleted the task as soon as the shim reported its exit,
-    /// and containerd found it not yet marked stopped (a race between the
-    /// exit event and the task's state, seen once in CI): delete it again
-    /// until containerd agrees, which gives the task's exit status, then
-    /// the container that `--rm` could not remove.
+    /// and containerd found it not yet marked stopped: runwasi's shim
+    /// (containerd-shimkit 0.1) answers `State` and `Delete` with
+    /// `now_or_never` on an exit future that also takes the task's state
+    /// lock, so while another waiter holds that lock it says "running"
+    /// (seen in CI a few times in a hundred runs). Delete it again until
+    /// containerd agrees, which gives the task's exit status, then the
+    /// container that `--rm` could not remove.
     fn delete_late(&self) -> i32 {
         let ctr = |args: &[&str]| {
             let mut cmd = Command::new(self.ctr.get_program());
@@ -442,5 +451,24 @@ impl Running {
         };
         let _ = ctr(&["container", "delete", &self.id]);
         code
+    }
+}
+
+/// The signal a container was stopped by, from the shim's last word
+/// ("wasock: stopping the guest on signal N").
+fn stopped_by_signal(stderr: &str) -> Option<i32> {
+    let (_, rest) = stderr.rsplit_once("wasock: stopping the guest on signal ")?;
+    rest.lines().next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stopped_by_signal;
+
+    #[test]
+    fn the_stopping_signal_is_read_from_the_shims_last_word() {
+        let err = "wasock: policy ...\nwasock: stopping the guest on signal 15\nctr: task must be stopped before deletion: running: failed precondition\n";
+        assert_eq!(stopped_by_signal(err), Some(15));
+        assert_eq!(stopped_by_signal("ctr: task must be stopped"), None);
     }
 }

@@ -35,6 +35,7 @@ fn main() {
         join_handles_and_intervals().await;
         lookup_lets_others_run().await;
         udp_round_trip().await;
+        a_read_after_a_short_one_finds_what_came_meanwhile().await;
         timer_edges().await;
         check_eq("no registration left", rt::waiting(), 0);
     });
@@ -195,6 +196,37 @@ async fn udp_round_trip() {
     check_eq("udp echo", &buf[..n], b"ping");
     check_eq("from b", from, b_addr);
     echo.await;
+}
+
+async fn a_read_after_a_short_one_finds_what_came_meanwhile() {
+    // A short read makes the next one wait for readiness first (instead of
+    // asking the host): data that arrived in between must still be found.
+    let listener = must("listen", TcpListener::bind("127.0.0.1:0").await);
+    let addr = must("local addr", listener.local_addr());
+    let client = must("connect", TcpStream::connect(addr).await);
+    let (server, _) = must("accept", listener.accept().await);
+    let mut buf = [0u8; 64];
+    must("write a", client.write_all(b"a").await);
+    let n = must("read a", server.read(&mut buf).await);
+    check_eq("a short read", &buf[..n], b"a");
+    must("write b", client.write_all(b"b").await);
+    sleep(Duration::from_millis(20)).await;
+    let got = timeout(Duration::from_secs(5), server.read(&mut buf)).await;
+    let n = must(
+        "read b",
+        got.unwrap_or_else(|_| fail("read b", "timed out".into())),
+    );
+    check_eq("what came after a short read", &buf[..n], b"b");
+    // The same through a read half.
+    let (mut rd, _wr) = server.into_split();
+    must("write c", client.write_all(b"c").await);
+    sleep(Duration::from_millis(20)).await;
+    let got = timeout(Duration::from_secs(5), rd.read(&mut buf)).await;
+    let n = must(
+        "read c",
+        got.unwrap_or_else(|_| fail("read c", "timed out".into())),
+    );
+    check_eq("the same through a read half", &buf[..n], b"c");
 }
 
 async fn timer_edges() {

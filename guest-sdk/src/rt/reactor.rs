@@ -31,8 +31,11 @@ const MAX_EVENTS: u32 = 1024;
 enum Failure {
     /// The host's wait failed with this code.
     Wait(ErrorCode),
-    /// The host's poll set was full (it held this many sockets): the
-    /// embedder set the host's limit below [`MAX_WAITING_SOCKETS`].
+    /// The host refused to watch the socket: its poll set was full (it
+    /// held this many sockets). The host's limit may be below
+    /// [`MAX_WAITING_SOCKETS`] (an embedder's choice), and a socket armed
+    /// for a wait that was since dropped stays counted until it becomes
+    /// ready or is closed.
     Full(u32),
 }
 
@@ -41,7 +44,7 @@ impl Failure {
         match self {
             Failure::Wait(code) => io::Error::from(code),
             Failure::Full(held) => io::Error::other(format!(
-                "the host's poll set is full ({held} sockets, the host's limit): this socket cannot be waited on; wait on fewer at once"
+                "the host's poll set is full (it holds {held} sockets, as many as the host allows): this socket cannot be waited on now; wait on fewer sockets at once"
             )),
         }
     }
@@ -341,15 +344,12 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
             }
         },
     };
-    let timeout = deadline.map(|d| {
-        let left = d.saturating_duration_since(Instant::now());
-        u64::try_from(left.max(Duration::ZERO).as_nanos()).unwrap_or(u64::MAX)
-    });
     let result = if waiting {
-        wait_on(&set, &changed, timeout)
+        wait_on(&set, &changed, deadline)
     } else {
         // Only time to wait for: the set holds nothing of use.
-        crate::bindings::wasock::sockets::poll::poll(&[], timeout).map(|_| Vec::new())
+        crate::bindings::wasock::sockets::poll::poll(&[], timeout_until(deadline))
+            .map(|_| Vec::new())
     };
     TABLE.with(|t| t.borrow_mut().set = Some(set));
     let events = match result {
@@ -408,26 +408,44 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
 fn wait_on(
     set: &PollSet,
     changed: &[(u32, Readiness)],
-    timeout: Option<u64>,
+    deadline: Option<Instant>,
 ) -> Result<Vec<PollEvent>, ErrorCode> {
-    match arm(set, changed, timeout) {
+    match arm(set, changed, timeout_until(deadline)) {
         Err(ErrorCode::InvalidArgument) if !changed.is_empty() => {}
         r => return r,
     }
     let mut events = Vec::new();
     let mut refused = Vec::new();
+    let mut held = None;
     for one in changed {
         match arm(set, std::slice::from_ref(one), Some(0)) {
             Ok(ready) => events.extend(ready),
-            Err(ErrorCode::InvalidArgument) => refused.push(one.0),
+            Err(ErrorCode::InvalidArgument) => {
+                // What the set held when it first said no (reported
+                // entries leave it as the loop goes on).
+                held.get_or_insert_with(|| set.len());
+                refused.push(one.0);
+            }
             Err(code) => return Err(code),
         }
     }
-    if refused.is_empty() && events.is_empty() {
-        return arm(set, &[], timeout);
+    if let Some(held) = held {
+        fail(&refused, Failure::Full(held));
+        return Ok(events);
     }
-    fail(&refused, Failure::Full(set.len()));
+    if events.is_empty() {
+        return arm(set, &[], timeout_until(deadline));
+    }
     Ok(events)
+}
+
+/// A wait's timeout in nanoseconds: what is left until `deadline` (none
+/// waits without limit).
+fn timeout_until(deadline: Option<Instant>) -> Option<u64> {
+    deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        u64::try_from(left.max(Duration::ZERO).as_nanos()).unwrap_or(u64::MAX)
+    })
 }
 
 /// One wait on `set`, applying `changed` first.

@@ -69,7 +69,7 @@ fn waits_past_an_embedders_poll_limit_fail_alone_and_say_why() {
     );
     assert!(
         done.stdout
-            .contains("ok wait 5 refused: the host's poll set is full (4 sockets"),
+            .contains("ok wait 5 refused: the host's poll set is full (it holds 4 sockets"),
         "{}",
         done.stdout
     );

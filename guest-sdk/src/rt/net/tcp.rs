@@ -490,7 +490,8 @@ fn poll_read(
         match (&conn.stream).read(buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn.drained.set(true),
             Ok(n) => {
-                conn.drained.set(n < buf.len());
+                conn.drained
+                    .set(0 < n && n < buf.len().min(SURELY_UNCAPPED));
                 return Poll::Ready(Ok(n));
             }
             r => return Poll::Ready(r),
@@ -498,16 +499,23 @@ fn poll_read(
     }
 }
 
+/// Reads of fewer bytes than this that still come back short were not cut
+/// by the host's limit on one receive (1 MiB by default; an embedder may
+/// set it lower, rarely this low).
+const SURELY_UNCAPPED: usize = 64 * 1024;
+
 /// A connection shared by a stream's halves, and whether its last read
 /// most likely emptied it.
 ///
-/// A read that came back short (or with `would-block`) means the system
-/// had no more: it hands over all it has, up to the room given. The next
-/// read then waits for readiness first instead of asking the host for
-/// nothing, which saves a host call and a system call per message in a
-/// request-and-response loop. A wrong guess costs one reactor turn, never
-/// a hang: the host's poll set reports a socket that is already readable
-/// when it is armed.
+/// A read that came back short (some bytes, fewer than the room given and
+/// than [`SURELY_UNCAPPED`]) or with `would-block` most likely means the
+/// system had no more: it hands over what it has, up to the room given.
+/// The next read then waits for readiness first instead of asking the host
+/// for nothing, which saves a host call and a system call per message in
+/// a request-and-response loop. A wrong guess costs one reactor turn,
+/// never a hang: the host's poll set reports a socket that is already
+/// readable when it is armed. The end of the stream (a read of 0) is not a
+/// guess: later reads ask the host at once.
 #[derive(Debug)]
 struct Conn {
     stream: blocking::TcpStream,

@@ -444,9 +444,14 @@ impl Running {
         let code = loop {
             let out = ctr(&["task", "delete", &self.id]);
             let still = String::from_utf8_lossy(&out.stderr).contains("must be stopped");
-            if !still || began.elapsed() > PATIENCE {
+            if !still {
                 break out.status.code().unwrap_or(-1);
             }
+            assert!(
+                began.elapsed() < PATIENCE,
+                "{}: containerd never saw the task stop",
+                self.id
+            );
             thread::sleep(Duration::from_millis(50));
         };
         let _ = ctr(&["container", "delete", &self.id]);

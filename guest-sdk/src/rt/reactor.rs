@@ -113,15 +113,58 @@ impl Table {
         }
     }
 
-    fn remove(&mut self, (handle, serial): Key) -> Option<Waiter> {
-        let s = self.sockets.get_mut(handle as usize)?;
-        let i = s.waiters.iter().position(|w| w.serial == serial)?;
-        let w = s.waiters.remove(i);
-        self.waiters -= 1;
-        if s.waiters.is_empty() {
+    /// Register a waiter on `handle`: its key, or an error when that would
+    /// wait on more sockets than the host's set takes. This and
+    /// [`Table::take`] are the only places that add or remove waiters, so
+    /// the counts cannot drift from them.
+    fn add(&mut self, handle: u32, interest: Readiness, waker: Waker) -> io::Result<Key> {
+        let first = self.socket(handle).waiters.is_empty();
+        if first && self.watched >= MAX_WAITING_SOCKETS {
+            return Err(io::Error::other(format!(
+                "more than {MAX_WAITING_SOCKETS} sockets waited on at once (the host's poll limit); wait on fewer"
+            )));
+        }
+        let serial = self.next;
+        self.next += 1;
+        self.socket(handle).waiters.push(Waiter {
+            serial,
+            interest,
+            waker,
+        });
+        self.waiters += 1;
+        if first {
+            self.watched += 1;
+        }
+        self.mark_dirty(handle);
+        Ok((handle, serial))
+    }
+
+    /// Take out the waiters of `handle` that `pick` chooses, giving each
+    /// waker to `taken`; with `why`, each gets that failure. Whether
+    /// waiters are left on the socket.
+    fn take(
+        &mut self,
+        handle: u32,
+        mut pick: impl FnMut(&Waiter) -> bool,
+        why: Option<Failure>,
+        mut taken: impl FnMut(Waker),
+    ) -> bool {
+        let Some(s) = self.sockets.get_mut(handle as usize) else {
+            return false;
+        };
+        let before = s.waiters.len();
+        for w in s.waiters.extract_if(.., |w| pick(w)) {
+            if let Some(why) = why {
+                self.failed.insert((handle, w.serial), why);
+            }
+            taken(w.waker);
+        }
+        let left = s.waiters.len();
+        self.waiters -= before - left;
+        if before > 0 && left == 0 {
             self.watched -= 1;
         }
-        Some(w)
+        left > 0
     }
 }
 
@@ -179,42 +222,13 @@ impl Registration {
         }
         if let Some(key) = self.key.take() {
             // The reactor took the registration: it fired, or `poll` failed.
-            let failed = TABLE.with(|t| {
-                let mut t = t.borrow_mut();
-                if t.failed.is_empty() {
-                    None
-                } else {
-                    t.failed.remove(&key)
-                }
-            });
+            let failed = TABLE.with(|t| t.borrow_mut().failed.remove(&key));
             return Poll::Ready(match failed {
                 Some(why) => Err(why.error()),
                 None => Ok(()),
             });
         }
-        let key = TABLE.with(|t| {
-            let mut t = t.borrow_mut();
-            let t = &mut *t;
-            let first = t.socket(handle).waiters.is_empty();
-            if first && t.watched >= MAX_WAITING_SOCKETS {
-                return Err(io::Error::other(format!(
-                    "more than {MAX_WAITING_SOCKETS} sockets waited on at once (the host's poll limit); wait on fewer"
-                )));
-            }
-            let serial = t.next;
-            t.next += 1;
-            t.socket(handle).waiters.push(Waiter {
-                serial,
-                interest,
-                waker: cx.waker().clone(),
-            });
-            t.waiters += 1;
-            if first {
-                t.watched += 1;
-            }
-            t.mark_dirty(handle);
-            Ok((handle, serial))
-        });
+        let key = TABLE.with(|t| t.borrow_mut().add(handle, interest, cx.waker().clone()));
         match key {
             Ok(key) => {
                 self.key = Some(key);
@@ -228,12 +242,11 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
+            let (handle, serial) = key;
             TABLE.with(|t| {
                 let mut t = t.borrow_mut();
-                t.remove(key);
-                if !t.failed.is_empty() {
-                    t.failed.remove(&key);
-                }
+                t.take(handle, |w| w.serial == serial, None, drop);
+                t.failed.remove(&key);
             });
         }
     }
@@ -259,31 +272,18 @@ pub(crate) async fn retry<T>(
 
 /// Give every waiter `code` and wake it.
 fn fail_all(code: ErrorCode) {
-    let all: Vec<u32> = TABLE.with(|t| (0u32..).zip(&t.borrow().sockets).map(|(h, _)| h).collect());
-    fail(&all, Failure::Wait(code));
+    let sockets = TABLE.with(|t| t.borrow().sockets.len());
+    fail(0..sockets as u32, Failure::Wait(code));
 }
 
 /// Give the waiters of the sockets `handles` `why`, and wake them.
-fn fail(handles: &[u32], why: Failure) {
-    let woken: Vec<Waker> = TABLE.with(|t| {
+fn fail(handles: impl IntoIterator<Item = u32>, why: Failure) {
+    let mut woken = Vec::new();
+    TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let t = &mut *t;
-        let mut woken = Vec::new();
-        for &handle in handles {
-            let Some(s) = t.sockets.get_mut(handle as usize) else {
-                continue;
-            };
-            if s.waiters.is_empty() {
-                continue;
-            }
-            t.watched -= 1;
-            t.waiters -= s.waiters.len();
-            for w in s.waiters.drain(..) {
-                t.failed.insert((handle, w.serial), why);
-                woken.push(w.waker);
-            }
+        for handle in handles {
+            t.take(handle, |_| true, Some(why), |w| woken.push(w));
         }
-        woken
     });
     for w in woken {
         w.wake();
@@ -360,36 +360,20 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
             return true;
         }
     };
-    let woken: Vec<Waker> = TABLE.with(|t| {
+    let mut woken = Vec::with_capacity(events.len());
+    TABLE.with(|t| {
         let mut t = t.borrow_mut();
-        let t = &mut *t;
-        let mut woken = Vec::with_capacity(events.len());
         for event in events {
             let Ok(handle) = u32::try_from(event.key) else {
                 continue;
             };
-            let Some(s) = t.sockets.get_mut(handle as usize) else {
-                continue;
-            };
-            let before = s.waiters.len();
-            let ready = event.ready;
-            woken.extend(
-                s.waiters
-                    .extract_if(.., |w| ready.intersects(wakes_on(w.interest)))
-                    .map(|w| w.waker),
-            );
-            let left = !s.waiters.is_empty();
-            t.waiters -= before - s.waiters.len();
-            if before > 0 && !left {
-                t.watched -= 1;
-            }
+            let on = |w: &Waiter| event.ready.intersects(wakes_on(w.interest));
             // The host took the socket out of the set: the waiters it did
             // not wake are armed again at the next turn.
-            if left {
+            if t.take(handle, on, None, |w| woken.push(w)) {
                 t.mark_dirty(handle);
             }
         }
-        woken
     });
     for w in woken {
         w.wake();
@@ -430,7 +414,7 @@ fn wait_on(
         }
     }
     if let Some(held) = held {
-        fail(&refused, Failure::Full(held));
+        fail(refused, Failure::Full(held));
         return Ok(events);
     }
     if events.is_empty() {

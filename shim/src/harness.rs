@@ -460,9 +460,9 @@ impl Running {
 }
 
 /// The signal a container was stopped by, from the shim's last word
-/// ("wasock: stopping the guest on signal N").
+/// ([`crate::sandbox::STOPPING_ON_SIGNAL`]).
 fn stopped_by_signal(stderr: &str) -> Option<i32> {
-    let (_, rest) = stderr.rsplit_once("wasock: stopping the guest on signal ")?;
+    let (_, rest) = stderr.rsplit_once(crate::sandbox::STOPPING_ON_SIGNAL)?;
     rest.lines().next()?.trim().parse().ok()
 }
 

@@ -15,6 +15,10 @@ use wasock_host::policy::{Effect, RuleSource};
 
 use crate::settings::Mode;
 
+/// What the shim writes last when a signal stops a command, before the
+/// signal's number (its exit status is then 128 + that number).
+pub const STOPPING_ON_SIGNAL: &str = "wasock: stopping the guest on signal ";
+
 /// The exit status of a container whose settings or policy are refused
 /// before the guest runs (as `wasock` exits on bad arguments).
 pub const BAD_SETTINGS: i32 = 2;
@@ -98,7 +102,7 @@ impl Sandbox for WasockSandbox {
         // A command has no way to be told to stop: it ends here, with the
         // status of a process ended by the signal.
         wasock_host::cli::report_counters();
-        eprintln!("wasock: stopping the guest on signal {signal}");
+        eprintln!("{STOPPING_ON_SIGNAL}{signal}");
         Ok(128 + signal)
     }
 

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasock_host::runtime::{GuestExit, Limits, Runner, SimGuest, Simulation, WasockCtx};
+use wasock_host::runtime::{Limits, Runner, SimGuest, Simulation, WasockCtx};
 
 use crate::common::{
     Guest, Hermetic, PATIENCE, allow, run_with_provider, spawn_in_process, tokio_rt,
@@ -35,12 +35,7 @@ fn the_runtime_keeps_its_promises_on_the_native_provider() {
         rules(),
         Arc::new(Hermetic(wasock_host::net::native::NativeProvider)),
     ));
-    assert!(
-        matches!(done.exit, GuestExit::Exited(0)) && done.stdout.ends_with("ok done\n"),
-        "{:?}\n{}",
-        done.exit,
-        done.stdout
-    );
+    done.assert_ok_done();
 }
 
 #[test]
@@ -61,12 +56,7 @@ fn waits_past_an_embedders_poll_limit_fail_alone_and_say_why() {
             .finish()
             .await
     });
-    assert!(
-        matches!(done.exit, GuestExit::Exited(0)) && done.stdout.ends_with("ok done\n"),
-        "{:?}\n{}",
-        done.exit,
-        done.stdout
-    );
+    done.assert_ok_done();
     assert!(
         done.stdout
             .contains("ok wait 5 refused: the host's poll set is full (it holds 4 sockets"),

@@ -223,6 +223,20 @@ pub struct Finished {
     pub stderr: String,
 }
 
+impl Finished {
+    /// The guest exited with 0 and its last line is `ok done` (the
+    /// conformance programs' end).
+    #[track_caller]
+    pub fn assert_ok_done(&self) {
+        assert!(
+            matches!(self.exit, GuestExit::Exited(0)) && self.stdout.ends_with("ok done\n"),
+            "{:?}\n{}",
+            self.exit,
+            self.stdout
+        );
+    }
+}
+
 /// Run the guest at `path` in this process with `args` under `policy`.
 pub async fn run_in_process(path: &str, args: &[&str], policy: Arc<Policy>) -> Finished {
     run_with_provider(path, args, policy, Arc::new(NativeProvider)).await

@@ -211,22 +211,22 @@ async fn a_read_after_a_short_one_finds_what_came_meanwhile() {
     check_eq("a short read", &buf[..n], b"a");
     must("write b", client.write_all(b"b").await);
     sleep(Duration::from_millis(20)).await;
-    let got = timeout(Duration::from_secs(5), server.read(&mut buf)).await;
-    let n = must(
-        "read b",
-        got.unwrap_or_else(|_| fail("read b", "timed out".into())),
-    );
+    let n = within("read b", server.read(&mut buf)).await;
     check_eq("what came after a short read", &buf[..n], b"b");
     // The same through a read half.
     let (mut rd, _wr) = server.into_split();
     must("write c", client.write_all(b"c").await);
     sleep(Duration::from_millis(20)).await;
-    let got = timeout(Duration::from_secs(5), rd.read(&mut buf)).await;
-    let n = must(
-        "read c",
-        got.unwrap_or_else(|_| fail("read c", "timed out".into())),
-    );
+    let n = within("read c", rd.read(&mut buf)).await;
     check_eq("the same through a read half", &buf[..n], b"c");
+}
+
+/// `op`'s result within five seconds, or the program fails naming `what`.
+async fn within<T>(what: &str, op: impl Future<Output = std::io::Result<T>>) -> T {
+    match timeout(Duration::from_secs(5), op).await {
+        Ok(r) => must(what, r),
+        Err(_) => fail(what, "timed out".into()),
+    }
 }
 
 async fn timer_edges() {

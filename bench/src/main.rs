@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use guest::{Guest, Guests};
-use peer::{PeerProcess, Peers};
+use peer::{PeerProcess, Peers, Placement};
 use stats::{Samples, thread_cpu};
 use stock::Stock;
 use wasock_bench_workloads as w;
@@ -235,7 +235,7 @@ fn main() -> anyhow::Result<()> {
     stats::allowed_cpus();
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--peer") {
-        return peer::serve(!args.iter().any(|a| a == "--unpinned"));
+        return peer::serve(Placement::from_args(&args));
     }
     if args.get(1).map(String::as_str) == Some("--memory") {
         return memory::child(&args[2..]);
@@ -247,11 +247,14 @@ fn main() -> anyhow::Result<()> {
     let plan = if quick { Plan::quick() } else { Plan::full() };
 
     let stock = Stock::from_env()?;
-    let peer = PeerProcess::start(true)?;
+    let peer = PeerProcess::start(Placement::OtherCpu)?;
     let peers = peer.peers;
     // The same peers unpinned, for the rows measured as users run wasock:
     // nothing pinned anywhere.
-    let free_peer = PeerProcess::start(false)?;
+    let free_peer = PeerProcess::start(Placement::Free)?;
+    // And on the measured thread's CPU, for the rows where both ends share
+    // one CPU.
+    let near_peer = PeerProcess::start(Placement::SameCpu)?;
     // The measured side on one CPU, the peers on the other.
     stats::pin_to_cpu(0);
     // Guests run as `wasock run` runs them: on a single-threaded runtime.
@@ -281,6 +284,18 @@ fn main() -> anyhow::Result<()> {
             latency
                 .iter()
                 .map(|(_, n)| Row::new(&format!("{n}_unpinned"), true)),
+        )
+        .collect();
+    // And with both ends on one CPU, where a round trip costs what the two
+    // ends compute and no cross-CPU wake-up: the placement the scheduler
+    // sometimes chooses for unpinned native code.
+    let mut one_cpu: Vec<Row> = throughput
+        .iter()
+        .map(|(_, n)| Row::new(&format!("{n}_one_cpu"), false))
+        .chain(
+            latency
+                .iter()
+                .map(|(_, n)| Row::new(&format!("{n}_one_cpu"), true)),
         )
         .collect();
     // What each operation costs the thread that does it, in CPU time: on a
@@ -362,6 +377,14 @@ fn main() -> anyhow::Result<()> {
             }
         }
         stats::pin_to_cpu(0);
+        for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
+            let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
+            for k in 0..sides.len() {
+                let side = sides[(run + k) % sides.len()];
+                let value = measure(side, workload, &near_peer.peers)?;
+                one_cpu[i].side(side).0.push(value * scale);
+            }
+        }
         for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
             let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
             let ops = f64::from(match *workload {
@@ -488,6 +511,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     rows.extend(unpinned);
+    rows.extend(one_cpu);
     rows.push(accepts);
     rows.extend(many_rows);
     rows.extend(idle_rows);

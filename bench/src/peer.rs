@@ -23,6 +23,38 @@ pub struct Peers {
     pub tcp_hold: SocketAddr,
 }
 
+/// Where a peer process runs, against the measured thread on CPU 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On CPU 1, the CPU the measured thread does not use.
+    OtherCpu,
+    /// Wherever the scheduler puts it.
+    Free,
+    /// On CPU 0 with the measured thread: every exchange is a switch
+    /// between the two ends on one CPU, as the scheduler sometimes places
+    /// unpinned ones, and a round trip costs what both ends compute.
+    SameCpu,
+}
+
+impl Placement {
+    /// The peer process's argument that asks for this placement.
+    fn arg(self) -> Option<&'static str> {
+        match self {
+            Placement::OtherCpu => None,
+            Placement::Free => Some("--unpinned"),
+            Placement::SameCpu => Some("--same-cpu"),
+        }
+    }
+
+    /// The placement the peer process's arguments ask for.
+    pub fn from_args(args: &[String]) -> Placement {
+        [Placement::Free, Placement::SameCpu]
+            .into_iter()
+            .find(|p| p.arg().is_some_and(|a| args.iter().any(|x| x == a)))
+            .unwrap_or(Placement::OtherCpu)
+    }
+}
+
 /// The peer process.
 pub struct PeerProcess {
     child: Child,
@@ -31,12 +63,12 @@ pub struct PeerProcess {
 }
 
 impl PeerProcess {
-    /// Start `wasock-bench --peer` (pinned to CPU 1, or not) and read its
+    /// Start `wasock-bench --peer` placed as `placement` says and read its
     /// addresses.
-    pub fn start(pinned: bool) -> anyhow::Result<PeerProcess> {
+    pub fn start(placement: Placement) -> anyhow::Result<PeerProcess> {
         let mut child = Command::new(std::env::current_exe()?)
             .arg("--peer")
-            .args((!pinned).then_some("--unpinned"))
+            .args(placement.arg())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -78,12 +110,13 @@ fn listen() -> std::io::Result<TcpListener> {
     sock.listen(4096)
 }
 
-/// The peer process's main: serve on one thread until stdin closes; pinned
-/// to the core the measured process does not use, or (`pinned` false)
-/// wherever the scheduler puts it.
-pub fn serve(pinned: bool) -> anyhow::Result<()> {
-    if pinned {
-        crate::stats::pin_to_cpu(1);
+/// The peer process's main: serve on one thread until stdin closes, placed
+/// as `placement` says.
+pub fn serve(placement: Placement) -> anyhow::Result<()> {
+    match placement {
+        Placement::OtherCpu => crate::stats::pin_to_cpu(1),
+        Placement::SameCpu => crate::stats::pin_to_cpu(0),
+        Placement::Free => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

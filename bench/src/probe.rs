@@ -8,6 +8,9 @@
 //!     target/release/wasock-bench --probe wasock tcp-rtt 5
 //! ```
 //!
+//! Under `taskset -c 0` both ends share one CPU (the peer process inherits
+//! the affinity), as in the bench's `*_one_cpu` rows.
+//!
 //! SIDE is `native`, `wasock`, `std` or `p3` (the WASI 0.3 guest);
 //! WORKLOAD is `tcp-bulk`, `tcp-stream`, `tcp-rtt` or `udp-rtt`. `--probe
 //! many` runs the async echo guest's 1,000-connection row three times
@@ -19,7 +22,7 @@
 use anyhow::Context as _;
 
 use crate::guest::{Guest, Guests};
-use crate::peer::PeerProcess;
+use crate::peer::{PeerProcess, Placement};
 
 /// Run the probe the arguments after `--probe` ask for.
 pub fn main(args: &[String]) -> anyhow::Result<()> {
@@ -41,8 +44,8 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             None => 5,
         };
         let stock = crate::stock::Stock::from_env()?;
-        let pinned = PeerProcess::start(true)?;
-        let free = PeerProcess::start(false)?;
+        let pinned = PeerProcess::start(Placement::OtherCpu)?;
+        let free = PeerProcess::start(Placement::Free)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -114,7 +117,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         None => 5,
     };
     let plan = crate::Plan::full();
-    let peer = PeerProcess::start(false)?;
+    let peer = PeerProcess::start(Placement::Free)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

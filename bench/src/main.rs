@@ -9,7 +9,8 @@
 //! same run). With
 //! `WASOCK_BENCH_WASMTIME` naming a wasmtime CLI, a fourth side D (C's
 //! guest under stock `wasmtime run`) is added to the wall-clock rows, and to
-//! their lines as ` D=.. B/D=..`.
+//! their lines as ` D=.. B/D=.. B_wins_over_D=k/n` (the paired count, as
+//! for C).
 
 mod containers;
 mod guest;
@@ -643,7 +644,13 @@ fn ratio_to_native(r: &Row) -> String {
 
 /// In how many runs B did better than C, as `k/n`, or n/a.
 fn wins(r: &Row) -> String {
-    r.b.wins_over(&r.c, r.lower_is_better)
+    wins_over(&r.b, &r.c, r.lower_is_better)
+}
+
+/// In how many runs `b` did better than `other` measured in the same run,
+/// as `k/n`, or n/a.
+fn wins_over(b: &Samples, other: &Samples, lower_is_better: bool) -> String {
+    b.wins_over(other, lower_is_better)
         .map_or_else(|| "n/a".into(), |(k, n)| format!("{k}/{n}"))
 }
 
@@ -685,7 +692,7 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
     );
     println!();
     let d_head = if stock.is_some() {
-        format!(" {:>22} {:>6}", "D", "B/D")
+        format!(" {:>22} {:>6} {:>6}", "D", "B/D", "B>D")
     } else {
         String::new()
     };
@@ -700,7 +707,12 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
             ""
         };
         let d = if stock.is_some() {
-            format!(" {:>22} {:>6}", cell(&r.d), ratio(&r.b, &r.d))
+            format!(
+                " {:>22} {:>6} {:>6}",
+                cell(&r.d),
+                ratio(&r.b, &r.d),
+                wins_over(&r.b, &r.d, r.lower_is_better)
+            )
         } else {
             String::new()
         };
@@ -720,7 +732,12 @@ fn print_table(rows: &[Row], quick: bool, stock: Option<&str>) {
         let d = if r.d.0.is_empty() {
             String::new()
         } else {
-            format!(" D={} B/D={}", median(&r.d), ratio(&r.b, &r.d))
+            format!(
+                " D={} B/D={} B_wins_over_D={}",
+                median(&r.d),
+                ratio(&r.b, &r.d),
+                wins_over(&r.b, &r.d, r.lower_is_better)
+            )
         };
         println!(
             "{}: A={} B={} C={} B/A={} B/C={} B_wins={}{d}",

@@ -271,34 +271,23 @@ fn main() -> anyhow::Result<()> {
         ("tcp-stream", "tcp_stream_64KiB_writes_MBps"),
     ];
     let latency = [("tcp-rtt", "tcp_rtt_64B_us"), ("udp-rtt", "udp_rtt_64B_us")];
-    let mut rows: Vec<Row> = throughput
-        .iter()
-        .map(|(_, n)| Row::new(n, false))
-        .chain(latency.iter().map(|(_, n)| Row::new(n, true)))
-        .collect();
+    // The wall-clock rows, named with `suffix` for a placement of its own.
+    let wall_rows = |suffix: &str| -> Vec<Row> {
+        throughput
+            .iter()
+            .map(|(_, n)| (n, false))
+            .chain(latency.iter().map(|(_, n)| (n, true)))
+            .map(|(n, lower_is_better)| Row::new(&format!("{n}{suffix}"), lower_is_better))
+            .collect()
+    };
+    let mut rows = wall_rows("");
     // The same workloads with nothing pinned: the measured thread, the
     // peers and stock wasmtime's process all where the scheduler puts them.
-    let mut unpinned: Vec<Row> = throughput
-        .iter()
-        .map(|(_, n)| Row::new(&format!("{n}_unpinned"), false))
-        .chain(
-            latency
-                .iter()
-                .map(|(_, n)| Row::new(&format!("{n}_unpinned"), true)),
-        )
-        .collect();
+    let mut unpinned = wall_rows("_unpinned");
     // And with both ends on one CPU, where a round trip costs what the two
     // ends compute and no cross-CPU wake-up: the placement the scheduler
     // sometimes chooses for unpinned native code.
-    let mut one_cpu: Vec<Row> = throughput
-        .iter()
-        .map(|(_, n)| Row::new(&format!("{n}_one_cpu"), false))
-        .chain(
-            latency
-                .iter()
-                .map(|(_, n)| Row::new(&format!("{n}_one_cpu"), true)),
-        )
-        .collect();
+    let mut one_cpu = wall_rows("_one_cpu");
     // What each operation costs the thread that does it, in CPU time: on a
     // machine where the wall clock is bound by the kernel's loopback and
     // cross-CPU wake-ups, this is the part a runtime can change.
@@ -366,26 +355,15 @@ fn main() -> anyhow::Result<()> {
         })
     };
 
-    for run in 0..plan.runs {
-        eprintln!("run {}/{}", run + 1, plan.runs);
-        stats::unpin();
-        for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
-            let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
-            for k in 0..sides.len() {
-                let side = sides[(run + k) % sides.len()];
-                let value = measure(side, workload, &free_peer.peers)?;
-                unpinned[i].side(side).0.push(value * scale);
-            }
-        }
-        stats::pin_to_cpu(0);
-        for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
-            let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
-            for k in 0..sides.len() {
-                let side = sides[(run + k) % sides.len()];
-                let value = measure(side, workload, &near_peer.peers)?;
-                one_cpu[i].side(side).0.push(value * scale);
-            }
-        }
+    // Every wall-clock workload on every side against `peers`, the sides'
+    // order rotating with `run` so that none always goes first, into
+    // `rows`; with `cpu`, the measuring thread's CPU time per operation too
+    // (not D's: its work is in a process of its own).
+    let measure_rows = |run: usize,
+                        peers: &Peers,
+                        rows: &mut [Row],
+                        mut cpu: Option<&mut [Row]>|
+     -> anyhow::Result<()> {
         for (i, (workload, _)) in throughput.iter().chain(latency.iter()).enumerate() {
             let scale = if i < throughput.len() { 1e-6 } else { 1e-3 };
             let ops = f64::from(match *workload {
@@ -393,18 +371,29 @@ fn main() -> anyhow::Result<()> {
                 "tcp-stream" => plan.stream_bytes / 65536,
                 _ => plan.rtt_rounds,
             });
-            // Rotate the order so no side always runs first.
             for k in 0..sides.len() {
                 let side = sides[(run + k) % sides.len()];
                 let start = thread_cpu();
-                let value = measure(side, workload, &peers)?;
+                let value = measure(side, workload, peers)?;
                 let used = thread_cpu().saturating_sub(start);
                 rows[i].side(side).0.push(value * scale);
-                if !matches!(side, Side::Stock) {
+                if let Some(cpu) = cpu.as_deref_mut()
+                    && !matches!(side, Side::Stock)
+                {
                     cpu[i].side(side).0.push(used.as_secs_f64() * 1e6 / ops);
                 }
             }
         }
+        Ok(())
+    };
+
+    for run in 0..plan.runs {
+        eprintln!("run {}/{}", run + 1, plan.runs);
+        stats::unpin();
+        measure_rows(run, &free_peer.peers, &mut unpinned, None)?;
+        stats::pin_to_cpu(0);
+        measure_rows(run, &near_peer.peers, &mut one_cpu, None)?;
+        measure_rows(run, &peers, &mut rows, Some(&mut cpu))?;
         let native_provider = rows
             .iter()
             .find(|r| r.name == "udp_rtt_64B_us")

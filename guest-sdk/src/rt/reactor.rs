@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::mem::{self, ManuallyDrop};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::Socket;
 use crate::bindings::wasock::sockets::poll::{PollChange, PollEvent, PollSet};
@@ -428,7 +428,7 @@ fn wait_on(
 fn timeout_until(deadline: Option<Instant>) -> Option<u64> {
     deadline.map(|d| {
         let left = d.saturating_duration_since(Instant::now());
-        u64::try_from(left.max(Duration::ZERO).as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(left.as_nanos()).unwrap_or(u64::MAX)
     })
 }
 

@@ -2,6 +2,7 @@
 //! out, and the wait that a `wasi:io` pollable on it runs.
 
 use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -27,6 +28,16 @@ pub(crate) struct Inner {
     /// Where datagrams are received before they are copied out at their
     /// own size: allocated once, at the first receive.
     pub scratch: Vec<u8>,
+    /// A datagram an incoming stream's pollable received while it waited,
+    /// with its sender: the next receive returns it before asking the
+    /// socket (see `udp::receive_ahead`).
+    pub ahead: Option<(Vec<u8>, SocketAddr)>,
+    /// The guest's last receive found the queue empty, and it has sent
+    /// nothing since (a send may bring an error report back, which wakes
+    /// no wait): a datagram that arrived since is on its way to the
+    /// reactor as an event, so the next wait may look through the
+    /// reactor's cache from the start.
+    pub found_empty: bool,
     /// What the provider reported as the wait of [`Shared::wait_until`]
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
@@ -77,6 +88,8 @@ impl Shared {
                 write_closed: false,
                 generation: 0,
                 scratch: Vec::new(),
+                ahead: None,
+                found_empty: false,
                 seen: None,
             })),
             rewatch: Arc::default(),
@@ -162,6 +175,11 @@ impl Shared {
                 // WASI 0.2 operation retried will say what).
                 inner.sock.net.prepare_wait(interest)?;
             }
+            if interest.contains(Readiness::WRITABLE) {
+                // Watching for room may have registered the socket anew: a
+                // wait through the cache for reading looks again.
+                self.rewatch();
+            }
             poll_fn(|cx| match self.inner.lock() {
                 Ok(mut inner) => inner.sock.net.poll_ready(cx, interest).map(|r| {
                     inner.seen = Some(r);
@@ -222,6 +240,19 @@ impl Shared {
 }
 
 impl Inner {
+    /// Run `f` with the provider answering `would-block` from the
+    /// reactor's cache (no system call while the reactor saw nothing
+    /// change), as for a guest's blocking socket: right for a look that is
+    /// followed, on `would-block`, by [`Shared::wait_cached`] and another
+    /// look, as a pollable's wait does. Calls the guest makes itself stay
+    /// real calls.
+    pub(crate) fn with_cached_calls<R>(&mut self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        self.sock.net.set_blocking(true);
+        let r = f(self);
+        self.sock.net.set_blocking(!self.sock.nonblocking);
+        r
+    }
+
     /// Whether the socket has any of `wanted` (or an error) to report now,
     /// as the guest sees it (see [`GuestSocket::readiness`]); right after a
     /// wait, from what the wait saw ([`GuestSocket::readiness_for`]).

@@ -256,6 +256,7 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
     ) -> WasiResult<Vec<IncomingDatagram>> {
         let stream = self.table.get(&this)?;
         let mut inner = live(&stream.shared, stream.generation)?;
+        inner.found_empty = false;
         let mut got = Vec::new();
         if max_results == 0 {
             return Ok(got);
@@ -271,7 +272,10 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
                     remote_address: addrs::addr_from_std(from),
                 }),
                 Ok(None) => {}
-                Err(ErrorCode::WouldBlock) => break,
+                Err(ErrorCode::WouldBlock) => {
+                    inner.found_empty = true;
+                    break;
+                }
                 Err(e) if got.is_empty() => return Err(e.into()),
                 Err(e) => {
                     // Reported by the next call.
@@ -299,16 +303,77 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
 #[wasmtime_wasi::async_trait]
 impl Pollable for IncomingDatagramStream {
     /// Ready when a datagram the guest may hear is waiting, or an error.
+    ///
+    /// The wait receives that datagram itself, ahead of the guest's
+    /// `receive` (which then takes it without a system call), and looks at
+    /// the socket only when the reactor saw it change, unless the guest
+    /// did not just find the queue empty: then its first look is a real
+    /// receive, which also collects an error already reported (an ICMP
+    /// report wakes no wait). After a receive that found nothing, a wait
+    /// and the receive that finds the datagram are the only system calls,
+    /// where a look (`peek`) before and after the wait, a readiness check
+    /// on waking and the guest's receive made four.
     async fn ready(&mut self) {
-        let generation = self.generation;
-        self.shared
-            .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
-                inner.generation != generation
+        let mut cached = None;
+        loop {
+            let tried = {
+                let Ok(mut inner) = self.shared.lock() else {
+                    return;
+                };
+                if inner.generation != self.generation
                     || inner.sock.pending_error.is_some()
-                    || inner.has(gate, Readiness::READABLE)
-            })
-            .await
+                    || inner.ahead.is_some()
+                {
+                    return;
+                }
+                let (gate, want, remote) = (&self.shared.gate, self.max_recv, self.remote);
+                let found_empty = std::mem::take(&mut inner.found_empty);
+                if *cached.get_or_insert(found_empty) {
+                    inner.with_cached_calls(|inner| receive_ahead(gate, inner, want, remote))
+                } else {
+                    receive_ahead(gate, &mut inner, want, remote)
+                }
+            };
+            match tried {
+                Ok(true) => return,
+                // Dropped unseen: look again, letting others run first, so
+                // that a flood cannot hold the thread.
+                Ok(false) => tokio::task::consume_budget().await,
+                Err(ErrorCode::WouldBlock) => {
+                    // A socket that cannot wait has something to report:
+                    // the receive retried will say what.
+                    if self.shared.wait_cached(Readiness::READABLE).await.is_err() {
+                        return;
+                    }
+                    cached = Some(true);
+                }
+                Err(e) => {
+                    // Reported by the next receive, as the system would.
+                    if let Ok(mut inner) = self.shared.lock() {
+                        inner.sock.pending_error = Some(e);
+                    }
+                    return;
+                }
+            }
+        }
     }
+}
+
+/// One look for a datagram the guest may hear: `true` when one was
+/// received into [`Inner::ahead`], `false` when one was dropped unseen
+/// (there may be more), `would-block` when none waits.
+fn receive_ahead(
+    gate: &Gate,
+    inner: &mut Inner,
+    want: usize,
+    remote: Option<SocketAddr>,
+) -> Result<bool, ErrorCode> {
+    let got = try_receive_into(gate, inner, want, remote)?;
+    let Some(datagram) = got else {
+        return Ok(false);
+    };
+    inner.ahead = Some(datagram);
+    Ok(true)
 }
 
 impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {
@@ -339,6 +404,9 @@ impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {
         }
         stream.permits = 0;
         let mut inner = live(&stream.shared, stream.generation)?;
+        // A send may bring an error report back: the next wait looks for
+        // it with a real receive.
+        inner.found_empty = false;
         let mut sent = 0u64;
         for d in datagrams {
             match send_one(ctx, &mut inner, stream.remote, d) {
@@ -416,7 +484,8 @@ pub(crate) fn send_datagram(
 /// `want` bytes (at least 1, at most the largest datagram): `Some` is one
 /// with its sender; `None` means one was dropped unseen (a refused peer, or not from `remote`, the address the
 /// socket or stream is connected to) and there may be more; `would-block`
-/// means none is waiting. What both WASI versions' receives do. Received
+/// means none is waiting. What both WASI versions' receives do. A datagram
+/// a pollable's wait received ahead ([`Inner::ahead`]) comes first. Received
 /// into the socket's scratch buffer (allocated once), then copied out at
 /// its size: no system call to ask first how large the datagram is.
 pub(crate) fn try_receive_into(
@@ -426,6 +495,13 @@ pub(crate) fn try_receive_into(
     remote: Option<SocketAddr>,
 ) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
     let want = want.clamp(1, MAX_DATAGRAM_BUFFER);
+    if let Some((mut data, from)) = inner.ahead.take() {
+        if remote.is_some_and(|r| !same_peer(r, from)) {
+            return Ok(None);
+        }
+        data.truncate(want);
+        return Ok(Some((data, from)));
+    }
     let mut scratch = std::mem::take(&mut inner.scratch);
     let got = receive_admitted(gate, inner, &mut scratch, want, remote);
     let data = scratch.clone();
@@ -447,12 +523,17 @@ fn receive_admitted(
     else {
         return Ok(None);
     };
-    // The address and port: the system reports a sender without the flow
-    // label or scope the guest may have connected with.
-    if remote.is_some_and(|r| (r.ip(), r.port()) != (meta.from.ip(), meta.from.port())) {
+    if remote.is_some_and(|r| !same_peer(r, meta.from)) {
         return Ok(None);
     }
     Ok(Some(meta.from))
+}
+
+/// Whether a datagram from `from` comes from `remote`: the address and
+/// port (the system reports a sender without the flow label or scope the
+/// guest may have connected with).
+fn same_peer(remote: SocketAddr, from: SocketAddr) -> bool {
+    (remote.ip(), remote.port()) == (from.ip(), from.port())
 }
 
 #[wasmtime_wasi::async_trait]

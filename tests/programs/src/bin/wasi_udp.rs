@@ -83,6 +83,24 @@ impl Ctx {
         Ok((s, a))
     }
 
+    /// A bound socket (and its address) whose incoming pollable said ready
+    /// for `data`, sent by `from`, and whose pair of streams was then
+    /// dropped unread.
+    fn seen_then_unpaired(&self, from: &Udp, data: &[u8]) -> Step<(UdpSocket, SocketAddr)> {
+        let Udp {
+            incoming,
+            outgoing,
+            sock,
+            addr,
+        } = self.open(None)?;
+        send_all(&from.outgoing, &[dgram(data, Some(addr))])?;
+        let p = incoming.subscribe();
+        wait("incoming pollable", &p)?;
+        drop(p);
+        drop((incoming, outgoing));
+        Ok((sock, addr))
+    }
+
     /// A bound socket with streams, associated with `remote` if given.
     fn open(&self, remote: Option<SocketAddr>) -> Step<Udp> {
         let (sock, addr) = self.bound()?;
@@ -589,6 +607,40 @@ fn self_contained(ctx: &Ctx) {
         drop((incoming, outgoing));
         Ok(())
     });
+    cases.case("ready-datagram-kept-for-new-streams", || {
+        // What a pollable saw waiting belongs to the socket: the streams
+        // that replace the pair receive it, before what came after it.
+        let b = ctx.open(None)?;
+        let (sock, addr) = ctx.seen_then_unpaired(&b, b"first")?;
+        send_all(&b.outgoing, &[dgram(b"second", Some(addr))])?;
+        let (incoming, outgoing) = want_ok("stream(none)", sock.stream(None))?;
+        let got = recv_n(&incoming, 2)?;
+        want_eq(
+            "data, in order",
+            got.iter().map(|d| d.data.clone()).collect::<Vec<_>>(),
+            vec![b"first".to_vec(), b"second".to_vec()],
+        )?;
+        drop((incoming, outgoing));
+        Ok(())
+    });
+    cases.case(
+        "ready-datagram-from-other-peer-dropped-by-stream-some",
+        || {
+            // Seen waiting before the pair was associated with b: c's
+            // datagram is not b's, and the new pair never returns it.
+            let b = ctx.open(None)?;
+            let c = ctx.open(None)?;
+            let (sock, addr) = ctx.seen_then_unpaired(&c, b"from c")?;
+            let (incoming, outgoing) =
+                want_ok("stream(some b)", sock.stream(Some(wasi_addr(b.addr))))?;
+            send_all(&b.outgoing, &[dgram(b"from b", Some(addr))])?;
+            let got = recv_n(&incoming, 1)?;
+            want_eq("data", got[0].data.clone(), b"from b".to_vec())?;
+            nothing_more(&incoming)?;
+            drop((incoming, outgoing));
+            Ok(())
+        },
+    );
     cases.case("stream-wrong-family-invalid-argument", || {
         let (s, _) = ctx.bound()?;
         let (_b, b_addr) = ctx.bound()?;

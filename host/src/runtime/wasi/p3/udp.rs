@@ -210,15 +210,12 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 return Err(Code::AddressInUse.into());
             }
             tokio::task::yield_now().await;
-            let waited = shared
+            shared
                 .wait_until(Readiness::WRITABLE, |inner: &mut Inner, gate| {
                     inner.has(gate, Readiness::WRITABLE)
                 })
-                .await;
-            // Watching for room may have registered the socket anew: a
-            // receive waiting meanwhile looks again.
-            shared.rewatch();
-            waited.map_err(datagram_error)?;
+                .await
+                .map_err(datagram_error)?;
             sent = store.with(|mut access| try_send(access.get().ctx, &shared, to))?;
         }
     }

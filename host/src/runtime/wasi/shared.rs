@@ -196,9 +196,12 @@ impl Shared {
 
 impl Shared {
     /// Wait until an operation of `interest` may succeed, trusting the
-    /// reactor's cache (see [`Shared::waits_through_cache`], which a socket
-    /// waiting this way must be): may end spuriously; the caller tries
-    /// again.
+    /// reactor's cache: may end spuriously; the caller tries again. The
+    /// operation that found nothing, and each try after the wait, must go
+    /// through the cache too (a socket made with
+    /// [`Shared::waits_through_cache`], or a look in
+    /// [`Inner::with_cached_calls`]), or one that was real and found
+    /// nothing (which leaves the cache cleared).
     pub(crate) async fn wait_cached(&self, interest: Readiness) -> Result<(), ErrorCode> {
         let rewatched = self.rewatch.notified();
         let mut rewatched = std::pin::pin!(rewatched);

@@ -335,11 +335,11 @@ impl Pollable for IncomingDatagramStream {
                 }
             };
             match tried {
-                Ok(true) => return,
+                Some(true) => return,
                 // Dropped unseen: look again, letting others run first, so
                 // that a flood cannot hold the thread.
-                Ok(false) => tokio::task::consume_budget().await,
-                Err(ErrorCode::WouldBlock) => {
+                Some(false) => tokio::task::consume_budget().await,
+                None => {
                     // A socket that cannot wait has something to report:
                     // the receive retried will say what.
                     if self.shared.wait_cached(Readiness::READABLE).await.is_err() {
@@ -347,33 +347,28 @@ impl Pollable for IncomingDatagramStream {
                     }
                     cached = Some(true);
                 }
-                Err(e) => {
-                    // Reported by the next receive, as the system would.
-                    if let Ok(mut inner) = self.shared.lock() {
-                        inner.sock.pending_error = Some(e);
-                    }
-                    return;
-                }
             }
         }
     }
 }
 
 /// One look for a datagram the guest may hear: `true` when one was
-/// received into [`Inner::ahead`], `false` when one was dropped unseen
-/// (there may be more), `would-block` when none waits.
+/// received into [`Inner::ahead`], or an error was kept for the next
+/// receive (as the system would report it); `false` when one was dropped
+/// unseen (there may be more); `None` when none waits.
 fn receive_ahead(
     gate: &Gate,
     inner: &mut Inner,
     want: usize,
     remote: Option<SocketAddr>,
-) -> Result<bool, ErrorCode> {
-    let got = try_receive_into(gate, inner, want, remote)?;
-    let Some(datagram) = got else {
-        return Ok(false);
-    };
-    inner.ahead = Some(datagram);
-    Ok(true)
+) -> Option<bool> {
+    match try_receive_into(gate, inner, want, remote) {
+        Ok(Some(datagram)) => inner.ahead = Some(datagram),
+        Ok(None) => return Some(false),
+        Err(ErrorCode::WouldBlock) => return None,
+        Err(e) => inner.sock.pending_error = Some(e),
+    }
+    Some(true)
 }
 
 impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {

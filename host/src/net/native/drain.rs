@@ -75,7 +75,9 @@ pub(super) fn drained_recv(
 mod tests {
     use std::future::poll_fn;
     use std::io::Write;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
 
     use super::super::NativeSocket;
     use crate::net::{
@@ -106,17 +108,41 @@ mod tests {
         panic!("{n} bytes never arrived");
     }
 
-    #[tokio::test]
-    async fn a_receive_that_empties_the_queue_makes_the_next_one_wait() {
+    /// A connected socket in the given mode, and its peer.
+    async fn connected(blocking: bool) -> (NativeSocket, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
-        s.set_blocking(true);
+        s.set_blocking(blocking);
         while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
             && s.connect_state() == Ok(ConnectState::InProgress)
         {
             wait(&mut s, Readiness::WRITABLE).await;
         }
-        let (mut peer, _) = l.accept().unwrap();
+        (s, l.accept().unwrap().0)
+    }
+
+    /// What a wait for reading reports now, without waiting.
+    fn ready_now(s: &NativeSocket) -> Option<Readiness> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match s.poll_ready(&mut cx, Readiness::READABLE) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Whether a wait for reading would end now, reporting data.
+    fn readable(s: &NativeSocket) -> bool {
+        ready_now(s).is_some_and(|r| r.contains(Readiness::READABLE))
+    }
+
+    /// Lets the reactor take in the events that are due.
+    async fn reactor_turn() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    #[tokio::test]
+    async fn a_receive_that_empties_the_queue_makes_the_next_one_wait() {
+        let (mut s, mut peer) = connected(true).await;
 
         peer.write_all(&[1; 64]).unwrap();
         wait(&mut s, Readiness::READABLE).await;
@@ -146,6 +172,54 @@ mod tests {
         assert_eq!(recv(&mut s).unwrap(), [4; 64]);
         drop(peer);
         wait(&mut s, Readiness::READABLE).await;
+        assert!(recv(&mut s).unwrap().is_empty());
+    }
+
+    /// A non-blocking guest's waits tell the truth whatever the reactor's
+    /// cache holds: ready only with data queued, and not ready after a
+    /// receive took it all, however the receive and the reactor's events
+    /// interleave.
+    #[tokio::test]
+    async fn a_non_blocking_wait_tells_the_truth() {
+        let (mut s, mut peer) = connected(false).await;
+
+        peer.write_all(&[1; 64]).unwrap();
+        queued(&s, 64);
+        reactor_turn().await;
+        assert!(readable(&s));
+        assert_eq!(recv(&mut s).unwrap(), [1; 64]);
+
+        // Emptied: not ready, and no stale readiness left behind.
+        assert_eq!(ready_now(&s), None);
+
+        // Data left queued: still ready, truthfully, until the last of it.
+        peer.write_all(&[2; 128]).unwrap();
+        queued(&s, 128);
+        reactor_turn().await;
+        assert!(readable(&s));
+        assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+        assert!(readable(&s));
+        assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+        assert_eq!(ready_now(&s), None);
+
+        // The receive takes data before the reactor has seen its event:
+        // the event, taken in afterwards, must not make the socket look
+        // ready (epoll looks again when the reactor takes it in).
+        peer.write_all(&[3; 64]).unwrap();
+        queued(&s, 64);
+        assert_eq!(recv(&mut s).unwrap(), [3; 64]);
+        reactor_turn().await;
+        assert_eq!(ready_now(&s), None);
+        assert_eq!(recv(&mut s), Err(ErrorCode::WouldBlock));
+
+        // The end of the stream: reported (as a hang-up too), and read.
+        drop(peer);
+        reactor_turn().await;
+        let r = ready_now(&s).expect("the end of the stream was not reported");
+        assert!(
+            r.contains(Readiness::READABLE | Readiness::HANG_UP),
+            "{r:?}"
+        );
         assert!(recv(&mut s).unwrap().is_empty());
     }
 }

@@ -10,6 +10,8 @@ mod options;
 mod resolve;
 mod socket;
 mod sys;
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 

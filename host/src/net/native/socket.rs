@@ -96,6 +96,12 @@ impl NativeSocket {
             listening: false,
         };
         if socket_type == SocketType::Datagram {
+            // An error report (an ICMP message about an earlier datagram)
+            // makes epoll say "error" alone, which wakes no tokio reader:
+            // a receive waiting at that moment would wait on. With this
+            // option the report also says "priority", which tokio takes
+            // for readable (see `register_fresh`).
+            sys::set_int(s.sock(), libc::SOL_SOCKET, libc::SO_SELECT_ERR_QUEUE, 1)?;
             s.register(false)?;
         }
         Ok(s)
@@ -162,11 +168,15 @@ impl NativeSocket {
             Io::Registered(fd) => fd.into_inner(),
             Io::Swapping => unreachable!("socket state observed mid-swap"),
         };
-        let interest = if writable {
+        let mut interest = if writable {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
         };
+        if self.socket_type == SocketType::Datagram {
+            // Error reports, flagged "priority" (see `open`).
+            interest |= Interest::PRIORITY;
+        }
         // SAFETY: `Socket` owns its descriptor and keeps the same one open
         // until it is dropped, which only happens when the AsyncFd is (or
         // after `into_inner` hands it back).

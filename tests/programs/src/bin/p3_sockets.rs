@@ -790,6 +790,30 @@ mod guest {
         );
 
         t.check(
+            "udp-refusal-ends-a-waiting-receive",
+            async {
+                // A receive waits on a connected socket when a send draws
+                // the report that the peer's port is closed: the receive
+                // ends with the refusal, as a receive started after the
+                // report would.
+                let gone = ok(UdpSocket::create(f.wasi()), "create")?;
+                ok(gone.bind(f.loopback(0)), "bind")?;
+                let gone_addr = ok(gone.get_local_address(), "local")?;
+                drop(gone);
+                let s = ok(UdpSocket::create(f.wasi()), "create")?;
+                ok(s.connect(gone_addr), "connect")?;
+                let (got, sent) = within(join(s.receive(), async {
+                    wait_for(5_000_000).await;
+                    ok(s.send(b"anyone?".to_vec(), None).await, "send")
+                }))
+                .await?;
+                sent?;
+                expect_err(got, "connection-refused")
+            }
+            .await,
+        );
+
+        t.check(
             "udp-multicast-reaches-the-policy",
             async {
                 // A group is a valid destination for UDP (unlike TCP): the

@@ -1,0 +1,60 @@
+//! The native provider's waits, against real sockets.
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Wake, Waker};
+use std::time::Duration;
+
+use super::NativeSocket;
+use crate::net::{
+    ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SendFlags,
+    SocketType,
+};
+
+/// A waker that records that it was woken.
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A receive waiting on a connected datagram socket when the report that
+/// the peer's port is closed arrives (ICMP port unreachable) is woken, and
+/// the receive then fails with the refusal, as a blocking `recv` would.
+#[tokio::test]
+async fn an_error_report_wakes_a_waiting_receive() {
+    for (family, any) in [(Family::Ipv4, "127.0.0.1:0"), (Family::Ipv6, "[::1]:0")] {
+        // A port that was open a moment ago.
+        let gone = UdpSocket::bind(any).unwrap().local_addr().unwrap();
+        let mut s = NativeSocket::open(family, SocketType::Datagram).unwrap();
+        s.set_blocking(true);
+        assert_eq!(s.start_connect(gone), Ok(ConnectState::Connected));
+
+        s.prepare_wait(Readiness::READABLE).unwrap();
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(s.poll_wait(&mut cx, Readiness::READABLE).is_pending());
+
+        // The send draws the report while the wait is registered.
+        s.try_send(b"anyone?", SendFlags::default()).unwrap();
+        for _ in 0..400 {
+            if woken.0.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            woken.0.load(Ordering::SeqCst),
+            "{family:?}: the error report woke no one"
+        );
+        let mut got = Vec::new();
+        assert_eq!(
+            s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default()),
+            Err(ErrorCode::ConnectionRefused)
+        );
+    }
+}

@@ -123,7 +123,8 @@ pub trait NetSocket: Send + Sync + 'static {
     fn readiness(&self) -> Readiness;
 
     /// Wait until one of [`Readiness::wakes_on`] of `interest` holds (what
-    /// was asked for, an error, and a hang-up for a receive, for no
+    /// was asked for, an error (a datagram socket's report of an earlier
+    /// datagram's failure too), and a hang-up for a receive, for no
     /// particular interest or when asked for), returning
     /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
     /// it returns `Pending`.

@@ -172,9 +172,8 @@ pub(super) fn look(
     }
     if !sock.is_connected_stream() {
         // Listeners, datagram and connecting sockets: what the runtime
-        // filters (refused peers), and errors the provider's events may
-        // not carry (a datagram socket's ICMP error), are seen only by
-        // looking. A connected stream's events say all there is.
+        // filters (refused peers) is seen only by looking. A connected
+        // stream's events say all there is.
         let now = sock.readiness_for(gate, wanted).and(wanted);
         if !now.is_empty() {
             return Poll::Ready(now);

@@ -4,10 +4,11 @@
 //!
 //! Each entry has a waker of its own. When the provider's readiness for an
 //! entry's socket changes, that waker puts the entry on the set's queue;
-//! a wait looks only at the queue, at the entries changed by the call, and
-//! at datagram sockets (whose asynchronous errors raise no event).
+//! a wait looks only at the queue and at the entries changed by the call.
+//! (Providers wake waits for errors too, a datagram socket's asynchronous
+//! error report included: see `NetSocket::poll_ready`.)
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::mem;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -25,7 +26,7 @@ use super::ctx::WasockCtxView;
 use super::error::{SocketError, SocketResult};
 use super::poll::{Pass, look, passes};
 use super::socket::GuestSocket;
-use crate::net::{ErrorCode, Readiness, SocketType};
+use crate::net::{ErrorCode, Readiness};
 
 /// Most poll sets one instance may have at once.
 pub(crate) const MAX_POLL_SETS: u64 = 16;
@@ -44,8 +45,6 @@ struct SetState {
     entries: HashMap<u32, Entry>,
     /// Entries to look at in the next pass (changed, or woken).
     queue: Vec<u32>,
-    /// Armed datagram sockets: looked at in every pass.
-    datagram: BTreeSet<u32>,
     woken: Arc<Woken>,
     /// The instance's count of closed sockets when entries of closed
     /// sockets were last forgotten.
@@ -125,16 +124,13 @@ impl SetState {
         {
             self.armed -= 1;
         }
-        self.datagram.remove(&rep);
     }
 
     /// Forget the entries whose sockets are gone.
     fn sweep(&mut self, table: &ResourceTable) {
         self.entries
             .retain(|rep, e| socket_at(table, *rep).is_some_and(|s| s.serial == e.serial));
-        let entries = &self.entries;
-        self.datagram.retain(|rep| entries.contains_key(rep));
-        self.armed = entries.values().filter(|e| e.armed).count();
+        self.armed = self.entries.values().filter(|e| e.armed).count();
     }
 
     /// Apply one change.
@@ -185,16 +181,11 @@ impl SetState {
             e.armed = true;
             self.armed += 1;
         }
-        if sock.socket_type == SocketType::Datagram {
-            self.datagram.insert(rep);
-        } else {
-            self.datagram.remove(&rep);
-        }
         self.enqueue(rep);
         Ok(())
     }
 
-    /// Look at the queued entries and the datagram sockets, reporting at
+    /// Look at the queued entries, reporting at
     /// most `max` ready ones. Registers `cx` for the next wake-up first.
     fn pass(
         &mut self,
@@ -211,12 +202,7 @@ impl SetState {
         for rep in woken {
             self.enqueue(rep);
         }
-        let mut looking = mem::take(&mut self.queue);
-        for &rep in &self.datagram {
-            if self.entries.get(&rep).is_some_and(|e| !e.queued) {
-                looking.push(rep);
-            }
-        }
+        let looking = mem::take(&mut self.queue);
         let mut events = Vec::new();
         let mut again = false;
         let mut looked = 0;
@@ -265,7 +251,6 @@ impl SetState {
             };
             e.armed = false;
             self.armed -= 1;
-            self.datagram.remove(&rep);
             events.push(PollEvent {
                 key: e.key,
                 ready: readiness_from_net(now),

@@ -35,6 +35,7 @@ fn main() {
         join_handles_and_intervals().await;
         lookup_lets_others_run().await;
         udp_round_trip().await;
+        a_refusal_ends_a_waiting_recv().await;
         a_read_after_a_short_one_finds_what_came_meanwhile().await;
         timer_edges().await;
         check_eq("no registration left", rt::waiting(), 0);
@@ -255,6 +256,35 @@ async fn timer_edges() {
     check(
         "the sender sees the receiver gone",
         tx.send(Reply(None)).is_err(),
+    );
+}
+
+async fn a_refusal_ends_a_waiting_recv() {
+    // A task waits to receive on a connected socket when another's send
+    // draws the report that the peer's port is closed (ICMP port
+    // unreachable): the waiting receive ends with the refusal.
+    let gone = must("bind gone", UdpSocket::bind("127.0.0.1:0").await);
+    let gone_addr = must("gone addr", gone.local_addr());
+    drop(gone);
+    let s = Rc::new(must("bind", UdpSocket::bind("127.0.0.1:0").await));
+    must("connect", s.connect(gone_addr).await);
+    let waiting = spawn({
+        let s = s.clone();
+        async move {
+            let mut buf = [0u8; 16];
+            s.recv(&mut buf).await
+        }
+    });
+    sleep(Duration::from_millis(5)).await;
+    check_eq("the receive waits", waiting.is_finished(), false);
+    must("send", s.send(b"anyone?").await);
+    let got = timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap_or_else(|_| fail("the waiting receive", "still waiting after 10 s".into()));
+    check_eq(
+        "it ended refused",
+        got.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused),
     );
 }
 

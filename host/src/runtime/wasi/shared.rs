@@ -32,12 +32,6 @@ pub(crate) struct Inner {
     /// with its sender: the next receive returns it before asking the
     /// socket (see `udp::receive_ahead`).
     pub ahead: Option<(Vec<u8>, SocketAddr)>,
-    /// The guest's last receive found the queue empty, and it has sent
-    /// nothing since (a send may bring an error report back, which wakes
-    /// no wait): a datagram that arrived since is on its way to the
-    /// reactor as an event, so the next wait may look through the
-    /// reactor's cache from the start.
-    pub found_empty: bool,
     /// What the provider reported as the wait of [`Shared::wait_until`]
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
@@ -89,7 +83,6 @@ impl Shared {
                 generation: 0,
                 scratch: Vec::new(),
                 ahead: None,
-                found_empty: false,
                 seen: None,
             })),
             rewatch: Arc::default(),

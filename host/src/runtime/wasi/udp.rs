@@ -256,7 +256,6 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
     ) -> WasiResult<Vec<IncomingDatagram>> {
         let stream = self.table.get(&this)?;
         let mut inner = live(&stream.shared, stream.generation)?;
-        inner.found_empty = false;
         let mut got = Vec::new();
         if max_results == 0 {
             return Ok(got);
@@ -272,10 +271,7 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
                     remote_address: addrs::addr_from_std(from),
                 }),
                 Ok(None) => {}
-                Err(ErrorCode::WouldBlock) => {
-                    inner.found_empty = true;
-                    break;
-                }
+                Err(ErrorCode::WouldBlock) => break,
                 Err(e) if got.is_empty() => return Err(e.into()),
                 Err(e) => {
                     // Reported by the next call.
@@ -306,15 +302,13 @@ impl Pollable for IncomingDatagramStream {
     ///
     /// The wait receives that datagram itself, ahead of the guest's
     /// `receive` (which then takes it without a system call), and looks at
-    /// the socket only when the reactor saw it change, unless the guest
-    /// did not just find the queue empty: then its first look is a real
-    /// receive, which also collects an error already reported (an ICMP
-    /// report wakes no wait). After a receive that found nothing, a wait
-    /// and the receive that finds the datagram are the only system calls,
-    /// where a look (`peek`) before and after the wait, a readiness check
-    /// on waking and the guest's receive made four.
+    /// the socket only when the reactor says it may have something (a
+    /// datagram, or an error report, which wakes the reactor too). After a
+    /// receive that found nothing, a wait and the receive that finds the
+    /// datagram are the only system calls, where a look (`peek`) before
+    /// and after the wait, a readiness check on waking and the guest's
+    /// receive made four.
     async fn ready(&mut self) {
-        let mut cached = None;
         loop {
             let tried = {
                 let Ok(mut inner) = self.shared.lock() else {
@@ -327,12 +321,7 @@ impl Pollable for IncomingDatagramStream {
                     return;
                 }
                 let (gate, want, remote) = (&self.shared.gate, self.max_recv, self.remote);
-                let found_empty = std::mem::take(&mut inner.found_empty);
-                if *cached.get_or_insert(found_empty) {
-                    inner.with_cached_calls(|inner| receive_ahead(gate, inner, want, remote))
-                } else {
-                    receive_ahead(gate, &mut inner, want, remote)
-                }
+                inner.with_cached_calls(|inner| receive_ahead(gate, inner, want, remote))
             };
             match tried {
                 Some(true) => return,
@@ -345,7 +334,6 @@ impl Pollable for IncomingDatagramStream {
                     if self.shared.wait_cached(Readiness::READABLE).await.is_err() {
                         return;
                     }
-                    cached = Some(true);
                 }
             }
         }
@@ -399,9 +387,6 @@ impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {
         }
         stream.permits = 0;
         let mut inner = live(&stream.shared, stream.generation)?;
-        // A send may bring an error report back: the next wait looks for
-        // it with a real receive.
-        inner.found_empty = false;
         let mut sent = 0u64;
         for d in datagrams {
             match send_one(ctx, &mut inner, stream.remote, d) {

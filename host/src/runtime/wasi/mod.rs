@@ -17,6 +17,7 @@ mod options;
 pub mod p3;
 mod shared;
 mod tcp;
+mod tcp_outgoing;
 mod tcp_streams;
 mod udp;
 

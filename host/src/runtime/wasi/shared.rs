@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
+use super::tcp_outgoing::Outgoing;
 use crate::net::{ErrorCode, Family, Readiness, SockOption, SocketType};
 use crate::runtime::GuestSocket;
 use crate::runtime::admission::Gate;
@@ -22,6 +23,8 @@ pub(crate) struct Inner {
     /// `shutdown(send)` was called, or a send failed: the output stream is
     /// closed.
     pub write_closed: bool,
+    /// What the output stream wrote that the socket has not taken yet.
+    pub outgoing: Outgoing,
     /// Which pair of datagram streams is the live one (each `stream` call
     /// makes a new pair; older pairs stop working).
     pub generation: u64,
@@ -80,6 +83,7 @@ impl Shared {
                 sock,
                 read_closed: false,
                 write_closed: false,
+                outgoing: Outgoing::default(),
                 generation: 0,
                 scratch: Vec::new(),
                 ahead: None,

@@ -400,16 +400,24 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
         // Idempotent: a direction already shut stays shut.
         let read = read && !inner.read_closed;
         let write = write && !inner.write_closed;
-        let how = match (read, write) {
-            (false, false) => return Ok(()),
-            (true, false) => Shutdown::Receive,
-            (false, true) => Shutdown::Send,
-            (true, true) => Shutdown::Both,
+        if !read && !write {
+            return Ok(());
+        }
+        // Bytes the output stream still holds go first: the task sending
+        // them shuts the direction after the last.
+        let shut_write = write && inner.outgoing.shut_now();
+        let how = match (read, shut_write) {
+            (false, false) => None,
+            (true, false) => Some(Shutdown::Receive),
+            (false, true) => Some(Shutdown::Send),
+            (true, true) => Some(Shutdown::Both),
         };
-        match inner.sock.net.shutdown(how) {
-            // The peer went first; the direction is shut either way.
-            Ok(()) | Err(ErrorCode::NotConnected) => {}
-            Err(e) => return Err(e.into()),
+        if let Some(how) = how {
+            match inner.sock.net.shutdown(how) {
+                // The peer went first; the direction is shut either way.
+                Ok(()) | Err(ErrorCode::NotConnected) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         inner.read_closed |= read;
         inner.write_closed |= write;

@@ -1,24 +1,22 @@
 //! A TCP connection's `wasi:io` streams: non-blocking reads and writes on
 //! the shared socket, and pollables that wait on the provider.
 
-use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+
+use bytes::Bytes;
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
-use wasmtime_wasi::runtime::with_ambient_tokio_runtime;
 
 use super::shared::{Inner, Shared, stream_failure};
-use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags, SendFlags};
+use super::tcp_outgoing::{self, Events};
+use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags};
 
 /// Most bytes one `read` allocates for, whatever the guest asks: a stream
 /// read may return less than asked for.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Most bytes `check-write` permits at once; what the socket does not take
-/// at once waits here until it does.
+/// at once waits until it does (see `tcp_outgoing`).
 const WRITE_PERMIT: usize = 64 * 1024;
-
-/// How long bytes written before the output stream was dropped may wait
-/// for room in the socket.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The connection's `input-stream`.
 pub(crate) struct TcpReader {
@@ -85,71 +83,49 @@ impl Pollable for TcpReader {
     }
 }
 
-/// The connection's `output-stream`.
+/// The connection's `output-stream`. What the socket does not take at once
+/// waits in [`Inner::outgoing`], and goes as the socket makes room.
 pub(crate) struct TcpWriter {
     shared: Shared,
-    /// Bytes written that the socket has not taken yet.
-    unsent: Bytes,
     /// What the last `check-write` permitted, less what was written since.
     permit: usize,
-    /// A send failed: the stream reports this once, then is closed.
-    failed: Option<ErrorCode>,
+    /// The signals of the task that sends what waits.
+    events: Arc<Events>,
 }
 
 impl TcpWriter {
     pub(crate) fn new(shared: Shared) -> TcpWriter {
+        let events = match shared.lock() {
+            Ok(inner) => inner.outgoing.events(),
+            Err(_) => Arc::default(),
+        };
         TcpWriter {
             shared,
-            unsent: Bytes::new(),
             permit: 0,
-            failed: None,
+            events,
         }
     }
 
-    /// Hand the socket what it takes now of `unsent`.
-    fn push(inner: &mut Inner, unsent: &mut Bytes) -> Result<(), ErrorCode> {
-        while !unsent.is_empty() {
-            match inner.sock.net.try_send(unsent, SendFlags::default()) {
-                Ok(n) => {
-                    let _ = unsent.split_to(n.min(unsent.len()));
-                }
-                Err(ErrorCode::WouldBlock) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Send what waits, and report the stream's state: closed, failed, or
-    /// open.
-    fn flush_now(&mut self) -> StreamResult<()> {
+    /// Hand the socket what waits, and report the stream's state: closed,
+    /// failed, or open with nothing waiting (`true`) or not.
+    fn flush_now(&mut self) -> StreamResult<bool> {
         let mut inner = self.shared.lock_stream()?;
-        still_open(&mut inner, &mut self.failed, &mut self.unsent)?;
-        if let Err(e) = Self::push(&mut inner, &mut self.unsent) {
-            self.unsent.clear();
-            inner.write_closed = true;
-            return Err(stream_failure(e));
-        }
-        Ok(())
+        still_open(&mut inner)?;
+        tcp_outgoing::push(&mut inner);
+        still_open(&mut inner)?;
+        Ok(inner.outgoing.is_empty())
     }
 }
 
 /// Whether the output stream is still open: once closed it says `closed`
 /// to every call; a send that failed is reported once, by the call after
 /// it, and closes the stream.
-fn still_open(
-    inner: &mut Inner,
-    failed: &mut Option<ErrorCode>,
-    unsent: &mut Bytes,
-) -> StreamResult<()> {
+fn still_open(inner: &mut Inner) -> StreamResult<()> {
     if inner.write_closed {
-        *failed = None;
-        unsent.clear();
         return Err(StreamError::Closed);
     }
-    if let Some(e) = failed.take() {
+    if let Some(e) = inner.outgoing.take_failure() {
         inner.write_closed = true;
-        unsent.clear();
         return Err(stream_failure(e));
     }
     Ok(())
@@ -164,30 +140,16 @@ impl OutputStream for TcpWriter {
         }
         self.permit -= bytes.len();
         let mut inner = self.shared.lock_stream()?;
-        still_open(&mut inner, &mut self.failed, &mut self.unsent)?;
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        // Within one permit, what an earlier write left unsent goes first;
-        // together they are at most the permit.
-        self.unsent = if self.unsent.is_empty() {
-            bytes
-        } else {
-            let mut all = BytesMut::with_capacity(self.unsent.len() + bytes.len());
-            all.extend_from_slice(&self.unsent);
-            all.extend_from_slice(&bytes);
-            all.freeze()
-        };
-        if let Err(e) = Self::push(&mut inner, &mut self.unsent) {
-            // Reported by the next call, as WASI streams do.
-            self.unsent.clear();
-            self.failed = Some(e);
+        still_open(&mut inner)?;
+        if !bytes.is_empty() {
+            // A failure is reported by the next call, as WASI streams do.
+            tcp_outgoing::write(&self.shared, &mut inner, bytes);
         }
         Ok(())
     }
 
     fn flush(&mut self) -> StreamResult<()> {
-        self.flush_now()
+        self.flush_now().map(drop)
     }
 
     /// As `write` of that many zeroes, within the same permit (the default
@@ -202,12 +164,7 @@ impl OutputStream for TcpWriter {
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
-        self.flush_now()?;
-        self.permit = if self.unsent.is_empty() {
-            WRITE_PERMIT
-        } else {
-            0
-        };
+        self.permit = if self.flush_now()? { WRITE_PERMIT } else { 0 };
         Ok(self.permit)
     }
 }
@@ -215,21 +172,35 @@ impl OutputStream for TcpWriter {
 #[wasmtime_wasi::async_trait]
 impl Pollable for TcpWriter {
     /// Ready when `check-write` has something to say: room to write, or an
-    /// error or closed stream to report.
+    /// error or closed stream to report. While written bytes wait, the task
+    /// that sends them is the one waiting on the socket (the provider keeps
+    /// one waker per direction): this waits for it to end.
     async fn ready(&mut self) {
-        let unsent = &mut self.unsent;
-        let failed = &mut self.failed;
+        loop {
+            let sent = self.events.sent.notified();
+            let mut sent = std::pin::pin!(sent);
+            sent.as_mut().enable();
+            {
+                let Ok(mut inner) = self.shared.lock() else {
+                    return;
+                };
+                if inner.write_closed || inner.outgoing.has_failed() {
+                    return;
+                }
+                tcp_outgoing::push(&mut inner);
+                if inner.outgoing.is_empty() || inner.outgoing.has_failed() {
+                    break;
+                }
+                tcp_outgoing::start_sending(&self.shared, &mut inner);
+            }
+            sent.await;
+        }
         self.shared
             .ready_when(Readiness::WRITABLE, |inner: &mut Inner, gate| {
-                if failed.is_some() || inner.write_closed {
-                    return true;
-                }
-                if let Err(e) = TcpWriter::push(inner, unsent) {
-                    unsent.clear();
-                    *failed = Some(e);
-                    return true;
-                }
-                unsent.is_empty() && inner.has(gate, Readiness::WRITABLE)
+                inner.write_closed
+                    || inner.outgoing.has_failed()
+                    || !inner.outgoing.is_empty()
+                    || inner.has(gate, Readiness::WRITABLE)
             })
             .await
     }
@@ -237,27 +208,11 @@ impl Pollable for TcpWriter {
 
 impl Drop for TcpWriter {
     /// Bytes written and not yet taken by the socket still go, as after a
-    /// POSIX `send`: a task sends them once the socket has room, for at
-    /// most [`LINGER`].
+    /// POSIX `send`, for a while (see `tcp_outgoing`).
     fn drop(&mut self) {
-        if self.unsent.is_empty() || self.failed.is_some() {
-            return;
+        if let Ok(mut inner) = self.shared.lock() {
+            tcp_outgoing::start_sending(&self.shared, &mut inner);
         }
-        let shared = self.shared.clone();
-        let unsent = std::mem::take(&mut self.unsent);
-        with_ambient_tokio_runtime(|| tokio::spawn(send_rest(shared, unsent)));
+        self.events.dropped.notify_one();
     }
-}
-
-/// Send `unsent` as the socket makes room, until it is all gone, the send
-/// fails, the direction is shut, or [`LINGER`] passes.
-async fn send_rest(shared: Shared, mut unsent: Bytes) {
-    let sent = shared.wait_until(
-        Readiness::WRITABLE,
-        |inner: &mut Inner, _| match TcpWriter::push(inner, &mut unsent) {
-            Ok(()) => unsent.is_empty() || inner.write_closed,
-            Err(_) => true,
-        },
-    );
-    let _ = tokio::time::timeout(LINGER, sent).await;
 }

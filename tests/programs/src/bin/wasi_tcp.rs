@@ -1184,6 +1184,54 @@ fn self_contained(ctx: &Ctx) {
         }
         want("every byte, in order", got == data[..at])
     });
+    cases.case("stream-write-sent-without-more-calls", || {
+        // Fill the connection until a write leaves bytes the socket had no
+        // room for (the next check-write says 0), then make no more calls
+        // on the client's stream and read on the server: every byte
+        // written arrives, as after a POSIX send (a client that sends its
+        // request and then waits for the reply).
+        let p = ctx.pair()?;
+        let data = wasock_guests::pattern(8 << 20);
+        let mut at = 0;
+        loop {
+            let permit = want_ok("check-write", p.client.output.check_write())? as usize;
+            if permit == 0 {
+                break;
+            }
+            if at == data.len() {
+                return Err("8 MiB went without filling the socket".into());
+            }
+            let end = data.len().min(at + permit);
+            want_ok("write", p.client.output.write(&data[at..end]))?;
+            at = end;
+        }
+        let got = read_exact(&p.server.input, at)?;
+        want("every byte written, in order", got == data[..at])
+    });
+    cases.case(
+        "shutdown-send-after-bytes-the-socket-had-no-room-for",
+        || {
+            // A shutdown of the sending side while written bytes still wait
+            // for room: they go first, then the end of the stream (the WIT:
+            // data still in the send buffer is flushed).
+            let p = ctx.pair()?;
+            let data = wasock_guests::pattern(8 << 20);
+            let mut at = 0;
+            while want_ok("check-write", p.client.output.check_write())? > 0 {
+                let end = data.len().min(at + 65536);
+                want_ok("write", p.client.output.write(&data[at..end]))?;
+                at = end;
+                if at == data.len() {
+                    return Err("8 MiB went without filling the socket".into());
+                }
+            }
+            want_ok("shutdown send", p.client.sock.shutdown(ShutdownType::Send))?;
+            want_closed("write after shutdown", p.client.output.check_write())?;
+            let got = read_to_end(&p.server.input)?;
+            want_eq("bytes before the end of stream", got.len(), at)?;
+            want("every byte written, in order", got == data[..at])
+        },
+    );
     cases.case("stream-1mib-both-ways", || {
         let p = ctx.pair()?;
         let data = wasock_guests::pattern(1 << 20);

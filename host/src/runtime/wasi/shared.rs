@@ -20,8 +20,9 @@ pub(crate) struct Inner {
     /// `shutdown(receive)` was called, or the stream ended: the input
     /// stream is closed.
     pub read_closed: bool,
-    /// `shutdown(send)` was called, or a send failed: the output stream is
-    /// closed.
+    /// `shutdown(send)` was called (the socket's sending side may still
+    /// be open while bytes written before it go), or a send failure was
+    /// reported: the output stream is closed.
     pub write_closed: bool,
     /// What the output stream wrote that the socket has not taken yet.
     pub outgoing: Outgoing,
@@ -142,10 +143,12 @@ impl Shared {
             .map_err(|_| wasmtime_wasi::p2::StreamError::trap(Poisoned::MESSAGE))
     }
 
-    /// What a pollable on this socket does: return once `done` holds,
-    /// waiting for `interest` on the provider in between. `done` checks
-    /// the truth (the provider may wake spuriously), so that the operation
-    /// the guest retries after the wait does not find `would-block` again.
+    /// What a pollable on this socket does (and the task that sends what
+    /// an output stream holds): return once `done` holds, waiting for
+    /// `interest` on the provider in between. `done` checks the truth (the
+    /// provider may wake spuriously), so that the operation the guest
+    /// retries after the wait does not find `would-block` again. Only one
+    /// wait per direction at a time: the provider keeps one waker each.
     ///
     /// The wait is [`NetSocket::poll_ready`], which checks the truth and
     /// clears a stale cached readiness, and for a send does not end at the

@@ -405,8 +405,8 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
         }
         // Bytes the output stream still holds go first: the task sending
         // them shuts the direction after the last.
-        let shut_write = write && inner.outgoing.shut_now();
-        let how = match (read, shut_write) {
+        let defer_write = write && !inner.outgoing.is_empty();
+        let how = match (read, write && !defer_write) {
             (false, false) => None,
             (true, false) => Some(Shutdown::Receive),
             (false, true) => Some(Shutdown::Send),
@@ -418,6 +418,9 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
                 Ok(()) | Err(ErrorCode::NotConnected) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if defer_write {
+            inner.outgoing.shut_after_unsent();
         }
         inner.read_closed |= read;
         inner.write_closed |= write;

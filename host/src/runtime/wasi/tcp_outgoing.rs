@@ -36,7 +36,8 @@ pub(crate) struct Outgoing {
 /// What the sending task tells, and is told.
 #[derive(Default)]
 pub(crate) struct Events {
-    /// The task ended: everything went, or failed.
+    /// The task ended: everything went, a send failed, or it gave up
+    /// [`LINGER`] after the stream was dropped.
     pub sent: Notify,
     /// The output stream was dropped: the task gives up after [`LINGER`].
     pub dropped: Notify,
@@ -53,6 +54,12 @@ impl Outgoing {
         self.failed.is_some()
     }
 
+    /// The task that sends what waits runs (it may have sent it all and
+    /// not have ended yet).
+    pub(crate) fn is_sending(&self) -> bool {
+        self.sending
+    }
+
     /// Take the failure to report.
     pub(crate) fn take_failure(&mut self) -> Option<ErrorCode> {
         self.failed.take()
@@ -63,15 +70,11 @@ impl Outgoing {
         self.events.clone()
     }
 
-    /// `shutdown(send)`: whether the socket may shut its sending direction
-    /// now. If bytes wait, the task shuts it after the last of them (the
-    /// WIT: data still in the send buffer is flushed).
-    pub(crate) fn shut_now(&mut self) -> bool {
-        if self.unsent.is_empty() {
-            return true;
-        }
+    /// `shutdown(send)` while bytes wait: the task shuts the sending
+    /// direction after the last of them (the WIT: data still in the send
+    /// buffer is flushed).
+    pub(crate) fn shut_after_unsent(&mut self) {
         self.shut_after = true;
-        false
     }
 }
 

@@ -172,9 +172,11 @@ impl OutputStream for TcpWriter {
 #[wasmtime_wasi::async_trait]
 impl Pollable for TcpWriter {
     /// Ready when `check-write` has something to say: room to write, or an
-    /// error or closed stream to report. While written bytes wait, the task
-    /// that sends them is the one waiting on the socket (the provider keeps
-    /// one waker per direction): this waits for it to end.
+    /// error or closed stream to report. While the task that sends written
+    /// bytes runs, it is the one waiting on the socket (the provider keeps
+    /// one waker per direction, and a second wait would take the task's
+    /// wake-up): this waits for the task to end, and only then, if need
+    /// be, for room.
     async fn ready(&mut self) {
         loop {
             let sent = self.events.sent.notified();
@@ -187,11 +189,13 @@ impl Pollable for TcpWriter {
                 if inner.write_closed || inner.outgoing.has_failed() {
                     return;
                 }
-                tcp_outgoing::push(&mut inner);
-                if inner.outgoing.is_empty() || inner.outgoing.has_failed() {
-                    break;
+                if !inner.outgoing.is_sending() {
+                    tcp_outgoing::push(&mut inner);
+                    if inner.outgoing.is_empty() || inner.outgoing.has_failed() {
+                        break;
+                    }
+                    tcp_outgoing::start_sending(&self.shared, &mut inner);
                 }
-                tcp_outgoing::start_sending(&self.shared, &mut inner);
             }
             sent.await;
         }

@@ -548,14 +548,20 @@ impl NetSocket for NativeSocket {
         };
         // tokio never forgets a "closed" readiness. If it holds one that is
         // no longer true (nothing to read, no hang-up, no error), every wait
-        // would return at once: start over with a fresh registration.
+        // would return at once: start over with a fresh registration. The
+        // look is only in the directions of this wait: it leaves a no-op
+        // waker in each direction it looks in, in place of the waker of any
+        // other task waiting there (a reader while a sender waits for room).
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        let closed = match fd.poll_read_ready(&mut cx) {
-            Poll::Ready(Ok(guard)) => {
-                guard.ready().is_read_closed() || guard.ready().is_write_closed()
-            }
-            _ => false,
-        };
+        let reads = !interest.contains(Readiness::WRITABLE)
+            || interest.intersects(Readiness::READABLE | Readiness::HANG_UP);
+        let read_closed = reads
+            && matches!(fd.poll_read_ready(&mut cx),
+                Poll::Ready(Ok(guard)) if guard.ready().is_read_closed());
+        let write_closed = interest.contains(Readiness::WRITABLE)
+            && matches!(fd.poll_write_ready(&mut cx),
+                Poll::Ready(Ok(guard)) if guard.ready().is_write_closed());
+        let closed = read_closed || write_closed;
         let wanted = Readiness::READABLE | Readiness::HANG_UP | Readiness::ERROR;
         if closed && !self.readiness().intersects(wanted) {
             self.register_fresh(self.write_registered)?;

@@ -58,3 +58,47 @@ async fn an_error_report_wakes_a_waiting_receive() {
         );
     }
 }
+
+/// A connected stream socket, and its peer.
+async fn connected_stream() -> (NativeSocket, std::net::TcpStream) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
+    s.set_blocking(false);
+    while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
+        && s.connect_state() == Ok(ConnectState::InProgress)
+    {
+        s.prepare_wait(Readiness::WRITABLE).unwrap();
+        std::future::poll_fn(|cx| s.poll_wait(cx, Readiness::WRITABLE)).await;
+    }
+    (s, l.accept().unwrap().0)
+}
+
+/// Until `woken` is set, for up to 2 s, letting the reactor run.
+async fn until_woken(woken: &Woken) -> bool {
+    for _ in 0..400 {
+        if woken.0.load(Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+/// A wait in one direction leaves a wait in the other alone: a task
+/// waiting to read is still woken by data after another task prepared a
+/// wait for room (as a WASI stream's sender and reader do at once).
+#[tokio::test]
+async fn preparing_a_wait_for_room_leaves_a_waiting_reader_alone() {
+    use std::io::Write;
+    let (mut s, mut peer) = connected_stream().await;
+
+    s.prepare_wait(Readiness::READABLE).unwrap();
+    let woken = Arc::new(Woken(AtomicBool::new(false)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(s.poll_ready(&mut cx, Readiness::READABLE).is_pending());
+
+    s.prepare_wait(Readiness::WRITABLE).unwrap();
+    peer.write_all(b"x").unwrap();
+    assert!(until_woken(&woken).await, "the reader was not woken");
+}

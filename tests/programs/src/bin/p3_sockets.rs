@@ -146,6 +146,15 @@ mod guest {
         Ok((l, addr))
     }
 
+    /// A UDP socket bound on loopback with an ephemeral port, and its
+    /// address.
+    fn bound_udp(f: Family) -> Result<(UdpSocket, IpSocketAddress), String> {
+        let s = ok(UdpSocket::create(f.wasi()), "create")?;
+        ok(s.bind(f.loopback(0)), "bind")?;
+        let addr = ok(s.get_local_address(), "local address")?;
+        Ok((s, addr))
+    }
+
     /// Write all of `data` to a new send stream of `sock`; the stream is
     /// closed (the connection's FIN) afterwards when `close`.
     async fn send_all(sock: &TcpSocket, data: Vec<u8>) -> Result<(), String> {
@@ -734,9 +743,7 @@ mod guest {
             "udp-send-receive",
             async {
                 let a = ok(UdpSocket::create(f.wasi()), "create a")?;
-                let b = ok(UdpSocket::create(f.wasi()), "create b")?;
-                ok(b.bind(f.loopback(0)), "bind b")?;
-                let b_addr = ok(b.get_local_address(), "b local")?;
+                let (b, b_addr) = bound_udp(f)?;
                 // `a` is bound implicitly by its first send.
                 let (sent, got) = join(a.send(b"ping".to_vec(), Some(b_addr)), b.receive()).await;
                 ok(sent, "send")?;
@@ -761,9 +768,7 @@ mod guest {
             "udp-connect",
             async {
                 let a = ok(UdpSocket::create(f.wasi()), "create a")?;
-                let b = ok(UdpSocket::create(f.wasi()), "create b")?;
-                ok(b.bind(f.loopback(0)), "bind b")?;
-                let b_addr = ok(b.get_local_address(), "b local")?;
+                let (b, b_addr) = bound_udp(f)?;
                 expect_err(a.connect(f.any(9)), "invalid-argument")?;
                 expect_err(a.connect(f.loopback(0)), "invalid-argument")?;
                 ok(a.connect(b_addr), "connect")?;
@@ -796,9 +801,7 @@ mod guest {
                 // the report that the peer's port is closed: the receive
                 // ends with the refusal, as a receive started after the
                 // report would.
-                let gone = ok(UdpSocket::create(f.wasi()), "create")?;
-                ok(gone.bind(f.loopback(0)), "bind")?;
-                let gone_addr = ok(gone.get_local_address(), "local")?;
+                let (gone, gone_addr) = bound_udp(f)?;
                 drop(gone);
                 let s = ok(UdpSocket::create(f.wasi()), "create")?;
                 ok(s.connect(gone_addr), "connect")?;
@@ -855,9 +858,7 @@ mod guest {
             async {
                 // Two receives wait at once on one socket: each gets one of
                 // the two datagrams that come.
-                let s = ok(UdpSocket::create(f.wasi()), "create")?;
-                ok(s.bind(f.loopback(0)), "bind")?;
-                let addr = ok(s.get_local_address(), "local")?;
+                let (s, addr) = bound_udp(f)?;
                 let tx = ok(UdpSocket::create(f.wasi()), "create")?;
                 let ((a, b), sent) = within(join(join(s.receive(), s.receive()), async {
                     wait_for(5_000_000).await;

@@ -75,14 +75,12 @@ pub(super) fn drained_recv(
 mod tests {
     use std::future::poll_fn;
     use std::io::Write;
-    use std::net::{TcpListener, TcpStream};
     use std::task::{Context, Poll, Waker};
     use std::time::Duration;
 
     use super::super::NativeSocket;
-    use crate::net::{
-        ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SocketType,
-    };
+    use super::super::tests::connected;
+    use crate::net::{ErrorCode, NetSocket, Readiness, RecvBuf, RecvFlags};
 
     async fn wait(s: &mut NativeSocket, interest: Readiness) {
         s.prepare_wait(interest).unwrap();
@@ -106,19 +104,6 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         panic!("{n} bytes never arrived");
-    }
-
-    /// A connected socket in the given mode, and its peer.
-    async fn connected(blocking: bool) -> (NativeSocket, TcpStream) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
-        s.set_blocking(blocking);
-        while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
-            && s.connect_state() == Ok(ConnectState::InProgress)
-        {
-            wait(&mut s, Readiness::WRITABLE).await;
-        }
-        (s, l.accept().unwrap().0)
     }
 
     /// What a wait for reading reports now, without waiting.

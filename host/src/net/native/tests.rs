@@ -1,4 +1,5 @@
-//! The native provider's waits, against real sockets.
+//! The native provider's waits, against real sockets; and what the
+//! provider's other tests share.
 
 use std::net::UdpSocket;
 use std::sync::Arc;
@@ -41,14 +42,8 @@ async fn an_error_report_wakes_a_waiting_receive() {
 
         // The send draws the report while the wait is registered.
         s.try_send(b"anyone?", SendFlags::default()).unwrap();
-        for _ in 0..400 {
-            if woken.0.load(Ordering::SeqCst) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
         assert!(
-            woken.0.load(Ordering::SeqCst),
+            until_woken(&woken).await,
             "{family:?}: the error report woke no one"
         );
         let mut got = Vec::new();
@@ -59,11 +54,11 @@ async fn an_error_report_wakes_a_waiting_receive() {
     }
 }
 
-/// A connected stream socket, and its peer.
-async fn connected_stream() -> (NativeSocket, std::net::TcpStream) {
+/// A connected stream socket in the given mode, and its peer.
+pub(super) async fn connected(blocking: bool) -> (NativeSocket, std::net::TcpStream) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
-    s.set_blocking(false);
+    s.set_blocking(blocking);
     while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
         && s.connect_state() == Ok(ConnectState::InProgress)
     {
@@ -90,7 +85,7 @@ async fn until_woken(woken: &Woken) -> bool {
 #[tokio::test]
 async fn preparing_a_wait_for_room_leaves_a_waiting_reader_alone() {
     use std::io::Write;
-    let (mut s, mut peer) = connected_stream().await;
+    let (mut s, mut peer) = connected(false).await;
 
     s.prepare_wait(Readiness::READABLE).unwrap();
     let woken = Arc::new(Woken(AtomicBool::new(false)));

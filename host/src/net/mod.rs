@@ -12,6 +12,9 @@ mod provider;
 mod recv_buf;
 pub mod sim;
 mod types;
+mod wakers;
+
+pub(crate) use wakers::WakerList;
 
 pub use error::ErrorCode;
 pub use provider::{BoxFuture, NetSocket, Provider};

@@ -128,6 +128,11 @@ pub trait NetSocket: Send + Sync + 'static {
     /// particular interest or when asked for), returning
     /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
     /// it returns `Pending`.
+    ///
+    /// Any number of tasks may wait on one socket at once, in the same
+    /// direction or in both, and through either wait: each is woken (a
+    /// wake-up may be spurious, never missing). Neither a wait nor
+    /// [`NetSocket::prepare_wait`] may take another task's wake-up.
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness>;
 
     /// Wait until an operation of `interest` may succeed: cheaper than

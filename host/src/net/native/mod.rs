@@ -12,6 +12,7 @@ mod socket;
 mod sys;
 #[cfg(test)]
 mod tests;
+mod waiters;
 
 use std::net::IpAddr;
 

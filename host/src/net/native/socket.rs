@@ -12,6 +12,7 @@ use tokio::io::unix::AsyncFd;
 
 use super::drain::{Inq, drained_recv};
 use super::sys;
+use super::waiters::Direction;
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
     RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
@@ -59,8 +60,17 @@ pub struct NativeSocket {
     /// Whether receives learn how much is left queued (see `drained_recv`).
     inq: Inq,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
-    /// registration, and with it the wakers of accepts already waiting.
+    /// registration.
     listening: bool,
+    /// The tasks waiting on the socket, from its first registration on.
+    waiting: Option<Box<Waiting>>,
+}
+
+/// The tasks waiting to read (or accept) and to write.
+#[derive(Default)]
+struct Waiting {
+    read: Direction,
+    write: Direction,
 }
 
 impl NativeSocket {
@@ -94,6 +104,7 @@ impl NativeSocket {
             register_on_wait: false,
             inq: Inq::Off,
             listening: false,
+            waiting: None,
         };
         if socket_type == SocketType::Datagram {
             // An error report (an ICMP message about an earlier datagram)
@@ -135,6 +146,7 @@ impl NativeSocket {
             register_on_wait: true,
             inq: Inq::Off,
             listening: false,
+            waiting: None,
         }
     }
 
@@ -143,6 +155,15 @@ impl NativeSocket {
             Io::Plain(s) => s,
             Io::Registered(fd) => fd.get_ref(),
             Io::Swapping => unreachable!("socket state observed mid-swap"),
+        }
+    }
+
+    /// The reactor's registration and the tasks waiting on it, once the
+    /// socket is registered.
+    fn registered(&self) -> Option<(&AsyncFd<Socket>, &Waiting)> {
+        match (&self.io, &self.waiting) {
+            (Io::Registered(fd), Some(waiting)) => Some((fd, waiting)),
+            _ => None,
         }
     }
 
@@ -161,7 +182,8 @@ impl NativeSocket {
     /// Needed when a socket starts a new life (listening, connecting
     /// again): tokio keeps "closed" readiness for ever, so a hang-up left by
     /// a failed connect would otherwise make every later wait return at
-    /// once.
+    /// once. The tasks waiting on the old registration are woken, to wait
+    /// on the new one.
     fn register_fresh(&mut self, writable: bool) -> Result<(), ErrorCode> {
         let sock = match std::mem::replace(&mut self.io, Io::Swapping) {
             Io::Plain(s) => s,
@@ -184,6 +206,13 @@ impl NativeSocket {
             Ok(fd) => {
                 self.io = Io::Registered(fd);
                 self.write_registered = writable;
+                match &self.waiting {
+                    Some(waiting) => {
+                        waiting.read.wake_all();
+                        waiting.write.wake_all();
+                    }
+                    None => self.waiting = Some(Box::default()),
+                }
                 Ok(())
             }
             Err(e) => {
@@ -543,23 +572,20 @@ impl NetSocket for NativeSocket {
             self.register(true)?;
             self.register_on_wait = false;
         }
-        let Io::Registered(fd) = &self.io else {
+        let Some((fd, waiting)) = self.registered() else {
             return Ok(());
         };
         // tokio never forgets a "closed" readiness. If it holds one that is
         // no longer true (nothing to read, no hang-up, no error), every wait
         // would return at once: start over with a fresh registration. The
-        // look is only in the directions of this wait: it leaves a no-op
-        // waker in each direction it looks in, in place of the waker of any
-        // other task waiting there (a reader while a sender waits for room).
-        let mut cx = Context::from_waker(std::task::Waker::noop());
+        // look leaves the waiters' own waker in tokio's slot, as a wait does.
         let reads = !interest.contains(Readiness::WRITABLE)
             || interest.intersects(Readiness::READABLE | Readiness::HANG_UP);
         let read_closed = reads
-            && matches!(fd.poll_read_ready(&mut cx),
+            && matches!(fd.poll_read_ready(&mut waiting.read.context()),
                 Poll::Ready(Ok(guard)) if guard.ready().is_read_closed());
         let write_closed = interest.contains(Readiness::WRITABLE)
-            && matches!(fd.poll_write_ready(&mut cx),
+            && matches!(fd.poll_write_ready(&mut waiting.write.context()),
                 Poll::Ready(Ok(guard)) if guard.ready().is_write_closed());
         let closed = read_closed || write_closed;
         let wanted = Readiness::READABLE | Readiness::HANG_UP | Readiness::ERROR;
@@ -573,20 +599,20 @@ impl NetSocket for NativeSocket {
     }
 
     fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
-        let Io::Registered(fd) = &self.io else {
+        let Some((fd, waiting)) = self.registered() else {
             return Poll::Ready(());
         };
         // Readable interest also wakes for errors and hang-ups: tokio reports
         // them as read readiness.
         if interest.contains(Readiness::WRITABLE) {
-            fd.poll_write_ready(cx).map(|_| ())
+            fd.poll_write_ready(&mut waiting.write.join(cx)).map(|_| ())
         } else {
-            fd.poll_read_ready(cx).map(|_| ())
+            fd.poll_read_ready(&mut waiting.read.join(cx)).map(|_| ())
         }
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
-        let Io::Registered(fd) = &self.io else {
+        let Some((fd, waiting)) = self.registered() else {
             // Not yet listening or connecting: nothing will change by waiting.
             return Poll::Ready(self.readiness());
         };
@@ -595,6 +621,8 @@ impl NetSocket for NativeSocket {
         let want_read = wanted.intersects(Readiness::READABLE | Readiness::HANG_UP)
             || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
+        let mut read_cx = want_read.then(|| waiting.read.join(cx));
+        let mut write_cx = want_write.then(|| waiting.write.join(cx));
         let mut rounds = 0;
         loop {
             // tokio's readiness can be stale (still "ready" after the raw
@@ -605,14 +633,14 @@ impl NetSocket for NativeSocket {
             // costs no system call, a wakeup one.
             let mut read = None;
             let mut write = None;
-            if want_read {
+            if let Some(cx) = &mut read_cx {
                 match fd.poll_read_ready(cx) {
                     Poll::Ready(Ok(guard)) => read = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
                     Poll::Pending => {}
                 }
             }
-            if want_write {
+            if let Some(cx) = &mut write_cx {
                 match fd.poll_write_ready(cx) {
                     Poll::Ready(Ok(guard)) => write = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),

@@ -35,8 +35,7 @@ async fn an_error_report_wakes_a_waiting_receive() {
         assert_eq!(s.start_connect(gone), Ok(ConnectState::Connected));
 
         s.prepare_wait(Readiness::READABLE).unwrap();
-        let woken = Arc::new(Woken(AtomicBool::new(false)));
-        let waker = Waker::from(woken.clone());
+        let (woken, waker) = flag();
         let mut cx = Context::from_waker(&waker);
         assert!(s.poll_wait(&mut cx, Readiness::READABLE).is_pending());
 
@@ -88,12 +87,70 @@ async fn preparing_a_wait_for_room_leaves_a_waiting_reader_alone() {
     let (mut s, mut peer) = connected(false).await;
 
     s.prepare_wait(Readiness::READABLE).unwrap();
-    let woken = Arc::new(Woken(AtomicBool::new(false)));
-    let waker = Waker::from(woken.clone());
+    let (woken, waker) = flag();
     let mut cx = Context::from_waker(&waker);
     assert!(s.poll_ready(&mut cx, Readiness::READABLE).is_pending());
 
     s.prepare_wait(Readiness::WRITABLE).unwrap();
     peer.write_all(b"x").unwrap();
     assert!(until_woken(&woken).await, "the reader was not woken");
+}
+
+/// A new wake-up flag and its waker.
+fn flag() -> (Arc<Woken>, Waker) {
+    let woken = Arc::new(Woken(AtomicBool::new(false)));
+    let waker = Waker::from(woken.clone());
+    (woken, waker)
+}
+
+/// Any number of tasks may wait to read at once, through either wait:
+/// data wakes them all (tokio alone keeps one waker per direction, and the
+/// last task to wait would take the others' wake-up).
+#[tokio::test]
+async fn every_task_waiting_to_read_is_woken() {
+    use std::io::Write;
+    let (mut s, mut peer) = connected(false).await;
+    s.prepare_wait(Readiness::READABLE).unwrap();
+    let tasks = [flag(), flag(), flag()];
+    for (i, (_, waker)) in tasks.iter().enumerate() {
+        let mut cx = Context::from_waker(waker);
+        let pending = if i % 2 == 0 {
+            s.poll_ready(&mut cx, Readiness::READABLE).is_pending()
+        } else {
+            s.poll_wait(&mut cx, Readiness::READABLE).is_pending()
+        };
+        assert!(pending, "task {i} found data before any was sent");
+    }
+    peer.write_all(b"x").unwrap();
+    for (i, (woken, _)) in tasks.iter().enumerate() {
+        assert!(until_woken(woken).await, "task {i} was not woken");
+    }
+}
+
+/// A datagram socket starts watching for room only when a wait for room
+/// is prepared, which registers it with the reactor anew: a task already
+/// waiting to receive is woken to wait on the new registration, and a
+/// datagram that comes after wakes it again.
+#[tokio::test]
+async fn a_new_registration_hands_waiting_tasks_over() {
+    let mut s = NativeSocket::open(Family::Ipv4, SocketType::Datagram).unwrap();
+    s.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let to = s.local_addr().unwrap();
+    s.prepare_wait(Readiness::READABLE).unwrap();
+    let (woken, waker) = flag();
+    let mut cx = Context::from_waker(&waker);
+    assert!(s.poll_wait(&mut cx, Readiness::READABLE).is_pending());
+
+    s.prepare_wait(Readiness::WRITABLE).unwrap();
+    assert!(
+        woken.0.swap(false, Ordering::SeqCst),
+        "the waiting receive was not handed over"
+    );
+    assert!(s.poll_wait(&mut cx, Readiness::READABLE).is_pending());
+
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"x", to)
+        .unwrap();
+    assert!(until_woken(&woken).await, "the datagram woke no one");
 }

@@ -19,7 +19,7 @@ mod socket;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
@@ -28,6 +28,7 @@ use tokio::time::Instant;
 pub use self::core::{HostId, LinkConfig, NetEvent, Network, SockId};
 pub use socket::SimSocket;
 
+use super::WakerList;
 use super::{BoxFuture, ErrorCode, Family, NetSocket, Provider, Readiness, SocketType};
 
 /// A simulated network shared by the hosts on it.
@@ -39,7 +40,7 @@ pub struct SimNet {
 struct Shared {
     net: Mutex<Network>,
     /// Wakers of tasks waiting on each socket.
-    waiters: Mutex<BTreeMap<SockId, Vec<Waker>>>,
+    waiters: Mutex<BTreeMap<SockId, WakerList>>,
     /// The runtime instant that is the network's time zero.
     origin: Instant,
     /// Wakes the driver: something may have been scheduled, or the
@@ -125,7 +126,7 @@ impl SimNet {
             let mut waiters = lock(&self.shared.waiters);
             for id in changed {
                 if let Some(w) = waiters.remove(&id) {
-                    woken.extend(w);
+                    woken.push(w);
                 }
             }
         }
@@ -144,12 +145,12 @@ impl SimNet {
     ) -> Poll<Readiness> {
         // Register first, so that no change between the look and the
         // registration is missed (a wake-up for nothing costs one look).
-        {
-            let mut waiters = lock(&self.shared.waiters);
-            let list = waiters.entry(id).or_default();
-            if !list.iter().any(|w| w.will_wake(cx.waker())) {
-                list.push(cx.waker().clone());
-            }
+        let made_room = lock(&self.shared.waiters)
+            .entry(id)
+            .or_default()
+            .add(cx.waker());
+        if let Some(list) = made_room {
+            list.wake();
         }
         let now = self.with(|n| n.readiness(id));
         if now.intersects(wanted) {

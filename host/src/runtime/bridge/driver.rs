@@ -14,7 +14,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use crate::net::{ErrorCode, Readiness};
+use crate::net::{ErrorCode, Readiness, WakerList};
 use crate::runtime::bindings::provider::Provider as Exports;
 use crate::runtime::bindings::provider::exports::wasock::sockets::poll::PollEntry;
 use crate::runtime::bindings::wasock::sockets::types as wit;
@@ -53,16 +53,23 @@ pub(super) struct Instance {
     pub(super) broken: bool,
 }
 
-/// A task waiting on the provider's socket `socket` (for the interest in
-/// its key).
+/// The tasks waiting on the provider's socket `socket` (for the interest
+/// in its key).
 struct Watch {
     socket: ResourceAny,
-    waker: Waker,
+    wakers: WakerList,
+}
+
+impl Watch {
+    fn wake(self) {
+        self.wakers.wake();
+    }
 }
 
 impl Instance {
     /// Wake `waker` once the provider's socket `socket` (the bridge's
-    /// number `id`) is ready for `interest`.
+    /// number `id`) is ready for `interest`, with any other task waiting
+    /// for the same.
     pub(super) fn watch(
         &mut self,
         id: u64,
@@ -70,7 +77,13 @@ impl Instance {
         interest: Readiness,
         waker: Waker,
     ) {
-        self.watches.insert((id, interest), Watch { socket, waker });
+        let watch = self.watches.entry((id, interest)).or_insert(Watch {
+            socket,
+            wakers: WakerList::default(),
+        });
+        if let Some(made_room) = watch.wakers.add(&waker) {
+            made_room.wake();
+        }
     }
 
     /// How many times the component has polled the layer below so far.
@@ -160,7 +173,7 @@ impl Instance {
                 if ready.intersects(key.1.wakes_on())
                     && let Some(w) = self.watches.remove(key)
                 {
-                    w.waker.wake();
+                    w.wake();
                 }
             }
         }
@@ -200,7 +213,7 @@ pub(super) async fn run(
         if instance.broken {
             // Wake every waiting task once: their calls fail now.
             for (_, w) in instance.watches.drain() {
-                w.waker.wake();
+                w.wake();
             }
         }
         if instance.watches.is_empty() || !looks_below || instance.broken {

@@ -1,0 +1,100 @@
+//! The tasks waiting for one thing (a socket's readiness in one
+//! direction): each kept once, all woken together.
+//!
+//! The provider contract lets any number of tasks wait on one socket (see
+//! [`NetSocket::poll_ready`]); every provider keeps its waiters in these.
+//!
+//! [`NetSocket::poll_ready`]: super::NetSocket::poll_ready
+
+use std::mem;
+use std::task::Waker;
+
+/// Most distinct wakers one list keeps. A task that stopped waiting (its
+/// wait dropped) leaves its waker until the next wake-up; past this many,
+/// all are woken at once, and those still waiting come back.
+pub(crate) const MOST_KEPT: usize = 64;
+
+/// Wakers of the tasks waiting for one thing.
+#[derive(Default)]
+pub(crate) struct WakerList(Vec<Waker>);
+
+impl WakerList {
+    /// Count `waker`'s task in (once, however often it waits). Returns the
+    /// wakers that had to make room, for the caller to wake once it holds
+    /// no lock (a waker may run code that waits again).
+    #[must_use = "the wakers returned must be woken"]
+    pub(crate) fn add(&mut self, waker: &Waker) -> Option<WakerList> {
+        if self.0.iter().any(|w| w.will_wake(waker)) {
+            return None;
+        }
+        let full = (self.0.len() >= MOST_KEPT).then(|| mem::take(self));
+        self.0.push(waker.clone());
+        full
+    }
+
+    /// Wake every task, and forget them.
+    pub(crate) fn wake(self) {
+        for w in self.0 {
+            w.wake();
+        }
+    }
+
+    /// How many tasks are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    pub(crate) struct Count(pub(crate) AtomicUsize);
+
+    impl Count {
+        pub(crate) fn get(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn each_task_is_kept_once_and_woken_once() {
+        let (a, b) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let mut list = WakerList::default();
+        for w in [&wa, &wb, &wa] {
+            assert!(list.add(w).is_none());
+        }
+        assert_eq!(list.len(), 2, "a task waiting twice is kept once");
+        list.wake();
+        assert_eq!((a.get(), b.get()), (1, 1));
+    }
+
+    #[test]
+    fn tasks_past_the_limit_are_woken_not_lost() {
+        let counts: Vec<Arc<Count>> = (0..=MOST_KEPT).map(|_| Arc::default()).collect();
+        let mut list = WakerList::default();
+        let mut made_room = None;
+        for c in &counts {
+            if let Some(full) = list.add(&Waker::from(c.clone())) {
+                made_room = Some(full);
+            }
+        }
+        made_room.expect("the list made room").wake();
+        assert_eq!(list.len(), 1, "only the newest is kept");
+        let woken = counts.iter().filter(|c| c.get() == 1).count();
+        assert_eq!(woken, MOST_KEPT, "every one that made room was woken");
+    }
+}

@@ -46,7 +46,7 @@ impl Host for WasockCtxView<'_> {
             let mut out = Vec::with_capacity(entries.len());
             for (e, interest) in entries.iter().zip(&interests) {
                 let sock = self.table.get_mut(&e.socket)?;
-                sock.prepare_wait(*interest)?;
+                sock.net.prepare_wait(*interest)?;
                 let wanted = interest.wakes_on();
                 out.push(readiness_from_net(
                     sock.readiness_for(&self.ctx.gate, wanted).and(wanted),
@@ -67,7 +67,7 @@ impl Host for WasockCtxView<'_> {
                     Ok(sock) => sock,
                     Err(err) => return Pass::Found(Err(err.into())),
                 };
-                if let Err(err) = sock.prepare_wait(*interest) {
+                if let Err(err) = sock.net.prepare_wait(*interest) {
                     return Pass::Found(Err(err.into()));
                 }
                 let now = match look(sock, gate, cx, *interest) {

@@ -240,12 +240,7 @@ impl SetState {
                             continue;
                         }
                         Poll::Ready(now) => now,
-                        Poll::Pending => {
-                            // Registered: another wait on the socket will
-                            // hand it back (see `GuestSocket::set_waker`).
-                            sock.set_waker_is(&e.waker);
-                            continue;
-                        }
+                        Poll::Pending => continue,
                     }
                 }
             };

@@ -79,11 +79,6 @@ pub struct GuestSocket {
     _slot: Share,
     /// The instance's clock, for timeouts.
     pub(crate) clock: Arc<dyn Clock>,
-    /// The waker a poll set registered with the provider for this socket
-    /// (see `PollSet`). A provider keeps one waker per direction, so any
-    /// other wait on the socket replaces it: such a wait wakes it first
-    /// ([`GuestSocket::wake_poll_set`]), and the set looks again.
-    pub(crate) set_waker: Option<std::task::Waker>,
 }
 
 impl GuestSocket {
@@ -111,36 +106,6 @@ impl GuestSocket {
             buffers: ctx.buffers.empty_share(),
             _slot: slot,
             clock: ctx.clock.clone(),
-            set_waker: None,
-        }
-    }
-
-    /// Before anything that may replace the provider's registration of
-    /// this socket (a wait other than a poll set's, a connect, a listen):
-    /// hand the set's entry back to its set, which looks at it again.
-    pub(crate) fn wake_poll_set(&mut self) {
-        if let Some(w) = self.set_waker.take() {
-            w.wake();
-        }
-    }
-
-    /// [`NetSocket::prepare_wait`] for a wait other than a poll set's,
-    /// which may register the socket anew: the set's entry is handed back
-    /// first ([`GuestSocket::wake_poll_set`]).
-    pub(crate) fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {
-        self.wake_poll_set();
-        self.net.prepare_wait(interest)
-    }
-
-    /// A poll set's entry registered `waker` for this socket: it replaces
-    /// any other set's, which is handed back (woken) so that its set looks
-    /// again and registers anew when it next waits.
-    pub(crate) fn set_waker_is(&mut self, waker: &std::task::Waker) {
-        if self.set_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            return;
-        }
-        if let Some(old) = self.set_waker.replace(waker.clone()) {
-            old.wake();
         }
     }
 

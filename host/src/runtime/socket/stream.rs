@@ -36,7 +36,6 @@ pub(crate) fn listen(
         State::Unbound => ctx.check(Operation::TcpBind, unspecified(sock.family))?,
         State::Bound => {}
     }
-    sock.wake_poll_set();
     sock.net.listen(backlog)?;
     sock.state = State::Listening;
     Ok(())
@@ -150,7 +149,6 @@ pub(crate) fn start_connect(
     ctx.check(Operation::TcpConnect, addr)?;
     let was = sock.state;
     sock.pending_error = None;
-    sock.wake_poll_set();
     match sock.net.start_connect(addr) {
         Ok(ConnectState::Connected) => {
             sock.state = State::Connected;

@@ -53,7 +53,7 @@ pub(crate) async fn retry<T>(
             Ok(Some(v)) => return Ok(v),
             Ok(None) => tokio::task::consume_budget().await,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
-                sock.prepare_wait(interest)?;
+                sock.net.prepare_wait(interest)?;
                 let clock = sock.clock.clone();
                 wait_ready(&*clock, &*sock.net, interest, deadline).await?;
             }

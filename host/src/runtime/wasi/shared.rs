@@ -1,7 +1,7 @@
 //! A socket shared by a `wasi:sockets` resource and the streams it handed
 //! out, and the wait that a `wasi:io` pollable on it runs.
 
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
@@ -63,11 +63,6 @@ impl<E: From<ErrorCode> + From<Poisoned>> LayerError for E {}
 #[derive(Clone)]
 pub(crate) struct Shared {
     inner: Arc<Mutex<Inner>>,
-    /// Told when a wait may have lost its wake-up: a provider that starts
-    /// watching another direction may register the socket anew, dropping
-    /// the waker a wait in the other direction left (tokio keeps one per
-    /// direction). Waits through the cache listen for it too.
-    rewatch: Arc<tokio::sync::Notify>,
     /// The instance's policy, for what readiness hides (refused peers).
     pub gate: Arc<Gate>,
 }
@@ -90,7 +85,6 @@ impl Shared {
                 ahead: None,
                 seen: None,
             })),
-            rewatch: Arc::default(),
             gate,
         }
     }
@@ -147,8 +141,7 @@ impl Shared {
     /// an output stream holds): return once `done` holds, waiting for
     /// `interest` on the provider in between. `done` checks the truth (the
     /// provider may wake spuriously), so that the operation the guest
-    /// retries after the wait does not find `would-block` again. Only one
-    /// wait per direction at a time: the provider keeps one waker each.
+    /// retries after the wait does not find `would-block` again.
     ///
     /// The wait is [`NetSocket::poll_ready`], which checks the truth and
     /// clears a stale cached readiness, and for a send does not end at the
@@ -175,11 +168,6 @@ impl Shared {
                 // WASI 0.2 operation retried will say what).
                 inner.sock.net.prepare_wait(interest)?;
             }
-            if interest.contains(Readiness::WRITABLE) {
-                // Watching for room may have registered the socket anew: a
-                // wait through the cache for reading looks again.
-                self.rewatch();
-            }
             poll_fn(|cx| match self.inner.lock() {
                 Ok(mut inner) => inner.sock.net.poll_ready(cx, interest).map(|r| {
                     inner.seen = Some(r);
@@ -203,32 +191,17 @@ impl Shared {
     /// [`Inner::with_cached_calls`]), or one that was real and found
     /// nothing (which leaves the cache cleared).
     pub(crate) async fn wait_cached(&self, interest: Readiness) -> Result<(), ErrorCode> {
-        let rewatched = self.rewatch.notified();
-        let mut rewatched = std::pin::pin!(rewatched);
-        rewatched.as_mut().enable();
         self.lock()
             .map_err(|_| ErrorCode::Unknown)?
             .sock
             .net
             .prepare_wait(interest)?;
-        poll_fn(|cx| {
-            if rewatched.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
-            }
-            match self.inner.lock() {
-                Ok(inner) => inner.sock.net.poll_wait(cx, interest),
-                Err(_) => Poll::Ready(()),
-            }
+        poll_fn(|cx| match self.inner.lock() {
+            Ok(inner) => inner.sock.net.poll_wait(cx, interest),
+            Err(_) => Poll::Ready(()),
         })
         .await;
         Ok(())
-    }
-
-    /// Tell the waits through the cache to look again (see `rewatch`):
-    /// called after a wait in another direction was prepared, which may
-    /// have registered the socket anew.
-    pub(crate) fn rewatch(&self) {
-        self.rewatch.notify_waiters();
     }
 
     /// [`Shared::wait_until`] for a `wasi:io` pollable, which has no error

@@ -173,10 +173,9 @@ impl OutputStream for TcpWriter {
 impl Pollable for TcpWriter {
     /// Ready when `check-write` has something to say: room to write, or an
     /// error or closed stream to report. While the task that sends written
-    /// bytes runs, it is the one waiting on the socket (the provider keeps
-    /// one waker per direction, and a second wait would take the task's
-    /// wake-up): this waits for the task to end, and only then, if need
-    /// be, for room.
+    /// bytes runs, `check-write` grants nothing, whatever room the socket
+    /// has: this waits for the task to end, and only then, if need be, for
+    /// room.
     async fn ready(&mut self) {
         loop {
             let sent = self.events.sent.notified();

@@ -24,12 +24,22 @@ impl WakerList {
     /// no lock (a waker may run code that waits again).
     #[must_use = "the wakers returned must be woken"]
     pub(crate) fn add(&mut self, waker: &Waker) -> Option<WakerList> {
-        if self.0.iter().any(|w| w.will_wake(waker)) {
+        if self.0.iter().any(|w| same_task(w, waker)) {
             return None;
         }
         let full = (self.0.len() >= MOST_KEPT).then(|| mem::take(self));
         self.0.push(waker.clone());
         full
+    }
+
+    /// Take the tasks out, to wake once no lock is held. The list keeps
+    /// its room when one task waited, as one usually does: no allocation
+    /// per wake-up.
+    pub(crate) fn take(&mut self) -> Taken {
+        match self.0.len() {
+            0 | 1 => Taken::One(self.0.pop()),
+            _ => Taken::Many(mem::take(self)),
+        }
     }
 
     /// Wake every task, and forget them.
@@ -43,6 +53,32 @@ impl WakerList {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+}
+
+/// Whether `kept`, a waker the list keeps, wakes the task `waker` does.
+/// An executor may lend a task its waker under another vtable than the
+/// clones it makes (tokio does: the lent one does not own a reference), so
+/// `will_wake` alone would never match a kept clone, and the list would
+/// keep a clone per wait. Such a waker is cloned to compare like with like.
+fn same_task(kept: &Waker, waker: &Waker) -> bool {
+    kept.data() == waker.data()
+        && (kept.vtable() == waker.vtable() || kept.will_wake(&waker.clone()))
+}
+
+/// The tasks taken out of a [`WakerList`], to wake.
+pub(crate) enum Taken {
+    One(Option<Waker>),
+    Many(WakerList),
+}
+
+impl Taken {
+    /// Wake them.
+    pub(crate) fn wake(self) {
+        match self {
+            Taken::One(w) => w.into_iter().for_each(Waker::wake),
+            Taken::Many(list) => list.wake(),
+        }
     }
 }
 
@@ -80,6 +116,43 @@ pub(crate) mod tests {
         assert_eq!(list.len(), 2, "a task waiting twice is kept once");
         list.wake();
         assert_eq!((a.get(), b.get()), (1, 1));
+    }
+
+    /// A task lent a waker that its clones do not match (as tokio lends
+    /// one) is kept once however often it waits.
+    #[test]
+    fn a_lent_waker_and_its_clones_are_one_task() {
+        use std::task::{RawWaker, RawWakerVTable};
+        static OWNED: RawWakerVTable =
+            RawWakerVTable::new(|p| RawWaker::new(p, &OWNED), |_| {}, |_| {}, |_| {});
+        static LENT: RawWakerVTable =
+            RawWakerVTable::new(|p| RawWaker::new(p, &OWNED), |_| {}, |_| {}, |_| {});
+        static TASKS: [u8; 2] = [0, 1];
+        // SAFETY: the vtables' functions do nothing with the pointer.
+        let lent = |t: &'static u8| unsafe {
+            Waker::from_raw(RawWaker::new(std::ptr::from_ref(t).cast(), &LENT))
+        };
+        let mut list = WakerList::default();
+        for _ in 0..3 {
+            assert!(list.add(&lent(&TASKS[0])).is_none());
+        }
+        assert_eq!(list.len(), 1, "one task waiting three times");
+        assert!(list.add(&lent(&TASKS[1])).is_none());
+        assert_eq!(list.len(), 2, "another task is another");
+    }
+
+    #[test]
+    fn tasks_taken_out_are_woken_and_gone() {
+        for n in [1, 3] {
+            let counts: Vec<Arc<Count>> = (0..n).map(|_| Arc::default()).collect();
+            let mut list = WakerList::default();
+            for c in &counts {
+                assert!(list.add(&Waker::from(c.clone())).is_none());
+            }
+            list.take().wake();
+            assert_eq!(list.len(), 0, "{n} taken");
+            assert!(counts.iter().all(|c| c.get() == 1), "{n} taken");
+        }
     }
 
     #[test]

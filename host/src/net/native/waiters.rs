@@ -19,8 +19,8 @@ struct Waiters(Mutex<WakerList>);
 impl Waiters {
     fn wake_all(&self) {
         // Taken under the lock, woken outside it.
-        let list = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        list.wake();
+        let taken = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        taken.wake();
     }
 }
 

@@ -10,7 +10,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use super::error::{WasiError, WasiResult};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
-use super::shared::{Inner, Shared};
+use super::shared::{Inner, LayerError, Shared};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, RecvFlags, SendFlags, SocketType};
 use crate::runtime::admission::Gate;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::{
@@ -309,54 +309,68 @@ impl Pollable for IncomingDatagramStream {
     /// and after the wait, a readiness check on waking and the guest's
     /// receive made four.
     async fn ready(&mut self) {
-        loop {
-            let tried = {
-                let Ok(mut inner) = self.shared.lock() else {
-                    return;
-                };
-                if inner.generation != self.generation
+        let (gate, want, remote) = (&self.shared.gate, self.max_recv, self.remote);
+        let generation = self.generation;
+        // A socket that cannot wait, or whose lock a host failure poisoned,
+        // has something to report: the receive retried will say what.
+        let _ = receive_waiting(
+            &self.shared,
+            |inner| {
+                if inner.generation != generation
                     || inner.sock.pending_error.is_some()
                     || inner.ahead.is_some()
                 {
-                    return;
+                    return Ok(Some(()));
                 }
-                let (gate, want, remote) = (&self.shared.gate, self.max_recv, self.remote);
                 inner.with_cached_calls(|inner| receive_ahead(gate, inner, want, remote))
-            };
-            match tried {
-                Some(true) => return,
-                // Dropped unseen: look again, letting others run first, so
-                // that a flood cannot hold the thread.
-                Some(false) => tokio::task::consume_budget().await,
-                None => {
-                    // A socket that cannot wait has something to report:
-                    // the receive retried will say what.
-                    if self.shared.wait_cached(Readiness::READABLE).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
+            },
+            WasiError::from,
+        )
+        .await;
     }
 }
 
-/// One look for a datagram the guest may hear: `true` when one was
-/// received into [`Inner::ahead`], or an error was kept for the next
-/// receive (as the system would report it); `false` when one was dropped
-/// unseen (there may be more); `None` when none waits.
+/// One look for a datagram the guest may hear, as [`try_receive_into`]
+/// answers, with what it found kept for the next receive: a datagram in
+/// [`Inner::ahead`], or an error (as the system would report it).
 fn receive_ahead(
     gate: &Gate,
     inner: &mut Inner,
     want: usize,
     remote: Option<SocketAddr>,
-) -> Option<bool> {
+) -> Result<Option<()>, ErrorCode> {
     match try_receive_into(gate, inner, want, remote) {
         Ok(Some(datagram)) => inner.ahead = Some(datagram),
-        Ok(None) => return Some(false),
-        Err(ErrorCode::WouldBlock) => return None,
+        Ok(None) => return Ok(None),
+        Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
         Err(e) => inner.sock.pending_error = Some(e),
     }
-    Some(true)
+    Ok(Some(()))
+}
+
+/// Try `attempt` (one look under the socket's lock, answering as
+/// [`try_receive_into`] does) until it finds a datagram: after one dropped
+/// unseen, the next look lets other tasks run first, so that a flood cannot
+/// hold the thread; after `would-block`, it waits through the reactor's
+/// cache. Errors become `E` through `error`. What both WASI versions'
+/// receive waits do.
+pub(crate) async fn receive_waiting<T, E: LayerError>(
+    shared: &Shared,
+    mut attempt: impl FnMut(&mut Inner) -> Result<Option<T>, ErrorCode>,
+    error: impl Fn(ErrorCode) -> E,
+) -> Result<T, E> {
+    loop {
+        let tried = attempt(&mut *shared.lock()?);
+        match tried {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => tokio::task::consume_budget().await,
+            Err(ErrorCode::WouldBlock) => shared
+                .wait_cached(Readiness::READABLE)
+                .await
+                .map_err(&error)?,
+            Err(e) => return Err(error(e)),
+        }
+    }
 }
 
 impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {

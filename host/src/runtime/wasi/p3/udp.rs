@@ -14,7 +14,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 use crate::runtime::ctx::{WasockCtx, WasockCtxView};
 use crate::runtime::socket::{State, datagram};
 use crate::runtime::wasi::shared::{Inner, Shared};
-use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
+use crate::runtime::wasi::udp::{receive_waiting, send_datagram, try_receive_into};
 use crate::runtime::wasi::{addr, options};
 
 /// The `udp-socket` resource.
@@ -215,34 +215,26 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             let shared = view.table.get(&this)?.shared.clone();
             Ok((shared, max_recv, pending_call(view.ctx)?))
         })?;
-        loop {
-            let tried = {
-                let mut inner = shared.lock()?;
-                if inner.sock.state == State::Unbound {
-                    return Err(Code::InvalidState.into());
-                }
-                match inner.sock.pending_error.take() {
-                    Some(e) => Err(e),
-                    // A connected socket hears only its peer: the system
-                    // filters what arrives after the connect, this what
-                    // was queued before it.
-                    None => {
-                        let peer = inner.sock.peer;
-                        try_receive_into(&shared.gate, &mut inner, max_recv, peer)
-                    }
-                }
-            };
-            match tried {
-                Ok(Some((data, from))) => return Ok((data, addrs::addr_from_std(from))),
-                // Dropped unseen: look again, letting others run first, so
-                // that a flood cannot hold the thread.
-                Ok(None) => tokio::task::consume_budget().await,
-                Err(ErrorCode::WouldBlock) => shared
-                    .wait_cached(Readiness::READABLE)
-                    .await
-                    .map_err(datagram_error)?,
-                Err(e) => return Err(datagram_error(e)),
-            }
+        // (A bound socket never becomes unbound again.)
+        if shared.lock()?.sock.state == State::Unbound {
+            return Err(Code::InvalidState.into());
         }
+        let gate = &shared.gate;
+        let (data, from) = receive_waiting(
+            &shared,
+            |inner| match inner.sock.pending_error.take() {
+                Some(e) => Err(e),
+                // A connected socket hears only its peer: the system
+                // filters what arrives after the connect, this what was
+                // queued before it.
+                None => {
+                    let peer = inner.sock.peer;
+                    try_receive_into(gate, inner, max_recv, peer)
+                }
+            },
+            datagram_error,
+        )
+        .await?;
+        Ok((data, addrs::addr_from_std(from)))
     }
 }

@@ -13,6 +13,12 @@ use wasock_host::policy::Policy;
 use wasock_host::runtime::Prepared;
 use wasock_host::runtime::{GuestExit, HostState, Limits, Runner, WasockCtx};
 
+/// Longest one guest run (or one run of the wasmtime CLI) may take: past it
+/// the run is stopped and the bench ends with an error that names it,
+/// instead of waiting for ever on a guest and a peer that each wait for
+/// the other. Every run the bench makes takes seconds.
+pub const PATIENCE: Duration = Duration::from_secs(300);
+
 /// Which guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guest {
@@ -117,6 +123,7 @@ impl Guests {
         // Room for the 10,000 connections one guest holds.
         let limits = Limits {
             max_sockets: 16384,
+            timeout: Some(PATIENCE),
             ..Limits::default()
         };
         let ctx = WasockCtx::builder()
@@ -148,7 +155,7 @@ impl Guests {
         match exit {
             GuestExit::Exited(0) => wasock_bench_workloads::parse_report(&stdout)
                 .with_context(|| format!("{guest:?} {args:?} reported nothing: {stdout}")),
-            other => anyhow::bail!("{guest:?} {args:?} failed: {other:?}\n{stdout}"),
+            other => anyhow::bail!("{guest:?} {args:?} failed: {}\n{stdout}", other.describe()),
         }
     }
 

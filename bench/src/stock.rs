@@ -8,10 +8,15 @@
 //! rows have a D: the guest times its own workload, whereas the child's CPU
 //! time would include the CLI's start-up.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+
+use crate::guest::PATIENCE;
 
 /// The variable that names the wasmtime CLI.
 pub const VAR: &str = "WASOCK_BENCH_WASMTIME";
@@ -24,6 +29,8 @@ const P3_FLAGS: &[&str] = &["-S", "p3=y"];
 pub struct Stock {
     wasmtime: PathBuf,
     version: String,
+    /// How long one run may take (see [`PATIENCE`]).
+    patience: Duration,
 }
 
 impl Stock {
@@ -39,7 +46,11 @@ impl Stock {
             .output()
             .with_context(|| format!("{VAR}={} does not run", wasmtime.display()))?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Ok(Some(Stock { wasmtime, version }))
+        Ok(Some(Stock {
+            wasmtime,
+            version,
+            patience: PATIENCE,
+        }))
     }
 
     /// The CLI's path.
@@ -65,24 +76,91 @@ impl Stock {
         self.run_guest(wasock_test_programs::BENCH_P3, P3_FLAGS, args)
     }
 
+    /// Run `guest` under `wasmtime run` with `flags` and `args`, for at
+    /// most its patience.
     fn run_guest(&self, guest: &str, flags: &[&str], args: &[String]) -> anyhow::Result<f64> {
-        let out = Command::new(&self.wasmtime)
+        let mut child = Command::new(&self.wasmtime)
             .args(["run", "-S", "inherit-network=y"])
             .args(flags)
             .arg("--")
             .arg(guest)
             .args(args)
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .with_context(|| format!("running {}", self.wasmtime.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The pipes are read on threads of their own; the child has ended
+        // when its standard output does.
+        let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                let _ = tx.send(String::from_utf8_lossy(&text).into_owned());
+            });
+            rx
+        };
+        let stdout = read_all(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read_all(child.stderr.take().map(|p| Box::new(p) as _));
+        let Ok(stdout) = stdout.recv_timeout(self.patience) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!(
+                "wasmtime run {args:?} did not end within {:?} and was stopped; \
+                 its peer may be waiting for it, or it for the peer",
+                self.patience
+            );
+        };
+        let status = child.wait().context("waiting for wasmtime run")?;
         anyhow::ensure!(
-            out.status.success(),
-            "wasmtime run {args:?} failed ({}): {}{}",
-            out.status,
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
+            status.success(),
+            "wasmtime run {args:?} failed ({status}): {stdout}{}",
+            stderr.recv().unwrap_or_default()
         );
         wasock_bench_workloads::parse_report(&stdout)
             .with_context(|| format!("wasmtime run {args:?} reported nothing: {stdout}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in for the CLI: a shell script with `body`.
+    fn fake_cli(name: &str, body: &str) -> Stock {
+        let path = std::env::temp_dir().join(format!("wasock-bench-{}-{name}", std::process::id()));
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Stock {
+            wasmtime: path,
+            version: String::new(),
+            patience: Duration::from_millis(500),
+        }
+    }
+
+    #[test]
+    fn a_run_that_ends_gives_its_report() {
+        let cli = fake_cli("ends", "echo result 42.5");
+        assert_eq!(cli.run(&[]).unwrap(), 42.5);
+    }
+
+    #[test]
+    fn a_run_that_hangs_is_stopped_and_named() {
+        let cli = fake_cli("hangs", "echo result 1; exec sleep 60");
+        let start = std::time::Instant::now();
+        let err = cli.run(&["tcp-rtt".into()]).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(30), "it waited");
+        assert!(err.contains("did not end within"), "{err}");
+        assert!(err.contains("tcp-rtt"), "{err}");
+    }
+
+    #[test]
+    fn a_run_that_fails_says_what_it_printed() {
+        let cli = fake_cli("fails", "echo no luck >&2; exit 3");
+        let err = cli.run(&[]).unwrap_err().to_string();
+        assert!(err.contains("no luck"), "{err}");
     }
 }

@@ -61,7 +61,7 @@ impl WakerList {
 /// clones it makes (tokio does: the lent one does not own a reference), so
 /// `will_wake` alone would never match a kept clone, and the list would
 /// keep a clone per wait. Such a waker is cloned to compare like with like.
-fn same_task(kept: &Waker, waker: &Waker) -> bool {
+pub(crate) fn same_task(kept: &Waker, waker: &Waker) -> bool {
     kept.data() == waker.data()
         && (kept.vtable() == waker.vtable() || kept.will_wake(&waker.clone()))
 }

@@ -4,7 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
@@ -62,15 +62,9 @@ pub struct NativeSocket {
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
     listening: bool,
-    /// The tasks waiting on the socket, from its first registration on.
-    waiting: Option<Box<Waiting>>,
-}
-
-/// The tasks waiting to read (or accept) and to write.
-#[derive(Default)]
-struct Waiting {
-    read: Direction,
-    write: Direction,
+    /// The tasks waiting to read (or accept), and to write.
+    readers: Direction,
+    writers: Direction,
 }
 
 impl NativeSocket {
@@ -104,7 +98,8 @@ impl NativeSocket {
             register_on_wait: false,
             inq: Inq::Off,
             listening: false,
-            waiting: None,
+            readers: Direction::default(),
+            writers: Direction::default(),
         };
         if socket_type == SocketType::Datagram {
             // An error report (an ICMP message about an earlier datagram)
@@ -146,7 +141,8 @@ impl NativeSocket {
             register_on_wait: true,
             inq: Inq::Off,
             listening: false,
-            waiting: None,
+            readers: Direction::default(),
+            writers: Direction::default(),
         }
     }
 
@@ -158,11 +154,10 @@ impl NativeSocket {
         }
     }
 
-    /// The reactor's registration and the tasks waiting on it, once the
-    /// socket is registered.
-    fn registered(&self) -> Option<(&AsyncFd<Socket>, &Waiting)> {
-        match (&self.io, &self.waiting) {
-            (Io::Registered(fd), Some(waiting)) => Some((fd, waiting)),
+    /// The reactor's registration, once the socket is registered.
+    fn registered(&self) -> Option<&AsyncFd<Socket>> {
+        match &self.io {
+            Io::Registered(fd) => Some(fd),
             _ => None,
         }
     }
@@ -206,13 +201,8 @@ impl NativeSocket {
             Ok(fd) => {
                 self.io = Io::Registered(fd);
                 self.write_registered = writable;
-                match &self.waiting {
-                    Some(waiting) => {
-                        waiting.read.wake_all();
-                        waiting.write.wake_all();
-                    }
-                    None => self.waiting = Some(Box::default()),
-                }
+                self.readers.hand_over();
+                self.writers.hand_over();
                 Ok(())
             }
             Err(e) => {
@@ -284,6 +274,21 @@ impl NativeSocket {
             e => e,
         }
     }
+}
+
+/// The context to poll tokio with for a wait: `cx`'s own, or the waker
+/// that wakes every waiting task ([`Direction::join`]).
+fn on<'a>(shared: Option<&'a Waker>, cx: &'a Context<'_>) -> Context<'a> {
+    Context::from_waker(shared.unwrap_or(cx.waker()))
+}
+
+/// Poll tokio with `poll` for a look that waits for nothing: what it
+/// leaves in tokio's slot wakes the tasks waiting in `direction`.
+fn looking<R>(direction: &Direction, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
+    let waker = direction.current();
+    poll(&mut Context::from_waker(
+        waker.as_ref().unwrap_or(Waker::noop()),
+    ))
 }
 
 fn send_flags(flags: SendFlags) -> i32 {
@@ -572,20 +577,21 @@ impl NetSocket for NativeSocket {
             self.register(true)?;
             self.register_on_wait = false;
         }
-        let Some((fd, waiting)) = self.registered() else {
+        let Some(fd) = self.registered() else {
             return Ok(());
         };
         // tokio never forgets a "closed" readiness. If it holds one that is
         // no longer true (nothing to read, no hang-up, no error), every wait
         // would return at once: start over with a fresh registration. The
-        // look leaves the waiters' own waker in tokio's slot, as a wait does.
+        // look leaves the waiting tasks' waker in tokio's slot, as a wait
+        // does.
         let reads = !interest.contains(Readiness::WRITABLE)
             || interest.intersects(Readiness::READABLE | Readiness::HANG_UP);
         let read_closed = reads
-            && matches!(fd.poll_read_ready(&mut waiting.read.context()),
+            && matches!(looking(&self.readers, |cx| fd.poll_read_ready(cx)),
                 Poll::Ready(Ok(guard)) if guard.ready().is_read_closed());
         let write_closed = interest.contains(Readiness::WRITABLE)
-            && matches!(fd.poll_write_ready(&mut waiting.write.context()),
+            && matches!(looking(&self.writers, |cx| fd.poll_write_ready(cx)),
                 Poll::Ready(Ok(guard)) if guard.ready().is_write_closed());
         let closed = read_closed || write_closed;
         let wanted = Readiness::READABLE | Readiness::HANG_UP | Readiness::ERROR;
@@ -599,20 +605,24 @@ impl NetSocket for NativeSocket {
     }
 
     fn poll_wait(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<()> {
-        let Some((fd, waiting)) = self.registered() else {
+        let Some(fd) = self.registered() else {
             return Poll::Ready(());
         };
         // Readable interest also wakes for errors and hang-ups: tokio reports
         // them as read readiness.
         if interest.contains(Readiness::WRITABLE) {
-            fd.poll_write_ready(&mut waiting.write.join(cx)).map(|_| ())
+            let writers = self.writers.join(cx);
+            fd.poll_write_ready(&mut on(writers.as_ref(), cx))
+                .map(|_| ())
         } else {
-            fd.poll_read_ready(&mut waiting.read.join(cx)).map(|_| ())
+            let readers = self.readers.join(cx);
+            fd.poll_read_ready(&mut on(readers.as_ref(), cx))
+                .map(|_| ())
         }
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
-        let Some((fd, waiting)) = self.registered() else {
+        let Some(fd) = self.registered() else {
             // Not yet listening or connecting: nothing will change by waiting.
             return Poll::Ready(self.readiness());
         };
@@ -621,8 +631,16 @@ impl NetSocket for NativeSocket {
         let want_read = wanted.intersects(Readiness::READABLE | Readiness::HANG_UP)
             || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
-        let mut read_cx = want_read.then(|| waiting.read.join(cx));
-        let mut write_cx = want_write.then(|| waiting.write.join(cx));
+        let readers = if want_read {
+            self.readers.join(cx)
+        } else {
+            None
+        };
+        let writers = if want_write {
+            self.writers.join(cx)
+        } else {
+            None
+        };
         let mut rounds = 0;
         loop {
             // tokio's readiness can be stale (still "ready" after the raw
@@ -633,15 +651,15 @@ impl NetSocket for NativeSocket {
             // costs no system call, a wakeup one.
             let mut read = None;
             let mut write = None;
-            if let Some(cx) = &mut read_cx {
-                match fd.poll_read_ready(cx) {
+            if want_read {
+                match fd.poll_read_ready(&mut on(readers.as_ref(), cx)) {
                     Poll::Ready(Ok(guard)) => read = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
                     Poll::Pending => {}
                 }
             }
-            if let Some(cx) = &mut write_cx {
-                match fd.poll_write_ready(cx) {
+            if want_write {
+                match fd.poll_write_ready(&mut on(writers.as_ref(), cx)) {
                     Poll::Ready(Ok(guard)) => write = Some(guard),
                     Poll::Ready(Err(_)) => return Poll::Ready(Readiness::ERROR),
                     Poll::Pending => {}

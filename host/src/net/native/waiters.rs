@@ -3,16 +3,19 @@
 //! tokio's `poll_read_ready` and `poll_write_ready` keep one waker per
 //! direction: a second task waiting in the same direction would take the
 //! first one's wake-up. The provider contract lets any number of tasks wait
-//! (see `NetSocket::poll_ready`), so the socket gives tokio a waker of its
-//! own for each direction, which wakes every task that waited there since
-//! the last wake-up.
+//! (see `NetSocket::poll_ready`). While one task waits, as one usually
+//! does, tokio is given its waker, as if nothing stood between them, and
+//! nothing is allocated; once a second task waits, tokio is given a waker
+//! of the socket's own, which wakes every task that waited since the last
+//! wake-up.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::mem;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Wake, Waker};
 
 use crate::net::WakerList;
 
-/// The tasks waiting in one direction.
+/// The tasks waiting in one direction, once there were several.
 #[derive(Default)]
 struct Waiters(Mutex<WakerList>);
 
@@ -34,49 +37,130 @@ impl Wake for Waiters {
     }
 }
 
-/// One direction's waiters, and the waker tokio is given for them all.
-pub(super) struct Direction {
-    waiters: Arc<Waiters>,
-    waker: Waker,
+/// Who waits in one direction.
+#[derive(Default)]
+enum State {
+    /// No one yet, or every waiter was handed over to a new registration.
+    #[default]
+    Idle,
+    /// One task, whose own waker tokio holds (or held: it may have been
+    /// woken since).
+    One(Waker),
+    /// Several tasks have waited: tokio holds the list's waker.
+    Many(Arc<Waiters>),
 }
 
-impl Default for Direction {
-    fn default() -> Direction {
-        let waiters = Arc::new(Waiters::default());
-        Direction {
-            waker: Waker::from(waiters.clone()),
-            waiters,
-        }
-    }
-}
+/// One direction of a socket: who waits there.
+#[derive(Default)]
+pub(super) struct Direction(Mutex<State>);
 
 impl Direction {
-    /// Count `cx`'s task among the waiters, and return the context to
-    /// poll tokio with. The task is added before tokio is asked, so that a
-    /// wake-up between the two cannot be missed (the cost: one spurious
-    /// wake-up, if an event comes after tokio said ready).
-    pub(super) fn join(&self, cx: &Context<'_>) -> Context<'_> {
-        let made_room = self
-            .waiters
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Count `cx`'s task among the waiters, before tokio is asked (so that
+    /// no wake-up between the two is missed). Returns the waker to give
+    /// tokio in place of `cx`'s, once several tasks wait; `None` while
+    /// `cx`'s task is the only one.
+    pub(super) fn join(&self, cx: &Context<'_>) -> Option<Waker> {
+        let waker = cx.waker();
+        let mut state = self.state();
+        let waiters = match &mut *state {
+            State::Idle => {
+                *state = State::One(waker.clone());
+                return None;
+            }
+            State::One(one) if crate::net::wakers::same_task(one, waker) => return None,
+            State::One(one) => {
+                let mut list = WakerList::default();
+                let _ = list.add(one);
+                let waiters = Arc::new(Waiters(Mutex::new(list)));
+                *state = State::Many(waiters.clone());
+                waiters
+            }
+            State::Many(waiters) => waiters.clone(),
+        };
+        drop(state);
+        let made_room = waiters
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .add(cx.waker());
+            .add(waker);
         if let Some(list) = made_room {
             list.wake();
         }
-        self.context()
+        Some(Waker::from(waiters))
     }
 
-    /// The context to poll tokio with for a look that adds no task: it
-    /// leaves the waiters' waker in tokio's slot, as a wait does.
-    pub(super) fn context(&self) -> Context<'_> {
-        Context::from_waker(&self.waker)
+    /// The waker to leave in tokio's slot for a look that adds no task
+    /// (one that does not wait): the waiting task's, or the list's; `None`
+    /// when no one waits.
+    pub(super) fn current(&self) -> Option<Waker> {
+        match &*self.state() {
+            State::Idle => None,
+            State::One(one) => Some(one.clone()),
+            State::Many(waiters) => Some(Waker::from(waiters.clone())),
+        }
     }
 
     /// Wake every waiter: the registration they waited on is gone, and
     /// they must wait on the new one.
-    pub(super) fn wake_all(&self) {
-        self.waiters.wake_all();
+    pub(super) fn hand_over(&self) {
+        let mut state = self.state();
+        match mem::take(&mut *state) {
+            State::Idle => {}
+            State::One(one) => {
+                drop(state);
+                one.wake();
+            }
+            State::Many(waiters) => {
+                *state = State::Many(waiters.clone());
+                drop(state);
+                waiters.wake_all();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::wakers::tests::Count;
+
+    fn task() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn one_task_keeps_its_own_waker_and_a_second_shares_one() {
+        let d = Direction::default();
+        let (a, wa) = task();
+        let (b, wb) = task();
+        assert!(d.join(&Context::from_waker(&wa)).is_none());
+        assert!(d.join(&Context::from_waker(&wa)).is_none(), "the same task");
+        let shared = d.join(&Context::from_waker(&wb)).expect("a second task");
+        let again = d.join(&Context::from_waker(&wa)).expect("still several");
+        assert!(shared.will_wake(&again), "one waker for them all");
+        shared.wake();
+        assert_eq!((a.get(), b.get()), (1, 1));
+    }
+
+    #[test]
+    fn a_hand_over_wakes_whoever_waits() {
+        let d = Direction::default();
+        d.hand_over();
+        let (a, wa) = task();
+        assert!(d.join(&Context::from_waker(&wa)).is_none());
+        assert!(d.current().is_some_and(|w| w.will_wake(&wa.clone())));
+        d.hand_over();
+        assert_eq!(a.get(), 1);
+        assert!(d.current().is_none(), "no one waits after the hand-over");
+        let (b, wb) = task();
+        assert!(d.join(&Context::from_waker(&wa)).is_none());
+        let _ = d.join(&Context::from_waker(&wb));
+        d.hand_over();
+        assert_eq!((a.get(), b.get()), (2, 1));
     }
 }

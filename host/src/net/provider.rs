@@ -129,10 +129,13 @@ pub trait NetSocket: Send + Sync + 'static {
     /// [`NetSocket::readiness`] at that moment. Registers `cx`'s waker when
     /// it returns `Pending`.
     ///
-    /// Any number of tasks may wait on one socket at once, in the same
-    /// direction or in both, and through either wait: each is woken (a
-    /// wake-up may be spurious, never missing). Neither a wait nor
-    /// [`NetSocket::prepare_wait`] may take another task's wake-up.
+    /// Several tasks may wait on one socket at once, in the same direction
+    /// or in both, and through either wait: each is woken (a wake-up may be
+    /// spurious, never missing). Neither a wait nor
+    /// [`NetSocket::prepare_wait`] may take another task's wake-up. (The
+    /// runtime keeps the waits on one socket few: a blocking call, a
+    /// `poll`, the poll sets, one WASI stream or queue of calls per
+    /// direction.)
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness>;
 
     /// Wait until an operation of `interest` may succeed: cheaper than

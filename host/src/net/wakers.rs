@@ -11,7 +11,11 @@ use std::task::Waker;
 
 /// Most distinct wakers one list keeps. A task that stopped waiting (its
 /// wait dropped) leaves its waker until the next wake-up; past this many,
-/// all are woken at once, and those still waiting come back.
+/// all are woken at once, and those still waiting come back. The bound
+/// must stay above the tasks that can wait on one socket in one direction
+/// at once, or they would wake each other without end: the runtime's are
+/// a blocking call, a `poll`, the instance's poll sets (16 at most), and
+/// for WASI one stream, accept, or queue of calls per direction.
 pub(crate) const MOST_KEPT: usize = 64;
 
 /// Wakers of the tasks waiting for one thing.
@@ -21,7 +25,7 @@ pub(crate) struct WakerList(Vec<Waker>);
 impl WakerList {
     /// Count `waker`'s task in (once, however often it waits). Returns the
     /// wakers that had to make room, for the caller to wake once it holds
-    /// no lock (a waker may run code that waits again).
+    /// the list's lock no longer.
     #[must_use = "the wakers returned must be woken"]
     pub(crate) fn add(&mut self, waker: &Waker) -> Option<WakerList> {
         if self.0.iter().any(|w| same_task(w, waker)) {

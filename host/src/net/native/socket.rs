@@ -178,13 +178,18 @@ impl NativeSocket {
     /// again): tokio keeps "closed" readiness for ever, so a hang-up left by
     /// a failed connect would otherwise make every later wait return at
     /// once. The tasks waiting on the old registration are woken, to wait
-    /// on the new one.
+    /// again.
     fn register_fresh(&mut self, writable: bool) -> Result<(), ErrorCode> {
         let sock = match std::mem::replace(&mut self.io, Io::Swapping) {
             Io::Plain(s) => s,
             Io::Registered(fd) => fd.into_inner(),
             Io::Swapping => unreachable!("socket state observed mid-swap"),
         };
+        // The old registration is gone, and with it the wakers tokio held
+        // (dropped, not woken): whoever waited looks again, at the new one
+        // or, if registering fails, at the plain socket.
+        self.readers.hand_over();
+        self.writers.hand_over();
         let mut interest = if writable {
             Interest::READABLE | Interest::WRITABLE
         } else {
@@ -201,8 +206,6 @@ impl NativeSocket {
             Ok(fd) => {
                 self.io = Io::Registered(fd);
                 self.write_registered = writable;
-                self.readers.hand_over();
-                self.writers.hand_over();
                 Ok(())
             }
             Err(e) => {

@@ -3,11 +3,11 @@
 //! tokio's `poll_read_ready` and `poll_write_ready` keep one waker per
 //! direction: a second task waiting in the same direction would take the
 //! first one's wake-up. The provider contract lets any number of tasks wait
-//! (see `NetSocket::poll_ready`). While one task waits, as one usually
-//! does, tokio is given its waker, as if nothing stood between them, and
-//! nothing is allocated; once a second task waits, tokio is given a waker
-//! of the socket's own, which wakes every task that waited since the last
-//! wake-up.
+//! (see `NetSocket::poll_ready`). Until a second task waits, as is usual,
+//! tokio is given the one task's waker, as if nothing stood between them,
+//! and nothing is allocated; from then on until the socket is registered
+//! anew, tokio is given a waker of the socket's own, which wakes every
+//! task that waited since the last wake-up.
 
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -46,7 +46,8 @@ enum State {
     /// One task, whose own waker tokio holds (or held: it may have been
     /// woken since).
     One(Waker),
-    /// Several tasks have waited: tokio holds the list's waker.
+    /// Several tasks have waited since the socket was registered: tokio
+    /// holds the list's waker.
     Many(Arc<Waiters>),
 }
 
@@ -104,21 +105,14 @@ impl Direction {
         }
     }
 
-    /// Wake every waiter: the registration they waited on is gone, and
-    /// they must wait on the new one.
+    /// Wake every waiter, and forget them: the registration they waited
+    /// on is gone, and they must wait again.
     pub(super) fn hand_over(&self) {
-        let mut state = self.state();
-        match mem::take(&mut *state) {
+        let taken = mem::take(&mut *self.state());
+        match taken {
             State::Idle => {}
-            State::One(one) => {
-                drop(state);
-                one.wake();
-            }
-            State::Many(waiters) => {
-                *state = State::Many(waiters.clone());
-                drop(state);
-                waiters.wake_all();
-            }
+            State::One(one) => one.wake(),
+            State::Many(waiters) => waiters.wake_all(),
         }
     }
 }

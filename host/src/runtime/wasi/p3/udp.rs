@@ -2,6 +2,8 @@
 //! functions over the socket layer's datagram operations (the policy's
 //! `udp-send` check, the peer filter, the reply rule, the size limits).
 
+use std::sync::Arc;
+
 use wasmtime::component::{Accessor, Resource};
 
 use super::error::{P3Error, P3Result};
@@ -21,6 +23,13 @@ use crate::runtime::wasi::{addr, options};
 pub struct UdpSocket {
     shared: Shared,
     family: Family,
+    /// Receives wait one at a time, in order, and so do sends; the others
+    /// queue here. A datagram then wakes the receive whose turn it is, not
+    /// every pending one, and the tasks waiting on the socket stay few
+    /// however many calls the guest makes (a provider keeps a waker per
+    /// waiting task, up to a bound: see `WakerList`).
+    receiving: Arc<tokio::sync::Mutex<()>>,
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Most sends in a row that a socket with room refuses before a socket
@@ -51,7 +60,12 @@ impl HostUdpSocket for WasockCtxView<'_> {
         let shared = Shared::open(self.ctx, family, SocketType::Datagram)
             .map_err(create_error)?
             .waits_through_cache();
-        Ok(self.table.push(UdpSocket { shared, family })?)
+        Ok(self.table.push(UdpSocket {
+            shared,
+            family,
+            receiving: Arc::default(),
+            sending: Arc::default(),
+        })?)
     }
 
     fn bind(&mut self, this: Resource<UdpSocket>, local_address: IpSocketAddress) -> P3Result<()> {
@@ -162,15 +176,16 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
             let peer = inner.sock.peer;
             Ok(send_datagram(ctx, &mut inner, peer, &data, to))
         };
-        let (shared, to, first) = store.with(|mut access| -> P3Result<_> {
+        let (shared, turn, to, first) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
             let socket = view.table.get(&this)?;
             let (shared, family) = (socket.shared.clone(), socket.family);
+            let turn = socket.sending.clone();
             let to = remote_address
                 .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
                 .transpose()?;
             let first = try_send(view.ctx, &shared, to)?;
-            Ok((shared, to, first))
+            Ok((shared, turn, to, first))
         })?;
         let mut sent = first;
         let mut waiting = None;
@@ -182,9 +197,10 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 Err(e) => return Err(datagram_error(e)),
             }
             // Taken when the send first has to wait, and kept until it
-            // ends: a place among the waiting calls.
+            // ends: a place among the waiting calls, and the send turn.
             if waiting.is_none() {
-                waiting = Some(store.with(|mut access| pending_call(access.get().ctx))?);
+                let place = store.with(|mut access| pending_call(access.get().ctx))?;
+                waiting = Some((place, turn.clone().lock_owned().await));
             }
             // A socket that says it has room and still refuses (Linux does,
             // out of ports for an implicit bind) must not hold the thread:
@@ -209,12 +225,14 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         store: &Accessor<T, Self>,
         this: Resource<UdpSocket>,
     ) -> P3Result<(Vec<u8>, IpSocketAddress)> {
-        let (shared, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
+        let (shared, turn, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
             let max_recv = view.ctx.limits.max_recv;
-            let shared = view.table.get(&this)?.shared.clone();
-            Ok((shared, max_recv, pending_call(view.ctx)?))
+            let socket = view.table.get(&this)?;
+            let (shared, turn) = (socket.shared.clone(), socket.receiving.clone());
+            Ok((shared, turn, max_recv, pending_call(view.ctx)?))
         })?;
+        let _turn = turn.lock_owned().await;
         // (A bound socket never becomes unbound again.)
         if shared.lock()?.sock.state == State::Unbound {
             return Err(Code::InvalidState.into());

@@ -16,7 +16,7 @@ use std::task::Waker;
 /// at once, or they would wake each other without end: the runtime's are
 /// a blocking call, a `poll`, the instance's poll sets (16 at most), and
 /// for WASI one stream, accept, or queue of calls per direction.
-pub(crate) const MOST_KEPT: usize = 64;
+const MOST_KEPT: usize = 64;
 
 /// Wakers of the tasks waiting for one thing.
 #[derive(Default)]
@@ -34,16 +34,6 @@ impl WakerList {
         let full = (self.0.len() >= MOST_KEPT).then(|| mem::take(self));
         self.0.push(waker.clone());
         full
-    }
-
-    /// Take the tasks out, to wake once no lock is held. The list keeps
-    /// its room when one task waited, as one usually does: no allocation
-    /// per wake-up.
-    pub(crate) fn take(&mut self) -> Taken {
-        match self.0.len() {
-            0 | 1 => Taken::One(self.0.pop()),
-            _ => Taken::Many(mem::take(self)),
-        }
     }
 
     /// Wake every task, and forget them.
@@ -68,22 +58,6 @@ impl WakerList {
 pub(crate) fn same_task(kept: &Waker, waker: &Waker) -> bool {
     kept.data() == waker.data()
         && (kept.vtable() == waker.vtable() || kept.will_wake(&waker.clone()))
-}
-
-/// The tasks taken out of a [`WakerList`], to wake.
-pub(crate) enum Taken {
-    One(Option<Waker>),
-    Many(WakerList),
-}
-
-impl Taken {
-    /// Wake them.
-    pub(crate) fn wake(self) {
-        match self {
-            Taken::One(w) => w.into_iter().for_each(Waker::wake),
-            Taken::Many(list) => list.wake(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -153,7 +127,7 @@ pub(crate) mod tests {
             for c in &counts {
                 assert!(list.add(&Waker::from(c.clone())).is_none());
             }
-            list.take().wake();
+            std::mem::take(&mut list).wake();
             assert_eq!(list.len(), 0, "{n} taken");
             assert!(counts.iter().all(|c| c.get() == 1), "{n} taken");
         }

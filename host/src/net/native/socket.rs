@@ -285,15 +285,6 @@ fn on<'a>(shared: Option<&'a Waker>, cx: &'a Context<'_>) -> Context<'a> {
     Context::from_waker(shared.unwrap_or(cx.waker()))
 }
 
-/// Poll tokio with `poll` for a look that waits for nothing: what it
-/// leaves in tokio's slot wakes the tasks waiting in `direction`.
-fn looking<R>(direction: &Direction, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
-    let waker = direction.current();
-    poll(&mut Context::from_waker(
-        waker.as_ref().unwrap_or(Waker::noop()),
-    ))
-}
-
 fn send_flags(flags: SendFlags) -> i32 {
     let mut f = libc::MSG_NOSIGNAL;
     if flags.dont_route {
@@ -591,10 +582,10 @@ impl NetSocket for NativeSocket {
         let reads = !interest.contains(Readiness::WRITABLE)
             || interest.intersects(Readiness::READABLE | Readiness::HANG_UP);
         let read_closed = reads
-            && matches!(looking(&self.readers, |cx| fd.poll_read_ready(cx)),
+            && matches!(self.readers.looking(|cx| fd.poll_read_ready(cx)),
                 Poll::Ready(Ok(guard)) if guard.ready().is_read_closed());
         let write_closed = interest.contains(Readiness::WRITABLE)
-            && matches!(looking(&self.writers, |cx| fd.poll_write_ready(cx)),
+            && matches!(self.writers.looking(|cx| fd.poll_write_ready(cx)),
                 Poll::Ready(Ok(guard)) if guard.ready().is_write_closed());
         let closed = read_closed || write_closed;
         let wanted = Readiness::READABLE | Readiness::HANG_UP | Readiness::ERROR;
@@ -634,16 +625,8 @@ impl NetSocket for NativeSocket {
         let want_read = wanted.intersects(Readiness::READABLE | Readiness::HANG_UP)
             || !interest.contains(Readiness::WRITABLE);
         let want_write = interest.contains(Readiness::WRITABLE);
-        let readers = if want_read {
-            self.readers.join(cx)
-        } else {
-            None
-        };
-        let writers = if want_write {
-            self.writers.join(cx)
-        } else {
-            None
-        };
+        let readers = want_read.then(|| self.readers.join(cx)).flatten();
+        let writers = want_write.then(|| self.writers.join(cx)).flatten();
         let mut rounds = 0;
         loop {
             // tokio's readiness can be stale (still "ready" after the raw

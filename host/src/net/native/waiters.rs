@@ -22,7 +22,7 @@ struct Waiters(Mutex<WakerList>);
 impl Waiters {
     fn wake_all(&self) {
         // Taken under the lock, woken outside it.
-        let taken = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let taken = mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
         taken.wake();
     }
 }
@@ -94,14 +94,21 @@ impl Direction {
         Some(Waker::from(waiters))
     }
 
-    /// The waker to leave in tokio's slot for a look that adds no task
-    /// (one that does not wait): the waiting task's, or the list's; `None`
-    /// when no one waits.
-    pub(super) fn current(&self) -> Option<Waker> {
-        match &*self.state() {
-            State::Idle => None,
-            State::One(one) => Some(one.clone()),
-            State::Many(waiters) => Some(Waker::from(waiters.clone())),
+    /// Run `poll` (a look at tokio's readiness that adds no task) with
+    /// the waker to leave in tokio's slot: the waiting task's, the list's,
+    /// or, when no one waits, one that does nothing. The one task's waker
+    /// is lent, not cloned (tokio's polls wake no one, so the lock may be
+    /// held meanwhile).
+    pub(super) fn looking<R>(&self, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        let state = self.state();
+        match &*state {
+            State::Idle => poll(&mut Context::from_waker(Waker::noop())),
+            State::One(one) => poll(&mut Context::from_waker(one)),
+            State::Many(waiters) => {
+                let waker = Waker::from(waiters.clone());
+                drop(state);
+                poll(&mut Context::from_waker(&waker))
+            }
         }
     }
 
@@ -147,10 +154,13 @@ mod tests {
         d.hand_over();
         let (a, wa) = task();
         assert!(d.join(&Context::from_waker(&wa)).is_none());
-        assert!(d.current().is_some_and(|w| w.will_wake(&wa.clone())));
+        assert!(d.looking(|cx| cx.waker().will_wake(&wa.clone())));
         d.hand_over();
         assert_eq!(a.get(), 1);
-        assert!(d.current().is_none(), "no one waits after the hand-over");
+        assert!(
+            d.looking(|cx| cx.waker().will_wake(Waker::noop())),
+            "no one waits after the hand-over"
+        );
         let (b, wb) = task();
         assert!(d.join(&Context::from_waker(&wa)).is_none());
         let _ = d.join(&Context::from_waker(&wb));

@@ -73,19 +73,13 @@ pub(super) fn drained_recv(
 
 #[cfg(test)]
 mod tests {
-    use std::future::poll_fn;
     use std::io::Write;
     use std::task::{Context, Poll, Waker};
     use std::time::Duration;
 
     use super::super::NativeSocket;
-    use super::super::tests::connected;
+    use super::super::tests::{connected, wait};
     use crate::net::{ErrorCode, NetSocket, Readiness, RecvBuf, RecvFlags};
-
-    async fn wait(s: &mut NativeSocket, interest: Readiness) {
-        s.prepare_wait(interest).unwrap();
-        poll_fn(|cx| s.poll_wait(cx, interest)).await;
-    }
 
     /// One receive of up to 64 bytes.
     fn recv(s: &mut NativeSocket) -> Result<Vec<u8>, ErrorCode> {

@@ -78,7 +78,7 @@ fn loopback_policy() -> Arc<Policy> {
 /// serves IP_TTL on IPv4 sockets only.
 fn expected_cases(program: &str, family: &str) -> usize {
     match (program, family) {
-        (p, _) if p == WASI_TCP => 55,
+        (p, _) if p == WASI_TCP => 56,
         (p, _) if p == WASI_UDP => 39,
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
+use bytes::Bytes;
+
 use super::tcp_outgoing::Outgoing;
 use crate::net::{ErrorCode, Family, Readiness, SockOption, SocketType};
 use crate::runtime::GuestSocket;
@@ -36,6 +38,11 @@ pub(crate) struct Inner {
     /// with its sender: the next receive returns it before asking the
     /// socket (see `udp::receive_ahead`).
     pub ahead: Option<(Vec<u8>, SocketAddr)>,
+    /// What an input stream's pollable received while it waited: the
+    /// stream's next reads return it before asking the socket; empty if
+    /// what it found was the end of the stream (see
+    /// `tcp_streams::TcpReader`).
+    pub stream_ahead: Option<Bytes>,
     /// What the provider reported as the wait of [`Shared::wait_until`]
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
@@ -83,6 +90,7 @@ impl Shared {
                 generation: 0,
                 scratch: Vec::new(),
                 ahead: None,
+                stream_ahead: None,
                 seen: None,
             })),
             gate,
@@ -245,4 +253,31 @@ impl Inner {
 /// with the provider's code, which `network-error-code` reads back.
 pub(crate) fn stream_failure(e: ErrorCode) -> wasmtime_wasi::p2::StreamError {
     wasmtime_wasi::p2::StreamError::LastOperationFailed(wasmtime::Error::new(e))
+}
+
+/// Try `attempt` (one look under the socket's lock for something to
+/// receive: a datagram, or a stream's bytes) until it finds something:
+/// `Ok(None)` (a datagram dropped unseen) looks again after letting other
+/// tasks run, so that a flood cannot hold the thread; after `would-block`,
+/// it waits through the reactor's cache, so `attempt` must look through it
+/// too ([`Inner::with_cached_calls`]) or make a real call. Errors become
+/// `E` through `error`. What the receives and receiving pollables of both
+/// WASI versions wait with.
+pub(crate) async fn receive_waiting<T, E: LayerError>(
+    shared: &Shared,
+    mut attempt: impl FnMut(&mut Inner) -> Result<Option<T>, ErrorCode>,
+    error: impl Fn(ErrorCode) -> E,
+) -> Result<T, E> {
+    loop {
+        let tried = attempt(&mut *shared.lock()?);
+        match tried {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => tokio::task::consume_budget().await,
+            Err(ErrorCode::WouldBlock) => shared
+                .wait_cached(Readiness::READABLE)
+                .await
+                .map_err(&error)?,
+            Err(e) => return Err(error(e)),
+        }
+    }
 }

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
-use super::shared::{Inner, Shared, stream_failure};
+use super::error::WasiError;
+use super::shared::{Inner, Shared, receive_waiting, stream_failure};
 use super::tcp_outgoing::{self, Events};
 use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags};
 
 /// Most bytes one `read` allocates for, whatever the guest asks: a stream
 /// read may return less than asked for.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes read ahead up to this many are copied out of the read's buffer.
+const SMALL_READ: usize = 4096;
 
 /// Most bytes `check-write` permits at once; what the socket does not take
 /// at once waits until it does (see `tcp_outgoing`).
@@ -39,11 +43,26 @@ impl InputStream for TcpReader {
         if inner.read_closed {
             return Err(StreamError::Closed);
         }
+        let want = size.min(self.max_read);
+        // What the pollable received comes first, before any error that
+        // came after it.
+        if want > 0
+            && let Some(mut ahead) = inner.stream_ahead.take()
+        {
+            if ahead.is_empty() {
+                inner.read_closed = true;
+                return Err(StreamError::Closed);
+            }
+            let got = ahead.split_to(want.min(ahead.len()));
+            if !ahead.is_empty() {
+                inner.stream_ahead = Some(ahead);
+            }
+            return Ok(got);
+        }
         if let Some(e) = inner.sock.pending_error.take() {
             inner.read_closed = true;
             return Err(stream_failure(e));
         }
-        let want = size.min(self.max_read);
         if want == 0 {
             return Ok(Bytes::new());
         }
@@ -72,15 +91,54 @@ impl InputStream for TcpReader {
 impl Pollable for TcpReader {
     /// Ready when a read would not return empty-handed: data, the end of
     /// the stream, or an error.
+    ///
+    /// The wait reads what it waited for itself, ahead of the guest's
+    /// `read` (which then takes it without a system call), and looks at
+    /// the socket only when the reactor says it may have something. After
+    /// a read that found nothing, the wait and the read that finds the
+    /// bytes are the only system calls, as for a blocking `recv`; a look
+    /// at the truth (`poll(2)`) before and after the wait made four.
     async fn ready(&mut self) {
-        self.shared
-            .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
-                inner.read_closed
+        let max_read = self.max_read;
+        // A socket that cannot wait, or whose lock a host failure poisoned,
+        // has something to report: the read retried will say what.
+        let _ = receive_waiting(
+            &self.shared,
+            |inner| {
+                if inner.read_closed
                     || inner.sock.pending_error.is_some()
-                    || inner.has(gate, Readiness::READABLE | Readiness::HANG_UP)
-            })
-            .await
+                    || inner.stream_ahead.is_some()
+                {
+                    return Ok(Some(()));
+                }
+                inner.with_cached_calls(|inner| read_ahead(inner, max_read))
+            },
+            WasiError::from,
+        )
+        .await;
     }
+}
+
+/// One look for bytes to read, kept for the stream's next read: the bytes,
+/// the end of the stream (kept as nothing), or an error (as the next read
+/// reports it); `would-block` if there is nothing yet.
+fn read_ahead(inner: &mut Inner, max_read: usize) -> Result<Option<()>, ErrorCode> {
+    let mut buf = Vec::with_capacity(max_read);
+    match inner
+        .sock
+        .net
+        .try_recv(&mut RecvBuf::new(&mut buf, max_read), RecvFlags::default())
+    {
+        // A few bytes are copied out, so that the read's whole buffer is
+        // not held until the guest reads them.
+        Ok(()) if buf.len() <= SMALL_READ => {
+            inner.stream_ahead = Some(Bytes::copy_from_slice(&buf));
+        }
+        Ok(()) => inner.stream_ahead = Some(Bytes::from(buf)),
+        Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
+        Err(e) => inner.sock.pending_error = Some(e),
+    }
+    Ok(Some(()))
 }
 
 /// The connection's `output-stream`. What the socket does not take at once

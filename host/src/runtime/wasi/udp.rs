@@ -10,7 +10,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use super::error::{WasiError, WasiResult};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
-use super::shared::{Inner, LayerError, Shared};
+use super::shared::{Inner, Shared, receive_waiting};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, RecvFlags, SendFlags, SocketType};
 use crate::runtime::admission::Gate;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::{
@@ -346,31 +346,6 @@ fn receive_ahead(
         Err(e) => inner.sock.pending_error = Some(e),
     }
     Ok(Some(()))
-}
-
-/// Try `attempt` (one look under the socket's lock, answering as
-/// [`try_receive_into`] does) until it finds a datagram: after one dropped
-/// unseen, the next look lets other tasks run first, so that a flood cannot
-/// hold the thread; after `would-block`, it waits through the reactor's
-/// cache. Errors become `E` through `error`. What both WASI versions'
-/// receive waits do.
-pub(crate) async fn receive_waiting<T, E: LayerError>(
-    shared: &Shared,
-    mut attempt: impl FnMut(&mut Inner) -> Result<Option<T>, ErrorCode>,
-    error: impl Fn(ErrorCode) -> E,
-) -> Result<T, E> {
-    loop {
-        let tried = attempt(&mut *shared.lock()?);
-        match tried {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => tokio::task::consume_budget().await,
-            Err(ErrorCode::WouldBlock) => shared
-                .wait_cached(Readiness::READABLE)
-                .await
-                .map_err(&error)?,
-            Err(e) => return Err(error(e)),
-        }
-    }
 }
 
 impl udp::HostOutgoingDatagramStream for WasockCtxView<'_> {

@@ -1133,6 +1133,39 @@ fn self_contained(ctx: &Ctx) {
             b"x".to_vec(),
         )
     });
+    // What a wait finds is kept for the reads after it, in order, however
+    // small they are, and the end of the stream comes after the bytes.
+    cases.case("stream-ready-then-small-reads-then-end", || {
+        let p = ctx.pair()?;
+        write_all(&p.server.output, b"abcdefghij")?;
+        flush(&p.server.output)?;
+        let Pair { client, server, .. } = p;
+        drop(server);
+        let r = client.input.subscribe();
+        want("input ready with data", ready_within(&r, PATIENCE))?;
+        want("still ready before any read", ready_now(&r))?;
+        want_eq(
+            "read(0) after ready",
+            want_ok("read(0)", client.input.read(0))?,
+            Vec::new(),
+        )?;
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            let piece = want_ok("read(3)", client.input.read(3))?;
+            if piece.len() > 3 {
+                return Err(format!("read(3) returned {} bytes", piece.len()));
+            }
+            if piece.is_empty() && !ready_within(&r, PATIENCE) {
+                return Err(format!("only {got:?} arrived within {PATIENCE:?}"));
+            }
+            got.extend_from_slice(&piece);
+        }
+        want_eq("bytes in order", got, b"abcdefghij".to_vec())?;
+        want("ready at the end of the stream", ready_within(&r, PATIENCE))?;
+        want_closed("read at the end", client.input.read(3))?;
+        drop(r);
+        Ok(())
+    });
     cases.case("stream-blocking-write-and-flush", || {
         let p = ctx.pair()?;
         let data = wasock_guests::pattern(4096);

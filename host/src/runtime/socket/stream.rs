@@ -92,15 +92,26 @@ pub(crate) fn try_accept(
 /// kernel's readiness unconsumed, and a poll waking on it for ever.)
 pub(crate) fn accept_ready(gate: &Gate, sock: &mut GuestSocket) -> bool {
     loop {
-        match try_accept(gate, sock) {
-            Ok(Some(conn)) => {
-                sock.pending_accept = Some(conn);
-                return true;
-            }
+        match accept_ahead(gate, sock) {
+            Ok(Some(())) => return true,
             Ok(None) => {}
-            Err(ErrorCode::WouldBlock) => return false,
-            Err(_) => return true,
+            Err(_) => return false,
         }
+    }
+}
+
+/// One look for what `accept` would say, kept for it: `Some` if it has
+/// something to say (as for [`accept_ready`]), `None` if a refused peer
+/// was closed unseen (look again), `would-block` if nothing is waiting.
+pub(crate) fn accept_ahead(gate: &Gate, sock: &mut GuestSocket) -> Result<Option<()>, ErrorCode> {
+    match try_accept(gate, sock) {
+        Ok(Some(conn)) => {
+            sock.pending_accept = Some(conn);
+            Ok(Some(()))
+        }
+        Ok(None) => Ok(None),
+        Err(ErrorCode::WouldBlock) => Err(ErrorCode::WouldBlock),
+        Err(_) => Ok(Some(())),
     }
 }
 

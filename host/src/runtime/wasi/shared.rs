@@ -256,13 +256,14 @@ pub(crate) fn stream_failure(e: ErrorCode) -> wasmtime_wasi::p2::StreamError {
 }
 
 /// Try `attempt` (one look under the socket's lock for something to
-/// receive: a datagram, or a stream's bytes) until it finds something:
-/// `Ok(None)` (a datagram dropped unseen) looks again after letting other
-/// tasks run, so that a flood cannot hold the thread; after `would-block`,
-/// it waits through the reactor's cache, so `attempt` must look through it
-/// too ([`Inner::with_cached_calls`]) or make a real call. Errors become
-/// `E` through `error`. What the receives and receiving pollables of both
-/// WASI versions wait with.
+/// receive: a datagram, a stream's bytes, or a connection) until it finds
+/// something: `Ok(None)` (a datagram or a connection from a refused peer,
+/// dropped unseen) looks again after letting other tasks run, so that a
+/// flood cannot hold the thread; after `would-block`, it waits through the
+/// reactor's cache, so `attempt` must look through it too
+/// ([`Inner::with_cached_calls`]) or make a real call. Errors become `E`
+/// through `error`. What the receives and receiving pollables of both WASI
+/// versions wait with.
 pub(crate) async fn receive_waiting<T, E: LayerError>(
     shared: &Shared,
     mut attempt: impl FnMut(&mut Inner) -> Result<Option<T>, ErrorCode>,

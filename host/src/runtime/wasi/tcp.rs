@@ -9,7 +9,7 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, Pollable, 
 
 use super::error::{WasiError, WasiResult};
 use super::network::{self as addrs, Network, check_network};
-use super::shared::{Inner, Shared};
+use super::shared::{Inner, Shared, receive_waiting};
 use super::tcp_streams::{TcpReader, TcpWriter};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, Shutdown, SockOption, SocketType};
 use crate::runtime::GuestSocket;
@@ -450,12 +450,28 @@ impl Pollable for TcpSocket {
                     })
                     .await
             }
+            // A listener's wait accepts the connection it waited for, for
+            // the guest's next `accept`, looking at the socket only when
+            // the reactor says one may be waiting: after an accept that
+            // found nothing, the wait and the accept that finds the
+            // connection are the only system calls.
             Phase::Idle => {
-                self.shared
-                    .ready_when(Readiness::READABLE, |inner: &mut Inner, gate| {
-                        inner.sock.state != State::Listening || inner.has(gate, Readiness::READABLE)
-                    })
-                    .await
+                let gate = &self.shared.gate;
+                // A socket whose lock a host failure poisoned has something
+                // to report: the accept retried will say what.
+                let _ = receive_waiting(
+                    &self.shared,
+                    |inner| {
+                        if inner.sock.state != State::Listening
+                            || inner.sock.pending_accept.is_some()
+                        {
+                            return Ok(Some(()));
+                        }
+                        inner.with_cached_calls(|inner| stream::accept_ahead(gate, &mut inner.sock))
+                    },
+                    WasiError::from,
+                )
+                .await;
             }
             _ => {}
         }

@@ -15,9 +15,6 @@ use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags};
 /// read may return less than asked for.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Bytes read ahead up to this many are copied out of the read's buffer.
-const SMALL_READ: usize = 4096;
-
 /// Most bytes `check-write` permits at once; what the socket does not take
 /// at once waits until it does (see `tcp_outgoing`).
 const WRITE_PERMIT: usize = 64 * 1024;
@@ -38,52 +35,40 @@ impl TcpReader {
 }
 
 impl InputStream for TcpReader {
+    /// What the pollable read ahead comes first, before any error that
+    /// came after it; with nothing read ahead, one read of the socket, as
+    /// the pollable's, handed out at once.
     fn read(&mut self, size: usize) -> StreamResult<Bytes> {
         let mut inner = self.shared.lock_stream()?;
         if inner.read_closed {
             return Err(StreamError::Closed);
         }
         let want = size.min(self.max_read);
-        // What the pollable received comes first, before any error that
-        // came after it.
-        if want > 0
-            && let Some(mut ahead) = inner.stream_ahead.take()
-        {
-            if ahead.is_empty() {
-                inner.read_closed = true;
-                return Err(StreamError::Closed);
+        if want > 0 {
+            if inner.stream_ahead.is_none()
+                && inner.sock.pending_error.is_none()
+                && read_ahead(&mut inner, want) == Err(ErrorCode::WouldBlock)
+            {
+                return Ok(Bytes::new());
             }
-            let got = ahead.split_to(want.min(ahead.len()));
-            if !ahead.is_empty() {
-                inner.stream_ahead = Some(ahead);
+            if let Some(mut ahead) = inner.stream_ahead.take() {
+                // Nothing, with room: the peer ended the stream.
+                if ahead.is_empty() {
+                    inner.read_closed = true;
+                    return Err(StreamError::Closed);
+                }
+                let got = ahead.split_to(want.min(ahead.len()));
+                if !ahead.is_empty() {
+                    inner.stream_ahead = Some(ahead);
+                }
+                return Ok(got);
             }
-            return Ok(got);
         }
         if let Some(e) = inner.sock.pending_error.take() {
             inner.read_closed = true;
             return Err(stream_failure(e));
         }
-        if want == 0 {
-            return Ok(Bytes::new());
-        }
-        let mut buf = Vec::with_capacity(want);
-        match inner
-            .sock
-            .net
-            .try_recv(&mut RecvBuf::new(&mut buf, want), RecvFlags::default())
-        {
-            // Nothing, with room: the peer ended the stream.
-            Ok(()) if buf.is_empty() => {
-                inner.read_closed = true;
-                Err(StreamError::Closed)
-            }
-            Ok(()) => Ok(Bytes::from(buf)),
-            Err(ErrorCode::WouldBlock) => Ok(Bytes::new()),
-            Err(e) => {
-                inner.read_closed = true;
-                Err(stream_failure(e))
-            }
-        }
+        Ok(Bytes::new())
     }
 }
 
@@ -119,21 +104,16 @@ impl Pollable for TcpReader {
     }
 }
 
-/// One look for bytes to read, kept for the stream's next read: the bytes,
-/// the end of the stream (kept as nothing), or an error (as the next read
-/// reports it); `would-block` if there is nothing yet.
-fn read_ahead(inner: &mut Inner, max_read: usize) -> Result<Option<()>, ErrorCode> {
-    let mut buf = Vec::with_capacity(max_read);
+/// One look for up to `max` bytes to read, kept for the stream's next
+/// read: the bytes, the end of the stream (kept as nothing), or an error
+/// (as the next read reports it); `would-block` if there is nothing yet.
+fn read_ahead(inner: &mut Inner, max: usize) -> Result<Option<()>, ErrorCode> {
+    let mut buf = Vec::with_capacity(max);
     match inner
         .sock
         .net
-        .try_recv(&mut RecvBuf::new(&mut buf, max_read), RecvFlags::default())
+        .try_recv(&mut RecvBuf::new(&mut buf, max), RecvFlags::default())
     {
-        // A few bytes are copied out, so that the read's whole buffer is
-        // not held until the guest reads them.
-        Ok(()) if buf.len() <= SMALL_READ => {
-            inner.stream_ahead = Some(Bytes::copy_from_slice(&buf));
-        }
         Ok(()) => inner.stream_ahead = Some(Bytes::from(buf)),
         Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
         Err(e) => inner.sock.pending_error = Some(e),

@@ -462,11 +462,10 @@ impl Pollable for TcpSocket {
                 let _ = receive_waiting(
                     &self.shared,
                     |inner| {
-                        if inner.sock.state != State::Listening
-                            || inner.sock.pending_accept.is_some()
-                        {
+                        if inner.sock.state != State::Listening {
                             return Ok(Some(()));
                         }
+                        // (A connection already kept is found again.)
                         inner.with_cached_calls(|inner| stream::accept_ahead(gate, &mut inner.sock))
                     },
                     WasiError::from,

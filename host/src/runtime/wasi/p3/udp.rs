@@ -15,8 +15,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 };
 use crate::runtime::ctx::{WasockCtx, WasockCtxView};
 use crate::runtime::socket::{State, datagram};
-use crate::runtime::wasi::shared::receive_waiting;
-use crate::runtime::wasi::shared::{Inner, Shared};
+use crate::runtime::wasi::shared::{Inner, Shared, receive_waiting};
 use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
 use crate::runtime::wasi::{addr, options};
 

@@ -20,6 +20,6 @@ pub use error::ErrorCode;
 pub use provider::{BoxFuture, NetSocket, Provider};
 pub use recv_buf::RecvBuf;
 pub use types::{
-    ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
+    Calls, ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
     SockOption, SocketType,
 };

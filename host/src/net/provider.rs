@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use super::error::ErrorCode;
 use super::recv_buf::RecvBuf;
 use super::types::{
-    ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
+    Calls, ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
     SockOption, SocketType,
 };
 
@@ -152,10 +152,12 @@ pub trait NetSocket: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Tell the provider whether the guest uses this socket in blocking mode.
-    /// In blocking mode the runtime retries every `WouldBlock` after
+    /// Tell the provider how the runtime follows up a `WouldBlock` from the
+    /// calls that come (see [`Calls`]): with [`Calls::Waiting`] or
+    /// [`Calls::Look`] the runtime retries every `WouldBlock` after
     /// [`NetSocket::poll_wait`], so a provider may answer `WouldBlock` from
-    /// cached readiness without a system call; in non-blocking mode every
-    /// `try_*` must really try, so that what `poll` reported holds.
-    fn set_blocking(&mut self, _blocking: bool) {}
+    /// cached readiness without a system call; with [`Calls::Real`] (a
+    /// non-blocking guest's socket) every `try_*` must really try, so that
+    /// what `poll` reported holds. Sockets start in [`Calls::Waiting`].
+    fn set_calls(&mut self, _calls: Calls) {}
 }

@@ -256,6 +256,27 @@ impl OptionName {
     }
 }
 
+/// How a socket's calls may answer `would-block` (see
+/// [`NetSocket::set_calls`](crate::net::NetSocket::set_calls)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calls {
+    /// Every call really tries, so that what a `poll` reported holds: a
+    /// non-blocking guest's socket.
+    Real,
+    /// Every `would-block` is followed by a wait
+    /// ([`NetSocket::poll_wait`](crate::net::NetSocket::poll_wait)) and the
+    /// call again, and so are the calls after it: a blocking guest's
+    /// socket. The provider may answer `would-block` from what it already
+    /// knows (the reactor's cached readiness), and may let one call do a
+    /// little more so that the next one can (a receive that learns it
+    /// emptied the queue).
+    Waiting,
+    /// As [`Calls::Waiting`] for this call, but the calls around it are
+    /// real: a look ahead between a non-blocking guest's calls (a WASI
+    /// pollable's). Preparing the next call's answer would be wasted.
+    Look,
+}
+
 /// How a connect started or stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectState {

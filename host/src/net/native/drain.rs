@@ -79,7 +79,7 @@ mod tests {
 
     use super::super::NativeSocket;
     use super::super::tests::{connected, wait};
-    use crate::net::{ErrorCode, NetSocket, Readiness, RecvBuf, RecvFlags};
+    use crate::net::{Calls, ErrorCode, NetSocket, Readiness, RecvBuf, RecvFlags};
 
     /// One receive of up to 64 bytes.
     fn recv(s: &mut NativeSocket) -> Result<Vec<u8>, ErrorCode> {
@@ -152,6 +152,33 @@ mod tests {
         drop(peer);
         wait(&mut s, Readiness::READABLE).await;
         assert!(recv(&mut s).unwrap().is_empty());
+    }
+
+    /// A look between a non-blocking guest's calls (a WASI pollable's) may
+    /// answer from the cache but learns nothing for the next call: after
+    /// it emptied the queue, the next look asks the kernel as the guest's
+    /// own receive would, and finds what arrived since.
+    #[tokio::test]
+    async fn a_look_prepares_nothing_for_the_next_call() {
+        let (mut s, mut peer) = connected(false).await;
+        s.set_calls(Calls::Look);
+
+        peer.write_all(&[1; 64]).unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [1; 64]);
+
+        peer.write_all(&[2; 64]).unwrap();
+        queued(&s, 64);
+        assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+
+        // Once the guest waits as a blocking socket, its receives learn.
+        s.set_calls(Calls::Waiting);
+        peer.write_all(&[3; 64]).unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [3; 64]);
+        peer.write_all(&[4; 64]).unwrap();
+        queued(&s, 64);
+        assert_eq!(recv(&mut s), Err(ErrorCode::WouldBlock));
     }
 
     /// A non-blocking guest's waits tell the truth whatever the reactor's

@@ -14,7 +14,7 @@ use super::drain::{Inq, drained_recv};
 use super::sys;
 use super::waiters::Direction;
 use crate::net::{
-    ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
+    Calls, ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
     RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
 };
 
@@ -45,8 +45,9 @@ pub struct NativeSocket {
     /// sockets to inherit; the kernel is given only `some(0)` (see
     /// `options::set`).
     linger: Option<std::time::Duration>,
-    /// The guest blocks on this socket (see `NetSocket::set_blocking`).
-    blocking: bool,
+    /// How the runtime follows up a `would-block` (see
+    /// `NetSocket::set_calls`).
+    calls: Calls,
     /// The reactor watches for writability too. Datagram sockets and
     /// listeners start without: a UDP socket turns writable again after
     /// every datagram it sends, which would wake the reactor for nothing;
@@ -93,7 +94,7 @@ impl NativeSocket {
             shut_write: false,
             multicast_if: 0,
             linger: None,
-            blocking: true,
+            calls: Calls::Waiting,
             write_registered: false,
             register_on_wait: false,
             inq: Inq::Off,
@@ -136,7 +137,7 @@ impl NativeSocket {
             shut_write: false,
             multicast_if: 0,
             linger: None,
-            blocking: true,
+            calls: Calls::Waiting,
             write_registered: false,
             register_on_wait: true,
             inq: Inq::Off,
@@ -233,7 +234,7 @@ impl NativeSocket {
         mut f: impl FnMut(&Socket) -> io::Result<R>,
     ) -> Result<R, ErrorCode> {
         match &self.io {
-            Io::Registered(fd) if self.blocking && interest == Interest::READABLE => {
+            Io::Registered(fd) if self.calls != Calls::Real && interest == Interest::READABLE => {
                 fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
             }
             // The reactor does not watch writability yet: just try.
@@ -431,7 +432,10 @@ impl NetSocket for NativeSocket {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
-        let drain_aware = self.blocking && self.socket_type == SocketType::Stream && !flags.peek;
+        // Learning that a receive emptied the queue pays only if the next
+        // receive may answer from the reactor's cache too.
+        let drain_aware =
+            self.calls == Calls::Waiting && self.socket_type == SocketType::Stream && !flags.peek;
         let flags = recv_flags(flags);
         let spare = buf.unfilled();
         let n = match &self.io {
@@ -562,8 +566,8 @@ impl NetSocket for NativeSocket {
         sys::poll_now(self.sock().as_raw_fd())
     }
 
-    fn set_blocking(&mut self, blocking: bool) {
-        self.blocking = blocking;
+    fn set_calls(&mut self, calls: Calls) {
+        self.calls = calls;
     }
 
     fn prepare_wait(&mut self, interest: Readiness) -> Result<(), ErrorCode> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::NativeSocket;
 use crate::net::wakers::tests::Count;
 use crate::net::{
-    ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SendFlags,
+    Calls, ConnectState, ErrorCode, Family, NetSocket, Readiness, RecvBuf, RecvFlags, SendFlags,
     SocketType,
 };
 
@@ -22,7 +22,7 @@ async fn an_error_report_wakes_a_waiting_receive() {
         // A port that was open a moment ago.
         let gone = UdpSocket::bind(any).unwrap().local_addr().unwrap();
         let mut s = NativeSocket::open(family, SocketType::Datagram).unwrap();
-        s.set_blocking(true);
+        s.set_calls(Calls::Waiting);
         assert_eq!(s.start_connect(gone), Ok(ConnectState::Connected));
 
         s.prepare_wait(Readiness::READABLE).unwrap();
@@ -48,7 +48,11 @@ async fn an_error_report_wakes_a_waiting_receive() {
 pub(super) async fn connected(blocking: bool) -> (NativeSocket, std::net::TcpStream) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut s = NativeSocket::open(Family::Ipv4, SocketType::Stream).unwrap();
-    s.set_blocking(blocking);
+    s.set_calls(if blocking {
+        Calls::Waiting
+    } else {
+        Calls::Real
+    });
     while s.start_connect(l.local_addr().unwrap()) == Ok(ConnectState::InProgress)
         && s.connect_state() == Ok(ConnectState::InProgress)
     {

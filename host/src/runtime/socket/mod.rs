@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::net::{ErrorCode, Family, NetSocket, Readiness, SocketType};
+use crate::net::{Calls, ErrorCode, Family, NetSocket, Readiness, SocketType};
 use crate::policy::Operation;
 use crate::runtime::admission::{Contacts, Gate};
 use crate::runtime::budget::Share;
@@ -151,10 +151,19 @@ impl GuestSocket {
     /// non-blocking socket), whatever the guest's mode: looking ahead must
     /// see the truth, not a cached readiness.
     pub(crate) fn with_real_calls<R>(&mut self, f: impl FnOnce(&mut GuestSocket) -> R) -> R {
-        self.net.set_blocking(false);
+        self.net.set_calls(Calls::Real);
         let r = f(self);
-        self.net.set_blocking(!self.nonblocking);
+        self.net.set_calls(self.calls());
         r
+    }
+
+    /// How the provider's calls may answer for the guest's mode.
+    pub(crate) fn calls(&self) -> Calls {
+        if self.nonblocking {
+            Calls::Real
+        } else {
+            Calls::Waiting
+        }
     }
 
     fn readiness_now(&mut self, gate: &Gate) -> Readiness {

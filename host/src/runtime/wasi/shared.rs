@@ -9,7 +9,7 @@ use std::task::Poll;
 use bytes::Bytes;
 
 use super::tcp_outgoing::Outgoing;
-use crate::net::{ErrorCode, Family, Readiness, SockOption, SocketType};
+use crate::net::{Calls, ErrorCode, Family, Readiness, SockOption, SocketType};
 use crate::runtime::GuestSocket;
 use crate::runtime::admission::Gate;
 use crate::runtime::ctx::WasockCtx;
@@ -80,7 +80,7 @@ impl Shared {
     /// operation after a pollable said ready finds what it said.
     pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
         sock.nonblocking = true;
-        sock.net.set_blocking(false);
+        sock.net.set_calls(Calls::Real);
         Shared {
             inner: Arc::new(Mutex::new(Inner {
                 sock,
@@ -125,7 +125,7 @@ impl Shared {
     pub(crate) fn waits_through_cache(self) -> Shared {
         if let Ok(mut inner) = self.inner.lock() {
             inner.sock.nonblocking = false;
-            inner.sock.net.set_blocking(true);
+            inner.sock.net.set_calls(Calls::Waiting);
         }
         self
     }
@@ -226,14 +226,15 @@ impl Shared {
 impl Inner {
     /// Run `f` with the provider answering `would-block` from the
     /// reactor's cache (no system call while the reactor saw nothing
-    /// change), as for a guest's blocking socket: right for a look that is
-    /// followed, on `would-block`, by [`Shared::wait_cached`] and another
-    /// look, as a pollable's wait does. Calls the guest makes itself stay
-    /// real calls.
+    /// change): right for a look that is followed, on `would-block`, by
+    /// [`Shared::wait_cached`] and another look, as a pollable's wait does.
+    /// Calls the guest makes itself stay real calls, so the look is a
+    /// [`Calls::Look`]: the provider prepares nothing for the call after
+    /// it.
     pub(crate) fn with_cached_calls<R>(&mut self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        self.sock.net.set_blocking(true);
+        self.sock.net.set_calls(Calls::Look);
         let r = f(self);
-        self.sock.net.set_blocking(!self.sock.nonblocking);
+        self.sock.net.set_calls(self.sock.calls());
         r
     }
 

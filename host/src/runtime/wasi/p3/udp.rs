@@ -56,7 +56,7 @@ impl HostUdpSocket for WasockCtxView<'_> {
     fn create(&mut self, address_family: IpAddressFamily) -> P3Result<Resource<UdpSocket>> {
         let family = addrs::family_to_net(address_family);
         // Receives wait through the reactor's cache (sends still make the
-        // system call first: see `NetSocket::set_blocking`).
+        // system call first: see `NetSocket::set_calls`).
         let shared = Shared::open(self.ctx, family, SocketType::Datagram)
             .map_err(create_error)?
             .waits_through_cache();

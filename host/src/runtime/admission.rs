@@ -184,8 +184,8 @@ impl Gate {
     /// An empty reply-rule memory, bounded by this gate's budget.
     pub(crate) fn contacts(&self) -> Contacts {
         Contacts {
-            peers: HashSet::new(),
-            share: self.contacts.empty_share(),
+            budget: self.contacts.clone(),
+            known: None,
         }
     }
 }
@@ -194,6 +194,15 @@ impl Gate {
 /// grant. Bounded per holder and, through its share, per instance; dropping
 /// it gives the share back.
 pub(crate) struct Contacts {
+    /// The instance's budget of remembered peers.
+    budget: Arc<Budget>,
+    /// The peers, from the first one on: boxed, since most sockets (every
+    /// stream) never send a datagram, and each would pay for the room.
+    known: Option<Box<Known>>,
+}
+
+/// The peers a [`Contacts`] remembers, and its share of the budget.
+struct Known {
     peers: HashSet<(IpAddr, u16)>,
     share: Share,
 }
@@ -201,17 +210,26 @@ pub(crate) struct Contacts {
 impl Contacts {
     /// Remember `peer` (address and port), within the bounds.
     pub(crate) fn remember(&mut self, peer: SocketAddr) {
+        let budget = &self.budget;
+        let known = self.known.get_or_insert_with(|| {
+            Box::new(Known {
+                peers: HashSet::new(),
+                share: budget.empty_share(),
+            })
+        });
         let key = (peer.ip(), peer.port());
-        if self.peers.len() < MAX_CONTACTED
-            && !self.peers.contains(&key)
-            && self.share.resize(self.share.amount() + 1)
+        if known.peers.len() < MAX_CONTACTED
+            && !known.peers.contains(&key)
+            && known.share.resize(known.share.amount() + 1)
         {
-            self.peers.insert(key);
+            known.peers.insert(key);
         }
     }
 
     /// Whether `peer` was sent to (flow label and scope aside).
     pub(crate) fn contains(&self, peer: &SocketAddr) -> bool {
-        self.peers.contains(&(peer.ip(), peer.port()))
+        self.known
+            .as_ref()
+            .is_some_and(|k| k.peers.contains(&(peer.ip(), peer.port())))
     }
 }

@@ -63,8 +63,9 @@ pub struct GuestSocket {
     /// without a `udp-recv` grant.
     pub(crate) contacted: Contacts,
     /// A connection taken from the queue by `poll` (to check it against the
-    /// policy) and not yet returned by `accept`.
-    pub(crate) pending_accept: Option<stream::Connection>,
+    /// policy) and not yet returned by `accept`. Boxed: only listeners
+    /// keep one, and every socket would pay for the room.
+    pub(crate) pending_accept: Option<Box<stream::Connection>>,
     /// An error the system reported to a call that could not pass it on,
     /// kept for the next receive (or `take-error`), as the system would
     /// have: the outcome of a non-blocking connect that `poll` collected,

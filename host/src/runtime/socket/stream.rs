@@ -77,7 +77,7 @@ pub(crate) fn try_accept(
     sock: &mut GuestSocket,
 ) -> Result<Option<Connection>, ErrorCode> {
     if let Some(pending) = sock.pending_accept.take() {
-        return Ok(Some(pending));
+        return Ok(Some(*pending));
     }
     let (net, peer) = sock.net.try_accept()?;
     Ok(gate
@@ -106,7 +106,7 @@ pub(crate) fn accept_ready(gate: &Gate, sock: &mut GuestSocket) -> bool {
 pub(crate) fn accept_ahead(gate: &Gate, sock: &mut GuestSocket) -> Result<Option<()>, ErrorCode> {
     match try_accept(gate, sock) {
         Ok(Some(conn)) => {
-            sock.pending_accept = Some(conn);
+            sock.pending_accept = Some(Box::new(conn));
             Ok(Some(()))
         }
         Ok(None) => Ok(None),

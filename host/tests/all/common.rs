@@ -281,9 +281,20 @@ impl Running {
         }
     }
 
-    /// Wait for the end.
+    /// Wait for the end: a guest still running after a few waits' worth
+    /// of patience fails the test, with what it wrote so far, rather than
+    /// hang it (a blocking accept or receive whose wake-up went missing
+    /// would wait for ever).
     pub async fn finish(self) -> Finished {
-        let exit = self.task.await.expect("guest task");
+        let exit = match tokio::time::timeout(PATIENCE * 3, self.task).await {
+            Ok(exit) => exit.expect("guest task"),
+            Err(_) => panic!(
+                "the guest did not finish in {:?}; stdout:\n{}\nstderr:\n{}",
+                PATIENCE * 3,
+                String::from_utf8_lossy(&self.stdout.contents()),
+                String::from_utf8_lossy(&self.stderr.contents()),
+            ),
+        };
         Finished {
             exit,
             stdout: String::from_utf8_lossy(&self.stdout.contents()).into_owned(),

@@ -34,19 +34,24 @@ pub(crate) struct Inner {
     /// Where datagrams are received before they are copied out at their
     /// own size: allocated once, at the first receive.
     pub scratch: Vec<u8>,
-    /// A datagram an incoming stream's pollable received while it waited,
-    /// with its sender: the next receive returns it before asking the
-    /// socket (see `udp::receive_ahead`).
-    pub ahead: Option<(Vec<u8>, SocketAddr)>,
-    /// What an input stream's pollable received while it waited: the
-    /// stream's next reads return it before asking the socket; empty if
-    /// what it found was the end of the stream (see
-    /// `tcp_streams::TcpReader`).
-    pub stream_ahead: Option<Bytes>,
+    /// What a pollable received while it waited: the next receive or
+    /// read returns it before asking the socket.
+    pub ahead: Option<Ahead>,
     /// What the provider reported as the wait of [`Shared::wait_until`]
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
     seen: Option<Readiness>,
+}
+
+/// What a pollable received ahead of the guest's next call: one slot for
+/// both kinds, since a socket is one or the other.
+pub(crate) enum Ahead {
+    /// An incoming datagram stream's: a datagram and its sender (see
+    /// `udp::receive_ahead`).
+    Datagram(Vec<u8>, SocketAddr),
+    /// An input stream's: bytes, or nothing if what it found was the end
+    /// of the stream (see `tcp_streams::TcpReader`).
+    Bytes(Bytes),
 }
 
 /// A socket whose lock a host panic poisoned: a host defect, which traps
@@ -90,7 +95,6 @@ impl Shared {
                 generation: 0,
                 scratch: Vec::new(),
                 ahead: None,
-                stream_ahead: None,
                 seen: None,
             })),
             gate,

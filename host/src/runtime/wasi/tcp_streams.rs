@@ -7,7 +7,7 @@ use bytes::Bytes;
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 use super::error::WasiError;
-use super::shared::{Inner, Shared, receive_waiting, stream_failure};
+use super::shared::{Ahead, Inner, Shared, receive_waiting, stream_failure};
 use super::tcp_outgoing::{self, Events};
 use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags};
 
@@ -45,13 +45,13 @@ impl InputStream for TcpReader {
         }
         let want = size.min(self.max_read);
         if want > 0 {
-            if inner.stream_ahead.is_none()
+            if inner.ahead.is_none()
                 && inner.sock.pending_error.is_none()
                 && read_ahead(&mut inner, want) == Err(ErrorCode::WouldBlock)
             {
                 return Ok(Bytes::new());
             }
-            if let Some(mut ahead) = inner.stream_ahead.take() {
+            if let Some(Ahead::Bytes(mut ahead)) = inner.ahead.take() {
                 // Nothing, with room: the peer ended the stream.
                 if ahead.is_empty() {
                     inner.read_closed = true;
@@ -59,7 +59,7 @@ impl InputStream for TcpReader {
                 }
                 let got = ahead.split_to(want.min(ahead.len()));
                 if !ahead.is_empty() {
-                    inner.stream_ahead = Some(ahead);
+                    inner.ahead = Some(Ahead::Bytes(ahead));
                 }
                 return Ok(got);
             }
@@ -90,9 +90,7 @@ impl Pollable for TcpReader {
         let _ = receive_waiting(
             &self.shared,
             |inner| {
-                if inner.read_closed
-                    || inner.sock.pending_error.is_some()
-                    || inner.stream_ahead.is_some()
+                if inner.read_closed || inner.sock.pending_error.is_some() || inner.ahead.is_some()
                 {
                     return Ok(Some(()));
                 }
@@ -114,7 +112,7 @@ fn read_ahead(inner: &mut Inner, max: usize) -> Result<Option<()>, ErrorCode> {
         .net
         .try_recv(&mut RecvBuf::new(&mut buf, max), RecvFlags::default())
     {
-        Ok(()) => inner.stream_ahead = Some(Bytes::from(buf)),
+        Ok(()) => inner.ahead = Some(Ahead::Bytes(Bytes::from(buf))),
         Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
         Err(e) => inner.sock.pending_error = Some(e),
     }

@@ -10,7 +10,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use super::error::{WasiError, WasiResult};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
-use super::shared::{Inner, Shared, receive_waiting};
+use super::shared::{Ahead, Inner, Shared, receive_waiting};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, RecvFlags, SendFlags, SocketType};
 use crate::runtime::admission::Gate;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::network::{
@@ -340,7 +340,7 @@ fn receive_ahead(
     remote: Option<SocketAddr>,
 ) -> Result<Option<()>, ErrorCode> {
     match try_receive_into(gate, inner, want, remote) {
-        Ok(Some(datagram)) => inner.ahead = Some(datagram),
+        Ok(Some((data, from))) => inner.ahead = Some(Ahead::Datagram(data, from)),
         Ok(None) => return Ok(None),
         Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
         Err(e) => inner.sock.pending_error = Some(e),
@@ -464,7 +464,7 @@ pub(crate) fn try_receive_into(
     remote: Option<SocketAddr>,
 ) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
     let want = want.clamp(1, MAX_DATAGRAM_BUFFER);
-    if let Some((mut data, from)) = inner.ahead.take() {
+    if let Some(Ahead::Datagram(mut data, from)) = inner.ahead.take() {
         if remote.is_some_and(|r| !same_peer(r, from)) {
             return Ok(None);
         }

@@ -286,11 +286,11 @@ impl Running {
     /// hang it (a blocking accept or receive whose wake-up went missing
     /// would wait for ever).
     pub async fn finish(self) -> Finished {
-        let exit = match tokio::time::timeout(PATIENCE * 3, self.task).await {
+        let patience = PATIENCE * 3;
+        let exit = match tokio::time::timeout(patience, self.task).await {
             Ok(exit) => exit.expect("guest task"),
             Err(_) => panic!(
-                "the guest did not finish in {:?}; stdout:\n{}\nstderr:\n{}",
-                PATIENCE * 3,
+                "the guest did not finish in {patience:?}; stdout:\n{}\nstderr:\n{}",
                 String::from_utf8_lossy(&self.stdout.contents()),
                 String::from_utf8_lossy(&self.stderr.contents()),
             ),

@@ -225,8 +225,7 @@ impl HostSocket for WasockCtxView<'_> {
 
     fn set_nonblocking(&mut self, this: Resource<GuestSocket>, enabled: bool) -> SocketResult<()> {
         let sock = self.sock(&this)?;
-        sock.nonblocking = enabled;
-        sock.net.set_calls(sock.calls());
+        sock.set_nonblocking(enabled);
         Ok(())
     }
 

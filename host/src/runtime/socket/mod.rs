@@ -158,6 +158,13 @@ impl GuestSocket {
         r
     }
 
+    /// Put the socket in the guest's non-blocking or blocking mode, and
+    /// tell the provider how its calls may answer in that mode.
+    pub(crate) fn set_nonblocking(&mut self, on: bool) {
+        self.nonblocking = on;
+        self.net.set_calls(self.calls());
+    }
+
     /// How the provider's calls may answer for the guest's mode.
     pub(crate) fn calls(&self) -> Calls {
         if self.nonblocking {

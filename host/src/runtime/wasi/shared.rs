@@ -84,8 +84,7 @@ impl Shared {
     /// call for real (no `would-block` from cached readiness), so that an
     /// operation after a pollable said ready finds what it said.
     pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
-        sock.nonblocking = true;
-        sock.net.set_calls(Calls::Real);
+        sock.set_nonblocking(true);
         Shared {
             inner: Arc::new(Mutex::new(Inner {
                 sock,
@@ -128,8 +127,7 @@ impl Shared {
     /// [`NetSocket::poll_wait`]: crate::net::NetSocket::poll_wait
     pub(crate) fn waits_through_cache(self) -> Shared {
         if let Ok(mut inner) = self.inner.lock() {
-            inner.sock.nonblocking = false;
-            inner.sock.net.set_calls(Calls::Waiting);
+            inner.sock.set_nonblocking(false);
         }
         self
     }

@@ -28,11 +28,11 @@ pub struct RecvBuf<'a> {
 }
 
 impl<'a> RecvBuf<'a> {
-    /// A buffer that appends to `vec` until it holds `limit` bytes in all
-    /// (reserving that capacity now).
+    /// A buffer that appends to `vec` until it holds `limit` bytes in all.
+    /// The room is reserved when a provider first asks for it, so that a
+    /// receive that finds nothing without a system call allocates nothing.
     pub fn new(vec: &'a mut Vec<u8>, limit: usize) -> RecvBuf<'a> {
         let limit = limit.max(vec.len());
-        vec.reserve_exact(limit - vec.len());
         RecvBuf { vec, limit }
     }
 
@@ -53,9 +53,11 @@ impl<'a> RecvBuf<'a> {
         n
     }
 
-    /// The unfilled space, for the system to write into.
+    /// The unfilled space, for the system to write into (reserved now, if
+    /// it was not yet).
     pub fn unfilled(&mut self) -> &mut [MaybeUninit<u8>] {
         let remaining = self.remaining();
+        self.vec.reserve_exact(remaining);
         &mut self.vec.spare_capacity_mut()[..remaining]
     }
 

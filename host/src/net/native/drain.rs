@@ -3,14 +3,13 @@
 //! `EAGAIN`.
 
 use std::io;
-use std::mem::MaybeUninit;
 
 use socket2::Socket;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use super::sys;
-use crate::net::ErrorCode;
+use crate::net::{ErrorCode, RecvBuf};
 
 /// Whether a stream socket's receives learn how much is left queued
 /// (`TCP_INQ`).
@@ -53,12 +52,12 @@ impl Inq {
 /// tokio never clears (and after a FIN the kernel counts one byte left).
 pub(super) fn drained_recv(
     fd: &AsyncFd<Socket>,
-    buf: &mut [MaybeUninit<u8>],
+    buf: &mut RecvBuf<'_>,
     flags: i32,
 ) -> Result<usize, ErrorCode> {
     let mut drained = None;
     let got = fd.try_io(Interest::READABLE, |s| {
-        let (n, left) = sys::recv_inq(s, buf, flags)?;
+        let (n, left) = sys::recv_inq(s, buf.unfilled(), flags)?;
         if n > 0 && left == Some(0) {
             drained = Some(n);
             return Err(io::ErrorKind::WouldBlock.into());
@@ -179,6 +178,28 @@ mod tests {
         peer.write_all(&[4; 64]).unwrap();
         queued(&s, 64);
         assert_eq!(recv(&mut s), Err(ErrorCode::WouldBlock));
+    }
+
+    /// A receive that the reactor's cache answers (`would-block`, with no
+    /// system call) takes no room from the allocator: only one that asks
+    /// the kernel does.
+    #[tokio::test]
+    async fn a_receive_the_cache_answers_allocates_nothing() {
+        let (mut s, mut peer) = connected(true).await;
+        peer.write_all(&[1; 64]).unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(recv(&mut s).unwrap(), [1; 64]);
+
+        let mut got = Vec::new();
+        let r = s.try_recv(&mut RecvBuf::new(&mut got, 4096), RecvFlags::default());
+        assert_eq!(r, Err(ErrorCode::WouldBlock));
+        assert_eq!(got.capacity(), 0, "a cached would-block allocated");
+
+        peer.write_all(&[2; 64]).unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        s.try_recv(&mut RecvBuf::new(&mut got, 4096), RecvFlags::default())
+            .unwrap();
+        assert_eq!(got, [2; 64]);
     }
 
     /// A non-blocking guest's waits tell the truth whatever the reactor's

@@ -437,14 +437,17 @@ impl NetSocket for NativeSocket {
         let drain_aware =
             self.calls == Calls::Waiting && self.socket_type == SocketType::Stream && !flags.peek;
         let flags = recv_flags(flags);
-        let spare = buf.unfilled();
+        // The buffer's room is asked for in the call, so that an answer
+        // from the reactor's cache allocates nothing.
         let n = match &self.io {
             // (An accepted connection served without ever waiting is never
             // registered, and never pays for the option.)
             Io::Registered(fd) if drain_aware && self.inq.enable(fd) => {
-                drained_recv(fd, spare, flags)?
+                drained_recv(fd, buf, flags)?
             }
-            _ => self.op(Interest::READABLE, |s| s.recv_with_flags(spare, flags))?,
+            _ => self.op(Interest::READABLE, |s| {
+                s.recv_with_flags(buf.unfilled(), flags)
+            })?,
         };
         // SAFETY: the kernel wrote the `n` bytes it reported (socket2's
         // `recv_with_flags` and `recvmsg` return the count received into
@@ -481,8 +484,9 @@ impl NetSocket for NativeSocket {
         // With MSG_TRUNC, Linux returns the datagram's real length.
         let flags = recv_flags(flags) | libc::MSG_TRUNC;
         let cap = buf.remaining();
-        let spare = buf.unfilled();
-        let (n, from) = self.op(Interest::READABLE, |s| s.recv_from_with_flags(spare, flags))?;
+        let (n, from) = self.op(Interest::READABLE, |s| {
+            s.recv_from_with_flags(buf.unfilled(), flags)
+        })?;
         // SAFETY: the kernel wrote the datagram's first `min(n, cap)` bytes
         // (with MSG_TRUNC, `n` is its full length, and only `cap` fit).
         unsafe { buf.assume_filled(n.min(cap)) };

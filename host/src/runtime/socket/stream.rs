@@ -281,7 +281,7 @@ pub(crate) async fn recv(
     }
     let wait_all = wait_all && !flags.peek && !sock.nonblocking;
     let deadline = sock.recv_deadline();
-    let mut buf: Vec<u8> = Vec::with_capacity(want);
+    let mut buf: Vec<u8> = Vec::new();
     let done = retry(sock, Readiness::READABLE, deadline, |s| {
         let before = buf.len();
         match s.net.try_recv(&mut RecvBuf::new(&mut buf, want), flags) {

@@ -23,13 +23,19 @@ const WRITE_PERMIT: usize = 64 * 1024;
 pub(crate) struct TcpReader {
     shared: Shared,
     max_read: usize,
+    /// What the guest's last `read` asked for (at most `max_read`): what a
+    /// pollable's wait reads ahead, so that the bytes it keeps fit the read
+    /// that takes them in one buffer of their own size.
+    ask: usize,
 }
 
 impl TcpReader {
     pub(crate) fn new(shared: Shared, max_recv: usize) -> TcpReader {
+        let max_read = max_recv.clamp(1, READ_CHUNK);
         TcpReader {
             shared,
-            max_read: max_recv.clamp(1, READ_CHUNK),
+            max_read,
+            ask: max_read,
         }
     }
 }
@@ -45,6 +51,7 @@ impl InputStream for TcpReader {
         }
         let want = size.min(self.max_read);
         if want > 0 {
+            self.ask = want;
             if inner.ahead.is_none()
                 && inner.sock.pending_error.is_none()
                 && read_ahead(&mut inner, want) == Err(ErrorCode::WouldBlock)
@@ -84,7 +91,7 @@ impl Pollable for TcpReader {
     /// bytes are the only system calls, as for a blocking `recv`; a look
     /// at the truth (`poll(2)`) before and after the wait made four.
     async fn ready(&mut self) {
-        let max_read = self.max_read;
+        let ask = self.ask;
         // A socket that cannot wait, or whose lock a host failure poisoned,
         // has something to report: the read retried will say what.
         let _ = receive_waiting(
@@ -94,7 +101,7 @@ impl Pollable for TcpReader {
                 {
                     return Ok(Some(()));
                 }
-                inner.with_cached_calls(|inner| read_ahead(inner, max_read))
+                inner.with_cached_calls(|inner| read_ahead(inner, ask))
             },
             WasiError::from,
         )
@@ -106,7 +113,7 @@ impl Pollable for TcpReader {
 /// read: the bytes, the end of the stream (kept as nothing), or an error
 /// (as the next read reports it); `would-block` if there is nothing yet.
 fn read_ahead(inner: &mut Inner, max: usize) -> Result<Option<()>, ErrorCode> {
-    let mut buf = Vec::with_capacity(max);
+    let mut buf = Vec::new();
     match inner
         .sock
         .net

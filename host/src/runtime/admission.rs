@@ -4,7 +4,6 @@
 //! listener alike. The reply rule's memory (peers a datagram socket sent
 //! to) lives here too, bounded by the instance's budget.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -203,7 +202,7 @@ pub(crate) struct Contacts {
 
 /// The peers a [`Contacts`] remembers, and its share of the budget.
 struct Known {
-    peers: HashSet<(IpAddr, u16)>,
+    peers: foldhash::HashSet<(IpAddr, u16)>,
     share: Share,
 }
 
@@ -213,7 +212,7 @@ impl Contacts {
         let budget = &self.budget;
         let known = self.known.get_or_insert_with(|| {
             Box::new(Known {
-                peers: HashSet::new(),
+                peers: foldhash::HashSet::default(),
                 share: budget.empty_share(),
             })
         });

@@ -8,7 +8,6 @@
 //! (Providers wake waits for errors too, a datagram socket's asynchronous
 //! error report included: see `NetSocket::poll_ready`.)
 
-use std::collections::HashMap;
 use std::mem;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -42,7 +41,7 @@ pub struct PollSet {
 /// The sockets of a set, by their place in the resource table.
 #[derive(Default)]
 struct SetState {
-    entries: HashMap<u32, Entry>,
+    entries: foldhash::HashMap<u32, Entry>,
     /// Entries to look at in the next pass (changed, or woken).
     queue: Vec<u32>,
     woken: Arc<Woken>,

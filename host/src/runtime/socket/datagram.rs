@@ -147,7 +147,7 @@ pub(crate) async fn recv_from(
     }
     let want = want.min(MAX_DATAGRAM_BUFFER);
     let deadline = sock.recv_deadline();
-    let mut buf: Vec<u8> = Vec::with_capacity(want);
+    let mut buf: Vec<u8> = Vec::new();
     let meta = retry(sock, Readiness::READABLE, deadline, |s| {
         try_recv_admitted(&ctx.gate, s, &mut buf, want, flags)
     })
@@ -201,7 +201,7 @@ pub(crate) fn drop_unadmitted(gate: &Gate, sock: &mut GuestSocket) -> bool {
     if sock.pending_error.is_some() {
         return true;
     }
-    let mut byte = Vec::with_capacity(1);
+    let mut byte = Vec::new();
     loop {
         byte.clear();
         let peeked = sock

@@ -66,6 +66,17 @@ struct Entry {
     waker: Waker,
 }
 
+impl Entry {
+    /// Put the entry (at table place `rep`) on `queue` for the next pass,
+    /// if it is armed and not there yet.
+    fn enqueue(&mut self, rep: u32, queue: &mut Vec<u32>) {
+        if self.armed && !self.queued {
+            self.queued = true;
+            queue.push(rep);
+        }
+    }
+}
+
 /// The table places of entries whose wakers fired, and the waiting task.
 #[derive(Default)]
 struct Woken(Mutex<WokenInner>);
@@ -107,12 +118,8 @@ impl Wake for EntryWaker {
 
 impl SetState {
     fn enqueue(&mut self, rep: u32) {
-        if let Some(e) = self.entries.get_mut(&rep)
-            && e.armed
-            && !e.queued
-        {
-            e.queued = true;
-            self.queue.push(rep);
+        if let Some(e) = self.entries.get_mut(&rep) {
+            e.enqueue(rep, &mut self.queue);
         }
     }
 
@@ -146,33 +153,29 @@ impl SetState {
             return Ok(());
         }
         let interest = readiness_to_net(change.interest);
-        if !self.entries.contains_key(&rep) {
-            if self.entries.len() >= max {
-                // Make room: closed sockets, then reported (disarmed)
-                // entries, which the set keeps only to reuse their wakers.
-                self.sweep(table);
-                self.entries.retain(|_, e| e.armed);
-            }
+        if self.entries.len() >= max && !self.entries.contains_key(&rep) {
+            // Make room: closed sockets, then reported (disarmed) entries,
+            // which the set keeps only to reuse their wakers.
+            self.sweep(table);
+            self.entries.retain(|_, e| e.armed);
             if self.entries.len() >= max {
                 return Err(ErrorCode::InvalidArgument.into());
             }
-            let waker = Waker::from(Arc::new(EntryWaker {
-                rep,
-                woken: self.woken.clone(),
-            }));
-            self.entries.insert(
-                rep,
-                Entry {
-                    serial: sock.serial,
-                    interest,
-                    key: change.key,
-                    armed: false,
-                    queued: false,
-                    waker,
-                },
-            );
         }
-        let e = self.entries.get_mut(&rep).expect("inserted above");
+        // One lookup for an entry the set has (the common case: a socket
+        // armed again after each report).
+        let woken = &self.woken;
+        let e = self.entries.entry(rep).or_insert_with(|| Entry {
+            serial: sock.serial,
+            interest,
+            key: change.key,
+            armed: false,
+            queued: false,
+            waker: Waker::from(Arc::new(EntryWaker {
+                rep,
+                woken: woken.clone(),
+            })),
+        });
         e.serial = sock.serial;
         e.interest = interest;
         e.key = change.key;
@@ -180,7 +183,7 @@ impl SetState {
             e.armed = true;
             self.armed += 1;
         }
-        self.enqueue(rep);
+        e.enqueue(rep, &mut self.queue);
         Ok(())
     }
 

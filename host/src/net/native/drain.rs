@@ -37,26 +37,44 @@ impl Inq {
     }
 }
 
-/// A blocking guest's stream receive, through tokio's cached readiness as
+/// What a receive through [`drained_recv`] learned.
+pub(super) struct Received {
+    /// Bytes received.
+    pub(super) n: usize,
+    /// The receive left nothing queued, and the reactor's cache holds no
+    /// read readiness from before it.
+    pub(super) emptied: bool,
+}
+
+/// A stream receive through tokio's cached readiness as
 /// [`NativeSocket::op`] does, and one step further: a receive that emptied
-/// the receive queue clears the cached readiness, so that the next receive
-/// waits for the reactor at once instead of making a system call that
-/// would only say `EAGAIN`. The kernel says what is left (`TCP_INQ`); a
-/// short read is no proof, since a read stops short at urgent data with
-/// more queued behind it.
+/// the receive queue clears the cached readiness. A blocking guest's next
+/// receive then waits for the reactor at once instead of making a system
+/// call that would only say `EAGAIN`, and the next wait may believe the
+/// next event without asking the kernel (see `NativeSocket::poll_ready`).
+/// The kernel says what is left (`TCP_INQ`); a short read is no proof,
+/// since a read stops short at urgent data with more queued behind it.
 ///
 /// `try_io` clears the cache when its closure reports `WouldBlock`, and
 /// only if no event arrived since it read it, so data arriving meanwhile is
 /// never missed: the emptying read is reported that way and its count kept
 /// aside. End of stream, errors and hang-ups are "closed" states, which
 /// tokio never clears (and after a FIN the kernel counts one byte left).
+///
+/// With `real`, the system call is made even when the cache says there is
+/// nothing to read (a non-blocking guest's call: what a `poll` reported
+/// holds); the cache holds no read readiness then, so there is nothing to
+/// clear.
 pub(super) fn drained_recv(
     fd: &AsyncFd<Socket>,
     buf: &mut RecvBuf<'_>,
     flags: i32,
-) -> Result<usize, ErrorCode> {
+    real: bool,
+) -> Result<Received, ErrorCode> {
     let mut drained = None;
+    let mut tried = false;
     let got = fd.try_io(Interest::READABLE, |s| {
+        tried = true;
         let (n, left) = sys::recv_inq(s, buf.unfilled(), flags)?;
         if n > 0 && left == Some(0) {
             drained = Some(n);
@@ -64,10 +82,18 @@ pub(super) fn drained_recv(
         }
         Ok(n)
     });
-    match drained {
-        Some(n) => Ok(n),
-        None => got.map_err(ErrorCode::from),
+    if let Some(n) = drained {
+        return Ok(Received { n, emptied: true });
     }
+    if real && !tried {
+        let (n, left) = sys::recv_inq(fd.get_ref(), buf.unfilled(), flags)?;
+        return Ok(Received {
+            n,
+            emptied: n > 0 && left == Some(0),
+        });
+    }
+    got.map(|n| Received { n, emptied: false })
+        .map_err(ErrorCode::from)
 }
 
 #[cfg(test)]
@@ -184,10 +210,18 @@ mod tests {
         assert_eq!(recv(&mut s), Err(ErrorCode::WouldBlock));
     }
 
+    /// `poll(2)` calls this thread made so far.
+    fn polls() -> usize {
+        super::super::sys::POLLS.with(|n| n.get())
+    }
+
     /// A non-blocking guest's waits tell the truth whatever the reactor's
     /// cache holds: ready only with data queued, and not ready after a
     /// receive took it all, however the receive and the reactor's events
-    /// interleave.
+    /// interleave. After a receive that emptied the queue, the reactor's
+    /// next event is the truth, and the wait believes it without a
+    /// `poll(2)` of its own; after one that left data behind, the
+    /// reactor's "readable" may be stale, and the wait looks.
     #[tokio::test]
     async fn a_non_blocking_wait_tells_the_truth() {
         let (mut s, mut peer) = connected(false).await;
@@ -201,13 +235,28 @@ mod tests {
         // Emptied: not ready, and no stale readiness left behind.
         assert_eq!(ready_now(&s), None);
 
+        // Data after the emptying receive: believed.
+        peer.write_all(&[5; 64]).unwrap();
+        queued(&s, 64);
+        reactor_turn().await;
+        let before = polls();
+        assert!(readable(&s));
+        assert_eq!(polls(), before, "the wait asked the kernel again");
+        assert_eq!(recv(&mut s).unwrap(), [5; 64]);
+
         // Data left queued: still ready, truthfully, until the last of it.
         peer.write_all(&[2; 128]).unwrap();
         queued(&s, 128);
         reactor_turn().await;
         assert!(readable(&s));
         assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+        let before = polls();
         assert!(readable(&s));
+        assert_eq!(
+            polls(),
+            before + 1,
+            "a wait after a partial receive must look"
+        );
         assert_eq!(recv(&mut s).unwrap(), [2; 64]);
         assert_eq!(ready_now(&s), None);
 

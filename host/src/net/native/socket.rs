@@ -9,8 +9,9 @@ use std::task::{Context, Poll, Waker};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
+use tokio::runtime::RuntimeFlavor;
 
-use super::drain::{Inq, drained_recv};
+use super::drain::{Inq, Received, drained_recv};
 use super::sys;
 use super::waiters::Direction;
 use crate::net::{
@@ -60,6 +61,17 @@ pub struct NativeSocket {
     register_on_wait: bool,
     /// Whether receives learn how much is left queued (see `drained_recv`).
     inq: Inq,
+    /// The reactor's cached read readiness, whatever it holds, is the
+    /// truth: it held none after the last receive (that receive emptied the
+    /// queue or said `would-block`), so what it holds came from an event
+    /// since, and nothing has taken the data. A wait then believes it
+    /// without a `poll(2)` of its own.
+    read_fresh: bool,
+    /// The reactor runs on the thread that makes this socket's calls (a
+    /// current-thread runtime): no event is taken in while a call runs.
+    /// On a multi-threaded runtime, an event read before a receive could
+    /// reach the cache after it, and `read_fresh` is not believed.
+    inline_reactor: bool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
     listening: bool,
@@ -98,6 +110,8 @@ impl NativeSocket {
             write_registered: false,
             register_on_wait: false,
             inq: Inq::Off,
+            read_fresh: false,
+            inline_reactor: false,
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -141,6 +155,8 @@ impl NativeSocket {
             write_registered: false,
             register_on_wait: true,
             inq: Inq::Off,
+            read_fresh: false,
+            inline_reactor: false,
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -203,8 +219,11 @@ impl NativeSocket {
         // SAFETY: `Socket` owns its descriptor and keeps the same one open
         // until it is dropped, which only happens when the AsyncFd is (or
         // after `into_inner` hands it back).
+        self.read_fresh = false;
         match unsafe { AsyncFd::register_with_interest(sock, interest) } {
             Ok(fd) => {
+                self.inline_reactor = tokio::runtime::Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
                 self.io = Io::Registered(fd);
                 self.write_registered = writable;
                 Ok(())
@@ -432,23 +451,33 @@ impl NetSocket for NativeSocket {
         if self.shut_read {
             return Err(ErrorCode::ShutDown);
         }
-        // Learning that a receive emptied the queue pays only if the next
-        // receive may answer from the reactor's cache too.
+        // Learning that a receive emptied the queue pays if the next
+        // receive may answer from the reactor's cache, or the next wait
+        // believe it; not for a look ahead, whose next calls are real and
+        // never wait.
         let drain_aware =
-            self.calls == Calls::Waiting && self.socket_type == SocketType::Stream && !flags.peek;
+            self.calls != Calls::Look && self.socket_type == SocketType::Stream && !flags.peek;
+        let real = self.calls == Calls::Real;
         let flags = recv_flags(flags);
         // The buffer's room is asked for in the call, so that an answer
         // from the reactor's cache allocates nothing.
-        let n = match &self.io {
+        let got = match &self.io {
             // (An accepted connection served without ever waiting is never
             // registered, and never pays for the option.)
             Io::Registered(fd) if drain_aware && self.inq.enable(fd) => {
-                drained_recv(fd, buf, flags)?
+                drained_recv(fd, buf, flags, real)
             }
-            _ => self.op(Interest::READABLE, |s| {
-                s.recv_with_flags(buf.unfilled(), flags)
-            })?,
+            _ => self
+                .op(Interest::READABLE, |s| {
+                    s.recv_with_flags(buf.unfilled(), flags)
+                })
+                .map(|n| Received { n, emptied: false }),
         };
+        self.read_fresh = match &got {
+            Ok(r) => r.emptied,
+            Err(e) => drain_aware && *e == ErrorCode::WouldBlock,
+        };
+        let n = got?.n;
         // SAFETY: the kernel wrote the `n` bytes it reported (socket2's
         // `recv_with_flags` and `recvmsg` return the count received into
         // the buffer), and never more than the buffer's length.
@@ -661,6 +690,17 @@ impl NetSocket for NativeSocket {
             }
             if read.is_none() && write.is_none() {
                 return Poll::Pending;
+            }
+            if let Some(guard) = &read
+                && !want_write
+                && rounds == 0
+                && self.read_fresh
+                && self.inline_reactor
+                && guard.ready() == tokio::io::Ready::READABLE
+            {
+                // Data came after the last receive emptied the queue, and
+                // nothing has taken it since.
+                return Poll::Ready(Readiness::READABLE);
             }
             let now = self.readiness();
             if now.intersects(wanted) {

@@ -6,8 +6,17 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use crate::net::types::Readiness;
 
+#[cfg(test)]
+thread_local! {
+    /// `poll_now` calls made on this thread, for tests that a wait made
+    /// none.
+    pub static POLLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// The readiness of one descriptor now (`poll()` with a zero timeout).
 pub fn poll_now(fd: RawFd) -> Readiness {
+    #[cfg(test)]
+    POLLS.with(|n| n.set(n.get() + 1));
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP,

@@ -44,6 +44,9 @@ struct SetState {
     entries: foldhash::HashMap<u32, Entry>,
     /// Entries to look at in the next pass (changed, or woken).
     queue: Vec<u32>,
+    /// An empty vector with room, traded with the woken list and the
+    /// queue in each pass, so that passes allocate nothing.
+    spare: Vec<u32>,
     woken: Arc<Woken>,
     /// The instance's count of closed sockets when entries of closed
     /// sockets were last forgotten.
@@ -196,15 +199,16 @@ impl SetState {
         cx: &mut Context<'_>,
         max: usize,
     ) -> Pass<Vec<PollEvent>> {
-        let woken = {
+        let mut woken = {
             let mut w = self.woken.lock();
             w.task = Some(cx.waker().clone());
-            mem::take(&mut w.reps)
+            mem::replace(&mut w.reps, mem::take(&mut self.spare))
         };
-        for rep in woken {
+        for &rep in &woken {
             self.enqueue(rep);
         }
-        let looking = mem::take(&mut self.queue);
+        woken.clear();
+        let mut looking = mem::replace(&mut self.queue, woken);
         let mut events = Vec::new();
         let mut again = false;
         let mut looked = 0;
@@ -261,6 +265,8 @@ impl SetState {
                 self.queue.push(rep);
             }
         }
+        looking.clear();
+        self.spare = looking;
         if !events.is_empty() {
             Pass::Found(events)
         } else if again {

@@ -55,6 +55,10 @@ pub struct GuestSocket {
     pub(crate) socket_type: SocketType,
     pub(crate) state: State,
     pub(crate) nonblocking: bool,
+    /// Bytes the last stream receive returned (`u32::MAX` before the
+    /// first): after a small one, the next reserves room for a small one
+    /// rather than for all the guest asks (see `stream::recv`).
+    pub(crate) last_recv: u32,
     pub(crate) recv_timeout: Option<Duration>,
     pub(crate) send_timeout: Option<Duration>,
     /// A datagram socket's default peer.
@@ -97,6 +101,7 @@ impl GuestSocket {
             net,
             state,
             nonblocking: false,
+            last_recv: u32::MAX,
             recv_timeout: None,
             send_timeout: None,
             peer: None,

@@ -2,7 +2,8 @@
 //! stream is already there, however the receives before it left the
 //! receive queue: read in exact-sized messages (which fill their buffers,
 //! so the queue may or may not be empty after them), in short reads, or
-//! exactly emptied before more arrives or the peer closes.
+//! exactly emptied before more arrives or the peer closes; and a read after
+//! small ones returns all that is queued.
 //!
 //! Each case lets the host's reactor see the arrivals before reading
 //! (`settle`): a receive that wrongly waited would then have no event left
@@ -127,6 +128,27 @@ fn main() {
         "second of two, fresh",
         read_message(&mut c3, "read"),
         message(2),
+    );
+
+    // Small reads, then more queued than they took: one read with a big
+    // buffer returns all of it (the host sizes its room from the reads
+    // before, and must grow it when the data fills it).
+    let mut big = vec![0u8; 16384];
+    for n in 3..6 {
+        write(&mut s3, &message(n));
+        settle(&l3);
+        let got = must("small read", c3.read(&mut big));
+        check_eq("a small read", &big[..got], &message(n)[..]);
+    }
+    let burst: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+    write(&mut s3, &burst);
+    settle(&l3);
+    let got = must("read after small ones", c3.read(&mut big));
+    check_eq("bytes in one read after small ones", got, burst.len());
+    check_eq(
+        "what one read after small ones got",
+        &big[..got],
+        &burst[..],
     );
     done();
 }

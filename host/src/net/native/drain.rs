@@ -215,6 +215,35 @@ mod tests {
         super::super::sys::POLLS.with(|n| n.get())
     }
 
+    /// `recv_inq` calls this thread made so far.
+    fn inq_receives() -> usize {
+        super::super::sys::INQ_RECEIVES.with(|n| n.get())
+    }
+
+    /// A non-blocking socket's receives learn what they leave only once a
+    /// wait on it has had to ask the kernel: a socket whose waits never
+    /// look (a WASI pollable's) does not pay for the control message.
+    #[tokio::test]
+    async fn non_blocking_receives_learn_once_a_wait_looks() {
+        let (mut s, mut peer) = connected(false).await;
+        let before = inq_receives();
+        peer.write_all(&[1; 64]).unwrap();
+        queued(&s, 64);
+        assert_eq!(recv(&mut s).unwrap(), [1; 64]);
+        assert_eq!(inq_receives(), before, "a receive learned before any look");
+
+        peer.write_all(&[2; 64]).unwrap();
+        queued(&s, 64);
+        reactor_turn().await;
+        assert!(readable(&s));
+        assert_eq!(recv(&mut s).unwrap(), [2; 64]);
+        assert_eq!(
+            inq_receives(),
+            before + 1,
+            "a receive after a look did not learn"
+        );
+    }
+
     /// A non-blocking guest's waits tell the truth whatever the reactor's
     /// cache holds: ready only with data queued, and not ready after a
     /// receive took it all, however the receive and the reactor's events

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -72,6 +73,12 @@ pub struct NativeSocket {
     /// On a multi-threaded runtime, an event read before a receive could
     /// reach the cache after it, and `read_fresh` is not believed.
     inline_reactor: bool,
+    /// A wait on this socket asked the kernel whether a "readable" the
+    /// reactor held was stale. A non-blocking guest's receives then learn
+    /// what they leave, so that the next such wait may believe the reactor
+    /// instead; a socket whose waits never ask (a WASI pollable's) does not
+    /// pay for learning.
+    waits_look: AtomicBool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
     listening: bool,
@@ -112,6 +119,7 @@ impl NativeSocket {
             inq: Inq::Off,
             read_fresh: false,
             inline_reactor: false,
+            waits_look: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -157,6 +165,7 @@ impl NativeSocket {
             inq: Inq::Off,
             read_fresh: false,
             inline_reactor: false,
+            waits_look: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -453,10 +462,14 @@ impl NetSocket for NativeSocket {
         }
         // Learning that a receive emptied the queue pays if the next
         // receive may answer from the reactor's cache, or the next wait
-        // believe it; not for a look ahead, whose next calls are real and
-        // never wait.
-        let drain_aware =
-            self.calls != Calls::Look && self.socket_type == SocketType::Stream && !flags.peek;
+        // would otherwise ask the kernel; not for a look ahead, whose next
+        // calls are real and never wait.
+        let learns = match self.calls {
+            Calls::Waiting => true,
+            Calls::Real => self.waits_look.load(Ordering::Relaxed),
+            Calls::Look => false,
+        };
+        let drain_aware = learns && self.socket_type == SocketType::Stream && !flags.peek;
         let real = self.calls == Calls::Real;
         let flags = recv_flags(flags);
         // The buffer's room is asked for in the call, so that an answer
@@ -701,6 +714,9 @@ impl NetSocket for NativeSocket {
                 // Data came after the last receive emptied the queue, and
                 // nothing has taken it since.
                 return Poll::Ready(Readiness::READABLE);
+            }
+            if read.is_some() && !self.waits_look.load(Ordering::Relaxed) {
+                self.waits_look.store(true, Ordering::Relaxed);
             }
             let now = self.readiness();
             if now.intersects(wanted) {

@@ -11,6 +11,9 @@ thread_local! {
     /// `poll_now` calls made on this thread, for tests that a wait made
     /// none.
     pub static POLLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// `recv_inq` calls made on this thread, for tests of which receives
+    /// learn what they leave.
+    pub static INQ_RECEIVES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The readiness of one descriptor now (`poll()` with a zero timeout).
@@ -151,6 +154,8 @@ pub fn recv_inq(
     buf: &mut [MaybeUninit<u8>],
     flags: i32,
 ) -> io::Result<(usize, Option<usize>)> {
+    #[cfg(test)]
+    INQ_RECEIVES.with(|n| n.set(n.get() + 1));
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),

@@ -244,6 +244,31 @@ mod tests {
         );
     }
 
+    /// On a multi-threaded runtime an event read before a receive could
+    /// reach the reactor's cache after it: the cache is never believed
+    /// there, and receives do not pay for learning what they leave.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_multi_threaded_reactor_is_not_believed() {
+        let (mut s, mut peer) = connected(false).await;
+        for n in 1..=3 {
+            peer.write_all(&[n; 64]).unwrap();
+            queued(&s, 64);
+            let mut looked = None;
+            for _ in 0..400 {
+                let p = polls();
+                if readable(&s) {
+                    looked = Some(polls() - p);
+                    break;
+                }
+                reactor_turn().await;
+            }
+            assert_eq!(looked, Some(1), "the wait did not ask the kernel");
+            let q = inq_receives();
+            assert_eq!(recv(&mut s).unwrap(), [n; 64]);
+            assert_eq!(inq_receives(), q, "a receive learned what it left");
+        }
+    }
+
     /// A non-blocking guest's waits tell the truth whatever the reactor's
     /// cache holds: ready only with data queued, and not ready after a
     /// receive took it all, however the receive and the reactor's events

@@ -75,9 +75,10 @@ pub struct NativeSocket {
     inline_reactor: bool,
     /// A wait on this socket asked the kernel whether a "readable" the
     /// reactor held was stale. A non-blocking guest's receives then learn
-    /// what they leave, so that the next such wait may believe the reactor
-    /// instead; a socket whose waits never ask (a WASI pollable's) does not
-    /// pay for learning.
+    /// what they leave (on an inline reactor, where the wait can believe
+    /// it), so that the next such wait may believe the reactor instead; a
+    /// socket whose waits never ask (a WASI pollable's) does not pay for
+    /// learning.
     waits_look: AtomicBool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
@@ -466,7 +467,7 @@ impl NetSocket for NativeSocket {
         // calls are real and never wait.
         let learns = match self.calls {
             Calls::Waiting => true,
-            Calls::Real => self.waits_look.load(Ordering::Relaxed),
+            Calls::Real => self.inline_reactor && self.waits_look.load(Ordering::Relaxed),
             Calls::Look => false,
         };
         let drain_aware = learns && self.socket_type == SocketType::Stream && !flags.peek;

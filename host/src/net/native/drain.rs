@@ -8,7 +8,7 @@ use socket2::Socket;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::sys;
+use super::{NativeSocket, sys};
 use crate::net::{ErrorCode, RecvBuf};
 
 /// Whether a stream socket's receives learn how much is left queued
@@ -46,35 +46,30 @@ pub(super) struct Received {
     pub(super) emptied: bool,
 }
 
-/// A stream receive through tokio's cached readiness as
-/// [`NativeSocket::op`] does, and one step further: a receive that emptied
-/// the receive queue clears the cached readiness. A blocking guest's next
-/// receive then waits for the reactor at once instead of making a system
-/// call that would only say `EAGAIN`, and the next wait may believe the
-/// next event without asking the kernel (see `NativeSocket::poll_ready`).
-/// The kernel says what is left (`TCP_INQ`); a short read is no proof,
-/// since a read stops short at urgent data with more queued behind it.
+/// A stream receive made as [`NativeSocket::op`] makes it (through
+/// tokio's cached readiness where the socket's calls allow), and one step
+/// further: a receive that emptied the receive queue clears the cached
+/// readiness. A blocking guest's next receive then waits for the reactor
+/// at once instead of making a system call that would only say `EAGAIN`,
+/// and the next wait may believe the next event without asking the kernel
+/// (see `NativeSocket::poll_ready`). The kernel says what is left
+/// (`TCP_INQ`); a short read is no proof, since a read stops short at
+/// urgent data with more queued behind it.
 ///
 /// `try_io` clears the cache when its closure reports `WouldBlock`, and
 /// only if no event arrived since it read it, so data arriving meanwhile is
 /// never missed: the emptying read is reported that way and its count kept
-/// aside. End of stream, errors and hang-ups are "closed" states, which
-/// tokio never clears (and after a FIN the kernel counts one byte left).
-///
-/// With `real`, the system call is made even when the cache says there is
-/// nothing to read (a non-blocking guest's call: what a `poll` reported
-/// holds); the cache holds no read readiness then, so there is nothing to
-/// clear.
+/// aside. (A call `op` makes outside `try_io`, because the cache held no
+/// readiness, has nothing to clear.) End of stream, errors and hang-ups are
+/// "closed" states, which tokio never clears (and after a FIN the kernel
+/// counts one byte left).
 pub(super) fn drained_recv(
-    fd: &AsyncFd<Socket>,
+    sock: &NativeSocket,
     buf: &mut RecvBuf<'_>,
     flags: i32,
-    real: bool,
 ) -> Result<Received, ErrorCode> {
     let mut drained = None;
-    let mut tried = false;
-    let got = fd.try_io(Interest::READABLE, |s| {
-        tried = true;
+    let got = sock.op(Interest::READABLE, |s| {
         let (n, left) = sys::recv_inq(s, buf.unfilled(), flags)?;
         if n > 0 && left == Some(0) {
             drained = Some(n);
@@ -82,18 +77,10 @@ pub(super) fn drained_recv(
         }
         Ok(n)
     });
-    if let Some(n) = drained {
-        return Ok(Received { n, emptied: true });
+    match drained {
+        Some(n) => Ok(Received { n, emptied: true }),
+        None => got.map(|n| Received { n, emptied: false }),
     }
-    if real && !tried {
-        let (n, left) = sys::recv_inq(fd.get_ref(), buf.unfilled(), flags)?;
-        return Ok(Received {
-            n,
-            emptied: n > 0 && left == Some(0),
-        });
-    }
-    got.map(|n| Received { n, emptied: false })
-        .map_err(ErrorCode::from)
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ impl NativeSocket {
     /// no event arrived since it was read, so that a wait afterwards neither
     /// misses an event nor wakes for a stale one. One system call either
     /// way.
-    fn op<R>(
+    pub(super) fn op<R>(
         &self,
         interest: Interest,
         mut f: impl FnMut(&Socket) -> io::Result<R>,
@@ -471,7 +471,6 @@ impl NetSocket for NativeSocket {
             Calls::Look => false,
         };
         let drain_aware = learns && self.socket_type == SocketType::Stream && !flags.peek;
-        let real = self.calls == Calls::Real;
         let flags = recv_flags(flags);
         // The buffer's room is asked for in the call, so that an answer
         // from the reactor's cache allocates nothing.
@@ -479,7 +478,7 @@ impl NetSocket for NativeSocket {
             // (An accepted connection served without ever waiting is never
             // registered, and never pays for the option.)
             Io::Registered(fd) if drain_aware && self.inq.enable(fd) => {
-                drained_recv(fd, buf, flags, real)
+                drained_recv(self, buf, flags)
             }
             _ => self
                 .op(Interest::READABLE, |s| {

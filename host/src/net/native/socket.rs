@@ -66,12 +66,12 @@ pub struct NativeSocket {
     /// truth: it held none after the last receive (that receive emptied the
     /// queue or said `would-block`), so what it holds came from an event
     /// since, and nothing has taken the data. A wait then believes it
-    /// without a `poll(2)` of its own.
+    /// without a `poll(2)` of its own. Only ever set on an inline reactor.
     read_fresh: bool,
     /// The reactor runs on the thread that makes this socket's calls (a
     /// current-thread runtime): no event is taken in while a call runs.
     /// On a multi-threaded runtime, an event read before a receive could
-    /// reach the cache after it, and `read_fresh` is not believed.
+    /// reach the cache after it, so the cache is never fresh there.
     inline_reactor: bool,
     /// A wait on this socket asked the kernel whether a "readable" the
     /// reactor held was stale. A non-blocking guest's receives then learn
@@ -486,10 +486,11 @@ impl NetSocket for NativeSocket {
                 })
                 .map(|n| Received { n, emptied: false }),
         };
-        self.read_fresh = match &got {
-            Ok(r) => r.emptied,
-            Err(e) => drain_aware && *e == ErrorCode::WouldBlock,
-        };
+        self.read_fresh = self.inline_reactor
+            && match &got {
+                Ok(r) => r.emptied,
+                Err(e) => drain_aware && *e == ErrorCode::WouldBlock,
+            };
         let n = got?.n;
         // SAFETY: the kernel wrote the `n` bytes it reported (socket2's
         // `recv_with_flags` and `recvmsg` return the count received into
@@ -708,7 +709,6 @@ impl NetSocket for NativeSocket {
                 && !want_write
                 && rounds == 0
                 && self.read_fresh
-                && self.inline_reactor
                 && guard.ready() == tokio::io::Ready::READABLE
             {
                 // Data came after the last receive emptied the queue, and

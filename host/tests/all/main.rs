@@ -9,6 +9,7 @@ mod c_programs;
 mod cli;
 mod client;
 mod conformance;
+mod counting;
 mod holes;
 mod http_server;
 mod kv;

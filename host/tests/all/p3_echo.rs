@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use wasock_host::runtime::WasockCtx;
 use wasock_test_programs::{P3_ECHO, P3_UDP_ECHO};
 
-use crate::common::{Guest, PATIENCE, run_server};
+use crate::common::{Guest, PATIENCE, allow, run_server, spawn_in_process, tokio_rt};
+use crate::counting::{Counting, Counts};
 
 /// A connection with every wait bounded.
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -67,6 +69,52 @@ fn a_hundred_clients_at_once_each_get_their_own_bytes_back() {
         c.join().unwrap();
     }
     assert!(!g.stderr().contains("ended with"), "{}", g.stderr());
+}
+
+/// wasmtime polls a stream's producer twice when a guest's read has to
+/// wait: inside the read (with a waker that wakes nothing), then from its
+/// event loop. The second poll must wait without receiving again: one
+/// receive that finds nothing per message, not two.
+#[test]
+fn a_read_that_waits_receives_once_per_message() {
+    const ROUNDS: usize = 100;
+    let rt = tokio_rt();
+    let counts = Arc::new(Counts::default());
+    let addr: SocketAddr = rt.block_on(async {
+        let ctx = WasockCtx::builder()
+            .policy(allow(&["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.1:*"]))
+            .provider(Arc::new(Counting {
+                counts: counts.clone(),
+            }))
+            .build();
+        let guest = spawn_in_process(P3_ECHO, &["127.0.0.1:0"], ctx);
+        let line = guest.line_containing("listening on").await;
+        // The guest runs on in the runtime's tasks.
+        std::mem::forget(guest);
+        line.trim_start_matches("listening on ").parse().unwrap()
+    });
+    let mut s = connect(addr);
+    s.set_nodelay(true).unwrap();
+    let mut back = [0u8; 64];
+    for r in 0..ROUNDS {
+        // The guest's next read is waiting before the message comes.
+        std::thread::sleep(Duration::from_millis(1));
+        let msg = [r as u8; 64];
+        s.write_all(&msg).unwrap();
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, msg, "round {r}");
+    }
+    let (receives, would_block) = counts.receives();
+    // Each message is one receive that gets it and, since the client
+    // waits for the echo, at most one before it that finds nothing.
+    assert!(
+        receives >= ROUNDS,
+        "{receives} receives for {ROUNDS} messages"
+    );
+    assert!(
+        would_block <= ROUNDS + ROUNDS / 4,
+        "{would_block} receives found nothing in {ROUNDS} round trips ({receives} in all)"
+    );
 }
 
 #[test]

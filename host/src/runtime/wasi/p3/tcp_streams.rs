@@ -63,13 +63,15 @@ enum After {
 /// socket (`Retry` once it is ready), or give up at once when the guest is
 /// cancelling (`Cancelled`); an error the wait meets ends the stream as
 /// `fail` says. `tries` counts the tries of this poll, so that a provider
-/// waking spuriously cannot hold the thread.
+/// waking spuriously cannot hold the thread; `parked` tells the next poll
+/// that this one ended waiting (see [`still_parked`]).
 fn wait(
     inner: &mut Inner,
     cx: &mut Context<'_>,
     interest: Readiness,
     finish: bool,
     tries: &mut u32,
+    parked: &mut bool,
     fail: impl FnOnce(ErrorCode) -> StreamResult,
 ) -> After {
     if finish {
@@ -89,8 +91,36 @@ fn wait(
     // here: see BENCHMARKS.md, "WASI 0.3 guests".)
     match inner.sock.net.poll_ready(cx, interest) {
         Poll::Ready(_) => After::Retry,
-        Poll::Pending => After::Return(Poll::Pending),
+        Poll::Pending => {
+            *parked = true;
+            After::Return(Poll::Pending)
+        }
     }
+}
+
+/// Whether a poll that follows one which ended waiting ([`wait`]) should
+/// return `Pending` again without trying: nothing the socket reports for
+/// `interest` has happened since. wasmtime polls a stream's producer or
+/// consumer first inside the guest's read or write, with a waker that
+/// wakes nothing, and at once again from its event loop with the real one:
+/// the try in between would only repeat the `would-block` (a system call
+/// per wait). The provider's cheap wait ([`NetSocket::poll_wait`]) tells,
+/// registering this poll's waker; a spurious "ready" costs one try. A
+/// cancelling guest's poll always tries.
+///
+/// [`NetSocket::poll_wait`]: crate::net::NetSocket::poll_wait
+fn still_parked(
+    inner: &Inner,
+    cx: &mut Context<'_>,
+    interest: Readiness,
+    finish: bool,
+    parked: &mut bool,
+) -> bool {
+    if !std::mem::take(parked) || finish {
+        return false;
+    }
+    *parked = inner.sock.net.poll_wait(cx, interest).is_pending();
+    *parked
 }
 
 /// The stream `listen` returns: each read takes one connection the policy
@@ -102,6 +132,8 @@ pub(crate) struct Listener<T> {
     /// While the system is out of descriptors or buffers, the next try
     /// waits for this: the connection stays queued until it can be taken.
     backoff: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The last poll ended waiting ([`still_parked`]).
+    parked: bool,
 }
 
 /// How long a listener waits before trying again when the system is out
@@ -114,6 +146,7 @@ impl<T> Listener<T> {
             shared,
             getter,
             backoff: None,
+            parked: false,
         }
     }
 }
@@ -147,6 +180,9 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
         // A zero-length read asks whether a connection is waiting: one the
         // policy admits is taken and kept for the next read.
         let probe = dst.remaining(&mut store) == Some(0);
+        if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
+            return Poll::Pending;
+        }
         let mut tries = 0;
         loop {
             let taken = if probe {
@@ -188,6 +224,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                         Readiness::READABLE,
                         finish,
                         &mut tries,
+                        &mut this.parked,
                         fatal_accept,
                     ) {
                         After::Retry => continue,
@@ -238,6 +275,8 @@ pub(crate) struct Receiver {
     outcome: Outcome,
     max_read: usize,
     buf: Vec<u8>,
+    /// The last poll ended waiting ([`still_parked`]).
+    parked: bool,
 }
 
 impl Receiver {
@@ -247,6 +286,7 @@ impl Receiver {
             outcome,
             max_read: max_recv.clamp(1, READ_CHUNK),
             buf: Vec::new(),
+            parked: false,
         }
     }
 }
@@ -293,6 +333,9 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                 inner.read_closed = true;
                 return Poll::Ready(Ok(this.outcome.end(Err(e))));
             }
+            if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
+                return Poll::Pending;
+            }
             if room == Some(0) {
                 // A zero-length read: is there something to read (data,
                 // the end, an error)?
@@ -333,6 +376,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                 Readiness::READABLE,
                 finish,
                 &mut tries,
+                &mut this.parked,
                 |e| outcome.end(Err(e)),
             ) {
                 After::Retry => continue,
@@ -349,11 +393,17 @@ impl<T: 'static> StreamProducer<T> for Receiver {
 pub(crate) struct Sender {
     shared: Shared,
     outcome: Outcome,
+    /// The last poll ended waiting ([`still_parked`]).
+    parked: bool,
 }
 
 impl Sender {
     pub(crate) fn new(shared: Shared, outcome: Outcome) -> Sender {
-        Sender { shared, outcome }
+        Sender {
+            shared,
+            outcome,
+            parked: false,
+        }
     }
 }
 
@@ -404,6 +454,9 @@ impl<T: 'static> StreamConsumer<T> for Sender {
                 inner.write_closed = true;
                 return Poll::Ready(Ok(this.outcome.end(Err(e))));
             }
+            if still_parked(&inner, cx, Readiness::WRITABLE, finish, &mut this.parked) {
+                return Poll::Pending;
+            }
             let bytes = src.remaining();
             if bytes.is_empty() {
                 // A zero-length write: is there room?
@@ -431,6 +484,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
                 Readiness::WRITABLE,
                 finish,
                 &mut tries,
+                &mut this.parked,
                 |e| outcome.end(Err(e)),
             ) {
                 After::Retry => continue,

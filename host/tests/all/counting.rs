@@ -1,6 +1,7 @@
-//! A provider stacked on the native one that counts the receives the
-//! runtime makes, and how many found nothing: what a test asserts about
-//! the calls behind a guest's reads, as `strace -c` would show them.
+//! A provider stacked on the tests' hermetic native one ([`Hermetic`])
+//! that counts the receives the runtime makes, and how many found
+//! nothing: what a test asserts about the calls behind a guest's reads, as
+//! `strace -c` would show them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -8,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use wasock_host::net::native::NativeProvider;
+
+use crate::common::Hermetic;
 use wasock_host::net::{
     BoxFuture, Calls, ConnectState, ErrorCode, Family, NetSocket, OptionName, Provider, Readiness,
     RecvBuf, RecvFlags, RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
@@ -38,21 +41,24 @@ impl Counts {
     }
 }
 
-/// The native provider, counting receives into `counts`.
+/// [`Hermetic`], counting receives into `counts`.
 pub struct Counting {
     pub counts: Arc<Counts>,
 }
 
+/// What [`Counting`] stacks on.
+const BELOW: Hermetic = Hermetic(NativeProvider);
+
 impl Provider for Counting {
     fn open(&self, family: Family, ty: SocketType) -> Result<Box<dyn NetSocket>, ErrorCode> {
         Ok(Box::new(Counted {
-            inner: NativeProvider.open(family, ty)?,
+            inner: BELOW.open(family, ty)?,
             counts: self.counts.clone(),
         }))
     }
 
-    fn resolve(&self, _name: &str) -> BoxFuture<Result<Vec<IpAddr>, ErrorCode>> {
-        Box::pin(async { Err(ErrorCode::NameNotFound) })
+    fn resolve(&self, name: &str) -> BoxFuture<Result<Vec<IpAddr>, ErrorCode>> {
+        BELOW.resolve(name)
     }
 }
 

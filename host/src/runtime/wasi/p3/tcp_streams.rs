@@ -85,10 +85,11 @@ fn wait(
     if let Err(e) = inner.sock.net.prepare_wait(interest) {
         return After::Return(Poll::Ready(Ok(fail(e))));
     }
-    // The socket makes every call for real (its `would-block` leaves the
-    // reactor's cache as it was), so the wait checks the truth.
-    // (Waiting through the cache, as UDP receives do, measured no faster
-    // here: see BENCHMARKS.md, "WASI 0.3 guests".)
+    // The socket makes every call for real (`Calls::Real`), and the wait
+    // after a try checks the truth; the poll after this one, if it comes
+    // before anything happened, only asks the cheap wait (`still_parked`).
+    // (Answering `would-block` from the reactor's cache, as UDP receives
+    // do, measured no faster here: see BENCHMARKS.md, "WASI 0.3 guests".)
     match inner.sock.net.poll_ready(cx, interest) {
         Poll::Ready(_) => After::Retry,
         Poll::Pending => {

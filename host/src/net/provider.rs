@@ -74,6 +74,19 @@ pub trait NetSocket: Send + Sync + 'static {
     /// filled: a provider cannot claim bytes it did not write.
     fn try_recv(&mut self, buf: &mut RecvBuf<'_>, flags: RecvFlags) -> Result<(), ErrorCode>;
 
+    /// [`NetSocket::try_recv`] into memory that is already initialised (a
+    /// guest's read buffer): how many bytes it received, at the start of
+    /// `buf`. The default receives into a vector and copies; a provider
+    /// whose system writes straight into `buf` overrides it to save the
+    /// copy. A count past `buf`'s length is taken as its length.
+    fn try_recv_into(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorCode> {
+        let mut got = Vec::new();
+        self.try_recv(&mut RecvBuf::new(&mut got, buf.len()), flags)?;
+        let n = got.len().min(buf.len());
+        buf[..n].copy_from_slice(&got[..n]);
+        Ok(n)
+    }
+
     /// Send one datagram to `addr`.
     fn try_send_to(
         &mut self,

@@ -499,6 +499,15 @@ impl NetSocket for NativeSocket {
         Ok(())
     }
 
+    fn try_recv_into(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorCode> {
+        // SAFETY: the buffer goes only to `try_recv` above, which writes
+        // into it only through the system's receive calls (initialised
+        // bytes, as many as they report).
+        let mut room = unsafe { RecvBuf::over_initialised(buf) };
+        self.try_recv(&mut room, flags)?;
+        Ok(room.filled())
+    }
+
     fn try_send_to(
         &mut self,
         data: &[u8],

@@ -160,3 +160,44 @@ async fn a_new_registration_hands_waiting_tasks_over() {
         "the datagram woke no one"
     );
 }
+
+/// A receive into memory that is already initialised (a guest's buffer)
+/// writes what arrived at its start and leaves the rest as it was, through
+/// every path a stream receive takes: a blocking socket's receive that
+/// learns it emptied the queue (`TCP_INQ`), the `would-block` from the
+/// reactor's cache after it, a non-blocking socket's plain receive, and
+/// the end of the stream.
+#[tokio::test]
+async fn a_receive_into_initialised_memory_writes_only_what_arrived() {
+    use std::io::Write;
+    for blocking in [true, false] {
+        let (mut s, mut peer) = connected(blocking).await;
+        // Registered and waited on once, so that a blocking socket's
+        // receives learn what they leave.
+        peer.write_all(b"hello").unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        let mut mem = [0xAA_u8; 8];
+        assert_eq!(s.try_recv_into(&mut mem, RecvFlags::default()), Ok(5));
+        assert_eq!(&mem, b"hello\xAA\xAA\xAA", "blocking: {blocking}");
+
+        assert_eq!(
+            s.try_recv_into(&mut mem, RecvFlags::default()),
+            Err(ErrorCode::WouldBlock)
+        );
+        assert_eq!(&mem, b"hello\xAA\xAA\xAA", "blocking: {blocking}");
+
+        // More than the room: the rest waits for the next receive.
+        peer.write_all(b"0123456789").unwrap();
+        wait(&mut s, Readiness::READABLE).await;
+        let mut small = [0_u8; 4];
+        assert_eq!(s.try_recv_into(&mut small, RecvFlags::default()), Ok(4));
+        assert_eq!(&small, b"0123");
+        let mut rest = [0_u8; 16];
+        assert_eq!(s.try_recv_into(&mut rest, RecvFlags::default()), Ok(6));
+        assert_eq!(&rest[..6], b"456789");
+
+        drop(peer);
+        wait(&mut s, Readiness::READABLE).await;
+        assert_eq!(s.try_recv_into(&mut mem, RecvFlags::default()), Ok(0));
+    }
+}

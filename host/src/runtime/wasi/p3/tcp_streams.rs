@@ -15,7 +15,7 @@ use wasmtime::component::{
 };
 
 use super::tcp::TcpSocket;
-use crate::net::{ErrorCode, Readiness, RecvBuf, RecvFlags, SendFlags, Shutdown};
+use crate::net::{ErrorCode, Readiness, RecvFlags, SendFlags, Shutdown};
 use crate::runtime::GuestSocket;
 use crate::runtime::ctx::WasockCtxView;
 use crate::runtime::socket::{State, stream};
@@ -275,7 +275,6 @@ pub(crate) struct Receiver {
     shared: Shared,
     outcome: Outcome,
     max_read: usize,
-    buf: Vec<u8>,
     /// The last poll ended waiting ([`still_parked`]).
     parked: bool,
 }
@@ -286,7 +285,6 @@ impl Receiver {
             shared,
             outcome,
             max_read: max_recv.clamp(1, READ_CHUNK),
-            buf: Vec::new(),
             parked: false,
         }
     }
@@ -329,6 +327,10 @@ impl<T: 'static> StreamProducer<T> for Receiver {
         };
         let room = dst.remaining(&mut store);
         let mut tries = 0;
+        // Unless the guest asks for zero bytes, the receive writes straight
+        // into its buffer (no copy through a vector of our own).
+        let want = room.unwrap_or(this.max_read).min(this.max_read);
+        let mut direct = (room != Some(0)).then(|| dst.as_direct(store, want));
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
                 inner.read_closed = true;
@@ -337,36 +339,36 @@ impl<T: 'static> StreamProducer<T> for Receiver {
             if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
                 return Poll::Pending;
             }
-            if room == Some(0) {
+            match &mut direct {
                 // A zero-length read: is there something to read (data,
                 // the end, an error)?
-                if inner.has(&shared.gate, Readiness::READABLE | Readiness::HANG_UP) {
-                    return Poll::Ready(Ok(StreamResult::Completed));
-                }
-            } else {
-                let want = room.unwrap_or(this.max_read).min(this.max_read);
-                this.buf.clear();
-                let got = inner
-                    .sock
-                    .net
-                    .try_recv(&mut RecvBuf::new(&mut this.buf, want), RecvFlags::default());
-                match got {
-                    // Nothing, with room: the peer ended the stream.
-                    Ok(()) if this.buf.is_empty() => {
-                        inner.read_closed = true;
-                        return Poll::Ready(Ok(this.outcome.end(Ok(()))));
-                    }
-                    Ok(()) => {
-                        let mut direct = dst.as_direct(store, this.buf.len());
-                        let n = this.buf.len().min(direct.remaining().len());
-                        direct.remaining()[..n].copy_from_slice(&this.buf[..n]);
-                        direct.mark_written(n);
+                None => {
+                    if inner.has(&shared.gate, Readiness::READABLE | Readiness::HANG_UP) {
                         return Poll::Ready(Ok(StreamResult::Completed));
                     }
-                    Err(ErrorCode::WouldBlock) => {}
-                    Err(e) => {
-                        inner.read_closed = true;
-                        return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                }
+                Some(to) => {
+                    let mem = to.remaining();
+                    let want = want.min(mem.len());
+                    let got = inner
+                        .sock
+                        .net
+                        .try_recv_into(&mut mem[..want], RecvFlags::default());
+                    match got {
+                        // Nothing, with room: the peer ended the stream.
+                        Ok(0) if want > 0 => {
+                            inner.read_closed = true;
+                            return Poll::Ready(Ok(this.outcome.end(Ok(()))));
+                        }
+                        Ok(n) => {
+                            to.mark_written(n.min(want));
+                            return Poll::Ready(Ok(StreamResult::Completed));
+                        }
+                        Err(ErrorCode::WouldBlock) => {}
+                        Err(e) => {
+                            inner.read_closed = true;
+                            return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                        }
                     }
                 }
             }

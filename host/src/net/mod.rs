@@ -19,6 +19,7 @@ pub(crate) use wakers::WakerList;
 pub use error::ErrorCode;
 pub use provider::{BoxFuture, NetSocket, Provider};
 pub use recv_buf::RecvBuf;
+pub(crate) use recv_buf::recv_into_initialised;
 pub use types::{
     Calls, ConnectState, Family, OptionName, Readiness, RecvFlags, RecvMeta, SendFlags, Shutdown,
     SockOption, SocketType,

@@ -136,6 +136,25 @@ impl<'a> RecvBuf<'a> {
     }
 }
 
+/// Receive into `mem`, memory that is already initialised, with `recv`:
+/// how many bytes it wrote, from the start of `mem`.
+///
+/// # Safety
+///
+/// `recv` must write into the buffer it is given only initialised bytes
+/// (through [`RecvBuf::put`], or a system call's receive into
+/// [`RecvBuf::unfilled`]): a provider's own receive, known to do that,
+/// never an arbitrary one's.
+pub(crate) unsafe fn recv_into_initialised<E>(
+    mem: &mut [u8],
+    recv: impl FnOnce(&mut RecvBuf<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
+    // SAFETY: passed on to the caller.
+    let mut room = unsafe { RecvBuf::over_initialised(mem) };
+    recv(&mut room)?;
+    Ok(room.filled())
+}
+
 #[cfg(test)]
 mod tests {
     use super::RecvBuf;

@@ -17,7 +17,7 @@ use super::sys;
 use super::waiters::Direction;
 use crate::net::{
     Calls, ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
-    RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
+    RecvMeta, SendFlags, Shutdown, SockOption, SocketType, recv_into_initialised,
 };
 
 /// The OS socket, before and after registration with the reactor.
@@ -500,12 +500,10 @@ impl NetSocket for NativeSocket {
     }
 
     fn try_recv_into(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorCode> {
-        // SAFETY: the buffer goes only to `try_recv` above, which writes
-        // into it only through the system's receive calls (initialised
-        // bytes, as many as they report).
-        let mut room = unsafe { RecvBuf::over_initialised(buf) };
-        self.try_recv(&mut room, flags)?;
-        Ok(room.filled())
+        // SAFETY: `try_recv` above writes into the buffer only through the
+        // system's receive calls (initialised bytes, as many as they
+        // report).
+        unsafe { recv_into_initialised(buf, |room| self.try_recv(room, flags)) }
     }
 
     fn try_send_to(

@@ -8,7 +8,7 @@ use super::SimNet;
 use super::core::SockId;
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
-    RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
+    RecvMeta, SendFlags, Shutdown, SockOption, SocketType, recv_into_initialised,
 };
 
 /// A socket of the simulated provider. Dropping it closes it, as the
@@ -89,6 +89,11 @@ impl NetSocket for SimSocket {
             .with(|n| n.recv(self.id, &mut got, max, flags.peek))?;
         buf.put(&got);
         Ok(())
+    }
+
+    fn try_recv_into(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorCode> {
+        // SAFETY: `try_recv` above fills the buffer only with `put`.
+        unsafe { recv_into_initialised(buf, |room| self.try_recv(room, flags)) }
     }
 
     fn try_send_to(

@@ -11,7 +11,7 @@ use wasmtime::component::ResourceAny;
 use super::driver::{Answer, Calls, Instance};
 use crate::net::{
     ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
-    RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
+    RecvMeta, SendFlags, Shutdown, SockOption, SocketType, recv_into_initialised,
 };
 use crate::runtime::convert::{
     Setting, addr_from_std, addr_to_std, error_to_net, ip_from_std, option_from_net,
@@ -201,6 +201,11 @@ impl NetSocket for BridgedSocket {
             .on(move |i, s| Box::pin(async move { socket_call!(i, s, call_recv, max, flags) }))?;
         buf.put(&data);
         Ok(())
+    }
+
+    fn try_recv_into(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorCode> {
+        // SAFETY: `try_recv` above fills the buffer only with `put`.
+        unsafe { recv_into_initialised(buf, |room| self.try_recv(room, flags)) }
     }
 
     fn try_send_to(

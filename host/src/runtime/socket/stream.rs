@@ -271,6 +271,16 @@ pub(crate) async fn send(
 /// bytes), where a large one takes its slow path.
 const SMALL_ROOM: usize = 1024;
 
+/// The room for the first try of a receive of up to `want` bytes: after
+/// a small receive, room for a small one ([`SMALL_ROOM`]); else all of it.
+pub(crate) fn first_room(sock: &GuestSocket, want: usize) -> usize {
+    if sock.last_recv as usize <= SMALL_ROOM / 2 {
+        want.min(SMALL_ROOM)
+    } else {
+        want
+    }
+}
+
 /// Receive on a connection: what is there (waiting for something if the
 /// socket blocks), or with `wait_all` until `want` bytes, the end of the
 /// stream, an error or a timeout.
@@ -295,9 +305,8 @@ pub(crate) async fn recv(
     // fills is grown to what the guest asks and the receive made again, at
     // once. (Not for a peek, which would see the same bytes twice, nor when
     // the guest waits for all it asks.)
-    let small = sock.last_recv as usize <= SMALL_ROOM / 2;
-    let mut room = if small && !flags.peek && !wait_all {
-        want.min(SMALL_ROOM)
+    let mut room = if !flags.peek && !wait_all {
+        first_room(sock, want)
     } else {
         want
     };
@@ -328,7 +337,7 @@ pub(crate) async fn recv(
     })
     .await;
     if !buf.is_empty() {
-        sock.last_recv = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        sock.note_received(buf.len());
     }
     match done {
         Err(_) if !buf.is_empty() => Ok(buf),

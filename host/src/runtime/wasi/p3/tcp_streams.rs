@@ -328,9 +328,15 @@ impl<T: 'static> StreamProducer<T> for Receiver {
         let room = dst.remaining(&mut store);
         let mut tries = 0;
         // Unless the guest asks for zero bytes, the receive writes straight
-        // into its buffer (no copy through a vector of our own).
-        let want = room.unwrap_or(this.max_read).min(this.max_read);
-        let mut direct = (room != Some(0)).then(|| dst.as_direct(store, want));
+        // into its buffer (no copy through a vector of our own). A host
+        // reader's buffer is zero-filled to the room asked for at every
+        // poll: after a small read it gets a small room, as stream
+        // receives do.
+        let want = match room {
+            Some(room) => room.min(this.max_read),
+            None => stream::first_room(&inner.sock, this.max_read),
+        };
+        let mut direct = (want > 0).then(|| dst.as_direct(store, want));
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
                 inner.read_closed = true;
@@ -361,6 +367,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                             return Poll::Ready(Ok(this.outcome.end(Ok(()))));
                         }
                         Ok(n) => {
+                            inner.sock.note_received(n);
                             to.mark_written(n.min(want));
                             return Poll::Ready(Ok(StreamResult::Completed));
                         }

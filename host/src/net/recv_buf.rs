@@ -94,9 +94,7 @@ impl<'a> RecvBuf<'a> {
         match &mut self.room {
             Room::Vec(vec) => vec.extend_from_slice(&data[..n]),
             Room::Initialised { mem, filled } => {
-                for (to, from) in mem[*filled..*filled + n].iter_mut().zip(&data[..n]) {
-                    to.write(*from);
-                }
+                mem[*filled..*filled + n].write_copy_of_slice(&data[..n]);
                 *filled += n;
             }
         }

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use wasock_host::net::native::NativeProvider;
-
-use crate::common::Hermetic;
 use wasock_host::net::{
     BoxFuture, Calls, ConnectState, ErrorCode, Family, NetSocket, OptionName, Provider, Readiness,
     RecvBuf, RecvFlags, RecvMeta, SendFlags, Shutdown, SockOption, SocketType,
 };
+
+use crate::common::Hermetic;
 
 /// Receives on every socket of one [`Counting`] provider (accepted ones
 /// included).

@@ -498,6 +498,72 @@ mod guest {
         );
 
         t.check(
+            "tcp-receive-piped-into-send",
+            async {
+                // One connection's receive stream handed straight to another
+                // connection's send: the host reads and writes the bytes
+                // itself, with the guest out of the way. A small message
+                // first (the reader's room starts small after it), then
+                // more than the socket buffers hold, then end of stream.
+                let (_l1, source, inlet) = pair(f).await?;
+                let (_l2, outlet, sink) = pair(f).await?;
+                let (rx, received) = inlet.receive();
+                let piped = outlet.send(rx);
+                let (mut tx, out) = wit_stream::new();
+                let sent = source.send(out);
+                let (mut sink_rx, sink_done) = sink.receive();
+                let (first, _) = within(join(
+                    async {
+                        let mut got = Vec::new();
+                        while got.len() < 5 {
+                            let (r, buf) = sink_rx.read(Vec::with_capacity(64)).await;
+                            got.extend(buf);
+                            if let StreamResult::Dropped = r {
+                                break;
+                            }
+                        }
+                        got
+                    },
+                    tx.write_all(b"hello".to_vec()),
+                ))
+                .await?;
+                if first != b"hello" {
+                    return Err(format!("the small message arrived as {first:?}"));
+                }
+                let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+                let (left, got) = within(join(
+                    async {
+                        let left = tx.write_all(data.clone()).await;
+                        drop(tx);
+                        left
+                    },
+                    sink_rx.collect(),
+                ))
+                .await?;
+                if !left.is_empty() {
+                    return Err(format!("{} bytes not taken", left.len()));
+                }
+                within(async {
+                    ok(sent.await, "the source's send")?;
+                    ok(received.await, "the inlet's receive")?;
+                    ok(piped.await, "the outlet's send of the piped stream")?;
+                    ok(sink_done.await, "the sink's receive")
+                })
+                .await??;
+                if got != data {
+                    let same = got.iter().zip(&data).take_while(|(a, b)| a == b).count();
+                    return Err(format!(
+                        "piped {} bytes of {}, the first {same} right",
+                        got.len(),
+                        data.len()
+                    ));
+                }
+                Ok(())
+            }
+            .await,
+        );
+
+        t.check(
             "tcp-cancelled-read",
             async {
                 // A read that waits is cancelled; the stream still works.

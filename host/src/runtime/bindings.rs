@@ -52,6 +52,7 @@ pub mod wasi_sockets {
 }
 
 /// Bindings for wasock's own `wasi:sockets@0.3` (see `runtime::wasi::p3`).
+#[cfg(feature = "wasi-0-3")]
 pub mod wasi_sockets_0_3 {
     wasmtime::component::bindgen!({
         path: "wit-p3",

@@ -62,6 +62,7 @@ pub struct WasockCtx {
     /// of closed sockets forgets them when this has moved.
     pub(crate) sockets_closed: u64,
     /// WASI 0.3 calls waiting (see `Limits::max_pending_calls`).
+    #[cfg(feature = "wasi-0-3")]
     pub(crate) pending_calls: Arc<Budget>,
     /// The connection `wasock serve` accepted for this instance, until the
     /// lowest provider layer takes it (`wasock:sockets/handoff`).
@@ -222,6 +223,7 @@ impl WasockCtxBuilder {
             lookups_alive: Budget::new(super::lookup::MAX_LOOKUPS_ALIVE),
             poll_sets: Budget::new(super::poll_set::MAX_POLL_SETS),
             sockets_closed: 0,
+            #[cfg(feature = "wasi-0-3")]
             pending_calls: Budget::new(self.limits.max_pending_calls as u64),
             handoff: None,
             lent: None,

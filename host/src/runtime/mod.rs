@@ -55,10 +55,13 @@ pub use sim::{
 pub use socket::GuestSocket;
 pub use state::HostState;
 pub use stats::{InstanceStats, PolicyCounters, StatsHandle};
+#[cfg(feature = "wasi-0-3")]
+pub use wasi::add_wasi_0_3_to_linker;
+#[cfg(feature = "wasi-0-3")]
 pub use wasi::p3 as wasi_0_3;
 pub use wasi::{
     IncomingDatagramStream, Network, OutgoingDatagramStream, ResolveAddressStream, TcpSocket,
-    Trappable, UdpSocket, WasiCode, WasiError, add_wasi_0_3_to_linker, add_wasi_to_linker,
+    Trappable, UdpSocket, WasiCode, WasiError, add_wasi_to_linker,
 };
 pub(crate) use workers::single_threaded;
 pub use workers::{Workers, WorkersError};

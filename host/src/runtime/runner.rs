@@ -7,7 +7,9 @@
 //! wasock's engine, without them.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+#[cfg(feature = "wasi-0-3")]
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -16,13 +18,16 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
+#[cfg(feature = "wasi-0-3")]
 use wasmtime_wasi::p3::bindings::CommandPre as CommandPreP3;
 
 use super::clock::{Clock, within};
 use super::ctx::add_to_linker;
 use super::exit::GuestExit;
 use super::state::HostState;
-use super::wasi::{add_wasi_0_3_to_linker, add_wasi_to_linker};
+#[cfg(feature = "wasi-0-3")]
+use super::wasi::add_wasi_0_3_to_linker;
+use super::wasi::add_wasi_to_linker;
 
 /// How often the engine's epoch ticks. A running guest yields to the async
 /// executor at every tick, so one guest that computes for long cannot hold
@@ -39,6 +44,7 @@ pub struct Runner {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     /// The engine and linker for WASI 0.3 guests, once one is compiled.
+    #[cfg(feature = "wasi-0-3")]
     p3: Arc<P3>,
     fuel: bool,
     yields: Yields,
@@ -46,6 +52,7 @@ pub struct Runner {
 
 /// How to make the WASI 0.3 engine, and the engine once made (shared by a
 /// runner's clones).
+#[cfg(feature = "wasi-0-3")]
 struct P3 {
     /// The runner's engine configuration, to make it from.
     config: Config,
@@ -53,6 +60,7 @@ struct P3 {
 }
 
 /// An engine and the linker on it.
+#[cfg(feature = "wasi-0-3")]
 struct Engines {
     engine: Engine,
     linker: Linker<HostState>,
@@ -66,6 +74,7 @@ pub struct Prepared(Command);
 #[derive(Clone)]
 enum Command {
     P2(CommandPre<HostState>),
+    #[cfg(feature = "wasi-0-3")]
     P3(CommandPreP3<HostState>),
 }
 
@@ -74,6 +83,7 @@ impl Command {
     fn engine(&self) -> &Engine {
         match self {
             Command::P2(pre) => pre.engine(),
+            #[cfg(feature = "wasi-0-3")]
             Command::P3(pre) => pre.engine(),
         }
     }
@@ -150,6 +160,7 @@ impl Runner {
         Ok(Runner {
             engine,
             linker: Arc::new(linker),
+            #[cfg(feature = "wasi-0-3")]
             p3: Arc::new(P3 {
                 config,
                 built: OnceLock::new(),
@@ -163,6 +174,7 @@ impl Runner {
     /// configuration with the component model's async features, and WASI
     /// 0.3 (cli, clocks, random, filesystem) linked beside all that WASI 0.2
     /// guests have (a 0.3 guest built with Rust's std imports both).
+    #[cfg(feature = "wasi-0-3")]
     fn p3(&self) -> anyhow::Result<&Engines> {
         let built = self.p3.built.get_or_init(|| {
             let build = || -> anyhow::Result<Engines> {
@@ -222,11 +234,24 @@ impl Runner {
             Ok(component) => Ok(component),
             // Valid only with the component model's async features: a WASI
             // 0.3 guest, for the engine that has them.
-            Err(_) if super::kind::needs_async(bytes) => {
-                Ok(Component::new(&self.p3()?.engine, bytes)?)
-            }
+            Err(_) if super::kind::needs_async(bytes) => self.compile_wasi_0_3(bytes),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Compile a WASI 0.3 component, on the engine with the component
+    /// model's async features.
+    #[cfg(feature = "wasi-0-3")]
+    fn compile_wasi_0_3(&self, bytes: &[u8]) -> anyhow::Result<Component> {
+        Ok(Component::new(&self.p3()?.engine, bytes)?)
+    }
+
+    /// Without the `wasi-0-3` feature there is no engine for it.
+    #[cfg(not(feature = "wasi-0-3"))]
+    fn compile_wasi_0_3(&self, _bytes: &[u8]) -> anyhow::Result<Component> {
+        anyhow::bail!(
+            "this is a WASI 0.3 component (it uses the component model's async features), and this wasock was built without WASI 0.3 support; build wasock-host with its `wasi-0-3` feature (on by default)"
+        )
     }
 
     /// Link a component once, so that instances start fast. Fails if it
@@ -234,8 +259,12 @@ impl Runner {
     /// export `wasi:cli/run`. A component that exports `wasi:cli/run@0.3`
     /// is run through that export.
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
+        #[cfg(feature = "wasi-0-3")]
         let p3 = self.p3_engines_of(component);
+        #[cfg(feature = "wasi-0-3")]
         let linker = p3.map_or(&*self.linker, |p3| &p3.linker);
+        #[cfg(not(feature = "wasi-0-3"))]
+        let linker = &*self.linker;
         let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
@@ -244,6 +273,7 @@ impl Runner {
         // On the WASI 0.3 engine, the 0.3 export if there is one; a
         // component that needs the async features but exports only the 0.2
         // `run` (a std `main` with an async runtime inside) runs that.
+        #[cfg(feature = "wasi-0-3")]
         if p3.is_some()
             && let Ok(command) = CommandPreP3::new(pre.clone())
         {
@@ -259,10 +289,17 @@ impl Runner {
     /// Whether `component` was compiled for a WASI 0.3 guest (on the
     /// engine with the component model's async features) by this runner.
     pub fn is_wasi_0_3(&self, component: &Component) -> bool {
-        self.p3_engines_of(component).is_some()
+        #[cfg(feature = "wasi-0-3")]
+        return self.p3_engines_of(component).is_some();
+        #[cfg(not(feature = "wasi-0-3"))]
+        {
+            let _ = component;
+            false
+        }
     }
 
     /// The WASI 0.3 engine and linker, if `component` was compiled on it.
+    #[cfg(feature = "wasi-0-3")]
     fn p3_engines_of(&self, component: &Component) -> Option<&Engines> {
         match self.p3.built.get() {
             Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(p3),
@@ -310,6 +347,7 @@ impl Runner {
             Command::P2(pre) => {
                 pre.instantiate_async(&mut store).await?;
             }
+            #[cfg(feature = "wasi-0-3")]
             Command::P3(pre) => {
                 pre.instantiate_async(&mut store).await?;
             }
@@ -327,6 +365,7 @@ impl Runner {
             let ran = match self.store_on(pre.0.engine(), state) {
                 Ok(mut store) => match &pre.0 {
                     Command::P2(pre) => run_p2(pre, &mut store).await,
+                    #[cfg(feature = "wasi-0-3")]
                     Command::P3(pre) => run_p3(pre, &mut store).await,
                 },
                 Err(e) => Err(e),
@@ -357,6 +396,7 @@ async fn run_p2(
 
 /// Start a WASI 0.3 command in `store` and call its `run`, with the store
 /// driving the instance's tasks until `run` returns.
+#[cfg(feature = "wasi-0-3")]
 async fn run_p3(
     pre: &CommandPreP3<HostState>,
     store: &mut Store<HostState>,

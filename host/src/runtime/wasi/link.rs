@@ -108,6 +108,7 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
 /// # Ok(())
 /// # }
 /// ```
+#[cfg(feature = "wasi-0-3")]
 pub fn add_wasi_0_3_to_linker<T: WasiView + WasockView + 'static>(
     l: &mut Linker<T>,
 ) -> wasmtime::Result<()> {

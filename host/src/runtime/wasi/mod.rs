@@ -14,6 +14,7 @@ mod link;
 mod lookup;
 mod network;
 mod options;
+#[cfg(feature = "wasi-0-3")]
 pub mod p3;
 mod shared;
 mod tcp;
@@ -22,7 +23,9 @@ mod tcp_streams;
 mod udp;
 
 pub use error::{Trappable, WasiCode, WasiError};
-pub use link::{add_wasi_0_3_to_linker, add_wasi_to_linker};
+#[cfg(feature = "wasi-0-3")]
+pub use link::add_wasi_0_3_to_linker;
+pub use link::add_wasi_to_linker;
 pub use lookup::ResolveAddressStream;
 pub use network::Network;
 pub use tcp::TcpSocket;

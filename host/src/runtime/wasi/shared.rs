@@ -125,6 +125,7 @@ impl Shared {
     /// What the guest is told of readiness still comes from real calls.
     ///
     /// [`NetSocket::poll_wait`]: crate::net::NetSocket::poll_wait
+    #[cfg(feature = "wasi-0-3")]
     pub(crate) fn waits_through_cache(self) -> Shared {
         if let Ok(mut inner) = self.inner.lock() {
             inner.sock.set_nonblocking(false);

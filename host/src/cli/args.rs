@@ -223,6 +223,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub providers: ProviderArgs,
 
+    /// Name the guest's compiled functions for a profiler, as `wasmtime run
+    /// --profile` does: `perfmap` writes `/tmp/perf-PID.map`, which `perf
+    /// report` reads. E.g. `--profile perfmap`.
+    #[arg(long, value_name = "STRATEGY", value_enum)]
+    pub profile: Option<Profile>,
+
     /// The component to run.
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,
@@ -234,6 +240,14 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// What `wasock run --profile` writes for a profiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// `/tmp/perf-PID.map`: the address and name of every compiled
+    /// function, for `perf report` after `perf record`.
+    Perfmap,
 }
 
 /// Per-instance limits (see `wasock_host::runtime::Limits` for what each

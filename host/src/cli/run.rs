@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::args::RunArgs;
+use super::args::{Profile, RunArgs};
 use super::compose::Loaded;
 use crate::policy::Policy;
 use crate::runtime::{
@@ -61,7 +61,14 @@ pub fn main(args: RunArgs) -> i32 {
 /// The runner `run` makes for these arguments, and what it runs compiled
 /// on it.
 pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, Loaded)> {
-    let runner = super::runner_for(Runner::default_config(), &args.limits.limits())?;
+    let mut config = Runner::default_config();
+    match args.profile {
+        Some(Profile::Perfmap) => {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        None => {}
+    }
+    let runner = super::runner_for(config, &args.limits.limits())?;
     let loaded = super::compose::load_for_run(&runner, &args.component, &args.providers.providers)?;
     super::report_cache(&args.component);
     Ok((runner, loaded))

@@ -188,6 +188,41 @@ fn a_0_2_command_using_async_imports_runs_through_its_0_2_export() {
 }
 
 #[test]
+fn profile_perfmap_names_the_guests_functions_for_perf() {
+    let guest = Guest::spawn(&[
+        "run",
+        "--profile",
+        "perfmap",
+        "--allow",
+        "tcp-bind=127.0.0.1:0",
+        TCP_ECHO,
+        "127.0.0.1:0",
+    ]);
+    guest.listening_addr();
+    let map = format!("/tmp/perf-{}.map", guest.pid());
+    let text = std::fs::read_to_string(&map);
+    drop(guest);
+    let _ = std::fs::remove_file(&map);
+    let text = text.unwrap_or_else(|e| panic!("{map}: {e}"));
+    // `ADDRESS SIZE NAME` per compiled function, the guest's own among
+    // them by name.
+    let guests: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("tcp_echo::main"))
+        .collect();
+    assert!(!guests.is_empty(), "no tcp_echo::main in {map}:\n{text}");
+    for line in guests {
+        let fields: Vec<&str> = line.splitn(3, ' ').collect();
+        assert!(
+            fields.len() == 3
+                && u64::from_str_radix(fields[0].trim_start_matches("0x"), 16).is_ok()
+                && u64::from_str_radix(fields[1], 16).is_ok_and(|n| n > 0),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn help_documents_every_flag_with_an_example() {
     let (code, stdout, _) = run(&["run", "--help"]);
     assert_eq!(code, 0);

@@ -42,7 +42,7 @@ impl Network {
     /// [`NETWORK_INTERFACE`], or 0 for the network interface), as
     /// `IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP` do. The socket need not be
     /// bound yet; it receives the group's datagrams once bound to their
-    /// port (see the [module documentation](self)).
+    /// port (see the comment that opens `net/sim/core/multicast.rs`).
     ///
     /// Errors: `ProtocolOptionNotSupported` (stream socket),
     /// `AddressFamilyNotSupported` (group of the other family),

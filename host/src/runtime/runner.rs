@@ -259,13 +259,9 @@ impl Runner {
     /// export `wasi:cli/run`. A component that exports `wasi:cli/run@0.3`
     /// is run through that export.
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
-        #[cfg(feature = "wasi-0-3")]
-        let p3 = self.p3_engines_of(component);
-        #[cfg(feature = "wasi-0-3")]
-        let linker = p3.map_or(&*self.linker, |p3| &p3.linker);
-        #[cfg(not(feature = "wasi-0-3"))]
-        let linker = &*self.linker;
-        let pre = linker
+        let p3 = self.p3_linker_of(component);
+        let pre = p3
+            .unwrap_or(&*self.linker)
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component imports something wasock does not provide")?;
@@ -289,22 +285,22 @@ impl Runner {
     /// Whether `component` was compiled for a WASI 0.3 guest (on the
     /// engine with the component model's async features) by this runner.
     pub fn is_wasi_0_3(&self, component: &Component) -> bool {
-        #[cfg(feature = "wasi-0-3")]
-        return self.p3_engines_of(component).is_some();
-        #[cfg(not(feature = "wasi-0-3"))]
-        {
-            let _ = component;
-            false
+        self.p3_linker_of(component).is_some()
+    }
+
+    /// The WASI 0.3 engine's linker, if `component` was compiled on it.
+    #[cfg(feature = "wasi-0-3")]
+    fn p3_linker_of(&self, component: &Component) -> Option<&Linker<HostState>> {
+        match self.p3.built.get() {
+            Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(&p3.linker),
+            _ => None,
         }
     }
 
-    /// The WASI 0.3 engine and linker, if `component` was compiled on it.
-    #[cfg(feature = "wasi-0-3")]
-    fn p3_engines_of(&self, component: &Component) -> Option<&Engines> {
-        match self.p3.built.get() {
-            Some(Ok(p3)) if Engine::same(component.engine(), &p3.engine) => Some(p3),
-            _ => None,
-        }
+    /// Without the `wasi-0-3` feature no component is compiled for it.
+    #[cfg(not(feature = "wasi-0-3"))]
+    fn p3_linker_of(&self, _component: &Component) -> Option<&Linker<HostState>> {
+        None
     }
 
     /// A store for one instance, with its limits applied: linear memory,

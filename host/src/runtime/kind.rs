@@ -27,11 +27,11 @@ pub(crate) fn needs_async(bytes: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::needs_async;
 
     /// A component that imports WASI 0.3's stdout, with its stream.
-    fn wasi_0_3_component() -> Vec<u8> {
+    pub(crate) fn wasi_0_3_component() -> Vec<u8> {
         wat::parse_str(
             r#"(component
                 (import "wasi:cli/stdout@0.3.0" (instance
@@ -53,28 +53,5 @@ mod tests {
         assert!(!needs_async(&p2));
         // Not a component at all: not a WASI 0.3 one either.
         assert!(!needs_async(b"\0asm\x0d\0\x01\0garbage"));
-    }
-
-    #[cfg(not(feature = "wasi-0-3"))]
-    #[test]
-    fn without_wasi_0_3_support_a_0_3_guest_is_refused_by_name() {
-        let runner = crate::runtime::Runner::new().unwrap();
-        let err = runner.compile(&wasi_0_3_component()).unwrap_err();
-        let err = format!("{err:#}");
-        assert!(
-            err.contains("this is a WASI 0.3 component")
-                && err.contains("built without WASI 0.3 support")
-                && err.contains("`wasi-0-3` feature"),
-            "{err}"
-        );
-    }
-
-    #[cfg(feature = "wasi-0-3")]
-    #[test]
-    fn with_wasi_0_3_support_a_0_3_guest_compiles_on_its_engine() {
-        let runner = crate::runtime::Runner::new().unwrap();
-        let component = runner.compile(&wasi_0_3_component()).unwrap();
-        assert!(runner.is_wasi_0_3(&component));
-        assert!(!wasmtime::Engine::same(component.engine(), runner.engine()));
     }
 }

@@ -40,7 +40,8 @@ pub struct Limits {
     /// `send` or `receive`, or a TCP `connect`, waiting for the network):
     /// each holds host memory (a send, its datagram) until it ends. Over
     /// it, the call fails at once with `other("pending-call-limit: ...")`.
-    /// Default 1024. CLI: `--max-pending-calls`.
+    /// Default 1024. CLI: `--max-pending-calls`. Without the `wasi-0-3`
+    /// feature there are no such calls and it has no effect.
     pub max_pending_calls: usize,
     /// Wall-clock time the instance may run, blocked or not; past it the
     /// instance is stopped. Default none. CLI: `--timeout`.

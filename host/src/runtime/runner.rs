@@ -1,10 +1,11 @@
 //! Running guests: the engine (with a ticking epoch), the linker with WASI
 //! and wasock, and one store per instance, with the instance's limits.
 //!
-//! WASI 0.3 guests use the component model's async features, which cost
-//! every host call of an engine that supports them. So they get an engine of
-//! their own, built the first time one is compiled; every other guest keeps
-//! wasock's engine, without them.
+//! WASI 0.3 guests (with the `wasi-0-3` feature, on by default) use the
+//! component model's async features, which cost every host call of an
+//! engine that supports them. So they get an engine of their own, built the
+//! first time one is compiled; every other guest keeps wasock's engine,
+//! without them.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -120,7 +121,8 @@ impl Runner {
 
     /// A runner on an engine built from `config` (epoch interruption is
     /// turned on and component-model concurrency off whatever `config`
-    /// says: WASI 0.3 guests get an engine of their own), without fuel.
+    /// says: WASI 0.3 guests, with the `wasi-0-3` feature, get an engine
+    /// of their own), without fuel.
     pub fn with_config(config: &Config) -> anyhow::Result<Runner> {
         Runner::build(config.clone(), false, Yields::Epoch)
     }
@@ -430,5 +432,34 @@ fn start_epoch_ticker(engine: &Engine) {
         });
     if let Err(e) = spawned {
         tracing::warn!(target: "wasock::runtime", "cannot start the epoch ticker ({e}); time limits will not apply to guests that never block");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Runner;
+    use crate::runtime::kind::tests::wasi_0_3_component;
+
+    #[cfg(not(feature = "wasi-0-3"))]
+    #[test]
+    fn without_wasi_0_3_support_a_0_3_guest_is_refused_by_name() {
+        let runner = Runner::new().unwrap();
+        let err = runner.compile(&wasi_0_3_component()).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("this is a WASI 0.3 component")
+                && err.contains("built without WASI 0.3 support")
+                && err.contains("`wasi-0-3` feature"),
+            "{err}"
+        );
+    }
+
+    #[cfg(feature = "wasi-0-3")]
+    #[test]
+    fn with_wasi_0_3_support_a_0_3_guest_compiles_on_its_engine() {
+        let runner = Runner::new().unwrap();
+        let component = runner.compile(&wasi_0_3_component()).unwrap();
+        assert!(runner.is_wasi_0_3(&component));
+        assert!(!wasmtime::Engine::same(component.engine(), runner.engine()));
     }
 }

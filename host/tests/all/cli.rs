@@ -187,6 +187,15 @@ fn a_0_2_command_using_async_imports_runs_through_its_0_2_export() {
     assert_eq!(out, vec!["ok a 0.2 command used a 0.3 stream"], "{err}");
 }
 
+/// Removes a file when dropped, whether the test passed or not.
+struct RemovedAfter(String);
+
+impl Drop for RemovedAfter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[test]
 fn profile_perfmap_names_the_guests_functions_for_perf() {
     let guest = Guest::spawn(&[
@@ -198,11 +207,11 @@ fn profile_perfmap_names_the_guests_functions_for_perf() {
         TCP_ECHO,
         "127.0.0.1:0",
     ]);
+    let map = RemovedAfter(format!("/tmp/perf-{}.map", guest.pid()));
     guest.listening_addr();
-    let map = format!("/tmp/perf-{}.map", guest.pid());
-    let text = std::fs::read_to_string(&map);
+    let text = std::fs::read_to_string(&map.0);
     drop(guest);
-    let _ = std::fs::remove_file(&map);
+    let map = &map.0;
     let text = text.unwrap_or_else(|e| panic!("{map}: {e}"));
     // `ADDRESS SIZE NAME` per compiled function, the guest's own among
     // them by name.

@@ -198,7 +198,7 @@ impl Shared {
     /// reactor's cache: may end spuriously; the caller tries again. The
     /// operation that found nothing, and each try after the wait, must go
     /// through the cache too (a socket made with
-    /// [`Shared::waits_through_cache`], or a look in
+    /// `Shared::waits_through_cache`, or a look in
     /// [`Inner::with_cached_calls`]), or one that was real and found
     /// nothing (which leaves the cache cleared).
     pub(crate) async fn wait_cached(&self, interest: Readiness) -> Result<(), ErrorCode> {

@@ -504,7 +504,8 @@ mod guest {
                 // connection's send: the host reads and writes the bytes
                 // itself, with the guest out of the way. A small message
                 // first (the reader's room starts small after it), then
-                // more than the socket buffers hold, then end of stream.
+                // 1 MB (many reads, each room grown again), then end of
+                // stream.
                 let (_l1, source, inlet) = pair(f).await?;
                 let (_l2, outlet, sink) = pair(f).await?;
                 let (rx, received) = inlet.receive();

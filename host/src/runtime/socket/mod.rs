@@ -163,14 +163,14 @@ impl GuestSocket {
         r
     }
 
-    /// Put the socket in the guest's non-blocking or blocking mode, and
-    /// tell the provider how its calls may answer in that mode.
     /// Remember the size of the last receive that got something (see
     /// `stream::first_room`).
     pub(crate) fn note_received(&mut self, n: usize) {
         self.last_recv = u32::try_from(n).unwrap_or(u32::MAX);
     }
 
+    /// Put the socket in the guest's non-blocking or blocking mode, and
+    /// tell the provider how its calls may answer in that mode.
     pub(crate) fn set_nonblocking(&mut self, on: bool) {
         self.nonblocking = on;
         self.net.set_calls(self.calls());

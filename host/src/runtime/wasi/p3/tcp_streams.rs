@@ -47,6 +47,18 @@ impl Outcome {
         }
         StreamResult::Dropped
     }
+
+    /// End the stream with `result` as a poll's answer, with its direction
+    /// of the connection (`closed`: the read or the write side) marked
+    /// closed.
+    fn close(
+        &mut self,
+        closed: &mut bool,
+        result: Result<(), ErrorCode>,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        *closed = true;
+        Poll::Ready(Ok(self.end(result)))
+    }
 }
 
 /// Most times one poll tries again on a socket that says it is ready and
@@ -339,8 +351,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
         let mut direct = (want > 0).then(|| dst.as_direct(store, want));
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
-                inner.read_closed = true;
-                return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                return this.outcome.close(&mut inner.read_closed, Err(e));
             }
             if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
                 return Poll::Pending;
@@ -363,8 +374,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                     match got {
                         // Nothing, with room: the peer ended the stream.
                         Ok(0) if want > 0 => {
-                            inner.read_closed = true;
-                            return Poll::Ready(Ok(this.outcome.end(Ok(()))));
+                            return this.outcome.close(&mut inner.read_closed, Ok(()));
                         }
                         Ok(n) => {
                             inner.sock.note_received(n);
@@ -373,8 +383,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                         }
                         Err(ErrorCode::WouldBlock) => {}
                         Err(e) => {
-                            inner.read_closed = true;
-                            return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                            return this.outcome.close(&mut inner.read_closed, Err(e));
                         }
                     }
                 }
@@ -461,8 +470,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
         let mut tries = 0;
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
-                inner.write_closed = true;
-                return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                return this.outcome.close(&mut inner.write_closed, Err(e));
             }
             if still_parked(&inner, cx, Readiness::WRITABLE, finish, &mut this.parked) {
                 return Poll::Pending;
@@ -482,8 +490,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
                     }
                     Err(ErrorCode::WouldBlock) => {}
                     Err(e) => {
-                        inner.write_closed = true;
-                        return Poll::Ready(Ok(this.outcome.end(Err(e))));
+                        return this.outcome.close(&mut inner.write_closed, Err(e));
                     }
                 }
             }

@@ -176,6 +176,20 @@ mod guest {
         Ok(got)
     }
 
+    /// Whether `got` is `data`; if not, how much came and how much of it
+    /// was right (`what` says how it came: echoed, piped).
+    fn same_bytes(what: &str, got: &[u8], data: &[u8]) -> Result<(), String> {
+        if got == data {
+            return Ok(());
+        }
+        let same = got.iter().zip(data).take_while(|(a, b)| a == b).count();
+        Err(format!(
+            "{what} {} bytes of {}, the first {same} right",
+            got.len(),
+            data.len()
+        ))
+    }
+
     /// `fut`, or an error after 10 s: a wait that never ends fails the case
     /// instead of hanging the program.
     async fn within<F: Future>(fut: F) -> Result<F::Output, String> {
@@ -484,15 +498,7 @@ mod guest {
                 let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
                 let (sent, got) = join(send_all(&client, data.clone()), receive_all(&client)).await;
                 sent?;
-                let got = got?;
-                if got != data {
-                    return Err(format!(
-                        "echoed {} bytes of {}, or different ones",
-                        got.len(),
-                        data.len()
-                    ));
-                }
-                Ok(())
+                same_bytes("echoed", &got?, &data)
             }
             .await,
         );
@@ -551,15 +557,7 @@ mod guest {
                     ok(sink_done.await, "the sink's receive")
                 })
                 .await??;
-                if got != data {
-                    let same = got.iter().zip(&data).take_while(|(a, b)| a == b).count();
-                    return Err(format!(
-                        "piped {} bytes of {}, the first {same} right",
-                        got.len(),
-                        data.len()
-                    ));
-                }
-                Ok(())
+                same_bytes("piped", &got, &data)
             }
             .await,
         );

@@ -62,11 +62,8 @@ pub fn main(args: RunArgs) -> i32 {
 /// on it.
 pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, Loaded)> {
     let mut config = Runner::default_config();
-    match args.profile {
-        Some(Profile::Perfmap) => {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        None => {}
+    if let Some(Profile::Perfmap) = args.profile {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     let runner = super::runner_for(config, &args.limits.limits())?;
     let loaded = super::compose::load_for_run(&runner, &args.component, &args.providers.providers)?;

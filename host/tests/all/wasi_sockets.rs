@@ -79,7 +79,7 @@ fn loopback_policy() -> Arc<Policy> {
 fn expected_cases(program: &str, family: &str) -> usize {
     match (program, family) {
         (p, _) if p == WASI_TCP => 56,
-        (p, _) if p == WASI_UDP => 39,
+        (p, _) if p == WASI_UDP => 42,
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,
         (p, _) if p == WASI_STD => 23,

@@ -53,8 +53,7 @@ pub(crate) fn remote(family: Family, addr: SocketAddr) -> Result<SocketAddr, Err
 
 /// A local address for a datagram bind: of the socket's family, not
 /// IPv4-mapped (a multicast group may be bound, to receive what is sent to
-/// it); otherwise `invalid-argument`.
-#[cfg(feature = "wasi-0-3")]
+/// it: the policy decides); otherwise `invalid-argument`.
 pub(crate) fn local_datagram(family: Family, addr: SocketAddr) -> Result<SocketAddr, ErrorCode> {
     check(family, addr)?;
     Ok(addr)
@@ -64,7 +63,6 @@ pub(crate) fn local_datagram(family: Family, addr: SocketAddr) -> Result<SocketA
 /// not the unspecified address, not port 0 (a multicast group or the
 /// broadcast address may be sent to, as the policy allows); otherwise
 /// `invalid-argument`.
-#[cfg(feature = "wasi-0-3")]
 pub(crate) fn remote_datagram(family: Family, addr: SocketAddr) -> Result<SocketAddr, ErrorCode> {
     check(family, addr)?;
     if addr.ip().is_unspecified() || addr.port() == 0 {

@@ -90,7 +90,7 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
         if socket.binding {
             return Err(Code::ConcurrencyConflict.into());
         }
-        let addr = addrs::local_address(socket.family, local_address)?;
+        let addr = addrs::local_datagram_address(socket.family, local_address)?;
         {
             let mut inner = socket.shared.lock()?;
             if inner.sock.state != State::Unbound {
@@ -120,7 +120,7 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
         let socket = self.table.get_mut(&this)?;
         socket.bound()?;
         let remote = remote_address
-            .map(|a| addrs::remote_address(socket.family, a))
+            .map(|a| addrs::remote_datagram_address(socket.family, a))
             .transpose()?;
         let shared = socket.shared.clone();
         let generation = {
@@ -416,7 +416,7 @@ fn send_one(
     let family = inner.sock.family;
     let to = d
         .remote_address
-        .map(|a| addrs::remote_address(family, a).map_err(|_| ErrorCode::InvalidArgument))
+        .map(|a| addrs::remote_datagram_address(family, a).map_err(|_| ErrorCode::InvalidArgument))
         .transpose()?;
     send_datagram(ctx, inner, remote, &d.data, to)
 }

@@ -6,13 +6,15 @@
 //! creates itself, on loopback) and checks: the unbound state
 //! (`local-address`, `remote-address`, `stream` are `invalid-state`); bind
 //! (port 0 read back, twice, concurrently, after a failed bind, in use, not
-//! bindable, wrong family, `finish-bind` out of order); `stream(none)` and
-//! `stream(some)` (remote address, re-association, wrong family,
-//! unspecified, port 0); receive (`receive(0)` and receive with nothing
+//! bindable, wrong family, a multicast group left to the policy,
+//! `finish-bind` out of order); `stream(none)` and `stream(some)` (remote
+//! address, re-association, wrong family, unspecified, port 0, a group left
+//! to the policy); receive (`receive(0)` and receive with nothing
 //! queued are empty lists, never `would-block`; at most `max-results`;
 //! pollable readiness); check-send permits and send (empty list, no
 //! address while unconnected, a mismatching address while connected,
-//! wrong family, unspecified, port 0, `datagram-too-large`); datagram
+//! wrong family, unspecified, port 0, a group left to the policy,
+//! `datagram-too-large`); datagram
 //! boundaries (including an empty datagram) and the source address of
 //! what arrives; a connected stream receives only from its peer; ICMP
 //! port unreachable as `connection-refused`; every option getter and
@@ -347,6 +349,15 @@ fn self_contained(ctx: &Ctx) {
             ErrorCode::AddressNotBindable,
         )
     });
+    cases.case("bind-multicast-reaches-the-policy", || {
+        // Binding a group (to receive what is sent to it) is the policy's
+        // to grant, and the loopback rules do not.
+        want_err(
+            "bind",
+            ctx.bind(&ctx.socket()?, f.multicast(0)),
+            ErrorCode::AccessDenied,
+        )
+    });
     cases.case("bound-remote-address-invalid-state", || {
         let (s, _) = ctx.bound()?;
         want_err(
@@ -443,6 +454,16 @@ fn self_contained(ctx: &Ctx) {
             "send",
             send_one(&a.outgoing, dgram(b"x", Some(f.loopback(0))))?,
             ErrorCode::InvalidArgument,
+        )
+    });
+    cases.case("send-multicast-reaches-the-policy", || {
+        // A group is a valid destination for UDP (unlike TCP): the policy
+        // decides, and the loopback rules do not grant it.
+        let a = ctx.open(None)?;
+        want_err(
+            "send",
+            send_one(&a.outgoing, dgram(b"x", Some(f.multicast(9))))?,
+            ErrorCode::AccessDenied,
         )
     });
     cases.case("send-datagram-too-large", || {
@@ -667,6 +688,14 @@ fn self_contained(ctx: &Ctx) {
             "stream",
             s.stream(Some(wasi_addr(f.loopback(0)))).map(drop),
             ErrorCode::InvalidArgument,
+        )
+    });
+    cases.case("stream-multicast-reaches-the-policy", || {
+        let (s, _) = ctx.bound()?;
+        want_err(
+            "stream",
+            s.stream(Some(wasi_addr(f.multicast(9)))).map(drop),
+            ErrorCode::AccessDenied,
         )
     });
     cases.case("connected-unreachable-connection-refused", || {

@@ -113,8 +113,10 @@ impl Guests {
             .ok_or_else(|| anyhow::anyhow!("{guest:?} on {provider:?} was not compiled"))
     }
 
-    /// A fresh store state for one instance, writing stdout to `out`.
-    pub fn state(&self, args: &[String], out: &MemoryOutputPipe) -> HostState {
+    /// A fresh store state for one instance, writing stdout to `out`;
+    /// `alone` when the instance has its thread to itself, as under `wasock
+    /// run` (its blocking calls then wait in place, as they do there).
+    pub fn state(&self, args: &[String], out: &MemoryOutputPipe, alone: bool) -> HostState {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(out.clone())
             .inherit_stderr()
@@ -129,6 +131,7 @@ impl Guests {
         let ctx = WasockCtx::builder()
             .policy(self.policy.clone())
             .limits(limits)
+            .wait_in_place(alone)
             .build();
         HostState::new(wasi, ctx)
     }
@@ -149,7 +152,7 @@ impl Guests {
         let out = MemoryOutputPipe::new(1 << 16);
         let exit = self
             .runner
-            .run(self.pre_on(guest, provider)?, self.state(args, &out))
+            .run(self.pre_on(guest, provider)?, self.state(args, &out, true))
             .await;
         let stdout = String::from_utf8_lossy(&out.contents()).into_owned();
         match exit {
@@ -164,7 +167,7 @@ impl Guests {
         let mut times = Vec::with_capacity(n);
         let out = MemoryOutputPipe::new(1024);
         for _ in 0..n {
-            let state = self.state(&[], &out);
+            let state = self.state(&[], &out, false);
             let start = Instant::now();
             let store = self.runner.instantiate(self.pre(guest)?, state).await?;
             times.push(start.elapsed());
@@ -175,13 +178,15 @@ impl Guests {
     }
 
     /// Start an instance of `guest` that runs until aborted; its stdout.
+    /// `alone`: nothing else runs on its thread (see [`Guests::state`]).
     pub fn spawn(
         &self,
         guest: Guest,
         args: &[String],
+        alone: bool,
     ) -> anyhow::Result<(tokio::task::JoinHandle<GuestExit>, MemoryOutputPipe)> {
         let out = MemoryOutputPipe::new(1 << 12);
-        let state = self.state(args, &out);
+        let state = self.state(args, &out, alone);
         let runner = self.runner.clone();
         let pre = self.pre(guest)?.clone();
         Ok((

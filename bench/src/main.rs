@@ -454,6 +454,8 @@ fn main() -> anyhow::Result<()> {
                         n.to_string(),
                         "0".into(),
                     ],
+                    // One guest on this thread, as `wasock run` runs it.
+                    true,
                 )?
             };
             // The native client runs on its own thread while this one drives

@@ -150,7 +150,7 @@ fn guest_holders(guest: Guest, instances: u32, each: u32, hold: SocketAddr) -> a
     let _g = rt.enter();
     let start = |count: u32, each: u32| -> anyhow::Result<Vec<Running>> {
         let running = (0..count)
-            .map(|_| guests.spawn(guest, &hold_args(guest, hold, each)))
+            .map(|_| guests.spawn(guest, &hold_args(guest, hold, each), false))
             .collect::<anyhow::Result<Vec<_>>>()?;
         rt.block_on(wait_holding(&running))?;
         Ok(running)

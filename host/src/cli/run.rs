@@ -93,7 +93,10 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     let mut wasock = WasockCtx::builder()
         .policy(policy.clone())
         .limits(limits)
-        .pinned_names(Arc::new(pinned));
+        .pinned_names(Arc::new(pinned))
+        // The guest has this thread to itself, unless it is a WASI 0.3
+        // guest, whose tasks share it.
+        .wait_in_place(!runner.is_wasi_0_3(&loaded.app));
     if let Some(providers) = &loaded.providers {
         // A standard guest on provider components: the host serves its
         // sockets from theirs. The providers see the environment (their

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::error::ErrorCode;
 use super::recv_buf::RecvBuf;
@@ -173,4 +174,20 @@ pub trait NetSocket: Send + Sync + 'static {
     /// non-blocking guest's socket) every `try_*` must really try, so that
     /// what `poll` reported holds. Sockets start in [`Calls::Waiting`].
     fn set_calls(&mut self, _calls: Calls) {}
+
+    /// Block the calling thread until an operation of `interest` may
+    /// succeed, for at most `timeout`: `true` if it may now (a wrong `true`
+    /// costs the caller one more try), `false` if the time passed, a signal
+    /// interrupted the wait, or the provider cannot wait this way (the
+    /// default; the runtime then waits through [`NetSocket::poll_wait`]).
+    ///
+    /// After `true`, the next `try_*` call must really try, whatever
+    /// [`Calls`] allows: the reactor has not seen what this wait saw. The
+    /// runtime asks this only of a blocking call of a guest that has its
+    /// thread to itself (`WasockCtxBuilder::wait_in_place`), so that the
+    /// wake-up comes straight from the kernel, as a native program's
+    /// blocking call gets it, rather than through the reactor.
+    fn wait_in_place(&mut self, _interest: Readiness, _timeout: Duration) -> bool {
+        false
+    }
 }

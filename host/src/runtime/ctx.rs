@@ -70,6 +70,9 @@ pub struct WasockCtx {
     /// Set for a provider component's instance that serves the host (see
     /// `runtime::bridge`).
     pub(crate) lent: Option<super::bridge::Lent>,
+    /// Blocking calls wait in place first (see
+    /// [`WasockCtxBuilder::wait_in_place`]).
+    pub(crate) waits_in_place: bool,
 }
 
 impl WasockCtx {
@@ -166,6 +169,7 @@ pub struct WasockCtxBuilder {
     clock: Option<Arc<dyn Clock>>,
     limits: Limits,
     pinned: Option<Arc<PinnedNames>>,
+    waits_in_place: bool,
 }
 
 impl WasockCtxBuilder {
@@ -200,6 +204,30 @@ impl WasockCtxBuilder {
         self
     }
 
+    /// Let the instance's blocking calls (wasock's interface: `accept`,
+    /// `connect`, `send`, `recv` and their datagram forms) wait in the
+    /// system first, blocking the thread, for up to a millisecond at a time
+    /// before they wait through the async runtime (default: off). The
+    /// wake-up then comes straight from the kernel, as a native program's
+    /// blocking call gets it, without a turn of the runtime's reactor;
+    /// timeouts, the epoch and signals still apply, at most a millisecond
+    /// late. Only for an instance that has its thread to itself, as `wasock
+    /// run` gives one: anything else on that thread waits while it blocks.
+    /// Providers that cannot wait this way (all but the native one) ignore
+    /// it.
+    ///
+    /// ```
+    /// use wasock_host::runtime::WasockCtx;
+    ///
+    /// // One guest on its own current-thread runtime, as `wasock run` runs it.
+    /// let ctx = WasockCtx::builder().wait_in_place(true).build();
+    /// # drop(ctx);
+    /// ```
+    pub fn wait_in_place(mut self, on: bool) -> Self {
+        self.waits_in_place = on;
+        self
+    }
+
     /// The context, with a fresh instance id.
     pub fn build(self) -> WasockCtx {
         let id = InstanceId(NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed));
@@ -227,6 +255,7 @@ impl WasockCtxBuilder {
             pending_calls: Budget::new(self.limits.max_pending_calls as u64),
             handoff: None,
             lent: None,
+            waits_in_place: self.waits_in_place,
         }
     }
 }

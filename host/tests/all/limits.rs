@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasock_host::runtime::{GuestExit, Limits, Runner, WasockCtx};
 use wasock_test_programs::{
-    LIMIT_MEMORY, LIMIT_POLL_SETS, LIMIT_SOCKETS, PROBE, REPLY_BUDGET, SPIN, TCP_BLOCK_RECV,
-    TCP_ECHO_CLIENT, TCP_RECV_HUGE, WASI_LOOKUP_FLOOD,
+    BENCH_WASOCK, LIMIT_MEMORY, LIMIT_POLL_SETS, LIMIT_SOCKETS, PROBE, REPLY_BUDGET, SPIN,
+    TCP_BLOCK_RECV, TCP_ECHO_CLIENT, TCP_RECV_HUGE, WASI_LOOKUP_FLOOD,
 };
 
 use crate::common::{allow, run, spawn_in_process, spawn_with_runner, tokio_rt};
@@ -157,20 +157,22 @@ fn linear_memory_past_the_limit_stops_only_that_guest() {
     assert_eq!((code, out), (0, vec!["ok allocated 64".to_string()]));
 }
 
+/// `wasock run --allow tcp-connect=ADDR --timeout 300ms PROGRAM [ARGS]...`:
+/// its exit code and stderr.
+fn run_300ms(addr: &str, program_and_args: &[&str]) -> (i32, String) {
+    let allow = format!("tcp-connect={addr}");
+    let mut all = vec!["run", "--allow", &allow, "--timeout", "300ms"];
+    all.extend_from_slice(program_and_args);
+    let (code, _, err) = run(&all);
+    (code, err)
+}
+
 #[test]
-fn the_wall_clock_limit_stops_blocked_and_spinning_guests() {
+fn the_wall_clock_limit_stops_blocked_spinning_and_busy_guests() {
     // Blocked in a receive that never completes.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
-    let (code, _, err) = run(&[
-        "run",
-        "--allow",
-        &format!("tcp-connect={addr}"),
-        "--timeout",
-        "300ms",
-        TCP_BLOCK_RECV,
-        &addr,
-    ]);
+    let (code, err) = run_300ms(&addr, &[TCP_BLOCK_RECV, &addr]);
     assert_eq!(code, 124, "{err}");
     assert!(
         err.contains("time limit") && err.contains("--timeout"),
@@ -181,6 +183,32 @@ fn the_wall_clock_limit_stops_blocked_and_spinning_guests() {
     assert_eq!(code, 124, "{err}");
     assert_eq!(out, vec!["ok spinning".to_string()]);
     drop(l);
+
+    // Busy in blocking round trips, each answered at once: `wasock run`
+    // gives the guest its thread, so every receive waits in place (in the
+    // system, not through the reactor) and finds its answer there. The
+    // runtime's timer is heard at the epoch's yields.
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = echo.local_addr().unwrap().to_string();
+    let peer = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut c, _) = echo.accept().unwrap();
+        let mut buf = [0u8; 64];
+        // Until the guest is gone (bounded: 100 million at most).
+        for _ in 0..100_000_000u32 {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if c.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let (code, err) = run_300ms(&addr, &[BENCH_WASOCK, "tcp-rtt", &addr, "100000000", "64"]);
+    assert_eq!(code, 124, "{err}");
+    peer.join().unwrap();
 }
 
 #[test]
@@ -308,6 +336,14 @@ fn lookups_in_flight_are_capped_per_instance() {
 
 #[test]
 fn the_reply_rule_remembers_a_bounded_number_of_peers() {
+    // Waiting through the reactor, and waiting in place first (as under
+    // `wasock run`): the 500 ms receive timeout holds either way.
+    for in_place in [false, true] {
+        reply_budget(in_place);
+    }
+}
+
+fn reply_budget(in_place: bool) {
     tokio_rt().block_on(async {
         let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = echo.local_addr().unwrap();
@@ -320,17 +356,17 @@ fn the_reply_rule_remembers_a_bounded_number_of_peers() {
         let done = spawn_in_process(
             REPLY_BUDGET,
             &[&addr.to_string()],
-            ctx(
-                &["udp-bind=127.0.0.1:*", "udp-send=127.0.0.0/8:*"],
-                Limits::default(),
-            ),
+            WasockCtx::builder()
+                .policy(allow(&["udp-bind=127.0.0.1:*", "udp-send=127.0.0.0/8:*"]))
+                .wait_in_place(in_place)
+                .build(),
         )
         .finish()
         .await;
         assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
         assert_eq!(
             done.stdout, "full: TimedOut\nafter close: ping\n",
-            "16,384 peers remembered per instance; a closed socket's come back"
+            "16,384 peers remembered per instance; a closed socket's come back (in place: {in_place})"
         );
     });
 }

@@ -80,6 +80,9 @@ pub struct NativeSocket {
     /// socket whose waits never ask (a WASI pollable's) does not pay for
     /// learning.
     waits_look: AtomicBool,
+    /// A wait in place (`wait_in_place`) saw the socket ready, so the next
+    /// call must be made for real: the reactor's cache has not seen it.
+    waited_in_place: AtomicBool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
     listening: bool,
@@ -121,6 +124,7 @@ impl NativeSocket {
             read_fresh: false,
             inline_reactor: false,
             waits_look: AtomicBool::new(false),
+            waited_in_place: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -167,6 +171,7 @@ impl NativeSocket {
             read_fresh: false,
             inline_reactor: false,
             waits_look: AtomicBool::new(false),
+            waited_in_place: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -262,6 +267,10 @@ impl NativeSocket {
         interest: Interest,
         mut f: impl FnMut(&Socket) -> io::Result<R>,
     ) -> Result<R, ErrorCode> {
+        if self.waited_in_place.load(Ordering::Relaxed) {
+            self.waited_in_place.store(false, Ordering::Relaxed);
+            return f(self.sock()).map_err(ErrorCode::from);
+        }
         match &self.io {
             Io::Registered(fd) if self.calls != Calls::Real && interest == Interest::READABLE => {
                 fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
@@ -332,6 +341,21 @@ fn to_socket_addr(addr: &SockAddr) -> Result<SocketAddr, ErrorCode> {
 }
 
 impl NetSocket for NativeSocket {
+    fn wait_in_place(&mut self, interest: Readiness, timeout: std::time::Duration) -> bool {
+        let mut events = 0;
+        if interest.contains(Readiness::READABLE) {
+            events |= libc::POLLIN;
+        }
+        if interest.contains(Readiness::WRITABLE) {
+            events |= libc::POLLOUT;
+        }
+        let ready = sys::poll_for(self.sock().as_raw_fd(), events, timeout);
+        if ready {
+            self.waited_in_place.store(true, Ordering::Relaxed);
+        }
+        ready
+    }
+
     fn family(&self) -> Family {
         self.family
     }

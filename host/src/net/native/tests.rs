@@ -201,3 +201,71 @@ async fn a_receive_into_initialised_memory_writes_only_what_arrived() {
         assert_eq!(s.try_recv_into(&mut mem, RecvFlags::default()), Ok(0));
     }
 }
+
+/// A wait in place (`wait_in_place`) that sees data is followed by a real
+/// receive, though the reactor has not seen the data and a blocking
+/// socket's receives may otherwise answer from its cache. The reactor is
+/// left with nothing stale: epoll looks at the socket again when it
+/// reports an event, and the data is gone by then, so a wait after the
+/// reactor's turn still waits (the receive's "queue emptied" holds, as
+/// `NativeSocket::read_fresh` assumes).
+#[tokio::test]
+async fn a_receive_after_a_wait_in_place_is_real_and_leaves_no_stale_readiness() {
+    use std::io::Write;
+
+    let (mut s, mut peer) = connected(true).await;
+    let mut got = Vec::new();
+    // Nothing queued, and the reactor has seen nothing to read.
+    assert_eq!(
+        s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default()),
+        Err(ErrorCode::WouldBlock)
+    );
+    assert!(!s.wait_in_place(Readiness::READABLE, Duration::from_millis(20)));
+
+    peer.write_all(b"hello").unwrap();
+    assert!(s.wait_in_place(Readiness::READABLE, Duration::from_secs(10)));
+    // No await since: the reactor has not turned.
+    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
+        .unwrap();
+    assert_eq!(got, b"hello");
+
+    // The reactor takes in the event for "hello", which is gone.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (_woken, waker) = flag();
+    let mut cx = Context::from_waker(&waker);
+    assert!(
+        s.poll_ready(&mut cx, Readiness::READABLE).is_pending(),
+        "a wait believed the reactor's event for data already received"
+    );
+    // And the next byte is seen as before.
+    peer.write_all(b"!").unwrap();
+    assert!(s.wait_in_place(Readiness::READABLE, Duration::from_secs(10)));
+    got.clear();
+    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
+        .unwrap();
+    assert_eq!(got, b"!");
+}
+
+/// A wait in place for room to send returns at once on a connected socket
+/// with an empty send buffer, and gives up after its timeout on one whose
+/// buffer the peer never drains.
+#[tokio::test]
+async fn a_wait_in_place_for_room_sees_the_send_buffer() {
+    let (mut s, _peer) = connected(true).await;
+    assert!(s.wait_in_place(Readiness::WRITABLE, Duration::from_secs(10)));
+    let chunk = vec![0u8; 64 * 1024];
+    // Fill both buffers (bounded: loopback buffers are a few MB at most).
+    let mut filled = false;
+    for _ in 0..10_000 {
+        match s.try_send(&chunk, SendFlags::default()) {
+            Ok(_) => {}
+            Err(ErrorCode::WouldBlock) => {
+                filled = true;
+                break;
+            }
+            Err(e) => panic!("send failed: {e:?}"),
+        }
+    }
+    assert!(filled, "the send buffer never filled");
+    assert!(!s.wait_in_place(Readiness::WRITABLE, Duration::from_millis(20)));
+}

@@ -84,6 +84,8 @@ pub struct GuestSocket {
     _slot: Share,
     /// The instance's clock, for timeouts.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Blocking calls wait in place first (`WasockCtx::waits_in_place`).
+    pub(crate) waits_in_place: bool,
 }
 
 impl GuestSocket {
@@ -112,6 +114,7 @@ impl GuestSocket {
             buffers: ctx.buffers.empty_share(),
             _slot: slot,
             clock: ctx.clock.clone(),
+            waits_in_place: ctx.waits_in_place,
         }
     }
 

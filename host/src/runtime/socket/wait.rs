@@ -36,6 +36,22 @@ pub(crate) async fn wait_ready(
         .map_err(|()| ErrorCode::TimedOut)
 }
 
+/// How long a blocking call waits in place at most (see
+/// `WasockCtxBuilder::wait_in_place`) before it waits through the reactor,
+/// where the runtime's timers and signals are heard.
+const IN_PLACE: Duration = Duration::from_millis(1);
+
+/// Wait in the system for `interest` on `sock`, blocking the thread for at
+/// most [`IN_PLACE`] and never past `deadline`: whether the socket may be
+/// ready now.
+fn wait_in_place(sock: &mut GuestSocket, interest: Readiness, deadline: Deadline) -> bool {
+    let slice = match deadline.0 {
+        Some(at) => IN_PLACE.min(at.saturating_duration_since(sock.clock.now())),
+        None => IN_PLACE,
+    };
+    !slice.is_zero() && sock.net.wait_in_place(interest, slice)
+}
+
 /// Run `attempt` until it completes: `Ok(Some(v))` is the result;
 /// `Ok(None)` means "again at once" (it made progress, such as dropping a
 /// refused peer: the task yields to others on its thread first, so a flood
@@ -53,6 +69,9 @@ pub(crate) async fn retry<T>(
             Ok(Some(v)) => return Ok(v),
             Ok(None) => tokio::task::consume_budget().await,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
+                if sock.waits_in_place && wait_in_place(sock, interest, deadline) {
+                    continue;
+                }
                 sock.net.prepare_wait(interest)?;
                 let clock = sock.clock.clone();
                 wait_ready(&*clock, &*sock.net, interest, deadline).await?;

@@ -12,8 +12,10 @@
 //!   sending anywhere else is `network-unreachable` (there is no route out).
 //!   Port 0 picks an ephemeral port in 49152..=65535. Two bindings of one
 //!   port clash when their addresses overlap, unless both sockets set
-//!   `reuse-address` and (streams) neither listens, as on Linux. There is
-//!   no TIME_WAIT: a closed socket's port is free at once.
+//!   `reuse-address` and (streams) neither listens, as on Linux; a second
+//!   connection between the same two ends is `address-not-available`, as
+//!   Linux's `EADDRNOTAVAIL`. There is no TIME_WAIT: a closed socket's port
+//!   is free at once.
 //! - **Dual stack**: an IPv6 socket without `ipv6-only` reaches IPv4
 //!   sockets through IPv4-mapped addresses (`::ffff:127.0.0.1`), and one
 //!   bound to `::` takes IPv4 traffic too, seeing IPv4 peers as mapped.

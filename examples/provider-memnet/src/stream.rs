@@ -178,6 +178,17 @@ impl Net {
         };
         local.ip = local.source_for(dest.ip())?;
         let source = local.endpoint();
+        // A second connection between the same two ends (sockets sharing a
+        // port by `reuse-address`) is refused, as Linux refuses it
+        // (`EADDRNOTAVAIL`).
+        let taken = self.iter().any(|(other, o)| {
+            other != id
+                && matches!(&o.kind, Kind::Stream(Stream::Connected(c)) if c.remote == dest)
+                && o.bound.is_some_and(|b| b.endpoint() == source)
+        });
+        if taken {
+            return Err(ErrorCode::AddressNotAvailable);
+        }
 
         // The listener: the most specific binding that takes `dest`.
         let listener = self

@@ -95,6 +95,21 @@ impl WasiCode for Code {
     }
 }
 
+/// What a failed connect (TCP `connect`, UDP `connect` and `stream` of
+/// either WASI version) reports, in the provider contract's terms: Linux
+/// fails a connect that finds no local port for the connection with
+/// `EADDRNOTAVAIL` (TCP: no ephemeral port left for the implicit bind, or
+/// the bound address already connected to that peer) or `EAGAIN` (UDP),
+/// which the WASI documentation of `connect` lists under `address-in-use`.
+/// Elsewhere `EADDRNOTAVAIL` means a local address that is not the host's
+/// (`address-not-bindable`), so only connects are read this way.
+pub(crate) fn connect_failure(e: ErrorCode) -> ErrorCode {
+    match e {
+        ErrorCode::AddressNotAvailable | ErrorCode::WouldBlock => ErrorCode::AddressInUse,
+        e => e,
+    }
+}
+
 /// The WASI `error-code` for a provider error, as the wasi:sockets
 /// documentation lists its POSIX counterparts: a wrong family or a missing
 /// destination is `invalid-argument`, a state error (`EISCONN`,

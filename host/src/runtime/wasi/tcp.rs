@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, Pollable, subscribe};
 
-use super::error::{WasiError, WasiResult};
+use super::error::{WasiError, WasiResult, connect_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::shared::{Inner, Shared, receive_waiting};
 use super::tcp_streams::{TcpReader, TcpWriter};
@@ -179,7 +179,7 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
             Err(e) => {
                 drop(inner);
                 socket.phase = Phase::Closed;
-                Err(e.into())
+                Err(connect_failure(e).into())
             }
         }
     }

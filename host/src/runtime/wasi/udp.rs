@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
-use super::error::{WasiError, WasiResult};
+use super::error::{WasiError, WasiResult, connect_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
 use super::shared::{Ahead, Inner, Shared, receive_waiting};
@@ -129,7 +129,7 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
                 datagram::disconnect(&mut inner.sock)?;
             }
             if let Some(addr) = remote {
-                datagram::connect(ctx, &mut inner.sock, addr)?;
+                datagram::connect(ctx, &mut inner.sock, addr).map_err(connect_failure)?;
             }
             inner.generation += 1;
             inner.generation

@@ -389,6 +389,35 @@ mod guest {
         );
 
         t.check(
+            "tcp-connect-same-addresses-address-in-use",
+            async {
+                // A second socket bound to a connected one's address (a
+                // port given explicitly, so the bind reuses it) cannot
+                // connect to the same peer. WASI calls that
+                // `address-in-use` (Linux says EADDRNOTAVAIL); a provider
+                // may refuse the bind itself with it.
+                let (l, addr) = listener(f)?;
+                let mut incoming = ok(l.listen(), "listen")?;
+                let taken = {
+                    let (t, a) = listener(f)?;
+                    drop(t);
+                    port(&a)
+                };
+                let c = ok(TcpSocket::create(f.wasi()), "create")?;
+                ok(c.bind(f.loopback(taken)), "bind")?;
+                let (connected, accepted) = join(c.connect(addr), incoming.next()).await;
+                ok(connected, "connect")?;
+                let _server = accepted.ok_or("the listener's stream ended")?;
+                let d = ok(TcpSocket::create(f.wasi()), "create")?;
+                match d.bind(f.loopback(taken)) {
+                    Err(e) => expect_err::<()>(Err(e), "address-in-use"),
+                    Ok(()) => expect_err(d.connect(addr).await, "address-in-use"),
+                }
+            }
+            .await,
+        );
+
+        t.check(
             "tcp-connect-accept",
             async {
                 let (l, client, server) = pair(f).await?;

@@ -10,7 +10,7 @@
 //! bindable, wrong family, multicast, IPv4-mapped); listen (unbound, twice,
 //! backlog); non-blocking connect with subscribe + poll (refused, wrong
 //! family, unspecified, port 0, multicast, IPv4-mapped, twice, after a
-//! failure); accept (would-block, socket and streams, addresses, inherited
+//! failure, the addresses of an existing connection); accept (would-block, socket and streams, addresses, inherited
 //! options, one pollable reused); every option getter and setter (0 is
 //! `invalid-argument`); the input and output streams (check-write, write,
 //! flush, subscribe, read of nothing, read(0), 1 MiB each way at once);
@@ -739,6 +739,26 @@ fn self_contained(ctx: &Ctx) {
             ctx.connect(&c, addr),
             ErrorCode::ConnectionRefused,
         )
+    });
+    cases.case("connect-same-addresses-address-in-use", || {
+        // A second socket bound to a connected one's address (a port given
+        // explicitly, so the bind reuses it) cannot connect to the same
+        // peer. WASI calls that `address-in-use` (Linux says
+        // EADDRNOTAVAIL); a provider may refuse the bind itself with it.
+        let (l, addr) = ctx.listener()?;
+        let taken = ctx.bound()?.1;
+        let c = ctx.socket()?;
+        want_ok("bind", ctx.bind(&c, taken))?;
+        let _pair = ctx.connect_and_accept(c, &l, addr)?;
+        let d = ctx.socket()?;
+        match ctx.bind(&d, taken) {
+            Err(e) => want_err("bind", Err::<(), _>(e), ErrorCode::AddressInUse),
+            Ok(()) => want_err(
+                "connect",
+                ctx.connect(&d, addr).map(drop),
+                ErrorCode::AddressInUse,
+            ),
+        }
     });
     cases.case("connect-after-failure-invalid-state", || {
         // After a failed attempt the socket is closed: no second connect.

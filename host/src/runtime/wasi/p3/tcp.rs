@@ -18,6 +18,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 use crate::runtime::ctx::WasockCtxView;
 use crate::runtime::socket::{State, stream};
 use crate::runtime::wasi::addr;
+use crate::runtime::wasi::error::connect_failure;
 use crate::runtime::wasi::options;
 use crate::runtime::wasi::shared::{Inner, Shared};
 
@@ -310,7 +311,7 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
                 Err(e) => {
                     drop(inner);
                     socket.phase = Phase::Closed;
-                    Err(e.into())
+                    Err(connect_failure(e).into())
                 }
             }
         })?;

@@ -15,6 +15,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 };
 use crate::runtime::ctx::{WasockCtx, WasockCtxView};
 use crate::runtime::socket::{State, datagram};
+use crate::runtime::wasi::error::connect_failure;
 use crate::runtime::wasi::shared::{Inner, Shared, receive_waiting};
 use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
 use crate::runtime::wasi::{addr, options};
@@ -92,7 +93,7 @@ impl HostUdpSocket for WasockCtxView<'_> {
         if inner.sock.peer.is_some() {
             datagram::disconnect(&mut inner.sock)?;
         }
-        Ok(datagram::connect(ctx, &mut inner.sock, addr)?)
+        Ok(datagram::connect(ctx, &mut inner.sock, addr).map_err(connect_failure)?)
     }
 
     fn disconnect(&mut self, this: Resource<UdpSocket>) -> P3Result<()> {

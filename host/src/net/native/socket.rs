@@ -81,7 +81,9 @@ pub struct NativeSocket {
     /// learning.
     waits_look: AtomicBool,
     /// A wait in place (`wait_in_place`) saw the socket ready, so the next
-    /// call must be made for real: the reactor's cache has not seen it.
+    /// call through `op` must be made for real: the reactor's cache has not
+    /// seen it. (A flag left by a connect's wait, whose outcome is read
+    /// without `op`, only makes the next call real: harmless.)
     waited_in_place: AtomicBool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
@@ -267,12 +269,17 @@ impl NativeSocket {
         interest: Interest,
         mut f: impl FnMut(&Socket) -> io::Result<R>,
     ) -> Result<R, ErrorCode> {
-        if self.waited_in_place.load(Ordering::Relaxed) {
+        // After a wait in place, this call is made for real whatever the
+        // calls allow (the last arm's way, which also clears a stale
+        // belief of the reactor's).
+        let real = self.waited_in_place.load(Ordering::Relaxed);
+        if real {
             self.waited_in_place.store(false, Ordering::Relaxed);
-            return f(self.sock()).map_err(ErrorCode::from);
         }
         match &self.io {
-            Io::Registered(fd) if self.calls != Calls::Real && interest == Interest::READABLE => {
+            Io::Registered(fd)
+                if !real && self.calls != Calls::Real && interest == Interest::READABLE =>
+            {
                 fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
             }
             // The reactor does not watch writability yet: just try.

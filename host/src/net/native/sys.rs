@@ -16,12 +16,13 @@ thread_local! {
     pub static INQ_RECEIVES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Wait up to `timeout` (rounded up to whole milliseconds) for `events`
-/// (`POLLIN`, `POLLOUT`) on `fd`: whether `poll()` reported anything for it
-/// (an error or a hang-up counts, since the next call reports them).
-/// `false` on a timeout or when a signal interrupted the wait.
+/// Wait up to `timeout` (in whole milliseconds, rounded down) for
+/// `events` (`POLLIN`, `POLLOUT`) on `fd`: whether `poll()` reported
+/// anything for it (an error or a hang-up counts, since the next call
+/// reports them). `false` on a timeout or when a signal interrupted the
+/// wait.
 pub fn poll_for(fd: RawFd, events: i16, timeout: std::time::Duration) -> bool {
-    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     let mut pfd = libc::pollfd {
         fd,
         events,

@@ -254,18 +254,49 @@ async fn a_wait_in_place_for_room_sees_the_send_buffer() {
     let (mut s, _peer) = connected(true).await;
     assert!(s.wait_in_place(Readiness::WRITABLE, Duration::from_secs(10)));
     let chunk = vec![0u8; 64 * 1024];
-    // Fill both buffers (bounded: loopback buffers are a few MB at most).
-    let mut filled = false;
+    // Fill both buffers, until a send still finds no room a little after
+    // the last (bounded: loopback buffers are a few MB at most).
+    let mut full = false;
     for _ in 0..10_000 {
         match s.try_send(&chunk, SendFlags::default()) {
             Ok(_) => {}
             Err(ErrorCode::WouldBlock) => {
-                filled = true;
-                break;
+                std::thread::sleep(Duration::from_millis(5));
+                if s.try_send(&chunk, SendFlags::default()) == Err(ErrorCode::WouldBlock) {
+                    full = true;
+                    break;
+                }
             }
             Err(e) => panic!("send failed: {e:?}"),
         }
     }
-    assert!(filled, "the send buffer never filled");
+    assert!(full, "the send buffer never filled");
     assert!(!s.wait_in_place(Readiness::WRITABLE, Duration::from_millis(20)));
+}
+
+/// A wait in place whose outcome is read without a call through `op` (a
+/// connect's wait for writability) leaves the next call to be made for
+/// real; when the reactor believes the socket readable by then, that call
+/// clears the belief along with the data, so a wait afterwards does not
+/// report a socket with nothing queued.
+#[tokio::test]
+async fn a_call_after_a_wait_in_place_clears_what_the_reactor_believed() {
+    use std::io::Write;
+
+    let (mut s, mut peer) = connected(true).await;
+    // As a connect's wait for writability leaves it.
+    assert!(s.wait_in_place(Readiness::WRITABLE, Duration::from_secs(10)));
+    peer.write_all(b"hi").unwrap();
+    // The reactor takes in the data's event: it believes "readable".
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut got = Vec::new();
+    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
+        .unwrap();
+    assert_eq!(got, b"hi");
+    let (_woken, waker) = flag();
+    let mut cx = Context::from_waker(&waker);
+    assert!(
+        s.poll_ready(&mut cx, Readiness::READABLE).is_pending(),
+        "a wait reported a socket readable with nothing queued"
+    );
 }

@@ -41,15 +41,15 @@ pub(crate) async fn wait_ready(
 /// where the runtime's timers and signals are heard.
 const IN_PLACE: Duration = Duration::from_millis(1);
 
-/// Wait in the system for `interest` on `sock`, blocking the thread for at
-/// most [`IN_PLACE`] and never past `deadline`: whether the socket may be
-/// ready now.
+/// Wait in the system for `interest` on `sock`, blocking the thread for
+/// [`IN_PLACE`] at most: whether the socket may be ready now. Not at all
+/// when less than that is left before `deadline` (the reactor's timer is
+/// exact; a provider's wait may round to whole milliseconds).
 fn wait_in_place(sock: &mut GuestSocket, interest: Readiness, deadline: Deadline) -> bool {
-    let slice = match deadline.0 {
-        Some(at) => IN_PLACE.min(at.saturating_duration_since(sock.clock.now())),
-        None => IN_PLACE,
-    };
-    !slice.is_zero() && sock.net.wait_in_place(interest, slice)
+    let room = deadline
+        .0
+        .is_none_or(|at| at.saturating_duration_since(sock.clock.now()) >= IN_PLACE);
+    room && sock.net.wait_in_place(interest, IN_PLACE)
 }
 
 /// Run `attempt` until it completes: `Ok(Some(v))` is the result;

@@ -66,22 +66,3 @@ pub(crate) fn local_address(family: Family, a: IpSocketAddress) -> Result<Socket
 pub(crate) fn remote_address(family: Family, a: IpSocketAddress) -> Result<SocketAddr, Code> {
     addr::remote(family, addr_to_std(a)).map_err(|_| Code::InvalidArgument)
 }
-
-/// A local address for a UDP `start-bind` (see [`addr::local_datagram`]):
-/// as for WASI 0.3, a multicast group is left to the policy.
-pub(crate) fn local_datagram_address(
-    family: Family,
-    a: IpSocketAddress,
-) -> Result<SocketAddr, Code> {
-    addr::local_datagram(family, addr_to_std(a)).map_err(|_| Code::InvalidArgument)
-}
-
-/// A destination for a UDP `stream` or `send` (see
-/// [`addr::remote_datagram`]): as for WASI 0.3, a multicast group or the
-/// broadcast address is left to the policy.
-pub(crate) fn remote_datagram_address(
-    family: Family,
-    a: IpSocketAddress,
-) -> Result<SocketAddr, Code> {
-    addr::remote_datagram(family, addr_to_std(a)).map_err(|_| Code::InvalidArgument)
-}

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
+use super::addr;
 use super::error::{WasiError, WasiResult, connect_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
@@ -90,7 +91,7 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
         if socket.binding {
             return Err(Code::ConcurrencyConflict.into());
         }
-        let addr = addrs::local_datagram_address(socket.family, local_address)?;
+        let addr = addr::local_datagram(socket.family, addrs::addr_to_std(local_address))?;
         {
             let mut inner = socket.shared.lock()?;
             if inner.sock.state != State::Unbound {
@@ -120,7 +121,7 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
         let socket = self.table.get_mut(&this)?;
         socket.bound()?;
         let remote = remote_address
-            .map(|a| addrs::remote_datagram_address(socket.family, a))
+            .map(|a| addr::remote_datagram(socket.family, addrs::addr_to_std(a)))
             .transpose()?;
         let shared = socket.shared.clone();
         let generation = {
@@ -416,7 +417,7 @@ fn send_one(
     let family = inner.sock.family;
     let to = d
         .remote_address
-        .map(|a| addrs::remote_datagram_address(family, a).map_err(|_| ErrorCode::InvalidArgument))
+        .map(|a| addr::remote_datagram(family, addrs::addr_to_std(a)))
         .transpose()?;
     send_datagram(ctx, inner, remote, &d.data, to)
 }

@@ -181,13 +181,13 @@ pub trait NetSocket: Send + Sync + 'static {
     /// interrupted the wait, or the provider cannot wait this way (the
     /// default; the runtime then waits through [`NetSocket::poll_wait`]).
     ///
-    /// After `true`, the next `try_*` call must really try, whatever
-    /// [`Calls`] allows: the reactor has not seen what this wait saw. The
-    /// runtime asks this only of a blocking call of a guest that has its
+    /// After `true`, the runtime makes its next try with [`Calls::Real`]:
+    /// the reactor has not seen what this wait saw. The runtime asks this
+    /// only of a blocking call of a guest that has its
     /// thread to itself (`WasockCtxBuilder::wait_in_place`), so that the
     /// wake-up comes straight from the kernel, as a native program's
     /// blocking call gets it, rather than through the reactor.
-    fn wait_in_place(&mut self, _interest: Readiness, _timeout: Duration) -> bool {
+    fn wait_in_place(&self, _interest: Readiness, _timeout: Duration) -> bool {
         false
     }
 }

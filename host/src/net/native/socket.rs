@@ -80,11 +80,6 @@ pub struct NativeSocket {
     /// socket whose waits never ask (a WASI pollable's) does not pay for
     /// learning.
     waits_look: AtomicBool,
-    /// A wait in place (`wait_in_place`) saw the socket ready, so the next
-    /// call through `op` must be made for real: the reactor's cache has not
-    /// seen it. (A flag left by a connect's wait, whose outcome is read
-    /// without `op`, only makes the next call real: harmless.)
-    waited_in_place: AtomicBool,
     /// `listen` succeeded: a second `listen` (a new backlog) keeps the
     /// registration.
     listening: bool,
@@ -126,7 +121,6 @@ impl NativeSocket {
             read_fresh: false,
             inline_reactor: false,
             waits_look: AtomicBool::new(false),
-            waited_in_place: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -173,7 +167,6 @@ impl NativeSocket {
             read_fresh: false,
             inline_reactor: false,
             waits_look: AtomicBool::new(false),
-            waited_in_place: AtomicBool::new(false),
             listening: false,
             readers: Direction::default(),
             writers: Direction::default(),
@@ -269,17 +262,8 @@ impl NativeSocket {
         interest: Interest,
         mut f: impl FnMut(&Socket) -> io::Result<R>,
     ) -> Result<R, ErrorCode> {
-        // After a wait in place, this call is made for real whatever the
-        // calls allow (the last arm's way, which also clears a stale
-        // belief of the reactor's).
-        let real = self.waited_in_place.load(Ordering::Relaxed);
-        if real {
-            self.waited_in_place.store(false, Ordering::Relaxed);
-        }
         match &self.io {
-            Io::Registered(fd)
-                if !real && self.calls != Calls::Real && interest == Interest::READABLE =>
-            {
+            Io::Registered(fd) if self.calls != Calls::Real && interest == Interest::READABLE => {
                 fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
             }
             // The reactor does not watch writability yet: just try.
@@ -348,7 +332,7 @@ fn to_socket_addr(addr: &SockAddr) -> Result<SocketAddr, ErrorCode> {
 }
 
 impl NetSocket for NativeSocket {
-    fn wait_in_place(&mut self, interest: Readiness, timeout: std::time::Duration) -> bool {
+    fn wait_in_place(&self, interest: Readiness, timeout: std::time::Duration) -> bool {
         let mut events = 0;
         if interest.contains(Readiness::READABLE) {
             events |= libc::POLLIN;
@@ -356,11 +340,7 @@ impl NetSocket for NativeSocket {
         if interest.contains(Readiness::WRITABLE) {
             events |= libc::POLLOUT;
         }
-        let ready = sys::poll_for(self.sock().as_raw_fd(), events, timeout);
-        if ready {
-            self.waited_in_place.store(true, Ordering::Relaxed);
-        }
-        ready
+        sys::poll_for(self.sock().as_raw_fd(), events, timeout)
     }
 
     fn family(&self) -> Family {

@@ -203,8 +203,9 @@ async fn a_receive_into_initialised_memory_writes_only_what_arrived() {
 }
 
 /// A wait in place (`wait_in_place`) that sees data is followed by a real
-/// receive, though the reactor has not seen the data and a blocking
-/// socket's receives may otherwise answer from its cache. The reactor is
+/// receive (the runtime makes it with `Calls::Real`), though the reactor
+/// has not seen the data and a blocking socket's receives may otherwise
+/// answer from its cache. The reactor is
 /// left with nothing stale: epoll looks at the socket again when it
 /// reports an event, and the data is gone by then, so a wait after the
 /// reactor's turn still waits (the receive's "queue emptied" holds, as
@@ -225,8 +226,7 @@ async fn a_receive_after_a_wait_in_place_is_real_and_leaves_no_stale_readiness()
     peer.write_all(b"hello").unwrap();
     assert!(s.wait_in_place(Readiness::READABLE, Duration::from_secs(10)));
     // No await since: the reactor has not turned.
-    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
-        .unwrap();
+    real_recv(&mut s, &mut got);
     assert_eq!(got, b"hello");
 
     // The reactor takes in the event for "hello", which is gone.
@@ -241,9 +241,17 @@ async fn a_receive_after_a_wait_in_place_is_real_and_leaves_no_stale_readiness()
     peer.write_all(b"!").unwrap();
     assert!(s.wait_in_place(Readiness::READABLE, Duration::from_secs(10)));
     got.clear();
-    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
-        .unwrap();
+    real_recv(&mut s, &mut got);
     assert_eq!(got, b"!");
+}
+
+/// One receive of up to 64 bytes into `got`, made for real as the runtime
+/// makes the try after a wait in place.
+fn real_recv(s: &mut NativeSocket, got: &mut Vec<u8>) {
+    s.set_calls(Calls::Real);
+    s.try_recv(&mut RecvBuf::new(got, 64), RecvFlags::default())
+        .unwrap();
+    s.set_calls(Calls::Waiting);
 }
 
 /// A wait in place for room to send returns at once on a connected socket
@@ -274,24 +282,22 @@ async fn a_wait_in_place_for_room_sees_the_send_buffer() {
     assert!(!s.wait_in_place(Readiness::WRITABLE, Duration::from_millis(20)));
 }
 
-/// A wait in place whose outcome is read without a call through `op` (a
-/// connect's wait for writability) leaves the next call to be made for
-/// real; when the reactor believes the socket readable by then, that call
-/// clears the belief along with the data, so a wait afterwards does not
-/// report a socket with nothing queued.
+/// The real try after a wait in place, made when the reactor believes the
+/// socket readable by then (a connect's wait for writability, say, then
+/// data and a reactor turn before the receive), clears the belief along
+/// with the data, so a wait afterwards does not report a socket with
+/// nothing queued.
 #[tokio::test]
 async fn a_call_after_a_wait_in_place_clears_what_the_reactor_believed() {
     use std::io::Write;
 
     let (mut s, mut peer) = connected(true).await;
-    // As a connect's wait for writability leaves it.
     assert!(s.wait_in_place(Readiness::WRITABLE, Duration::from_secs(10)));
     peer.write_all(b"hi").unwrap();
     // The reactor takes in the data's event: it believes "readable".
     tokio::time::sleep(Duration::from_millis(20)).await;
     let mut got = Vec::new();
-    s.try_recv(&mut RecvBuf::new(&mut got, 64), RecvFlags::default())
-        .unwrap();
+    real_recv(&mut s, &mut got);
     assert_eq!(got, b"hi");
     let (_woken, waker) = flag();
     let mut cx = Context::from_waker(&waker);

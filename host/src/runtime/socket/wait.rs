@@ -64,12 +64,21 @@ pub(crate) async fn retry<T>(
     deadline: Deadline,
     mut attempt: impl FnMut(&mut GuestSocket) -> Result<Option<T>, ErrorCode>,
 ) -> Result<T, ErrorCode> {
+    // After a wait in place the next try is made for real (the reactor's
+    // cache has not seen what the wait saw), as a non-blocking socket's are.
+    let mut real = false;
     loop {
-        match attempt(sock) {
+        let tried = if std::mem::take(&mut real) {
+            sock.with_real_calls(&mut attempt)
+        } else {
+            attempt(sock)
+        };
+        match tried {
             Ok(Some(v)) => return Ok(v),
             Ok(None) => tokio::task::consume_budget().await,
             Err(ErrorCode::WouldBlock) if !sock.nonblocking => {
                 if sock.waits_in_place && wait_in_place(sock, interest, deadline) {
+                    real = true;
                     continue;
                 }
                 sock.net.prepare_wait(interest)?;

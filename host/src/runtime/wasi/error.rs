@@ -110,6 +110,17 @@ pub(crate) fn connect_failure(e: ErrorCode) -> ErrorCode {
     }
 }
 
+/// What a failed `create` (TCP and UDP, either WASI version) reports, in
+/// the provider contract's terms: a family the system does not have
+/// (`EAFNOSUPPORT`) is `not-supported` there, as the WIT lists it, where
+/// elsewhere a wrong family is `invalid-argument`.
+pub(crate) fn create_failure(e: ErrorCode) -> ErrorCode {
+    match e {
+        ErrorCode::AddressFamilyNotSupported => ErrorCode::NotSupported,
+        e => e,
+    }
+}
+
 /// The WASI `error-code` for a provider error, as the wasi:sockets
 /// documentation lists its POSIX counterparts: a wrong family or a missing
 /// destination is `invalid-argument`, a state error (`EISCONN`,
@@ -145,3 +156,35 @@ pub(crate) fn to_wasi(e: ErrorCode) -> Code {
 
 /// The result of a `wasi:sockets` host function.
 pub(crate) type WasiResult<T> = Result<T, WasiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A family the system lacks is `not-supported` at `create` and
+    /// `invalid-argument` elsewhere (an address of the other family), as
+    /// the WIT documents each; other create errors pass through.
+    #[test]
+    fn a_missing_family_reads_as_the_wit_says_at_each_call() {
+        let missing = ErrorCode::AddressFamilyNotSupported;
+        assert_eq!(to_wasi(create_failure(missing)), Code::NotSupported);
+        assert_eq!(to_wasi(missing), Code::InvalidArgument);
+        assert_eq!(
+            to_wasi(create_failure(ErrorCode::NewSocketLimit)),
+            Code::NewSocketLimit
+        );
+    }
+
+    /// No local port for a connect is `address-in-use` there, and a local
+    /// address that is not the host's is `address-not-bindable` elsewhere.
+    #[test]
+    fn a_connect_without_a_local_port_is_address_in_use() {
+        let none = ErrorCode::AddressNotAvailable;
+        assert_eq!(to_wasi(connect_failure(none)), Code::AddressInUse);
+        assert_eq!(
+            to_wasi(connect_failure(ErrorCode::WouldBlock)),
+            Code::AddressInUse
+        );
+        assert_eq!(to_wasi(none), Code::AddressNotBindable);
+    }
+}

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, Pollable, subscribe};
 
-use super::error::{WasiError, WasiResult, connect_failure};
+use super::error::{WasiError, WasiResult, connect_failure, create_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::shared::{Inner, Shared, receive_waiting};
 use super::tcp_streams::{TcpReader, TcpWriter};
@@ -94,7 +94,7 @@ impl tcp_create_socket::Host for WasockCtxView<'_> {
         address_family: IpAddressFamily,
     ) -> WasiResult<Resource<TcpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Stream)?;
+        let shared = Shared::open(self.ctx, family, SocketType::Stream).map_err(create_failure)?;
         Ok(self.table.push(TcpSocket::new(shared, family))?)
     }
 }

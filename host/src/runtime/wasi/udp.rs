@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
 use super::addr;
-use super::error::{WasiError, WasiResult, connect_failure};
+use super::error::{WasiError, WasiResult, connect_failure, create_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::options;
 use super::shared::{Ahead, Inner, Shared, receive_waiting};
@@ -56,7 +56,8 @@ impl udp_create_socket::Host for WasockCtxView<'_> {
         address_family: IpAddressFamily,
     ) -> WasiResult<Resource<UdpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Datagram)?;
+        let shared =
+            Shared::open(self.ctx, family, SocketType::Datagram).map_err(create_failure)?;
         Ok(self.table.push(UdpSocket {
             shared,
             family,

@@ -18,7 +18,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 use crate::runtime::ctx::WasockCtxView;
 use crate::runtime::socket::{State, stream};
 use crate::runtime::wasi::addr;
-use crate::runtime::wasi::error::connect_failure;
+use crate::runtime::wasi::error::{connect_failure, create_failure};
 use crate::runtime::wasi::options;
 use crate::runtime::wasi::shared::{Inner, Shared};
 
@@ -83,7 +83,7 @@ impl WasockCtxView<'_> {
 impl HostTcpSocket for WasockCtxView<'_> {
     fn create(&mut self, address_family: IpAddressFamily) -> P3Result<Resource<TcpSocket>> {
         let family = addrs::family_to_net(address_family);
-        let shared = Shared::open(self.ctx, family, SocketType::Stream).map_err(create_error)?;
+        let shared = Shared::open(self.ctx, family, SocketType::Stream).map_err(create_failure)?;
         Ok(self.table.push(TcpSocket::new(shared, family))?)
     }
 
@@ -240,15 +240,6 @@ impl HostTcpSocket for WasockCtxView<'_> {
         // shares of the instance's budgets go back with the last of them.
         self.table.delete(this)?;
         Ok(())
-    }
-}
-
-/// `create`'s error: a family the system does not have is `not-supported`
-/// there (`EAFNOSUPPORT`), as the WIT lists it.
-pub(crate) fn create_error(e: ErrorCode) -> P3Error {
-    match e {
-        ErrorCode::AddressFamilyNotSupported => Code::NotSupported.into(),
-        e => e.into(),
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use wasmtime::component::{Accessor, Resource};
 
 use super::error::{P3Error, P3Result};
-use super::tcp::create_error;
 use super::{WasiSockets, addrs, pending_call};
 use crate::net::{ErrorCode, Family, OptionName, Readiness, SocketType};
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
@@ -15,7 +14,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::{
 };
 use crate::runtime::ctx::{WasockCtx, WasockCtxView};
 use crate::runtime::socket::{State, datagram};
-use crate::runtime::wasi::error::connect_failure;
+use crate::runtime::wasi::error::{connect_failure, create_failure};
 use crate::runtime::wasi::shared::{Inner, Shared, receive_waiting};
 use crate::runtime::wasi::udp::{send_datagram, try_receive_into};
 use crate::runtime::wasi::{addr, options};
@@ -59,7 +58,7 @@ impl HostUdpSocket for WasockCtxView<'_> {
         // Receives wait through the reactor's cache (sends still make the
         // system call first: see `NetSocket::set_calls`).
         let shared = Shared::open(self.ctx, family, SocketType::Datagram)
-            .map_err(create_error)?
+            .map_err(create_failure)?
             .waits_through_cache();
         Ok(self.table.push(UdpSocket {
             shared,

@@ -339,16 +339,18 @@ fn ctx(rules: &[&str], pinned: PinnedNames) -> WasockCtx {
         .build()
 }
 
-/// A guest that listens (with `args`; `ready` is the start of the line
-/// that gives its address) under a policy admitting only 127.0.0.2: a
-/// connection from 127.0.0.1 is dropped before its accept returns, and
-/// counted; one from 127.0.0.2 is what it accepts.
+/// A guest that listens on 127.0.0.7 (with `args`; `ready` is the start of
+/// the line that gives its address) under a policy admitting only
+/// 127.0.0.2: a connection from 127.0.0.1 is dropped before its accept
+/// returns, and counted; one from 127.0.0.2 is what it accepts. (No other
+/// test uses 127.0.0.7, so none that connects to a closed port of
+/// 127.0.0.1 can reach this listener and change the counts.)
 async fn accept_only_from_the_granted_peer(program: &str, args: &[&str], ready: &str) {
     let g = spawn_in_process(
         program,
         args,
         ctx(
-            &["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"],
+            &["tcp-bind=127.0.0.7:*", "tcp-accept=127.0.0.2:*"],
             PinnedNames::new(),
         ),
     );
@@ -372,15 +374,16 @@ async fn accept_only_from_the_granted_peer(program: &str, args: &[&str], ready: 
     drop((denied, allowed));
 }
 
-/// A guest bound on 127.0.0.1 (with `args`; `ready` starts the line that
-/// gives its address) under a policy hearing only 127.0.0.2: a stranger's
-/// datagram is dropped unseen and counted, the friend's is received.
+/// A guest bound on 127.0.0.7 (with `args`; `ready` starts the line that
+/// gives its address; 127.0.0.7 for the reason above) under a policy
+/// hearing only 127.0.0.2: a stranger's datagram (from 127.0.0.1) is
+/// dropped unseen and counted, the friend's is received.
 async fn receive_only_from_the_granted_peer(program: &str, args: &[&str], ready: &str) {
     let g = spawn_in_process(
         program,
         args,
         ctx(
-            &["udp-bind=127.0.0.1:*", "udp-recv=127.0.0.2:*"],
+            &["udp-bind=127.0.0.7:*", "udp-recv=127.0.0.2:*"],
             PinnedNames::new(),
         ),
     );
@@ -408,7 +411,7 @@ async fn receive_only_from_the_granted_peer(program: &str, args: &[&str], ready:
 fn hole_accept_peer_filtering() {
     tokio_rt().block_on(accept_only_from_the_granted_peer(
         PROBE,
-        &["tcp-bind", "127.0.0.1:0", "tcp-listen", "tcp-accept"],
+        &["tcp-bind", "127.0.0.7:0", "tcp-listen", "tcp-accept"],
         "tcp-listen: ok",
     ));
 }
@@ -417,8 +420,8 @@ fn hole_accept_peer_filtering() {
 fn hole_recv_from_peer_filtering() {
     tokio_rt().block_on(receive_only_from_the_granted_peer(
         PROBE,
-        &["udp-bind", "127.0.0.1:0", "udp-recv"],
-        "udp-bind 127.0.0.1:0: ok",
+        &["udp-bind", "127.0.0.7:0", "udp-recv"],
+        "udp-bind 127.0.0.7:0: ok",
     ));
 }
 
@@ -579,14 +582,14 @@ fn std_net_guests_never_see_refused_peers() {
     tokio_rt().block_on(async {
         accept_only_from_the_granted_peer(
             STD_PROBE,
-            &["tcp-listen", "127.0.0.1:0", "tcp-accept"],
-            "tcp-listen 127.0.0.1:0: ok",
+            &["tcp-listen", "127.0.0.7:0", "tcp-accept"],
+            "tcp-listen 127.0.0.7:0: ok",
         )
         .await;
         receive_only_from_the_granted_peer(
             STD_PROBE,
-            &["udp-bind", "127.0.0.1:0", "udp-recv"],
-            "udp-bind 127.0.0.1:0: ok",
+            &["udp-bind", "127.0.0.7:0", "udp-recv"],
+            "udp-bind 127.0.0.7:0: ok",
         )
         .await;
     });
@@ -688,14 +691,14 @@ fn wasi_0_3_guests_never_see_refused_peers() {
     tokio_rt().block_on(async {
         accept_only_from_the_granted_peer(
             P3_PROBE,
-            &["tcp-listen", "127.0.0.1:0", "tcp-accept"],
-            "tcp-listen 127.0.0.1:0: ok",
+            &["tcp-listen", "127.0.0.7:0", "tcp-accept"],
+            "tcp-listen 127.0.0.7:0: ok",
         )
         .await;
         receive_only_from_the_granted_peer(
             P3_PROBE,
-            &["udp-bind", "127.0.0.1:0", "udp-recv"],
-            "udp-bind 127.0.0.1:0: ok",
+            &["udp-bind", "127.0.0.7:0", "udp-recv"],
+            "udp-bind 127.0.0.7:0: ok",
         )
         .await;
         a_reply_from_the_contacted_peer_alone(P3_PROBE).await;

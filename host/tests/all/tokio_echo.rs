@@ -264,14 +264,16 @@ fn a_peer_without_an_accept_grant_is_dropped_and_counted() {
 
     let rt = tokio_rt();
     rt.block_on(async {
-        // Binding on 127.0.0.1 is granted; only peers on 127.0.0.2 may
-        // connect in.
+        // Binding on 127.0.0.7 is granted (an address no other test uses,
+        // so that none connecting to a closed port of 127.0.0.1 reaches
+        // this listener and changes the counts); only peers on 127.0.0.2
+        // may connect in.
         let ctx = WasockCtx::builder()
-            .policy(allow(&["tcp-bind=127.0.0.1:*", "tcp-accept=127.0.0.2:*"]))
+            .policy(allow(&["tcp-bind=127.0.0.7:*", "tcp-accept=127.0.0.2:*"]))
             .build();
         let g = spawn_in_process(
             TOKIO_ECHO,
-            &["127.0.0.1:0", "--stats-interval-ms", "100"],
+            &["127.0.0.7:0", "--stats-interval-ms", "100"],
             ctx,
         );
         let line = g.line_containing("listening on").await;

@@ -1,7 +1,7 @@
 //! Command-line arguments of the `wasock` binary.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -229,17 +229,29 @@ pub struct RunArgs {
     #[arg(long, value_name = "STRATEGY", value_enum)]
     pub profile: Option<Profile>,
 
-    /// The component to run.
-    #[arg(value_name = "COMPONENT")]
-    pub component: PathBuf,
-
-    /// Arguments passed to the guest (its argv[1..]).
+    /// The component to run, then the arguments passed to it (its
+    /// argv[1..]). Everything after the component is the guest's, options
+    /// included, as with `wasmtime run`: wasock's own options come before
+    /// it.
     #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        value_name = "COMPONENT [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
     )]
-    pub args: Vec<String>,
+    command: Vec<String>,
+}
+
+impl RunArgs {
+    /// The component to run.
+    pub fn component(&self) -> &Path {
+        Path::new(self.command.first().map_or("", String::as_str))
+    }
+
+    /// The arguments passed to the guest (its argv[1..]).
+    pub fn args(&self) -> &[String] {
+        self.command.get(1..).unwrap_or_default()
+    }
 }
 
 /// What `wasock run --profile` writes for a profiler.

@@ -66,8 +66,9 @@ pub(super) fn load(args: &RunArgs) -> anyhow::Result<(Runner, Loaded)> {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     let runner = super::runner_for(config, &args.limits.limits())?;
-    let loaded = super::compose::load_for_run(&runner, &args.component, &args.providers.providers)?;
-    super::report_cache(&args.component);
+    let loaded =
+        super::compose::load_for_run(&runner, args.component(), &args.providers.providers)?;
+    super::report_cache(args.component());
     Ok((runner, loaded))
 }
 
@@ -77,18 +78,18 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     let (runner, loaded) = load(&args)?;
     let pre = runner
         .prepare(&loaded.app)
-        .with_context(|| format!("cannot run {}", args.component.display()))?;
+        .with_context(|| format!("cannot run {}", args.component().display()))?;
     super::release_freed_memory();
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio();
     let argv0 = args
-        .component
+        .component()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     wasi.arg(argv0);
-    wasi.args(&args.args);
+    wasi.args(args.args());
     wasi.envs(&args.env);
     let mut wasock = WasockCtx::builder()
         .policy(policy.clone())

@@ -85,6 +85,27 @@ fn echo_example_without_a_grant_cannot_bind() {
     assert!(stderr.contains("access-denied"), "{stderr}");
 }
 
+/// Everything after the component is the guest's, options included (as
+/// with `wasmtime run`): a guest's own `--help` or `--timeout` is not taken
+/// by the host, whether or not another argument came first.
+#[test]
+fn options_after_the_component_are_the_guests() {
+    for args in [
+        &["run", TCP_ECHO, "--allow", "tcp-bind=127.0.0.1:*"][..],
+        &["run", TCP_ECHO, "--help"][..],
+    ] {
+        let (code, stdout, stderr) = run(args);
+        // tcp-echo takes its first argument as the address to listen on.
+        let addr = args[2];
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout:?}");
+        assert!(
+            stderr.contains(&format!("tcp-echo: cannot listen on {addr}")),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn the_guests_policy_counters_are_logged_when_it_ends() {
     let out = crate::common::wasock()

@@ -169,19 +169,43 @@ fn release_freed_memory() {
 
 /// Log to stderr; `directives` (`RUST_LOG`'s syntax; the `RUST_LOG`
 /// variable when `None`) choose what, by default warnings, which include
-/// every policy denial. Does nothing if a logger is already set.
+/// every policy denial. Directives for some targets add to the default
+/// (`wasock::stats=info` logs the counters and still every warning); only
+/// a level for everything (`info`, `error`) replaces it. Does nothing if a
+/// logger is already set.
 pub fn init_tracing(directives: Option<&str>) {
-    let filter = match directives {
-        Some(d) => tracing_subscriber::EnvFilter::try_new(d).ok(),
-        None => tracing_subscriber::EnvFilter::try_from_default_env().ok(),
-    }
-    .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    let directives = match directives {
+        Some(d) => Some(d.to_string()),
+        None => std::env::var("RUST_LOG").ok(),
+    };
+    let filter = directives
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| with_default_level(&d))
+        .and_then(|d| tracing_subscriber::EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let _already_set = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
+}
+
+/// What is logged when nothing says otherwise.
+const DEFAULT_LOG: &str = "warn";
+
+/// `directives` with [`DEFAULT_LOG`] in front, unless one of them sets a
+/// level for every target itself.
+fn with_default_level(directives: &str) -> String {
+    let sets_the_level = directives.split(',').any(|d| {
+        let d = d.trim();
+        d.parse::<tracing_subscriber::filter::LevelFilter>().is_ok()
+    });
+    if sets_the_level {
+        directives.to_string()
+    } else {
+        format!("{DEFAULT_LOG},{directives}")
+    }
 }
 
 /// Run a subcommand to its end, as the `wasock` binary does: its exit

@@ -120,9 +120,19 @@ fn the_guests_policy_counters_are_logged_when_it_ends() {
         ),
         "{stderr}"
     );
+    // Asking for the counters keeps the default's warnings: every denial.
+    assert!(stderr.contains("denied tcp-bind 127.0.0.1:0"), "{stderr}");
     // Not at the default level.
     let (_, _, stderr) = run(&["run", TCP_ECHO]);
     assert!(!stderr.contains("counters:"), "{stderr}");
+    // A level for everything replaces the default.
+    let out = crate::common::wasock()
+        .env("RUST_LOG", "error")
+        .args(["run", TCP_ECHO])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("denied tcp-bind"), "{stderr}");
 }
 
 #[test]

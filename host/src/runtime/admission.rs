@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::budget::{Budget, Share};
 use super::ctx::InstanceId;
-use super::denials::DenialLog;
+use super::denials::{DenialLog, Denied};
 use super::names::NameTable;
 use super::stats::InstanceStats;
 use crate::net::ErrorCode;
@@ -74,25 +74,22 @@ impl Gate {
     /// operation and address was logged less than a second ago; the line
     /// written after such a pause says how many were left out.
     fn log_denial(&self, decision: &Decision, then: &str) {
-        let left_out = match &decision.subject {
-            Target::Address { addr, .. } => {
-                let ip = addr.ip().to_canonical();
-                match self
-                    .denials
-                    .note(decision.operation, ip, std::time::Instant::now())
-                {
-                    None => return,
-                    Some(n) => (n > 0).then_some((n, ip)),
-                }
-            }
-            _ => None,
+        let what = match &decision.subject {
+            Target::Address { addr, .. } => Denied::Ip(addr.ip().to_canonical()),
+            Target::Name(name) | Target::Named { name, .. } => Denied::Name(name.clone()),
         };
-        if let Some((n, ip)) = left_out {
+        let Some(left_out) =
+            self.denials
+                .note(decision.operation, what.clone(), std::time::Instant::now())
+        else {
+            return;
+        };
+        if left_out > 0 {
             tracing::warn!(
                 target: "wasock::policy",
                 instance = %self.subject,
-                "suppressed {n} similar denials of {} {ip} since the last line about it \
-                 (at most one line a second per operation and address; all are counted)",
+                "suppressed {left_out} similar denials of {} {what} since the last line about it \
+                 (at most one line a second per operation and address or name; all are counted)",
                 decision.operation
             );
         }

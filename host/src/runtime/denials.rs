@@ -1,9 +1,10 @@
 //! Denial log lines that a flood cannot multiply. Every denial is counted
 //! (see `InstanceStats`); its log line is written at most once a second per
-//! operation and address, and the next line that is written says how many
-//! like it were left out meanwhile.
+//! operation and address (or host name), and the next line that is written
+//! says how many like it were left out meanwhile.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,11 +19,31 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(1);
 /// every time.
 const MAX_PAIRS: usize = 4096;
 
-/// When each (operation, address) was last logged, and what was left out
-/// since.
+/// What a denial was about, for telling like denials apart: an address
+/// (any port: a flood comes from many), or a host name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Denied {
+    /// An IP address (IPv4-mapped ones as the IPv4 address they carry).
+    Ip(IpAddr),
+    /// A host name, as it was asked for (names the policy checks are at
+    /// most 253 bytes).
+    Name(String),
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denied::Ip(ip) => write!(f, "{ip}"),
+            Denied::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// When each (operation, address or name) was last logged, and what was
+/// left out since.
 #[derive(Default)]
 pub(crate) struct DenialLog {
-    seen: Mutex<HashMap<(Operation, IpAddr), Seen>>,
+    seen: Mutex<HashMap<(Operation, Denied), Seen>>,
 }
 
 struct Seen {
@@ -31,14 +52,15 @@ struct Seen {
 }
 
 impl DenialLog {
-    /// A denial of `op` on `ip` at `now`: `Some(n)` to write its line, after
-    /// saying that `n` like it were left out since the last one; `None` to
-    /// leave it out.
-    pub(crate) fn note(&self, op: Operation, ip: IpAddr, now: Instant) -> Option<u64> {
+    /// A denial of `op` on `what` at `now`: `Some(n)` to write its line,
+    /// after saying that `n` like it were left out since the last one;
+    /// `None` to leave it out.
+    pub(crate) fn note(&self, op: Operation, what: Denied, now: Instant) -> Option<u64> {
         let Ok(mut seen) = self.seen.lock() else {
             return Some(0);
         };
-        if let Some(s) = seen.get_mut(&(op, ip)) {
+        let key = (op, what);
+        if let Some(s) = seen.get_mut(&key) {
             if now.saturating_duration_since(s.logged_at) < WINDOW {
                 s.left_out += 1;
                 return None;
@@ -55,7 +77,7 @@ impl DenialLog {
         }
         if seen.len() < MAX_PAIRS {
             seen.insert(
-                (op, ip),
+                key,
                 Seen {
                     logged_at: now,
                     left_out: 0,
@@ -74,18 +96,21 @@ mod tests {
     fn one_line_a_second_per_operation_and_address_and_the_count_of_the_rest() {
         let log = DenialLog::default();
         let t = Instant::now();
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        assert_eq!(log.note(Operation::TcpAccept, a, t), Some(0));
+        let a = Denied::Ip("192.0.2.1".parse().unwrap());
+        let b = Denied::Ip("192.0.2.2".parse().unwrap());
+        assert_eq!(log.note(Operation::TcpAccept, a.clone(), t), Some(0));
         for i in 1..=99 {
             let at = t + Duration::from_millis(i * 9);
-            assert_eq!(log.note(Operation::TcpAccept, a, at), None);
+            assert_eq!(log.note(Operation::TcpAccept, a.clone(), at), None);
         }
         // Another address, or another operation, has its own allowance.
         assert_eq!(log.note(Operation::TcpAccept, b, t), Some(0));
-        assert_eq!(log.note(Operation::UdpRecv, a, t), Some(0));
+        assert_eq!(log.note(Operation::UdpRecv, a.clone(), t), Some(0));
         // A second on: written, with the 99 left out.
-        assert_eq!(log.note(Operation::TcpAccept, a, t + WINDOW), Some(99));
+        assert_eq!(
+            log.note(Operation::TcpAccept, a.clone(), t + WINDOW),
+            Some(99)
+        );
         assert_eq!(
             log.note(
                 Operation::TcpAccept,
@@ -94,6 +119,11 @@ mod tests {
             ),
             None
         );
+        // A name has an allowance of its own, as an address does.
+        let name = || Denied::Name("blocked.test".to_string());
+        assert_eq!(log.note(Operation::Resolve, name(), t), Some(0));
+        assert_eq!(log.note(Operation::Resolve, name(), t), None);
+        assert_eq!(log.note(Operation::Resolve, name(), t + WINDOW), Some(1));
     }
 
     #[test]
@@ -102,12 +132,12 @@ mod tests {
         let t = Instant::now();
         for i in 0..(MAX_PAIRS as u32 + 10) {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            assert_eq!(log.note(Operation::UdpRecv, ip, t), Some(0));
+            assert_eq!(log.note(Operation::UdpRecv, Denied::Ip(ip), t), Some(0));
         }
         assert_eq!(log.seen.lock().unwrap().len(), MAX_PAIRS);
         // Once a window has passed, old pairs make room again.
         let later = t + WINDOW;
-        let fresh: IpAddr = "198.51.100.1".parse().unwrap();
+        let fresh = Denied::Ip("198.51.100.1".parse().unwrap());
         assert_eq!(log.note(Operation::UdpRecv, fresh, later), Some(0));
         assert_eq!(log.seen.lock().unwrap().len(), 1);
     }

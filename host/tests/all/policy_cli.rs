@@ -179,6 +179,33 @@ fn run_uses_the_rules_and_pinned_names_of_a_policy_file() {
     assert_eq!(out[3], "udp-bind 127.0.0.1:53: error access-denied");
 }
 
+/// A name looked up again and again is logged as an address is: one line
+/// a second, every lookup counted.
+#[test]
+fn a_refused_name_asked_for_again_is_logged_once() {
+    let (code, out, err) = run(&[
+        "run",
+        PROBE,
+        "resolve",
+        "blocked.test",
+        "resolve",
+        "blocked.test",
+        "resolve",
+        "blocked.test",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        vec!["resolve blocked.test: error access-denied"; 3],
+        "{err}"
+    );
+    let lines = err
+        .lines()
+        .filter(|l| l.contains("denied resolve blocked.test"))
+        .count();
+    assert_eq!(lines, 1, "{err}");
+}
+
 #[test]
 fn a_flood_of_refused_peers_is_logged_once_a_second_and_every_one_counted() {
     use std::net::TcpStream;

@@ -19,9 +19,32 @@ pub use crate::bindings::wasock::sockets::types::ErrorCode;
 
 /// A wasock error code as an error type: the inner error of every
 /// `io::Error` this crate returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Its `Debug` form is short, as `io::Error`'s own for system errors is
+/// (what `fn main() -> io::Result<()>` prints when it fails):
+///
+/// ```
+/// let e = std::io::Error::from(wasock::ErrorCode::AccessDenied);
+/// assert_eq!(
+///     format!("{e:?}"),
+///     "Custom { kind: PermissionDenied, error: Error { code: \"access-denied\", \
+///      message: \"access denied by the host's policy or the system\" } }"
+/// );
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Error {
     code: ErrorCode,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the code's own `Debug`, which quotes its whole WIT
+        // documentation.
+        f.debug_struct("Error")
+            .field("code", &self.code.name())
+            .field("message", &describe(self.code))
+            .finish()
+    }
 }
 
 impl Error {

@@ -1,6 +1,6 @@
 //! `wasock policy explain`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::args::ExplainArgs;
 use crate::policy::{Decision, Policy, normalize_name};
@@ -26,10 +26,56 @@ pub fn main(args: &ExplainArgs) -> i32 {
     for d in &decisions {
         println!("{d}");
     }
+    for note in notes(&policy, &pinned, args, &decisions) {
+        println!("{note}");
+    }
     if decisions.iter().all(Decision::is_allowed) {
         0
     } else {
         1
+    }
+}
+
+/// What the answer depends on beyond the target as given: the names a
+/// guest resolves first (a grant by name covers the addresses the guest
+/// resolved from that name), or the addresses a name it connects by turns
+/// out to have.
+fn notes(
+    policy: &Policy,
+    pinned: &PinnedNames,
+    args: &ExplainArgs,
+    decisions: &[Decision],
+) -> Vec<String> {
+    let op = args.operation;
+    if !op.takes_address() || decisions.iter().all(Decision::is_allowed) {
+        return Vec::new();
+    }
+    if let Ok(addr) = args.target.parse::<SocketAddr>() {
+        // Names pinned to this address: if the guest resolves one of them
+        // first, grants by that name apply to the address.
+        let mut names: Vec<String> = pinned
+            .iter()
+            .filter(|(_, ips)| ips.contains(&addr.ip()))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        return names
+            .into_iter()
+            .filter_map(|name| {
+                let d = policy.check_address(op, addr, std::slice::from_ref(&name));
+                d.is_allowed().then(|| {
+                    format!("if the guest resolved {name} first (pinned to it by --resolve): {d}")
+                })
+            })
+            .collect();
+    }
+    let host = args.target.rsplit_once(':').map_or("", |(h, _)| h);
+    match normalize_name(host) {
+        Ok(name) if !pinned.contains_key(&name) => vec![format!(
+            "decided by the name alone: rules on addresses apply to the addresses {name} \
+             resolves to when the guest runs; give --resolve {name}=IP to explain for them"
+        )],
+        _ => Vec::new(),
     }
 }
 
@@ -40,6 +86,11 @@ fn decide(
 ) -> Result<Vec<Decision>, String> {
     let op = args.operation;
     if !op.takes_address() {
+        // An address resolves to itself, without a grant (as at run time).
+        let literal = args.target.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            return Ok(vec![Decision::literal(ip)]);
+        }
         let name = normalize_name(&args.target)
             .map_err(|e| format!("`{}` is not a host name: {e}", args.target))?;
         return Ok(vec![policy.check_name(&name)]);

@@ -50,6 +50,8 @@ pub enum Reason {
     Refused(Arc<Rule>),
     /// No grant matches (deny by default).
     NoGrant,
+    /// Resolving an IP address: it is its own answer, and needs no grant.
+    Literal,
 }
 
 /// The outcome of one policy check, with what decided it.
@@ -64,16 +66,31 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The decision on resolving `ip`, which any policy allows: an
+    /// address is its own answer.
+    ///
+    /// ```
+    /// let d = wasock_host::policy::Decision::literal("127.0.0.1".parse().unwrap());
+    /// assert!(d.is_allowed());
+    /// ```
+    pub fn literal(ip: IpAddr) -> Decision {
+        Decision {
+            operation: Operation::Resolve,
+            subject: Subject::Name(ip.to_string()),
+            reason: Reason::Literal,
+        }
+    }
+
     /// Whether the operation may go ahead.
     pub fn is_allowed(&self) -> bool {
-        matches!(self.reason, Reason::Granted(_))
+        matches!(self.reason, Reason::Granted(_) | Reason::Literal)
     }
 
     /// The rule that decided, if one did.
     pub fn rule(&self) -> Option<&Rule> {
         match &self.reason {
             Reason::Granted(r) | Reason::Refused(r) => Some(r),
-            Reason::NoGrant => None,
+            Reason::NoGrant | Reason::Literal => None,
         }
     }
 
@@ -81,7 +98,7 @@ impl Decision {
     /// would grant exactly this, or the refusal to remove.
     pub fn remedy(&self) -> Option<String> {
         match &self.reason {
-            Reason::Granted(_) => None,
+            Reason::Granted(_) | Reason::Literal => None,
             Reason::Refused(rule) => Some(format!("remove or narrow {rule}")),
             Reason::NoGrant => Some(format!(
                 "to permit it, run with --allow {}={}",
@@ -135,6 +152,7 @@ impl fmt::Display for Decision {
         write!(f, "{verdict} {} {}", self.operation, self.subject)?;
         match &self.reason {
             Reason::Granted(rule) => write!(f, " by {rule}"),
+            Reason::Literal => f.write_str(": an IP address is its own answer; no grant is needed"),
             Reason::Refused(rule) => write!(f, " by {rule}; refusals win over grants"),
             Reason::NoGrant => {
                 f.write_str(": no rule grants it")?;

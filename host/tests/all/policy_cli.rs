@@ -14,6 +14,64 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// Where the answer depends on what a guest resolves, explain says so:
+/// an IP literal resolves without a grant; a name not pinned is decided by
+/// the name alone (and explain says how to see its addresses' answer); an
+/// address a pinned name stands for is allowed by that name's grant once
+/// the guest has resolved it.
+#[test]
+fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
+    let (code, out, _) = run(&["policy", "explain", "resolve", "127.0.0.1"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        vec!["allowed resolve 127.0.0.1: an IP address is its own answer; no grant is needed"]
+    );
+
+    let by_address = ["--allow", "tcp-connect=127.0.0.1:8080"];
+    let (code, out, _) = run(&[
+        &["policy", "explain"][..],
+        &by_address,
+        &["tcp-connect", "localhost:8080"],
+    ]
+    .concat());
+    assert_eq!(code, 1);
+    assert!(
+        out[0].starts_with("denied tcp-connect localhost:8080"),
+        "{out:?}"
+    );
+    assert!(out[1].contains("give --resolve localhost=IP"), "{out:?}");
+    let (code, out, _) = run(&[
+        &["policy", "explain", "--resolve", "localhost=127.0.0.1"][..],
+        &by_address,
+        &["tcp-connect", "localhost:8080"],
+    ]
+    .concat());
+    assert_eq!(code, 0, "{out:?}");
+    assert_eq!(out.len(), 1, "{out:?}");
+
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "tcp-connect=api.test:443",
+        "--resolve",
+        "api.test=127.0.0.1",
+        "tcp-connect",
+        "127.0.0.1:443",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out[0].starts_with("denied tcp-connect 127.0.0.1:443"),
+        "{out:?}"
+    );
+    assert_eq!(
+        out[1],
+        "if the guest resolved api.test first (pinned to it by --resolve): allowed \
+         tcp-connect 127.0.0.1:443 (api.test) by --allow tcp-connect=api.test:443"
+    );
+}
+
 #[test]
 fn explain_says_allowed_or_denied_first_and_names_the_rule() {
     let (code, out, _) = run(&[

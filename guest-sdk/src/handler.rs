@@ -121,8 +121,13 @@ impl<T: ConnectionHandler> bindings::exports::wasock::sockets::handler::Guest fo
         connection: Socket,
         peer: crate::raw::wasock::sockets::types::SocketAddress,
     ) -> Result<(), ErrorCode> {
-        T::handle(TcpStream::from_socket(connection), to_std(peer))
-            .map_err(|e| error_code(&e).unwrap_or(ErrorCode::Unknown))
+        let peer = to_std(peer);
+        T::handle(TcpStream::from_socket(connection), peer).map_err(|e| {
+            // The export carries an error code only: the reason goes to
+            // stderr, which the host passes on.
+            eprintln!("connection handler for {peer}: {e}");
+            error_code(&e).unwrap_or(ErrorCode::Unknown)
+        })
     }
 }
 

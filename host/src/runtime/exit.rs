@@ -7,6 +7,9 @@ use std::time::Duration;
 pub enum GuestExit {
     /// It returned or called `exit` with this status.
     Exited(i32),
+    /// A connection handler returned this error code (its name, such as
+    /// `connection-reset`): the handler failed, the instance did not.
+    HandlerFailed(&'static str),
     /// It trapped, or a host function or a limit trapped it.
     Trapped(wasmtime::Error),
     /// It ran past its wall-clock limit and was stopped.
@@ -20,6 +23,7 @@ impl GuestExit {
     pub fn code(&self) -> i32 {
         match self {
             GuestExit::Exited(c) => *c,
+            GuestExit::HandlerFailed(_) => 1,
             GuestExit::Trapped(_) => 134,
             GuestExit::TimedOut(_) => 124,
         }
@@ -29,6 +33,9 @@ impl GuestExit {
     pub fn describe(&self) -> String {
         match self {
             GuestExit::Exited(c) => format!("the guest exited with status {c}"),
+            GuestExit::HandlerFailed(code) => {
+                format!("the connection handler returned the error {code}")
+            }
             GuestExit::TimedOut(t) => format!(
                 "the guest ran longer than its time limit ({:?}) and was stopped; raise it with --timeout",
                 t

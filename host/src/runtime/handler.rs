@@ -93,10 +93,7 @@ impl Handler {
         };
         match result {
             Ok(Ok(())) => GuestExit::Exited(0),
-            Ok(Err(code)) => {
-                tracing::info!(target: "wasock::serve", peer = %peer, "the handler returned {}", code.name());
-                GuestExit::Exited(1)
-            }
+            Ok(Err(code)) => GuestExit::HandlerFailed(code.name()),
             Err(e) => GuestExit::Trapped(e),
         }
     }

@@ -65,6 +65,35 @@ fn a_real_http_client_is_answered() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// A handler that returns an error is reported as that, with its reason:
+/// the SDK writes the error to stderr (the export carries only a code),
+/// and the server's warning names the code.
+#[test]
+fn a_failing_handler_is_reported_with_its_reason() {
+    let (g, addr) = serve(&[]);
+    // Connect and close without a request, as a port check does.
+    let s = TcpStream::connect(addr).unwrap();
+    let peer = s.local_addr().unwrap();
+    drop(s);
+    let want = format!("connection handler for {peer}: connection closed mid-request");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !g.stderr().contains(&want) {
+        assert!(std::time::Instant::now() < deadline, "{}", g.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !g
+        .stderr()
+        .contains("the connection handler returned the error unknown")
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", g.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!g.stderr().contains("exited with status"), "{}", g.stderr());
+    terminate(&g);
+    g.finish();
+}
+
 #[test]
 fn a_hundred_concurrent_clients_each_get_their_own_instance() {
     let (g, addr) = serve(&[]);

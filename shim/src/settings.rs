@@ -444,7 +444,7 @@ mod tests {
             panic!("{argv:?}")
         };
         assert!(run.rules.allow.is_empty(), "{argv:?}");
-        assert_eq!(run.args, ["--allow", "tcp-connect=*", "--"]);
+        assert_eq!(run.args(), ["--allow", "tcp-connect=*", "--"]);
         // Entries that look like flags are the guest's variables; one
         // without `=` is not passed on.
         let names: Vec<&str> = run.env.iter().map(|(k, _)| k.as_str()).collect();

@@ -113,7 +113,8 @@ pub struct SimArgs {
     #[arg(
         long,
         value_name = "DIR",
-        default_value = "target/wasm32-wasip2/release"
+        default_value = "target/wasm32-wasip2/release",
+        hide_default_value = true
     )]
     pub guest_dir: PathBuf,
 
@@ -151,7 +152,13 @@ pub struct ServeArgs {
 
     /// Instances running at once, at most; further connections wait in the
     /// listen backlog [default: 256]. E.g. `--max-concurrent 64`.
-    #[arg(long, value_name = "N", value_parser = parse_count, default_value = "256")]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = parse_count,
+        default_value = "256",
+        hide_default_value = true
+    )]
     pub max_concurrent: u64,
 
     /// Threads serving connections, each with its own listener on the
@@ -163,7 +170,13 @@ pub struct ServeArgs {
 
     /// How long running instances may take to finish after SIGINT or
     /// SIGTERM [default: 10s]. E.g. `--drain-timeout 30s`.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        default_value = "10s",
+        hide_default_value = true
+    )]
     pub drain_timeout: Duration,
 
     /// The policy's rules.

@@ -191,6 +191,15 @@ pub fn init_tracing(directives: Option<&str>) {
         .try_init();
 }
 
+/// `n` things, in words: `1 connection`, `2 connections`.
+fn counted(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 /// What is logged when nothing says otherwise.
 const DEFAULT_LOG: &str = "warn";
 

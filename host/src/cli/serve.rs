@@ -119,8 +119,8 @@ fn serve(
     let drained = reports.iter().all(|r| r.drained);
     let per_worker: Vec<String> = reports.iter().map(|r| r.served.to_string()).collect();
     eprintln!(
-        "wasock: served {} connections ({} failed, {} refused by policy; per worker: {}); at most {} at once; {}",
-        stats.served.load(Ordering::SeqCst),
+        "wasock: served {} ({} failed, {} refused by policy; per worker: {}); at most {} at once; {}",
+        super::counted(stats.served.load(Ordering::SeqCst), "connection"),
         stats.failed.load(Ordering::SeqCst),
         stats.refused.load(Ordering::SeqCst),
         per_worker.join(", "),

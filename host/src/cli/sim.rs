@@ -59,9 +59,9 @@ pub fn main(args: SimArgs) -> i32 {
     let secs = run.virtual_elapsed.as_secs_f64();
     let wall = run.wall_elapsed.as_secs_f64().max(1e-6);
     eprintln!(
-        "sim: seed {}, {} guests, {} events simulated ({:.0}/s), {} in the transcript; {:.3} s of virtual time in {:.3} s ({:.0}x)",
+        "sim: seed {}, {}, {} events simulated ({:.0}/s), {} in the transcript; {:.3} s of virtual time in {:.3} s ({:.0}x)",
         scenario.seed,
-        run.outcomes.len(),
+        super::counted(run.outcomes.len() as u64, "guest"),
         run.events_processed,
         run.events_processed as f64 / wall,
         run.transcript.net_events(),

@@ -100,11 +100,26 @@ impl Decision {
         match &self.reason {
             Reason::Granted(_) | Reason::Literal => None,
             Reason::Refused(rule) => Some(format!("remove or narrow {rule}")),
-            Reason::NoGrant => Some(format!(
-                "to permit it, run with --allow {}={}",
-                self.operation,
-                self.suggested_target()
-            )),
+            Reason::NoGrant => {
+                let mut remedy = format!(
+                    "to permit it, run with --allow {}={}",
+                    self.operation,
+                    self.suggested_target()
+                );
+                // A datagram sent to a port the system hands out for
+                // outgoing sockets is most likely an answer to a client:
+                // the next client will have another.
+                if let Subject::Address { addr, .. } = &self.subject
+                    && self.operation == Operation::UdpSend
+                    && addr.port() >= EPHEMERAL_PORTS_START
+                {
+                    remedy.push_str(&format!(
+                        " (or udp-send={}:* to answer clients, whose ports are ephemeral)",
+                        host_of(*addr)
+                    ));
+                }
+                Some(remedy)
+            }
         }
     }
 
@@ -124,18 +139,26 @@ impl Decision {
                 if let Some(name) = names.first().filter(|_| !self.operation.is_local()) {
                     return format!("{name}:{port}");
                 }
-                match addr {
-                    SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
-                    SocketAddr::V6(a) if a.scope_id() != 0 => {
-                        format!("[{}%{}]:{port}", a.ip(), a.scope_id())
-                    }
-                    SocketAddr::V6(a) => match super::addr::canonical_ip(IpAddr::V6(*a.ip())) {
-                        IpAddr::V4(v4) => format!("{v4}:{port}"),
-                        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-                    },
-                }
+                format!("{}:{port}", host_of(*addr))
             }
         }
+    }
+}
+
+/// The first port of Linux's default range for outgoing sockets
+/// (`net.ipv4.ip_local_port_range`, 32768 to 60999).
+const EPHEMERAL_PORTS_START: u16 = 32768;
+
+/// `addr`'s host as a rule writes it: IPv4 (an IPv4-mapped address as the
+/// IPv4 address it carries), or IPv6 in brackets with any scope.
+fn host_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) if a.scope_id() != 0 => format!("[{}%{}]", a.ip(), a.scope_id()),
+        SocketAddr::V6(a) => match super::addr::canonical_ip(IpAddr::V6(*a.ip())) {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        },
     }
 }
 

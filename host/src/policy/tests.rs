@@ -242,6 +242,24 @@ fn explanations_name_the_deciding_rule_and_the_remedy() {
 }
 
 #[test]
+fn the_remedy_for_a_datagram_to_an_ephemeral_port_offers_any_port() {
+    let p = policy(&[], &[]);
+    // Most likely an answer to a client: the next one has another port.
+    let d = p.check_address(Operation::UdpSend, "127.0.0.1:45630".parse().unwrap(), &[]);
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow udp-send=127.0.0.1:45630 \
+         (or udp-send=127.0.0.1:* to answer clients, whose ports are ephemeral)"
+    );
+    // A service's port: only the exact grant.
+    let d = p.check_address(Operation::UdpSend, "[2001:db8::1]:53".parse().unwrap(), &[]);
+    assert_eq!(
+        d.remedy().unwrap(),
+        "to permit it, run with --allow udp-send=[2001:db8::1]:53"
+    );
+}
+
+#[test]
 fn the_remedy_for_a_refused_peer_names_its_address_with_any_port() {
     let p = policy(&[], &[]);
     for op in [Operation::TcpAccept, Operation::UdpRecv] {

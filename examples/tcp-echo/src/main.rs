@@ -39,7 +39,13 @@ fn main() -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     println!("listening on {local}");
-    println!("connect with: nc {} {}", local.ip(), local.port());
+    // Listening on every address: any of the host's will do, loopback too.
+    let reach = match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    println!("connect with: nc {reach} {}", local.port());
 
     let mut clients: HashMap<u64, Client> = HashMap::new();
     let mut next_id = 0u64;

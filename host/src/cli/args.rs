@@ -147,7 +147,7 @@ Example:
 pub struct ServeArgs {
     /// Where to listen, e.g. `127.0.0.1:8080` or `[::]:8080` (port 0: any
     /// free port; the first line on stdout says which).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address)]
     pub listen: std::net::SocketAddr,
 
     /// Instances running at once, at most; further connections wait in the
@@ -429,4 +429,15 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got `{s}`")),
     }
+}
+
+/// `serve --listen`'s address: an IP address and a port, not a name (the
+/// server binds before anything is resolved).
+fn parse_listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "`{s}` is not IP:PORT: give an address, not a name (e.g. 127.0.0.1:8080, \
+             [::1]:8080, or [::]:8080 for every interface)"
+        )
+    })
 }

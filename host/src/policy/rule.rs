@@ -73,9 +73,13 @@ impl Rule {
     /// ```
     pub fn parse(effect: Effect, text: &str) -> Result<Rule, RuleError> {
         let Some((op_text, target)) = text.split_once('=') else {
+            // Where the `=` belongs: after the operation's name.
+            let at = text
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(text.len());
             return Err(RuleError::at(
                 text,
-                text.len(),
+                at,
                 "expected `OPERATION=TARGET`, e.g. `tcp-connect=127.0.0.1:8080`",
             ));
         };

@@ -285,3 +285,11 @@ fn the_remedy_for_a_refused_peer_names_its_address_with_any_port() {
         "to permit it, run with --allow tcp-connect=192.0.2.7:443"
     );
 }
+
+#[test]
+fn a_rule_without_its_equals_sign_is_pointed_at_where_it_belongs() {
+    let e = Rule::parse(Effect::Allow, "tcp-bind:127.0.0.1:80").unwrap_err();
+    assert_eq!(e.column, 9, "{e}");
+    let e = Rule::parse(Effect::Allow, "tcp-bind").unwrap_err();
+    assert_eq!(e.column, 9, "{e}");
+}

@@ -1,15 +1,12 @@
-//! `wasi:sockets/network` and `instance-network`: the network capability,
-//! address conversions, and the address checks the WASI documentation
-//! asks for before an address reaches the socket layer.
-
-use std::net::SocketAddr;
+//! `wasi:sockets/network` and `instance-network`: the network capability
+//! and address conversions (the address checks the WASI documentation asks
+//! for are `super::addr`'s, shared with WASI 0.3).
 
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::IoError;
 
-use super::addr;
 use super::error::{WasiError, WasiResult, to_wasi};
-use crate::net::{ErrorCode, Family};
+use crate::net::ErrorCode;
 use crate::runtime::bindings::wasi_sockets::wasi::sockets::{instance_network, network};
 use crate::runtime::ctx::WasockCtxView;
 use network::{
@@ -56,13 +53,3 @@ pub(crate) fn check_network(
 }
 
 super::addr::address_conversions!();
-
-/// A local address for a TCP `start-bind` (see [`addr::local`]).
-pub(crate) fn local_address(family: Family, a: IpSocketAddress) -> Result<SocketAddr, Code> {
-    addr::local(family, addr_to_std(a)).map_err(|_| Code::InvalidArgument)
-}
-
-/// A remote address for a TCP `start-connect` (see [`addr::remote`]).
-pub(crate) fn remote_address(family: Family, a: IpSocketAddress) -> Result<SocketAddr, Code> {
-    addr::remote(family, addr_to_std(a)).map_err(|_| Code::InvalidArgument)
-}

@@ -2,11 +2,10 @@
 //! machine (start/finish pairs, the `closed` state) over the socket
 //! layer's stream operations, which keep the policy, limits and counts.
 
-use std::net::SocketAddr;
-
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, Pollable, subscribe};
 
+use super::addr;
 use super::error::{WasiError, WasiResult, connect_failure, create_failure};
 use super::network::{self as addrs, Network, check_network};
 use super::shared::{Inner, Shared, receive_waiting};
@@ -132,7 +131,7 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
         let ctx = &*self.ctx;
         let socket = self.table.get_mut(&this)?;
         socket.idle()?;
-        let addr = addrs::local_address(socket.family, local_address)?;
+        let addr = addr::local(socket.family, addrs::addr_to_std(local_address))?;
         {
             let mut inner = socket.shared.lock()?;
             if inner.sock.state != State::Unbound {
@@ -163,7 +162,7 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
         let ctx = &*self.ctx;
         let socket = self.table.get_mut(&this)?;
         socket.idle()?;
-        let addr: SocketAddr = addrs::remote_address(socket.family, remote_address)?;
+        let addr = addr::remote(socket.family, addrs::addr_to_std(remote_address))?;
         let mut inner = socket.shared.lock()?;
         if matches!(inner.sock.state, State::Listening | State::Connected) {
             return Err(Code::InvalidState.into());

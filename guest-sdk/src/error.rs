@@ -21,14 +21,15 @@ pub use crate::bindings::wasock::sockets::types::ErrorCode;
 /// `io::Error` this crate returns.
 ///
 /// Its `Debug` form is short, as `io::Error`'s own for system errors is
-/// (what `fn main() -> io::Result<()>` prints when it fails):
+/// (it is part of what `fn main() -> io::Result<()>` prints when it fails):
 ///
 /// ```
 /// let e = std::io::Error::from(wasock::ErrorCode::AccessDenied);
+/// let inner = e.get_ref().unwrap();
 /// assert_eq!(
-///     format!("{e:?}"),
-///     "Custom { kind: PermissionDenied, error: Error { code: \"access-denied\", \
-///      message: \"access denied by the host's policy or the system\" } }"
+///     format!("{inner:?}"),
+///     "Error { code: \"access-denied\", \
+///      message: \"access denied by the host's policy or the system\" }"
 /// );
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -52,7 +52,8 @@ pub mod bindings {
 pub trait ConnectionHandler {
     /// Serve `stream`, connected to `peer`. The host closes the connection
     /// when this returns (if the stream was not dropped already); an error
-    /// counts the connection as failed.
+    /// counts the connection as failed, and is written to stderr (the
+    /// export carries only its error code; the host logs that).
     fn handle(stream: TcpStream, peer: SocketAddr) -> io::Result<()>;
 }
 

@@ -23,11 +23,13 @@ fn main() -> io::Result<()> {
     };
     let local = socket.local_addr()?;
     println!("listening on {local}");
-    println!(
-        "try: echo hello | nc -u -w1 {} {}",
-        local.ip(),
-        local.port()
-    );
+    // Bound to every address: any of the host's will do, loopback too.
+    let reach = match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    println!("try: echo hello | nc -u -w1 {reach} {}", local.port());
     // Large enough for the largest datagram of either family.
     let mut buf = vec![0u8; 65536];
     loop {

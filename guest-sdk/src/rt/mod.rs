@@ -17,7 +17,7 @@
 //!         let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!         println!("listening on {}", listener.local_addr()?);
 //!         loop {
-//!             let (mut stream, _) = listener.accept().await?;
+//!             let (stream, _) = listener.accept().await?;
 //!             rt::spawn(async move {
 //!                 let mut buf = [0; 4096];
 //!                 loop {

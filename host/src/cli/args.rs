@@ -23,7 +23,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a guest component (a `wasm32-wasip2` program) to its end.
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(
+        after_help = RUN_EXAMPLES,
+        override_usage = "wasock run [OPTIONS] <COMPONENT> [ARGS]..."
+    )]
     Run(RunArgs),
     /// Serve connections: the host listens, and each accepted connection is
     /// handed to a fresh instance of a connection-handler component.
@@ -435,9 +438,12 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 /// server binds before anything is resolved).
 fn parse_listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
     s.trim().parse().map_err(|_| {
-        format!(
-            "`{s}` is not IP:PORT: give an address, not a name (e.g. 127.0.0.1:8080, \
-             [::1]:8080, or [::]:8080 for every interface)"
-        )
+        let examples = "e.g. 127.0.0.1:8080, [::1]:8080, or [::]:8080 for every interface";
+        let host = s.trim().rsplit_once(':').map_or(s.trim(), |(h, _)| h);
+        if crate::policy::ip_literal(host).is_some() || host.contains(':') {
+            format!("`{s}` is not IP:PORT (IPv6 in brackets; {examples})")
+        } else {
+            format!("`{s}` is not IP:PORT: give an address, not a name ({examples})")
+        }
     })
 }

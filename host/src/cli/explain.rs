@@ -1,9 +1,9 @@
 //! `wasock policy explain`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::args::ExplainArgs;
-use crate::policy::{Decision, Policy, normalize_name};
+use crate::policy::{Decision, Policy, Reason, ip_literal, normalize_name};
 use crate::runtime::PinnedNames;
 
 /// Print the decision (one line per address for a pinned name); exit 0 if
@@ -61,6 +61,8 @@ fn notes(
         names.sort();
         return names
             .into_iter()
+            // Only a name the guest may resolve can stand for the address.
+            .filter(|name| policy.check_name(name).is_allowed())
             .filter_map(|name| {
                 let d = policy.check_address(op, addr, std::slice::from_ref(&name));
                 d.is_allowed().then(|| {
@@ -69,12 +71,23 @@ fn notes(
             })
             .collect();
     }
+    // A name without a pin, decided by the name alone for want of a grant
+    // (not refused, and resolvable): grants on addresses may still apply.
     let host = args.target.rsplit_once(':').map_or("", |(h, _)| h);
+    let for_want_of_a_grant = decisions
+        .iter()
+        .all(|d| d.is_allowed() || d.reason == Reason::NoGrant);
     match normalize_name(host) {
-        Ok(name) if !pinned.contains_key(&name) => vec![format!(
-            "decided by the name alone: rules on addresses apply to the addresses {name} \
-             resolves to when the guest runs; give --resolve {name}=IP to explain for them"
-        )],
+        Ok(name)
+            if !pinned.contains_key(&name)
+                && for_want_of_a_grant
+                && policy.check_name(&name).is_allowed() =>
+        {
+            vec![format!(
+                "decided by the name alone: rules on addresses apply to the addresses {name} \
+                 resolves to when the guest runs; give --resolve {name}=IP to explain for them"
+            )]
+        }
         _ => Vec::new(),
     }
 }
@@ -87,8 +100,7 @@ fn decide(
     let op = args.operation;
     if !op.takes_address() {
         // An address resolves to itself, without a grant (as at run time).
-        let literal = args.target.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = literal.parse::<IpAddr>() {
+        if let Some(ip) = ip_literal(&args.target) {
             return Ok(vec![Decision::literal(ip)]);
         }
         let name = normalize_name(&args.target)
@@ -109,12 +121,20 @@ fn decide(
     let (host, port) = args.target.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let name = normalize_name(host).map_err(|e| format!("`{host}` is not a host name: {e}"))?;
+    // The guest must be allowed to resolve the name first (a grant by name
+    // for the operation also grants that): said only when it is not.
+    let resolve = policy.check_name(&name);
+    let mut decisions = Vec::new();
+    if !resolve.is_allowed() {
+        decisions.push(resolve);
+    }
     let names = vec![name.clone()];
     match pinned.get(&name) {
-        Some(ips) => Ok(ips
-            .iter()
-            .map(|ip| policy.check_address(op, SocketAddr::new(*ip, port), &names))
-            .collect()),
-        None => Ok(vec![policy.check_named(op, &name, port)]),
+        Some(ips) => decisions.extend(
+            ips.iter()
+                .map(|ip| policy.check_address(op, SocketAddr::new(*ip, port), &names)),
+        ),
+        None => decisions.push(policy.check_named(op, &name, port)),
     }
+    Ok(decisions)
 }

@@ -191,25 +191,18 @@ pub fn init_tracing(directives: Option<&str>) {
         .try_init();
 }
 
-/// `n` things, in words: `1 connection`, `2 connections`.
-fn counted(n: u64, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
-}
-
 /// What is logged when nothing says otherwise.
 const DEFAULT_LOG: &str = "warn";
 
 /// `directives` with [`DEFAULT_LOG`] in front, unless one of them sets a
 /// level for every target itself.
 fn with_default_level(directives: &str) -> String {
-    let sets_the_level = directives.split(',').any(|d| {
-        let d = d.trim();
-        d.parse::<tracing_subscriber::filter::LevelFilter>().is_ok()
-    });
+    // (An empty item parses as a level, but EnvFilter skips it.)
+    let sets_the_level = directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .any(|d| d.parse::<tracing_subscriber::filter::LevelFilter>().is_ok());
     if sets_the_level {
         directives.to_string()
     } else {
@@ -239,4 +232,42 @@ pub fn main() -> ExitCode {
     init_tracing(None);
     let code = execute(cli.command);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `n` things, in words: `1 connection`, `2 connections`.
+fn counted(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::with_default_level;
+
+    #[test]
+    fn directives_for_some_targets_add_to_the_default_level() {
+        assert_eq!(
+            with_default_level("wasock::stats=info"),
+            "warn,wasock::stats=info"
+        );
+        // Empty items (a stray comma) are not a level.
+        assert_eq!(
+            with_default_level("wasock::stats=info,"),
+            "warn,wasock::stats=info,"
+        );
+        assert_eq!(
+            with_default_level(",wasock::stats=info,,wasmtime=error"),
+            "warn,,wasock::stats=info,,wasmtime=error"
+        );
+    }
+
+    #[test]
+    fn a_level_for_every_target_replaces_it() {
+        for d in ["info", "error,wasock::stats=info", "OFF", " debug "] {
+            assert_eq!(with_default_level(d), d);
+        }
+    }
 }

@@ -99,6 +99,26 @@ impl std::fmt::Display for NameError {
     }
 }
 
+/// The IP address a name lookup of `text` is answered with, without a
+/// grant or a resolver, if `text` is one: an IPv4 or IPv6 address, the
+/// latter optionally in one pair of brackets (`[::1]`).
+///
+/// ```
+/// use wasock_host::policy::ip_literal;
+///
+/// assert_eq!(ip_literal("[::1]"), Some("::1".parse().unwrap()));
+/// assert_eq!(ip_literal("127.0.0.1"), Some("127.0.0.1".parse().unwrap()));
+/// assert_eq!(ip_literal("[::1"), None);
+/// assert_eq!(ip_literal("example.com"), None);
+/// ```
+pub fn ip_literal(text: &str) -> Option<IpAddr> {
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    inner.parse().ok()
+}
+
 /// Normalise a host name: a Unicode name to its ASCII (`xn--`) form by IDNA
 /// (UTS #46, as WASI's `resolve-addresses` asks), then lower case, without a
 /// trailing dot, checked for length and characters, and refused if it is a

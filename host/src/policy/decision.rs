@@ -109,7 +109,10 @@ impl Decision {
                 // A datagram sent to a port the system hands out for
                 // outgoing sockets is most likely an answer to a client:
                 // the next client will have another.
-                if let Subject::Address { addr, .. } = &self.subject
+                // (Not when the main suggestion is a name's: the guest
+                // sends to that name's service.)
+                if let Subject::Address { addr, names } = &self.subject
+                    && names.is_empty()
                     && self.operation == Operation::UdpSend
                     && addr.port() >= EPHEMERAL_PORTS_START
                 {

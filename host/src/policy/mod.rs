@@ -36,7 +36,7 @@ mod rule;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use addr::{NameError, canonical_ip, is_numeric_ipv4_spelling, normalize_name};
+pub use addr::{NameError, canonical_ip, ip_literal, is_numeric_ipv4_spelling, normalize_name};
 pub use decision::{Decision, Reason, Subject};
 pub use error::RuleError;
 pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file};

@@ -1,41 +1,41 @@
 //! Denial log lines that a flood cannot multiply. Every denial is counted
 //! (see `InstanceStats`); its log line is written at most once a second per
-//! operation and address (or host name), and the next line that is written
+//! operation and address or host name, and the next line that is written
 //! says how many like it were left out meanwhile.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::policy::Operation;
 
-/// Shortest time between two log lines of one (operation, address).
+/// Shortest time between two log lines of one (operation, address or name).
 pub(crate) const WINDOW: Duration = Duration::from_secs(1);
 
-/// Most (operation, address) pairs remembered; past it, pairs not logged
-/// for a window are forgotten, and a pair that finds no room is logged
-/// every time.
+/// Most (operation, address or name) pairs remembered; past it, pairs not
+/// logged for a window are forgotten, and a pair that finds no room is
+/// logged every time.
 const MAX_PAIRS: usize = 4096;
 
 /// What a denial was about, for telling like denials apart: an address
-/// (any port: a flood comes from many), or a host name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// (any port: a flood comes from many), or a host name, kept as a hash of
+/// itself (so that a remembered name costs what an address does; two names
+/// that share a hash share their allowance, which only ever leaves a line
+/// out, never a count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Denied {
     /// An IP address (IPv4-mapped ones as the IPv4 address they carry).
     Ip(IpAddr),
-    /// A host name, as it was asked for (names the policy checks are at
-    /// most 253 bytes).
-    Name(String),
+    /// A host name's hash.
+    Name(u64),
 }
 
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Denied::Ip(ip) => write!(f, "{ip}"),
-            Denied::Name(n) => f.write_str(n),
-        }
+impl Denied {
+    /// The host name `name` (as the policy checked it, normalised).
+    pub(crate) fn name(name: &str) -> Denied {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        Denied::Name(BuildHasherDefault::<DefaultHasher>::default().hash_one(name))
     }
 }
 
@@ -98,19 +98,16 @@ mod tests {
         let t = Instant::now();
         let a = Denied::Ip("192.0.2.1".parse().unwrap());
         let b = Denied::Ip("192.0.2.2".parse().unwrap());
-        assert_eq!(log.note(Operation::TcpAccept, a.clone(), t), Some(0));
+        assert_eq!(log.note(Operation::TcpAccept, a, t), Some(0));
         for i in 1..=99 {
             let at = t + Duration::from_millis(i * 9);
-            assert_eq!(log.note(Operation::TcpAccept, a.clone(), at), None);
+            assert_eq!(log.note(Operation::TcpAccept, a, at), None);
         }
         // Another address, or another operation, has its own allowance.
         assert_eq!(log.note(Operation::TcpAccept, b, t), Some(0));
-        assert_eq!(log.note(Operation::UdpRecv, a.clone(), t), Some(0));
+        assert_eq!(log.note(Operation::UdpRecv, a, t), Some(0));
         // A second on: written, with the 99 left out.
-        assert_eq!(
-            log.note(Operation::TcpAccept, a.clone(), t + WINDOW),
-            Some(99)
-        );
+        assert_eq!(log.note(Operation::TcpAccept, a, t + WINDOW), Some(99));
         assert_eq!(
             log.note(
                 Operation::TcpAccept,
@@ -120,10 +117,14 @@ mod tests {
             None
         );
         // A name has an allowance of its own, as an address does.
-        let name = || Denied::Name("blocked.test".to_string());
+        let name = || Denied::name("blocked.test");
         assert_eq!(log.note(Operation::Resolve, name(), t), Some(0));
         assert_eq!(log.note(Operation::Resolve, name(), t), None);
         assert_eq!(log.note(Operation::Resolve, name(), t + WINDOW), Some(1));
+        assert_eq!(
+            log.note(Operation::Resolve, Denied::name("other.test"), t),
+            Some(0)
+        );
     }
 
     #[test]

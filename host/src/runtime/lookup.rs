@@ -15,7 +15,7 @@ use super::convert::{error_from_net, ip_from_std};
 use super::ctx::{WasockCtx, WasockCtxView};
 use super::error::SocketResult;
 use crate::net::{BoxFuture, ErrorCode};
-use crate::policy::{NameError, normalize_name};
+use crate::policy::{NameError, ip_literal, normalize_name};
 
 /// Most resolver lookups one instance may have under way at once. A guest
 /// on wasi:sockets can start lookups without waiting for any; each holds a
@@ -50,22 +50,13 @@ impl Lookup {
 /// numeric IPv4 spelling, and granted by the policy. The answer is recorded
 /// in the instance's name table.
 pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorCode> {
-    let literal = name
-        .strip_prefix('[')
-        .and_then(|n| n.strip_suffix(']'))
-        .unwrap_or(name);
-    if let Ok(ip) = literal.parse::<IpAddr>() {
+    if let Some(ip) = ip_literal(name) {
         return Ok(Lookup::Ready(vec![ip]));
     }
     let name = match normalize_name(name) {
         Ok(n) => n,
         Err(NameError::NumericAddress) => {
-            tracing::warn!(
-                target: "wasock::policy",
-                instance = %ctx.id,
-                name = %name,
-                "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address"
-            );
+            ctx.gate.log_numeric_spelling(name);
             return Err(ErrorCode::InvalidArgument);
         }
         Err(_) => return Err(ErrorCode::InvalidArgument),

@@ -86,13 +86,14 @@ fn echo_example_without_a_grant_cannot_bind() {
 }
 
 /// Everything after the component is the guest's, options included (as
-/// with `wasmtime run`): a guest's own `--help` or `--timeout` is not taken
-/// by the host, whether or not another argument came first.
+/// with `wasmtime run`): wasock's `--allow`, `--help` or `--timeout` right
+/// after the component go to the guest, not to the host.
 #[test]
 fn options_after_the_component_are_the_guests() {
     for args in [
         &["run", TCP_ECHO, "--allow", "tcp-bind=127.0.0.1:*"][..],
         &["run", TCP_ECHO, "--help"][..],
+        &["run", TCP_ECHO, "--timeout", "1ms"][..],
     ] {
         let (code, stdout, stderr) = run(args);
         // tcp-echo takes its first argument as the address to listen on.
@@ -133,6 +134,7 @@ fn the_guests_policy_counters_are_logged_when_it_ends() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("denied tcp-bind"), "{stderr}");
+    assert!(stderr.contains("access-denied"), "{stderr}");
 }
 
 #[test]

@@ -28,7 +28,12 @@ fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
         vec!["allowed resolve 127.0.0.1: an IP address is its own answer; no grant is needed"]
     );
 
-    let by_address = ["--allow", "tcp-connect=127.0.0.1:8080"];
+    let by_address = [
+        "--allow",
+        "resolve=localhost",
+        "--allow",
+        "tcp-connect=127.0.0.1:8080",
+    ];
     let (code, out, _) = run(&[
         &["policy", "explain"][..],
         &by_address,
@@ -41,13 +46,39 @@ fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
         "{out:?}"
     );
     assert!(out[1].contains("give --resolve localhost=IP"), "{out:?}");
+    let pinned = ["--resolve", "localhost=127.0.0.1"];
     let (code, out, _) = run(&[
-        &["policy", "explain", "--resolve", "localhost=127.0.0.1"][..],
+        &["policy", "explain"][..],
+        &pinned,
         &by_address,
         &["tcp-connect", "localhost:8080"],
     ]
     .concat());
     assert_eq!(code, 0, "{out:?}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    // Connecting by name needs the name resolved first: without that
+    // grant, the answer is no, whatever the address's grant says.
+    let (code, out, _) = run(&[
+        &["policy", "explain"][..],
+        &pinned,
+        &by_address[2..],
+        &["tcp-connect", "localhost:8080"],
+    ]
+    .concat());
+    assert_eq!(code, 1, "{out:?}");
+    assert!(out[0].starts_with("denied resolve localhost"), "{out:?}");
+    // A refusal is not a want of a grant: no note about addresses.
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "resolve=localhost",
+        "--deny",
+        "tcp-connect=localhost:*",
+        "tcp-connect",
+        "localhost:8080",
+    ]);
+    assert_eq!(code, 1);
     assert_eq!(out.len(), 1, "{out:?}");
 
     let (code, out, _) = run(&[
@@ -250,16 +281,31 @@ fn a_refused_name_asked_for_again_is_logged_once() {
         "blocked.test",
         "resolve",
         "blocked.test",
+        "resolve",
+        "2130706433",
+        "resolve",
+        "2130706433",
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        out,
+        out[..3],
         vec!["resolve blocked.test: error access-denied"; 3],
         "{err}"
     );
     let lines = err
         .lines()
         .filter(|l| l.contains("denied resolve blocked.test"))
+        .count();
+    assert_eq!(lines, 1, "{err}");
+    // A numeric spelling refused as a name is rate-limited too.
+    assert_eq!(
+        out[3..],
+        vec!["resolve 2130706433: error invalid-argument"; 2],
+        "{err}"
+    );
+    let lines = err
+        .lines()
+        .filter(|l| l.contains("refused to resolve a numeric IPv4 spelling"))
         .count();
     assert_eq!(lines, 1, "{err}");
 }

@@ -165,7 +165,7 @@ mod tests {
     /// `invalid-argument` elsewhere (an address of the other family), as
     /// the WIT documents each; other create errors pass through.
     #[test]
-    fn a_missing_family_reads_as_the_wit_says_at_each_call() {
+    fn a_missing_family_maps_to_not_supported_at_create_only() {
         let missing = ErrorCode::AddressFamilyNotSupported;
         assert_eq!(to_wasi(create_failure(missing)), Code::NotSupported);
         assert_eq!(to_wasi(missing), Code::InvalidArgument);

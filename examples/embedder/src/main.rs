@@ -3,6 +3,10 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // wasock logs through `tracing`: without a subscriber, an embedder sees
+    // no denial. This one writes to stderr what `RUST_LOG` chooses
+    // (warnings, which include every denial, by default).
+    wasock_host::cli::init_tracing(None);
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let wasi_0_3 = args.first().is_some_and(|a| a == "--wasi-0.3");
     if wasi_0_3 {

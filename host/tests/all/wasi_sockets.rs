@@ -83,7 +83,7 @@ fn expected_cases(program: &str, family: &str) -> usize {
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,
         (p, _) if p == WASI_STD => 23,
-        (p, _) if p == P3_SOCKETS => 33,
+        (p, _) if p == P3_SOCKETS => 35,
         _ => unreachable!("{program}"),
     }
 }

@@ -41,6 +41,11 @@ pub(crate) struct Inner {
     /// ended, for its next look at the socket (which then needs no system
     /// call of its own); gone after that look.
     seen: Option<Readiness>,
+    /// How the connection ended abnormally (reset or aborted), as the
+    /// first direction to learn it was told: the system tells it once, and
+    /// the other direction then finds only the end of the stream (or, on
+    /// some providers, `EPIPE`): see [`Inner::failed`] and [`Inner::ended`].
+    broken: Option<ErrorCode>,
 }
 
 /// What a pollable received ahead of the guest's next call: one slot for
@@ -95,6 +100,7 @@ impl Shared {
                 scratch: Vec::new(),
                 ahead: None,
                 seen: None,
+                broken: None,
             })),
             gate,
         }
@@ -227,6 +233,30 @@ impl Shared {
 }
 
 impl Inner {
+    /// A direction of the connection failed with `e`: remember an abnormal
+    /// end for the other direction, and report the failure as what it is.
+    /// A provider that tells a reset once, as the simulator does, answers a
+    /// send after the receive learnt of it with `EPIPE` (`shut-down`); that
+    /// send reports the reset. (Linux answers it with `ECONNRESET` itself.)
+    pub(crate) fn failed(&mut self, e: ErrorCode) -> ErrorCode {
+        match (e, self.broken) {
+            (ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted, _) => {
+                self.broken = Some(e);
+                e
+            }
+            (ErrorCode::ShutDown, Some(broken)) => broken,
+            (e, _) => e,
+        }
+    }
+
+    /// How a receive that found the end of the stream ends: `ok` after the
+    /// peer's graceful shutdown, or the abnormal end the other direction
+    /// learnt of first (WASI 0.3's `receive` documents an error "if the
+    /// socket was closed abnormally").
+    pub(crate) fn ended(&self) -> Result<(), ErrorCode> {
+        self.broken.map_or(Ok(()), Err)
+    }
+
     /// Run `f` with the provider answering `would-block` from the
     /// reactor's cache (no system call while the reactor saw nothing
     /// change): right for a look that is followed, on `would-block`, by

@@ -661,6 +661,64 @@ mod guest {
         );
 
         t.check(
+            "tcp-reset-seen-by-the-send-first",
+            async {
+                // The server goes with bytes it never read, so its close
+                // resets the connection. The system tells the reset once:
+                // here to the client's send. The receive after it must still
+                // end with an error (the WIT: `err` "if the socket was closed
+                // abnormally"), not as after the peer's graceful end.
+                let (_l, client, server) = pair(f).await?;
+                let (mut tx, rx) = wit_stream::new();
+                let sent = client.send(rx);
+                if !tx.write_all(b"never read".to_vec()).await.is_empty() {
+                    return Err("the first bytes were not taken".into());
+                }
+                drop(server);
+                let mut writes = 0;
+                while tx.write_all(b"more".to_vec()).await.is_empty() {
+                    writes += 1;
+                    if writes == 1000 {
+                        return Err("1,000 writes after the reset were taken".into());
+                    }
+                }
+                drop(tx);
+                expect_err(sent.await, "connection-reset")?;
+                let (rx, done) = client.receive();
+                let _ = rx.collect().await;
+                expect_err(done.await, "connection-reset")
+            }
+            .await,
+        );
+
+        t.check(
+            "tcp-reset-seen-by-the-receive-first",
+            async {
+                // The other way round: the receive learns of the reset (the
+                // send has nothing to send meanwhile), and the send after it,
+                // which the system answers with `EPIPE`, reports the reset
+                // too. (The server sends nothing: a FIN before the reset
+                // would make the receive end as after a graceful end.)
+                let (_l, client, server) = pair(f).await?;
+                let (rx, done) = client.receive();
+                let (mut tx, out) = wit_stream::new();
+                let sent = client.send(out);
+                if !tx.write_all(b"never read".to_vec()).await.is_empty() {
+                    return Err("the first bytes were not taken".into());
+                }
+                drop(server);
+                let _ = rx.collect().await;
+                expect_err(done.await, "connection-reset")
+                    .map_err(|e| format!("the receive: {e}"))?;
+                let left = tx.write_all(b"more".to_vec()).await;
+                drop(tx);
+                expect_err(sent.await, "connection-reset")
+                    .map_err(|e| format!("the send ({} bytes left): {e}", left.len()))
+            }
+            .await,
+        );
+
+        t.check(
             "tcp-many-connections",
             async {
                 // One listener, a task per connection, 20 clients at once.

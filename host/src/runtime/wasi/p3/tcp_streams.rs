@@ -351,6 +351,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
         let mut direct = (want > 0).then(|| dst.as_direct(store, want));
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
+                let e = inner.failed(e);
                 return this.outcome.close(&mut inner.read_closed, Err(e));
             }
             if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
@@ -372,9 +373,11 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                         .net
                         .try_recv_into(&mut mem[..want], RecvFlags::default());
                     match got {
-                        // Nothing, with room: the peer ended the stream.
+                        // Nothing, with room: the peer ended the stream
+                        // (or reset it, which the send learnt first).
                         Ok(0) if want > 0 => {
-                            return this.outcome.close(&mut inner.read_closed, Ok(()));
+                            let end = inner.ended();
+                            return this.outcome.close(&mut inner.read_closed, end);
                         }
                         Ok(n) => {
                             inner.sock.note_received(n);
@@ -383,6 +386,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                         }
                         Err(ErrorCode::WouldBlock) => {}
                         Err(e) => {
+                            let e = inner.failed(e);
                             return this.outcome.close(&mut inner.read_closed, Err(e));
                         }
                     }
@@ -470,6 +474,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
         let mut tries = 0;
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
+                let e = inner.failed(e);
                 return this.outcome.close(&mut inner.write_closed, Err(e));
             }
             if still_parked(&inner, cx, Readiness::WRITABLE, finish, &mut this.parked) {
@@ -490,6 +495,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
                     }
                     Err(ErrorCode::WouldBlock) => {}
                     Err(e) => {
+                        let e = inner.failed(e);
                         return this.outcome.close(&mut inner.write_closed, Err(e));
                     }
                 }

@@ -10,6 +10,9 @@ pub enum GuestExit {
     /// A connection handler returned this error code (its name, such as
     /// `connection-reset`): the handler failed, the instance did not.
     HandlerFailed(&'static str),
+    /// The host could not hand a connection to a handler (why, in words):
+    /// no guest ran.
+    NotHandedOver(String),
     /// It trapped, or a host function or a limit trapped it.
     Trapped(wasmtime::Error),
     /// It ran past its wall-clock limit and was stopped.
@@ -18,13 +21,14 @@ pub enum GuestExit {
 
 impl GuestExit {
     /// The process exit status that stands for this ending: the guest's own
-    /// status, 1 for a connection handler that returned an error, 134 (like
+    /// status, 1 for a connection handler that returned an error or never
+    /// got its connection, 134 (like
     /// an abort) for a trap, 124 (like `timeout(1)`) for the wall-clock
     /// limit.
     pub fn code(&self) -> i32 {
         match self {
             GuestExit::Exited(c) => *c,
-            GuestExit::HandlerFailed(_) => 1,
+            GuestExit::HandlerFailed(_) | GuestExit::NotHandedOver(_) => 1,
             GuestExit::Trapped(_) => 134,
             GuestExit::TimedOut(_) => 124,
         }
@@ -36,6 +40,9 @@ impl GuestExit {
             GuestExit::Exited(c) => format!("the guest exited with status {c}"),
             GuestExit::HandlerFailed(code) => {
                 format!("the connection handler returned the error {code}")
+            }
+            GuestExit::NotHandedOver(why) => {
+                format!("the connection could not be handed to an instance: {why}")
             }
             GuestExit::TimedOut(t) => format!(
                 "the guest ran longer than its time limit ({:?}) and was stopped; raise it with --timeout",

@@ -298,18 +298,12 @@ impl Server {
             .and_then(NativeSocket::from_connected)
         {
             Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(target: "wasock::serve", peer = %peer, "cannot hand the connection over: {e}");
-                return GuestExit::Exited(1);
-            }
+            Err(e) => return GuestExit::NotHandedOver(e.to_string()),
         };
         let data = store.data_mut();
         let slot = match data.wasock.socket_slot() {
             Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(target: "wasock::serve", peer = %peer, "cannot hand the connection over: {e}");
-                return GuestExit::Exited(1);
-            }
+            Err(e) => return GuestExit::NotHandedOver(e.to_string()),
         };
         let conn = GuestSocket::new(&data.wasock, slot, Box::new(conn), State::Connected);
         let conn = match data.table.push(conn) {

@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     /// first direction to learn it was told: the system tells it once, and
     /// the other direction then finds only the end of the stream (or, on
     /// some providers, `EPIPE`): see [`Inner::failed`] and [`Inner::ended`].
+    /// (WASI 0.3's streams use it; 0.2's keep the system's answers.)
+    #[cfg(feature = "wasi-0-3")]
     broken: Option<ErrorCode>,
 }
 
@@ -100,6 +102,7 @@ impl Shared {
                 scratch: Vec::new(),
                 ahead: None,
                 seen: None,
+                #[cfg(feature = "wasi-0-3")]
                 broken: None,
             })),
             gate,
@@ -238,6 +241,7 @@ impl Inner {
     /// A provider that tells a reset once, as the simulator does, answers a
     /// send after the receive learnt of it with `EPIPE` (`shut-down`); that
     /// send reports the reset. (Linux answers it with `ECONNRESET` itself.)
+    #[cfg(feature = "wasi-0-3")]
     pub(crate) fn failed(&mut self, e: ErrorCode) -> ErrorCode {
         match (e, self.broken) {
             (ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted, _) => {
@@ -253,6 +257,7 @@ impl Inner {
     /// peer's graceful shutdown, or the abnormal end the other direction
     /// learnt of first (WASI 0.3's `receive` documents an error "if the
     /// socket was closed abnormally").
+    #[cfg(feature = "wasi-0-3")]
     pub(crate) fn ended(&self) -> Result<(), ErrorCode> {
         self.broken.map_or(Ok(()), Err)
     }

@@ -42,9 +42,7 @@ pub(crate) struct Inner {
     /// call of its own); gone after that look.
     seen: Option<Readiness>,
     /// How the connection ended abnormally (reset or aborted), as the
-    /// first direction to learn it was told: the system tells it once, and
-    /// the other direction then finds only the end of the stream (or, on
-    /// some providers, `EPIPE`): see [`Inner::failed`] and [`Inner::ended`].
+    /// first direction to learn it was told (see [`Inner::end_stream`]).
     /// (WASI 0.3's streams use it; 0.2's keep the system's answers.)
     #[cfg(feature = "wasi-0-3")]
     broken: Option<ErrorCode>,
@@ -235,31 +233,44 @@ impl Shared {
     }
 }
 
-impl Inner {
-    /// A direction of the connection failed with `e`: remember an abnormal
-    /// end for the other direction, and report the failure as what it is.
-    /// A provider that tells a reset once, as the simulator does, answers a
-    /// send after the receive learnt of it with `EPIPE` (`shut-down`); that
-    /// send reports the reset. (Linux answers it with `ECONNRESET` itself.)
-    #[cfg(feature = "wasi-0-3")]
-    pub(crate) fn failed(&mut self, e: ErrorCode) -> ErrorCode {
-        match (e, self.broken) {
-            (ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted, _) => {
-                self.broken = Some(e);
-                e
-            }
-            (ErrorCode::ShutDown, Some(broken)) => broken,
-            (e, _) => e,
-        }
-    }
+/// A side of a connection, whose stream ends on its own.
+#[cfg(feature = "wasi-0-3")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// The receive stream.
+    Receive,
+    /// The send stream.
+    Send,
+}
 
-    /// How a receive that found the end of the stream ends: `ok` after the
-    /// peer's graceful shutdown, or the abnormal end the other direction
-    /// learnt of first (WASI 0.3's `receive` documents an error "if the
-    /// socket was closed abnormally").
+impl Inner {
+    /// End `direction`'s stream with `result`, marking that side closed:
+    /// what the stream's future is told. A reset or abort either side met
+    /// is remembered for the other, since the system tells it once: a
+    /// receive that then finds the end of the stream reports it (WASI 0.3's
+    /// `receive` is an error "if the socket was closed abnormally"), and so
+    /// does a send that then meets `EPIPE` (`shut-down`; the simulator
+    /// answers so, Linux with `ECONNRESET` itself).
     #[cfg(feature = "wasi-0-3")]
-    pub(crate) fn ended(&self) -> Result<(), ErrorCode> {
-        self.broken.map_or(Ok(()), Err)
+    pub(crate) fn end_stream(
+        &mut self,
+        direction: Direction,
+        result: Result<(), ErrorCode>,
+    ) -> Result<(), ErrorCode> {
+        let result = match (result, self.broken) {
+            (Err(e @ (ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted)), _) => {
+                self.broken = Some(e);
+                Err(e)
+            }
+            (Err(ErrorCode::ShutDown), Some(broken)) => Err(broken),
+            (Ok(()), Some(broken)) if direction == Direction::Receive => Err(broken),
+            (result, _) => result,
+        };
+        match direction {
+            Direction::Receive => self.read_closed = true,
+            Direction::Send => self.write_closed = true,
+        }
+        result
     }
 
     /// Run `f` with the provider answering `would-block` from the

@@ -19,7 +19,7 @@ use crate::net::{ErrorCode, Readiness, RecvFlags, SendFlags, Shutdown};
 use crate::runtime::GuestSocket;
 use crate::runtime::ctx::WasockCtxView;
 use crate::runtime::socket::{State, stream};
-use crate::runtime::wasi::shared::{Inner, Shared};
+use crate::runtime::wasi::shared::{Direction, Inner, Shared};
 
 /// Most bytes one read of a connection's receive stream moves, whatever
 /// the guest's buffer: the rest is the next read's.
@@ -48,15 +48,16 @@ impl Outcome {
         StreamResult::Dropped
     }
 
-    /// End the stream with `result` as a poll's answer, with its direction
-    /// of the connection (`closed`: the read or the write side) marked
-    /// closed.
+    /// End the stream of the connection's `direction` with `result` (as
+    /// the connection tells it: see [`Inner::end_stream`]), as a poll's
+    /// answer.
     fn close(
         &mut self,
-        closed: &mut bool,
+        inner: &mut Inner,
+        direction: Direction,
         result: Result<(), ErrorCode>,
     ) -> Poll<wasmtime::Result<StreamResult>> {
-        *closed = true;
+        let result = inner.end_stream(direction, result);
         Poll::Ready(Ok(self.end(result)))
     }
 }
@@ -351,8 +352,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
         let mut direct = (want > 0).then(|| dst.as_direct(store, want));
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
-                let e = inner.failed(e);
-                return this.outcome.close(&mut inner.read_closed, Err(e));
+                return this.outcome.close(&mut inner, Direction::Receive, Err(e));
             }
             if still_parked(&inner, cx, Readiness::READABLE, finish, &mut this.parked) {
                 return Poll::Pending;
@@ -373,11 +373,9 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                         .net
                         .try_recv_into(&mut mem[..want], RecvFlags::default());
                     match got {
-                        // Nothing, with room: the peer ended the stream
-                        // (or reset it, which the send learnt first).
+                        // Nothing, with room: the peer ended the stream.
                         Ok(0) if want > 0 => {
-                            let end = inner.ended();
-                            return this.outcome.close(&mut inner.read_closed, end);
+                            return this.outcome.close(&mut inner, Direction::Receive, Ok(()));
                         }
                         Ok(n) => {
                             inner.sock.note_received(n);
@@ -386,8 +384,7 @@ impl<T: 'static> StreamProducer<T> for Receiver {
                         }
                         Err(ErrorCode::WouldBlock) => {}
                         Err(e) => {
-                            let e = inner.failed(e);
-                            return this.outcome.close(&mut inner.read_closed, Err(e));
+                            return this.outcome.close(&mut inner, Direction::Receive, Err(e));
                         }
                     }
                 }
@@ -474,8 +471,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
         let mut tries = 0;
         loop {
             if let Some(e) = inner.sock.pending_error.take() {
-                let e = inner.failed(e);
-                return this.outcome.close(&mut inner.write_closed, Err(e));
+                return this.outcome.close(&mut inner, Direction::Send, Err(e));
             }
             if still_parked(&inner, cx, Readiness::WRITABLE, finish, &mut this.parked) {
                 return Poll::Pending;
@@ -495,8 +491,7 @@ impl<T: 'static> StreamConsumer<T> for Sender {
                     }
                     Err(ErrorCode::WouldBlock) => {}
                     Err(e) => {
-                        let e = inner.failed(e);
-                        return this.outcome.close(&mut inner.write_closed, Err(e));
+                        return this.outcome.close(&mut inner, Direction::Send, Err(e));
                     }
                 }
             }

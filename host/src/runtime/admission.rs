@@ -72,57 +72,55 @@ impl Gate {
 
     /// Log a denial (`then` says what followed it), unless one of the same
     /// operation and address (or host name) was logged less than a second
-    /// ago; the line written after such a pause says how many were left out.
+    /// ago (see [`Gate::may_log`]).
     fn log_denial(&self, decision: &Decision, then: &str) {
-        let what = match &decision.subject {
-            Target::Address { addr, .. } => Denied::Ip(addr.ip().to_canonical()),
-            Target::Name(name) | Target::Named { name, .. } => Denied::name(name),
+        let ip;
+        let (what, shown): (Denied, &dyn fmt::Display) = match &decision.subject {
+            Target::Address { addr, .. } => {
+                ip = addr.ip().to_canonical();
+                (Denied::Ip(ip), &ip)
+            }
+            Target::Name(name) | Target::Named { name, .. } => (Denied::name(name), name),
         };
-        let Some(left_out) = self
-            .denials
-            .note(decision.operation, what, std::time::Instant::now())
-        else {
-            return;
-        };
-        if left_out > 0 {
-            let shown = match &decision.subject {
-                Target::Address { addr, .. } => addr.ip().to_canonical().to_string(),
-                Target::Name(name) | Target::Named { name, .. } => name.clone(),
-            };
-            tracing::warn!(
-                target: "wasock::policy",
-                instance = %self.subject,
-                "suppressed {left_out} similar denials of {} {shown} since the last line about it \
-                 (at most one line a second per operation and address or name; all are counted)",
-                decision.operation
-            );
+        if self.may_log(decision.operation, what, shown) {
+            tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}{then}");
         }
-        tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}{then}");
     }
 
     /// Log that `spelling`, a numeric IPv4 address in a form other than
-    /// dotted-quad, was refused as a name to resolve: rate-limited as
+    /// dotted-quad, was refused as a name to resolve, rate-limited as
     /// denials are (a refusal of the guest's input, not the policy's; not
     /// counted as a denial).
     pub(crate) fn log_numeric_spelling(&self, spelling: &str) {
-        let what = Denied::name(spelling);
-        let now = std::time::Instant::now();
-        let Some(left_out) = self.denials.note(Operation::Resolve, what, now) else {
-            return;
-        };
         // The guest's text, not a checked name: at most a name's length.
         let shown: String = spelling.chars().take(253).collect();
-        tracing::warn!(
-            target: "wasock::policy",
-            instance = %self.subject,
-            name = %shown,
-            "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address{}",
-            if left_out > 0 {
-                format!(" ({left_out} like it left out since the last line)")
-            } else {
-                String::new()
-            }
-        );
+        if self.may_log(Operation::Resolve, Denied::name(spelling), &shown) {
+            tracing::warn!(
+                target: "wasock::policy",
+                instance = %self.subject,
+                name = %shown,
+                "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address"
+            );
+        }
+    }
+
+    /// Whether a line about `op` on `what` (`shown` in words) may be
+    /// written now: at most one a second per operation and address or
+    /// name. The line written after such a pause is preceded by one saying
+    /// how many like it were left out.
+    fn may_log(&self, op: Operation, what: Denied, shown: &dyn fmt::Display) -> bool {
+        let Some(left_out) = self.denials.note(op, what, std::time::Instant::now()) else {
+            return false;
+        };
+        if left_out > 0 {
+            tracing::warn!(
+                target: "wasock::policy",
+                instance = %self.subject,
+                "suppressed {left_out} similar denials of {op} {shown} since the last line about it \
+                 (at most one line a second per operation and address or name; all are counted)"
+            );
+        }
+        true
     }
 
     fn names_for(&self, ip: IpAddr) -> Vec<String> {

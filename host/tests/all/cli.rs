@@ -107,14 +107,20 @@ fn options_after_the_component_are_the_guests() {
     }
 }
 
-#[test]
-fn the_guests_policy_counters_are_logged_when_it_ends() {
+/// What `wasock run TCP_ECHO` (denied its bind) writes to stderr with
+/// `RUST_LOG=directives`.
+fn stderr_with_rust_log(directives: &str) -> String {
     let out = crate::common::wasock()
-        .env("RUST_LOG", "wasock::stats=info")
+        .env("RUST_LOG", directives)
         .args(["run", TCP_ECHO])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_guests_policy_counters_are_logged_when_it_ends() {
+    let stderr = stderr_with_rust_log("wasock::stats=info");
     assert!(
         stderr.contains(
             "counters: allowed: none; denied: tcp-bind 1; peers dropped: 0 connections, 0 datagrams"
@@ -127,12 +133,7 @@ fn the_guests_policy_counters_are_logged_when_it_ends() {
     let (_, _, stderr) = run(&["run", TCP_ECHO]);
     assert!(!stderr.contains("counters:"), "{stderr}");
     // A level for everything replaces the default.
-    let out = crate::common::wasock()
-        .env("RUST_LOG", "error")
-        .args(["run", TCP_ECHO])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr_with_rust_log("error");
     assert!(!stderr.contains("denied tcp-bind"), "{stderr}");
     assert!(stderr.contains("access-denied"), "{stderr}");
 }

@@ -292,22 +292,19 @@ fn a_refused_name_asked_for_again_is_logged_once() {
         vec!["resolve blocked.test: error access-denied"; 3],
         "{err}"
     );
-    let lines = err
-        .lines()
-        .filter(|l| l.contains("denied resolve blocked.test"))
-        .count();
-    assert_eq!(lines, 1, "{err}");
+    let lines_with = |text: &str| err.lines().filter(|l| l.contains(text)).count();
+    assert_eq!(lines_with("denied resolve blocked.test"), 1, "{err}");
     // A numeric spelling refused as a name is rate-limited too.
     assert_eq!(
         out[3..],
         vec!["resolve 2130706433: error invalid-argument"; 2],
         "{err}"
     );
-    let lines = err
-        .lines()
-        .filter(|l| l.contains("refused to resolve a numeric IPv4 spelling"))
-        .count();
-    assert_eq!(lines, 1, "{err}");
+    assert_eq!(
+        lines_with("refused to resolve a numeric IPv4 spelling"),
+        1,
+        "{err}"
+    );
 }
 
 #[test]

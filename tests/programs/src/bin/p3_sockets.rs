@@ -23,7 +23,7 @@ mod guest {
         ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress,
         Ipv6SocketAddress, TcpSocket, UdpSocket,
     };
-    use wasip3::wit_bindgen::StreamResult;
+    use wasip3::wit_bindgen::{FutureReader, StreamResult, StreamWriter};
     use wasip3::wit_stream;
 
     struct Suite;
@@ -158,14 +158,24 @@ mod guest {
     /// Write all of `data` to a new send stream of `sock`; the stream is
     /// closed (the connection's FIN) afterwards when `close`.
     async fn send_all(sock: &TcpSocket, data: Vec<u8>) -> Result<(), String> {
+        let (tx, done) = start_send(sock, data).await?;
+        drop(tx);
+        ok(done.await, "send's future")
+    }
+
+    /// A send on `sock` under way, `data` taken: the stream's writer (for
+    /// more) and the send's future.
+    async fn start_send(
+        sock: &TcpSocket,
+        data: Vec<u8>,
+    ) -> Result<(StreamWriter<u8>, FutureReader<Result<(), ErrorCode>>), String> {
         let (mut tx, rx) = wit_stream::new();
         let done = sock.send(rx);
         let left = tx.write_all(data).await;
         if !left.is_empty() {
             return Err(format!("{} bytes not taken", left.len()));
         }
-        drop(tx);
-        ok(done.await, "send's future")
+        Ok((tx, done))
     }
 
     /// Everything the peer sends until its end of stream.
@@ -669,11 +679,7 @@ mod guest {
                 // end with an error (the WIT: `err` "if the socket was closed
                 // abnormally"), not as after the peer's graceful end.
                 let (_l, client, server) = pair(f).await?;
-                let (mut tx, rx) = wit_stream::new();
-                let sent = client.send(rx);
-                if !tx.write_all(b"never read".to_vec()).await.is_empty() {
-                    return Err("the first bytes were not taken".into());
-                }
+                let (mut tx, sent) = start_send(&client, b"never read".to_vec()).await?;
                 drop(server);
                 let mut writes = 0;
                 while tx.write_all(b"more".to_vec()).await.is_empty() {
@@ -701,11 +707,7 @@ mod guest {
                 // would make the receive end as after a graceful end.)
                 let (_l, client, server) = pair(f).await?;
                 let (rx, done) = client.receive();
-                let (mut tx, out) = wit_stream::new();
-                let sent = client.send(out);
-                if !tx.write_all(b"never read".to_vec()).await.is_empty() {
-                    return Err("the first bytes were not taken".into());
-                }
+                let (mut tx, sent) = start_send(&client, b"never read".to_vec()).await?;
                 drop(server);
                 let _ = rx.collect().await;
                 expect_err(done.await, "connection-reset")

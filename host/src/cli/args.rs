@@ -437,9 +437,10 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 /// `serve --listen`'s address: an IP address and a port, not a name (the
 /// server binds before anything is resolved).
 fn parse_listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
-    s.trim().parse().map_err(|_| {
+    let t = s.trim();
+    t.parse().map_err(|_| {
         let examples = "e.g. 127.0.0.1:8080, [::1]:8080, or [::]:8080 for every interface";
-        let host = s.trim().rsplit_once(':').map_or(s.trim(), |(h, _)| h);
+        let host = t.rsplit_once(':').map_or(t, |(h, _)| h);
         if crate::policy::ip_literal(host).is_some() || host.contains(':') {
             format!("`{s}` is not IP:PORT (IPv6 in brackets; {examples})")
         } else {

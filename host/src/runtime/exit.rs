@@ -22,9 +22,8 @@ pub enum GuestExit {
 impl GuestExit {
     /// The process exit status that stands for this ending: the guest's own
     /// status, 1 for a connection handler that returned an error or never
-    /// got its connection, 134 (like
-    /// an abort) for a trap, 124 (like `timeout(1)`) for the wall-clock
-    /// limit.
+    /// got its connection, 134 (like an abort) for a trap, 124 (like
+    /// `timeout(1)`) for the wall-clock limit.
     pub fn code(&self) -> i32 {
         match self {
             GuestExit::Exited(c) => *c,

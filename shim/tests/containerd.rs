@@ -155,7 +155,7 @@ fn a_wasm_layer_image_runs_on_containerd_1_7_and_is_cached_too() {
     let (status, err) = ctd.run("layered3", &image, &[], &[]).finish();
     assert_ne!(status, 0, "{err}");
     assert!(err.contains("denied tcp-bind 127.0.0.1:0"), "{err}");
-    assert!(err.contains("[access-denied]"), "{err}");
+    assert!(err.contains("(access-denied)"), "{err}");
 }
 
 #[test]
@@ -256,7 +256,7 @@ fn a_refusal_in_the_annotations_wins_over_the_image_policy() {
         err.contains("denied tcp-bind 127.0.0.1:0 by --deny tcp-bind=127.0.0.1:*"),
         "{err}"
     );
-    assert!(err.contains("[access-denied]"), "{err}");
+    assert!(err.contains("(access-denied)"), "{err}");
 }
 
 #[test]

@@ -15,8 +15,7 @@ fn main() -> std::io::Result<()> {
         let listener = match TcpListener::bind(addr.as_str()).await {
             Ok(l) => l,
             Err(e) => {
-                let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-                eprintln!("async-echo: cannot listen on {addr}: {e} [{code}]");
+                eprintln!("async-echo: cannot listen on {addr}: {e}");
                 std::process::exit(1);
             }
         };

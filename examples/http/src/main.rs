@@ -66,8 +66,7 @@ fn main() -> io::Result<()> {
     let listener = match TcpListener::bind(addr.as_str()) {
         Ok(l) => l,
         Err(e) => {
-            let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-            eprintln!("http: cannot listen on {addr}: {e} [{code}]");
+            eprintln!("http: cannot listen on {addr}: {e}");
             std::process::exit(1);
         }
     };

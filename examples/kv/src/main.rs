@@ -111,8 +111,7 @@ fn main() {
         let listener = match TcpListener::bind(addr.as_str()).await {
             Ok(l) => l,
             Err(e) => {
-                let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-                eprintln!("kv: cannot listen on {addr}: {e} [{code}]");
+                eprintln!("kv: cannot listen on {addr}: {e}");
                 std::process::exit(1);
             }
         };

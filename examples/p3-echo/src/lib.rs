@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use wasip3::sockets::types::{
-    IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
+    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
 
 /// The address from the first argument (default `127.0.0.1:0`), or a
@@ -60,4 +60,31 @@ pub fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
             SocketAddr::from(([s0, s1, s2, s3, s4, s5, s6, s7], a.port))
         }
     }
+}
+
+/// `code` in words, with its WIT name (the generated `Display` prints the
+/// Rust variant, `ErrorCode::AccessDenied`, which a user cannot look up).
+pub fn describe(code: &ErrorCode) -> String {
+    let (words, name) = match code {
+        ErrorCode::AccessDenied => (
+            "access denied by the host's policy or the system",
+            "access-denied",
+        ),
+        ErrorCode::NotSupported => ("not supported", "not-supported"),
+        ErrorCode::InvalidArgument => ("invalid argument", "invalid-argument"),
+        ErrorCode::OutOfMemory => ("out of memory", "out-of-memory"),
+        ErrorCode::Timeout => ("timed out", "timeout"),
+        ErrorCode::InvalidState => ("not possible in the socket's state", "invalid-state"),
+        ErrorCode::AddressNotBindable => ("address not bindable", "address-not-bindable"),
+        ErrorCode::AddressInUse => ("address in use", "address-in-use"),
+        ErrorCode::RemoteUnreachable => ("remote unreachable", "remote-unreachable"),
+        ErrorCode::ConnectionRefused => ("connection refused", "connection-refused"),
+        ErrorCode::ConnectionBroken => ("connection broken", "connection-broken"),
+        ErrorCode::ConnectionReset => ("connection reset", "connection-reset"),
+        ErrorCode::ConnectionAborted => ("connection aborted", "connection-aborted"),
+        ErrorCode::DatagramTooLarge => ("datagram too large", "datagram-too-large"),
+        ErrorCode::Other(Some(what)) => return format!("{what} (other)"),
+        ErrorCode::Other(None) => ("an error without a name", "other"),
+    };
+    format!("{words} ({name})")
 }

@@ -12,7 +12,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod server {
-    use p3_echo::{address_argument, family, from_wasi, to_wasi};
+    use p3_echo::{address_argument, describe, family, from_wasi, to_wasi};
     use wasip3::sockets::types::TcpSocket;
     use wasip3::wit_bindgen::StreamResult;
     use wasip3::wit_stream;
@@ -28,14 +28,14 @@ mod server {
             let addr = address_argument().map_err(|e| eprintln!("p3-echo: {e}"))?;
             let listener = TcpSocket::create(family(&addr))
                 .and_then(|l| l.bind(to_wasi(addr)).map(|()| l))
-                .map_err(|e| eprintln!("p3-echo: cannot bind {addr}: {e:?}"))?;
+                .map_err(|e| eprintln!("p3-echo: cannot bind {addr}: {}", describe(&e)))?;
             let mut incoming = listener
                 .listen()
-                .map_err(|e| eprintln!("p3-echo: cannot listen on {addr}: {e:?}"))?;
+                .map_err(|e| eprintln!("p3-echo: cannot listen on {addr}: {}", describe(&e)))?;
             let local = listener
                 .get_local_address()
                 .map(from_wasi)
-                .map_err(|e| eprintln!("p3-echo: {e:?}"))?;
+                .map_err(|e| eprintln!("p3-echo: {}", describe(&e)))?;
             println!("listening on {local}");
             println!("connect with: nc {} {}", local.ip(), local.port());
             while let Some(conn) = incoming.next().await {
@@ -70,7 +70,7 @@ mod server {
         // Closing our side sends the FIN once everything went.
         drop(to_client);
         if let Err(e) = received.await {
-            eprintln!("p3-echo: a connection ended with {e:?}");
+            eprintln!("p3-echo: a connection ended with {}", describe(&e));
         }
         let _ = sent.await;
     }

@@ -49,8 +49,7 @@ fn main() -> io::Result<()> {
         let listener = match TcpListener::bind(addr.as_str()).await {
             Ok(l) => l,
             Err(e) => {
-                let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-                eprintln!("socks5: cannot listen on {addr}: {e} [{code}]");
+                eprintln!("socks5: cannot listen on {addr}: {e}");
                 std::process::exit(1);
             }
         };

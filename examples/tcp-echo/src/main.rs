@@ -31,8 +31,7 @@ fn main() -> io::Result<()> {
     let listener = match TcpListener::bind(addr.as_str()) {
         Ok(l) => l,
         Err(e) => {
-            let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-            eprintln!("tcp-echo: cannot listen on {addr}: {e} [{code}]");
+            eprintln!("tcp-echo: cannot listen on {addr}: {e}");
             std::process::exit(1);
         }
     };

@@ -16,8 +16,7 @@ fn main() -> io::Result<()> {
     let socket = match UdpSocket::bind(addr.as_str()) {
         Ok(s) => s,
         Err(e) => {
-            let code = wasock::error_code(&e).map(|c| c.name()).unwrap_or("?");
-            eprintln!("udp-echo: cannot bind {addr}: {e} [{code}]");
+            eprintln!("udp-echo: cannot bind {addr}: {e}");
             std::process::exit(1);
         }
     };

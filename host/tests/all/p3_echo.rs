@@ -269,3 +269,24 @@ fn the_udp_echo_returns_datagrams_whole_over_ipv4_and_ipv6() {
         }
     }
 }
+
+/// Denied its bind, each echo server says so in words with the WIT's name
+/// for the code, as the wasock-interface examples do, not as the Rust
+/// variant's debug form.
+#[test]
+fn a_denied_bind_is_reported_in_words() {
+    for (guest, name) in [(P3_ECHO, "p3-echo"), (P3_UDP_ECHO, "p3-udp-echo")] {
+        let out = crate::common::wasock()
+            .args(["run", guest, "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{name}: cannot bind 127.0.0.1:0: access denied by the host's policy or the system (access-denied)"
+            )),
+            "{stderr}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod server {
-    use p3_echo::{address_argument, family, from_wasi, to_wasi};
+    use p3_echo::{address_argument, describe, family, from_wasi, to_wasi};
     use wasip3::sockets::types::UdpSocket;
 
     struct UdpEcho;
@@ -18,21 +18,25 @@ mod server {
             let addr = address_argument().map_err(|e| eprintln!("p3-udp-echo: {e}"))?;
             let socket = UdpSocket::create(family(&addr))
                 .and_then(|s| s.bind(to_wasi(addr)).map(|()| s))
-                .map_err(|e| eprintln!("p3-udp-echo: cannot bind {addr}: {e:?}"))?;
+                .map_err(|e| eprintln!("p3-udp-echo: cannot bind {addr}: {}", describe(&e)))?;
             let local = socket
                 .get_local_address()
                 .map(from_wasi)
-                .map_err(|e| eprintln!("p3-udp-echo: {e:?}"))?;
+                .map_err(|e| eprintln!("p3-udp-echo: {}", describe(&e)))?;
             println!("listening on {local}");
             println!("talk to it with: nc -u {} {}", local.ip(), local.port());
             loop {
                 match socket.receive().await {
                     Ok((data, from)) => {
                         if let Err(e) = socket.send(data, Some(from)).await {
-                            eprintln!("p3-udp-echo: reply to {} failed: {e:?}", from_wasi(from));
+                            eprintln!(
+                                "p3-udp-echo: reply to {} failed: {}",
+                                from_wasi(from),
+                                describe(&e)
+                            );
                         }
                     }
-                    Err(e) => eprintln!("p3-udp-echo: receive failed: {e:?}"),
+                    Err(e) => eprintln!("p3-udp-echo: receive failed: {}", describe(&e)),
                 }
             }
         }

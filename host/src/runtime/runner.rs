@@ -90,6 +90,30 @@ impl Command {
     }
 }
 
+/// wasmtime's own cap on the handles alive at once in one store, which
+/// it applies when no other is set.
+const WASMTIME_HANDLES: usize = 100_000;
+
+/// Provider layers a `poll` at the entry limit may pass through.
+const POLL_LAYERS: usize = 4;
+
+/// The store-wide cap on live component handles (resources held and
+/// borrows lent) for an instance under `limits`. Every layer a `poll`
+/// passes through (the guest, then each provider component forwarding it)
+/// lends each entry's socket once more, so wasmtime's default alone would
+/// trap a guest polling at [`Limits::max_poll_entries`] on a provider
+/// component. Room is added for that many entries at each of
+/// [`POLL_LAYERS`] layers; handles take host memory (a table slot each), so
+/// the cap grows with the limit the user set, not without bound.
+///
+/// [`Limits::max_poll_entries`]: crate::runtime::Limits::max_poll_entries
+fn component_handles(limits: &crate::runtime::Limits) -> usize {
+    limits
+        .max_poll_entries
+        .saturating_mul(POLL_LAYERS)
+        .saturating_add(WASMTIME_HANDLES)
+}
+
 /// What makes a running guest give way to the others on its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Yields {
@@ -316,6 +340,7 @@ impl Runner {
         let limits = state.wasock.limits;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.store_limits);
+        store.set_max_component_handles(component_handles(&limits));
         if self.yields == Yields::Epoch {
             store.set_epoch_deadline(1);
             store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));

@@ -27,6 +27,21 @@ fn main() {
         ErrorCode::NotConnected,
     );
     ok("disconnect without a peer", a.disconnect());
+    let elsewhere = if f.v6() {
+        "127.0.0.1:9".parse().unwrap()
+    } else {
+        "[::1]:9".parse().unwrap()
+    };
+    expect_err(
+        "send-to the other family",
+        a.send_to(b"x", wit(elsewhere), SendFlags::empty()),
+        ErrorCode::AddressFamilyNotSupported,
+    );
+    expect_err(
+        "connect to the other family",
+        a.connect(wit(elsewhere)),
+        ErrorCode::AddressFamilyNotSupported,
+    );
 
     ok("connect to b", a.connect(wit(b_addr)));
     check_eq(

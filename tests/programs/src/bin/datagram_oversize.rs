@@ -1,5 +1,5 @@
 //! datagram: the largest datagram of the family goes through; one byte more
-//! is message-size.
+//! is message-size, through send-to and through a connected send.
 
 use wasock_guests::conformance::*;
 
@@ -32,6 +32,12 @@ fn main() {
     expect_err(
         "one byte more",
         a.send_to(&vec![5u8; max + 1], wit(b_addr), SendFlags::empty()),
+        ErrorCode::MessageSize,
+    );
+    ok("connect", a.connect(wit(b_addr)));
+    expect_err(
+        "one byte more, connected",
+        a.send(&vec![5u8; max + 1], SendFlags::empty()),
         ErrorCode::MessageSize,
     );
     done();

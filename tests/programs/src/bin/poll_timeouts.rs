@@ -1,6 +1,7 @@
 //! poll: timeout none (waits for readiness), zero (returns at once), and
 //! positive (waits at least that long when nothing happens); an empty list
-//! sleeps with a timeout and is invalid without one.
+//! sleeps with a timeout and is invalid without one; more entries than the
+//! host's limit are invalid.
 
 use std::time::Duration;
 use wasock_guests::conformance::*;
@@ -45,5 +46,20 @@ fn main() {
         poll(&[], None),
         ErrorCode::InvalidArgument,
     );
+    // The same socket may repeat; one entry more than the host's default
+    // limit (65,536) is refused whole.
+    let many: Vec<PollEntry> = (0..65_537)
+        .map(|_| PollEntry {
+            socket: &c,
+            interest: Readiness::READABLE,
+        })
+        .collect();
+    expect_err(
+        "more entries than the limit",
+        poll(&many, Some(0)),
+        ErrorCode::InvalidArgument,
+    );
+    let r = ok("the limit itself", poll(&many[1..], Some(0)));
+    check_eq("one result per entry", r.len(), 65_536);
     done();
 }

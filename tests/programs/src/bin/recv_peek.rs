@@ -54,5 +54,10 @@ fn main() {
         b.recv_from(16, RecvFlags::WAIT_ALL),
         ErrorCode::NotSupported,
     );
+    expect_err(
+        "wait-all on datagram recv",
+        b.recv(16, RecvFlags::WAIT_ALL),
+        ErrorCode::NotSupported,
+    );
     done();
 }

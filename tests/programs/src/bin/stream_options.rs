@@ -152,6 +152,11 @@ fn main() {
             s.set_option(SocketOption::Ipv6Only(true)),
             ErrorCode::AddressFamilyNotSupported,
         );
+        expect_err(
+            "ipv6-only read on IPv4",
+            s.get_option(OptionName::Ipv6Only),
+            ErrorCode::AddressFamilyNotSupported,
+        );
     }
     done();
 }

@@ -1,5 +1,6 @@
 //! stream: a peer that aborts (linger 0, then close) resets the
-//! connection: the next receive fails with connection-reset.
+//! connection: the next receive fails with connection-reset, and so does a
+//! send after it.
 
 use wasock_guests::conformance::*;
 
@@ -12,6 +13,11 @@ fn main() {
     expect_err(
         "recv after reset",
         c.recv(16, RecvFlags::empty()),
+        ErrorCode::ConnectionReset,
+    );
+    expect_err(
+        "send after reset",
+        c.send(b"anyone?", SendFlags::empty()),
         ErrorCode::ConnectionReset,
     );
     done();

@@ -291,8 +291,8 @@ impl Network {
     /// one datagram to its default peer.
     ///
     /// Errors (stream): `NotConnected`, `WouldBlock` (also while
-    /// connecting), `ShutDown` (send direction shut down, or after a reset
-    /// was reported), `ConnectionReset`, `TimedOut`. Errors (datagram):
+    /// connecting), `ShutDown` (send direction shut down),
+    /// `ConnectionReset` (also after a reset was reported), `TimedOut`. Errors (datagram):
     /// `DestinationAddressRequired`, `MessageSize`, `ShutDown`, a pending
     /// `ConnectionRefused`.
     pub fn send(&mut self, s: SockId, data: &[u8]) -> Result<usize, ErrorCode> {

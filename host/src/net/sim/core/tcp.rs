@@ -158,8 +158,13 @@ impl Network {
         let sndbuf = sock.opts.sndbuf;
         let t = sock.tcp().ok_or(ErrorCode::NotSupported)?;
         let (dead, shut_wr, held) = (t.dead, t.shut_wr, t.send_held());
-        if dead || shut_wr {
+        if shut_wr {
             return Err(ErrorCode::ShutDown);
+        }
+        // Reset, and the reset already reported: as Linux's EPIPE on a
+        // connection this side did not shut down.
+        if dead {
+            return Err(ErrorCode::ConnectionReset);
         }
         if data.is_empty() {
             return Ok(0);

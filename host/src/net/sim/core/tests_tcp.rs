@@ -214,7 +214,7 @@ fn reset_on_close_with_unread_data() {
     );
     assert_eq!(net.readiness(c), R | W | H);
     assert_eq!(net.recv(c, &mut out, 10, false), Ok(0));
-    assert_eq!(net.send(c, b"x"), Err(ErrorCode::ShutDown));
+    assert_eq!(net.send(c, b"x"), Err(ErrorCode::ConnectionReset));
     assert_eq!(net.peer_addr(c), Err(ErrorCode::NotConnected));
 }
 

@@ -349,8 +349,9 @@ typedef uint8_t wasock_sockets_types_error_code_t;
 // other family than the socket's, or the host has no support for
 // the family asked for.
 #define WASOCK_SOCKETS_TYPES_ERROR_CODE_ADDRESS_FAMILY_NOT_SUPPORTED 3
-// `WSAEALREADY` / `EALREADY`: a non-blocking connect is already in
-// progress on this socket.
+// `WSAEALREADY` / `EALREADY`: a connect is already in progress on
+// this socket (a non-blocking one, or a blocking one that timed
+// out).
 #define WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY 4
 // `WSAEISCONN` / `EISCONN`: the stream socket is already connected.
 #define WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY_CONNECTED 5
@@ -723,8 +724,10 @@ extern bool wasock_sockets_socket_method_socket_listen(wasock_sockets_socket_bor
 // 
 // Errors: `not-supported` (datagram socket), `invalid-argument`
 // (not listening), `would-block` (non-blocking, queue empty),
-// `timed-out` (receive-timeout), `new-socket-limit`,
-// `connection-aborted`.
+// `timed-out` (receive-timeout), `new-socket-limit` (the instance
+// holds its most sockets; checked before the queue, as Linux's
+// `accept` looks for a free descriptor first, so it comes whether
+// or not a connection waits), `connection-aborted`.
 extern bool wasock_sockets_socket_method_socket_accept(wasock_sockets_socket_borrow_socket_t self, wasock_sockets_socket_tuple2_own_socket_socket_address_t *ret, wasock_sockets_socket_error_code_t *err);
 // Connect (`connect()`). For a stream socket this performs the
 // handshake; a non-blocking socket returns `in-progress` at once,
@@ -734,7 +737,11 @@ extern bool wasock_sockets_socket_method_socket_accept(wasock_sockets_socket_bor
 // default peer: `send` goes there and only its datagrams are
 // received. Connecting a datagram socket again replaces the peer. An
 // unbound socket is bound implicitly; that bind is covered by the
-// connect grant, and such a socket can never listen.
+// connect grant, and such a socket can never listen. A blocking
+// connect that runs out its `send-timeout` returns `timed-out` and
+// leaves the handshake under way, as a non-blocking one does: a
+// second `connect` returns `already`, and `poll` and `take-error`
+// tell the outcome.
 // 
 // Errors: `access-denied` (policy: `tcp-connect` / `udp-send`),
 // `address-family-not-supported`, `address-not-available`
@@ -754,9 +761,10 @@ extern bool wasock_sockets_socket_method_socket_disconnect(wasock_sockets_socket
 // were taken. A blocking stream socket takes all of `data` before
 // returning; a non-blocking one takes what fits now and returns
 // `would-block` only if that is nothing. A blocking send that runs
-// out its `send-timeout`, or fails, after taking part of `data`
-// returns the count taken, and the next call meets the failure:
-// `timed-out` and other errors mean nothing was taken. A datagram
+// fails after taking part of `data` returns the count taken, and the
+// next call meets the failure; one that runs out its `send-timeout`
+// after taking part returns the count too (the next call waits
+// again). `timed-out` and other errors mean nothing was taken. A datagram
 // socket sends `data` as one datagram to its default peer.
 // 
 // Errors: `not-connected` (stream), `destination-address-required`
@@ -783,7 +791,7 @@ extern bool wasock_sockets_socket_method_socket_send(wasock_sockets_socket_borro
 // `shut-down` (receive direction shut down), `connection-reset`,
 // `connection-refused` (datagram), `would-block`, `timed-out`
 // (receive-timeout), `not-supported` (`wait-all` on a datagram
-// socket).
+// socket), `invalid-argument` (datagram socket not bound).
 extern bool wasock_sockets_socket_method_socket_recv(wasock_sockets_socket_borrow_socket_t self, uint64_t max_len, wasock_sockets_socket_recv_flags_t flags, wasock_sockets_list_u8_t *ret, wasock_sockets_socket_error_code_t *err);
 // Send one datagram to `remote-address` (`sendto()`). An unbound
 // socket is bound implicitly to the unspecified address and an
@@ -843,7 +851,8 @@ extern bool wasock_sockets_socket_method_socket_bytes_available(wasock_sockets_s
 // Errors: `invalid-argument` (value out of range, or `ipv6-only`
 // after bind), `protocol-option-not-supported` (option of the other
 // socket type), `address-family-not-supported` (`ipv6-only` on an
-// IPv4 socket).
+// IPv4 socket), `no-buffer-space` (`receive-buffer-size` or
+// `send-buffer-size` past the instance's buffer budget).
 extern bool wasock_sockets_socket_method_socket_set_option(wasock_sockets_socket_borrow_socket_t self, wasock_sockets_socket_socket_option_t *value, wasock_sockets_socket_error_code_t *err);
 // Read an option back (`getsockopt()`): the value in effect, which
 // may differ from the value set where the OS rounds or adjusts it.
@@ -864,8 +873,8 @@ extern bool wasock_sockets_socket_method_socket_join_multicast_group(wasock_sock
 // Leave a multicast group (`IP_DROP_MEMBERSHIP` /
 // `IPV6_LEAVE_GROUP`).
 // 
-// Errors: as `join-multicast-group`, and `address-not-available`
-// (not a member).
+// Errors: as `join-multicast-group` but `access-denied` (leaving
+// needs no grant), and `address-not-available` (not a member).
 extern bool wasock_sockets_socket_method_socket_leave_multicast_group(wasock_sockets_socket_borrow_socket_t self, wasock_sockets_socket_ip_address_t *group, uint32_t interface_index, wasock_sockets_socket_error_code_t *err);
 // Take and clear the socket's pending error (`getsockopt(SO_ERROR)`):
 // `none` when there is none. After a non-blocking connect reports
@@ -889,7 +898,8 @@ extern bool wasock_sockets_socket_method_socket_take_error(wasock_sockets_socket
 // 
 // Errors: `invalid-argument` (empty list and no timeout, or more
 // entries than the host allows in one call; wasock's default is
-// 65,536).
+// 65,536); rarely, the code of a socket the provider cannot start
+// watching (a `poll-set` reports such a socket with `error` instead).
 extern bool wasock_sockets_poll_poll(wasock_sockets_poll_list_poll_entry_t *entries, wasock_sockets_poll_duration_t *maybe_timeout, wasock_sockets_poll_list_readiness_t *ret, wasock_sockets_poll_error_code_t *err);
 // A new, empty set. Errors: `no-buffer-space` when the instance
 // already has its maximum of sets (16: drop the ones not used).

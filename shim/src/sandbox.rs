@@ -11,9 +11,9 @@ use containerd_shim_wasm::sandbox::context::{RuntimeContext, Source, WasmBinaryT
 use containerd_shim_wasm::shim::{Shim, Version, version};
 use tokio::signal::unix::{SignalKind, signal};
 use wasock_host::cli::{Cli, Command, RuleArgs, execute, init_tracing};
-use wasock_host::policy::{Effect, RuleSource};
+use wasock_host::policy::{Effect, Granting, RuleSource};
 
-use crate::settings::Mode;
+use crate::settings::{ANNOTATION_PREFIX, Mode};
 
 /// What the shim writes last when a signal stops a command, before the
 /// signal's number (its exit status is then 128 + that number).
@@ -171,17 +171,22 @@ fn prepare(component: &Path, guest_args: &[String], env: &[String]) -> anyhow::R
     }
     let mode = settings.mode()?;
     let argv = settings.command_line(component, guest_args, env, Path::exists)?;
-    let cli = Cli::try_parse_from(&argv).map_err(|e| {
+    let mut cli = Cli::try_parse_from(&argv).map_err(|e| {
         anyhow::anyhow!("{}", e.render().to_string().trim_end()).context(format!(
             "the container's wasock settings make the command line `{}`",
             argv.join(" ")
         ))
     })?;
-    let (rules, drain) = match &cli.command {
-        Command::Run(args) => (&args.rules, std::time::Duration::ZERO),
-        Command::Serve(args) => (&args.rules, args.drain_timeout),
+    let (rules, drain) = match &mut cli.command {
+        Command::Run(args) => (&mut args.rules, std::time::Duration::ZERO),
+        Command::Serve(args) => (&mut args.rules, args.drain_timeout),
         _ => anyhow::bail!("the container's settings make neither a run nor a serve command"),
     };
+    // A denial's advice: the container's annotation, not a flag its user
+    // never typed.
+    rules.granting = Granting::List(format!(
+        "the container's {ANNOTATION_PREFIX}allow annotation"
+    ));
     eprintln!("{}", describe_policy(rules).map_err(anyhow::Error::msg)?);
     Ok(Prepared {
         command: cli.command,

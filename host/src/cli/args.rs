@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::units::{parse_count, parse_duration, parse_positive_size};
-use crate::policy::{Effect, Rule, normalize_name};
+use super::units::{parse_count, parse_duration, parse_memory_size, parse_positive_size};
+use crate::policy::{Effect, Granting, Rule, normalize_name, pin_refused};
 
 /// Run WebAssembly components with Berkeley/Windows-Sockets networking,
 /// every address checked against a deny-by-default policy.
@@ -298,9 +298,10 @@ pub struct LimitArgs {
     /// options [default: 64MiB]. E.g. `--max-buffer 8MiB`.
     #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
     pub max_buffer: Option<u64>,
-    /// Largest linear memory [default: 256MiB]; growing past it stops the
-    /// guest. E.g. `--max-memory 64MiB`.
-    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size)]
+    /// Linear memory the instance may have, all its memories together
+    /// [default: 256MiB]; growing past it stops the guest. E.g.
+    /// `--max-memory 64MiB` (a number without a unit is bytes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
     pub max_memory: Option<u64>,
     /// Most WASI 0.3 socket calls that may wait at once [default: 1024];
     /// over it, such a call fails at once. E.g. `--max-pending-calls 64`.
@@ -340,6 +341,12 @@ pub struct RuleArgs {
     /// (repeatable). Resolving still needs a grant.
     #[arg(long = "resolve", value_name = "NAME=IP[,IP]", value_parser = parse_pin)]
     pub resolve: Vec<(String, Vec<IpAddr>)>,
+
+    /// Where the user adds grants, for the advice a denial gives: `--allow`
+    /// flags unless a program that makes the command line (the container
+    /// shim) says otherwise.
+    #[arg(skip)]
+    pub granting: Granting,
 }
 
 /// `wasock policy ...`.
@@ -415,7 +422,7 @@ fn parse_pin(s: &str) -> Result<(String, Vec<IpAddr>), String> {
     let (name, ips) = s
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=IP[,IP], got `{s}`"))?;
-    let name = normalize_name(name).map_err(|e| format!("`{name}` cannot be pinned: {e}"))?;
+    let name = normalize_name(name).map_err(|e| pin_refused(name, &e))?;
     let ips = ips
         .split(',')
         .map(|ip| {

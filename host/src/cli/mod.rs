@@ -47,6 +47,7 @@ impl RuleArgs {
             policy.push(rule.clone());
         }
         pinned.extend(self.resolve.iter().cloned());
+        policy.set_granting(self.granting.clone());
         Ok((policy, pinned))
     }
 }

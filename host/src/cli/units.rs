@@ -69,9 +69,49 @@ pub fn parse_positive_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A WebAssembly page: the least memory a guest with any memory needs.
+const WASM_PAGE: u64 = 64 << 10;
+
+/// A memory limit: a size of at least one WebAssembly page. Less could
+/// run no guest that has a memory, and is most likely a unit left out
+/// (`16` for `16MiB`).
+pub fn parse_memory_size(s: &str) -> Result<u64, String> {
+    let n = parse_positive_size(s)?;
+    if n < WASM_PAGE {
+        let unit = if s.trim().chars().all(|c| c.is_ascii_digit()) {
+            format!(
+                "; a number without a unit is bytes: did you mean {}MiB?",
+                s.trim()
+            )
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "`{s}` is {n} bytes, less than one WebAssembly page (64KiB){unit}"
+        ));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memory_limit_below_a_page_suggests_the_unit() {
+        assert_eq!(parse_memory_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_memory_size("64KiB"), Ok(64 << 10));
+        let e = parse_memory_size("16").unwrap_err();
+        assert!(
+            e.contains("16 bytes") && e.contains("did you mean 16MiB?"),
+            "{e}"
+        );
+        let e = parse_memory_size("1KiB").unwrap_err();
+        assert!(
+            e.contains("less than one WebAssembly page") && !e.contains("did you mean"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn sizes_durations_and_counts() {

@@ -70,8 +70,12 @@ pub enum NameError {
     BadLabel,
     /// A character other than letters, digits, `-`, `_` and `.`.
     BadCharacter(char),
-    /// The name is a numeric IPv4 spelling (see [`is_numeric_ipv4_spelling`]).
+    /// The name is a numeric IPv4 spelling (see [`is_numeric_ipv4_spelling`])
+    /// other than an address in dotted-quad form.
     NumericAddress,
+    /// The name is an IPv4 address in dotted-quad form (with a trailing
+    /// dot, as a name may have): an address, where a name was expected.
+    IpAddress,
     /// The name has non-ASCII characters that IDNA (UTS #46) cannot turn
     /// into an ASCII name, such as a disallowed code point or a label that
     /// breaks the bidirectional rules.
@@ -89,8 +93,10 @@ impl std::fmt::Display for NameError {
                 "`{c}` is not allowed in a host name (letters, digits, `-`, `_` and `.` are)"
             ),
             NameError::NumericAddress => f.write_str(
-                "a numeric IPv4 spelling is not a name; write the address in dotted-quad form",
+                "a numeric IPv4 spelling is not a name; an address is written as four \
+                 numbers from 0 to 255 separated by dots",
             ),
+            NameError::IpAddress => f.write_str("it is an IP address, not a name"),
             NameError::NotIdna => f.write_str(
                 "the name has characters IDNA cannot convert to an ASCII name; \
                  write it in its `xn--` form",
@@ -158,6 +164,9 @@ pub fn normalize_name(name: &str) -> Result<String, NameError> {
         .any(|label| label.is_empty() || label.len() > 63)
     {
         return Err(NameError::BadLabel);
+    }
+    if trimmed.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(NameError::IpAddress);
     }
     if is_numeric_ipv4_spelling(trimmed) {
         return Err(NameError::NumericAddress);

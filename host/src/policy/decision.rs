@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use super::granting::Granting;
 use super::operation::Operation;
 use super::rule::Rule;
 
@@ -97,15 +98,17 @@ impl Decision {
     /// For a denial, what the user can do about it: the `--allow` rule that
     /// would grant exactly this, or the refusal to remove.
     pub fn remedy(&self) -> Option<String> {
+        self.remedy_by(&Granting::Flags)
+    }
+
+    /// [`Decision::remedy`] for a policy whose grants come from `granting`.
+    pub fn remedy_by(&self, granting: &Granting) -> Option<String> {
         match &self.reason {
             Reason::Granted(_) | Reason::Literal => None,
             Reason::Refused(rule) => Some(format!("remove or narrow {rule}")),
             Reason::NoGrant => {
-                let mut remedy = format!(
-                    "to permit it, run with --allow {}={}",
-                    self.operation,
-                    self.suggested_target()
-                );
+                let mut remedy =
+                    granting.advice(&format!("{}={}", self.operation, self.suggested_target()));
                 // A datagram sent to a port the system hands out for
                 // outgoing sockets is most likely an answer to a client:
                 // the next client will have another.
@@ -165,24 +168,48 @@ fn host_of(addr: SocketAddr) -> String {
     }
 }
 
+impl Decision {
+    /// The decision in one line, its remedy for a policy whose grants come
+    /// from `granting` (as [`Decision`]'s `Display`, which assumes flags).
+    pub fn shown_by<'a>(&'a self, granting: &'a Granting) -> impl fmt::Display + 'a {
+        Shown {
+            decision: self,
+            granting,
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     /// One line: `allowed` or `denied`, the operation and subject, and what
     /// decided, e.g. `denied tcp-bind 0.0.0.0:80: no rule grants it; to
     /// permit it, run with --allow tcp-bind=0.0.0.0:80`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.is_allowed() {
+        self.shown_by(&Granting::Flags).fmt(f)
+    }
+}
+
+/// A decision shown with the remedy its policy's [`Granting`] calls for.
+struct Shown<'a> {
+    decision: &'a Decision,
+    granting: &'a Granting,
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let this = self.decision;
+        let verdict = if this.is_allowed() {
             "allowed"
         } else {
             "denied"
         };
-        write!(f, "{verdict} {} {}", self.operation, self.subject)?;
-        match &self.reason {
+        write!(f, "{verdict} {} {}", this.operation, this.subject)?;
+        match &this.reason {
             Reason::Granted(rule) => write!(f, " by {rule}"),
             Reason::Literal => f.write_str(": an IP address is its own answer; no grant is needed"),
             Reason::Refused(rule) => write!(f, " by {rule}; refusals win over grants"),
             Reason::NoGrant => {
                 f.write_str(": no rule grants it")?;
-                if let Subject::Address { addr, .. } = &self.subject
+                if let Subject::Address { addr, .. } = &this.subject
                     && addr.ip().is_unspecified()
                 {
                     f.write_str(
@@ -192,7 +219,7 @@ impl fmt::Display for Decision {
                 Ok(())
             }
         }?;
-        if let Some(remedy) = self.remedy() {
+        if let Some(remedy) = this.remedy_by(self.granting) {
             write!(f, "; {remedy}")?;
         }
         Ok(())

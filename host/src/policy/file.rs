@@ -148,7 +148,7 @@ pub fn parse_policy_file(path: &str, text: &str) -> Result<PolicyFile, PolicyFil
             errors.push(FileError {
                 line,
                 column,
-                message: format!("`{}` cannot be pinned: {e}", name.get_ref()),
+                message: pin_refused(name.get_ref(), &e),
             })
         }) else {
             continue;
@@ -187,6 +187,27 @@ pub fn parse_policy_file(path: &str, text: &str) -> Result<PolicyFile, PolicyFil
     }
 }
 
+/// Why `name` cannot be pinned (in a policy file's `[resolve]` or with
+/// `--resolve`), as the user is told.
+///
+/// ```
+/// use wasock_host::policy::{normalize_name, pin_refused};
+///
+/// let e = normalize_name("127.0.0.1").unwrap_err();
+/// assert!(pin_refused("127.0.0.1", &e).ends_with("needs no pin"));
+/// ```
+pub fn pin_refused(name: &str, e: &super::NameError) -> String {
+    let why = match e {
+        super::NameError::IpAddress => {
+            "it is an IP address, not a name: a lookup of an address is answered with \
+             the address itself, so it needs no pin"
+                .to_string()
+        }
+        e => e.to_string(),
+    };
+    format!("`{name}` cannot be pinned: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,14 +238,25 @@ mod tests {
 
     #[test]
     fn pinned_names_are_checked() {
-        let text = "[resolve]\n\"API.example.com\" = [\"192.0.2.1\", \"2001:db8::1\"]\n\"2130706433\" = [\"1.2.3.4\"]\n\"x.test\" = [\"nope\"]\n";
+        let text = "[resolve]\n\"API.example.com\" = [\"192.0.2.1\", \"2001:db8::1\"]\n\"2130706433\" = [\"1.2.3.4\"]\n\"x.test\" = [\"nope\"]\n\"127.0.0.1\" = [\"127.0.0.1\"]\n";
         let e = parse_policy_file("p.toml", text).unwrap_err();
         let messages: Vec<_> = e.errors.iter().map(|e| e.message.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("dotted-quad")), "{e}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("four numbers from 0 to 255")),
+            "{e}"
+        );
         assert!(
             messages
                 .iter()
                 .any(|m| m.contains("`nope` is not an IP address")),
+            "{e}"
+        );
+        assert!(
+            messages.iter().any(
+                |m| m.contains("`127.0.0.1` cannot be pinned: it is an IP address, not a name")
+            ),
             "{e}"
         );
         let ok = parse_policy_file(

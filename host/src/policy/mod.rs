@@ -29,6 +29,7 @@ mod addr;
 mod decision;
 mod error;
 mod file;
+mod granting;
 mod operation;
 mod pattern;
 mod rule;
@@ -39,7 +40,8 @@ use std::sync::Arc;
 pub use addr::{NameError, canonical_ip, ip_literal, is_numeric_ipv4_spelling, normalize_name};
 pub use decision::{Decision, Reason, Subject};
 pub use error::RuleError;
-pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file};
+pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file, pin_refused};
+pub use granting::Granting;
 pub use operation::{Operation, UnknownOperation};
 pub use pattern::{HostPattern, PortRange, ScopeMatch};
 pub use rule::{Effect, Rule, RuleSource};
@@ -52,6 +54,7 @@ pub use rule::{Effect, Rule, RuleSource};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     rules: Vec<Arc<Rule>>,
+    granting: Granting,
 }
 
 impl Policy {
@@ -68,6 +71,17 @@ impl Policy {
     /// The rules, in the order they were added.
     pub fn rules(&self) -> &[Arc<Rule>] {
         &self.rules
+    }
+
+    /// Where this policy's grants come from: what a denial tells the user
+    /// to change ([`Granting::Flags`] unless set).
+    pub fn granting(&self) -> &Granting {
+        &self.granting
+    }
+
+    /// Say where this policy's grants come from.
+    pub fn set_granting(&mut self, granting: Granting) {
+        self.granting = granting;
     }
 
     /// Add a parsed rule.
@@ -206,8 +220,10 @@ impl PolicyBuilder {
         self
     }
 
-    /// The policy.
-    pub fn build(self) -> Policy {
+    /// The policy. Its denials advise granting in code
+    /// ([`Granting::Code`]); set another with [`Policy::set_granting`].
+    pub fn build(mut self) -> Policy {
+        self.policy.granting = Granting::Code;
         self.policy
     }
 }

@@ -183,7 +183,12 @@ mod tests {
         assert!(
             err("tcp-connect=2130706433:80")
                 .message
-                .contains("dotted-quad")
+                .contains("four numbers from 0 to 255")
+        );
+        assert!(
+            err("tcp-connect=10.0.0.300:80")
+                .message
+                .contains("four numbers from 0 to 255")
         );
     }
 

@@ -293,3 +293,29 @@ fn a_rule_without_its_equals_sign_is_pointed_at_where_it_belongs() {
     let e = Rule::parse(Effect::Allow, "tcp-bind").unwrap_err();
     assert_eq!(e.column, 9, "{e}");
 }
+
+#[test]
+fn a_denial_advises_granting_where_the_policy_is_kept() {
+    let mut p = policy(&[], &[]);
+    assert_eq!(p.granting(), &Granting::Code);
+    let target = "10.0.0.1:7".parse().unwrap();
+    let d = p.check_address(Operation::UdpSend, target, &[]);
+    assert!(
+        d.shown_by(p.granting())
+            .to_string()
+            .ends_with("; to permit it, grant udp-send=10.0.0.1:7 (PolicyBuilder::allow)"),
+        "{}",
+        d.shown_by(p.granting())
+    );
+    p.set_granting(Granting::List("host \"a\"'s allow list in s.toml".into()));
+    assert_eq!(
+        d.remedy_by(p.granting()).unwrap(),
+        "to permit it, add \"udp-send=10.0.0.1:7\" to host \"a\"'s allow list in s.toml"
+    );
+    // The plain form speaks of flags, as `wasock policy explain` does.
+    assert!(
+        d.to_string()
+            .ends_with("run with --allow udp-send=10.0.0.1:7")
+    );
+    assert_eq!(Policy::deny_all().granting(), &Granting::Flags);
+}

@@ -83,6 +83,7 @@ impl Gate {
             Target::Name(name) | Target::Named { name, .. } => (Denied::name(name), name),
         };
         if self.may_log(decision.operation, what, shown) {
+            let decision = decision.shown_by(self.policy.granting());
             tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}{then}");
         }
     }

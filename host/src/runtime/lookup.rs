@@ -55,7 +55,7 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
     }
     let name = match normalize_name(name) {
         Ok(n) => n,
-        Err(NameError::NumericAddress) => {
+        Err(NameError::NumericAddress | NameError::IpAddress) => {
             ctx.gate.log_numeric_spelling(name);
             return Err(ErrorCode::InvalidArgument);
         }

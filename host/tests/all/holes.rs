@@ -223,7 +223,7 @@ fn hole_numeric_ipv4_spellings_are_not_names() {
     expect(&out, "resolve 0177.0.0.1: error invalid-argument");
     let (code, _, err) = run(&["run", "--allow", "tcp-connect=2130706433:80", PROBE]);
     assert_eq!(code, 2);
-    assert!(err.contains("dotted-quad"), "{err}");
+    assert!(err.contains("four numbers from 0 to 255"), "{err}");
 }
 
 #[test]

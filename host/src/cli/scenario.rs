@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::units::{parse_duration, parse_size};
 use crate::net::sim::LinkConfig;
-use crate::policy::{Effect, Policy, Rule, RuleSource};
+use crate::policy::{Effect, Granting, Policy, Rule, RuleSource};
 use crate::runtime::Partition;
 
 /// A parsed scenario, components not yet loaded.
@@ -195,7 +195,7 @@ struct RawPartition {
     a: Vec<Spanned<String>>,
     b: Vec<Spanned<String>>,
     start: Dur,
-    heal: Option<Dur>,
+    heal: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +291,8 @@ pub fn parse_scenario(
     let default_link = raw.default_link.over(&LinkConfig::default());
     let mut hosts = Vec::new();
     let mut seen = BTreeMap::new();
+    // Which host has each address: one address, one host.
+    let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
     for h in raw.host {
         let mut policy = Policy::deny_all();
         let rules = h
@@ -314,6 +316,10 @@ pub fn parse_scenario(
                 column,
             }));
         }
+        policy.set_granting(Granting::List(format!(
+            "host {:?}'s allow list in {path}",
+            h.name.get_ref()
+        )));
         let policy = Arc::new(policy);
         let count = h.count.unwrap_or(1);
         if count == 0 {
@@ -342,6 +348,14 @@ pub fn parse_scenario(
                 .ok_or_else(|| {
                     err(h.name.span().start, format!("host {name:?}, addrs: counting up {count} addresses runs past the last one"))
                 })?;
+            for a in &addrs {
+                if let Some(owner) = owners.insert(*a, name.clone()) {
+                    return Err(err(
+                        h.name.span().start,
+                        format!("host {name:?}, addrs: {a} is already host {owner:?}'s"),
+                    ));
+                }
+            }
             let n = (i + 1).to_string();
             hosts.push(HostPlan {
                 addrs,
@@ -387,11 +401,23 @@ pub fn parse_scenario(
             p.b.iter()
                 .map(|s| known(s, "partition.b"))
                 .collect::<Result<_, _>>()?;
+        if let Some(heal) = &p.heal
+            && heal.get_ref().0 <= p.start.0
+        {
+            return Err(err(
+                heal.span().start,
+                format!(
+                    "partition.heal ({:?}) must come after its start ({:?})",
+                    heal.get_ref().0,
+                    p.start.0
+                ),
+            ));
+        }
         partitions.push(Partition {
             a,
             b,
             start: p.start.0,
-            heal: p.heal.map(|d| d.0),
+            heal: p.heal.map(|d| d.into_inner().0),
         });
     }
     Ok(Scenario {
@@ -484,5 +510,26 @@ heal = "3s"
         .unwrap_err();
         assert_eq!(e.line, 5, "{e}");
         assert!(e.message.contains("partition.b"), "{e}");
+        let e = parse(
+            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"a\"]\nstart = \"50ms\"\nheal = \"10ms\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 7, "{e}");
+        assert!(
+            e.message
+                .contains("partition.heal (10ms) must come after its start (50ms)"),
+            "{e}"
+        );
+        let e = parse(
+            "[[host]]\nname = \"echo\"\naddrs = [\"10.0.0.2\"]\n\
+             [[host]]\nname = \"c\"\ncount = 3\naddrs = [\"10.0.0.1\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(
+            e.message
+                .contains("host \"c-2\", addrs: 10.0.0.2 is already host \"echo\"'s"),
+            "{e}"
+        );
     }
 }

@@ -58,7 +58,12 @@ pub(super) fn load(
             .saturating_mul(components),
         limits.max_memory,
     );
-    let runner = super::runner_for(config, &limits)?;
+    let runner = super::runner_for(config, &limits).with_context(|| {
+        format!(
+            "cannot set up {max} instances at once (--max-concurrent {max}): each memory \
+             reserves 4 GiB of address space (not of RAM); lower --max-concurrent"
+        )
+    })?;
     let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
     super::report_cache(&args.component);
     Ok((runner, component))

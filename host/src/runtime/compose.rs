@@ -89,14 +89,15 @@ pub enum ComposeError {
         reason: String,
     },
     /// A file could not be read.
-    #[error("cannot read the {what} {path}: {source}")]
+    #[error("cannot read the {what} {path}: {error}")]
     Read {
         /// `component` or `provider`.
         what: &'static str,
         /// The file.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, so not also a `source` that a chain would
+        /// print twice).
+        error: std::io::Error,
     },
     /// Encoding the composition failed.
     #[error("cannot compose {app} with provider {provider}: {reason}")]
@@ -156,10 +157,10 @@ pub fn compose(app: Named<'_>, providers: &[Named<'_>]) -> Result<Vec<u8>, Compo
 /// ```
 pub fn compose_files<P: AsRef<Path>>(app: &Path, providers: &[P]) -> Result<Vec<u8>, ComposeError> {
     let read = |path: &Path, what: &'static str| {
-        std::fs::read(path).map_err(|source| ComposeError::Read {
+        std::fs::read(path).map_err(|error| ComposeError::Read {
             what,
             path: path.display().to_string(),
-            source,
+            error,
         })
     };
     let app_bytes = read(app, "component")?;

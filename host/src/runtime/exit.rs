@@ -2,6 +2,16 @@
 
 use std::time::Duration;
 
+/// Where the limits that can stop a guest were set: what the description
+/// of its end asks the user to raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitsSetBy {
+    /// wasock's command-line flags (`--timeout`, `--fuel`, `--max-memory`).
+    Flags,
+    /// A simulation scenario's host keys (`timeout`, `fuel`).
+    Scenario,
+}
+
 /// How a guest program (or connection handler) ended.
 #[derive(Debug)]
 pub enum GuestExit {
@@ -33,8 +43,19 @@ impl GuestExit {
         }
     }
 
-    /// A sentence for the user: which limit ended the guest, or the trap.
+    /// A sentence for the user: which limit ended the guest (and the flag
+    /// that raises it), or the trap.
     pub fn describe(&self) -> String {
+        self.describe_for(LimitsSetBy::Flags)
+    }
+
+    /// [`GuestExit::describe`] for a guest whose limits were set as `by`
+    /// says: the advice names what the user can change there.
+    pub fn describe_for(&self, by: LimitsSetBy) -> String {
+        let raise = |flag: &str, key: &str| match by {
+            LimitsSetBy::Flags => format!("raise it with {flag}"),
+            LimitsSetBy::Scenario => format!("raise the host's `{key}` in the scenario"),
+        };
         match self {
             GuestExit::Exited(c) => format!("the guest exited with status {c}"),
             GuestExit::HandlerFailed(code) => {
@@ -44,24 +65,58 @@ impl GuestExit {
                 format!("the connection could not be handed to an instance: {why}")
             }
             GuestExit::TimedOut(t) => format!(
-                "the guest ran longer than its time limit ({:?}) and was stopped; raise it with --timeout",
-                t
+                "the guest ran longer than its time limit ({:?}) and was stopped; {}",
+                t,
+                raise("--timeout", "timeout")
             ),
             GuestExit::Trapped(e) => {
                 if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
-                    return "the guest used up its fuel and was stopped; raise it with --fuel"
-                        .to_string();
+                    return format!(
+                        "the guest used up its fuel and was stopped; {}",
+                        raise("--fuel", "fuel")
+                    );
                 }
                 let chain = format!("{e:?}");
                 if chain.contains("forcing a memory growth failure to be a trap")
                     || chain.contains("forcing trap when growing memory")
                 {
+                    let advice = match by {
+                        LimitsSetBy::Flags => "raise it with --max-memory".to_string(),
+                        LimitsSetBy::Scenario => format!(
+                            "a simulated guest has the default limit ({} MiB)",
+                            crate::runtime::Limits::default().max_memory >> 20
+                        ),
+                    };
                     return format!(
-                        "the guest exceeded its memory limit and was stopped; raise it with --max-memory\n{chain}"
+                        "the guest exceeded its memory limit and was stopped; {advice}\n{chain}"
                     );
                 }
                 format!("the guest trapped: {chain}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GuestExit, LimitsSetBy};
+    use std::time::Duration;
+
+    #[test]
+    fn a_limit_is_raised_where_it_was_set() {
+        let timed_out = GuestExit::TimedOut(Duration::from_secs(2));
+        assert!(timed_out.describe().ends_with("raise it with --timeout"));
+        assert!(
+            timed_out
+                .describe_for(LimitsSetBy::Scenario)
+                .ends_with("raise the host's `timeout` in the scenario")
+        );
+        let out_of_fuel = GuestExit::Trapped(wasmtime::Trap::OutOfFuel.into());
+        assert!(out_of_fuel.describe().ends_with("raise it with --fuel"));
+        assert!(
+            out_of_fuel
+                .describe_for(LimitsSetBy::Scenario)
+                .ends_with("raise the host's `fuel` in the scenario")
+        );
     }
 }

@@ -17,7 +17,7 @@ use super::handoff::Handoff;
 use super::socket::GuestSocket;
 use super::state::HostState;
 
-const HANDLER: &str = "wasock:sockets/handler@0.1.0";
+pub(crate) const HANDLER: &str = "wasock:sockets/handler@0.1.0";
 /// The export through which a composition's nearest provider layer takes
 /// the connection `wasock serve` accepted (`wit/handoff.wit`).
 pub const HANDOFF_EXPORT: &str = "wasock:sockets/handoff@0.1.0";

@@ -41,7 +41,7 @@ pub use ctx::{
     InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
 };
 pub use error::{SocketError, SocketResult};
-pub use exit::GuestExit;
+pub use exit::{GuestExit, LimitsSetBy};
 pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use memory::MemoryLimit;

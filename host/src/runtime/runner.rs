@@ -114,6 +114,24 @@ fn component_handles(limits: &crate::runtime::Limits) -> usize {
         .saturating_add(WASMTIME_HANDLES)
 }
 
+/// Why `component` cannot be run as a command, in words that point a
+/// connection handler or a provider to the way it is run.
+fn not_a_command(component: &Component) -> &'static str {
+    let exports = |name| component.get_export_index(None, name).is_some();
+    if exports(super::handler::HANDLER) {
+        "the component is a connection handler, not a command (it exports \
+         wasock:sockets/handler, not wasi:cli/run): serve it with `wasock serve`"
+    } else if exports(PROVIDER_EXPORT) {
+        "the component is a provider, not a command (it exports wasock:sockets/socket, \
+         not wasi:cli/run): run an app on it with `wasock run --provider PROVIDER APP`"
+    } else {
+        "the component is not a command (it must export wasi:cli/run)"
+    }
+}
+
+/// What every provider component exports.
+const PROVIDER_EXPORT: &str = "wasock:sockets/socket@0.1.0";
+
 /// What makes a running guest give way to the others on its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Yields {
@@ -291,7 +309,7 @@ impl Runner {
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component imports something wasock does not provide")?;
-        let not_a_command = "the component is not a command (it must export wasi:cli/run)";
+        let not_a_command = not_a_command(component);
         // On the WASI 0.3 engine, the 0.3 export if there is one; a
         // component that needs the async features but exports only the 0.2
         // `run` (a std `main` with an async runtime inside) runs that.

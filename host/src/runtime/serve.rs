@@ -37,6 +37,9 @@ use crate::policy::{Operation, Policy};
 /// Instances whose memories and tables are returned to the pool together.
 const DECOMMIT_BATCH: usize = 32;
 
+/// A 32-bit linear memory's largest size.
+const MAX_MEMORY32: usize = 4 << 30;
+
 /// An engine configuration on wasmtime's pooling allocator, with room for
 /// `instances` guest instances at once of at most `max_memory` bytes of
 /// linear memory each.
@@ -49,7 +52,9 @@ pub fn pooling_config(instances: u32, max_memory: usize) -> Config {
         .total_core_instances(instances.saturating_mul(8))
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(4))
-        .max_memory_size(max_memory);
+        // A 32-bit memory never grows past 4 GiB: a larger limit is no
+        // limit, as it is for `wasock run`, not an error.
+        .max_memory_size(max_memory.min(MAX_MEMORY32));
     // Returning an instance's memory and tables to the pool unmaps their
     // pages, and with serving threads on other CPUs each unmapping costs a
     // TLB shootdown (an interrupt to every CPU running this process): a

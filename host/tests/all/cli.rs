@@ -321,3 +321,23 @@ fn udp_echo_returns_datagrams_whole_over_ipv4_and_ipv6() {
         }
     }
 }
+
+/// A connection handler or a provider given to `wasock run` is told how it
+/// is run instead.
+#[test]
+fn run_points_a_handler_to_serve_and_a_provider_to_its_flag() {
+    for (component, says) in [
+        (
+            wasock_test_programs::ASYNC_ECHO_HANDLER,
+            "is a connection handler, not a command",
+        ),
+        (
+            wasock_test_programs::PROVIDER_TAP,
+            "is a provider, not a command",
+        ),
+    ] {
+        let (code, _, stderr) = run(&["run", component]);
+        assert_ne!(code, 0, "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

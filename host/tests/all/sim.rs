@@ -170,6 +170,45 @@ fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
     );
 }
 
+/// A simulated host's denial points at its allow list in the scenario
+/// (`sim` has no `--allow`), on a line naming the host; the failure reported
+/// is the guest that ended badly, not the server still waiting for it.
+#[test]
+fn a_denial_points_at_the_hosts_allow_list_and_the_failure_at_its_guest() {
+    let path = temp_scenario(
+        "denied.toml",
+        r#"
+until = "5s"
+
+[[host]]
+name = "server"
+addrs = ["10.0.0.1"]
+component = "udp-sink"
+args = ["10.0.0.1:7", "1", "60000"]
+allow = ["udp-bind=10.0.0.1:7", "udp-recv=10.0.0.0/24:*"]
+
+[[host]]
+name = "client"
+addrs = ["10.0.0.2"]
+component = "udp-ping"
+args = ["10.0.0.1:7", "5"]
+"#,
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.lines().any(|l| l.contains("host{name=client}")
+            && l.contains("denied udp-send 10.0.0.1:7")
+            && l.contains(&format!(
+                "to permit it, add \"udp-send=10.0.0.1:7\" to host \"client\"'s allow list in {path}"
+            ))),
+        "{err}"
+    );
+    assert!(!err.contains("--allow"), "{err}");
+    assert!(err.contains("error: host \"client\" failed"), "{err}");
+    line(&out, "server", "stopped");
+}
+
 #[test]
 fn a_guest_that_traps_is_recorded_and_the_others_go_on() {
     let path = temp_scenario(

@@ -50,13 +50,14 @@ use self::output::{LineSink, Stream};
 use self::transcript::Recorder;
 use super::clock::{Clock, until};
 use super::ctx::WasockCtx;
-use super::exit::GuestExit;
+use super::exit::{GuestExit, LimitsSetBy};
 use super::limits::Limits;
 use super::runner::Runner;
 use super::state::HostState;
 use crate::net::BoxFuture;
 use crate::net::sim::{HostId, LinkConfig, Network, SimClock, SimNet};
 use crate::policy::Policy;
+use tracing::Instrument as _;
 
 /// The calendar time a simulation starts at, unless told otherwise:
 /// 2026-01-01T00:00:00Z.
@@ -214,20 +215,30 @@ impl SimRun {
         self.first_failure().is_none()
     }
 
-    /// The first guest (in the order hosts were added) that failed: one that
-    /// is not a daemon and did not exit with 0 by the deadline, or a daemon
-    /// that ended with anything but 0; and what became of it.
+    /// The guest whose failure to report: one that is not a daemon and did
+    /// not exit with 0 by the deadline, or a daemon that ended with anything
+    /// but 0; and what became of it. A guest that ended badly comes before
+    /// one still running at the deadline (which is most often waiting for
+    /// the one that ended), then in the order hosts were added.
     pub fn first_failure(&self) -> Option<(&str, String)> {
-        self.outcomes.iter().find_map(|(host, outcome, daemon)| {
+        let ended = self
+            .outcomes
+            .iter()
+            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Ended(_)));
+        let running = self
+            .outcomes
+            .iter()
+            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Running));
+        ended.chain(running).find_map(|(host, outcome, daemon)| {
             let why = match outcome {
                 Outcome::Ended(GuestExit::Exited(0)) => return None,
                 Outcome::Ended(exit) if *daemon => {
                     format!(
                         "{} (a daemon, which should run until stopped)",
-                        exit.describe()
+                        exit.describe_for(LimitsSetBy::Scenario)
                     )
                 }
-                Outcome::Ended(exit) => exit.describe(),
+                Outcome::Ended(exit) => exit.describe_for(LimitsSetBy::Scenario),
                 Outcome::Running if *daemon => return None,
                 Outcome::Running => "still running at the deadline".to_string(),
             };
@@ -407,7 +418,9 @@ fn joined(r: Result<GuestExit, tokio::task::JoinError>) -> GuestExit {
 fn ending(exit: &GuestExit) -> String {
     match exit {
         GuestExit::Exited(code) => format!("exit {code}"),
-        other => other.describe().replace('\n', " / "),
+        other => other
+            .describe_for(LimitsSetBy::Scenario)
+            .replace('\n', " / "),
     }
 }
 
@@ -475,7 +488,11 @@ async fn run_all(
                 .insecure_random(Deterministic::new(random.iter().rev().copied().collect()))
                 .insecure_random_seed(u128::from(seed) << 64 | random.len() as u128);
             recorder.record(&name, What::Started);
-            let exit = runner.run(&pre, HostState::new(wasi, ctx)).await;
+            // Its log lines (denials, limits) say which host they are about.
+            let exit = runner
+                .run(&pre, HostState::new(wasi, ctx))
+                .instrument(tracing::warn_span!("host", name = %name))
+                .await;
             stdout.finish();
             stderr.finish();
             recorder.record(&name, What::Ended(ending(&exit)));

@@ -27,6 +27,23 @@ pub fn arg_or<T: FromStr>(n: usize, default: T, usage: &str) -> T {
     }
 }
 
+/// What a guest's `main` returns on failure: the error in words (Rust
+/// prints a `main`'s error with `Debug`, which for an `io::Error` from
+/// wasock is `Custom { kind: .., error: Error { code: .. } }`).
+pub struct Failed(std::io::Error);
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Failed {
+        Failed(e)
+    }
+}
+
+impl std::fmt::Debug for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// FNV-1a over bytes, continued from `h` (start with [`FNV_START`]).
 pub fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {

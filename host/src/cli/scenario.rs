@@ -288,6 +288,13 @@ pub fn parse_scenario(
             e.message().trim_end().to_string(),
         )
     })?;
+    if raw.host.is_empty() {
+        return Err(err(
+            0,
+            "no [[host]] is declared: a scenario needs at least one host, with a component to run"
+                .to_string(),
+        ));
+    }
     let default_link = raw.default_link.over(&LinkConfig::default());
     let mut hosts = Vec::new();
     let mut seen = BTreeMap::new();
@@ -531,5 +538,7 @@ heal = "3s"
                 .contains("host \"c-2\", addrs: 10.0.0.2 is already host \"echo\"'s"),
             "{e}"
         );
+        let e = parse("seed = 1\n").unwrap_err();
+        assert!(e.message.contains("no [[host]] is declared"), "{e}");
     }
 }

@@ -15,8 +15,21 @@ use crate::runtime::{Limits, Runner, SimGuest, SimRun, Simulation};
 /// that does not parse.
 pub fn main(args: SimArgs) -> i32 {
     let shown = args.scenario.display().to_string();
-    let text = match std::fs::read_to_string(&args.scenario) {
-        Ok(t) => t,
+    let text = match std::fs::read(&args.scenario) {
+        Ok(bytes) if bytes.starts_with(b"\0asm") => {
+            eprintln!(
+                "error: {shown} is a WebAssembly file, not a scenario: a scenario is a TOML file \
+                 naming the hosts and the components they run (see examples/sim)"
+            );
+            return 2;
+        }
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!("error: the scenario {shown} is not UTF-8 text (a scenario is TOML)");
+                return 2;
+            }
+        },
         Err(e) => {
             eprintln!("error: cannot read the scenario {shown}: {e}");
             return 2;
@@ -59,7 +72,7 @@ pub fn main(args: SimArgs) -> i32 {
     let secs = run.virtual_elapsed.as_secs_f64();
     let wall = run.wall_elapsed.as_secs_f64().max(1e-6);
     eprintln!(
-        "sim: seed {}, {}, {} events simulated ({:.0}/s), {} in the transcript; {:.3} s of virtual time in {:.3} s ({:.0}x)",
+        "sim: seed {}, {}, {} network events simulated ({:.0}/s), {} of them in the transcript; {:.3} s of virtual time in {:.3} s ({:.0}x)",
         scenario.seed,
         super::counted(run.outcomes.len() as u64, "guest"),
         run.events_processed,

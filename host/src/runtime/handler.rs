@@ -88,26 +88,33 @@ impl Handler {
             }
             Handler::Layered { pre, take, handle } => {
                 store.data_mut().wasock.handoff = Some(Handoff { socket: conn, peer });
-                layered(store, pre, take, handle).await
+                return layered(store, pre, take, handle)
+                    .await
+                    .unwrap_or_else(GuestExit::Trapped);
             }
         };
-        match result {
-            Ok(Ok(())) => GuestExit::Exited(0),
-            Ok(Err(code)) => GuestExit::HandlerFailed(code.name()),
-            Err(e) => GuestExit::Trapped(e),
-        }
+        result.map_or_else(GuestExit::Trapped, handled)
+    }
+}
+
+/// How a handler's call ended, from what it returned.
+fn handled(result: Result<(), ErrorCode>) -> GuestExit {
+    match result {
+        Ok(()) => GuestExit::Exited(0),
+        Err(code) => GuestExit::HandlerFailed(code.name()),
     }
 }
 
 /// The layered call: the nearest layer takes the connection (each layer
 /// from the one below it, the lowest from the host), then the handler gets
-/// the layer's socket.
+/// the layer's socket. A layer that refuses the connection ends the call
+/// before any handler runs.
 async fn layered(
     store: &mut Store<HostState>,
     pre: &InstancePre<HostState>,
     take: &ComponentExportIndex,
     handle: &ComponentExportIndex,
-) -> wasmtime::Result<Result<(), ErrorCode>> {
+) -> wasmtime::Result<GuestExit> {
     let instance = pre.instantiate_async(&mut *store).await?;
     let take = instance.get_typed_func::<(), (Result<(ResourceAny, SocketAddress), ErrorCode>,)>(
         &mut *store,
@@ -117,8 +124,11 @@ async fn layered(
     let (socket, peer) = match taken {
         Ok(t) => t,
         Err(code) => {
-            tracing::warn!(target: "wasock::serve", "the provider did not take the connection: {}", code.name());
-            return Ok(Err(code));
+            return Ok(GuestExit::NotHandedOver(format!(
+                "the provider refused to take it ({}); a provider that does not pass the \
+                 host's connections through (such as an in-memory network) cannot serve",
+                code.name()
+            )));
         }
     };
     let handle = instance
@@ -127,5 +137,5 @@ async fn layered(
             handle,
         )?;
     let (result,) = handle.call_async(&mut *store, (socket, peer)).await?;
-    Ok(result)
+    Ok(handled(result))
 }

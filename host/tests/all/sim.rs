@@ -161,6 +161,10 @@ fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
     assert!(out.is_empty());
     assert!(err.contains("bad.toml:4:"), "{err}");
     assert!(err.contains("allow"), "{err}");
+    // A component where the scenario belongs.
+    let (code, _, err) = sim(&[wasock_test_programs::UDP_SINK]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is a WebAssembly file, not a scenario"), "{err}");
     let path = temp_scenario("bad-link.toml", "[default-link]\nloss = 2\n");
     let (code, _, err) = sim(&[&path]);
     assert_eq!(code, 2);
@@ -206,6 +210,12 @@ args = ["10.0.0.1:7", "5"]
     );
     assert!(!err.contains("--allow"), "{err}");
     assert!(err.contains("error: host \"client\" failed"), "{err}");
+    // The guest's own line says it in words, not as io::Error's Debug.
+    line(
+        &out,
+        "client",
+        "stderr Error: access denied by the host's policy or the system (access-denied)",
+    );
     line(&out, "server", "stopped");
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wasock::net::UdpSocket;
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let wall = SystemTime::now();
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(3600));

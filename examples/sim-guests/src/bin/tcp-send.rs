@@ -11,7 +11,7 @@ use wasock::net::TcpStream;
 
 const USAGE: &str = "tcp-send TARGET BYTES";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let target: String = arg(1, USAGE);
     let total: u64 = arg(2, USAGE);
     let mut tries = 0;
@@ -32,7 +32,7 @@ fn main() -> std::io::Result<()> {
                 println!("connect: {e}; again in 1 s");
                 std::thread::sleep(Duration::from_secs(1));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     };
     println!("connected to {target}");

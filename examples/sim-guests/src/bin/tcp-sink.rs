@@ -9,7 +9,7 @@ use wasock::net::TcpListener;
 
 const USAGE: &str = "tcp-sink BIND";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let bind: std::net::SocketAddr = arg(1, USAGE);
     let listener = TcpListener::bind(bind)?;
     println!("listening on {}", listener.local_addr()?);

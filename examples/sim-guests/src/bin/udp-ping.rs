@@ -9,7 +9,7 @@ use sim_guests::{arg, unbound_udp};
 
 const USAGE: &str = "udp-ping TARGET COUNT";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let target: std::net::SocketAddr = arg(1, USAGE);
     let count: u32 = arg(2, USAGE);
     let socket = unbound_udp(target)?;
@@ -30,7 +30,7 @@ fn main() -> std::io::Result<()> {
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         continue 'tries;
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }

@@ -12,7 +12,7 @@ use wasock::net::UdpSocket;
 
 const USAGE: &str = "udp-sink BIND COUNT [IDLE_MS]";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let bind: std::net::SocketAddr = arg(1, USAGE);
     let count: u32 = arg(2, USAGE);
     let idle: u64 = arg_or(3, 2000, USAGE);
@@ -27,7 +27,7 @@ fn main() -> std::io::Result<()> {
         let n = match socket.recv_from(&mut buf) {
             Ok((n, _)) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if n < 4 {
             continue;

@@ -8,7 +8,7 @@ use sim_guests::{arg, arg_or, unbound_udp};
 
 const USAGE: &str = "udp-source TARGET COUNT [SIZE] [GAP_MS]";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let target: std::net::SocketAddr = arg(1, USAGE);
     let count: u32 = arg(2, USAGE);
     let size: usize = arg_or(3, 64, USAGE);

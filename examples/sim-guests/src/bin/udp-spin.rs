@@ -9,7 +9,7 @@ use wasock::net::UdpSocket;
 
 const USAGE: &str = "udp-spin BIND";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), sim_guests::Failed> {
     let bind: std::net::SocketAddr = arg(1, USAGE);
     let socket = UdpSocket::bind(bind)?;
     socket.set_nonblocking(true)?;
@@ -22,7 +22,7 @@ fn main() -> std::io::Result<()> {
                 return Ok(());
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     println!("nothing came");

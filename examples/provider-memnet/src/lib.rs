@@ -301,8 +301,13 @@ impl Socket for MemSocket {
         lookup::resolve(name, family)
     }
 
+    /// Answered at once; a name that could never resolve is an error of
+    /// the start itself, as `name-lookup.wit` says.
     fn start_lookup(name: &str, family: Option<AddressFamily>) -> Result<Lookup, ErrorCode> {
-        Ok(Lookup::ready(Self::resolve_addresses(name, family)))
+        match Self::resolve_addresses(name, family) {
+            Err(ErrorCode::InvalidArgument) => Err(ErrorCode::InvalidArgument),
+            answer => Ok(Lookup::ready(answer)),
+        }
     }
 
     /// A network of its own cannot adopt a connection the host accepted

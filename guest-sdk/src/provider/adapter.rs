@@ -35,8 +35,38 @@ struct SetEntry<S> {
     key: u64,
 }
 
-/// The representation of an exported lookup.
-pub struct LookupRep<S>(Lookup, PhantomData<S>);
+/// The representation of an exported lookup, holding its place among the
+/// [`MAX_LOOKUPS_ALIVE`].
+pub struct LookupRep<S>(Lookup, AliveLookup, PhantomData<S>);
+
+/// Lookups a provider keeps alive at once, answered or not, as wasock's
+/// host counts them for an instance: past it, `start` fails with
+/// `temporary-resolver-failure` until one is dropped (`name-lookup.wit`).
+const MAX_LOOKUPS_ALIVE: usize = 64;
+
+thread_local! {
+    static LOOKUPS_ALIVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One of the [`MAX_LOOKUPS_ALIVE`], given back when dropped.
+struct AliveLookup(());
+
+impl AliveLookup {
+    fn take() -> Option<AliveLookup> {
+        LOOKUPS_ALIVE.with(|n| {
+            (n.get() < MAX_LOOKUPS_ALIVE).then(|| {
+                n.set(n.get() + 1);
+                AliveLookup(())
+            })
+        })
+    }
+}
+
+impl Drop for AliveLookup {
+    fn drop(&mut self) {
+        LOOKUPS_ALIVE.with(|n| n.set(n.get() - 1));
+    }
+}
 
 fn export<S: Socket>(s: S) -> socket::Socket {
     socket::Socket::new(SocketRep(Rc::new(s)))
@@ -241,9 +271,11 @@ impl<S: Socket> name_lookup::GuestLookup for LookupRep<S> {
         name: String,
         family: Option<AddressFamily>,
     ) -> Result<name_lookup::Lookup, ErrorCode> {
+        let alive = AliveLookup::take().ok_or(ErrorCode::TemporaryResolverFailure)?;
         let lookup = S::start_lookup(&name, family)?;
         Ok(name_lookup::Lookup::new(LookupRep::<S>(
             lookup,
+            alive,
             PhantomData,
         )))
     }

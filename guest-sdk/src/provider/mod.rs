@@ -297,7 +297,9 @@ pub trait Socket: Sized + 'static {
     /// below, answered as it answers. A provider that overrides
     /// [`resolve_addresses`](Socket::resolve_addresses) and has no
     /// non-blocking resolver of its own returns
-    /// `Ok(Lookup::ready(Self::resolve_addresses(name, family)))`.
+    /// `Ok(Lookup::ready(Self::resolve_addresses(name, family)))`, or the
+    /// `invalid-argument` of a malformed name as the start's own error.
+    /// The adapter keeps at most 64 lookups alive, as the host does.
     fn start_lookup(name: &str, family: Option<AddressFamily>) -> Result<Lookup, ErrorCode> {
         Ok(Lookup::below(name_lookup::Lookup::start(name, family)?))
     }

@@ -798,3 +798,33 @@ fn unicode_names_meet_their_idna_form_in_every_interface() {
         );
     }
 }
+
+/// A datagram socket's connect is a `udp-send` check on the peer (it sets
+/// where `send` goes), and joining a multicast group a `udp-bind` check on
+/// the group: neither goes through without its grant.
+#[test]
+fn hole_datagram_connect_and_multicast_join_need_their_grants() {
+    let (out, err) = probe(
+        &[
+            "--allow",
+            "udp-bind=127.0.0.1:*",
+            "--allow",
+            "udp-send=127.0.0.2:9",
+        ],
+        &[
+            "udp-bind",
+            "127.0.0.1:0",
+            "udp-connect",
+            "127.0.0.3:9",
+            "udp-connect",
+            "127.0.0.2:9",
+            "join-multicast",
+            "239.1.2.3",
+        ],
+    );
+    expect(&out, "udp-connect 127.0.0.3:9: error access-denied");
+    expect(&out, "udp-connect 127.0.0.2:9: ok");
+    expect(&out, "join-multicast 239.1.2.3: error access-denied");
+    assert!(err.contains("denied udp-send 127.0.0.3:9"), "{err}");
+    assert!(err.contains("denied udp-bind 239.1.2.3"), "{err}");
+}

@@ -37,6 +37,32 @@ fn the_socket_limit_gives_new_socket_limit_and_frees_on_close() {
     });
 }
 
+/// An accept needs a socket of its own: at the limit it fails with
+/// new-socket-limit, and once a socket is closed it takes the connection
+/// that waited.
+#[test]
+fn an_accept_at_the_socket_limit_fails_until_a_socket_is_closed() {
+    tokio_rt().block_on(async {
+        let limits = Limits {
+            max_sockets: 5,
+            ..Limits::default()
+        };
+        let rules = [
+            "tcp-bind=127.0.0.1:0",
+            "tcp-connect=127.0.0.1:*",
+            "tcp-accept=127.0.0.1:*",
+        ];
+        let done = spawn_in_process(LIMIT_SOCKETS, &["100", "accept"], ctx(&rules, limits))
+            .finish()
+            .await;
+        assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
+        assert_eq!(
+            done.stdout,
+            "ok opened 5\nerror new-socket-limit\nok accepted after close\n"
+        );
+    });
+}
+
 #[test]
 fn poll_sets_are_capped_per_instance_and_freed_on_drop() {
     tokio_rt().block_on(async {

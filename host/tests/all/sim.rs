@@ -164,7 +164,10 @@ fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
     // A component where the scenario belongs.
     let (code, _, err) = sim(&[wasock_test_programs::UDP_SINK]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is a WebAssembly file, not a scenario"), "{err}");
+    assert!(
+        err.contains("is a WebAssembly file, not a scenario"),
+        "{err}"
+    );
     let path = temp_scenario("bad-link.toml", "[default-link]\nloss = 2\n");
     let (code, _, err) = sim(&[&path]);
     assert_eq!(code, 2);

@@ -1,7 +1,9 @@
 //! name-lookup: IP literals resolve to themselves, `localhost` resolves to
-//! a loopback address, unknown names and numeric spellings fail.
+//! a loopback address, unknown names and numeric spellings fail; a lookup
+//! started without blocking decides the same at once, and at most 64 stay
+//! alive.
 
-use wasock::raw::wasock::sockets::name_lookup::resolve_addresses;
+use wasock::raw::wasock::sockets::name_lookup::{Lookup, resolve_addresses};
 use wasock::raw::wasock::sockets::types::IpAddress;
 use wasock_guests::conformance::*;
 
@@ -64,5 +66,27 @@ fn main() {
         resolve_addresses("a b", None),
         ErrorCode::InvalidArgument,
     );
+    // The lookup that does not block decides the same at its start.
+    expect_err(
+        "start: empty name",
+        Lookup::start("", None),
+        ErrorCode::InvalidArgument,
+    );
+    // At most 64 lookups alive, answered or not; dropping one makes room.
+    let mut alive: Vec<Lookup> = (0..64)
+        .map(|_| ok("start", Lookup::start("127.0.0.1", None)))
+        .collect();
+    check_eq(
+        "an answered lookup keeps its answer",
+        alive[0].answer().map(|a| a.map(|ips| ips.len())),
+        Some(Ok(1)),
+    );
+    expect_err(
+        "the 65th alive",
+        Lookup::start("127.0.0.1", None),
+        ErrorCode::TemporaryResolverFailure,
+    );
+    alive.pop();
+    ok("after one is dropped", Lookup::start("127.0.0.1", None));
     done();
 }

@@ -212,13 +212,16 @@ Rules: --allow and --deny take OPERATION=TARGET.
 
 Examples:
   # An echo server on loopback that anyone on loopback may connect to:
-  wasock run --allow tcp-bind=127.0.0.1:7000 --allow tcp-accept=127.0.0.0/8:* echo.wasm 127.0.0.1:7000
+  wasock run --allow tcp-bind=127.0.0.1:7000 --allow 'tcp-accept=127.0.0.0/8:*' \\
+      echo.wasm 127.0.0.1:7000
   # A client that may reach one service, but never the metadata address:
-  wasock run --allow tcp-connect=10.0.0.0/8:443 --deny tcp-connect=169.254.169.254:* client.wasm
+  wasock run --allow tcp-connect=10.0.0.0/8:443 \\
+      --deny 'tcp-connect=169.254.169.254:*' client.wasm
   # Rules from a file, and a name answered without DNS:
   wasock run --policy site.toml --resolve api.test=127.0.0.1 client.wasm
   # Every socket call through a provider component (a layer over the host):
-  wasock run --allow tcp-connect=127.0.0.1:7000 --provider provider_tap.wasm client.wasm";
+  wasock run --allow tcp-connect=127.0.0.1:7000 \\
+      --provider provider_tap.wasm client.wasm";
 
 /// Arguments of `wasock run`.
 #[derive(Debug, Args)]
@@ -364,10 +367,12 @@ pub enum PolicyCommand {
 
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
-  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 tcp-connect 10.1.2.3:443
+  wasock policy explain --allow tcp-connect=10.0.0.0/8:443 \\
+      tcp-connect 10.1.2.3:443
   wasock policy explain --policy site.toml tcp-bind '[::]:8080'
   # A name target is decided on the addresses pinned for it, or by name alone:
-  wasock policy explain --allow tcp-connect=api.test:443 --resolve api.test=127.0.0.1 tcp-connect api.test:443";
+  wasock policy explain --allow tcp-connect=api.test:443 \\
+      --resolve api.test=127.0.0.1 tcp-connect api.test:443";
 
 const POLICY_FILE_FORMAT: &str = "\
 A policy file is TOML; its rules use the syntax of --allow and --deny:

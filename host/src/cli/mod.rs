@@ -229,7 +229,17 @@ pub fn execute(command: Command) -> i32 {
 /// Run the command line: parse arguments (exit 2 on a bad one, before
 /// anything runs), then the subcommand.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // `wasock app.wasm`: the subcommand left out.
+        if e.kind() == clap::error::ErrorKind::InvalidSubcommand
+            && let Some(first) = std::env::args().nth(1)
+            && first.ends_with(".wasm")
+        {
+            eprintln!("error: `{first}` is not a wasock command; to run it: wasock run {first}");
+            std::process::exit(2);
+        }
+        e.exit()
+    });
     init_tracing(None);
     let code = execute(cli.command);
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -341,3 +341,20 @@ fn run_points_a_handler_to_serve_and_a_provider_to_its_flag() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+/// `wasock app.wasm` (the subcommand left out) says how to run it.
+#[test]
+fn a_component_given_as_the_command_is_shown_how_to_run() {
+    let (code, _, stderr) = run(&[TCP_ECHO]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "is not a wasock command; to run it: wasock run {TCP_ECHO}"
+        )),
+        "{stderr}"
+    );
+    // Any other unknown command gets clap's own message.
+    let (code, _, stderr) = run(&["frobnicate"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
+}

@@ -14,8 +14,8 @@
 //!   datagram received is truncated to it; a datagram sent goes whole or
 //!   fails with `access-denied`); once nothing
 //!   is left, sends and receives fail with `access-denied` and the tap says
-//!   so once on stderr, with the counts of the connection that hit it
-//!   (`tap: quota of WASOCK_TAP_QUOTA bytes used up at 127.0.0.1:7
+//!   so on stderr once for each socket that meets it, with its counts
+//!   (`tap: quota of 40000 bytes (WASOCK_TAP_QUOTA) used up at 127.0.0.1:7
 //!   sent=20000 received=20000; ...`). The app sees an error, never a trap.
 //!
 //! Everything else passes through: the host's policy still decides every
@@ -29,10 +29,9 @@ use wasock::provider::{
 };
 
 thread_local! {
-    /// Bytes left under the quota, `None` without one. Read once.
-    static LEFT: Cell<Option<Option<u64>>> = const { Cell::new(None) };
-    /// Whether the tap has said that the quota ran out.
-    static TOLD: Cell<bool> = const { Cell::new(false) };
+    /// The quota and the bytes left under it, `None` without one. Read
+    /// once.
+    static QUOTA: Cell<Option<Option<(u64, u64)>>> = const { Cell::new(None) };
 }
 
 /// Write one line to stderr in a single write, so that the lines of
@@ -49,26 +48,28 @@ macro_rules! say {
 /// The name of the environment variable that sets the quota.
 const QUOTA_VAR: &str = "WASOCK_TAP_QUOTA";
 
-fn left() -> Option<u64> {
-    LEFT.with(|l| {
-        if let Some(v) = l.get() {
+/// The quota and the bytes left under it, `None` without one.
+fn quota() -> Option<(u64, u64)> {
+    QUOTA.with(|q| {
+        if let Some(v) = q.get() {
             return v;
         }
         let v = std::env::var(QUOTA_VAR).ok().map(|s| {
-            s.trim().parse::<u64>().unwrap_or_else(|_| {
+            let total = s.trim().parse::<u64>().unwrap_or_else(|_| {
                 say!("tap: {QUOTA_VAR}={s:?} is not a number of bytes; no bytes allowed");
                 0
-            })
+            });
+            (total, total)
         });
-        l.set(Some(v));
+        q.set(Some(v));
         v
     })
 }
 
 /// Take `n` bytes from the quota.
 fn spend(n: u64) {
-    if let Some(l) = left() {
-        LEFT.with(|c| c.set(Some(Some(l.saturating_sub(n)))));
+    if let Some((total, left)) = quota() {
+        QUOTA.with(|q| q.set(Some(Some((total, left.saturating_sub(n))))));
     }
 }
 
@@ -87,20 +88,21 @@ struct Tapped {
     sent: Cell<u64>,
     received: Cell<u64>,
     peer: Cell<Option<SocketAddress>>,
+    /// Whether this socket has said that the quota ran out.
+    told: Cell<bool>,
 }
 
 impl Tapped {
     /// How many of `want` bytes the quota lets through, or `access-denied`
-    /// once it is spent (said once on stderr, with this connection's
-    /// counts).
+    /// once it is spent (said once per socket on stderr, with its counts).
     fn allow(&self, want: u64) -> Result<u64, ErrorCode> {
-        match left() {
+        match quota() {
             None => Ok(want),
-            Some(0) if want > 0 => {
-                if !TOLD.with(|t| t.replace(true)) {
+            Some((total, 0)) if want > 0 => {
+                if !self.told.replace(true) {
                     let peer = self.peer.get().map(|p| Addr(&p).to_string());
                     say!(
-                        "tap: quota of {QUOTA_VAR} bytes used up at {} sent={} received={}; refusing further traffic",
+                        "tap: quota of {total} bytes ({QUOTA_VAR}) used up at {} sent={} received={}; refusing further traffic",
                         peer.as_deref().unwrap_or("an unconnected socket"),
                         self.sent.get(),
                         self.received.get()
@@ -108,7 +110,7 @@ impl Tapped {
                 }
                 Err(ErrorCode::AccessDenied)
             }
-            Some(n) => Ok(want.min(n)),
+            Some((_, left)) => Ok(want.min(left)),
         }
     }
 
@@ -146,6 +148,7 @@ impl Socket for Tapped {
             sent: Cell::new(0),
             received: Cell::new(0),
             peer: Cell::new(None),
+            told: Cell::new(false),
         })
     }
 

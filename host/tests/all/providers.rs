@@ -116,7 +116,7 @@ fn the_tap_quota_is_an_error_for_the_app_not_a_trap() {
         .lines()
         .find(|l| {
             l.starts_with(&format!(
-                "tap: quota of WASOCK_TAP_QUOTA bytes used up at {peer} "
+                "tap: quota of 40000 bytes (WASOCK_TAP_QUOTA) used up at {peer} "
             ))
         })
         .unwrap_or_else(|| panic!("no quota line in:\n{err}"));

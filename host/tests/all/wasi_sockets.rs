@@ -458,7 +458,7 @@ fn the_tap_quota_holds_for_a_standard_guest_too() {
     assert_eq!(code, 1, "{out:?}\n{err}");
     assert!(out.iter().any(|l| l.contains(": FAIL")), "{out:?}");
     assert!(
-        err.contains("tap: quota of WASOCK_TAP_QUOTA bytes used up at"),
+        err.contains("tap: quota of 10 bytes (WASOCK_TAP_QUOTA) used up at"),
         "{err}"
     );
 }

@@ -91,7 +91,20 @@ struct Dur(Duration);
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
-        let s = String::deserialize(d)?;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            N(toml::Value),
+        }
+        let s = match Raw::deserialize(d)? {
+            Raw::S(s) => s,
+            Raw::N(v) => {
+                return Err(serde::de::Error::custom(format!(
+                    "a duration is a string with a unit, e.g. \"{v}ms\" or \"{v}s\", not {v}"
+                )));
+            }
+        };
         if s.trim() == "0s" || s.trim() == "0ms" || s.trim() == "0" {
             return Ok(Dur(Duration::ZERO));
         }
@@ -538,6 +551,9 @@ heal = "3s"
                 .contains("host \"c-2\", addrs: 10.0.0.2 is already host \"echo\"'s"),
             "{e}"
         );
+        let e = parse("[default-link]\nlatency = 10\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("e.g. \"10ms\""), "{e}");
         let e = parse("seed = 1\n").unwrap_err();
         assert!(e.message.contains("no [[host]] is declared"), "{e}");
     }

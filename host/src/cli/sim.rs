@@ -108,12 +108,20 @@ pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyh
                     Some(c) => Clone::clone(c),
                     None => {
                         let c = super::compose::load(&runner, path, providers).with_context(|| {
+                            let dir = path.parent().unwrap_or(Path::new("."));
                             if path.exists() {
                                 format!("host {:?}", h.name)
+                            } else if !dir.is_dir() {
+                                format!(
+                                    "host {:?}: there is no folder {}; name the folder the guests are in with --guest-dir",
+                                    h.name,
+                                    dir.display()
+                                )
                             } else {
                                 format!(
-                                    "host {:?}: build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
-                                    h.name
+                                    "host {:?}: no such component in {}; build the guests first (cargo build --release --target wasm32-wasip2), or name the folder they are in with --guest-dir",
+                                    h.name,
+                                    dir.display()
                                 )
                             }
                         })?;

@@ -164,6 +164,13 @@ pub(crate) fn io<T>(r: Result<T, ErrorCode>) -> io::Result<T> {
     r.map_err(io::Error::from)
 }
 
+/// A send's count as the host (or a provider component) reported it,
+/// never more than the `offered` bytes: a miscounting provider must not
+/// make `write_all` slice past its buffer.
+pub(crate) fn taken(n: u64, offered: usize) -> usize {
+    usize::try_from(n).map_or(offered, |n| n.min(offered))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

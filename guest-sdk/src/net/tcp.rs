@@ -12,7 +12,7 @@ use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
     ErrorCode, OptionName, RecvFlags, SendFlags, ShutdownHow, SocketOption, SocketType,
 };
-use crate::error::io;
+use crate::error::{io, taken};
 
 /// A TCP listener, as `std::net::TcpListener`.
 ///
@@ -232,7 +232,7 @@ impl TcpStream {
 
     fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let n = io(self.sock.send(buf, SendFlags::empty()))?;
-        Ok(usize::try_from(n).unwrap_or(buf.len()))
+        Ok(taken(n, buf.len()))
     }
 }
 

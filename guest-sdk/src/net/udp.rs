@@ -13,7 +13,7 @@ use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
     OptionName, RecvFlags, SendFlags, SocketOption, SocketType,
 };
-use crate::error::io;
+use crate::error::{io, taken};
 
 /// A UDP socket, as `std::net::UdpSocket`.
 ///
@@ -132,7 +132,7 @@ impl UdpSocket {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         let n = io(self.sock.send_to(buf, from_std(a), SendFlags::empty()))?;
-        Ok(n as usize)
+        Ok(taken(n, buf.len()))
     }
 
     /// Set the default peer: `send` goes there, and only its datagrams are
@@ -181,7 +181,10 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        Ok(io(self.sock.send(buf, SendFlags::empty()))? as usize)
+        Ok(taken(
+            io(self.sock.send(buf, SendFlags::empty()))?,
+            buf.len(),
+        ))
     }
 
     /// Receive one datagram from the default peer.

@@ -37,8 +37,9 @@
 //! ```
 //!
 //! Everything here is single-threaded: futures need not be `Send`, and the
-//! types are not. Sockets implement `futures-io`'s `AsyncRead` and
-//! `AsyncWrite`, and tokio's with the `tokio` feature.
+//! types are not. [`net::TcpStream`] and its halves implement
+//! `futures-io`'s `AsyncRead` and `AsyncWrite`, and tokio's with the
+//! `tokio` feature.
 
 mod channel;
 mod executor;

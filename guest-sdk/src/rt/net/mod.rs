@@ -9,6 +9,6 @@ mod lookup;
 mod tcp;
 mod udp;
 
-pub use lookup::lookup_host;
-pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use lookup::{ToSocketAddrs, lookup_host};
+pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;

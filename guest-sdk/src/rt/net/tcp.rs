@@ -1,6 +1,6 @@
 //! Async `TcpListener` and `TcpStream`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Deref;
@@ -27,6 +27,9 @@ use crate::rt::reactor::{Registration, retry};
 /// ```
 #[derive(Debug)]
 pub struct TcpListener {
+    // The registration first: it must drop before the socket.
+    /// [`TcpListener::poll_accept`]'s place in the reactor.
+    accept_reg: RefCell<Registration>,
     inner: blocking::TcpListener,
 }
 
@@ -44,7 +47,10 @@ impl TcpListener {
         each_addr(&addr, |a| async move {
             let inner = blocking::TcpListener::bind(a)?;
             inner.set_nonblocking(true)?;
-            Ok(TcpListener { inner })
+            Ok(TcpListener {
+                accept_reg: RefCell::default(),
+                inner,
+            })
         })
         .await
     }
@@ -66,22 +72,20 @@ impl TcpListener {
         Ok((TcpStream::from_std(stream)?, peer))
     }
 
-    /// Accept, as a poll function (for hand-written futures and streams).
+    /// Accept, as a poll function (for hand-written futures and streams),
+    /// as tokio's: one task at a time may wait through it (the listener
+    /// keeps one place in the reactor for it; [`TcpListener::incoming`]
+    /// streams have their own).
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
     /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let mut incoming = l.incoming();
-    /// let (s, peer) = std::future::poll_fn(|cx| l.poll_accept(&mut incoming, cx)).await?;
+    /// let (s, peer) = std::future::poll_fn(|cx| l.poll_accept(cx)).await?;
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub fn poll_accept(
-        &self,
-        reg: &mut Incoming<'_>,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        reg.poll_next_conn(cx)
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        poll_accept_with(self, &mut self.accept_reg.borrow_mut(), cx)
     }
 
     /// The connections, one after another, as a `futures` `Stream`.
@@ -90,7 +94,7 @@ impl TcpListener {
     /// # wasock::rt::block_on(async {
     /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
     /// let mut incoming = l.incoming();
-    /// let (first, _) = incoming.next().await?;
+    /// let (first, _) = incoming.accept().await?;
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
@@ -139,17 +143,19 @@ pub struct Incoming<'a> {
 }
 
 impl Incoming<'_> {
-    /// The next connection.
+    /// The next connection and its peer. (Named so as not to hide the
+    /// `Stream`'s `next` from `futures::StreamExt`, which yields
+    /// `Option<io::Result<TcpStream>>`.)
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
     /// let l = wasock::rt::net::TcpListener::bind("127.0.0.1:0").await?;
     /// let mut incoming = l.incoming();
-    /// let (s, peer) = incoming.next().await?;
+    /// let (s, peer) = incoming.accept().await?;
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn next(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+    pub async fn accept(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_next_conn(cx)).await
     }
 
@@ -157,18 +163,24 @@ impl Incoming<'_> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            match self.listener.inner.accept() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.reg.poll_ready(
-                        self.listener.inner.as_socket(),
-                        Readiness::READABLE,
-                        cx
-                    ))?;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-                Ok((s, peer)) => return Poll::Ready(TcpStream::from_std(s).map(|s| (s, peer))),
+        poll_accept_with(self.listener, &mut self.reg, cx)
+    }
+}
+
+/// Accept on `listener`, waiting through `reg` when no connection is
+/// queued.
+fn poll_accept_with(
+    listener: &TcpListener,
+    reg: &mut Registration,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+    loop {
+        match listener.inner.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ready!(reg.poll_ready(listener.inner.as_socket(), Readiness::READABLE, cx))?;
             }
+            Err(e) => return Poll::Ready(Err(e)),
+            Ok((s, peer)) => return Poll::Ready(TcpStream::from_std(s).map(|s| (s, peer))),
         }
     }
 }

@@ -120,7 +120,8 @@ impl UdpSocket {
         .await
     }
 
-    /// Send one datagram to `addr`.
+    /// Send one datagram to `addr` (its first address, if a name has
+    /// several, as std's and tokio's `send_to` do).
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
@@ -130,11 +131,16 @@ impl UdpSocket {
     /// # }).unwrap();
     /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        each_addr(&addr, |a| async move {
-            retry(self.inner.as_socket(), Readiness::WRITABLE, || {
-                self.inner.send_to(buf, a)
-            })
-            .await
+        let a = addr
+            .to_socket_addrs()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+            })?;
+        retry(self.inner.as_socket(), Readiness::WRITABLE, || {
+            self.inner.send_to(buf, a)
         })
         .await
     }

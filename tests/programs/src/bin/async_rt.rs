@@ -34,6 +34,7 @@ fn main() {
         timeout_cancels_cleanly().await;
         join_handles_and_intervals().await;
         lookup_lets_others_run().await;
+        accept_forms().await;
         udp_round_trip().await;
         a_refusal_ends_a_waiting_recv().await;
         a_read_after_a_short_one_finds_what_came_meanwhile().await;
@@ -177,9 +178,58 @@ async fn lookup_lets_others_run() {
         literal,
         vec!["[::1]:7".parse().unwrap()],
     );
+    check_eq(
+        "an (Ipv4Addr, port) is itself",
+        must(
+            "lookup a pair",
+            lookup_host((std::net::Ipv4Addr::LOCALHOST, 7)).await,
+        ),
+        vec!["127.0.0.1:7".parse().unwrap()],
+    );
+    // More lookups at once than the host lets run (16): the others wait
+    // their turn; none fails.
+    let many: Vec<_> = (0..40)
+        .map(|_| spawn(lookup_host(("localhost", 80))))
+        .collect();
+    for lookup in many {
+        let addrs = must("one of 40 lookups at once", lookup.await);
+        check("it has an address", !addrs.is_empty());
+    }
     // (Whether the ticker ran meanwhile depends on how fast the host's
     // resolver answers: not a promise to check.)
     ticker.abort();
+}
+
+/// `poll_accept` (tokio's shape) and an `Incoming`'s `accept` each take
+/// a connection of their own listener.
+async fn accept_forms() {
+    let l = must("listen", TcpListener::bind("127.0.0.1:0").await);
+    let other = must("listen other", TcpListener::bind("127.0.0.1:0").await);
+    let addr = must("local addr", l.local_addr());
+    let first = spawn(async move { must("connect", TcpStream::connect(addr).await) });
+    let (_, peer) = must(
+        "poll_accept",
+        std::future::poll_fn(|cx| l.poll_accept(cx)).await,
+    );
+    let client = first.await;
+    check_eq(
+        "poll_accept's peer",
+        peer,
+        must("client addr", client.local_addr()),
+    );
+    let second = spawn(async move { must("connect again", TcpStream::connect(addr).await) });
+    let (_, peer) = must("incoming accept", l.incoming().accept().await);
+    check_eq(
+        "the incoming's peer",
+        peer,
+        must("client addr", second.await.local_addr()),
+    );
+    check(
+        "the other listener took nothing",
+        timeout(Duration::from_millis(50), other.accept())
+            .await
+            .is_err(),
+    );
 }
 
 async fn udp_round_trip() {

@@ -760,11 +760,11 @@ extern bool wasock_sockets_socket_method_socket_disconnect(wasock_sockets_socket
 // Send on a connected socket (`send()`), returning how many bytes
 // were taken. A blocking stream socket takes all of `data` before
 // returning; a non-blocking one takes what fits now and returns
-// `would-block` only if that is nothing. A blocking send that runs
-// fails after taking part of `data` returns the count taken, and the
-// next call meets the failure; one that runs out its `send-timeout`
-// after taking part returns the count too (the next call waits
-// again). `timed-out` and other errors mean nothing was taken. A datagram
+// `would-block` only if that is nothing. A blocking send that fails
+// after taking part of `data` returns the count taken, and the next
+// call meets the failure; one that runs out its `send-timeout` after
+// taking part returns the count too (the next call waits again).
+// `timed-out` and other errors mean nothing was taken. A datagram
 // socket sends `data` as one datagram to its default peer.
 // 
 // Errors: `not-connected` (stream), `destination-address-required`

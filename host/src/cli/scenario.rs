@@ -44,6 +44,9 @@ pub struct HostPlan {
     pub addrs: Vec<IpAddr>,
     /// The guest component's file, if it runs one.
     pub component: Option<PathBuf>,
+    /// The component as the scenario names it (a bare name is looked up
+    /// in the guest folder, a path beside the scenario).
+    pub component_name: Option<String>,
     /// The guest's arguments.
     pub args: Vec<String>,
     /// The guest's environment.
@@ -380,6 +383,7 @@ pub fn parse_scenario(
             hosts.push(HostPlan {
                 addrs,
                 component: h.component.as_deref().map(&resolve),
+                component_name: h.component.clone(),
                 args: h.args.iter().map(|a| a.replace("{i}", &n)).collect(),
                 env: h
                     .env

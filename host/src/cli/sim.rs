@@ -108,8 +108,17 @@ pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyh
                     Some(c) => Clone::clone(c),
                     None => {
                         let c = super::compose::load(&runner, path, providers).with_context(|| {
-                            let dir = path.parent().unwrap_or(Path::new("."));
-                            if path.exists() {
+                            let dir = match path.parent() {
+                                Some(d) if !d.as_os_str().is_empty() => d,
+                                _ => Path::new("."),
+                            };
+                            // --guest-dir is where bare names are looked up;
+                            // a path is the scenario's own.
+                            let bare = h
+                                .component_name
+                                .as_deref()
+                                .is_some_and(|n| !n.contains('/') && !n.ends_with(".wasm"));
+                            if path.exists() || !bare {
                                 format!("host {:?}", h.name)
                             } else if !dir.is_dir() {
                                 format!(

@@ -124,9 +124,17 @@ async fn layered(
     let (socket, peer) = match taken {
         Ok(t) => t,
         Err(code) => {
+            // `not-supported` is what handoff.wit has a provider with a
+            // network of its own answer; other codes are the layer's
+            // failures, passed on as they are.
+            let why = if code == ErrorCode::NotSupported {
+                "; a provider that does not pass the host's connections through (such as \
+                 an in-memory network) cannot serve"
+            } else {
+                ""
+            };
             return Ok(GuestExit::NotHandedOver(format!(
-                "the provider refused to take it ({}); a provider that does not pass the \
-                 host's connections through (such as an in-memory network) cannot serve",
+                "the provider refused to take it ({}){why}",
                 code.name()
             )));
         }

@@ -68,9 +68,10 @@ struct Engines {
 }
 
 /// A component linked once, ready to start instances of: a WASI 0.2
-/// command (wasock's interface, `wasi:sockets@0.2`), or a WASI 0.3 one.
+/// command (wasock's interface, `wasi:sockets@0.2`), or a WASI 0.3 one;
+/// with the provider layers composed into it ([`layers`]).
 #[derive(Clone)]
-pub struct Prepared(Command);
+pub struct Prepared(Command, usize);
 
 #[derive(Clone)]
 enum Command {
@@ -94,24 +95,41 @@ impl Command {
 /// it applies when no other is set.
 const WASMTIME_HANDLES: usize = 100_000;
 
-/// Provider layers a `poll` at the entry limit may pass through.
-const POLL_LAYERS: usize = 4;
+/// The most provider layers given room in the handle cap.
+const MAX_LAYERS: usize = 8;
+
+/// The handle cap never grows past this, whatever the limits say: each
+/// handle is a table slot of host memory.
+const MAX_HANDLES: usize = 1 << 22;
+
+/// The provider components composed under a component's app: each brings
+/// a core memory of its own (an app alone has one). An estimate from the
+/// bytes; a component whose modules cannot be known in advance counts as
+/// none.
+pub(crate) fn layers(component: &Component) -> usize {
+    component.resources_required().map_or(0, |r| {
+        usize::try_from(r.num_memories)
+            .unwrap_or(0)
+            .saturating_sub(1)
+    })
+}
 
 /// The store-wide cap on live component handles (resources held and
-/// borrows lent) for an instance under `limits`. Every layer a `poll`
-/// passes through (the guest, then each provider component forwarding it)
-/// lends each entry's socket once more, so wasmtime's default alone would
-/// trap a guest polling at [`Limits::max_poll_entries`] on a provider
-/// component. Room is added for that many entries at each of
-/// [`POLL_LAYERS`] layers; handles take host memory (a table slot each), so
-/// the cap grows with the limit the user set, not without bound.
+/// borrows lent) for an instance under `limits` with `layers` provider
+/// components under its app. Every layer a `poll` passes through lends
+/// each entry's socket once more, so wasmtime's default alone would trap a
+/// guest polling at [`Limits::max_poll_entries`] on a provider component.
+/// Each layer (up to [`MAX_LAYERS`]) adds room for that many entries; an
+/// app without layers keeps wasmtime's cap, and no cap passes
+/// [`MAX_HANDLES`].
 ///
 /// [`Limits::max_poll_entries`]: crate::runtime::Limits::max_poll_entries
-fn component_handles(limits: &crate::runtime::Limits) -> usize {
+fn component_handles(limits: &crate::runtime::Limits, layers: usize) -> usize {
     limits
         .max_poll_entries
-        .saturating_mul(POLL_LAYERS)
+        .saturating_mul(layers.min(MAX_LAYERS))
         .saturating_add(WASMTIME_HANDLES)
+        .min(MAX_HANDLES)
 }
 
 /// Why `component` cannot be run as a command, in words that point a
@@ -317,13 +335,16 @@ impl Runner {
         if p3.is_some()
             && let Ok(command) = CommandPreP3::new(pre.clone())
         {
-            return Ok(Prepared(Command::P3(command)));
+            return Ok(Prepared(Command::P3(command), layers(component)));
         }
-        Ok(Prepared(Command::P2(
-            CommandPre::new(pre)
-                .map_err(anyhow::Error::from)
-                .context(not_a_command)?,
-        )))
+        Ok(Prepared(
+            Command::P2(
+                CommandPre::new(pre)
+                    .map_err(anyhow::Error::from)
+                    .context(not_a_command)?,
+            ),
+            layers(component),
+        ))
     }
 
     /// Whether `component` was compiled for a WASI 0.3 guest (on the
@@ -350,15 +371,31 @@ impl Runner {
     /// A store for one instance, with its limits applied: linear memory,
     /// fuel, and a yield to the executor at every epoch tick.
     pub fn store(&self, state: HostState) -> wasmtime::Result<Store<HostState>> {
-        self.store_on(&self.engine, state)
+        self.store_on(&self.engine, state, 0)
     }
 
-    /// [`Runner::store`] on `engine`: this runner's, or its WASI 0.3 one.
-    fn store_on(&self, engine: &Engine, state: HostState) -> wasmtime::Result<Store<HostState>> {
+    /// [`Runner::store`] for an instance of `component`, with room in its
+    /// handle cap for the provider layers composed into it ([`layers`]).
+    pub fn store_for(
+        &self,
+        component: &Component,
+        state: HostState,
+    ) -> wasmtime::Result<Store<HostState>> {
+        self.store_on(component.engine(), state, layers(component))
+    }
+
+    /// [`Runner::store`] on `engine` (this runner's, or its WASI 0.3 one)
+    /// for an instance with `layers` provider components under its app.
+    pub(crate) fn store_on(
+        &self,
+        engine: &Engine,
+        state: HostState,
+        layers: usize,
+    ) -> wasmtime::Result<Store<HostState>> {
         let limits = state.wasock.limits;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.store_limits);
-        store.set_max_component_handles(component_handles(&limits));
+        store.set_max_component_handles(component_handles(&limits, layers));
         if self.yields == Yields::Epoch {
             store.set_epoch_deadline(1);
             store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
@@ -383,7 +420,7 @@ impl Runner {
         pre: &Prepared,
         state: HostState,
     ) -> wasmtime::Result<Store<HostState>> {
-        let mut store = self.store_on(pre.0.engine(), state)?;
+        let mut store = self.store_on(pre.0.engine(), state, pre.1)?;
         match &pre.0 {
             Command::P2(pre) => {
                 pre.instantiate_async(&mut store).await?;
@@ -403,7 +440,7 @@ impl Runner {
         let clock = state.wasock.clock.clone();
         let span = tracing::info_span!("instance", id = %state.wasock.id);
         let run = async {
-            let ran = match self.store_on(pre.0.engine(), state) {
+            let ran = match self.store_on(pre.0.engine(), state, pre.1) {
                 Ok(mut store) => match &pre.0 {
                     Command::P2(pre) => run_p2(pre, &mut store).await,
                     #[cfg(feature = "wasi-0-3")]
@@ -504,5 +541,29 @@ mod tests {
         let component = runner.compile(&wasi_0_3_component()).unwrap();
         assert!(runner.is_wasi_0_3(&component));
         assert!(!wasmtime::Engine::same(component.engine(), runner.engine()));
+    }
+}
+
+#[cfg(test)]
+mod handle_tests {
+    use super::{MAX_HANDLES, WASMTIME_HANDLES, component_handles};
+    use crate::runtime::Limits;
+
+    #[test]
+    fn the_handle_cap_grows_with_the_layers_within_bounds() {
+        let limits = Limits::default();
+        assert_eq!(component_handles(&limits, 0), WASMTIME_HANDLES);
+        assert_eq!(component_handles(&limits, 1), WASMTIME_HANDLES + 65_536);
+        // Layers past eight get no more room.
+        assert_eq!(
+            component_handles(&limits, 50),
+            component_handles(&limits, 8)
+        );
+        let huge = Limits {
+            max_poll_entries: usize::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(component_handles(&huge, 1), MAX_HANDLES);
+        assert_eq!(component_handles(&huge, 0), WASMTIME_HANDLES);
     }
 }

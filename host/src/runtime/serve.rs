@@ -136,6 +136,9 @@ pub struct Server {
     stats: Arc<ServeStats>,
     /// One per instance that may run; shared by every accept loop.
     permits: Arc<Semaphore>,
+    /// Provider components composed under the handler (room for their
+    /// lends in each instance's handle cap).
+    layers: usize,
 }
 
 impl Server {
@@ -165,6 +168,7 @@ impl Server {
             .context("the component imports something wasock does not provide")?;
         let handler = Handler::new(component, pre)?;
         Ok(Server {
+            layers: super::runner::layers(component),
             runner,
             handler,
             gate: Gate::new(Subject::Server, policy.clone(), Arc::default()),
@@ -292,7 +296,8 @@ impl Server {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stdout().inherit_stderr();
         let state = HostState::new(wasi, ctx);
-        let mut store = match self.runner.store(state) {
+        let engine = self.runner.engine().clone();
+        let mut store = match self.runner.store_on(&engine, state, self.layers) {
             Ok(s) => s,
             Err(e) => return GuestExit::Trapped(e),
         };

@@ -396,3 +396,20 @@ fn reply_budget(in_place: bool) {
         );
     });
 }
+
+/// The store's cap on live handles (raised only for the provider layers a
+/// component has) still stops a guest that takes handles and never
+/// drops them: a trap of that instance, before a million.
+#[test]
+fn a_guest_that_hoards_handles_is_stopped_by_the_cap() {
+    let (code, out, err) = run(&["run", wasock_test_programs::HANDLE_FLOOD]);
+    assert_eq!(code, 134, "{out:?}\n{err}");
+    assert!(err.contains("handle limit exceeded"), "{err}");
+    // wasmtime's own cap: 100,000 live handles for an app without layers.
+    let held: Vec<&String> = out.iter().filter(|l| l.starts_with("ok held")).collect();
+    assert_eq!(
+        held.last().map(|l| l.as_str()),
+        Some("ok held 90000"),
+        "{out:?}"
+    );
+}

@@ -110,6 +110,7 @@ impl ComponentProvider {
         let (jobs, queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
         let (ready, started) = std::sync::mpsc::sync_channel(1);
         let runner = runner.clone();
+        let (engine, component) = (component.engine().clone(), component.clone());
         std::thread::Builder::new()
             .name("wasock-provider".into())
             .spawn(move || {
@@ -125,7 +126,14 @@ impl ComponentProvider {
                 };
                 rt.block_on(async move {
                     let instantiated = async {
-                        let mut store = runner.store(state)?;
+                        // The provider is a layer itself: the host's polls
+                        // of its sockets lend each entry to it, and it
+                        // lends them again below.
+                        let mut store = runner.store_on(
+                            &engine,
+                            state,
+                            super::runner::layers(&component) + 1,
+                        )?;
                         let exports = pre.instantiate_async(&mut store).await?;
                         Ok::<_, wasmtime::Error>((store, exports))
                     };

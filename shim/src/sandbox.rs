@@ -11,7 +11,7 @@ use containerd_shim_wasm::sandbox::context::{RuntimeContext, Source, WasmBinaryT
 use containerd_shim_wasm::shim::{Shim, Version, version};
 use tokio::signal::unix::{SignalKind, signal};
 use wasock_host::cli::{Cli, Command, RuleArgs, execute, init_tracing};
-use wasock_host::policy::{Effect, Granting, RuleSource};
+use wasock_host::policy::{Effect, RuleSource, SetBy};
 
 use crate::settings::{ANNOTATION_PREFIX, Mode};
 
@@ -182,11 +182,9 @@ fn prepare(component: &Path, guest_args: &[String], env: &[String]) -> anyhow::R
         Command::Serve(args) => (&mut args.rules, args.drain_timeout),
         _ => anyhow::bail!("the container's settings make neither a run nor a serve command"),
     };
-    // A denial's advice: the container's annotation, not a flag its user
-    // never typed.
-    rules.granting = Granting::List(format!(
-        "the container's {ANNOTATION_PREFIX}allow annotation"
-    ));
+    // Advice names the container's annotations, not flags its user never
+    // typed.
+    rules.set_by = SetBy::Annotations(ANNOTATION_PREFIX.to_string());
     eprintln!("{}", describe_policy(rules).map_err(anyhow::Error::msg)?);
     Ok(Prepared {
         command: cli.command,

@@ -157,7 +157,7 @@ fn a_wasm_layer_image_runs_on_containerd_1_7_and_is_cached_too() {
     assert!(err.contains("denied tcp-bind 127.0.0.1:0"), "{err}");
     // The advice is the annotation the container's user sets, not a flag.
     assert!(
-        err.contains("add \"tcp-bind=127.0.0.1:0\" to the container's wasock.dev/allow annotation"),
+        err.contains("add tcp-bind=127.0.0.1:0 to the wasock.dev/allow annotation"),
         "{err}"
     );
     assert!(err.contains("(access-denied)"), "{err}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use super::units::{parse_count, parse_duration, parse_memory_size, parse_positive_size};
-use crate::policy::{Effect, Granting, Rule, normalize_name, pin_refused};
+use crate::policy::{Effect, Rule, SetBy, normalize_name, pin_refused};
 
 /// Run WebAssembly components with Berkeley/Windows-Sockets networking,
 /// every address checked against a deny-by-default policy.
@@ -345,11 +345,11 @@ pub struct RuleArgs {
     #[arg(long = "resolve", value_name = "NAME=IP[,IP]", value_parser = parse_pin)]
     pub resolve: Vec<(String, Vec<IpAddr>)>,
 
-    /// Where the user adds grants, for the advice a denial gives: `--allow`
-    /// flags unless a program that makes the command line (the container
-    /// shim) says otherwise.
-    #[arg(skip)]
-    pub granting: Granting,
+    /// Where the user sets grants and limits, for the advice a denial or a
+    /// limit gives: the flags, unless a program that makes the command line
+    /// (the container shim) says otherwise.
+    #[arg(skip = SetBy::Flags)]
+    pub set_by: SetBy,
 }
 
 /// `wasock policy ...`.

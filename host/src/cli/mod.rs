@@ -47,7 +47,7 @@ impl RuleArgs {
             policy.push(rule.clone());
         }
         pinned.extend(self.resolve.iter().cloned());
-        policy.set_granting(self.granting.clone());
+        policy.set_set_by(self.set_by.clone());
         Ok((policy, pinned))
     }
 }

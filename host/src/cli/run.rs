@@ -7,9 +7,10 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use super::args::{Profile, RunArgs};
 use super::compose::Loaded;
-use crate::policy::Policy;
+use crate::policy::{Policy, SetBy};
 use crate::runtime::{
-    ComponentProvider, GuestExit, HostState, Limits, PinnedNames, Runner, StatsHandle, WasockCtx,
+    ComponentProvider, GuestExit, HostState, Limits, NotACommand, PinnedNames, Runner, StatsHandle,
+    WasockCtx,
 };
 
 /// The counters of the guest `wasock run` runs in this process, for
@@ -38,6 +39,7 @@ pub fn main(args: RunArgs) -> i32 {
             return 2;
         }
     };
+    let set_by = policy.set_by().clone();
     // One guest is one task: a single-threaded runtime runs it without
     // handing work between threads (which costs a wake-up per blocking
     // call); name lookups still go to tokio's blocking pool.
@@ -48,13 +50,35 @@ pub fn main(args: RunArgs) -> i32 {
     match result {
         Ok(GuestExit::Exited(code)) => code,
         Ok(exit) => {
-            eprintln!("error: {}", exit.describe());
+            eprintln!("error: {}", exit.describe_for(&set_by));
             exit.code()
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let how = e
+                .downcast_ref::<NotACommand>()
+                .map(|kind| how_to_run(*kind, &set_by))
+                .unwrap_or_default();
+            eprintln!("error: {e:#}{how}");
             1
         }
+    }
+}
+
+/// How a component that is not a command is run, where the user sets
+/// what wasock runs.
+fn how_to_run(kind: NotACommand, set_by: &SetBy) -> String {
+    match (kind, set_by) {
+        (NotACommand::Handler, SetBy::Flags) => "; serve it with `wasock serve`".into(),
+        (NotACommand::Handler, SetBy::Annotations(prefix)) => {
+            format!("; serve it: set the {prefix}mode annotation to serve")
+        }
+        (NotACommand::Provider, SetBy::Flags) => {
+            "; run an app on it with `wasock run --provider PROVIDER APP`".into()
+        }
+        (NotACommand::Provider, SetBy::Annotations(prefix)) => {
+            format!("; name it in the {prefix}provider annotation, with an app as the component")
+        }
+        _ => String::new(),
     }
 }
 

@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::units::{parse_duration, parse_size};
 use crate::net::sim::LinkConfig;
-use crate::policy::{Effect, Granting, Policy, Rule, RuleSource};
+use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
 use crate::runtime::Partition;
 
 /// A parsed scenario, components not yet loaded.
@@ -102,9 +102,15 @@ impl<'de> Deserialize<'de> for Dur {
         }
         let s = match Raw::deserialize(d)? {
             Raw::S(s) => s,
-            Raw::N(v) => {
+            Raw::N(toml::Value::Integer(0)) => return Ok(Dur(Duration::ZERO)),
+            Raw::N(v @ (toml::Value::Integer(_) | toml::Value::Float(_))) => {
                 return Err(serde::de::Error::custom(format!(
                     "a duration is a string with a unit, e.g. \"{v}ms\" or \"{v}s\", not {v}"
+                )));
+            }
+            Raw::N(v) => {
+                return Err(serde::de::Error::custom(format!(
+                    "a duration is a string with a unit, e.g. \"10ms\" or \"2s\", not {v}"
                 )));
             }
         };
@@ -339,10 +345,10 @@ pub fn parse_scenario(
                 column,
             }));
         }
-        policy.set_granting(Granting::List(format!(
-            "host {:?}'s allow list in {path}",
-            h.name.get_ref()
-        )));
+        policy.set_set_by(SetBy::Scenario {
+            host: h.name.get_ref().clone(),
+            path: path.to_string(),
+        });
         let policy = Arc::new(policy);
         let count = h.count.unwrap_or(1);
         if count == 0 {
@@ -373,9 +379,14 @@ pub fn parse_scenario(
                 })?;
             for a in &addrs {
                 if let Some(owner) = owners.insert(*a, name.clone()) {
+                    let whose = if owner == name {
+                        "listed twice".to_string()
+                    } else {
+                        format!("already host {owner:?}'s")
+                    };
                     return Err(err(
                         h.name.span().start,
-                        format!("host {name:?}, addrs: {a} is already host {owner:?}'s"),
+                        format!("host {name:?}, addrs: {a} is {whose}"),
                     ));
                 }
             }
@@ -425,6 +436,18 @@ pub fn parse_scenario(
             p.b.iter()
                 .map(|s| known(s, "partition.b"))
                 .collect::<Result<_, _>>()?;
+        if let Some(both) =
+            p.a.iter()
+                .find(|h| p.b.iter().any(|o| o.get_ref() == h.get_ref()))
+        {
+            return Err(err(
+                both.span().start,
+                format!(
+                    "partition: host {:?} is on both sides (a and b are the two sides of the cut)",
+                    both.get_ref()
+                ),
+            ));
+        }
         if let Some(heal) = &p.heal
             && heal.get_ref().0 <= p.start.0
         {
@@ -535,10 +558,10 @@ heal = "3s"
         assert_eq!(e.line, 5, "{e}");
         assert!(e.message.contains("partition.b"), "{e}");
         let e = parse(
-            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"a\"]\nstart = \"50ms\"\nheal = \"10ms\"\n",
+            "[[host]]\nname = \"a\"\n[[host]]\nname = \"b\"\n[[partition]]\na = [\"a\"]\nb = [\"b\"]\nstart = \"50ms\"\nheal = \"10ms\"\n",
         )
         .unwrap_err();
-        assert_eq!(e.line, 7, "{e}");
+        assert_eq!(e.line, 9, "{e}");
         assert!(
             e.message
                 .contains("partition.heal (10ms) must come after its start (50ms)"),
@@ -555,6 +578,14 @@ heal = "3s"
                 .contains("host \"c-2\", addrs: 10.0.0.2 is already host \"echo\"'s"),
             "{e}"
         );
+        let e =
+            parse("[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\", \"10.0.0.1\"]\n").unwrap_err();
+        assert!(e.message.contains("10.0.0.1 is listed twice"), "{e}");
+        let e = parse(
+            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"a\"]\nstart = \"1s\"\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("host \"a\" is on both sides"), "{e}");
         let e = parse("[default-link]\nlatency = 10\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("e.g. \"10ms\""), "{e}");

@@ -26,7 +26,8 @@ pub fn main(args: ServeArgs) -> i32 {
         .any(|r| r.effect == Effect::Allow && r.operation == Operation::TcpAccept)
     {
         eprintln!(
-            "warning: no --allow tcp-accept rule: every connection will be closed unseen; e.g. --allow 'tcp-accept=127.0.0.0/8:*'"
+            "warning: no tcp-accept grant: every connection will be closed unseen; {} (for peers on loopback)",
+            policy.set_by().grant("tcp-accept=127.0.0.0/8:*")
         );
     }
     match serve(args, policy, pinned) {
@@ -58,11 +59,16 @@ pub(super) fn load(
             .saturating_mul(components),
         limits.max_memory,
     );
-    let runner = super::runner_for(config, &limits).with_context(|| {
-        format!(
-            "cannot set up {max} instances at once (--max-concurrent {max}): each memory \
-             reserves 4 GiB of address space (not of RAM); lower --max-concurrent"
-        )
+    let runner = super::runner_for(config, &limits).map_err(|e| {
+        // wasmtime's pool reserves address space for every instance at once.
+        if format!("{e:#}").contains("memory pool") {
+            e.context(format!(
+                "cannot set up {max} instances at once (max-concurrent): each memory \
+                 reserves 4 GiB of address space (not of RAM); allow fewer at once"
+            ))
+        } else {
+            e
+        }
     })?;
     let component = super::compose::load(&runner, &args.component, &args.providers.providers)?;
     super::report_cache(&args.component);

@@ -78,7 +78,8 @@ const WASM_PAGE: u64 = 64 << 10;
 pub fn parse_memory_size(s: &str) -> Result<u64, String> {
     let n = parse_positive_size(s)?;
     if n < WASM_PAGE {
-        let unit = if s.trim().chars().all(|c| c.is_ascii_digit()) {
+        // A bare number small enough to be meant as MiB.
+        let unit = if s.trim().chars().all(|c| c.is_ascii_digit()) && n <= 4096 {
             format!(
                 "; a number without a unit is bytes: did you mean {}MiB?",
                 s.trim()

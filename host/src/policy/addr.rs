@@ -61,6 +61,7 @@ fn is_numeric_label(label: &str) -> bool {
 
 /// Why a string is not a valid host name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NameError {
     /// The name is empty.
     Empty,

@@ -4,9 +4,9 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use super::granting::Granting;
 use super::operation::Operation;
 use super::rule::Rule;
+use super::set_by::SetBy;
 
 /// What a decision was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,17 +98,18 @@ impl Decision {
     /// For a denial, what the user can do about it: the `--allow` rule that
     /// would grant exactly this, or the refusal to remove.
     pub fn remedy(&self) -> Option<String> {
-        self.remedy_by(&Granting::Flags)
+        self.remedy_by(&SetBy::Flags)
     }
 
-    /// [`Decision::remedy`] for a policy whose grants come from `granting`.
-    pub fn remedy_by(&self, granting: &Granting) -> Option<String> {
+    /// [`Decision::remedy`] for a policy whose grants are set as `set_by`
+    /// says.
+    pub fn remedy_by(&self, set_by: &SetBy) -> Option<String> {
         match &self.reason {
             Reason::Granted(_) | Reason::Literal => None,
             Reason::Refused(rule) => Some(format!("remove or narrow {rule}")),
             Reason::NoGrant => {
                 let mut remedy =
-                    granting.advice(&format!("{}={}", self.operation, self.suggested_target()));
+                    set_by.grant(&format!("{}={}", self.operation, self.suggested_target()));
                 // A datagram sent to a port the system hands out for
                 // outgoing sockets is most likely an answer to a client:
                 // the next client will have another.
@@ -169,12 +170,13 @@ fn host_of(addr: SocketAddr) -> String {
 }
 
 impl Decision {
-    /// The decision in one line, its remedy for a policy whose grants come
-    /// from `granting` (as [`Decision`]'s `Display`, which assumes flags).
-    pub fn shown_by<'a>(&'a self, granting: &'a Granting) -> impl fmt::Display + 'a {
+    /// The decision in one line, its remedy for a policy whose grants are
+    /// set as `set_by` says (as [`Decision`]'s `Display`, which assumes
+    /// flags).
+    pub fn shown_by<'a>(&'a self, set_by: &'a SetBy) -> impl fmt::Display + 'a {
         Shown {
             decision: self,
-            granting,
+            set_by,
         }
     }
 }
@@ -184,14 +186,14 @@ impl fmt::Display for Decision {
     /// decided, e.g. `denied tcp-bind 0.0.0.0:80: no rule grants it; to
     /// permit it, run with --allow tcp-bind=0.0.0.0:80`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.shown_by(&Granting::Flags).fmt(f)
+        self.shown_by(&SetBy::Flags).fmt(f)
     }
 }
 
-/// A decision shown with the remedy its policy's [`Granting`] calls for.
+/// A decision shown with the remedy its policy's [`SetBy`] calls for.
 struct Shown<'a> {
     decision: &'a Decision,
-    granting: &'a Granting,
+    set_by: &'a SetBy,
 }
 
 impl fmt::Display for Shown<'_> {
@@ -219,7 +221,7 @@ impl fmt::Display for Shown<'_> {
                 Ok(())
             }
         }?;
-        if let Some(remedy) = this.remedy_by(self.granting) {
+        if let Some(remedy) = this.remedy_by(self.set_by) {
             write!(f, "; {remedy}")?;
         }
         Ok(())

@@ -197,12 +197,11 @@ pub fn parse_policy_file(path: &str, text: &str) -> Result<PolicyFile, PolicyFil
 /// assert!(pin_refused("127.0.0.1", &e).ends_with("needs no pin"));
 /// ```
 pub fn pin_refused(name: &str, e: &super::NameError) -> String {
+    let literal = super::ip_literal(name).is_some();
     let why = match e {
-        super::NameError::IpAddress => {
-            "it is an IP address, not a name: a lookup of an address is answered with \
+        _ if literal => "it is an IP address, not a name: a lookup of an address is answered with \
              the address itself, so it needs no pin"
-                .to_string()
-        }
+            .to_string(),
         e => e.to_string(),
     };
     format!("`{name}` cannot be pinned: {why}")

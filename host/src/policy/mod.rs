@@ -29,10 +29,10 @@ mod addr;
 mod decision;
 mod error;
 mod file;
-mod granting;
 mod operation;
 mod pattern;
 mod rule;
+mod set_by;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,10 +41,10 @@ pub use addr::{NameError, canonical_ip, ip_literal, is_numeric_ipv4_spelling, no
 pub use decision::{Decision, Reason, Subject};
 pub use error::RuleError;
 pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file, pin_refused};
-pub use granting::Granting;
 pub use operation::{Operation, UnknownOperation};
 pub use pattern::{HostPattern, PortRange, ScopeMatch};
 pub use rule::{Effect, Rule, RuleSource};
+pub use set_by::SetBy;
 
 /// A set of rules. Empty, it denies everything.
 ///
@@ -54,7 +54,7 @@ pub use rule::{Effect, Rule, RuleSource};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     rules: Vec<Arc<Rule>>,
-    granting: Granting,
+    set_by: SetBy,
 }
 
 impl Policy {
@@ -73,15 +73,16 @@ impl Policy {
         &self.rules
     }
 
-    /// Where this policy's grants come from: what a denial tells the user
-    /// to change ([`Granting::Flags`] unless set).
-    pub fn granting(&self) -> &Granting {
-        &self.granting
+    /// Where the user sets this policy's grants (and the limits of the
+    /// instances it governs): what a denial, or a limit that stopped a
+    /// guest, tells them to change ([`SetBy::Code`] unless set).
+    pub fn set_by(&self) -> &SetBy {
+        &self.set_by
     }
 
-    /// Say where this policy's grants come from.
-    pub fn set_granting(&mut self, granting: Granting) {
-        self.granting = granting;
+    /// Say where the user sets this policy's grants and limits.
+    pub fn set_set_by(&mut self, set_by: SetBy) {
+        self.set_by = set_by;
     }
 
     /// Add a parsed rule.
@@ -220,10 +221,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// The policy. Its denials advise granting in code
-    /// ([`Granting::Code`]); set another with [`Policy::set_granting`].
-    pub fn build(mut self) -> Policy {
-        self.policy.granting = Granting::Code;
+    /// The policy. Its denials advise granting in code ([`SetBy::Code`]);
+    /// say otherwise with [`Policy::set_set_by`].
+    pub fn build(self) -> Policy {
         self.policy
     }
 }

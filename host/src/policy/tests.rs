@@ -297,25 +297,33 @@ fn a_rule_without_its_equals_sign_is_pointed_at_where_it_belongs() {
 #[test]
 fn a_denial_advises_granting_where_the_policy_is_kept() {
     let mut p = policy(&[], &[]);
-    assert_eq!(p.granting(), &Granting::Code);
+    assert_eq!(p.set_by(), &SetBy::Code);
     let target = "10.0.0.1:7".parse().unwrap();
     let d = p.check_address(Operation::UdpSend, target, &[]);
     assert!(
-        d.shown_by(p.granting())
+        d.shown_by(p.set_by())
             .to_string()
-            .ends_with("; to permit it, grant udp-send=10.0.0.1:7 (PolicyBuilder::allow)"),
+            .ends_with("; to permit it, add the grant udp-send=10.0.0.1:7 to the policy"),
         "{}",
-        d.shown_by(p.granting())
+        d.shown_by(p.set_by())
     );
-    p.set_granting(Granting::List("host \"a\"'s allow list in s.toml".into()));
+    p.set_set_by(SetBy::Scenario {
+        host: "a".into(),
+        path: "s.toml".into(),
+    });
     assert_eq!(
-        d.remedy_by(p.granting()).unwrap(),
+        d.remedy_by(p.set_by()).unwrap(),
         "to permit it, add \"udp-send=10.0.0.1:7\" to host \"a\"'s allow list in s.toml"
+    );
+    p.set_set_by(SetBy::Annotations("wasock.dev/".into()));
+    assert_eq!(
+        d.remedy_by(p.set_by()).unwrap(),
+        "to permit it, add udp-send=10.0.0.1:7 to the wasock.dev/allow annotation"
     );
     // The plain form speaks of flags, as `wasock policy explain` does.
     assert!(
         d.to_string()
             .ends_with("run with --allow udp-send=10.0.0.1:7")
     );
-    assert_eq!(Policy::deny_all().granting(), &Granting::Flags);
+    assert_eq!(Policy::deny_all().set_by(), &SetBy::Code);
 }

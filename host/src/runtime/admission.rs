@@ -83,7 +83,7 @@ impl Gate {
             Target::Name(name) | Target::Named { name, .. } => (Denied::name(name), name),
         };
         if self.may_log(decision.operation, what, shown) {
-            let decision = decision.shown_by(self.policy.granting());
+            let decision = decision.shown_by(self.policy.set_by());
             tracing::warn!(target: "wasock::policy", instance = %self.subject, "{decision}{then}");
         }
     }

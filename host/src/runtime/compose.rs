@@ -89,15 +89,14 @@ pub enum ComposeError {
         reason: String,
     },
     /// A file could not be read.
-    #[error("cannot read the {what} {path}: {error}")]
+    #[error("cannot read the {what} {path}")]
     Read {
         /// `component` or `provider`.
         what: &'static str,
         /// The file.
         path: String,
-        /// Why (in the message, so not also a `source` that a chain would
-        /// print twice).
-        error: std::io::Error,
+        /// Why (the error's source: a chain prints it once).
+        source: std::io::Error,
     },
     /// Encoding the composition failed.
     #[error("cannot compose {app} with provider {provider}: {reason}")]
@@ -157,10 +156,10 @@ pub fn compose(app: Named<'_>, providers: &[Named<'_>]) -> Result<Vec<u8>, Compo
 /// ```
 pub fn compose_files<P: AsRef<Path>>(app: &Path, providers: &[P]) -> Result<Vec<u8>, ComposeError> {
     let read = |path: &Path, what: &'static str| {
-        std::fs::read(path).map_err(|error| ComposeError::Read {
+        std::fs::read(path).map_err(|source| ComposeError::Read {
             what,
             path: path.display().to_string(),
-            error,
+            source,
         })
     };
     let app_bytes = read(app, "component")?;

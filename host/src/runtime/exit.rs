@@ -2,15 +2,7 @@
 
 use std::time::Duration;
 
-/// Where the limits that can stop a guest were set: what the description
-/// of its end asks the user to raise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitsSetBy {
-    /// wasock's command-line flags (`--timeout`, `--fuel`, `--max-memory`).
-    Flags,
-    /// A simulation scenario's host keys (`timeout`, `fuel`).
-    Scenario,
-}
+use crate::policy::SetBy;
 
 /// How a guest program (or connection handler) ended.
 #[derive(Debug)]
@@ -46,16 +38,13 @@ impl GuestExit {
     /// A sentence for the user: which limit ended the guest (and the flag
     /// that raises it), or the trap.
     pub fn describe(&self) -> String {
-        self.describe_for(LimitsSetBy::Flags)
+        self.describe_for(&SetBy::Flags)
     }
 
-    /// [`GuestExit::describe`] for a guest whose limits were set as `by`
-    /// says: the advice names what the user can change there.
-    pub fn describe_for(&self, by: LimitsSetBy) -> String {
-        let raise = |flag: &str, key: &str| match by {
-            LimitsSetBy::Flags => format!("raise it with {flag}"),
-            LimitsSetBy::Scenario => format!("raise the host's `{key}` in the scenario"),
-        };
+    /// [`GuestExit::describe`] for a guest whose limits are set as `set_by`
+    /// says (its policy's [`Policy::set_by`](crate::policy::Policy::set_by)):
+    /// the advice names what the user can change there.
+    pub fn describe_for(&self, set_by: &SetBy) -> String {
         match self {
             GuestExit::Exited(c) => format!("the guest exited with status {c}"),
             GuestExit::HandlerFailed(code) => {
@@ -67,26 +56,20 @@ impl GuestExit {
             GuestExit::TimedOut(t) => format!(
                 "the guest ran longer than its time limit ({:?}) and was stopped; {}",
                 t,
-                raise("--timeout", "timeout")
+                set_by.raise("timeout")
             ),
             GuestExit::Trapped(e) => {
                 if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
                     return format!(
                         "the guest used up its fuel and was stopped; {}",
-                        raise("--fuel", "fuel")
+                        set_by.raise("fuel")
                     );
                 }
                 let chain = format!("{e:?}");
                 if chain.contains("forcing a memory growth failure to be a trap")
                     || chain.contains("forcing trap when growing memory")
                 {
-                    let advice = match by {
-                        LimitsSetBy::Flags => "raise it with --max-memory".to_string(),
-                        LimitsSetBy::Scenario => format!(
-                            "a simulated guest has the default limit ({} MiB)",
-                            crate::runtime::Limits::default().max_memory >> 20
-                        ),
-                    };
+                    let advice = set_by.raise("max-memory");
                     return format!(
                         "the guest exceeded its memory limit and was stopped; {advice}\n{chain}"
                     );
@@ -99,24 +82,34 @@ impl GuestExit {
 
 #[cfg(test)]
 mod tests {
-    use super::{GuestExit, LimitsSetBy};
+    use super::GuestExit;
+    use crate::policy::SetBy;
     use std::time::Duration;
 
     #[test]
     fn a_limit_is_raised_where_it_was_set() {
+        let scenario = SetBy::Scenario {
+            host: "a".into(),
+            path: "s.toml".into(),
+        };
         let timed_out = GuestExit::TimedOut(Duration::from_secs(2));
         assert!(timed_out.describe().ends_with("raise it with --timeout"));
         assert!(
             timed_out
-                .describe_for(LimitsSetBy::Scenario)
-                .ends_with("raise the host's `timeout` in the scenario")
+                .describe_for(&scenario)
+                .ends_with("raise host \"a\"'s `timeout` in s.toml")
         );
         let out_of_fuel = GuestExit::Trapped(wasmtime::Trap::OutOfFuel.into());
         assert!(out_of_fuel.describe().ends_with("raise it with --fuel"));
         assert!(
             out_of_fuel
-                .describe_for(LimitsSetBy::Scenario)
-                .ends_with("raise the host's `fuel` in the scenario")
+                .describe_for(&SetBy::Annotations("wasock.dev/".into()))
+                .ends_with("raise it with the wasock.dev/fuel annotation")
+        );
+        assert!(
+            out_of_fuel
+                .describe_for(&SetBy::Code)
+                .ends_with("raise it in the instance's Limits (fuel)")
         );
     }
 }

@@ -41,13 +41,13 @@ pub use ctx::{
     InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
 };
 pub use error::{SocketError, SocketResult};
-pub use exit::{GuestExit, LimitsSetBy};
+pub use exit::GuestExit;
 pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use memory::MemoryLimit;
 pub use names::NameTable;
 pub use poll_set::PollSet;
-pub use runner::{EPOCH_TICK, Prepared, Runner};
+pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
     DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript, What,

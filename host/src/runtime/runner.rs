@@ -132,18 +132,36 @@ fn component_handles(limits: &crate::runtime::Limits, layers: usize) -> usize {
         .min(MAX_HANDLES)
 }
 
-/// Why `component` cannot be run as a command, in words that point a
-/// connection handler or a provider to the way it is run.
-fn not_a_command(component: &Component) -> &'static str {
-    let exports = |name| component.get_export_index(None, name).is_some();
-    if exports(super::handler::HANDLER) {
-        "the component is a connection handler, not a command (it exports \
-         wasock:sockets/handler, not wasi:cli/run): serve it with `wasock serve`"
-    } else if exports(PROVIDER_EXPORT) {
-        "the component is a provider, not a command (it exports wasock:sockets/socket, \
-         not wasi:cli/run): run an app on it with `wasock run --provider PROVIDER APP`"
-    } else {
-        "the component is not a command (it must export wasi:cli/run)"
+/// Why a component cannot be run as a command: what it is instead, so
+/// that the program that loaded it can say how such a component is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotACommand {
+    /// A connection handler (it exports `wasock:sockets/handler`).
+    #[error(
+        "the component is a connection handler, not a command (it exports wasock:sockets/handler, not wasi:cli/run)"
+    )]
+    Handler,
+    /// A provider (it exports `wasock:sockets/socket`).
+    #[error(
+        "the component is a provider, not a command (it exports wasock:sockets/socket, not wasi:cli/run)"
+    )]
+    Provider,
+    /// Anything else without `wasi:cli/run`.
+    #[error("the component is not a command (it must export wasi:cli/run)")]
+    Other,
+}
+
+impl NotACommand {
+    /// What `component` is, given that it is not a command.
+    fn of(component: &Component) -> NotACommand {
+        let exports = |name| component.get_export_index(None, name).is_some();
+        if exports(super::handler::HANDLER) {
+            NotACommand::Handler
+        } else if exports(PROVIDER_EXPORT) {
+            NotACommand::Provider
+        } else {
+            NotACommand::Other
+        }
     }
 }
 
@@ -327,7 +345,7 @@ impl Runner {
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component imports something wasock does not provide")?;
-        let not_a_command = not_a_command(component);
+        let not_a_command = NotACommand::of(component);
         // On the WASI 0.3 engine, the 0.3 export if there is one; a
         // component that needs the async features but exports only the 0.2
         // `run` (a std `main` with an async runtime inside) runs that.
@@ -338,11 +356,12 @@ impl Runner {
             return Ok(Prepared(Command::P3(command), layers(component)));
         }
         Ok(Prepared(
-            Command::P2(
-                CommandPre::new(pre)
-                    .map_err(anyhow::Error::from)
-                    .context(not_a_command)?,
-            ),
+            Command::P2(CommandPre::new(pre).map_err(|e| match not_a_command {
+                // What wasmtime missed (a `run` of another version?)
+                // helps only when the component is no other kind.
+                NotACommand::Other => anyhow::Error::from(e).context(not_a_command),
+                kind => anyhow::Error::new(kind),
+            })?),
             layers(component),
         ))
     }

@@ -282,7 +282,7 @@ impl Server {
             other => {
                 self.stats.served.fetch_add(1, Ordering::Relaxed);
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "wasock::serve", instance = %id, peer = %peer, "{}", other.describe());
+                tracing::warn!(target: "wasock::serve", instance = %id, peer = %peer, "{}", other.describe_for(self.policy.set_by()));
             }
         }
     }

@@ -329,11 +329,13 @@ fn run_points_a_handler_to_serve_and_a_provider_to_its_flag() {
     for (component, says) in [
         (
             wasock_test_programs::ASYNC_ECHO_HANDLER,
-            "is a connection handler, not a command",
+            "is a connection handler, not a command (it exports wasock:sockets/handler, not \
+             wasi:cli/run); serve it with `wasock serve`",
         ),
         (
             wasock_test_programs::PROVIDER_TAP,
-            "is a provider, not a command",
+            "is a provider, not a command (it exports wasock:sockets/socket, not wasi:cli/run); \
+             run an app on it with `wasock run --provider PROVIDER APP`",
         ),
     ] {
         let (code, _, stderr) = run(&["run", component]);

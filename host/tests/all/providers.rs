@@ -270,6 +270,9 @@ fn a_provider_that_is_not_one_is_named_with_what_it_lacks() {
         assert!(err.contains(expected.as_str()), "{expected}\n{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // The system's reason for a file it cannot read is said once.
+    let (_, err) = run_err(&["run", "--provider", missing, TCP_ECHO_CLIENT, "x", "1"]);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     // The same errors from `wasock compose`, which writes nothing then.
     let out = dir.join("never.wasm");
     let compose = |provider: &str, app: &str| {

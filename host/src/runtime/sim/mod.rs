@@ -50,13 +50,13 @@ use self::output::{LineSink, Stream};
 use self::transcript::Recorder;
 use super::clock::{Clock, until};
 use super::ctx::WasockCtx;
-use super::exit::{GuestExit, LimitsSetBy};
+use super::exit::GuestExit;
 use super::limits::Limits;
 use super::runner::Runner;
 use super::state::HostState;
 use crate::net::BoxFuture;
 use crate::net::sim::{HostId, LinkConfig, Network, SimClock, SimNet};
-use crate::policy::Policy;
+use crate::policy::{Policy, SetBy};
 use tracing::Instrument as _;
 
 /// The calendar time a simulation starts at, unless told otherwise:
@@ -206,6 +206,9 @@ pub struct SimRun {
     /// Events the simulated network handled (every datagram and segment
     /// delivered, every timer): the work behind the transcript.
     pub events_processed: u64,
+    /// Where each guest's limits are set (its policy's), in the order of
+    /// `outcomes`: what the account of a limit asks the user to change.
+    set_by: Vec<SetBy>,
 }
 
 impl SimRun {
@@ -221,29 +224,26 @@ impl SimRun {
     /// one still running at the deadline (which is most often waiting for
     /// the one that ended), then in the order hosts were added.
     pub fn first_failure(&self) -> Option<(&str, String)> {
-        let ended = self
-            .outcomes
-            .iter()
-            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Ended(_)));
-        let running = self
-            .outcomes
-            .iter()
-            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Running));
-        ended.chain(running).find_map(|(host, outcome, daemon)| {
-            let why = match outcome {
-                Outcome::Ended(GuestExit::Exited(0)) => return None,
-                Outcome::Ended(exit) if *daemon => {
-                    format!(
-                        "{} (a daemon, which should run until stopped)",
-                        exit.describe_for(LimitsSetBy::Scenario)
-                    )
-                }
-                Outcome::Ended(exit) => exit.describe_for(LimitsSetBy::Scenario),
-                Outcome::Running if *daemon => return None,
-                Outcome::Running => "still running at the deadline".to_string(),
-            };
-            Some((host.as_str(), why))
-        })
+        let all = || self.outcomes.iter().zip(&self.set_by);
+        let ended = all().filter(|((_, outcome, _), _)| matches!(outcome, Outcome::Ended(_)));
+        let running = all().filter(|((_, outcome, _), _)| matches!(outcome, Outcome::Running));
+        ended
+            .chain(running)
+            .find_map(|((host, outcome, daemon), set_by)| {
+                let why = match outcome {
+                    Outcome::Ended(GuestExit::Exited(0)) => return None,
+                    Outcome::Ended(exit) if *daemon => {
+                        format!(
+                            "{} (a daemon, which should run until stopped)",
+                            exit.describe_for(set_by)
+                        )
+                    }
+                    Outcome::Ended(exit) => exit.describe_for(set_by),
+                    Outcome::Running if *daemon => return None,
+                    Outcome::Running => "still running at the deadline".to_string(),
+                };
+                Some((host.as_str(), why))
+            })
     }
 }
 
@@ -415,12 +415,10 @@ fn joined(r: Result<GuestExit, tokio::task::JoinError>) -> GuestExit {
 }
 
 /// How a guest ended, on one line.
-fn ending(exit: &GuestExit) -> String {
+fn ending(exit: &GuestExit, set_by: &SetBy) -> String {
     match exit {
         GuestExit::Exited(code) => format!("exit {code}"),
-        other => other
-            .describe_for(LimitsSetBy::Scenario)
-            .replace('\n', " / "),
+        other => other.describe_for(set_by).replace('\n', " / "),
     }
 }
 
@@ -456,7 +454,9 @@ async fn run_all(
     let recorder = Recorder::new(net.clone());
     let origin = clock.now();
     let mut tasks = Vec::new();
+    let mut set_by = Vec::new();
     for (name, id, guest, pre) in prepared {
+        set_by.push(guest.policy.set_by().clone());
         let net = net.clone();
         let clock = clock.clone();
         let recorder = recorder.clone();
@@ -495,7 +495,7 @@ async fn run_all(
                 .await;
             stdout.finish();
             stderr.finish();
-            recorder.record(&name, What::Ended(ending(&exit)));
+            recorder.record(&name, What::Ended(ending(&exit, guest.policy.set_by())));
             exit
         });
         tasks.push((host, daemon, Some(task)));
@@ -542,5 +542,6 @@ async fn run_all(
         virtual_elapsed,
         wall_elapsed: Duration::ZERO,
         events_processed: net.processed_events(),
+        set_by,
     }
 }

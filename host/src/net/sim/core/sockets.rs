@@ -292,7 +292,8 @@ impl Network {
     ///
     /// Errors (stream): `NotConnected`, `WouldBlock` (also while
     /// connecting), `ShutDown` (send direction shut down),
-    /// `ConnectionReset` (also after a reset was reported), `TimedOut`. Errors (datagram):
+    /// `ConnectionReset` (also once a reset or a timeout was reported, as
+    /// Linux's EPIPE), `TimedOut`. Errors (datagram):
     /// `DestinationAddressRequired`, `MessageSize`, `ShutDown`, a pending
     /// `ConnectionRefused`.
     pub fn send(&mut self, s: SockId, data: &[u8]) -> Result<usize, ErrorCode> {

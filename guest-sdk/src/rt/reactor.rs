@@ -252,6 +252,20 @@ impl Drop for Registration {
     }
 }
 
+/// Forget every waiter of `socket`, which is about to close. Futures that
+/// were leaked (`mem::forget`, never dropped) keep their registrations;
+/// without this, a turn could name the closed handle to the host (a trap)
+/// or one the host has given to another socket since. Every async socket
+/// calls it when dropped, before its socket closes.
+pub(crate) fn forget(socket: &Socket) {
+    let handle = socket.handle();
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        t.take(handle, |_| true, None, drop);
+        t.failed.retain(|(h, _), _| *h != handle);
+    });
+}
+
 /// Run `op` until it does not say `would-block`, waiting for `interest` on
 /// `socket` between tries.
 pub(crate) async fn retry<T>(
@@ -438,10 +452,11 @@ fn arm(
     changed: &[(u32, Readiness)],
     timeout: Option<u64>,
 ) -> Result<Vec<PollEvent>, ErrorCode> {
-    // SAFETY: each handle belongs to a socket that a live waiting future
-    // borrows (a future unregisters when dropped), so the handle is valid
-    // for this call; `ManuallyDrop` keeps these borrowed copies from
-    // closing it.
+    // SAFETY: each handle has a waiter, so its socket is open: a waiter
+    // leaves the table when its future is dropped, and every waiter of a
+    // socket leaves when the socket is dropped ([`forget`], before it
+    // closes), even if its future was leaked. `ManuallyDrop` keeps these
+    // borrowed copies from closing it.
     let sockets: Vec<ManuallyDrop<Socket>> = changed
         .iter()
         .map(|(h, _)| ManuallyDrop::new(unsafe { Socket::from_handle(*h) }))

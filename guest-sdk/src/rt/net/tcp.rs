@@ -14,7 +14,7 @@ use crate::addr::{family_of, from_std};
 use crate::bindings::wasock::sockets::types::{ErrorCode, Readiness, SocketType};
 use crate::error::io as to_io;
 use crate::net::{self as blocking, AsSocket};
-use crate::rt::reactor::{Registration, retry};
+use crate::rt::reactor::{self, Registration, retry};
 
 /// An async TCP listener.
 ///
@@ -164,6 +164,12 @@ impl Incoming<'_> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         poll_accept_with(self.listener, &mut self.reg, cx)
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        reactor::forget(self.inner.as_socket());
     }
 }
 
@@ -532,6 +538,12 @@ const SURELY_UNCAPPED: usize = 64 * 1024;
 struct Conn {
     stream: blocking::TcpStream,
     drained: Cell<bool>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        reactor::forget(self.stream.as_socket());
+    }
 }
 
 impl Deref for Conn {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use super::lookup::{ToSocketAddrs, each_addr};
 use crate::bindings::wasock::sockets::types::Readiness;
 use crate::net::{self as blocking, AsSocket, RecvMeta};
-use crate::rt::reactor::retry;
+use crate::rt::reactor::{self, retry};
 
 /// An async UDP socket.
 ///
@@ -22,6 +22,12 @@ use crate::rt::reactor::retry;
 #[derive(Debug)]
 pub struct UdpSocket {
     inner: blocking::UdpSocket,
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        reactor::forget(self.inner.as_socket());
+    }
 }
 
 impl UdpSocket {

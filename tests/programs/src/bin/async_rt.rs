@@ -39,6 +39,7 @@ fn main() {
         a_refusal_ends_a_waiting_recv().await;
         a_read_after_a_short_one_finds_what_came_meanwhile().await;
         timer_edges().await;
+        a_leaked_wait_is_forgotten_with_its_socket().await;
         check_eq("no registration left", rt::waiting(), 0);
     });
     check_eq("no task left after block_on", rt::tasks(), 0);
@@ -387,4 +388,32 @@ async fn more_waits_than_the_host_allows(limit: usize) {
         w.abort();
     }
     check_eq("no registration left", rt::waiting(), 0);
+}
+
+/// A waiting future that is leaked (never dropped) leaves its registration
+/// behind until its socket is dropped, which forgets it: the next turn
+/// does not name the closed handle to the host (which would trap).
+async fn a_leaked_wait_is_forgotten_with_its_socket() {
+    let u = must("bind", UdpSocket::bind("127.0.0.1:0").await);
+    let mut buf = [0u8; 8];
+    let mut waiting = Box::pin(u.recv_from(&mut buf));
+    std::future::poll_fn(|cx| {
+        let _ = waiting.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    check_eq("the wait is registered", rt::waiting(), 1);
+    std::mem::forget(waiting);
+    drop(u);
+    check_eq("the socket's drop forgot it", rt::waiting(), 0);
+    // A turn with a socket open again (most likely on the closed one's
+    // handle) waits on that one only.
+    let v = must("bind again", UdpSocket::bind("127.0.0.1:0").await);
+    let mut buf = [0u8; 8];
+    check(
+        "a turn after the leak",
+        timeout(Duration::from_millis(20), v.recv_from(&mut buf))
+            .await
+            .is_err(),
+    );
 }

@@ -286,6 +286,73 @@ impl UdpSocket {
         get_u8(&self.sock, OptionName::MulticastHopLimit).map(u32::from)
     }
 
+    /// std's name for [`UdpSocket::set_multicast_loop`] on an IPv4 socket
+    /// (the option is the socket's, of its own family).
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_multicast_loop_v4(false)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        self.set_multicast_loop(on)
+    }
+
+    /// std's name for [`UdpSocket::multicast_loop`] on an IPv4 socket.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let on = s.multicast_loop_v4()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.multicast_loop()
+    }
+
+    /// std's name for [`UdpSocket::set_multicast_loop`] on an IPv6 socket.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("[::1]:0")?;
+    /// s.set_multicast_loop_v6(false)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.set_multicast_loop(on)
+    }
+
+    /// std's name for [`UdpSocket::multicast_loop`] on an IPv6 socket.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("[::1]:0")?;
+    /// let on = s.multicast_loop_v6()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.multicast_loop()
+    }
+
+    /// std's name for [`UdpSocket::set_multicast_ttl`] on an IPv4 socket.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// s.set_multicast_ttl_v4(4)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        self.set_multicast_ttl(ttl)
+    }
+
+    /// std's name for [`UdpSocket::multicast_ttl`] on an IPv4 socket.
+    ///
+    /// ```no_run
+    /// let s = wasock::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let ttl = s.multicast_ttl_v4()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.multicast_ttl()
+    }
+
     /// Join a multicast group on the interface with this index (0: the
     /// system's choice).
     ///

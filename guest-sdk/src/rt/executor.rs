@@ -147,8 +147,10 @@ struct JoinState<T> {
 }
 
 /// A spawned task's result: await it (once: after giving the value it
-/// stays pending). Dropping it lets the task run on, detached;
-/// [`JoinHandle::abort`] stops it.
+/// stays pending). Dropping it lets the task run on, detached, as tokio's
+/// does (not as async-task's, whose drop cancels); [`JoinHandle::abort`]
+/// stops it. A task that panics ends the whole instance (a WebAssembly
+/// panic aborts): there is no `JoinError`.
 pub struct JoinHandle<T> {
     state: Rc<RefCell<JoinState<T>>>,
     id: usize,

@@ -119,6 +119,8 @@ impl TcpListener {
     }
 
     /// The blocking listener underneath (non-blocking mode), for options.
+    /// Leave it non-blocking and without timeouts: a blocking call on it
+    /// would stop every task of the runtime, not only this one.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
@@ -454,6 +456,8 @@ impl TcpStream {
     }
 
     /// The blocking stream underneath (non-blocking mode), for options.
+    /// Leave it non-blocking and without timeouts: a blocking call on it
+    /// would stop every task of the runtime, not only this one.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {

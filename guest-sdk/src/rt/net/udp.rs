@@ -217,6 +217,8 @@ impl UdpSocket {
     }
 
     /// The blocking socket underneath (non-blocking mode), for options.
+    /// Leave it non-blocking and without timeouts: a blocking call on it
+    /// would stop every task of the runtime, not only this one.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {

@@ -36,7 +36,7 @@ struct SetEntry<S> {
 }
 
 /// The representation of an exported lookup, holding its place among the
-/// [`MAX_LOOKUPS_ALIVE`].
+/// 64 lookups alive at once (`MAX_LOOKUPS_ALIVE`).
 pub struct LookupRep<S>(Lookup, AliveLookup, PhantomData<S>);
 
 /// Lookups a provider keeps alive at once, answered or not, as wasock's

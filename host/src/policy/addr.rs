@@ -97,7 +97,9 @@ impl std::fmt::Display for NameError {
                 "a numeric IPv4 spelling is not a name; an address is written as four \
                  numbers from 0 to 255 separated by dots",
             ),
-            NameError::IpAddress => f.write_str("it is an IP address, not a name"),
+            NameError::IpAddress => f.write_str(
+                "it is an IP address, not a name (an address is written without a trailing dot)",
+            ),
             NameError::NotIdna => f.write_str(
                 "the name has characters IDNA cannot convert to an ASCII name; \
                  write it in its `xn--` form",

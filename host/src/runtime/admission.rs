@@ -100,7 +100,7 @@ impl Gate {
                 target: "wasock::policy",
                 instance = %self.subject,
                 name = %shown,
-                "refused to resolve a numeric IPv4 spelling as a name; use the dotted-quad address"
+                "refused to resolve a numeric IPv4 spelling as a name; use the address as four numbers from 0 to 255 separated by dots, without a trailing dot"
             );
         }
     }

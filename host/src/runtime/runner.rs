@@ -69,7 +69,7 @@ struct Engines {
 
 /// A component linked once, ready to start instances of: a WASI 0.2
 /// command (wasock's interface, `wasi:sockets@0.2`), or a WASI 0.3 one;
-/// with the provider layers composed into it ([`layers`]).
+/// with the provider layers composed into it.
 #[derive(Clone)]
 pub struct Prepared(Command, usize);
 
@@ -394,7 +394,7 @@ impl Runner {
     }
 
     /// [`Runner::store`] for an instance of `component`, with room in its
-    /// handle cap for the provider layers composed into it ([`layers`]).
+    /// handle cap for the provider layers composed into it.
     pub fn store_for(
         &self,
         component: &Component,

@@ -303,7 +303,8 @@ pub struct LimitArgs {
     pub max_buffer: Option<u64>,
     /// Linear memory the instance may have, all its memories together
     /// [default: 256MiB]; growing past it stops the guest. E.g.
-    /// `--max-memory 64MiB` (a number without a unit is bytes).
+    /// `--max-memory 64MiB` (a number without a unit is bytes; a 32-bit
+    /// memory never passes 4GiB, so more is no limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
     pub max_memory: Option<u64>,
     /// Most WASI 0.3 socket calls that may wait at once [default: 1024];

@@ -209,6 +209,9 @@ pub struct SimRun {
     /// Where each guest's limits are set (its policy's), in the order of
     /// `outcomes`: what the account of a limit asks the user to change.
     set_by: Vec<SetBy>,
+    /// When each guest that ended did, in virtual time since the start,
+    /// in the order of `outcomes`.
+    ended_at: Vec<Option<Duration>>,
 }
 
 impl SimRun {
@@ -220,30 +223,30 @@ impl SimRun {
 
     /// The guest whose failure to report: one that is not a daemon and did
     /// not exit with 0 by the deadline, or a daemon that ended with anything
-    /// but 0; and what became of it. A guest that ended badly comes before
-    /// one still running at the deadline (which is most often waiting for
-    /// the one that ended), then in the order hosts were added.
+    /// but 0; and what became of it. The failure that came first in virtual
+    /// time is named (the others most often follow from it; a guest still
+    /// running at the deadline comes last), then the host added first.
     pub fn first_failure(&self) -> Option<(&str, String)> {
-        let all = || self.outcomes.iter().zip(&self.set_by);
-        let ended = all().filter(|((_, outcome, _), _)| matches!(outcome, Outcome::Ended(_)));
-        let running = all().filter(|((_, outcome, _), _)| matches!(outcome, Outcome::Running));
-        ended
-            .chain(running)
-            .find_map(|((host, outcome, daemon), set_by)| {
-                let why = match outcome {
-                    Outcome::Ended(GuestExit::Exited(0)) => return None,
-                    Outcome::Ended(exit) if *daemon => {
-                        format!(
-                            "{} (a daemon, which should run until stopped)",
-                            exit.describe_for(set_by)
-                        )
-                    }
-                    Outcome::Ended(exit) => exit.describe_for(set_by),
-                    Outcome::Running if *daemon => return None,
-                    Outcome::Running => "still running at the deadline".to_string(),
-                };
-                Some((host.as_str(), why))
-            })
+        let mut order: Vec<usize> = (0..self.outcomes.len()).collect();
+        let when = |i: usize| self.ended_at.get(i).copied().flatten();
+        order.sort_by_key(|&i| when(i).unwrap_or(Duration::MAX));
+        order.into_iter().find_map(|i| {
+            let (host, outcome, daemon) = &self.outcomes[i];
+            let set_by = &self.set_by[i];
+            let why = match outcome {
+                Outcome::Ended(GuestExit::Exited(0)) => return None,
+                Outcome::Ended(exit) if *daemon => {
+                    format!(
+                        "{} (a daemon, which should run until stopped)",
+                        exit.describe_for(set_by)
+                    )
+                }
+                Outcome::Ended(exit) => exit.describe_for(set_by),
+                Outcome::Running if *daemon => return None,
+                Outcome::Running => "still running at the deadline".to_string(),
+            };
+            Some((host.as_str(), why))
+        })
     }
 }
 
@@ -406,11 +409,13 @@ impl Simulation {
 type ReadyGuest = (String, HostId, SimGuest, super::Prepared);
 
 /// A guest task's result: its exit, or a trap saying the task failed.
-fn joined(r: Result<GuestExit, tokio::task::JoinError>) -> GuestExit {
+fn joined(r: Result<(GuestExit, Duration), tokio::task::JoinError>) -> (GuestExit, Duration) {
     r.unwrap_or_else(|e| {
-        GuestExit::Trapped(wasmtime::Error::msg(format!(
+        let exit = GuestExit::Trapped(wasmtime::Error::msg(format!(
             "the simulator's task for this guest failed: {e}"
-        )))
+        )));
+        // When is unknown: after everything that is known.
+        (exit, Duration::MAX)
     })
 }
 
@@ -496,11 +501,12 @@ async fn run_all(
             stdout.finish();
             stderr.finish();
             recorder.record(&name, What::Ended(ending(&exit, guest.policy.set_by())));
-            exit
+            (exit, clock.now().saturating_duration_since(origin))
         });
         tasks.push((host, daemon, Some(task)));
     }
     let mut outcomes: Vec<Option<Outcome>> = tasks.iter().map(|_| None).collect();
+    let mut ended_at: Vec<Option<Duration>> = tasks.iter().map(|_| None).collect();
     let at = origin.checked_add(deadline);
     // Wait for the guests that are not daemons, in order, until the
     // deadline; a handle is taken only once its guest has ended, so that
@@ -511,9 +517,10 @@ async fn run_all(
                 continue;
             }
             if let Some(handle) = task.as_mut() {
-                let exit = joined(handle.await);
+                let (exit, at) = joined(handle.await);
                 *task = None;
                 outcomes[i] = Some(Outcome::Ended(exit));
+                ended_at[i] = Some(at);
             }
         }
     })
@@ -525,7 +532,10 @@ async fn run_all(
             match handle.await {
                 // It ended on its own (a daemon, or a guest after the one
                 // waited on): that is its outcome.
-                Ok(exit) => outcomes[i] = Some(Outcome::Ended(exit)),
+                Ok((exit, at)) => {
+                    outcomes[i] = Some(Outcome::Ended(exit));
+                    ended_at[i] = Some(at);
+                }
                 // Stopped here; dropping it closed its sockets.
                 Err(_) => recorder.record(name, What::Ended("stopped".into())),
             }
@@ -543,5 +553,57 @@ async fn run_all(
         wall_elapsed: Duration::ZERO,
         events_processed: net.processed_events(),
         set_by,
+        ended_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{GuestExit, Outcome, SimRun};
+    use crate::policy::SetBy;
+
+    /// A run whose guests ended (or not) as `ends` says, hosts in order.
+    fn run(ends: Vec<(&str, Outcome, Option<u64>)>) -> SimRun {
+        SimRun {
+            transcript: Default::default(),
+            set_by: ends.iter().map(|_| SetBy::Code).collect(),
+            ended_at: ends
+                .iter()
+                .map(|(_, _, at)| at.map(Duration::from_secs))
+                .collect(),
+            outcomes: ends
+                .into_iter()
+                .map(|(host, outcome, _)| (host.to_string(), outcome, false))
+                .collect(),
+            virtual_elapsed: Duration::ZERO,
+            wall_elapsed: Duration::ZERO,
+            events_processed: 0,
+        }
+    }
+
+    #[test]
+    fn the_failure_named_is_the_one_that_came_first() {
+        // The server, added first, failed after the client it served.
+        let r = run(vec![
+            ("server", Outcome::Ended(GuestExit::Exited(1)), Some(2)),
+            ("client", Outcome::Ended(GuestExit::Exited(3)), Some(1)),
+        ]);
+        assert_eq!(r.first_failure().unwrap().0, "client");
+        // One still running comes after any that ended; at one time, the
+        // host added first.
+        let r = run(vec![
+            ("waiting", Outcome::Running, None),
+            ("a", Outcome::Ended(GuestExit::Exited(0)), Some(1)),
+            ("b", Outcome::Ended(GuestExit::Exited(1)), Some(5)),
+            ("c", Outcome::Ended(GuestExit::Exited(1)), Some(5)),
+        ]);
+        assert_eq!(r.first_failure().unwrap().0, "b");
+        let r = run(vec![("waiting", Outcome::Running, None)]);
+        assert_eq!(
+            r.first_failure().unwrap(),
+            ("waiting", "still running at the deadline".to_string())
+        );
     }
 }

@@ -42,6 +42,7 @@ fn main() {
         "guest-sdk",
         "examples",
         "tests/programs",
+        "tests/provider-faulty",
         "bench/guests",
         "bench/workloads",
         "bench/wasi-http-hello",

@@ -429,6 +429,26 @@ fn serve_hello_on(providers: &[&str]) -> Guest {
     Guest::spawn(&args)
 }
 
+/// The host hands over each connection once: a layer that takes again
+/// gets not-connected (provider-faulty traps if it gets anything else),
+/// and the handler above still serves the first.
+#[test]
+fn serve_hands_a_connection_over_once() {
+    let server = serve_hello_on(&[PROVIDER_FAULTY]);
+    let addr = server.listening_addr();
+    let response = get(addr);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{response}\n{}",
+        server.stderr()
+    );
+    assert!(
+        !server.stderr().contains("provider-faulty"),
+        "{}",
+        server.stderr()
+    );
+}
+
 #[test]
 fn serve_hands_each_connection_down_the_layers() {
     // Two taps: the host hands the connection to the lower one, which hands

@@ -151,3 +151,35 @@ fn a_poll_with_nothing_to_report_does_not_spin() {
         "600 ms of polling with nothing to report used {used:?} of CPU"
     );
 }
+
+/// A blocking connect that runs out its send-timeout (a listener whose
+/// queue is full) says timed-out and leaves the handshake under way: a
+/// second connect is `already`, and it completes once there is room.
+#[test]
+fn a_timed_out_connect_goes_on_in_the_background() {
+    for family in ["ipv4", "ipv6"] {
+        let (code, out, err) = crate::common::run(&[
+            "run",
+            "--allow",
+            "tcp-bind=127.0.0.1:0",
+            "--allow",
+            "tcp-bind=[::1]:0",
+            "--allow",
+            "tcp-connect=127.0.0.1:*",
+            "--allow",
+            "tcp-connect=[::1]:*",
+            "--allow",
+            "tcp-accept=127.0.0.1:*",
+            "--allow",
+            "tcp-accept=[::1]:*",
+            wasock_test_programs::CONNECT_TIMEOUT,
+            family,
+        ]);
+        assert_eq!(code, 0, "{family}: {out:?}\n{err}");
+        assert_eq!(
+            out.last().map(String::as_str),
+            Some("ok done"),
+            "{family}: {out:?}"
+        );
+    }
+}

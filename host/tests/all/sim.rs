@@ -177,6 +177,40 @@ fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
     );
 }
 
+/// Through the host's socket layer on the simulator: a connect to an
+/// address no host has runs out its retries (timed-out, in virtual time),
+/// a datagram to it is dropped for want of a route (the send succeeds, as
+/// UDP's does), and IPv6 from a host without an IPv6 address is
+/// network-unreachable.
+#[test]
+fn an_address_no_host_has_times_out_and_a_missing_family_is_unreachable() {
+    let path = temp_scenario(
+        "unreachable.toml",
+        &format!(
+            r#"
+[[host]]
+name = "a"
+addrs = ["10.0.0.1"]
+component = "{probe}"
+args = ["tcp-connect", "10.9.9.9:80", "udp-new", "v4", "udp-send", "10.9.9.9:53",
+        "tcp-connect-new", "[fd00::9]:80"]
+allow = ["tcp-connect=10.9.9.9:80", "udp-send=10.9.9.9:53", "tcp-connect=[fd00::9]:80"]
+"#,
+            probe = wasock_test_programs::PROBE
+        ),
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    line(&out, "a", "tcp-connect 10.9.9.9:80: error timed-out");
+    line(&out, "a", "10.9.9.9:53 dropped (no route)");
+    line(&out, "a", "udp-send 10.9.9.9:53: ok");
+    line(
+        &out,
+        "a",
+        "tcp-connect-new [fd00::9]:80: error network-unreachable",
+    );
+}
+
 /// A simulated host's denial points at its allow list in the scenario
 /// (`sim` has no `--allow`), on a line naming the host; the failure reported
 /// is the guest that ended badly, not the server still waiting for it.

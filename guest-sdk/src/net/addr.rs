@@ -13,6 +13,15 @@ use crate::error::io;
 /// Resolve a host name (or an IP literal) to its addresses, through the
 /// host's resolver and policy (a `resolve` grant is needed for names).
 ///
+/// # Errors
+///
+/// `PermissionDenied` (no `resolve` grant for the name), `InvalidInput` (an
+/// empty or malformed name, or a numeric IPv4 spelling other than four
+/// numbers with dots), `NotFound` (no such name, or none of the family
+/// asked for), and `Other` for the resolver's failures (the wasock code,
+/// `temporary-resolver-failure` or `permanent-resolver-failure`, is in the
+/// error: [`crate::error_code`]).
+///
 /// ```no_run
 /// let addrs = wasock::net::lookup_host("localhost")?;
 /// assert!(!addrs.is_empty());

@@ -36,6 +36,14 @@ impl TcpListener {
     /// `SO_REUSEADDR` set (as std does on Unix) and the system's default
     /// backlog.
     ///
+    /// # Errors
+    ///
+    /// `PermissionDenied` when the host's policy grants no `tcp-bind` for
+    /// the address (the host's log says which rule would), `AddrInUse`,
+    /// `AddrNotAvailable` (not an address of this machine), and a name's
+    /// lookup errors ([`lookup_host`](super::lookup_host)); the wasock code
+    /// is in the error ([`crate::error_code`]).
+    ///
     /// ```no_run
     /// let listener = wasock::net::TcpListener::bind("127.0.0.1:8080")?;
     /// # Ok::<(), std::io::Error>(())
@@ -126,6 +134,14 @@ timeout_methods!(
 
 impl TcpStream {
     /// Connect to the first address that accepts.
+    ///
+    /// # Errors
+    ///
+    /// The last address's error: `PermissionDenied` when the host's policy
+    /// grants no `tcp-connect` for it, `ConnectionRefused`, `TimedOut`,
+    /// `HostUnreachable`/`NetworkUnreachable`, and a name's lookup errors
+    /// ([`lookup_host`](super::lookup_host)); the wasock code is in the
+    /// error ([`crate::error_code`]).
     ///
     /// ```no_run
     /// let s = wasock::net::TcpStream::connect(("localhost", 7000))?;

@@ -24,8 +24,8 @@ pub struct Limits {
     /// The largest number of entries in one `poll` call, of sockets in one
     /// `poll-set`, and of changes in one `poll-set.wait`; more is
     /// `invalid-argument`. Default 65536. The instance's store may hold
-    /// that many more component handles for each provider layer a `poll`
-    /// passes through (up to four), beyond wasmtime's own 100,000.
+    /// that many more component handles for each provider layer composed
+    /// under its app (up to eight), beyond wasmtime's own 100,000.
     pub max_poll_entries: usize,
     /// Kernel buffer space the instance's sockets may ask for in all, with
     /// the `receive-buffer-size` and `send-buffer-size` options (counted as

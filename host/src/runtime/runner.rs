@@ -157,16 +157,13 @@ impl NotACommand {
         let exports = |name| component.get_export_index(None, name).is_some();
         if exports(super::handler::HANDLER) {
             NotACommand::Handler
-        } else if exports(PROVIDER_EXPORT) {
+        } else if exports(super::socket::direct::SOCKET_INTERFACE) {
             NotACommand::Provider
         } else {
             NotACommand::Other
         }
     }
 }
-
-/// What every provider component exports.
-const PROVIDER_EXPORT: &str = "wasock:sockets/socket@0.1.0";
 
 /// What makes a running guest give way to the others on its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,16 +388,6 @@ impl Runner {
     /// fuel, and a yield to the executor at every epoch tick.
     pub fn store(&self, state: HostState) -> wasmtime::Result<Store<HostState>> {
         self.store_on(&self.engine, state, 0)
-    }
-
-    /// [`Runner::store`] for an instance of `component`, with room in its
-    /// handle cap for the provider layers composed into it.
-    pub fn store_for(
-        &self,
-        component: &Component,
-        state: HostState,
-    ) -> wasmtime::Result<Store<HostState>> {
-        self.store_on(component.engine(), state, layers(component))
     }
 
     /// [`Runner::store`] on `engine` (this runner's, or its WASI 0.3 one)

@@ -296,8 +296,10 @@ impl Server {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stdout().inherit_stderr();
         let state = HostState::new(wasi, ctx);
-        let engine = self.runner.engine().clone();
-        let mut store = match self.runner.store_on(&engine, state, self.layers) {
+        let mut store = match self
+            .runner
+            .store_on(self.runner.engine(), state, self.layers)
+        {
             Ok(s) => s,
             Err(e) => return GuestExit::Trapped(e),
         };

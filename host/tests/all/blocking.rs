@@ -158,23 +158,10 @@ fn a_poll_with_nothing_to_report_does_not_spin() {
 #[test]
 fn a_timed_out_connect_goes_on_in_the_background() {
     for family in ["ipv4", "ipv6"] {
-        let (code, out, err) = crate::common::run(&[
-            "run",
-            "--allow",
-            "tcp-bind=127.0.0.1:0",
-            "--allow",
-            "tcp-bind=[::1]:0",
-            "--allow",
-            "tcp-connect=127.0.0.1:*",
-            "--allow",
-            "tcp-connect=[::1]:*",
-            "--allow",
-            "tcp-accept=127.0.0.1:*",
-            "--allow",
-            "tcp-accept=[::1]:*",
-            wasock_test_programs::CONNECT_TIMEOUT,
-            family,
-        ]);
+        let mut args = vec!["run"];
+        args.extend_from_slice(crate::common::LOOPBACK_GRANTS);
+        args.extend([wasock_test_programs::CONNECT_TIMEOUT, family]);
+        let (code, out, err) = crate::common::run(&args);
         assert_eq!(code, 0, "{family}: {out:?}\n{err}");
         assert_eq!(
             out.last().map(String::as_str),

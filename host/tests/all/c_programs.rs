@@ -83,36 +83,6 @@ fn native(name: &str, sources: &[&str]) -> PathBuf {
     out
 }
 
-/// Grants the differential program needs: loopback only, both families.
-const LOOPBACK_GRANTS: &[&str] = &[
-    "--allow",
-    "tcp-bind=127.0.0.1:*",
-    "--allow",
-    "tcp-bind=[::1]:*",
-    "--allow",
-    "tcp-connect=127.0.0.1:*",
-    "--allow",
-    "tcp-connect=[::1]:*",
-    "--allow",
-    "tcp-accept=127.0.0.1:*",
-    "--allow",
-    "tcp-accept=[::1]:*",
-    "--allow",
-    "udp-bind=127.0.0.1:*",
-    "--allow",
-    "udp-bind=[::1]:*",
-    "--allow",
-    "udp-send=127.0.0.1:*",
-    "--allow",
-    "udp-send=[::1]:*",
-    "--allow",
-    "udp-recv=127.0.0.1:*",
-    "--allow",
-    "udp-recv=[::1]:*",
-    "--allow",
-    "resolve=localhost",
-];
-
 /// `CASE: RESULT` lines as a map, checking the final `cases: N` count.
 fn cases(lines: &[String], side: &str) -> Vec<(String, String)> {
     let (last, body) = lines
@@ -167,7 +137,7 @@ fn the_same_c_source_behaves_as_on_linux_case_by_case() {
     );
 
     let mut args = vec!["run"];
-    args.extend_from_slice(LOOPBACK_GRANTS);
+    args.extend_from_slice(crate::common::LOOPBACK_GRANTS);
     args.push(&wasm);
     let (code, wasm_lines, stderr) = run(&args);
     assert_eq!(code, 0, "wasock run failed:\n{stderr}");

@@ -454,3 +454,34 @@ pub fn composed(app: &str, providers: &[&str]) -> String {
     done.insert(key, path.clone());
     path
 }
+
+/// `wasock run` flags granting everything on loopback, both families (and
+/// resolving `localhost`).
+pub const LOOPBACK_GRANTS: &[&str] = &[
+    "--allow",
+    "tcp-bind=127.0.0.1:*",
+    "--allow",
+    "tcp-bind=[::1]:*",
+    "--allow",
+    "tcp-connect=127.0.0.1:*",
+    "--allow",
+    "tcp-connect=[::1]:*",
+    "--allow",
+    "tcp-accept=127.0.0.1:*",
+    "--allow",
+    "tcp-accept=[::1]:*",
+    "--allow",
+    "udp-bind=127.0.0.1:*",
+    "--allow",
+    "udp-bind=[::1]:*",
+    "--allow",
+    "udp-send=127.0.0.1:*",
+    "--allow",
+    "udp-send=[::1]:*",
+    "--allow",
+    "udp-recv=127.0.0.1:*",
+    "--allow",
+    "udp-recv=[::1]:*",
+    "--allow",
+    "resolve=localhost",
+];

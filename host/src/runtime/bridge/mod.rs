@@ -110,7 +110,12 @@ impl ComponentProvider {
         let (jobs, queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
         let (ready, started) = std::sync::mpsc::sync_channel(1);
         let runner = runner.clone();
-        let (engine, component) = (component.engine().clone(), component.clone());
+        // The provider is a layer itself: the host's polls of its sockets
+        // lend each entry to it, and it lends them again below.
+        let (engine, layers) = (
+            component.engine().clone(),
+            super::runner::layers(component) + 1,
+        );
         std::thread::Builder::new()
             .name("wasock-provider".into())
             .spawn(move || {
@@ -126,14 +131,7 @@ impl ComponentProvider {
                 };
                 rt.block_on(async move {
                     let instantiated = async {
-                        // The provider is a layer itself: the host's polls
-                        // of its sockets lend each entry to it, and it
-                        // lends them again below.
-                        let mut store = runner.store_on(
-                            &engine,
-                            state,
-                            super::runner::layers(&component) + 1,
-                        )?;
+                        let mut store = runner.store_on(&engine, state, layers)?;
                         let exports = pre.instantiate_async(&mut store).await?;
                         Ok::<_, wasmtime::Error>((store, exports))
                     };

@@ -505,8 +505,8 @@ async fn run_all(
         });
         tasks.push((host, daemon, Some(task)));
     }
-    let mut outcomes: Vec<Option<Outcome>> = tasks.iter().map(|_| None).collect();
-    let mut ended_at: Vec<Option<Duration>> = tasks.iter().map(|_| None).collect();
+    // Each guest's exit and when it came, once it has ended.
+    let mut ended: Vec<Option<(GuestExit, Duration)>> = tasks.iter().map(|_| None).collect();
     let at = origin.checked_add(deadline);
     // Wait for the guests that are not daemons, in order, until the
     // deadline; a handle is taken only once its guest has ended, so that
@@ -517,10 +517,8 @@ async fn run_all(
                 continue;
             }
             if let Some(handle) = task.as_mut() {
-                let (exit, at) = joined(handle.await);
+                ended[i] = Some(joined(handle.await));
                 *task = None;
-                outcomes[i] = Some(Outcome::Ended(exit));
-                ended_at[i] = Some(at);
             }
         }
     })
@@ -532,19 +530,23 @@ async fn run_all(
             match handle.await {
                 // It ended on its own (a daemon, or a guest after the one
                 // waited on): that is its outcome.
-                Ok((exit, at)) => {
-                    outcomes[i] = Some(Outcome::Ended(exit));
-                    ended_at[i] = Some(at);
-                }
+                Ok(end) => ended[i] = Some(end),
                 // Stopped here; dropping it closed its sockets.
                 Err(_) => recorder.record(name, What::Ended("stopped".into())),
             }
         }
     }
+    let ended_at = ended
+        .iter()
+        .map(|e| e.as_ref().map(|(_, at)| *at))
+        .collect();
     let outcomes = tasks
         .into_iter()
-        .zip(outcomes)
-        .map(|((name, daemon, _), o)| (name, o.unwrap_or(Outcome::Running), daemon))
+        .zip(ended)
+        .map(|((name, daemon, _), e)| {
+            let outcome = e.map_or(Outcome::Running, |(exit, _)| Outcome::Ended(exit));
+            (name, outcome, daemon)
+        })
         .collect();
     SimRun {
         transcript: recorder.transcript(),

@@ -15,7 +15,7 @@ use crate::runtime::convert::error_from_net;
 use crate::runtime::ctx::WasockView;
 
 /// The WIT name of the `socket` interface, as the linker knows it.
-const SOCKET_INTERFACE: &str = "wasock:sockets/socket@0.1.0";
+pub(crate) const SOCKET_INTERFACE: &str = "wasock:sockets/socket@0.1.0";
 
 /// Link [`send`] over the generated `[method]socket.send`. Leaves the
 /// linker refusing to shadow definitions, as it is by default.

@@ -248,9 +248,9 @@ impl Inner {
     /// what the stream's future is told. A reset or abort either side met
     /// is remembered for the other, since the system tells it once: a
     /// receive that then finds the end of the stream reports it (WASI 0.3's
-    /// `receive` is an error "if the socket was closed abnormally"), and so
-    /// does a send that then meets `EPIPE` (`shut-down`; the simulator
-    /// answers so, Linux with `ECONNRESET` itself).
+    /// `receive` is an error "if the socket was closed abnormally"). A send
+    /// after it needs nothing: every provider answers it with
+    /// `connection-reset` (Linux's `EPIPE`, as the native provider maps it).
     #[cfg(feature = "wasi-0-3")]
     pub(crate) fn end_stream(
         &mut self,
@@ -262,7 +262,6 @@ impl Inner {
                 self.broken = Some(e);
                 Err(e)
             }
-            (Err(ErrorCode::ShutDown), Some(broken)) => Err(broken),
             (Ok(()), Some(broken)) if direction == Direction::Receive => Err(broken),
             (result, _) => result,
         };

@@ -182,31 +182,37 @@ impl<T> JoinHandle<T> {
     ///     t.abort();
     /// });
     /// ```
-    pub fn abort(self) {
-        CURRENT.with(|c| {
-            if let Some((serial, aborted)) = c.borrow_mut().as_mut()
-                && *serial == self.serial
-            {
-                *aborted = true;
-            }
-        });
-        let taken = TASKS.with(|t| {
-            let mut tasks = t.borrow_mut();
-            let slot = tasks.get_mut(self.id)?;
-            match slot {
-                Slot::Parked(task) if task.serial == self.serial => {
-                    match std::mem::replace(slot, Slot::Free) {
-                        Slot::Parked(task) => Some(task),
-                        _ => None,
-                    }
-                }
-                _ => None,
-            }
-        });
-        // Dropped outside the table's borrow: the future's drop may touch
-        // the runtime.
-        drop(taken);
+    pub fn abort(&self) {
+        abort(self.id, self.serial);
     }
+}
+
+/// Stop task `serial` in slot `id`, if it still runs (see
+/// [`JoinHandle::abort`]).
+fn abort(id: usize, serial: u64) {
+    CURRENT.with(|c| {
+        if let Some((running, aborted)) = c.borrow_mut().as_mut()
+            && *running == serial
+        {
+            *aborted = true;
+        }
+    });
+    let taken = TASKS.with(|t| {
+        let mut tasks = t.borrow_mut();
+        let slot = tasks.get_mut(id)?;
+        match slot {
+            Slot::Parked(task) if task.serial == serial => {
+                match std::mem::replace(slot, Slot::Free) {
+                    Slot::Parked(task) => Some(task),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    });
+    // Dropped outside the table's borrow: the future's drop may touch the
+    // runtime.
+    drop(taken);
 }
 
 impl<T> Future for JoinHandle<T> {

@@ -43,11 +43,15 @@
 
 mod channel;
 mod executor;
+mod join_set;
 pub mod net;
 mod reactor;
 mod timer;
 
-pub use channel::{Receiver, Sender, channel};
+pub use channel::{BoundedSender, Receiver, Sender, TrySendError, bounded_channel, channel};
 pub use executor::{JoinHandle, block_on, spawn, tasks, yield_now};
+pub use join_set::JoinSet;
 pub use reactor::waiting;
-pub use timer::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
+pub use timer::{
+    Elapsed, Interval, MissedTickBehavior, Sleep, interval, sleep, sleep_until, timeout,
+};

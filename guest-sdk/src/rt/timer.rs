@@ -221,13 +221,31 @@ pub async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Outp
     .await
 }
 
-/// Ticks every `period`, the first at once; a late tick does not make the
-/// next ones come sooner.
+/// Ticks every `period`, the first at once. What a late tick does to the
+/// ones after it is its [`MissedTickBehavior`] (by default, as tokio's,
+/// [`Burst`](MissedTickBehavior::Burst)).
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,
     next: Instant,
     sleep: Option<Sleep>,
+    missed: MissedTickBehavior,
+}
+
+/// What an [`Interval`] does when a tick comes late (the program was busy
+/// past the next tick's time), as tokio's enum of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Catch up: the ticks missed come at once, one per `tick`, until the
+    /// interval is back on its schedule (the default).
+    #[default]
+    Burst,
+    /// Start again from the late tick: the next comes a whole period after
+    /// it, and every later one shifts with it.
+    Delay,
+    /// Keep the schedule, leaving out the ticks missed: the next comes at
+    /// the first scheduled time still ahead.
+    Skip,
 }
 
 /// An [`Interval`] of `period` (which must not be zero).
@@ -251,6 +269,7 @@ pub fn interval(period: Duration) -> Interval {
         period,
         next: Instant::now(),
         sleep: None,
+        missed: MissedTickBehavior::default(),
     }
 }
 
@@ -275,11 +294,48 @@ impl Interval {
         let now = Instant::now();
         self.next = after(at, self.period);
         if self.next < now {
-            // Late: skip the ticks missed rather than bursting.
-            let behind = now.duration_since(self.next).as_nanos() / self.period.as_nanos().max(1);
-            self.next += self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);
+            match self.missed {
+                MissedTickBehavior::Burst => {}
+                MissedTickBehavior::Delay => self.next = after(now, self.period),
+                MissedTickBehavior::Skip => {
+                    let behind =
+                        now.duration_since(self.next).as_nanos() / self.period.as_nanos().max(1);
+                    self.next += self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);
+                }
+            }
         }
         at
+    }
+
+    /// Choose what a late tick does to the ones after it.
+    ///
+    /// ```no_run
+    /// use wasock::rt::{MissedTickBehavior, interval};
+    /// let mut every = interval(std::time::Duration::from_secs(1));
+    /// every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    /// ```
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
+    /// The interval's [`MissedTickBehavior`].
+    ///
+    /// ```no_run
+    /// let every = wasock::rt::interval(std::time::Duration::from_secs(1));
+    /// assert_eq!(every.missed_tick_behavior(), wasock::rt::MissedTickBehavior::Burst);
+    /// ```
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// The interval's period.
+    ///
+    /// ```no_run
+    /// let every = wasock::rt::interval(std::time::Duration::from_secs(1));
+    /// assert_eq!(every.period(), std::time::Duration::from_secs(1));
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
     }
 }
 

@@ -45,14 +45,34 @@ impl TcpListener {
     /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(&addr, |a| async move {
-            let inner = blocking::TcpListener::bind(a)?;
-            inner.set_nonblocking(true)?;
-            Ok(TcpListener {
-                accept_reg: RefCell::default(),
-                inner,
-            })
+            TcpListener::from_std(blocking::TcpListener::bind(a)?)
         })
         .await
+    }
+
+    /// Make a blocking listener async (it is switched to non-blocking
+    /// mode): the way to a listener with its own backlog, `ipv6-only` or
+    /// other options set before `listen`, as tokio's `TcpSocket` is.
+    ///
+    /// ```no_run
+    /// use wasock::{Socket, SocketOption};
+    /// use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
+    /// # wasock::rt::block_on(async {
+    /// let sock = Socket::open(AddressFamily::Ipv6, SocketType::Stream)?;
+    /// sock.set_option(SocketOption::Ipv6Only(true))?;
+    /// sock.bind(wasock::addr::from_std("[::]:0".parse().unwrap()))?;
+    /// sock.listen(16)?;
+    /// let blocking = wasock::net::TcpListener::from_socket(sock);
+    /// let listener = wasock::rt::net::TcpListener::from_std(blocking)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn from_std(listener: blocking::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener {
+            accept_reg: RefCell::default(),
+            inner: listener,
+        })
     }
 
     /// Take the next connection, letting other tasks run until there is one.
@@ -377,6 +397,41 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Read what is there without waiting: `WouldBlock` when nothing is
+    /// (as tokio's `try_read`, for loops driven by [`readable`](Self::readable)).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let mut buf = [0; 1024];
+    /// s.readable().await?;
+    /// match s.try_read(&mut buf) {
+    ///     Ok(n) => println!("{n} bytes"),
+    ///     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_read(&self.inner, buf)
+    }
+
+    /// Write what fits without waiting: `WouldBlock` when nothing does (as
+    /// tokio's `try_write`).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// s.writable().await?;
+    /// let n = s.try_write(b"hello")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        (&self.inner.stream).write(buf)
+    }
+
     /// Wait until a read would not block.
     ///
     /// ```no_run
@@ -509,16 +564,22 @@ fn poll_read(
             ready!(reg.poll_ready(conn.stream.as_socket(), Readiness::READABLE, cx))?;
             conn.drained.set(false);
         }
-        match (&conn.stream).read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn.drained.set(true),
-            Ok(n) => {
-                conn.drained
-                    .set(0 < n && n < buf.len().min(SURELY_UNCAPPED));
-                return Poll::Ready(Ok(n));
-            }
+        match try_read(conn, buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             r => return Poll::Ready(r),
         }
     }
+}
+
+/// One read that does not wait (`WouldBlock` when nothing is there),
+/// noting whether it most likely emptied the connection.
+fn try_read(conn: &Conn, buf: &mut [u8]) -> io::Result<usize> {
+    let r = (&conn.stream).read(buf);
+    conn.drained.set(match &r {
+        Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        Ok(n) => 0 < *n && *n < buf.len().min(SURELY_UNCAPPED),
+    });
+    r
 }
 
 /// Reads of fewer bytes than this that still come back short were not cut
@@ -596,6 +657,21 @@ impl OwnedReadHalf {
         std::future::poll_fn(|cx| poll_read(&self.inner, &mut self.reg, cx, buf)).await
     }
 
+    /// Read what is there without waiting (see [`TcpStream::try_read`]).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (rd, _wr) = s.into_split();
+    /// let mut buf = [0; 1024];
+    /// let got = rd.try_read(&mut buf);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_read(&self.inner, buf)
+    }
+
     /// The peer's address.
     ///
     /// ```no_run
@@ -632,6 +708,20 @@ impl OwnedWriteHalf {
     /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| poll_write(&self.inner, &mut self.reg, cx, buf)).await
+    }
+
+    /// Write what fits without waiting (see [`TcpStream::try_write`]).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (_rd, wr) = s.into_split();
+    /// let n = wr.try_write(b"hello")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        (&self.inner.stream).write(buf)
     }
 
     /// Write all of `buf`.

@@ -1,20 +1,24 @@
 //! The SDK's async runtime (`wasock::rt`): a task waiting on a socket never
 //! stops another that is ready; timers fire in order; `timeout` cancels
 //! cleanly; a dropped future leaves no registration behind; spawned tasks'
-//! results; intervals; name lookup while other tasks run; UDP. Prints
-//! `ok WHAT` per check and `ok done`.
+//! results; intervals and their missed-tick behaviours; join sets; bounded
+//! channels; `try_read`/`try_write`; a listener made from a raw socket;
+//! name lookup while other tasks run; UDP. Prints `ok WHAT` per check and
+//! `ok done`.
 //!
 //! `async_rt poll-limit N`, on a host that allows N sockets in a poll
 //! set: N + 2 tasks wait at once; the two the host cannot take fail with
 //! an error saying so, and the others are still served.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use wasock::rt::net::{TcpListener, TcpStream, UdpSocket, lookup_host};
-use wasock::rt::{self, block_on, interval, sleep, spawn, timeout};
+use wasock::rt::{
+    self, JoinSet, MissedTickBehavior, TrySendError, block_on, interval, sleep, spawn, timeout,
+};
 use wasock_guests::conformance::{check, check_eq, done, fail, must};
 
 fn main() {
@@ -33,6 +37,11 @@ fn main() {
         timers_fire_in_order().await;
         timeout_cancels_cleanly().await;
         join_handles_and_intervals().await;
+        late_ticks_burst_delay_or_skip().await;
+        join_sets_give_results_as_tasks_finish().await;
+        a_bounded_channel_holds_back_a_fast_sender().await;
+        try_read_and_try_write_never_wait().await;
+        a_listener_from_a_raw_socket().await;
         lookup_lets_others_run().await;
         accept_forms().await;
         udp_round_trip().await;
@@ -141,9 +150,8 @@ async fn timeout_cancels_cleanly() {
 async fn join_handles_and_intervals() {
     let h = spawn(async { 6 * 7 });
     check_eq("join handle", h.await, 42);
-    // Missed ticks are skipped by design: the period is long enough that
-    // a loaded machine (the whole suite running at once) does not make the
-    // guest a whole period late.
+    // The period is long enough that a loaded machine (the whole suite
+    // running at once) does not make the guest a whole period late.
     let mut every = interval(Duration::from_millis(100));
     let start = Instant::now();
     let first = every.tick().await;
@@ -157,6 +165,185 @@ async fn join_handles_and_intervals() {
     check(
         "the third tick waits for its time",
         start.elapsed() >= Duration::from_millis(200),
+    );
+}
+
+/// A tick taken 70 ms late on a 20 ms interval: what comes next.
+async fn late_ticks_burst_delay_or_skip() {
+    let period = Duration::from_millis(20);
+    let late = |behavior| async move {
+        let mut every = interval(period);
+        every.set_missed_tick_behavior(behavior);
+        let first = every.tick().await;
+        sleep(Duration::from_millis(70)).await;
+        let woke = Instant::now();
+        let late = every.tick().await;
+        check_eq("the late tick is the one scheduled", late, first + period);
+        (every, first, woke)
+    };
+    // Burst (tokio's default): the missed ticks come at once, each at its
+    // scheduled instant.
+    let (mut every, first, _) = late(MissedTickBehavior::default()).await;
+    let burst = [every.tick().await, every.tick().await];
+    check_eq(
+        "burst: the missed ticks",
+        burst,
+        [first + period * 2, first + period * 3],
+    );
+    // Delay: the next tick comes a period after the late one was taken.
+    let (mut every, _, woke) = late(MissedTickBehavior::Delay).await;
+    let next = every.tick().await;
+    check("delay: a period after the late tick", next >= woke + period);
+    // Skip: the schedule is kept, the missed ticks left out.
+    let (mut every, first, woke) = late(MissedTickBehavior::Skip).await;
+    let next = every.tick().await;
+    let since = next.duration_since(first);
+    check(
+        "skip: on the schedule, after the late tick",
+        next > woke && since.as_nanos() % period.as_nanos() == 0,
+    );
+}
+
+async fn join_sets_give_results_as_tasks_finish() {
+    let before = rt::tasks();
+    let mut set = JoinSet::new();
+    for ms in [30, 10, 20] {
+        set.spawn(async move {
+            sleep(Duration::from_millis(ms)).await;
+            ms
+        });
+    }
+    check_eq("a set counts its tasks", set.len(), 3);
+    let mut order = Vec::new();
+    while let Some(ms) = set.join_next().await {
+        order.push(ms);
+    }
+    check_eq("results in the order tasks finish", order, vec![10, 20, 30]);
+    check_eq("a joined set is empty", set.len(), 0);
+    // abort_all and drop stop what still runs.
+    for _ in 0..3 {
+        set.spawn(async {
+            sleep(Duration::from_secs(3600)).await;
+            0
+        });
+    }
+    set.spawn(async { 1 });
+    rt::yield_now().await;
+    check_eq(
+        "a finished task's result waits",
+        set.try_join_next(),
+        Some(1),
+    );
+    set.abort_all();
+    check_eq("abort_all stops the rest", set.join_next().await, None);
+    check_eq("no task left by abort_all", rt::tasks(), before);
+    let mut dropped = JoinSet::new();
+    dropped.spawn(sleep(Duration::from_secs(3600)));
+    drop(dropped);
+    check_eq("dropping a set stops its tasks", rt::tasks(), before);
+    let mut all = JoinSet::new();
+    all.spawn(async { 'a' });
+    all.spawn(async { 'b' });
+    check_eq("join_all", all.join_all().await.len(), 2);
+}
+
+async fn a_bounded_channel_holds_back_a_fast_sender() {
+    let (tx, mut rx) = rt::bounded_channel(2);
+    let sent = Rc::new(Cell::new(0));
+    let producer = {
+        let sent = sent.clone();
+        spawn(async move {
+            for i in 0..5 {
+                check("a send to a live receiver", tx.send(i).await.is_ok());
+                sent.set(i + 1);
+            }
+        })
+    };
+    sleep(Duration::from_millis(10)).await;
+    check_eq("a full channel holds its sender back", sent.get(), 2);
+    for want in 0..5 {
+        check_eq("values in order", rx.recv().await, Some(want));
+    }
+    producer.await;
+    check_eq("no sender left: the end", rx.recv().await, None);
+    let (tx, rx) = rt::bounded_channel(1);
+    check("try_send with room", tx.try_send(1).is_ok());
+    check_eq(
+        "try_send when full",
+        tx.try_send(2),
+        Err(TrySendError::Full(2)),
+    );
+    let waiting = spawn(async move { tx.send(3).await });
+    rt::yield_now().await;
+    check(
+        "a send waits while the channel is full",
+        !waiting.is_finished(),
+    );
+    drop(rx);
+    check_eq(
+        "the receiver's going gives the value back",
+        waiting.await,
+        Err(3),
+    );
+}
+
+async fn try_read_and_try_write_never_wait() {
+    let listener = must("listen", TcpListener::bind("127.0.0.1:0").await);
+    let addr = must("local addr", listener.local_addr());
+    let client = must("connect", TcpStream::connect(addr).await);
+    let (server, _) = must("accept", listener.accept().await);
+    let mut buf = [0u8; 64];
+    let nothing = server.try_read(&mut buf).map_err(|e| e.kind());
+    check_eq(
+        "try_read with nothing there",
+        nothing,
+        Err(std::io::ErrorKind::WouldBlock),
+    );
+    check_eq("try_write", must("try_write", client.try_write(b"hey")), 3);
+    within("readable", server.readable()).await;
+    let n = must("try_read", server.try_read(&mut buf));
+    check_eq("try_read takes what came", &buf[..n], b"hey");
+    // A read after try_read's short one still waits for what comes next.
+    must("write more", client.write_all(b"more").await);
+    let n = within("read after try_read", server.read(&mut buf)).await;
+    check_eq("a read after try_read", &buf[..n], b"more");
+    let (rd, wr) = server.into_split();
+    let nothing = rd.try_read(&mut buf).map_err(|e| e.kind());
+    check_eq(
+        "a read half's try_read",
+        nothing,
+        Err(std::io::ErrorKind::WouldBlock),
+    );
+    check_eq(
+        "a write half's try_write",
+        must("try_write", wr.try_write(b"!")),
+        1,
+    );
+    let n = within("read the half's write", client.read(&mut buf)).await;
+    check_eq("what the write half sent", &buf[..n], b"!");
+}
+
+async fn a_listener_from_a_raw_socket() {
+    use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
+    use wasock::{Socket, SocketOption};
+    let raw = || -> std::io::Result<Socket> {
+        let sock = Socket::open(AddressFamily::Ipv4, SocketType::Stream)?;
+        sock.set_option(SocketOption::ReuseAddress(true))?;
+        sock.bind(wasock::addr::from_std("127.0.0.1:0".parse().unwrap()))?;
+        sock.listen(4)?;
+        Ok(sock)
+    };
+    let sock = must("a raw listener", raw());
+    let blocking = wasock::net::TcpListener::from_socket(sock);
+    let listener = must("from_std", TcpListener::from_std(blocking));
+    let addr = must("local addr", listener.local_addr());
+    let accepted = spawn(async move { listener.accept().await.map(|(_, peer)| peer) });
+    let client = must("connect", TcpStream::connect(addr).await);
+    let peer = within("accept on a listener from a raw socket", accepted).await;
+    check_eq(
+        "the peer accepted",
+        peer,
+        must("client addr", client.local_addr()),
     );
 }
 

@@ -1,0 +1,222 @@
+//! A set of spawned tasks whose results come back as they finish.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::rc::{Rc, Weak};
+use std::task::{Poll, Waker};
+
+use super::executor::{JoinHandle, spawn};
+
+struct Shared<T> {
+    /// Results of finished tasks not yet taken, in the order they finished.
+    done: VecDeque<T>,
+    /// The unfinished tasks, by their key in this set.
+    running: HashMap<u64, JoinHandle<()>>,
+    next_key: u64,
+    /// The task waiting in [`JoinSet::join_next`].
+    waker: Option<Waker>,
+}
+
+/// Tasks spawned together, their results taken in the order they finish
+/// (as tokio's `JoinSet`). Dropping the set, or
+/// [`abort_all`](JoinSet::abort_all), stops the tasks still running.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wasock::rt::{JoinSet, block_on, sleep};
+/// block_on(async {
+///     let mut set = JoinSet::new();
+///     for ms in [30, 10, 20] {
+///         set.spawn(async move {
+///             sleep(Duration::from_millis(ms)).await;
+///             ms
+///         });
+///     }
+///     let mut order = Vec::new();
+///     while let Some(ms) = set.join_next().await {
+///         order.push(ms);
+///     }
+///     assert_eq!(order, [10, 20, 30]);
+/// });
+/// ```
+pub struct JoinSet<T> {
+    shared: Rc<RefCell<Shared<T>>>,
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// An empty set.
+    ///
+    /// ```no_run
+    /// let set = wasock::rt::JoinSet::<u32>::new();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            shared: Rc::new(RefCell::new(Shared {
+                done: VecDeque::new(),
+                running: HashMap::new(),
+                next_key: 0,
+                waker: None,
+            })),
+        }
+    }
+
+    /// Spawn `future` as a task of the running
+    /// [`block_on`](super::block_on), its result kept in this set.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let mut set = wasock::rt::JoinSet::new();
+    ///     set.spawn(async { 1 });
+    ///     assert_eq!(set.join_next().await, Some(1));
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside [`block_on`](super::block_on).
+    pub fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) {
+        let key = {
+            let mut s = self.shared.borrow_mut();
+            s.next_key += 1;
+            s.next_key
+        };
+        // Weak: a task whose set is gone has nowhere to put its result
+        // (and the set's drop stopped it anyway).
+        let set: Weak<RefCell<Shared<T>>> = Rc::downgrade(&self.shared);
+        let handle = spawn(async move {
+            let value = future.await;
+            let Some(set) = set.upgrade() else { return };
+            let (finished, waker) = {
+                let mut s = set.borrow_mut();
+                s.done.push_back(value);
+                (s.running.remove(&key), s.waker.take())
+            };
+            drop(finished);
+            if let Some(w) = waker {
+                w.wake();
+            }
+        });
+        // The task has not run yet: spawning only queues it.
+        self.shared.borrow_mut().running.insert(key, handle);
+    }
+
+    /// The next result, waiting for a task to finish; `None` when the set
+    /// is empty.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let mut set = wasock::rt::JoinSet::<()>::new();
+    ///     assert_eq!(set.join_next().await, None);
+    /// });
+    /// ```
+    pub async fn join_next(&mut self) -> Option<T> {
+        std::future::poll_fn(|cx| {
+            let mut s = self.shared.borrow_mut();
+            if let Some(v) = s.done.pop_front() {
+                return Poll::Ready(Some(v));
+            }
+            if s.running.is_empty() {
+                return Poll::Ready(None);
+            }
+            s.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The next result if a task has finished, without waiting.
+    ///
+    /// ```no_run
+    /// let mut set = wasock::rt::JoinSet::<u32>::new();
+    /// assert_eq!(set.try_join_next(), None);
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<T> {
+        self.shared.borrow_mut().done.pop_front()
+    }
+
+    /// Wait for every task; their results in the order they finished.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let mut set = wasock::rt::JoinSet::new();
+    ///     set.spawn(async { 2 });
+    ///     assert_eq!(set.join_all().await, [2]);
+    /// });
+    /// ```
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut all = Vec::with_capacity(self.len());
+        while let Some(v) = self.join_next().await {
+            all.push(v);
+        }
+        all
+    }
+
+    /// Stop every task still running; results already in stay to be
+    /// taken, and a stopped task gives none.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let mut set = wasock::rt::JoinSet::new();
+    ///     set.spawn(wasock::rt::sleep(std::time::Duration::from_secs(60)));
+    ///     set.abort_all();
+    ///     assert_eq!(set.join_next().await, None);
+    /// });
+    /// ```
+    pub fn abort_all(&mut self) {
+        self.stop_running();
+    }
+
+    /// How many tasks are in the set: running, or finished with a result
+    /// not yet taken.
+    ///
+    /// ```no_run
+    /// assert_eq!(wasock::rt::JoinSet::<()>::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        let s = self.shared.borrow();
+        s.running.len() + s.done.len()
+    }
+
+    /// Whether the set holds no task and no result.
+    ///
+    /// ```no_run
+    /// assert!(wasock::rt::JoinSet::<()>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: 'static> Default for JoinSet<T> {
+    fn default() -> Self {
+        JoinSet::new()
+    }
+}
+
+impl<T> JoinSet<T> {
+    fn stop_running(&self) {
+        let running = std::mem::take(&mut self.shared.borrow_mut().running);
+        // Aborted outside the set's borrow: a task's drop may touch it.
+        for handle in running.into_values() {
+            handle.abort();
+        }
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        self.stop_running();
+    }
+}
+
+impl<T> std::fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.shared.borrow();
+        f.debug_struct("JoinSet")
+            .field("running", &s.running.len())
+            .field("finished", &s.done.len())
+            .finish()
+    }
+}

@@ -471,6 +471,23 @@ fn hole_a_datagram_reply_from_a_contacted_peer() {
     tokio_rt().block_on(a_reply_from_the_contacted_peer_alone(PROBE));
 }
 
+/// An implicit bind the system made during a send it then refused (Linux
+/// binds before it routes, and answers a broadcast on a socket without
+/// `broadcast` set with `EACCES`): the socket is bound from then on, as
+/// the system says, so a receive waits (here until its timeout) instead
+/// of calling it unbound (`invalid-argument`). The send itself is granted:
+/// the refusal is the system's, not the policy's.
+#[test]
+fn a_send_the_system_refuses_after_binding_leaves_the_socket_bound() {
+    let (out, err) = probe(
+        &["--allow", "udp-send=255.255.255.255:9"],
+        &["udp-new", "v4", "udp-send", "255.255.255.255:9", "udp-recv"],
+    );
+    expect(&out, "udp-send 255.255.255.255:9: error access-denied");
+    assert!(!err.contains("denied udp-send"), "{err}");
+    expect(&out, "udp-recv: error timed-out");
+}
+
 #[test]
 fn std_net_guests_are_held_to_the_same_policy() {
     let (_l, port) = free_port_listener();

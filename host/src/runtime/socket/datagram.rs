@@ -85,9 +85,28 @@ pub(crate) async fn send_to(
     let sent = retry(sock, Readiness::WRITABLE, deadline, |s| {
         s.net.try_send_to(data, addr, flags).map(Some)
     })
-    .await?;
-    sent_to(sock, addr);
-    Ok(sent as u64)
+    .await;
+    match sent {
+        Ok(n) => {
+            sent_to(sock, addr);
+            Ok(n as u64)
+        }
+        Err(e) => {
+            bound_by_a_failed_send(sock);
+            Err(e)
+        }
+    }
+}
+
+/// A send-to that failed may still have bound the socket: the system binds
+/// an unbound socket before it routes the datagram (Linux answers a
+/// broadcast without `broadcast` set with `EACCES` after binding). What the
+/// provider says the socket has is then the truth, so that receives and
+/// readiness treat it as bound, as the system does.
+fn bound_by_a_failed_send(sock: &mut GuestSocket) {
+    if sock.state == State::Unbound && sock.net.local_addr().is_ok() {
+        sock.state = State::ImplicitlyBound;
+    }
 }
 
 /// Whether `sock` may send `len` bytes to `addr`: an unconnected datagram

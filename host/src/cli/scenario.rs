@@ -278,6 +278,35 @@ fn nth_addr(base: IpAddr, i: u32) -> Option<IpAddr> {
     }
 }
 
+/// What is wrong with `h`, a host without a component, if anything: it
+/// must have addresses (a peer others reach: it answers as a machine
+/// with no program listening does), and none of the settings that only a
+/// component's run reads.
+fn runs_nothing(h: &RawHost) -> Result<(), String> {
+    let name = h.name.get_ref();
+    if h.addrs.is_empty() {
+        return Err(format!(
+            "host {name:?} has neither addrs nor a component, so nothing could reach it and it runs nothing; give it addrs = [\"10.0.0.1\"] (a peer others reach) or component = \"NAME\" (a program to run)"
+        ));
+    }
+    let for_a_component = [
+        ("args", !h.args.is_empty()),
+        ("env", !h.env.is_empty()),
+        ("allow", !h.allow.is_empty()),
+        ("deny", !h.deny.is_empty()),
+        ("start", h.start.is_some()),
+        ("daemon", h.daemon),
+        ("timeout", h.timeout.is_some()),
+        ("fuel", h.fuel.is_some()),
+    ];
+    match for_a_component.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(format!(
+            "host {name:?}, {field}: applies to the host's component, and the host runs none; add component = \"NAME\" or remove {field}"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Where a component named in a scenario is: a bare name (`udp-echo`) is
 /// `GUEST_DIR/NAME.wasm`; anything with a `/` or ending in `.wasm` is a
 /// path relative to the scenario's folder.
@@ -356,6 +385,9 @@ pub fn parse_scenario(
                 h.name.span().start,
                 format!("host {:?}, count: must be at least 1", h.name.get_ref()),
             ));
+        }
+        if h.component.is_none() {
+            runs_nothing(&h).map_err(|m| err(h.name.span().start, m))?;
         }
         for i in 0..count {
             let name = if h.count.is_some() {
@@ -552,16 +584,16 @@ heal = "3s"
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("adrs"), "{e}");
         let e = parse(
-            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"zz\"]\nstart = \"1s\"\n",
+            "[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\"]\n[[partition]]\na = [\"a\"]\nb = [\"zz\"]\nstart = \"1s\"\n",
         )
         .unwrap_err();
-        assert_eq!(e.line, 5, "{e}");
+        assert_eq!(e.line, 6, "{e}");
         assert!(e.message.contains("partition.b"), "{e}");
         let e = parse(
-            "[[host]]\nname = \"a\"\n[[host]]\nname = \"b\"\n[[partition]]\na = [\"a\"]\nb = [\"b\"]\nstart = \"50ms\"\nheal = \"10ms\"\n",
+            "[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\"]\n[[host]]\nname = \"b\"\naddrs = [\"10.0.0.2\"]\n[[partition]]\na = [\"a\"]\nb = [\"b\"]\nstart = \"50ms\"\nheal = \"10ms\"\n",
         )
         .unwrap_err();
-        assert_eq!(e.line, 9, "{e}");
+        assert_eq!(e.line, 11, "{e}");
         assert!(
             e.message
                 .contains("partition.heal (10ms) must come after its start (50ms)"),
@@ -582,7 +614,7 @@ heal = "3s"
             parse("[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\", \"10.0.0.1\"]\n").unwrap_err();
         assert!(e.message.contains("10.0.0.1 is listed twice"), "{e}");
         let e = parse(
-            "[[host]]\nname = \"a\"\n[[partition]]\na = [\"a\"]\nb = [\"a\"]\nstart = \"1s\"\n",
+            "[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\"]\n[[partition]]\na = [\"a\"]\nb = [\"a\"]\nstart = \"1s\"\n",
         )
         .unwrap_err();
         assert!(e.message.contains("host \"a\" is on both sides"), "{e}");
@@ -591,5 +623,22 @@ heal = "3s"
         assert!(e.message.contains("e.g. \"10ms\""), "{e}");
         let e = parse("seed = 1\n").unwrap_err();
         assert!(e.message.contains("no [[host]] is declared"), "{e}");
+        let e = parse("[[host]]\nname = \"idle\"\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(
+            e.message
+                .contains("host \"idle\" has neither addrs nor a component"),
+            "{e}"
+        );
+        let e =
+            parse("[[host]]\nname = \"p\"\naddrs = [\"10.0.0.9\"]\nargs = [\"x\"]\n").unwrap_err();
+        assert!(
+            e.message.contains(
+                "host \"p\", args: applies to the host's component, and the host runs none"
+            ),
+            "{e}"
+        );
+        // A peer with addresses and no program is a scenario's silent host.
+        assert!(parse("[[host]]\nname = \"p\"\naddrs = [\"10.0.0.9\"]\n").is_ok());
     }
 }

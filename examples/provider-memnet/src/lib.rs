@@ -123,6 +123,10 @@ impl MemSocket {
 }
 
 impl Socket for MemSocket {
+    // Readiness is this component's own network's: its poll sets ask its
+    // own `poll`.
+    const READY_AS_BELOW: bool = false;
+
     fn lower(&self) -> Option<&wasock::provider::Lower> {
         None
     }

@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 
+use super::below;
 use super::bindings::exports::wasock::sockets::{handoff, name_lookup, poll, socket};
 use super::{
     AddressFamily, Datagram, Duration, ErrorCode, IpAddress, Lookup, OptionName, Readiness,
     RecvFlags, SendFlags, ShutdownHow, Socket, SocketAddress, SocketOption, SocketType,
 };
+use crate::raw::wasock::sockets::poll as lower_poll;
 
 /// The type the export macro implements the generated traits for.
 pub struct Adapter<S>(PhantomData<S>);
@@ -20,9 +22,21 @@ pub struct Adapter<S>(PhantomData<S>);
 /// so that a poll set can tell whether it is still open).
 pub struct SocketRep<S>(Rc<S>);
 
-/// The representation of an exported poll set: the sockets it watches,
-/// waited on through [`Socket::poll`].
-pub struct PollSetRep<S> {
+/// The representation of an exported poll set.
+pub struct PollSetRep<S>(SetWay<S>);
+
+/// How a poll set waits (see [`Socket::READY_AS_BELOW`]).
+enum SetWay<S> {
+    /// Through a poll set of the layer below, the changes and events
+    /// passed as they are.
+    Below(lower_poll::PollSet),
+    /// By asking [`Socket::poll`] about the sockets it keeps.
+    Own(OwnSet<S>),
+}
+
+/// The sockets a poll set of a provider with a readiness of its own
+/// watches.
+struct OwnSet<S> {
     entries: RefCell<HashMap<*const S, SetEntry<S>>>,
     /// Where the next wait starts among the ready sockets, so that
     /// `max-events` does not favour the same ones every time.
@@ -182,12 +196,61 @@ const MAX_SET_ENTRIES: usize = crate::poll::MAX_POLL_ENTRIES;
 
 impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
     fn create() -> Result<poll::PollSet, ErrorCode> {
-        Ok(poll::PollSet::new(PollSetRep::<S> {
-            entries: RefCell::new(HashMap::new()),
-            turn: std::cell::Cell::new(0),
-        }))
+        let way = if S::READY_AS_BELOW {
+            SetWay::Below(lower_poll::PollSet::create()?)
+        } else {
+            SetWay::Own(OwnSet {
+                entries: RefCell::new(HashMap::new()),
+                turn: std::cell::Cell::new(0),
+            })
+        };
+        Ok(poll::PollSet::new(PollSetRep::<S>(way)))
     }
 
+    fn wait(
+        &self,
+        changes: Vec<poll::PollChange<'_>>,
+        timeout: Option<Duration>,
+        max_events: u32,
+    ) -> Result<Vec<poll::PollEvent>, ErrorCode> {
+        match &self.0 {
+            SetWay::Below(set) => {
+                let lower = changes
+                    .iter()
+                    .map(|c| {
+                        Ok(lower_poll::PollChange {
+                            socket: below(&*c.socket.get::<SocketRep<S>>().0)?,
+                            interest: c.interest,
+                            key: c.key,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ErrorCode>>()?;
+                let events = set.wait(&lower, timeout, max_events)?;
+                Ok(events
+                    .into_iter()
+                    .map(|e| poll::PollEvent {
+                        key: e.key,
+                        ready: e.ready,
+                    })
+                    .collect())
+            }
+            SetWay::Own(set) => set.wait(changes, timeout, max_events),
+        }
+    }
+
+    fn len(&self) -> u32 {
+        match &self.0 {
+            SetWay::Below(set) => set.len(),
+            SetWay::Own(set) => {
+                let mut entries = set.entries.borrow_mut();
+                entries.retain(|_, e| e.socket.strong_count() > 0);
+                u32::try_from(entries.len()).unwrap_or(u32::MAX)
+            }
+        }
+    }
+}
+
+impl<S: Socket> OwnSet<S> {
     fn wait(
         &self,
         changes: Vec<poll::PollChange<'_>>,
@@ -246,12 +309,6 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
             events.push(poll::PollEvent { key: *key, ready });
         }
         Ok(events)
-    }
-
-    fn len(&self) -> u32 {
-        let mut entries = self.entries.borrow_mut();
-        entries.retain(|_, e| e.socket.strong_count() > 0);
-        u32::try_from(entries.len()).unwrap_or(u32::MAX)
     }
 }
 

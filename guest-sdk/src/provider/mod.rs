@@ -101,7 +101,7 @@ pub fn take_lower_connection() -> Result<(Lower, SocketAddress), ErrorCode> {
 }
 
 /// The layer below, or `not-supported` for a provider that has none.
-fn below<S: Socket>(s: &S) -> Result<&Lower, ErrorCode> {
+pub(super) fn below<S: Socket>(s: &S) -> Result<&Lower, ErrorCode> {
     s.lower().ok_or(ErrorCode::NotSupported)
 }
 
@@ -125,6 +125,17 @@ pub trait Socket: Sized + 'static {
     fn lower(&self) -> Option<&Lower> {
         None
     }
+
+    /// Whether this provider's sockets are ready exactly when the sockets
+    /// they wrap are, for the same interest: what the default
+    /// [`poll`](Socket::poll) assumes. Then the app's poll sets wait
+    /// through poll sets of the layer below, which take only the sockets
+    /// whose interest changed and give back only the ready ones: a wait
+    /// costs what changed, however many sockets wait. A provider that
+    /// overrides `poll` (a readiness of its own, or no layer below) sets
+    /// it to `false`; its poll sets then ask `poll` about every armed
+    /// socket at each wait.
+    const READY_AS_BELOW: bool = true;
 
     /// This layer's socket for one the layer below opened or accepted.
     /// The default refuses with `not-supported`: a layer implements it.
@@ -255,7 +266,8 @@ pub trait Socket: Sized + 'static {
     }
 
     /// `poll.poll` over sockets of this provider: by default, one poll of
-    /// the layer below over the sockets they wrap. It also serves the
+    /// the layer below over the sockets they wrap. Without
+    /// [`READY_AS_BELOW`](Socket::READY_AS_BELOW) it also serves the
     /// exported `poll-set`: each wait on a set polls the sockets armed in
     /// it through this function.
     fn poll(

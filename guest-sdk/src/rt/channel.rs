@@ -10,8 +10,13 @@ struct Shared<T> {
     /// The most values queued at once; `None` is unbounded.
     capacity: Option<usize>,
     receiver: Option<Waker>,
-    /// Senders waiting for room, all woken when some is made.
-    blocked: Vec<Waker>,
+    /// Senders waiting for room, first come first served, by ticket.
+    blocked: VecDeque<(u64, Waker)>,
+    /// The next waiting sender's ticket.
+    next_ticket: u64,
+    /// Places promised to senders taken off `blocked` and woken, not yet
+    /// used: nobody else may fill them.
+    promised: usize,
     senders: usize,
     closed: bool,
 }
@@ -22,7 +27,9 @@ impl<T> Shared<T> {
             queue: VecDeque::new(),
             capacity,
             receiver: None,
-            blocked: Vec::new(),
+            blocked: VecDeque::new(),
+            next_ticket: 0,
+            promised: 0,
             senders: 1,
             closed: false,
         }))
@@ -36,8 +43,10 @@ impl<T> Shared<T> {
         }
     }
 
-    fn is_full(&self) -> bool {
-        self.capacity.is_some_and(|c| self.queue.len() >= c)
+    /// Whether a place is free beyond those promised.
+    fn has_room(&self) -> bool {
+        self.capacity
+            .is_none_or(|c| self.queue.len() + self.promised < c)
     }
 
     /// One sender fewer; the last one's going ends the receiver's wait.
@@ -51,12 +60,49 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Wake every sender waiting for room (there is some, or the receiver
-    /// is gone). All of them: one that was woken and then dropped would
-    /// otherwise keep the room from the others.
-    fn wake_blocked(&mut self) {
-        for w in self.blocked.drain(..) {
-            w.wake();
+    /// Promise the free places to the senders waiting longest, waking
+    /// each: one per place, so a freed place costs one wake-up.
+    fn promise_room(&mut self) {
+        while self.has_room() {
+            let Some((_, waker)) = self.blocked.pop_front() else {
+                break;
+            };
+            self.promised += 1;
+            waker.wake();
+        }
+    }
+}
+
+/// A bounded send's place in the line of waiting senders; its drop gives
+/// up the place (a cancelled send), and passes on a promise it did not
+/// use.
+struct Waiting<'a, T> {
+    shared: &'a RefCell<Shared<T>>,
+    ticket: Option<u64>,
+}
+
+impl<T> Waiting<'_, T> {
+    /// Whether this sender's turn came: its ticket left the line from the
+    /// front (tickets leave it in order, or by their own drop).
+    fn promised(&self, s: &Shared<T>) -> bool {
+        self.ticket
+            .is_some_and(|t| s.blocked.front().is_none_or(|(first, _)| *first > t))
+    }
+}
+
+impl<T> Drop for Waiting<'_, T> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket else { return };
+        let mut s = self.shared.borrow_mut();
+        if s.closed {
+            // The receiver's going emptied the line; no place is promised.
+            return;
+        }
+        if self.promised(&s) {
+            s.promised -= 1;
+            s.promise_room();
+        } else {
+            s.blocked.retain(|(t, _)| *t != ticket);
         }
     }
 }
@@ -97,7 +143,7 @@ pub struct BoundedSender<T> {
 }
 
 /// Why [`BoundedSender::try_send`] gave its value back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
     /// The channel holds `capacity` values already.
     Full(T),
@@ -114,11 +160,22 @@ impl<T> std::fmt::Display for TrySendError<T> {
     }
 }
 
-impl<T: std::fmt::Debug> std::error::Error for TrySendError<T> {}
+impl<T> std::fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrySendError::Full(_) => "Full(..)",
+            TrySendError::Closed(_) => "Closed(..)",
+        })
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
 
 /// A channel that holds at most `capacity` values: a send waits for room,
 /// so a fast producer cannot outrun its consumer by more than that (a chat
-/// server's slow client, for one). `recv` is as [`channel`]'s.
+/// server's slow client, for one). Waiting senders are served in the order
+/// they came, one wake-up per freed place; a send dropped while it waits
+/// gives up its place. `recv` is as [`channel`]'s.
 ///
 /// ```no_run
 /// wasock::rt::block_on(async {
@@ -165,22 +222,43 @@ impl<T> BoundedSender<T> {
     /// ```
     pub async fn send(&self, value: T) -> Result<(), T> {
         let mut value = Some(value);
+        let mut waiting = Waiting {
+            shared: &self.shared,
+            ticket: None,
+        };
         std::future::poll_fn(|cx| {
             let mut s = self.shared.borrow_mut();
             let v = value.take().expect("polled after completion");
             if s.closed {
                 return Poll::Ready(Err(v));
             }
-            if s.is_full() {
-                value = Some(v);
-                // Once per task, however often it is polled while full.
-                if !s.blocked.iter().any(|w| w.will_wake(cx.waker())) {
-                    s.blocked.push(cx.waker().clone());
+            let go = match waiting.ticket {
+                None => s.blocked.is_empty() && s.has_room(),
+                Some(_) => waiting.promised(&s),
+            };
+            if go {
+                if waiting.ticket.take().is_some() {
+                    s.promised -= 1;
                 }
-                return Poll::Pending;
+                s.push(v);
+                return Poll::Ready(Ok(()));
             }
-            s.push(v);
-            Poll::Ready(Ok(()))
+            value = Some(v);
+            match waiting.ticket {
+                // Polled again before its turn: the newest waker.
+                Some(t) => {
+                    if let Some(entry) = s.blocked.iter_mut().find(|(x, _)| *x == t) {
+                        entry.1 = cx.waker().clone();
+                    }
+                }
+                None => {
+                    let t = s.next_ticket;
+                    s.next_ticket += 1;
+                    s.blocked.push_back((t, cx.waker().clone()));
+                    waiting.ticket = Some(t);
+                }
+            }
+            Poll::Pending
         })
         .await
     }
@@ -196,7 +274,7 @@ impl<T> BoundedSender<T> {
         let mut s = self.shared.borrow_mut();
         if s.closed {
             Err(TrySendError::Closed(value))
-        } else if s.is_full() {
+        } else if !s.blocked.is_empty() || !s.has_room() {
             Err(TrySendError::Full(value))
         } else {
             s.push(value);
@@ -271,7 +349,7 @@ impl<T> Receiver<T> {
         std::future::poll_fn(|cx| {
             let mut s = self.shared.borrow_mut();
             if let Some(v) = s.queue.pop_front() {
-                s.wake_blocked();
+                s.promise_room();
                 return Poll::Ready(Some(v));
             }
             if s.senders == 0 {
@@ -289,7 +367,9 @@ impl<T> Drop for Receiver<T> {
         let queued = {
             let mut s = self.shared.borrow_mut();
             s.closed = true;
-            s.wake_blocked();
+            for (_, w) in s.blocked.drain(..) {
+                w.wake();
+            }
             std::mem::take(&mut s.queue)
         };
         // Dropped outside the borrow: a value may hold a sender of this

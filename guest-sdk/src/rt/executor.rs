@@ -182,7 +182,7 @@ impl<T> JoinHandle<T> {
     ///     t.abort();
     /// });
     /// ```
-    pub fn abort(&self) {
+    pub fn abort(self) {
         abort(self.id, self.serial);
     }
 }

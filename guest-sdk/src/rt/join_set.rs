@@ -18,9 +18,16 @@ struct Shared<T> {
     waker: Option<Waker>,
 }
 
-/// Tasks spawned together, their results taken in the order they finish
-/// (as tokio's `JoinSet`). Dropping the set, or
+/// Tasks spawned together, their results taken in the order they finish,
+/// as with tokio's `JoinSet`. Dropping the set, or
 /// [`abort_all`](JoinSet::abort_all), stops the tasks still running.
+///
+/// Unlike tokio's: [`join_next`](JoinSet::join_next) gives the value
+/// itself, not a `Result` (a task that panics ends the whole instance, and
+/// a stopped task gives nothing); `abort_all` takes the stopped tasks out
+/// of the set at once; `spawn` returns no handle. The set belongs to the
+/// [`block_on`](super::block_on) its tasks were spawned in: its tasks end
+/// with it.
 ///
 /// ```no_run
 /// use std::time::Duration;

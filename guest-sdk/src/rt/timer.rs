@@ -232,6 +232,10 @@ pub struct Interval {
     missed: MissedTickBehavior,
 }
 
+/// How late a tick may be taken and still count as on time (tokio's
+/// tolerance).
+const LATE: Duration = Duration::from_millis(5);
+
 /// What an [`Interval`] does when a tick comes late (the program was busy
 /// past the next tick's time), as tokio's enum of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,8 +244,9 @@ pub enum MissedTickBehavior {
     /// interval is back on its schedule (the default).
     #[default]
     Burst,
-    /// Start again from the late tick: the next comes a whole period after
-    /// it, and every later one shifts with it.
+    /// Start again from the late tick (one taken more than 5 ms after its
+    /// time): the next comes a whole period after it was taken, and every
+    /// later one shifts with it.
     Delay,
     /// Keep the schedule, leaving out the ticks missed: the next comes at
     /// the first scheduled time still ahead.
@@ -292,18 +297,16 @@ impl Interval {
         sleep.await_ref().await;
         self.sleep = None;
         let now = Instant::now();
-        self.next = after(at, self.period);
-        if self.next < now {
-            match self.missed {
-                MissedTickBehavior::Burst => {}
-                MissedTickBehavior::Delay => self.next = after(now, self.period),
-                MissedTickBehavior::Skip => {
-                    let behind =
-                        now.duration_since(self.next).as_nanos() / self.period.as_nanos().max(1);
-                    self.next += self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);
-                }
+        let on_time = after(at, self.period);
+        self.next = match self.missed {
+            // Late by more than tokio's tolerance: start again from now.
+            MissedTickBehavior::Delay if now > after(at, LATE) => after(now, self.period),
+            MissedTickBehavior::Skip if on_time < now => {
+                let behind = now.duration_since(on_time).as_nanos() / self.period.as_nanos().max(1);
+                on_time + self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX)
             }
-        }
+            _ => on_time,
+        };
         at
     }
 

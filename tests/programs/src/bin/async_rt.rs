@@ -190,10 +190,22 @@ async fn late_ticks_burst_delay_or_skip() {
         burst,
         [first + period * 2, first + period * 3],
     );
-    // Delay: the next tick comes a period after the late one was taken.
+    // Delay: the next tick comes a period after the late one was taken,
+    // also when it was late by less than a period (tokio's 5 ms grace).
     let (mut every, _, woke) = late(MissedTickBehavior::Delay).await;
     let next = every.tick().await;
     check("delay: a period after the late tick", next >= woke + period);
+    let mut every = interval(Duration::from_millis(100));
+    every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let first = every.tick().await;
+    sleep(Duration::from_millis(130)).await;
+    let woke = Instant::now();
+    every.tick().await;
+    let next = every.tick().await;
+    check(
+        "delay: late by less than a period",
+        next >= woke + Duration::from_millis(100) && next > first + Duration::from_millis(200),
+    );
     // Skip: the schedule is kept, the missed ticks left out.
     let (mut every, first, woke) = late(MissedTickBehavior::Skip).await;
     let next = every.tick().await;
@@ -280,11 +292,55 @@ async fn a_bounded_channel_holds_back_a_fast_sender() {
         !waiting.is_finished(),
     );
     drop(rx);
-    check_eq(
-        "the receiver's going gives the value back",
-        waiting.await,
-        Err(3),
+    let back = within("the waiting send", async { Ok(waiting.await) }).await;
+    check_eq("the receiver's going gives the value back", back, Err(3));
+    senders_wait_their_turn().await;
+}
+
+/// Several senders blocked on a full channel get in in the order they
+/// came, and one that gives up (its send dropped) holds no one back.
+async fn senders_wait_their_turn() {
+    let (tx, mut rx) = rt::bounded_channel(1);
+    let tx = Rc::new(tx);
+    check("fill the channel", tx.try_send(0).is_ok());
+    let mut senders = Vec::new();
+    for i in 1..=3 {
+        let tx = tx.clone();
+        senders.push(spawn(async move { tx.send(i).await.is_ok() }));
+        rt::yield_now().await;
+    }
+    // A fourth that gives up while it waits.
+    let quitter = {
+        let tx = tx.clone();
+        spawn(async move {
+            timeout(Duration::from_millis(1), tx.send(99))
+                .await
+                .is_err()
+        })
+    };
+    rt::yield_now().await;
+    check(
+        "try_send does not jump the line",
+        matches!(tx.try_send(98), Err(TrySendError::Full(98))),
     );
+    sleep(Duration::from_millis(5)).await;
+    check("the quitter gave up", quitter.await);
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(within("recv", async { Ok(rx.recv().await) }).await);
+    }
+    check_eq(
+        "in the order they came",
+        got,
+        vec![Some(0), Some(1), Some(2), Some(3)],
+    );
+    for s in senders {
+        check("each blocked send got in", s.await);
+    }
+    // The quitter's place does not block the next send.
+    let sent = within("a send after one gave up", async { Ok(tx.send(4).await) }).await;
+    check("a send after one gave up", sent.is_ok());
+    check_eq("and it arrives", rx.recv().await, Some(4));
 }
 
 async fn try_read_and_try_write_never_wait() {
@@ -337,6 +393,10 @@ async fn a_listener_from_a_raw_socket() {
     let blocking = wasock::net::TcpListener::from_socket(sock);
     let listener = must("from_std", TcpListener::from_std(blocking));
     let addr = must("local addr", listener.local_addr());
+    // Non-blocking: with no one connecting, an accept lets the timer win
+    // (a blocking one would stop the whole guest here).
+    let idle = timeout(Duration::from_millis(10), listener.accept()).await;
+    check("from_std makes the listener non-blocking", idle.is_err());
     let accepted = spawn(async move { listener.accept().await.map(|(_, peer)| peer) });
     let client = must("connect", TcpStream::connect(addr).await);
     let peer = within("accept on a listener from a raw socket", accepted).await;

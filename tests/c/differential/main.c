@@ -20,6 +20,17 @@
 #include "common.h"
 
 int main(void) {
+    /* What servers do first: ignore SIGPIPE, and log a failure with
+     * printf before looking at errno. The first write to stdout keeps
+     * errno (wasi-libc's stdio asks then whether stdout is a terminal). */
+    signal(SIGPIPE, SIG_IGN);
+    errno = ECONNREFUSED;
+    printf("stdio-keeps-errno: ");
+    fflush(stdout);
+    int kept = errno;
+    printf("%s\n", ename(kept));
+    cases++;
+    say("getpid", "%s", getpid() > 0 ? ">0" : "<=0");
     stream_connect_sequence(AF_INET, "tcp4");
     stream_data();
     stream_more();

@@ -27,6 +27,9 @@ struct wsk_socket {
     /* A Winsock source's non-blocking connect is under way: Winsock's
      * select reports its failure in exceptfds, not writefds (winsock.c). */
     bool connecting;
+    /* shutdown() ended this side's sending: with the peer's end, the
+     * connection is closed both ways (POLLHUP, poll.c). */
+    bool send_shut;
     /* A libc descriptor that the preview-1 layer handed out with this
      * socket's number while the socket was open; held open so libc never
      * hands the number out twice, closed with the socket. -1 if none. */
@@ -78,5 +81,9 @@ void wsk_note_code(wsk_code code, enum wsk_op op, int err);
 /* The Winsock code of the first error-code whose errno is `err`
  * (WSASYSCALLFAILURE if none). */
 int wsk_wsa_of_errno(int err);
+
+struct pollfd;
+/* poll, with Windows' WSAPoll meaning of POLLHUP when `winsock` (poll.c). */
+int wsk_poll(struct pollfd *fds, unsigned long n, int timeout, bool winsock);
 
 #endif

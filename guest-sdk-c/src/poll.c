@@ -22,7 +22,14 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static short to_revents(wsk_ready r, short events) {
+/* `s`'s readiness `r` as revents for `events`. wasock's hang-up includes
+ * a peer that only ended its side, which comes with `readable` (the end
+ * to read). Linux says POLLHUP only once the connection is closed both
+ * ways (this side shut down its sending too, or an error ended it), or
+ * was never open (a fresh socket: hang-up without readable); a peer's
+ * end alone is POLLIN and a read of 0. Windows' WSAPoll (`winsock`) says
+ * POLLHUP at the peer's graceful end. */
+static short to_revents(const struct wsk_socket *s, wsk_ready r, short events, bool winsock) {
     short out = 0;
     if (r & WASOCK_SOCKETS_TYPES_READINESS_READABLE) {
         out |= events & (POLLIN | POLLRDNORM);
@@ -30,7 +37,9 @@ static short to_revents(wsk_ready r, short events) {
     if (r & WASOCK_SOCKETS_TYPES_READINESS_WRITABLE) {
         out |= events & (POLLOUT | POLLWRNORM);
     }
-    if (r & WASOCK_SOCKETS_TYPES_READINESS_HANG_UP) {
+    if ((r & WASOCK_SOCKETS_TYPES_READINESS_HANG_UP) &&
+        (winsock || s->send_shut || (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) ||
+         !(r & WASOCK_SOCKETS_TYPES_READINESS_READABLE))) {
         out |= POLLHUP;
     }
     if (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) {
@@ -42,7 +51,7 @@ static short to_revents(wsk_ready r, short events) {
 /* One wasock poll over the socket entries of `fds`; `timeout_ms` < 0
  * waits without limit. Fills revents of socket entries (and POLLNVAL of
  * closed ones); returns how many have some, or -1. */
-static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms) {
+static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms, bool winsock) {
     wasock_sockets_poll_poll_entry_t *entries = calloc(n ? n : 1, sizeof *entries);
     nfds_t *index = calloc(n ? n : 1, sizeof *index);
     if (entries == NULL || index == NULL) {
@@ -78,7 +87,7 @@ static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms) {
         ready = 0;
         for (size_t k = 0; k < out.len && k < count; k++) {
             struct pollfd *p = &fds[index[k]];
-            p->revents |= to_revents(out.ptr[k], p->events);
+            p->revents |= to_revents(wsk_lookup(p->fd), out.ptr[k], p->events, winsock);
             if (p->revents != 0) {
                 ready++;
             }
@@ -101,11 +110,9 @@ static bool closed_fd(int fd) {
     return closed;
 }
 
-int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
-
 /* A set with closed descriptors: those get POLLNVAL, and the call
  * returns at once, after checking the `open` others without waiting. */
-static int poll_with_closed(struct pollfd *fds, nfds_t n, size_t open) {
+static int poll_with_closed(struct pollfd *fds, nfds_t n, size_t open, bool winsock) {
     struct pollfd *rest = calloc(n, sizeof *rest);
     if (rest == NULL) {
         return wsk_errno(ENOMEM);
@@ -116,7 +123,7 @@ static int poll_with_closed(struct pollfd *fds, nfds_t n, size_t open) {
             rest[i].fd = -1;
         }
     }
-    int ready = open > 0 ? __wrap_poll(rest, n, 0) : 0;
+    int ready = open > 0 ? wsk_poll(rest, n, 0, winsock) : 0;
     if (ready >= 0) {
         ready = 0;
         for (nfds_t i = 0; i < n; i++) {
@@ -129,6 +136,10 @@ static int poll_with_closed(struct pollfd *fds, nfds_t n, size_t open) {
 }
 
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
+    return wsk_poll(fds, n, timeout, false);
+}
+
+int wsk_poll(struct pollfd *fds, nfds_t n, int timeout, bool winsock) {
     if (fds == NULL && n > 0) {
         return wsk_errno(EFAULT);
     }
@@ -147,13 +158,13 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
         }
     }
     if (closed > 0) {
-        return poll_with_closed(fds, n, sockets + others);
+        return poll_with_closed(fds, n, sockets + others, winsock);
     }
     if (sockets == 0) {
         return __real_poll(fds, n, timeout);
     }
     if (others == 0) {
-        return poll_sockets(fds, n, timeout);
+        return poll_sockets(fds, n, timeout, winsock);
     }
     /* Mixed: libc's entries are checked without waiting, sockets wait a
      * slice, until something is ready or the timeout passes. */
@@ -177,7 +188,7 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
         }
         int64_t left = deadline < 0 ? MIXED_SLICE_MS : deadline - now_ms();
         int slice = ready > 0 ? 0 : (int)(left < MIXED_SLICE_MS ? (left < 0 ? 0 : left) : MIXED_SLICE_MS);
-        int mine = poll_sockets(fds, n, slice);
+        int mine = poll_sockets(fds, n, slice, winsock);
         if (mine < 0) {
             ready = -1;
             break;
@@ -244,7 +255,7 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
         int64_t ms = (int64_t)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
         timeout = ms > INT32_MAX ? INT32_MAX : (int)ms;
     }
-    int ready = __wrap_poll(fds, n, timeout);
+    int ready = wsk_poll(fds, n, timeout, winsock);
     if (ready < 0) {
         free(fds);
         return -1;

@@ -131,6 +131,7 @@ int shutdown(int fd, int how) {
     if (!wasock_sockets_socket_method_socket_shutdown(wsk_b(s), h, &code)) {
         return wsk_fail(code, WSK_OP_OTHER);
     }
+    s->send_shut |= how != SHUT_RD;
     return 0;
 }
 

@@ -293,7 +293,7 @@ int WSAPoll(struct pollfd *fds, unsigned long n, int timeout) {
         asked[i] = ev;
         fds[i].events = out;
     }
-    int ready = poll(fds, n, timeout);
+    int ready = wsk_poll(fds, n, timeout, true);
     for (unsigned long i = 0; i < n; i++) {
         short re = fds[i].revents, out = 0;
         if (re & POLLIN) {

@@ -74,6 +74,17 @@ void poll_select(void) {
     s = RC(select(maxfd, &rs, &ws, NULL, &tv));
     say("select-writable", "%s read %s write %s", s, FD_ISSET(a, &rs) ? "set" : "clear",
         FD_ISSET(c, &ws) ? "set" : "clear");
+
+    /* The peer ends its side: readable (a read of 0), not hung up, as
+     * Linux says; hung up once this side has ended its sending too. */
+    shutdown(c, SHUT_WR);
+    p = (struct pollfd){a, POLLIN, 0};
+    s = RC(poll(&p, 1, WAIT_MS));
+    say("poll-peer-ended-its-side", "%s %s", s, ev_str(p.revents));
+    shutdown(a, SHUT_WR);
+    p = (struct pollfd){a, POLLIN, 0};
+    s = RC(poll(&p, 1, WAIT_MS));
+    say("poll-both-sides-ended", "%s %s", s, ev_str(p.revents));
     close(a);
     close(c);
 

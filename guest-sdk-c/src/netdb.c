@@ -133,16 +133,20 @@ static int lookup(const char *restrict node, const char *restrict service,
     }
     struct addrinfo *head = NULL, **tail = &head;
     if (node == NULL) {
-        /* The unspecified address to bind, or loopback to connect to:
-         * IPv6 first, as glibc orders them. */
+        /* The unspecified address to bind, IPv4's first, or loopback to
+         * connect to, IPv6's first, as glibc orders them (a program that
+         * binds the first answer it may gets 0.0.0.0). */
         static const uint8_t any6[16] = {0}, lo6[16] = {[15] = 1};
         static const uint8_t any4[4] = {0}, lo4[4] = {127, 0, 0, 1};
         bool passive = (flags & AI_PASSIVE) != 0;
-        if (family != AF_INET) {
+        if (passive && family != AF_INET6) {
+            err = append(&tail, AF_INET, any4, port, socktype, protocol);
+        }
+        if (err == 0 && family != AF_INET) {
             err = append(&tail, AF_INET6, passive ? any6 : lo6, port, socktype, protocol);
         }
-        if (err == 0 && family != AF_INET6) {
-            err = append(&tail, AF_INET, passive ? any4 : lo4, port, socktype, protocol);
+        if (err == 0 && !passive && family != AF_INET6) {
+            err = append(&tail, AF_INET, lo4, port, socktype, protocol);
         }
     } else {
         uint8_t b[16];

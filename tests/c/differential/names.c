@@ -64,6 +64,10 @@ void names(void) {
     gai_case("gai-no-node-no-service", NULL, NULL, AF_INET, SOCK_STREAM, 0);
     gai_case("gai-passive", NULL, "8080", AF_INET, SOCK_STREAM, AI_PASSIVE);
     gai_case("gai-no-node-loopback", NULL, "8080", AF_INET6, SOCK_STREAM, 0);
+    /* With no family: to bind, IPv4's unspecified address first; to
+     * connect, IPv6's loopback first (glibc's order). */
+    gai_case("gai-passive-any-family", NULL, "8080", AF_UNSPEC, SOCK_STREAM, AI_PASSIVE);
+    gai_case("gai-no-node-any-family", NULL, "8080", AF_UNSPEC, SOCK_STREAM, 0);
 
     char host[NI_MAXHOST], serv[NI_MAXSERV];
     struct sockaddr_storage ss;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::budget::{Budget, Share};
 use super::ctx::InstanceId;
-use super::denials::{DenialLog, Denied};
+use super::denials::{DenialLog, Denied, Limit, Line};
 use super::names::NameTable;
 use super::stats::InstanceStats;
 use crate::net::ErrorCode;
@@ -54,7 +54,8 @@ pub(crate) struct Gate {
     pub(crate) names: Mutex<NameTable>,
     /// Peers remembered for the reply rule, over all holders.
     contacts: Arc<Budget>,
-    /// When each denial was last logged, so that a flood is not.
+    /// When each denial and limit line was last logged, so that a flood
+    /// is not.
     denials: DenialLog,
 }
 
@@ -110,7 +111,8 @@ impl Gate {
     /// name. The line written after such a pause is preceded by one saying
     /// how many like it were left out.
     fn may_log(&self, op: Operation, what: Denied, shown: &dyn fmt::Display) -> bool {
-        let Some(left_out) = self.denials.note(op, what, std::time::Instant::now()) else {
+        let line = Line::Denial(op, what);
+        let Some(left_out) = self.denials.note(line, std::time::Instant::now()) else {
             return false;
         };
         if left_out > 0 {
@@ -119,6 +121,27 @@ impl Gate {
                 instance = %self.subject,
                 "suppressed {left_out} similar denials of {op} {shown} since the last line about it \
                  (at most one line a second per operation and address or name; all are counted)"
+            );
+        }
+        true
+    }
+
+    /// Whether a line about a refusal at `limit` may be written now: at
+    /// most one a second per limit (a guest that meets a limit often
+    /// retries at once). The line written after such a pause is preceded
+    /// by one saying how many were left out.
+    pub(crate) fn may_log_limit(&self, limit: Limit) -> bool {
+        let Some(left_out) = self
+            .denials
+            .note(Line::Limit(limit), std::time::Instant::now())
+        else {
+            return false;
+        };
+        if left_out > 0 {
+            tracing::warn!(
+                target: "wasock::limits",
+                instance = %self.subject,
+                "suppressed {left_out} more refusals at the same limit since the last line about it (at most one line a second per limit)"
             );
         }
         true

@@ -1,6 +1,7 @@
-//! Denial log lines that a flood cannot multiply. Every denial is counted
-//! (see `InstanceStats`); its log line is written at most once a second per
-//! operation and address or host name, and the next line that is written
+//! Denial and limit log lines that a flood cannot multiply. Every denial
+//! is counted (see `InstanceStats`); its log line is written at most once a
+//! second per operation and address or host name, and a limit's refusal
+//! line at most once a second per limit; the next line that is written
 //! says how many like it were left out meanwhile.
 
 use std::collections::HashMap;
@@ -39,11 +40,35 @@ impl Denied {
     }
 }
 
-/// When each (operation, address or name) was last logged, and what was
-/// left out since.
+/// A limit of an instance whose refusals are logged (as a guest that
+/// meets one often retries at once, a line each time would flood).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Limit {
+    /// Poll sets alive at once.
+    PollSets,
+    /// Name lookups under way at once.
+    LookupsInFlight,
+    /// Lookup resources alive at once.
+    LookupsAlive,
+    /// WASI 0.3 socket calls waiting at once.
+    PendingCalls,
+    /// Sockets held, met by a WASI 0.3 listener's accepted connection.
+    AcceptedOverSockets,
+}
+
+/// What a rate-limited line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Line {
+    /// A denial of an operation on an address or name.
+    Denial(Operation, Denied),
+    /// A refusal at a limit.
+    Limit(Limit),
+}
+
+/// When each kind of line was last logged, and what was left out since.
 #[derive(Default)]
 pub(crate) struct DenialLog {
-    seen: Mutex<HashMap<(Operation, Denied), Seen>>,
+    seen: Mutex<HashMap<Line, Seen>>,
 }
 
 struct Seen {
@@ -52,14 +77,13 @@ struct Seen {
 }
 
 impl DenialLog {
-    /// A denial of `op` on `what` at `now`: `Some(n)` to write its line,
-    /// after saying that `n` like it were left out since the last one;
-    /// `None` to leave it out.
-    pub(crate) fn note(&self, op: Operation, what: Denied, now: Instant) -> Option<u64> {
+    /// A line about `key` at `now`: `Some(n)` to write it, after saying
+    /// that `n` like it were left out since the last one; `None` to leave
+    /// it out.
+    pub(crate) fn note(&self, key: Line, now: Instant) -> Option<u64> {
         let Ok(mut seen) = self.seen.lock() else {
             return Some(0);
         };
-        let key = (op, what);
         if let Some(s) = seen.get_mut(&key) {
             if now.saturating_duration_since(s.logged_at) < WINDOW {
                 s.left_out += 1;
@@ -93,36 +117,63 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_line_a_second_per_limit_apart_from_denials() {
+        let log = DenialLog::default();
+        let t = Instant::now();
+        let lookups = Line::Limit(Limit::LookupsInFlight);
+        assert_eq!(log.note(lookups, t), Some(0));
+        for i in 1..=40 {
+            assert_eq!(log.note(lookups, t + Duration::from_millis(i)), None);
+        }
+        // Another limit, and a denial, have allowances of their own.
+        assert_eq!(log.note(Line::Limit(Limit::PollSets), t), Some(0));
+        let denial = Line::Denial(Operation::Resolve, Denied::name("localhost"));
+        assert_eq!(log.note(denial, t), Some(0));
+        assert_eq!(log.note(lookups, t + WINDOW), Some(40));
+    }
+
+    #[test]
     fn one_line_a_second_per_operation_and_address_and_the_count_of_the_rest() {
         let log = DenialLog::default();
         let t = Instant::now();
         let a = Denied::Ip("192.0.2.1".parse().unwrap());
         let b = Denied::Ip("192.0.2.2".parse().unwrap());
-        assert_eq!(log.note(Operation::TcpAccept, a, t), Some(0));
+        assert_eq!(log.note(Line::Denial(Operation::TcpAccept, a), t), Some(0));
         for i in 1..=99 {
             let at = t + Duration::from_millis(i * 9);
-            assert_eq!(log.note(Operation::TcpAccept, a, at), None);
+            assert_eq!(log.note(Line::Denial(Operation::TcpAccept, a), at), None);
         }
         // Another address, or another operation, has its own allowance.
-        assert_eq!(log.note(Operation::TcpAccept, b, t), Some(0));
-        assert_eq!(log.note(Operation::UdpRecv, a, t), Some(0));
+        assert_eq!(log.note(Line::Denial(Operation::TcpAccept, b), t), Some(0));
+        assert_eq!(log.note(Line::Denial(Operation::UdpRecv, a), t), Some(0));
         // A second on: written, with the 99 left out.
-        assert_eq!(log.note(Operation::TcpAccept, a, t + WINDOW), Some(99));
+        assert_eq!(
+            log.note(Line::Denial(Operation::TcpAccept, a), t + WINDOW),
+            Some(99)
+        );
         assert_eq!(
             log.note(
-                Operation::TcpAccept,
-                a,
+                Line::Denial(Operation::TcpAccept, a),
                 t + WINDOW + Duration::from_millis(1)
             ),
             None
         );
         // A name has an allowance of its own, as an address does.
         let name = || Denied::name("blocked.test");
-        assert_eq!(log.note(Operation::Resolve, name(), t), Some(0));
-        assert_eq!(log.note(Operation::Resolve, name(), t), None);
-        assert_eq!(log.note(Operation::Resolve, name(), t + WINDOW), Some(1));
         assert_eq!(
-            log.note(Operation::Resolve, Denied::name("other.test"), t),
+            log.note(Line::Denial(Operation::Resolve, name()), t),
+            Some(0)
+        );
+        assert_eq!(log.note(Line::Denial(Operation::Resolve, name()), t), None);
+        assert_eq!(
+            log.note(Line::Denial(Operation::Resolve, name()), t + WINDOW),
+            Some(1)
+        );
+        assert_eq!(
+            log.note(
+                Line::Denial(Operation::Resolve, Denied::name("other.test")),
+                t
+            ),
             Some(0)
         );
     }
@@ -133,13 +184,19 @@ mod tests {
         let t = Instant::now();
         for i in 0..(MAX_PAIRS as u32 + 10) {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            assert_eq!(log.note(Operation::UdpRecv, Denied::Ip(ip), t), Some(0));
+            assert_eq!(
+                log.note(Line::Denial(Operation::UdpRecv, Denied::Ip(ip)), t),
+                Some(0)
+            );
         }
         assert_eq!(log.seen.lock().unwrap().len(), MAX_PAIRS);
         // Once a window has passed, old pairs make room again.
         let later = t + WINDOW;
         let fresh = Denied::Ip("198.51.100.1".parse().unwrap());
-        assert_eq!(log.note(Operation::UdpRecv, fresh, later), Some(0));
+        assert_eq!(
+            log.note(Line::Denial(Operation::UdpRecv, fresh), later),
+            Some(0)
+        );
         assert_eq!(log.seen.lock().unwrap().len(), 1);
     }
 }

@@ -13,6 +13,7 @@ use super::bindings::wasock::sockets::types::{self as wit, AddressFamily, IpAddr
 use super::budget::Share;
 use super::convert::{error_from_net, ip_from_std};
 use super::ctx::{WasockCtx, WasockCtxView};
+use super::denials::Limit;
 use super::error::SocketResult;
 use crate::net::{BoxFuture, ErrorCode};
 use crate::policy::{NameError, ip_literal, normalize_name};
@@ -67,12 +68,14 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
         return Ok(Lookup::Ready(ips.clone()));
     }
     let Ok(in_flight) = ctx.lookups.clone().try_acquire_owned() else {
-        tracing::warn!(
-            target: "wasock::limits",
-            instance = %ctx.id,
-            name = %name,
-            "{MAX_LOOKUPS_IN_FLIGHT} name lookups are already under way; this one fails for now"
-        );
+        if ctx.gate.may_log_limit(Limit::LookupsInFlight) {
+            tracing::warn!(
+                target: "wasock::limits",
+                instance = %ctx.id,
+                name = %name,
+                "{MAX_LOOKUPS_IN_FLIGHT} name lookups are already under way; this one fails for now"
+            );
+        }
         return Err(ErrorCode::TemporaryResolverFailure);
     };
     let answer = ctx.provider.resolve(&name);
@@ -144,11 +147,13 @@ impl HostLookup for WasockCtxView<'_> {
         family: Option<AddressFamily>,
     ) -> SocketResult<Resource<PendingLookup>> {
         let Some(slot) = self.ctx.lookups_alive.reserve(1) else {
-            tracing::warn!(
-                target: "wasock::limits",
-                instance = %self.ctx.id,
-                "{MAX_LOOKUPS_ALIVE} lookups are alive; drop the answered ones"
-            );
+            if self.ctx.gate.may_log_limit(Limit::LookupsAlive) {
+                tracing::warn!(
+                    target: "wasock::limits",
+                    instance = %self.ctx.id,
+                    "{MAX_LOOKUPS_ALIVE} lookups are alive; drop the answered ones"
+                );
+            }
             return Err(ErrorCode::TemporaryResolverFailure.into());
         };
         let state = match start_lookup(self.ctx, &name)? {

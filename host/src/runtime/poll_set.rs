@@ -22,6 +22,7 @@ use super::budget::Share;
 use super::clock::spin;
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
+use super::denials::Limit;
 use super::error::{SocketError, SocketResult};
 use super::poll::{Pass, look, passes};
 use super::socket::GuestSocket;
@@ -291,11 +292,13 @@ fn socket_at_mut(table: &mut ResourceTable, rep: u32) -> Option<&mut GuestSocket
 impl HostPollSet for WasockCtxView<'_> {
     fn create(&mut self) -> SocketResult<Resource<PollSet>> {
         let Some(slot) = self.ctx.poll_sets.reserve(1) else {
-            tracing::warn!(
-                target: "wasock::limits",
-                instance = %self.ctx.id,
-                "{MAX_POLL_SETS} poll sets are alive; drop the ones not used"
-            );
+            if self.ctx.gate.may_log_limit(Limit::PollSets) {
+                tracing::warn!(
+                    target: "wasock::limits",
+                    instance = %self.ctx.id,
+                    "{MAX_POLL_SETS} poll sets are alive; drop the ones not used"
+                );
+            }
             return Err(ErrorCode::NoBufferSpace.into());
         };
         Ok(self.table.push(PollSet {

@@ -26,6 +26,7 @@ use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::types::ErrorCode 
 use crate::runtime::bindings::wasi_sockets_0_3::wasi::sockets::{ip_name_lookup, types};
 use crate::runtime::budget::Share;
 use crate::runtime::ctx::{WasockCtx, WasockCtxView, WasockView};
+use crate::runtime::denials::Limit;
 use error::P3Result;
 
 /// A place among the instance's WASI 0.3 calls that wait, held until the
@@ -33,12 +34,14 @@ use error::P3Result;
 /// fails at once, saying so.
 pub(crate) fn pending_call(ctx: &WasockCtx) -> P3Result<Share> {
     ctx.pending_calls.reserve(1).ok_or_else(|| {
-        tracing::warn!(
-            target: "wasock::limits",
-            instance = %ctx.id,
-            limit = ctx.limits.max_pending_calls,
-            "refused a WASI 0.3 socket call: the instance has as many calls waiting as --max-pending-calls allows"
-        );
+        if ctx.gate.may_log_limit(Limit::PendingCalls) {
+            tracing::warn!(
+                target: "wasock::limits",
+                instance = %ctx.id,
+                limit = ctx.limits.max_pending_calls,
+                "refused a WASI 0.3 socket call: the instance has as many calls waiting as --max-pending-calls allows"
+            );
+        }
         Code::Other(Some(format!(
             "pending-call-limit: {} WASI 0.3 socket calls are already waiting (--max-pending-calls); wait for some to finish",
             ctx.limits.max_pending_calls

@@ -18,6 +18,7 @@ use super::tcp::TcpSocket;
 use crate::net::{ErrorCode, Readiness, RecvFlags, SendFlags, Shutdown};
 use crate::runtime::GuestSocket;
 use crate::runtime::ctx::WasockCtxView;
+use crate::runtime::denials::Limit;
 use crate::runtime::socket::{State, stream};
 use crate::runtime::wasi::shared::{Direction, Inner, Shared};
 
@@ -215,11 +216,13 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                     // closed: the listener's stream stays open, as the WIT
                     // asks of errors the guest cannot act on.
                     let Ok(slot) = ctx.socket_slot() else {
-                        tracing::warn!(
-                            target: "wasock::limits",
-                            instance = %ctx.id,
-                            "closed an accepted connection: the instance holds --max-sockets sockets"
-                        );
+                        if ctx.gate.may_log_limit(Limit::AcceptedOverSockets) {
+                            tracing::warn!(
+                                target: "wasock::limits",
+                                instance = %ctx.id,
+                                "closed an accepted connection: the instance holds --max-sockets sockets"
+                            );
+                        }
                         continue;
                     };
                     let sock = GuestSocket::new(ctx, slot, net, State::Connected);

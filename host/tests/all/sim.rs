@@ -424,3 +424,27 @@ fn a_wasi_0_3_guest_waits_in_virtual_time_and_repeats() {
     let (_, again, _) = sim(&[&path]);
     assert_eq!(out, again, "the same scenario gave another transcript");
 }
+
+/// A guest that computes without ever waiting holds virtual time still:
+/// the run says so (a warning each time, and `stalled`) instead of going
+/// on without a word, and its fuel limit still ends it.
+#[test]
+fn a_guest_that_never_waits_is_reported_as_a_stall() {
+    let mut sim = Simulation::new(1);
+    sim.stall_warning(Duration::from_millis(40));
+    sim.host(
+        "spinner",
+        &["10.0.0.1".parse().unwrap()],
+        Some(SimGuest::new(component(wasock_test_programs::SPIN)).limits(
+            wasock_host::runtime::Limits {
+                fuel: Some(2_000_000_000),
+                ..Default::default()
+            },
+        )),
+    );
+    let run = sim.run(runner(), Duration::from_secs(60)).unwrap();
+    assert!(run.stalled, "wall {:?}", run.wall_elapsed);
+    let (host, why) = run.first_failure().expect("the spinner ran out of fuel");
+    assert_eq!(host, "spinner");
+    assert!(why.contains("fuel"), "{why}");
+}

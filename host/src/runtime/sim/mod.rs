@@ -32,6 +32,7 @@
 //! ```
 
 mod output;
+mod stall;
 mod transcript;
 
 use std::collections::BTreeMap;
@@ -180,6 +181,7 @@ pub struct Simulation {
     names: Vec<(String, Vec<IpAddr>)>,
     epoch: SystemTime,
     verbose: bool,
+    stall_after: Duration,
 }
 
 /// How a guest ended.
@@ -206,6 +208,10 @@ pub struct SimRun {
     /// Events the simulated network handled (every datagram and segment
     /// delivered, every timer): the work behind the transcript.
     pub events_processed: u64,
+    /// Whether virtual time stood still for the stall warning's stretch of
+    /// wall time at some point ([`Simulation::stall_warning`]): a guest
+    /// computed without waiting. A warning was logged each time.
+    pub stalled: bool,
     /// Where each guest's limits are set (its policy's), in the order of
     /// `outcomes`: what the account of a limit asks the user to change.
     set_by: Vec<SetBy>,
@@ -263,7 +269,16 @@ impl Simulation {
             names: Vec::new(),
             epoch: SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_EPOCH_SECS),
             verbose: true,
+            stall_after: stall::STALL_AFTER,
         }
+    }
+
+    /// How long virtual time may stand still, in wall time, before the run
+    /// warns that a guest computes without waiting (10 s by default). The
+    /// run goes on; [`SimRun::stalled`] says whether it happened.
+    pub fn stall_warning(&mut self, after: Duration) -> &mut Self {
+        self.stall_after = after;
+        self
     }
 
     /// The link between hosts with no link of their own.
@@ -385,6 +400,7 @@ impl Simulation {
         }
         let seed = self.seed;
         let epoch = self.epoch;
+        let stall_after = self.stall_after;
         let runner = runner.clone();
         std::thread::scope(|scope| {
             scope
@@ -395,8 +411,18 @@ impl Simulation {
                         .build()
                         .context("cannot start the simulator's runtime")?;
                     let wall = WallInstant::now();
-                    let mut run =
-                        rt.block_on(run_all(net, prepared, runner, seed, epoch, deadline));
+                    let handle = rt.handle().clone();
+                    let (done, over) = std::sync::mpsc::channel::<()>();
+                    // The watch ends when `done` goes, before the runtime.
+                    let mut run = std::thread::scope(|watching| {
+                        let watch =
+                            watching.spawn(move || stall::watch(&handle, stall_after, &over));
+                        let mut run =
+                            rt.block_on(run_all(net, prepared, runner, seed, epoch, deadline));
+                        drop(done);
+                        run.stalled = watch.join().unwrap_or(false);
+                        run
+                    });
                     run.wall_elapsed = wall.elapsed();
                     Ok(run)
                 })
@@ -554,6 +580,7 @@ async fn run_all(
         virtual_elapsed,
         wall_elapsed: Duration::ZERO,
         events_processed: net.processed_events(),
+        stalled: false,
         set_by,
         ended_at,
     }
@@ -582,6 +609,7 @@ mod tests {
             virtual_elapsed: Duration::ZERO,
             wall_elapsed: Duration::ZERO,
             events_processed: 0,
+            stalled: false,
         }
     }
 

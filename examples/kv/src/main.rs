@@ -37,7 +37,7 @@ mod resp;
 mod store;
 
 use std::io::{self, Write as _};
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -265,7 +265,7 @@ impl Conn {
     /// the reply. So end the sending side, then read and drop what the
     /// client still sends, for at most a second and 1 MiB.
     async fn linger(&mut self, stream: &TcpStream) -> io::Result<()> {
-        stream.shutdown(Shutdown::Write)?;
+        stream.shutdown().await?;
         let drain = async {
             let mut left = 1usize << 20;
             while left > 0 {

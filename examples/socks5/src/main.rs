@@ -24,7 +24,6 @@ mod proto;
 
 use std::future::poll_fn;
 use std::io;
-use std::net::Shutdown;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -287,7 +286,7 @@ async fn pump(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
         match from.read(&mut buf).await? {
             0 => {
                 // The peer may be gone already; its end is then no news.
-                let _ = to.shutdown(Shutdown::Write);
+                let _ = to.shutdown().await;
                 return Ok(());
             }
             n => to.write_all(&buf[..n]).await?,

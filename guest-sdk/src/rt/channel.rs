@@ -283,6 +283,19 @@ impl<T> BoundedSender<T> {
     }
 }
 
+impl<T> BoundedSender<T> {
+    /// Whether the receiver is gone (a send would give its value back).
+    ///
+    /// ```no_run
+    /// let (tx, rx) = wasock::rt::bounded_channel::<u8>(1);
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.borrow().closed
+    }
+}
+
 impl<T> Clone for BoundedSender<T> {
     fn clone(&self) -> Self {
         self.shared.borrow_mut().senders += 1;
@@ -316,6 +329,19 @@ impl<T> Sender<T> {
         }
         s.push(value);
         Ok(())
+    }
+}
+
+impl<T> Sender<T> {
+    /// Whether the receiver is gone (a send would give its value back).
+    ///
+    /// ```no_run
+    /// let (tx, rx) = wasock::rt::channel::<u8>();
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.borrow().closed
     }
 }
 
@@ -359,6 +385,49 @@ impl<T> Receiver<T> {
             Poll::Pending
         })
         .await
+    }
+}
+
+/// Why [`Receiver::try_recv`] has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// None is queued now.
+    Empty,
+    /// None is queued, and every sender is gone.
+    Disconnected,
+}
+
+impl std::fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "the channel is empty",
+            TryRecvError::Disconnected => "the channel is empty and every sender is gone",
+        })
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl<T> Receiver<T> {
+    /// The next value if one is queued, without waiting (for a writer task
+    /// that gathers what is queued into one write).
+    ///
+    /// ```no_run
+    /// let (tx, mut rx) = wasock::rt::channel();
+    /// tx.send(1).ok();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(wasock::rt::TryRecvError::Empty));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut s = self.shared.borrow_mut();
+        match s.queue.pop_front() {
+            Some(v) => {
+                s.promise_room();
+                Ok(v)
+            }
+            None if s.senders == 0 => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        }
     }
 }
 

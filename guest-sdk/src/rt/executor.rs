@@ -86,6 +86,7 @@ pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
         value: None,
         waker: None,
         done: false,
+        aborted: false,
     }));
     let serial = SERIAL.with(|s| {
         let mut s = s.borrow_mut();
@@ -144,6 +145,8 @@ struct JoinState<T> {
     value: Option<T>,
     waker: Option<Waker>,
     done: bool,
+    /// Stopped through an [`AbortHandle`]: it will never have a value.
+    aborted: bool,
 }
 
 /// A spawned task's result: await it (once: after giving the value it
@@ -169,7 +172,8 @@ impl<T> JoinHandle<T> {
     /// # }).unwrap();
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.state.borrow().done
+        let s = self.state.borrow();
+        s.done || s.aborted
     }
 
     /// Stop the task: its future is dropped (with every socket wait and
@@ -184,6 +188,93 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(self) {
         abort(self.id, self.serial);
+    }
+
+    /// A handle that stops the task without the join handle (as tokio's
+    /// `abort_handle`): clone it, keep it where the task is not awaited.
+    /// Awaiting this join handle after an abort through it panics (there
+    /// is no `JoinError`: the task has no value to give).
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let t = wasock::rt::spawn(wasock::rt::sleep(std::time::Duration::from_secs(60)));
+    ///     let stop = t.abort_handle();
+    ///     stop.abort();
+    ///     assert!(stop.is_finished());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        T: 'static,
+    {
+        let state = Rc::downgrade(&self.state);
+        AbortHandle {
+            id: self.id,
+            serial: self.serial,
+            state: Rc::new(move || {
+                let Some(state) = state.upgrade() else {
+                    return;
+                };
+                let mut s = state.borrow_mut();
+                if !s.done {
+                    s.aborted = true;
+                    if let Some(w) = s.waker.take() {
+                        w.wake();
+                    }
+                }
+            }),
+        }
+    }
+}
+
+/// Stops a spawned task from anywhere in the program, without its
+/// [`JoinHandle`] ([`JoinHandle::abort_handle`], [`JoinSet::spawn`](super::JoinSet::spawn)).
+#[derive(Clone)]
+pub struct AbortHandle {
+    id: usize,
+    serial: u64,
+    /// Marks the task's join state aborted (if its handle is still there).
+    state: Rc<dyn Fn()>,
+}
+
+impl AbortHandle {
+    /// Stop the task, as [`JoinHandle::abort`] does; nothing if it has
+    /// finished already.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let t = wasock::rt::spawn(async {});
+    ///     t.abort_handle().abort();
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        (self.state)();
+        abort(self.id, self.serial);
+    }
+
+    /// Whether the task has ended: finished, or stopped.
+    ///
+    /// ```no_run
+    /// wasock::rt::block_on(async {
+    ///     let t = wasock::rt::spawn(async {});
+    ///     let h = t.abort_handle();
+    ///     wasock::rt::yield_now().await;
+    ///     assert!(h.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        TASKS.with(|t| {
+            !matches!(t.borrow().get(self.id), Some(Slot::Parked(task)) if task.serial == self.serial)
+                && !CURRENT.with(|c| c.borrow().is_some_and(|(s, _)| s == self.serial))
+        })
+    }
+}
+
+impl std::fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 
@@ -221,6 +312,11 @@ impl<T> Future for JoinHandle<T> {
         let mut s = self.state.borrow_mut();
         match s.value.take() {
             Some(v) => Poll::Ready(v),
+            None if s.aborted => {
+                panic!(
+                    "awaited a task that was stopped through its AbortHandle: it has no value (wasock::rt has no JoinError)"
+                )
+            }
             None => {
                 s.waker = Some(cx.waker().clone());
                 Poll::Pending

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 
-use super::executor::{JoinHandle, spawn};
+use super::executor::{AbortHandle, JoinHandle, spawn};
 
 struct Shared<T> {
     /// Results of finished tasks not yet taken, in the order they finished.
@@ -24,8 +24,8 @@ struct Shared<T> {
 ///
 /// Unlike tokio's: [`join_next`](JoinSet::join_next) gives the value
 /// itself, not a `Result` (a task that panics ends the whole instance, and
-/// a stopped task gives nothing); `abort_all` takes the stopped tasks out
-/// of the set at once; `spawn` returns no handle. The set belongs to the
+/// a stopped task gives nothing); a stopped task leaves the set at once.
+/// The set belongs to the
 /// [`block_on`](super::block_on) its tasks were spawned in: its tasks end
 /// with it.
 ///
@@ -70,20 +70,28 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// Spawn `future` as a task of the running
-    /// [`block_on`](super::block_on), its result kept in this set.
+    /// [`block_on`](super::block_on), its result kept in this set; the
+    /// handle stops that task alone (it then leaves the set, with no
+    /// result).
     ///
     /// ```no_run
     /// wasock::rt::block_on(async {
     ///     let mut set = wasock::rt::JoinSet::new();
     ///     set.spawn(async { 1 });
+    ///     let slow = set.spawn(async {
+    ///         wasock::rt::sleep(std::time::Duration::from_secs(60)).await;
+    ///         2
+    ///     });
+    ///     slow.abort();
     ///     assert_eq!(set.join_next().await, Some(1));
+    ///     assert_eq!(set.join_next().await, None);
     /// });
     /// ```
     ///
     /// # Panics
     ///
     /// Outside [`block_on`](super::block_on).
-    pub fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) {
+    pub fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) -> AbortHandle {
         let key = {
             let mut s = self.shared.borrow_mut();
             s.next_key += 1;
@@ -92,21 +100,20 @@ impl<T: 'static> JoinSet<T> {
         // Weak: a task whose set is gone has nowhere to put its result
         // (and the set's drop stopped it anyway).
         let set: Weak<RefCell<Shared<T>>> = Rc::downgrade(&self.shared);
+        // Leaves the set when the task ends, however it ends (stopped
+        // before its first poll too: it is moved in, not made there).
+        let leave = Leave { set, key };
         let handle = spawn(async move {
+            let leave = leave;
             let value = future.await;
-            let Some(set) = set.upgrade() else { return };
-            let (finished, waker) = {
-                let mut s = set.borrow_mut();
-                s.done.push_back(value);
-                (s.running.remove(&key), s.waker.take())
-            };
-            drop(finished);
-            if let Some(w) = waker {
-                w.wake();
+            if let Some(set) = leave.set.upgrade() {
+                set.borrow_mut().done.push_back(value);
             }
         });
+        let abort = handle.abort_handle();
         // The task has not run yet: spawning only queues it.
         self.shared.borrow_mut().running.insert(key, handle);
+        abort
     }
 
     /// The next result, waiting for a task to finish; `None` when the set
@@ -193,6 +200,29 @@ impl<T: 'static> JoinSet<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A task's place in its set: dropped when the task ends (its result in,
+/// or stopped), it takes the task out and wakes [`JoinSet::join_next`].
+struct Leave<T> {
+    set: Weak<RefCell<Shared<T>>>,
+    key: u64,
+}
+
+impl<T> Drop for Leave<T> {
+    fn drop(&mut self) {
+        let Some(set) = self.set.upgrade() else {
+            return;
+        };
+        let (gone, waker) = {
+            let mut s = set.borrow_mut();
+            (s.running.remove(&self.key), s.waker.take())
+        };
+        drop(gone);
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }
 

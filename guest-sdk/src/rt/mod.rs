@@ -48,8 +48,10 @@ pub mod net;
 mod reactor;
 mod timer;
 
-pub use channel::{BoundedSender, Receiver, Sender, TrySendError, bounded_channel, channel};
-pub use executor::{JoinHandle, block_on, spawn, tasks, yield_now};
+pub use channel::{
+    BoundedSender, Receiver, Sender, TryRecvError, TrySendError, bounded_channel, channel,
+};
+pub use executor::{AbortHandle, JoinHandle, block_on, spawn, tasks, yield_now};
 pub use join_set::JoinSet;
 pub use reactor::waiting;
 pub use timer::{

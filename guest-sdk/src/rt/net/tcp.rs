@@ -323,7 +323,8 @@ impl TcpStream {
         std::future::poll_fn(|cx| poll_read(&self.inner, &mut reg, cx, buf)).await
     }
 
-    /// Fill `buf` completely, or fail with `UnexpectedEof`.
+    /// Fill `buf` completely, or fail with `UnexpectedEof`; its length, as
+    /// tokio's.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
@@ -333,7 +334,8 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
         while !buf.is_empty() {
             match self.read(buf).await? {
                 0 => {
@@ -345,7 +347,7 @@ impl TcpStream {
                 n => buf = &mut buf[n..],
             }
         }
-        Ok(())
+        Ok(len)
     }
 
     /// Read without consuming.
@@ -458,17 +460,21 @@ impl TcpStream {
         wait(self.sock(), Readiness::WRITABLE).await
     }
 
-    /// Shut down reading, writing or both.
+    /// Shut down writing: the peer reads the end of the stream once it has
+    /// what was written before (tokio's `AsyncWriteExt::shutdown`, which
+    /// this name would otherwise hide). Reading or both directions:
+    /// `as_std().shutdown(how)`, which does not wait either.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
     /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
-    /// s.shutdown(std::net::Shutdown::Write)?;
+    /// s.write_all(b"last words").await?;
+    /// s.shutdown().await?;
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
+    pub async fn shutdown(&self) -> io::Result<()> {
+        self.inner.shutdown(Shutdown::Write)
     }
 
     /// The peer's address.
@@ -696,6 +702,21 @@ pub struct OwnedWriteHalf {
 }
 
 impl OwnedWriteHalf {
+    /// Shut down writing, as tokio's `AsyncWriteExt::shutdown` (dropping
+    /// the half does so too).
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let s = wasock::rt::net::TcpStream::connect("127.0.0.1:7000").await?;
+    /// let (_rd, mut wr) = s.into_split();
+    /// wr.shutdown().await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        self.inner.shutdown(Shutdown::Write)
+    }
+
     /// Write what fits (waiting for room).
     ///
     /// ```no_run

@@ -257,6 +257,28 @@ async fn join_sets_give_results_as_tasks_finish() {
     all.spawn(async { 'a' });
     all.spawn(async { 'b' });
     check_eq("join_all", all.join_all().await.len(), 2);
+    // One task stopped through its handle leaves the set at once, even
+    // before it first ran.
+    let mut set = JoinSet::new();
+    set.spawn(async { 1 });
+    let slow = set.spawn(async {
+        sleep(Duration::from_secs(3600)).await;
+        2
+    });
+    slow.abort();
+    check("a stopped task is finished", slow.is_finished());
+    check_eq("it leaves the set at once", set.len(), 1);
+    check_eq("the other's result comes", set.join_next().await, Some(1));
+    check_eq("and then no more", set.join_next().await, None);
+    let lone = spawn(sleep(Duration::from_secs(3600)));
+    let stop = lone.abort_handle();
+    check("a waiting task is not finished", !stop.is_finished());
+    stop.abort();
+    check(
+        "stopped through an abort handle",
+        stop.is_finished() && lone.is_finished(),
+    );
+    check_eq("no task left by abort handles", rt::tasks(), before);
 }
 
 async fn a_bounded_channel_holds_back_a_fast_sender() {
@@ -278,6 +300,21 @@ async fn a_bounded_channel_holds_back_a_fast_sender() {
     }
     producer.await;
     check_eq("no sender left: the end", rx.recv().await, None);
+    check_eq(
+        "try_recv with no sender left",
+        rx.try_recv(),
+        Err(rt::TryRecvError::Disconnected),
+    );
+    let (tx, mut rx) = rt::channel();
+    check_eq(
+        "try_recv on an empty channel",
+        rx.try_recv(),
+        Err(rt::TryRecvError::Empty),
+    );
+    check("a send", tx.send(5).is_ok());
+    check_eq("try_recv takes it", rx.try_recv(), Ok(5));
+    drop(rx);
+    check("is_closed once the receiver is gone", tx.is_closed());
     let (tx, rx) = rt::bounded_channel(1);
     check("try_send with room", tx.try_send(1).is_ok());
     check_eq(
@@ -363,7 +400,12 @@ async fn try_read_and_try_write_never_wait() {
     must("write more", client.write_all(b"more").await);
     let n = within("read after try_read", server.read(&mut buf)).await;
     check_eq("a read after try_read", &buf[..n], b"more");
-    let (rd, wr) = server.into_split();
+    // tokio's shapes: read_exact gives the length, shutdown ends writing.
+    must("write four", client.write_all(b"four").await);
+    let mut four = [0u8; 4];
+    let n = within("read_exact", server.read_exact(&mut four)).await;
+    check_eq("read_exact gives the length", n, 4);
+    let (mut rd, mut wr) = server.into_split();
     let nothing = rd.try_read(&mut buf).map_err(|e| e.kind());
     check_eq(
         "a read half's try_read",
@@ -377,6 +419,12 @@ async fn try_read_and_try_write_never_wait() {
     );
     let n = within("read the half's write", client.read(&mut buf)).await;
     check_eq("what the write half sent", &buf[..n], b"!");
+    within("shutdown of a write half", wr.shutdown()).await;
+    let n = within("read the end", client.read(&mut buf)).await;
+    check_eq("the peer reads the end", n, 0);
+    within("shutdown of a stream", client.shutdown()).await;
+    let n = within("the read half reads the end", rd.read(&mut buf)).await;
+    check_eq("after the peer's shutdown", n, 0);
 }
 
 async fn a_listener_from_a_raw_socket() {

@@ -13,6 +13,7 @@ use super::admission::{Gate, Subject};
 use super::bindings::wasock::sockets as wit;
 use super::budget::{Budget, Share};
 use super::clock::{Clock, RealClock};
+use super::denials::Limit;
 use super::limits::Limits;
 use super::stats::{InstanceStats, PolicyCounters};
 use crate::net::native::NativeProvider;
@@ -112,9 +113,21 @@ impl WasockCtx {
         self.sockets.used() as usize
     }
 
-    /// A place for one more socket, or `new-socket-limit`.
+    /// A place for one more socket, or `new-socket-limit` (logged at most
+    /// once a second, naming the limit and how to raise it).
     pub(crate) fn socket_slot(&self) -> Result<Share, ErrorCode> {
-        self.sockets.reserve(1).ok_or(ErrorCode::NewSocketLimit)
+        self.sockets.reserve(1).ok_or_else(|| {
+            if self.gate.may_log_limit(Limit::Sockets) {
+                tracing::warn!(
+                    target: "wasock::limits",
+                    instance = %self.id,
+                    "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit until one is closed; {}",
+                    self.limits.max_sockets,
+                    self.gate.policy.set_by().raise("max-sockets")
+                );
+            }
+            ErrorCode::NewSocketLimit
+        })
     }
 
     /// Remember that `name` resolved to `ips` in this instance.

@@ -44,6 +44,8 @@ impl Denied {
 /// meets one often retries at once, a line each time would flood).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Limit {
+    /// Sockets held at once (`--max-sockets`).
+    Sockets,
     /// Poll sets alive at once.
     PollSets,
     /// Name lookups under way at once.

@@ -63,6 +63,24 @@ fn an_accept_at_the_socket_limit_fails_until_a_socket_is_closed() {
     });
 }
 
+/// At the socket limit, the host says once which limit it is and how to
+/// raise it, however often the guest tries again.
+#[test]
+fn the_socket_limit_is_named_once_with_its_flag() {
+    let (code, out, err) = run(&["run", "--max-sockets", "5", LIMIT_SOCKETS, "100"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        [
+            "ok opened 5",
+            "error new-socket-limit",
+            "ok reopened after close"
+        ]
+    );
+    let said = "the instance holds 5 sockets, its limit: opening or accepting another fails with new-socket-limit until one is closed; raise it with --max-sockets";
+    assert_eq!(err.matches(said).count(), 1, "{err}");
+}
+
 #[test]
 fn poll_sets_are_capped_per_instance_and_freed_on_drop() {
     tokio_rt().block_on(async {

@@ -74,10 +74,33 @@ impl GuestExit {
                         "the guest exceeded its memory limit and was stopped; {advice}\n{chain}"
                     );
                 }
-                format!("the guest trapped: {chain}")
+                trapped(e, &chain)
             }
         }
     }
+}
+
+/// A trap in words: its cause on the first line, then wasmtime's account
+/// with the wasm backtrace. A guest that stopped itself (wasm's
+/// `unreachable`: how a Rust panic or C's `abort()` ends) has printed its
+/// own message already; the backtrace, which says little more, comes
+/// only with `RUST_BACKTRACE` set.
+fn trapped(e: &wasmtime::Error, chain: &str) -> String {
+    if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::UnreachableCodeReached) {
+        let head = "the guest trapped: it stopped itself (a Rust panic, abort() in C, or wasm's `unreachable`); its own message, if any, is above";
+        return match std::env::var_os("RUST_BACKTRACE") {
+            Some(v) if v != "0" => format!(
+                "{head}
+{chain}"
+            ),
+            _ => format!("{head} (RUST_BACKTRACE=1 shows the wasm backtrace)"),
+        };
+    }
+    format!(
+        "the guest trapped: {}
+{chain}",
+        e.root_cause()
+    )
 }
 
 #[cfg(test)]

@@ -53,8 +53,10 @@ pub(crate) enum Limit {
     /// Lookup resources alive at once.
     LookupsAlive,
     /// WASI 0.3 socket calls waiting at once.
+    #[cfg(feature = "wasi-0-3")]
     PendingCalls,
     /// Sockets held, met by a WASI 0.3 listener's accepted connection.
+    #[cfg(feature = "wasi-0-3")]
     AcceptedOverSockets,
 }
 

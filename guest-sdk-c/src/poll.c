@@ -27,8 +27,9 @@ static int64_t now_ms(void) {
  * to read). Linux says POLLHUP only once the connection is closed both
  * ways (this side shut down its sending too, or an error ended it), or
  * was never open (a fresh socket: hang-up without readable); a peer's
- * end alone is POLLIN and a read of 0. Windows' WSAPoll (`winsock`) says
- * POLLHUP at the peer's graceful end. */
+ * end alone is POLLIN and a read of 0 (and nothing to an entry that asks
+ * for nothing, whose readable the host leaves out). Windows' WSAPoll
+ * (`winsock`) says POLLHUP at the peer's graceful end. */
 static short to_revents(const struct wsk_socket *s, wsk_ready r, short events, bool winsock) {
     short out = 0;
     if (r & WASOCK_SOCKETS_TYPES_READINESS_READABLE) {
@@ -39,7 +40,8 @@ static short to_revents(const struct wsk_socket *s, wsk_ready r, short events, b
     }
     if ((r & WASOCK_SOCKETS_TYPES_READINESS_HANG_UP) &&
         (winsock || s->send_shut || (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) ||
-         !(r & WASOCK_SOCKETS_TYPES_READINESS_READABLE))) {
+         (!(r & WASOCK_SOCKETS_TYPES_READINESS_READABLE) &&
+          (events & (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM))))) {
         out |= POLLHUP;
     }
     if (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) {

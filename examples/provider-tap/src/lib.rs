@@ -138,6 +138,9 @@ impl Drop for Tapped {
 }
 
 impl Socket for Tapped {
+    // Every call passes through; readiness is the layer below's.
+    const READY_AS_BELOW: bool = true;
+
     fn lower(&self) -> Option<&Lower> {
         Some(&self.lower)
     }

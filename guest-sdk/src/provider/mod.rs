@@ -10,12 +10,15 @@
 //! - **A layer** wraps the socket of the layer below (the host, or another
 //!   provider, reached through the ordinary wasock imports): it returns that
 //!   socket from [`Socket::lower`], builds its own from one with
-//!   [`Socket::wrap`], and overrides only the calls it changes. Every other
+//!   [`Socket::wrap`], and overrides only the calls it changes (saying with
+//!   [`Socket::READY_AS_BELOW`] whether its readiness is the layer
+//!   below's). Every other
 //!   call passes through unchanged, because that is what each method's
 //!   default does. Its component imports the wasock interfaces (world
 //!   `wasock:sockets/layer`).
 //! - **A provider of its own** (a network kept in memory, say) has no layer
-//!   below: `lower` returns `None`, and it overrides every method. A method
+//!   below: `lower` returns `None`, `READY_AS_BELOW` is `false`, and it
+//!   overrides every method. A method
 //!   it leaves alone fails with [`ErrorCode::NotSupported`] (or, for the
 //!   three that cannot fail, traps with a message naming the method). Its
 //!   component imports nothing of wasock's (world `wasock:sockets/provider`)
@@ -34,6 +37,7 @@
 //! }
 //!
 //! impl Socket for Counted {
+//!     const READY_AS_BELOW: bool = true;
 //!     fn lower(&self) -> Option<&Lower> {
 //!         Some(&self.lower)
 //!     }
@@ -126,16 +130,18 @@ pub trait Socket: Sized + 'static {
         None
     }
 
-    /// Whether this provider's sockets are ready exactly when the sockets
-    /// they wrap are, for the same interest: what the default
-    /// [`poll`](Socket::poll) assumes. Then the app's poll sets wait
-    /// through poll sets of the layer below, which take only the sockets
-    /// whose interest changed and give back only the ready ones: a wait
-    /// costs what changed, however many sockets wait. A provider that
-    /// overrides `poll` (a readiness of its own, or no layer below) sets
-    /// it to `false`; its poll sets then ask `poll` about every armed
-    /// socket at each wait.
-    const READY_AS_BELOW: bool = true;
+    /// Whether every socket of this provider wraps one of the layer below
+    /// and is ready exactly when that one is, for the same interest: what
+    /// the default [`poll`](Socket::poll) assumes. Then the app's poll sets
+    /// wait through poll sets of the layer below, which take only the
+    /// sockets whose interest changed and give back only the ready ones: a
+    /// wait costs what changed, however many sockets wait. A provider that
+    /// overrides `poll` (a readiness of its own: data it holds, or no layer
+    /// below) says `false`; its poll sets then ask its `poll` about every
+    /// armed socket at each wait. There is no default: a layer that
+    /// overrides `poll` and inherited `true` would sleep through data it
+    /// holds.
+    const READY_AS_BELOW: bool;
 
     /// This layer's socket for one the layer below opened or accepted.
     /// The default refuses with `not-supported`: a layer implements it.
@@ -328,6 +334,7 @@ pub trait Socket: Sized + 'static {
 /// struct Pass(Lower);
 ///
 /// impl Socket for Pass {
+///     const READY_AS_BELOW: bool = true;
 ///     fn lower(&self) -> Option<&Lower> {
 ///         Some(&self.0)
 ///     }

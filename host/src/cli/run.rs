@@ -51,6 +51,13 @@ pub fn main(args: RunArgs) -> i32 {
         Ok(GuestExit::Exited(code)) => code,
         Ok(exit) => {
             eprintln!("error: {}", exit.describe_for(&set_by));
+            match exit.backtrace() {
+                Some(trace) if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") => {
+                    eprintln!("{trace}");
+                }
+                Some(_) => eprintln!("(RUST_BACKTRACE=1 shows the wasm backtrace)"),
+                None => {}
+            }
             exit.code()
         }
         Err(e) => {

@@ -55,9 +55,6 @@ pub(crate) enum Limit {
     /// WASI 0.3 socket calls waiting at once.
     #[cfg(feature = "wasi-0-3")]
     PendingCalls,
-    /// Sockets held, met by a WASI 0.3 listener's accepted connection.
-    #[cfg(feature = "wasi-0-3")]
-    AcceptedOverSockets,
 }
 
 /// What a rate-limited line is about.
@@ -103,7 +100,8 @@ impl DenialLog {
         if seen.len() >= MAX_PAIRS {
             seen.retain(|_, s| now.saturating_duration_since(s.logged_at) < WINDOW);
         }
-        if seen.len() < MAX_PAIRS {
+        // A limit's line has a place whatever the denials: there are few.
+        if seen.len() < MAX_PAIRS || matches!(key, Line::Limit(_)) {
             seen.insert(
                 key,
                 Seen {

@@ -35,6 +35,16 @@ impl GuestExit {
         }
     }
 
+    /// The wasm backtrace that [`GuestExit::describe_for`] leaves out: a
+    /// guest's own stop (a panic, `abort()`). `None` for every other exit
+    /// (a trap of another kind has its backtrace in the description).
+    pub fn backtrace(&self) -> Option<String> {
+        match self {
+            GuestExit::Trapped(e) if stopped_itself(e) => Some(format!("{e:?}")),
+            _ => None,
+        }
+    }
+
     /// A sentence for the user: which limit ended the guest (and the flag
     /// that raises it), or the trap.
     pub fn describe(&self) -> String {
@@ -83,24 +93,17 @@ impl GuestExit {
 /// A trap in words: its cause on the first line, then wasmtime's account
 /// with the wasm backtrace. A guest that stopped itself (wasm's
 /// `unreachable`: how a Rust panic or C's `abort()` ends) has printed its
-/// own message already; the backtrace, which says little more, comes
-/// only with `RUST_BACKTRACE` set.
+/// own message already; its backtrace, which says little more, is left to
+/// [`GuestExit::backtrace`].
 fn trapped(e: &wasmtime::Error, chain: &str) -> String {
-    if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::UnreachableCodeReached) {
-        let head = "the guest trapped: it stopped itself (a Rust panic, abort() in C, or wasm's `unreachable`); its own message, if any, is above";
-        return match std::env::var_os("RUST_BACKTRACE") {
-            Some(v) if v != "0" => format!(
-                "{head}
-{chain}"
-            ),
-            _ => format!("{head} (RUST_BACKTRACE=1 shows the wasm backtrace)"),
-        };
+    if stopped_itself(e) {
+        return "the guest trapped: it stopped itself (a Rust panic, abort() in C, or wasm's `unreachable`); its own message, if any, is above".into();
     }
-    format!(
-        "the guest trapped: {}
-{chain}",
-        e.root_cause()
-    )
+    format!("the guest trapped: {}\n{chain}", e.root_cause())
+}
+
+fn stopped_itself(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::UnreachableCodeReached)
 }
 
 #[cfg(test)]

@@ -63,8 +63,8 @@ fn an_accept_at_the_socket_limit_fails_until_a_socket_is_closed() {
     });
 }
 
-/// At the socket limit, the host says once which limit it is and how to
-/// raise it, however often the guest tries again.
+/// At the socket limit, the host says which limit it is and how to raise
+/// it (at most once a second: `denials.rs`'s tests).
 #[test]
 fn the_socket_limit_is_named_once_with_its_flag() {
     let (code, out, err) = run(&["run", "--max-sockets", "5", LIMIT_SOCKETS, "100"]);

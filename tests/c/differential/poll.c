@@ -81,6 +81,9 @@ void poll_select(void) {
     p = (struct pollfd){a, POLLIN, 0};
     s = RC(poll(&p, 1, WAIT_MS));
     say("poll-peer-ended-its-side", "%s %s", s, ev_str(p.revents));
+    p = (struct pollfd){a, 0, 0};
+    s = RC(poll(&p, 1, 0));
+    say("poll-peer-ended-nothing-asked", "%s %s", s, ev_str(p.revents));
     shutdown(a, SHUT_WR);
     p = (struct pollfd){a, POLLIN, 0};
     s = RC(poll(&p, 1, WAIT_MS));

@@ -11,6 +11,8 @@ use wasock::provider::{ErrorCode, Lower, Socket, SocketAddress, take_lower_conne
 struct Faulty(Lower);
 
 impl Socket for Faulty {
+    const READY_AS_BELOW: bool = true;
+
     fn lower(&self) -> Option<&Lower> {
         Some(&self.0)
     }

@@ -412,14 +412,15 @@ impl Simulation {
                         .context("cannot start the simulator's runtime")?;
                     let wall = WallInstant::now();
                     let handle = rt.handle().clone();
-                    let (done, over) = std::sync::mpsc::channel::<()>();
-                    // The watch ends when `done` goes, before the runtime.
+                    let (ask, heard) = std::sync::mpsc::channel();
+                    let end = stall::EndOfRun(ask.clone());
+                    // The watch ends when `end` goes, before the runtime.
                     let mut run = std::thread::scope(|watching| {
-                        let watch =
-                            watching.spawn(move || stall::watch(&handle, stall_after, &over));
+                        let watch = watching
+                            .spawn(move || stall::watch(&handle, stall_after, &ask, &heard));
                         let mut run =
                             rt.block_on(run_all(net, prepared, runner, seed, epoch, deadline));
-                        drop(done);
+                        drop(end);
                         run.stalled = watch.join().unwrap_or(false);
                         run
                     });

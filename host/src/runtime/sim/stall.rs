@@ -4,7 +4,7 @@
 //! time, for ever) holds it still, and the run would go on without a word.
 //! The watch says so, and lets the run go on.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant as WallInstant};
 
 use tokio::runtime::Handle;
@@ -14,35 +14,60 @@ use tokio::time::Instant;
 /// a simulation sets its own (`Simulation::stall_warning`).
 pub(crate) const STALL_AFTER: Duration = Duration::from_secs(10);
 
-/// Watch the virtual clock of `rt` (the simulator's runtime) until `done`
-/// says the run is over (a message, or its sender dropped); warn each time
-/// it has stood still for `after` of wall time. Whether it ever did.
+/// What the watch hears: the run's end, or the virtual time a look read.
+pub(crate) enum Heard {
+    Done,
+    Now(Instant),
+}
+
+/// Says [`Heard::Done`] when dropped: the run ended, however it ended.
+pub(crate) struct EndOfRun(pub(crate) Sender<Heard>);
+
+impl Drop for EndOfRun {
+    fn drop(&mut self) {
+        let _ = self.0.send(Heard::Done);
+    }
+}
+
+/// Watch the virtual clock of `rt` until [`Heard::Done`] comes on `heard`
+/// (at once: the run's end never waits for a look); warn each time it has
+/// stood still for `after` of wall time. Whether it ever did.
 ///
-/// The clock is read by a task spawned on `rt` once a look, a few times
-/// per `after`: it only reads the time, so what the guests see does not
-/// change. A look that gets no answer (the runtime is held) counts as
-/// standing still.
-pub(crate) fn watch(rt: &Handle, after: Duration, done: &Receiver<()>) -> bool {
+/// The clock is read by a task spawned on `rt`, one at a time, a few
+/// times per `after`: it only reads the time, so what the guests see does
+/// not change. While a look goes unanswered (the runtime is held), the
+/// clock counts as standing still.
+pub(crate) fn watch(
+    rt: &Handle,
+    after: Duration,
+    ask: &Sender<Heard>,
+    heard: &Receiver<Heard>,
+) -> bool {
     let look_every = (after / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
     let mut last: Option<Instant> = None;
     let mut still_since = WallInstant::now();
+    let mut asked = false;
     let mut warned = false;
     let mut ever = false;
     loop {
-        match done.recv_timeout(look_every) {
+        match heard.recv_timeout(look_every) {
+            Ok(Heard::Done) | Err(RecvTimeoutError::Disconnected) => return ever,
+            Ok(Heard::Now(now)) => {
+                asked = false;
+                if last != Some(now) {
+                    last = Some(now);
+                    still_since = WallInstant::now();
+                    warned = false;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) if !asked => {
+                asked = true;
+                let answer = ask.clone();
+                rt.spawn(async move {
+                    let _ = answer.send(Heard::Now(Instant::now()));
+                });
+            }
             Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return ever,
-        }
-        let (tx, rx) = channel();
-        rt.spawn(async move {
-            let _ = tx.send(Instant::now());
-        });
-        let now = rx.recv_timeout(look_every).ok();
-        if now.is_some() && now != last {
-            last = now;
-            still_since = WallInstant::now();
-            warned = false;
-            continue;
         }
         if !warned && still_since.elapsed() >= after {
             warned = true;

@@ -18,7 +18,6 @@ use super::tcp::TcpSocket;
 use crate::net::{ErrorCode, Readiness, RecvFlags, SendFlags, Shutdown};
 use crate::runtime::GuestSocket;
 use crate::runtime::ctx::WasockCtxView;
-use crate::runtime::denials::Limit;
 use crate::runtime::socket::{State, stream};
 use crate::runtime::wasi::shared::{Direction, Inner, Shared};
 
@@ -215,14 +214,9 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                     // Past the instance's socket limit the connection is
                     // closed: the listener's stream stays open, as the WIT
                     // asks of errors the guest cannot act on.
+                    // At the socket limit (which `socket_slot` logs), the
+                    // connection is closed unseen.
                     let Ok(slot) = ctx.socket_slot() else {
-                        if ctx.gate.may_log_limit(Limit::AcceptedOverSockets) {
-                            tracing::warn!(
-                                target: "wasock::limits",
-                                instance = %ctx.id,
-                                "closed an accepted connection: the instance holds --max-sockets sockets"
-                            );
-                        }
                         continue;
                     };
                     let sock = GuestSocket::new(ctx, slot, net, State::Connected);

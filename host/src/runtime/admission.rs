@@ -126,16 +126,14 @@ impl Gate {
         true
     }
 
-    /// Whether a line about a refusal at `limit` may be written now: at
-    /// most one a second per limit (a guest that meets a limit often
-    /// retries at once). The line written after such a pause is preceded
-    /// by one saying how many were left out.
-    pub(crate) fn may_log_limit(&self, limit: Limit) -> bool {
-        let Some(left_out) = self
-            .denials
-            .note(Line::Limit(limit), std::time::Instant::now())
-        else {
-            return false;
+    /// Log `what`, a refusal at `limit`, unless one was logged less than a
+    /// second ago (a guest that meets a limit often retries at once); the
+    /// line written after such a pause is preceded by one saying how many
+    /// were left out.
+    pub(crate) fn warn_at_limit(&self, limit: Limit, what: fmt::Arguments<'_>) {
+        let now = std::time::Instant::now();
+        let Some(left_out) = self.denials.note(Line::Limit(limit), now) else {
+            return;
         };
         if left_out > 0 {
             tracing::warn!(
@@ -144,7 +142,7 @@ impl Gate {
                 "suppressed {left_out} more refusals at the same limit since the last line about it (at most one line a second per limit)"
             );
         }
-        true
+        tracing::warn!(target: "wasock::limits", instance = %self.subject, "{what}");
     }
 
     fn names_for(&self, ip: IpAddr) -> Vec<String> {

@@ -117,15 +117,14 @@ impl WasockCtx {
     /// once a second, naming the limit and how to raise it).
     pub(crate) fn socket_slot(&self) -> Result<Share, ErrorCode> {
         self.sockets.reserve(1).ok_or_else(|| {
-            if self.gate.may_log_limit(Limit::Sockets) {
-                tracing::warn!(
-                    target: "wasock::limits",
-                    instance = %self.id,
+            self.gate.warn_at_limit(
+                Limit::Sockets,
+                format_args!(
                     "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit until one is closed; {}",
                     self.limits.max_sockets,
                     self.gate.policy.set_by().raise("max-sockets")
-                );
-            }
+                ),
+            );
             ErrorCode::NewSocketLimit
         })
     }

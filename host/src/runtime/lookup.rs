@@ -68,14 +68,12 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
         return Ok(Lookup::Ready(ips.clone()));
     }
     let Ok(in_flight) = ctx.lookups.clone().try_acquire_owned() else {
-        if ctx.gate.may_log_limit(Limit::LookupsInFlight) {
-            tracing::warn!(
-                target: "wasock::limits",
-                instance = %ctx.id,
-                name = %name,
-                "{MAX_LOOKUPS_IN_FLIGHT} name lookups are already under way; this one fails for now"
-            );
-        }
+        ctx.gate.warn_at_limit(
+            Limit::LookupsInFlight,
+            format_args!(
+                "{MAX_LOOKUPS_IN_FLIGHT} name lookups are already under way; this one ({name}) fails for now"
+            ),
+        );
         return Err(ErrorCode::TemporaryResolverFailure);
     };
     let answer = ctx.provider.resolve(&name);
@@ -147,13 +145,10 @@ impl HostLookup for WasockCtxView<'_> {
         family: Option<AddressFamily>,
     ) -> SocketResult<Resource<PendingLookup>> {
         let Some(slot) = self.ctx.lookups_alive.reserve(1) else {
-            if self.ctx.gate.may_log_limit(Limit::LookupsAlive) {
-                tracing::warn!(
-                    target: "wasock::limits",
-                    instance = %self.ctx.id,
-                    "{MAX_LOOKUPS_ALIVE} lookups are alive; drop the answered ones"
-                );
-            }
+            self.ctx.gate.warn_at_limit(
+                Limit::LookupsAlive,
+                format_args!("{MAX_LOOKUPS_ALIVE} lookups are alive; drop the answered ones"),
+            );
             return Err(ErrorCode::TemporaryResolverFailure.into());
         };
         let state = match start_lookup(self.ctx, &name)? {

@@ -292,13 +292,10 @@ fn socket_at_mut(table: &mut ResourceTable, rep: u32) -> Option<&mut GuestSocket
 impl HostPollSet for WasockCtxView<'_> {
     fn create(&mut self) -> SocketResult<Resource<PollSet>> {
         let Some(slot) = self.ctx.poll_sets.reserve(1) else {
-            if self.ctx.gate.may_log_limit(Limit::PollSets) {
-                tracing::warn!(
-                    target: "wasock::limits",
-                    instance = %self.ctx.id,
-                    "{MAX_POLL_SETS} poll sets are alive; drop the ones not used"
-                );
-            }
+            self.ctx.gate.warn_at_limit(
+                Limit::PollSets,
+                format_args!("{MAX_POLL_SETS} poll sets are alive; drop the ones not used"),
+            );
             return Err(ErrorCode::NoBufferSpace.into());
         };
         Ok(self.table.push(PollSet {

@@ -34,14 +34,13 @@ use error::P3Result;
 /// fails at once, saying so.
 pub(crate) fn pending_call(ctx: &WasockCtx) -> P3Result<Share> {
     ctx.pending_calls.reserve(1).ok_or_else(|| {
-        if ctx.gate.may_log_limit(Limit::PendingCalls) {
-            tracing::warn!(
-                target: "wasock::limits",
-                instance = %ctx.id,
-                limit = ctx.limits.max_pending_calls,
-                "refused a WASI 0.3 socket call: the instance has as many calls waiting as --max-pending-calls allows"
-            );
-        }
+        ctx.gate.warn_at_limit(
+            Limit::PendingCalls,
+            format_args!(
+                "refused a WASI 0.3 socket call: the instance has {} calls waiting, as many as --max-pending-calls allows",
+                ctx.limits.max_pending_calls
+            ),
+        );
         Code::Other(Some(format!(
             "pending-call-limit: {} WASI 0.3 socket calls are already waiting (--max-pending-calls); wait for some to finish",
             ctx.limits.max_pending_calls

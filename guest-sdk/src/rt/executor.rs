@@ -93,15 +93,12 @@ pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
         *s += 1;
         *s
     });
-    let out = state.clone();
+    // Moved in, not made in the task: dropped with it however it ends.
+    let ended = Ended(state.clone());
     let wrapped = async move {
+        let ended = ended;
         let v = future.await;
-        let mut s = out.borrow_mut();
-        s.value = Some(v);
-        s.done = true;
-        if let Some(w) = s.waker.take() {
-            w.wake();
-        }
+        ended.0.borrow_mut().value = Some(v);
     };
     let id = TASKS.with(|t| {
         let mut tasks = t.borrow_mut();
@@ -145,8 +142,29 @@ struct JoinState<T> {
     value: Option<T>,
     waker: Option<Waker>,
     done: bool,
-    /// Stopped through an [`AbortHandle`]: it will never have a value.
+    /// Stopped before it finished: it will never have a value.
     aborted: bool,
+}
+
+/// A task's end, however it comes: its value in (done), or it stopped
+/// (aborted); the waiting join handle is woken either way.
+struct Ended<T>(Rc<RefCell<JoinState<T>>>);
+
+impl<T> Drop for Ended<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut s = self.0.borrow_mut();
+            if s.value.is_some() {
+                s.done = true;
+            } else {
+                s.aborted = true;
+            }
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 /// A spawned task's result: await it (once: after giving the value it
@@ -203,26 +221,10 @@ impl<T> JoinHandle<T> {
     ///     assert!(stop.is_finished());
     /// });
     /// ```
-    pub fn abort_handle(&self) -> AbortHandle
-    where
-        T: 'static,
-    {
-        let state = Rc::downgrade(&self.state);
+    pub fn abort_handle(&self) -> AbortHandle {
         AbortHandle {
             id: self.id,
             serial: self.serial,
-            state: Rc::new(move || {
-                let Some(state) = state.upgrade() else {
-                    return;
-                };
-                let mut s = state.borrow_mut();
-                if !s.done {
-                    s.aborted = true;
-                    if let Some(w) = s.waker.take() {
-                        w.wake();
-                    }
-                }
-            }),
         }
     }
 }
@@ -233,8 +235,6 @@ impl<T> JoinHandle<T> {
 pub struct AbortHandle {
     id: usize,
     serial: u64,
-    /// Marks the task's join state aborted (if its handle is still there).
-    state: Rc<dyn Fn()>,
 }
 
 impl AbortHandle {
@@ -248,7 +248,6 @@ impl AbortHandle {
     /// });
     /// ```
     pub fn abort(&self) {
-        (self.state)();
         abort(self.id, self.serial);
     }
 

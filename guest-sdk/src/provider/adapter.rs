@@ -241,16 +241,18 @@ impl<S: Socket> poll::GuestPollSet for PollSetRep<S> {
     fn len(&self) -> u32 {
         match &self.0 {
             SetWay::Below(set) => set.len(),
-            SetWay::Own(set) => {
-                let mut entries = set.entries.borrow_mut();
-                entries.retain(|_, e| e.socket.strong_count() > 0);
-                u32::try_from(entries.len()).unwrap_or(u32::MAX)
-            }
+            SetWay::Own(set) => set.len(),
         }
     }
 }
 
 impl<S: Socket> OwnSet<S> {
+    fn len(&self) -> u32 {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|_, e| e.socket.strong_count() > 0);
+        u32::try_from(entries.len()).unwrap_or(u32::MAX)
+    }
+
     fn wait(
         &self,
         changes: Vec<poll::PollChange<'_>>,

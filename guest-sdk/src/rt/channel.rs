@@ -139,7 +139,8 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// The sending side of [`bounded_channel`]; clone it for more senders.
 pub struct BoundedSender<T> {
-    shared: Rc<RefCell<Shared<T>>>,
+    /// The count of senders and the channel's end are a sender's.
+    inner: Sender<T>,
 }
 
 /// Why [`BoundedSender::try_send`] gave its value back.
@@ -202,7 +203,9 @@ pub fn bounded_channel<T>(capacity: usize) -> (BoundedSender<T>, Receiver<T>) {
     let shared = Shared::new(Some(capacity));
     (
         BoundedSender {
-            shared: shared.clone(),
+            inner: Sender {
+                shared: shared.clone(),
+            },
         },
         Receiver { shared },
     )
@@ -223,11 +226,11 @@ impl<T> BoundedSender<T> {
     pub async fn send(&self, value: T) -> Result<(), T> {
         let mut value = Some(value);
         let mut waiting = Waiting {
-            shared: &self.shared,
+            shared: &self.inner.shared,
             ticket: None,
         };
         std::future::poll_fn(|cx| {
-            let mut s = self.shared.borrow_mut();
+            let mut s = self.inner.shared.borrow_mut();
             let v = value.take().expect("polled after completion");
             if s.closed {
                 return Poll::Ready(Err(v));
@@ -271,7 +274,7 @@ impl<T> BoundedSender<T> {
     /// assert_eq!(tx.try_send(2), Err(wasock::rt::TrySendError::Full(2)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let mut s = self.shared.borrow_mut();
+        let mut s = self.inner.shared.borrow_mut();
         if s.closed {
             Err(TrySendError::Closed(value))
         } else if !s.blocked.is_empty() || !s.has_room() {
@@ -281,9 +284,7 @@ impl<T> BoundedSender<T> {
             Ok(())
         }
     }
-}
 
-impl<T> BoundedSender<T> {
     /// Whether the receiver is gone (a send would give its value back).
     ///
     /// ```no_run
@@ -292,22 +293,15 @@ impl<T> BoundedSender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.borrow().closed
+        self.inner.is_closed()
     }
 }
 
 impl<T> Clone for BoundedSender<T> {
     fn clone(&self) -> Self {
-        self.shared.borrow_mut().senders += 1;
         BoundedSender {
-            shared: self.shared.clone(),
+            inner: self.inner.clone(),
         }
-    }
-}
-
-impl<T> Drop for BoundedSender<T> {
-    fn drop(&mut self) {
-        Shared::release(&self.shared);
     }
 }
 

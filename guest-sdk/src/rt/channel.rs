@@ -18,6 +18,8 @@ struct Shared<T> {
     /// used: nobody else may fill them.
     promised: usize,
     senders: usize,
+    /// Senders' [`Sender::closed`] waits, by ticket.
+    watching: Vec<(u64, Waker)>,
     closed: bool,
 }
 
@@ -31,6 +33,7 @@ impl<T> Shared<T> {
             next_ticket: 0,
             promised: 0,
             senders: 1,
+            watching: Vec::new(),
             closed: false,
         }))
     }
@@ -58,6 +61,18 @@ impl<T> Shared<T> {
         {
             w.wake();
         }
+    }
+
+    /// End the channel for senders: no more values go in, waiting sends
+    /// get theirs back, and `closed()` waits end. Values queued stay for
+    /// the receiver.
+    fn close(&mut self) -> Vec<Waker> {
+        self.closed = true;
+        self.promised = 0;
+        let mut woken: Vec<Waker> = self.blocked.drain(..).map(|(_, w)| w).collect();
+        woken.extend(self.watching.drain(..).map(|(_, w)| w));
+        woken.extend(self.receiver.take());
+        woken
     }
 
     /// Promise the free places to the senders waiting longest, waking
@@ -285,7 +300,8 @@ impl<T> BoundedSender<T> {
         }
     }
 
-    /// Whether the receiver is gone (a send would give its value back).
+    /// Whether the receiver is gone or closed (a send would give its value
+    /// back).
     ///
     /// ```no_run
     /// let (tx, rx) = wasock::rt::bounded_channel::<u8>(1);
@@ -294,6 +310,19 @@ impl<T> BoundedSender<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    /// Wait until the receiver is gone or closed, as [`Sender::closed`].
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let (tx, mut rx) = wasock::rt::bounded_channel::<u8>(1);
+    /// rx.close();
+    /// tx.closed().await;
+    /// # });
+    /// ```
+    pub async fn closed(&self) {
+        self.inner.closed().await
     }
 }
 
@@ -327,7 +356,8 @@ impl<T> Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Whether the receiver is gone (a send would give its value back).
+    /// Whether the receiver is gone or closed (a send would give its value
+    /// back).
     ///
     /// ```no_run
     /// let (tx, rx) = wasock::rt::channel::<u8>();
@@ -336,6 +366,61 @@ impl<T> Sender<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.borrow().closed
+    }
+}
+
+impl<T> Sender<T> {
+    /// Wait until the receiver is gone or closed (for a producer that
+    /// should stop working for nobody). Cancel-safe.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let (tx, rx) = wasock::rt::channel::<u8>();
+    /// wasock::rt::spawn(async move { drop(rx) });
+    /// tx.closed().await;
+    /// assert!(tx.is_closed());
+    /// # });
+    /// ```
+    pub async fn closed(&self) {
+        let mut watch = Watching {
+            shared: &self.shared,
+            ticket: None,
+        };
+        std::future::poll_fn(|cx| {
+            let mut s = self.shared.borrow_mut();
+            if s.closed {
+                return Poll::Ready(());
+            }
+            match watch.ticket {
+                Some(t) => {
+                    if let Some(entry) = s.watching.iter_mut().find(|(x, _)| *x == t) {
+                        entry.1.clone_from(cx.waker());
+                    }
+                }
+                None => {
+                    let t = s.next_ticket;
+                    s.next_ticket += 1;
+                    s.watching.push((t, cx.waker().clone()));
+                    watch.ticket = Some(t);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// A [`Sender::closed`] wait's entry; its drop takes the entry out.
+struct Watching<'a, T> {
+    shared: &'a RefCell<Shared<T>>,
+    ticket: Option<u64>,
+}
+
+impl<T> Drop for Watching<'_, T> {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket {
+            self.shared.borrow_mut().watching.retain(|(x, _)| *x != t);
+        }
     }
 }
 
@@ -372,7 +457,7 @@ impl<T> Receiver<T> {
                 s.promise_room();
                 return Poll::Ready(Some(v));
             }
-            if s.senders == 0 {
+            if s.senders == 0 || s.closed {
                 return Poll::Ready(None);
             }
             s.receiver = Some(cx.waker().clone());
@@ -419,22 +504,43 @@ impl<T> Receiver<T> {
                 s.promise_room();
                 Ok(v)
             }
-            None if s.senders == 0 => Err(TryRecvError::Disconnected),
+            None if s.senders == 0 || s.closed => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }
 }
 
+impl<T> Receiver<T> {
+    /// Close the channel without dropping the receiver: sends fail from
+    /// now on (a waiting one gets its value back), senders' `closed()`
+    /// waits end, and `recv` gives what is queued, then `None`. For a
+    /// graceful stop that still drains the queue.
+    ///
+    /// ```no_run
+    /// # wasock::rt::block_on(async {
+    /// let (tx, mut rx) = wasock::rt::channel();
+    /// tx.send(1).ok();
+    /// rx.close();
+    /// assert_eq!(tx.send(2), Err(2));
+    /// assert_eq!(rx.recv().await, Some(1));
+    /// assert_eq!(rx.recv().await, None);
+    /// # });
+    /// ```
+    pub fn close(&mut self) {
+        let woken = self.shared.borrow_mut().close();
+        // Woken outside the borrow: a waker may run code that uses the
+        // channel.
+        woken.into_iter().for_each(Waker::wake);
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let queued = {
+        let (woken, queued) = {
             let mut s = self.shared.borrow_mut();
-            s.closed = true;
-            for (_, w) in s.blocked.drain(..) {
-                w.wake();
-            }
-            std::mem::take(&mut s.queue)
+            (s.close(), std::mem::take(&mut s.queue))
         };
+        woken.into_iter().for_each(Waker::wake);
         // Dropped outside the borrow: a value may hold a sender of this
         // very channel.
         drop(queued);

@@ -332,6 +332,65 @@ async fn a_bounded_channel_holds_back_a_fast_sender() {
     let back = within("the waiting send", async { Ok(waiting.await) }).await;
     check_eq("the receiver's going gives the value back", back, Err(3));
     senders_wait_their_turn().await;
+    a_closed_channel_drains_and_tells_its_senders().await;
+}
+
+/// `Receiver::close` ends sending but keeps what is queued; senders'
+/// `closed()` waits end with it, and a dropped one leaves nothing behind.
+async fn a_closed_channel_drains_and_tells_its_senders() {
+    let (tx, mut rx) = rt::bounded_channel(1);
+    let tx = Rc::new(tx);
+    check("a send with room", tx.try_send(1).is_ok());
+    let blocked = {
+        let tx = tx.clone();
+        spawn(async move { tx.send(2).await })
+    };
+    let watcher = {
+        let tx = tx.clone();
+        spawn(async move { tx.closed().await })
+    };
+    // A closed() wait given up before the end.
+    check(
+        "a closed() wait times out while the receiver lives",
+        timeout(Duration::from_millis(1), tx.closed())
+            .await
+            .is_err(),
+    );
+    rt::yield_now().await;
+    check(
+        "closed() waits while the receiver lives",
+        !watcher.is_finished(),
+    );
+    rx.close();
+    check("is_closed after close", tx.is_closed());
+    within("closed() after close", async {
+        watcher.await;
+        Ok(())
+    })
+    .await;
+    let back = within("the blocked send after close", async { Ok(blocked.await) }).await;
+    check_eq("a send blocked at close gets its value back", back, Err(2));
+    check_eq(
+        "try_send after close",
+        tx.try_send(3),
+        Err(TrySendError::Closed(3)),
+    );
+    check_eq("recv drains what was queued", rx.recv().await, Some(1));
+    check_eq("then ends, senders alive", rx.recv().await, None);
+    check_eq(
+        "try_recv after the drain",
+        rx.try_recv(),
+        Err(rt::TryRecvError::Disconnected),
+    );
+    let (tx, rx) = rt::channel::<u8>();
+    let watcher = spawn(async move { tx.closed().await });
+    rt::yield_now().await;
+    drop(rx);
+    within("closed() when the receiver drops", async {
+        watcher.await;
+        Ok(())
+    })
+    .await;
 }
 
 /// Several senders blocked on a full channel get in in the order they

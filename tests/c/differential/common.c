@@ -38,6 +38,7 @@ const char *ename(int e) {
         {EADDRINUSE, "EADDRINUSE"},
         {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
         {EAFNOSUPPORT, "EAFNOSUPPORT"},
+        {ENAMETOOLONG, "ENAMETOOLONG"},
         {EALREADY, "EALREADY"},
         {EBADF, "EBADF"},
         {ECONNABORTED, "ECONNABORTED"},

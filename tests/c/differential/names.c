@@ -115,4 +115,13 @@ void names(void) {
     int ok = inet_aton("10.1.2.3", &ia);
     say("inet-aton-ntoa", "%d %s, inet_addr %s", ok, inet_ntoa(ia),
         inet_addr("10.1.2.3") == ia.s_addr ? "same" : "differs");
+    /* The name itself differs (the machine's against `localhost`); that
+     * there is one, and what a buffer too small for it gets, do not. */
+    char self[256];
+    memset(self, 'x', sizeof self);
+    const char *hr = RC(gethostname(self, sizeof self));
+    say("gethostname", "%s %s", hr,
+        self[0] != '\0' && memchr(self, '\0', sizeof self) != NULL ? "a name" : "no name");
+    char tiny[1];
+    say("gethostname-no-room", "%s", RC(gethostname(tiny, sizeof tiny)));
 }

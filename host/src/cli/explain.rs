@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 
 use super::args::ExplainArgs;
-use crate::policy::{Decision, Policy, Reason, ip_literal, normalize_name};
+use crate::policy::{
+    Decision, Operation, Policy, Reason, canonical_ip, ip_literal, normalize_name,
+};
 use crate::runtime::PinnedNames;
 
 /// Print the decision (one line per address for a pinned name), then what
@@ -17,6 +19,12 @@ pub fn main(args: &ExplainArgs) -> i32 {
             return 2;
         }
     };
+    if let Ok(addr) = args.target.parse::<SocketAddr>()
+        && let Some(why) = never_a_destination(args.operation, addr)
+    {
+        println!("{why}");
+        return 1;
+    }
     let explained = match decide(&policy, &pinned, args) {
         Ok(d) => d,
         Err(e) => {
@@ -35,6 +43,27 @@ pub fn main(args: &ExplainArgs) -> i32 {
     } else {
         1
     }
+}
+
+/// Why `addr` can never be `op`'s destination, whatever the policy says:
+/// the host refuses a connect or send to the unspecified address or to
+/// port 0 before it asks the policy (`address-not-available`, as the
+/// WIT's `error-code` documents), so no grant would help.
+fn never_a_destination(op: Operation, addr: SocketAddr) -> Option<String> {
+    let destination = matches!(op, Operation::TcpConnect | Operation::UdpSend);
+    let unspecified = canonical_ip(addr.ip()).is_unspecified();
+    (destination && (unspecified || addr.port() == 0)).then(|| {
+        let what = if unspecified {
+            "the unspecified address"
+        } else {
+            "port 0"
+        };
+        format!(
+            "denied {op} {addr}: {what} is no destination, and the host fails it with \
+             address-not-available before the policy is asked (wit/types.wit), so no grant \
+             helps; give the peer's own address (127.0.0.1 for this machine)"
+        )
+    })
 }
 
 /// The decisions on a target, and what a denial among them depends on
@@ -73,7 +102,7 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
         }
         // Names pinned to this address that the guest may resolve: once it
         // has, grants by that name apply to the address.
-        let mut names: Vec<&String> = pinned
+        let mut names: Vec<&str> = pinned
             .iter()
             .filter(|(name, ips)| ips.contains(&addr.ip()) && policy.check_name(name).is_allowed())
             .map(|(name, _)| name)
@@ -82,7 +111,7 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
         let notes = names
             .into_iter()
             .filter_map(|name| {
-                let d = policy.check_address(op, addr, std::slice::from_ref(name));
+                let d = policy.check_address(op, addr, &[name.to_string()]);
                 d.is_allowed().then(|| {
                     format!("if the guest resolved {name} first (pinned to it by --resolve): {d}")
                 })

@@ -212,7 +212,7 @@ impl fmt::Display for Shown<'_> {
             Reason::NoGrant => {
                 f.write_str(": no rule grants it")?;
                 if let Subject::Address { addr, .. } = &this.subject
-                    && addr.ip().is_unspecified()
+                    && super::addr::canonical_ip(addr.ip()).is_unspecified()
                 {
                     f.write_str(
                         " (the unspecified address is granted only by a rule that names it)",

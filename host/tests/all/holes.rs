@@ -125,6 +125,50 @@ fn hole_unspecified_address_needs_a_rule_naming_it() {
     expect(&out, "tcp-listen: ok");
 }
 
+/// The unspecified address is no destination, in either spelling: Linux
+/// would connect `0.0.0.0` (and `::ffff:0.0.0.0`) to this machine, past
+/// grants that name only loopback.
+#[test]
+fn hole_the_unspecified_address_is_no_destination() {
+    let (_l, port) = free_port_listener();
+    let plain = format!("0.0.0.0:{port}");
+    let mapped = format!("[::ffff:0.0.0.0]:{port}");
+    let (out, _) = probe(
+        &[
+            "--allow",
+            "tcp-connect=*",
+            "--allow",
+            "tcp-connect=0.0.0.0:*",
+            "--allow",
+            "udp-bind=*",
+            "--allow",
+            "udp-send=0.0.0.0:*",
+        ],
+        &[
+            "tcp-connect-new",
+            &plain,
+            "tcp-connect-new",
+            &mapped,
+            "udp-new",
+            "v6",
+            "udp-send",
+            &mapped,
+        ],
+    );
+    expect(
+        &out,
+        &format!("tcp-connect-new {plain}: error address-not-available"),
+    );
+    expect(
+        &out,
+        &format!("tcp-connect-new {mapped}: error address-not-available"),
+    );
+    expect(
+        &out,
+        &format!("udp-send {mapped}: error address-not-available"),
+    );
+}
+
 #[test]
 fn hole_port_zero_needs_ports_that_include_it() {
     let (out, _) = probe(

@@ -261,12 +261,13 @@ impl GuestSocket {
     }
 
     /// Check a destination: its family, and that it is a real destination
-    /// (not the unspecified address, not port 0).
+    /// (not the unspecified address in any spelling, `::ffff:0.0.0.0`
+    /// included, which Linux would take for this machine; not port 0).
     pub(crate) fn check_destination(&self, addr: &SocketAddr) -> Result<(), ErrorCode> {
         if Family::of(addr) != self.family {
             return Err(ErrorCode::AddressFamilyNotSupported);
         }
-        if addr.ip().is_unspecified() || addr.port() == 0 {
+        if crate::policy::canonical_ip(addr.ip()).is_unspecified() || addr.port() == 0 {
             return Err(ErrorCode::AddressNotAvailable);
         }
         Ok(())

@@ -41,15 +41,29 @@ impl RuleArgs {
                 .map_err(|e| format!("cannot read the policy file {shown}: {e}"))?;
             let file = parse_policy_file(&shown, &text).map_err(|e| e.to_string())?;
             policy = file.policy;
-            pinned.extend(file.pinned);
+            pin_all(&mut pinned, file.pinned)?;
         }
         for rule in self.allow.iter().chain(&self.deny) {
             policy.push(rule.clone());
         }
-        pinned.extend(self.resolve.iter().cloned());
+        pin_all(&mut pinned, self.resolve.iter().cloned())?;
         policy.set_set_by(self.set_by.clone());
         Ok((policy, pinned))
     }
+}
+
+/// Pin names that their parsers checked already (a failure here would be
+/// a parser's bug, said rather than ignored).
+fn pin_all(
+    pinned: &mut PinnedNames,
+    pins: impl IntoIterator<Item = (String, Vec<std::net::IpAddr>)>,
+) -> Result<(), String> {
+    for (name, ips) in pins {
+        pinned
+            .pin(&name, ips)
+            .map_err(|e| crate::policy::pin_refused(&name, &e))?;
+    }
+    Ok(())
 }
 
 impl LimitArgs {

@@ -67,7 +67,8 @@ pub enum NameError {
     Empty,
     /// The name is longer than 253 characters.
     TooLong,
-    /// A label is empty or longer than 63 characters.
+    /// A label is empty, longer than 63 characters, or starts or ends with
+    /// `-` (RFC 1123).
     BadLabel,
     /// A character other than letters, digits, `-`, `_` and `.`.
     BadCharacter(char),
@@ -83,12 +84,16 @@ pub enum NameError {
     NotIdna,
 }
 
+impl std::error::Error for NameError {}
+
 impl std::fmt::Display for NameError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NameError::Empty => f.write_str("the name is empty"),
             NameError::TooLong => f.write_str("the name is longer than 253 characters"),
-            NameError::BadLabel => f.write_str("a label is empty or longer than 63 characters"),
+            NameError::BadLabel => f.write_str(
+                "a label is empty, longer than 63 characters, or starts or ends with `-`",
+            ),
             NameError::BadCharacter(c) => write!(
                 f,
                 "`{c}` is not allowed in a host name (letters, digits, `-`, `_` and `.` are)"
@@ -162,10 +167,9 @@ pub fn normalize_name(name: &str) -> Result<String, NameError> {
     {
         return Err(NameError::BadCharacter(c));
     }
-    if trimmed
-        .split('.')
-        .any(|label| label.is_empty() || label.len() > 63)
-    {
+    if trimmed.split('.').any(|label| {
+        label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-')
+    }) {
         return Err(NameError::BadLabel);
     }
     if trimmed.parse::<std::net::Ipv4Addr>().is_ok() {

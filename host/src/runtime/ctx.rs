@@ -2,7 +2,6 @@
 //! gives host functions access to it, in the shape of wasmtime-wasi's
 //! `WasiCtx` / `WasiView`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,15 +14,11 @@ use super::budget::{Budget, Share};
 use super::clock::{Clock, RealClock};
 use super::denials::Limit;
 use super::limits::Limits;
+use super::pinned::PinnedNames;
 use super::stats::{InstanceStats, PolicyCounters};
 use crate::net::native::NativeProvider;
 use crate::net::{ErrorCode, Provider};
 use crate::policy::{Decision, Operation, Policy};
-
-/// Where a guest's names come from before the provider's resolver is asked:
-/// answers pinned by the embedder (`--resolve NAME=IP`), like curl's
-/// `--resolve`.
-pub type PinnedNames = HashMap<String, Vec<IpAddr>>;
 
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
@@ -311,8 +306,12 @@ impl HasData for WasockSockets {
 }
 
 /// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`, and
-/// `handoff` for provider layers) to a linker. WASI is added separately, with
-/// `wasmtime_wasi::p2::add_to_linker_async`.
+/// `handoff` for provider layers) to a linker. WASI is added separately,
+/// with [`add_wasi_to_linker`](crate::runtime::add_wasi_to_linker) (and
+/// `add_wasi_0_3_to_linker` for WASI 0.3
+/// guests), not `wasmtime_wasi::p2::add_to_linker_async`: wasmtime-wasi's
+/// own `wasi:sockets` would serve a guest's `std::net` past the policy,
+/// the limits and the counters.
 ///
 /// `send` is linked by hand over its generated binding, so that it reads
 /// the guest's bytes where they are instead of copying them; doing so

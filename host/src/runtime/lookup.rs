@@ -65,7 +65,7 @@ pub(crate) fn start_lookup(ctx: &WasockCtx, name: &str) -> Result<Lookup, ErrorC
     ctx.record(&ctx.gate.policy.check_name(&name))?;
     if let Some(ips) = ctx.pinned.get(&name) {
         ctx.remember(&name, ips);
-        return Ok(Lookup::Ready(ips.clone()));
+        return Ok(Lookup::Ready(ips.to_vec()));
     }
     let Ok(in_flight) = ctx.lookups.clone().try_acquire_owned() else {
         ctx.gate.warn_at_limit(

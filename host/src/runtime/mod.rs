@@ -24,6 +24,7 @@ mod limits;
 mod lookup;
 mod memory;
 mod names;
+mod pinned;
 mod poll;
 mod poll_set;
 mod runner;
@@ -37,15 +38,14 @@ mod workers;
 
 pub use bridge::ComponentProvider;
 pub use clock::{Clock, RealClock};
-pub use ctx::{
-    InstanceId, PinnedNames, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker,
-};
+pub use ctx::{InstanceId, WasockCtx, WasockCtxBuilder, WasockCtxView, WasockView, add_to_linker};
 pub use error::{SocketError, SocketResult};
 pub use exit::GuestExit;
 pub use limits::Limits;
 pub use lookup::PendingLookup;
 pub use memory::MemoryLimit;
 pub use names::NameTable;
+pub use pinned::PinnedNames;
 pub use poll_set::PollSet;
 pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};

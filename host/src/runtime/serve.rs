@@ -24,10 +24,11 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use super::admission::{Gate, Subject};
 use super::clock::{Clock, RealClock, within};
-use super::ctx::{PinnedNames, WasockCtx};
+use super::ctx::WasockCtx;
 use super::exit::GuestExit;
 use super::handler::Handler;
 use super::limits::Limits;
+use super::pinned::PinnedNames;
 use super::runner::{Runner, with_timeout};
 use super::socket::{GuestSocket, State};
 use super::state::HostState;
@@ -301,7 +302,7 @@ impl Server {
             .store_on(self.runner.engine(), state, self.layers)
         {
             Ok(s) => s,
-            Err(e) => return GuestExit::Trapped(e),
+            Err(e) => return GuestExit::NotStarted(format!("{e:#}")),
         };
         let conn = match stream
             .into_std()

@@ -122,7 +122,9 @@ fn fuzz_seeds() -> u64 {
 /// `x.test`, pinned to the IPv4 loopback address.
 fn fuzz_ctx() -> WasockCtx {
     let mut pinned = PinnedNames::new();
-    pinned.insert("x.test".into(), vec!["127.0.0.1".parse().unwrap()]);
+    pinned
+        .pin("x.test", ["127.0.0.1".parse().unwrap()])
+        .unwrap();
     let policy = allow(&[
         "tcp-bind=127.0.0.1:*",
         "tcp-bind=[::1]:*",

@@ -288,7 +288,7 @@ pub(crate) fn parse_host(s: &str) -> Result<HostPattern, PatternError> {
             PatternError::new(0, "expected an IPv4 network before `/`, e.g. `10.0.0.0/8`")
         })?;
         let prefix = parse_prefix(len, 32).map_err(|m| PatternError::new(net.len() + 1, m))?;
-        return Ok(cidr(IpAddr::V4(network), prefix));
+        return cidr(IpAddr::V4(network), prefix).map_err(|m| PatternError::new(0, m));
     }
     if let Ok(v4) = s.parse::<Ipv4Addr>() {
         return Ok(HostPattern::Ip {
@@ -344,7 +344,7 @@ fn parse_bracketed_v6(inner: &str, whole: &str) -> Result<HostPattern, PatternEr
             return Err(PatternError::new(1, "a network cannot have a scope"));
         }
         let prefix = parse_prefix(len, 128).map_err(|m| PatternError::new(1, m))?;
-        return Ok(cidr(IpAddr::V6(v6), prefix));
+        return cidr(IpAddr::V6(v6), prefix).map_err(|m| PatternError::new(1, m));
     }
     let scope = match scope_text {
         None => ScopeMatch::Unscoped,
@@ -371,29 +371,47 @@ fn parse_prefix(len: &str, max: u8) -> Result<u8, String> {
 
 /// A CIDR pattern, canonical: host bits cleared, and a network inside
 /// `::ffff:0:0/96` stored as the IPv4 network it covers.
-fn cidr(network: IpAddr, prefix: u8) -> HostPattern {
-    match network {
-        IpAddr::V4(n) => HostPattern::Cidr {
-            network: IpAddr::V4(Ipv4Addr::from(u32::from(n) & mask32(prefix))),
-            prefix,
-        },
+/// The network `network/prefix`, refused when `network` has bits set past
+/// the prefix: `10.1.2.3/8` is more likely a typo for one address than a
+/// wish to grant all of `10.0.0.0/8`, so the user is asked which.
+fn cidr(network: IpAddr, prefix: u8) -> Result<HostPattern, String> {
+    let (masked, written) = match network {
+        IpAddr::V4(n) => {
+            let m = IpAddr::V4(Ipv4Addr::from(u32::from(n) & mask32(prefix)));
+            (m, format!("{n}/{prefix}"))
+        }
         IpAddr::V6(n) => {
-            let bits = u128::from(n) & mask128(prefix);
-            let v6 = Ipv6Addr::from(bits);
+            let m = IpAddr::V6(Ipv6Addr::from(u128::from(n) & mask128(prefix)));
+            (m, format!("[{n}]/{prefix}"))
+        }
+    };
+    if masked != network {
+        let (net, one) = match (masked, network) {
+            (IpAddr::V4(m), IpAddr::V4(n)) => (format!("{m}/{prefix}"), n.to_string()),
+            (m, n) => (format!("[{m}]/{prefix}"), format!("[{n}]")),
+        };
+        return Err(format!(
+            "`{written}` has bits set past its /{prefix} prefix: write `{net}` for the network, or `{one}` for the one address"
+        ));
+    }
+    Ok(match network {
+        IpAddr::V4(_) => HostPattern::Cidr { network, prefix },
+        IpAddr::V6(n) => {
+            let v6 = n;
             if prefix >= 96
                 && let Some(v4) = v6.to_ipv4_mapped()
             {
-                return HostPattern::Cidr {
+                return Ok(HostPattern::Cidr {
                     network: IpAddr::V4(v4),
                     prefix: prefix - 96,
-                };
+                });
             }
             HostPattern::Cidr {
                 network: IpAddr::V6(v6),
                 prefix,
             }
         }
-    }
+    })
 }
 
 /// Parse a port pattern: `*`, `N` or `A-B`.
@@ -446,7 +464,7 @@ mod tests {
         assert_eq!(target("*"), (HostPattern::Any, PortRange::ANY));
         assert_eq!(target("*:80").0, HostPattern::Any);
         assert_eq!(
-            target("10.1.2.3/8:*").0,
+            target("10.0.0.0/8:*").0,
             HostPattern::Cidr {
                 network: ip("10.0.0.0"),
                 prefix: 8
@@ -531,9 +549,29 @@ mod tests {
             "10.0.0.0/33:80",
             "[::/129]:80",
             ":80",
+            "-bad.test:80",
+            "bad-.test:80",
         ] {
             assert!(parse_address_target(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_network_with_host_bits_asks_which_was_meant() {
+        let e = parse_address_target("10.1.2.3/8:80").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`10.1.2.3/8` has bits set past its /8 prefix: write `10.0.0.0/8` for the network, or `10.1.2.3` for the one address"
+        );
+        let e = parse_address_target("[2001:db8::1]/64:80").unwrap_err();
+        assert!(
+            e.message.ends_with(
+                "write `[2001:db8::]/64` for the network, or `[2001:db8::1]` for the one address"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(parse_address_target("[::ffff:127.0.0.0]/104:80").is_ok());
     }
 
     #[test]

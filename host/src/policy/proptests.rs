@@ -34,11 +34,14 @@ fn host_text() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("*".to_string()),
         v4().prop_map(|a| a.to_string()),
-        (v4(), 0u8..=32).prop_map(|(a, l)| format!("{a}/{l}")),
+        (v4(), 0u8..=32).prop_map(|(a, l)| {
+            let network = u32::from(a) & u32::MAX.checked_shl(32 - u32::from(l)).unwrap_or(0);
+            format!("{}/{l}", Ipv4Addr::from(network))
+        }),
         Just("[::1]".to_string()),
         Just("[::]".to_string()),
         v4().prop_map(|a| format!("[::ffff:{a}]")),
-        (0u8..=128).prop_map(|l| format!("[2001:db8::]/{l}")),
+        (32u8..=128).prop_map(|l| format!("[2001:db8::]/{l}")),
         prop::sample::select(vec!["api.test", "x.example.test", "evil.test"])
             .prop_map(String::from),
         prop::sample::select(vec!["*.example.test", "*.test"]).prop_map(String::from),

@@ -65,7 +65,9 @@
 //!
 //! [`runtime::Runner`] does the same with wasock's defaults (epoch ticks,
 //! per-instance limits, pre-instantiation), and [`runtime::Server`] serves
-//! one instance per accepted connection.
+//! one instance per accepted connection. In a store of your own, as above,
+//! the socket limits hold, but `max_memory`, `timeout` and `fuel` are the
+//! store's and the engine's to apply ([`runtime::Limits`] says how).
 //!
 //! # Layout
 //!

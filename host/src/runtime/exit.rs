@@ -15,6 +15,10 @@ pub enum GuestExit {
     /// The host could not hand a connection to a handler (why, in words):
     /// no guest ran.
     NotHandedOver(String),
+    /// The host could not set up its instance (why, in words: a limit the
+    /// runner cannot apply, such as fuel on a runner built without it): no
+    /// guest ran.
+    NotStarted(String),
     /// It trapped, or a host function or a limit trapped it.
     Trapped(wasmtime::Error),
     /// It ran past its wall-clock limit and was stopped.
@@ -24,12 +28,14 @@ pub enum GuestExit {
 impl GuestExit {
     /// The process exit status that stands for this ending: the guest's own
     /// status, 1 for a connection handler that returned an error or never
-    /// got its connection, 134 (like an abort) for a trap, 124 (like
+    /// got its connection, or an instance the host could not set up, 134 (like an abort) for a trap, 124 (like
     /// `timeout(1)`) for the wall-clock limit.
     pub fn code(&self) -> i32 {
         match self {
             GuestExit::Exited(c) => *c,
-            GuestExit::HandlerFailed(_) | GuestExit::NotHandedOver(_) => 1,
+            GuestExit::HandlerFailed(_)
+            | GuestExit::NotHandedOver(_)
+            | GuestExit::NotStarted(_) => 1,
             GuestExit::Trapped(_) => 134,
             GuestExit::TimedOut(_) => 124,
         }
@@ -45,10 +51,14 @@ impl GuestExit {
         }
     }
 
-    /// A sentence for the user: which limit ended the guest (and the flag
-    /// that raises it), or the trap.
+    /// A sentence for the user: which limit ended the guest (and, as an
+    /// embedder's code sets limits, the field of [`Limits`] that raises
+    /// it), or the trap. The CLI says its flags instead, through
+    /// [`GuestExit::describe_for`].
+    ///
+    /// [`Limits`]: crate::runtime::Limits
     pub fn describe(&self) -> String {
-        self.describe_for(&SetBy::Flags)
+        self.describe_for(&SetBy::Code)
     }
 
     /// [`GuestExit::describe`] for a guest whose limits are set as `set_by`
@@ -63,6 +73,7 @@ impl GuestExit {
             GuestExit::NotHandedOver(why) => {
                 format!("the connection could not be handed to an instance: {why}")
             }
+            GuestExit::NotStarted(why) => format!("the instance was not started: {why}"),
             GuestExit::TimedOut(t) => format!(
                 "the guest ran longer than its time limit ({:?}) and was stopped; {}",
                 t,
@@ -119,14 +130,27 @@ mod tests {
             path: "s.toml".into(),
         };
         let timed_out = GuestExit::TimedOut(Duration::from_secs(2));
-        assert!(timed_out.describe().ends_with("raise it with --timeout"));
+        assert!(
+            timed_out
+                .describe_for(&SetBy::Flags)
+                .ends_with("raise it with --timeout")
+        );
+        assert!(
+            timed_out
+                .describe()
+                .ends_with("raise it in the instance's Limits (timeout)")
+        );
         assert!(
             timed_out
                 .describe_for(&scenario)
                 .ends_with("raise host \"a\"'s `timeout` in s.toml")
         );
         let out_of_fuel = GuestExit::Trapped(wasmtime::Trap::OutOfFuel.into());
-        assert!(out_of_fuel.describe().ends_with("raise it with --fuel"));
+        assert!(
+            out_of_fuel
+                .describe_for(&SetBy::Flags)
+                .ends_with("raise it with --fuel")
+        );
         assert!(
             out_of_fuel
                 .describe_for(&SetBy::Annotations("wasock.dev/".into()))

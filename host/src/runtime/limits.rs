@@ -7,6 +7,19 @@ use std::time::Duration;
 /// them. Every limit hit gives a defined error code, or ends that instance
 /// with a message saying which limit it was; the host and other instances
 /// go on.
+///
+/// Who applies them: the socket layer applies `max_sockets`, `max_recv`,
+/// `max_datagram`, `max_poll_entries`, `max_buffer_bytes` and
+/// `max_pending_calls` in any store that holds the context. `max_memory`,
+/// `timeout` and `fuel` belong to the store and the engine: a
+/// [`Runner`](crate::runtime::Runner) (`store`, `instantiate`, `run`)
+/// applies them. An embedder with a `Store` of its own applies them
+/// itself: `store.limiter` with a
+/// [`MemoryLimit`](crate::runtime::MemoryLimit) of `max_memory`, a
+/// `tokio::time::timeout` around the call together with an engine with
+/// epoch interruption ticked by a thread (so that a guest that never
+/// blocks is interrupted too; [`Runner::default_config`](crate::runtime::Runner::default_config)
+/// sets it), and `store.set_fuel` on an engine that consumes fuel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Open sockets at once (listening, connected, datagram, and accepted
@@ -34,7 +47,7 @@ pub struct Limits {
     pub max_buffer_bytes: u64,
     /// The guest's linear memory, in bytes. Growing past it traps the
     /// instance ("exceeded its memory limit"). Default 256 MiB. CLI:
-    /// `--max-memory`. Counted over all of the instance's linear memories:
+    /// `--max-memory`. Applied by a `Runner`'s stores (see above). Counted over all of the instance's linear memories:
     /// an app composed on provider components has one per component, and
     /// together they get this much.
     pub max_memory: usize,
@@ -46,11 +59,12 @@ pub struct Limits {
     /// feature there are no such calls and it has no effect.
     pub max_pending_calls: usize,
     /// Wall-clock time the instance may run, blocked or not; past it the
-    /// instance is stopped. Default none. CLI: `--timeout`.
+    /// instance is stopped. Default none. CLI: `--timeout`. Applied by
+    /// [`Runner::run`](crate::runtime::Runner::run) (see above).
     pub timeout: Option<Duration>,
     /// WebAssembly fuel (roughly, instructions) the instance may use; out of
     /// fuel, it traps. Default none (fuel costs speed; the runner must be
-    /// built for it). CLI: `--fuel`.
+    /// built for it, with `Runner::with_fuel`). CLI: `--fuel`.
     pub fuel: Option<u64>,
 }
 

@@ -412,7 +412,10 @@ impl Runner {
                 store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))?;
             }
             (false, Some(_)) => {
-                wasmtime::bail!("a fuel limit needs a runner built with Runner::with_fuel")
+                wasmtime::bail!(
+                    "its Limits set fuel ({}), and this runner was built without fuel: build it with Runner::with_fuel",
+                    limits.fuel.unwrap_or_default()
+                )
             }
             (false, None) => {}
         }
@@ -446,13 +449,14 @@ impl Runner {
         let clock = state.wasock.clock.clone();
         let span = tracing::info_span!("instance", id = %state.wasock.id);
         let run = async {
-            let ran = match self.store_on(pre.0.engine(), state, pre.1) {
-                Ok(mut store) => match &pre.0 {
-                    Command::P2(pre) => run_p2(pre, &mut store).await,
-                    #[cfg(feature = "wasi-0-3")]
-                    Command::P3(pre) => run_p3(pre, &mut store).await,
-                },
-                Err(e) => Err(e),
+            let mut store = match self.store_on(pre.0.engine(), state, pre.1) {
+                Ok(store) => store,
+                Err(e) => return GuestExit::NotStarted(format!("{e:#}")),
+            };
+            let ran = match &pre.0 {
+                Command::P2(pre) => run_p2(pre, &mut store).await,
+                #[cfg(feature = "wasi-0-3")]
+                Command::P3(pre) => run_p3(pre, &mut store).await,
             };
             match ran {
                 Ok(Ok(())) => GuestExit::Exited(0),

@@ -316,10 +316,12 @@ fn a_fuel_limit_needs_a_runner_built_for_fuel() {
             ..Limits::default()
         };
         let done = spawn_in_process(SPIN, &[], ctx(&[], limits)).finish().await;
-        let GuestExit::Trapped(e) = done.exit else {
+        // A setting the runner cannot honour: no guest ran, and it says so.
+        let GuestExit::NotStarted(why) = &done.exit else {
             panic!("{:?}", done.exit)
         };
-        assert!(e.to_string().contains("Runner::with_fuel"), "{e}");
+        assert!(why.contains("Runner::with_fuel"), "{why}");
+        assert_eq!(done.exit.code(), 1);
         // With one, it stops the spinner.
         let fueled = Arc::new(Runner::with_fuel(&Runner::default_config()).unwrap());
         let done = spawn_with_runner(fueled, SPIN, &[], ctx(&[], limits))

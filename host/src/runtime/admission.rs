@@ -57,6 +57,18 @@ pub(crate) struct Gate {
     /// When each denial and limit line was last logged, so that a flood
     /// is not.
     denials: DenialLog,
+    /// The embedder's observer of every counted decision.
+    observer: Option<DecisionObserver>,
+}
+
+/// An embedder's function that sees every decision an instance's
+/// operations get (see `WasockCtxBuilder::on_decision`).
+pub(crate) type DecisionObserver = Arc<dyn Fn(&Decision) + Send + Sync>;
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.log_left_out();
+    }
 }
 
 impl Gate {
@@ -68,6 +80,21 @@ impl Gate {
             names: Mutex::default(),
             contacts: Budget::new(MAX_CONTACTED_PER_INSTANCE),
             denials: DenialLog::default(),
+            observer: None,
+        }
+    }
+
+    /// This gate, with `observer` told of every counted decision.
+    pub(crate) fn observed_by(mut self, observer: Option<DecisionObserver>) -> Gate {
+        self.observer = observer;
+        self
+    }
+
+    /// Count a decision and show it to the embedder's observer.
+    fn count(&self, decision: &Decision) {
+        self.stats.record(decision.operation, decision.is_allowed());
+        if let Some(observe) = &self.observer {
+            observe(decision);
         }
     }
 
@@ -75,11 +102,15 @@ impl Gate {
     /// operation and address (or host name) was logged less than a second
     /// ago (see [`Gate::may_log`]).
     fn log_denial(&self, decision: &Decision, then: &str) {
-        let ip;
+        let at;
         let (what, shown): (Denied, &dyn fmt::Display) = match &decision.subject {
+            Target::Address { addr, .. } if decision.operation.is_peer_filter() => {
+                at = Denied::Ip(addr.ip().to_canonical());
+                (at, &at)
+            }
             Target::Address { addr, .. } => {
-                ip = addr.ip().to_canonical();
-                (Denied::Ip(ip), &ip)
+                at = Denied::Addr(SocketAddr::new(addr.ip().to_canonical(), addr.port()));
+                (at, &at)
             }
             Target::Name(name) | Target::Named { name, .. } => (Denied::name(name), name),
         };
@@ -107,8 +138,8 @@ impl Gate {
     }
 
     /// Whether a line about `op` on `what` (`shown` in words) may be
-    /// written now: at most one a second per operation and address or
-    /// name. The line written after such a pause is preceded by one saying
+    /// written now: at most one a second per operation and destination,
+    /// peer address or name. The line written after such a pause is preceded by one saying
     /// how many like it were left out.
     fn may_log(&self, op: Operation, what: Denied, shown: &dyn fmt::Display) -> bool {
         let line = Line::Denial(op, what);
@@ -120,7 +151,8 @@ impl Gate {
                 target: "wasock::policy",
                 instance = %self.subject,
                 "suppressed {left_out} similar denials of {op} {shown} since the last line about it \
-                 (at most one line a second per operation and address or name; all are counted)"
+                 (at most one line a second per operation and destination, peer or name; all are \
+                 counted)"
             );
         }
         true
@@ -143,6 +175,28 @@ impl Gate {
             );
         }
         tracing::warn!(target: "wasock::limits", instance = %self.subject, "{what}");
+    }
+
+    /// Say what the rate limit left out since the last lines it let
+    /// through: otherwise a guest that ends within a second of a denial
+    /// takes the news of the ones after it along.
+    fn log_left_out(&self) {
+        let (kinds, all) = self.denials.left_out(5);
+        if all == 0 {
+            return;
+        }
+        let mut listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        let shown: u64 = kinds.iter().map(|(_, n)| n).sum();
+        if shown < all {
+            listed.push(format!("others ({})", all - shown));
+        }
+        tracing::warn!(
+            target: "wasock::policy",
+            instance = %self.subject,
+            "at the end, {all} more refusals like those logged had not been written: {} (every \
+             denial is counted)",
+            listed.join(", ")
+        );
     }
 
     fn names_for(&self, ip: IpAddr) -> Vec<String> {
@@ -173,7 +227,7 @@ impl Gate {
     /// Count a decision and log it if it is a denial.
     pub(crate) fn record(&self, decision: &Decision) -> Result<(), ErrorCode> {
         let allowed = decision.is_allowed();
-        self.stats.record(decision.operation, allowed);
+        self.count(decision);
         if allowed {
             tracing::debug!(target: "wasock::policy", instance = %self.subject, "{decision}");
             Ok(())
@@ -193,11 +247,10 @@ impl Gate {
     /// but a denial is counted and logged as a dropped peer.
     pub(crate) fn admit_peer(&self, op: Operation, peer: SocketAddr) -> bool {
         let decision = self.decide(op, peer);
+        self.count(&decision);
         if decision.is_allowed() {
-            self.stats.record(op, true);
             return true;
         }
-        self.stats.record(op, false);
         match op {
             Operation::TcpAccept => self.stats.dropped_connection(),
             _ => self.stats.dropped_datagram(),

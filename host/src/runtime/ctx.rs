@@ -177,6 +177,7 @@ pub struct WasockCtxBuilder {
     limits: Limits,
     pinned: Option<Arc<PinnedNames>>,
     waits_in_place: bool,
+    observer: Option<super::admission::DecisionObserver>,
 }
 
 impl WasockCtxBuilder {
@@ -211,6 +212,33 @@ impl WasockCtxBuilder {
         self
     }
 
+    /// Call `observe` with every decision the instance's operations get,
+    /// allowed or denied, as they are counted (for an audit log, or
+    /// denials as data rather than log lines: the operation, the address
+    /// or name, and the rule that decided are the [`Decision`]'s fields).
+    /// Every one, with no rate limit: keep it cheap, it runs inside the
+    /// guest's call.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use wasock_host::runtime::WasockCtx;
+    ///
+    /// let denied = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = denied.clone();
+    /// let ctx = WasockCtx::builder()
+    ///     .on_decision(move |d| {
+    ///         if !d.is_allowed() {
+    ///             seen.lock().unwrap().push(d.to_string());
+    ///         }
+    ///     })
+    ///     .build();
+    /// # drop(ctx);
+    /// ```
+    pub fn on_decision(mut self, observe: impl Fn(&Decision) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observe));
+        self
+    }
+
     /// Let the instance's blocking calls (wasock's interface: `accept`,
     /// `connect`, `send`, `recv` and their datagram forms) wait in the
     /// system first, blocking the thread, for up to a millisecond at a time
@@ -241,11 +269,14 @@ impl WasockCtxBuilder {
         let policy: Arc<Policy> = self.policy.unwrap_or_default();
         WasockCtx {
             id,
-            gate: Arc::new(Gate::new(
-                Subject::Instance(id),
-                policy,
-                Arc::<InstanceStats>::default(),
-            )),
+            gate: Arc::new(
+                Gate::new(
+                    Subject::Instance(id),
+                    policy,
+                    Arc::<InstanceStats>::default(),
+                )
+                .observed_by(self.observer),
+            ),
             provider: self.provider.unwrap_or_else(|| Arc::new(NativeProvider)),
             clock: self.clock.unwrap_or_else(|| Arc::new(RealClock)),
             limits: self.limits,

@@ -1,11 +1,14 @@
 //! Denial and limit log lines that a flood cannot multiply. Every denial
 //! is counted (see `InstanceStats`); its log line is written at most once a
-//! second per operation and address or host name, and a limit's refusal
-//! line at most once a second per limit; the next line that is written
-//! says how many like it were left out meanwhile.
+//! second per operation and destination (a peer's address, for the
+//! operations that filter peers, whose ports are their own), or host name,
+//! and a limit's refusal line at most once a second per limit; the next
+//! line that is written says how many like it were left out meanwhile,
+//! and the instance's end says what was left out after the last ones.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,8 +29,13 @@ const MAX_PAIRS: usize = 4096;
 /// out, never a count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Denied {
-    /// An IP address (IPv4-mapped ones as the IPv4 address they carry).
+    /// A peer's IP address, any port (IPv4-mapped ones as the IPv4
+    /// address they carry): a flood comes from many ports.
     Ip(IpAddr),
+    /// An address and port the guest chose (a bind, a destination): a
+    /// denial on another port is another line, likely decided by another
+    /// rule.
+    Addr(SocketAddr),
     /// A host name's hash.
     Name(u64),
 }
@@ -37,6 +45,16 @@ impl Denied {
     pub(crate) fn name(name: &str) -> Denied {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         Denied::Name(BuildHasherDefault::<DefaultHasher>::default().hash_one(name))
+    }
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denied::Ip(ip) => write!(f, "{ip}"),
+            Denied::Addr(addr) => write!(f, "{addr}"),
+            Denied::Name(_) => f.write_str("a name"),
+        }
     }
 }
 
@@ -112,6 +130,33 @@ impl DenialLog {
         }
         Some(0)
     }
+
+    /// The lines left out since the last of their kind was written, at
+    /// most `most` of them (the kinds with the most first), and how many
+    /// there are in all: what the instance's end still has to say.
+    pub(crate) fn left_out(&self, most: usize) -> (Vec<(Line, u64)>, u64) {
+        let Ok(seen) = self.seen.lock() else {
+            return (Vec::new(), 0);
+        };
+        let mut kinds: Vec<(Line, u64)> = seen
+            .iter()
+            .filter(|(_, s)| s.left_out > 0)
+            .map(|(k, s)| (*k, s.left_out))
+            .collect();
+        let all = kinds.iter().map(|(_, n)| n).sum();
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+        kinds.truncate(most);
+        (kinds, all)
+    }
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Line::Denial(op, what) => write!(f, "{op} {what}"),
+            Line::Limit(limit) => write!(f, "the {limit:?} limit"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +223,23 @@ mod tests {
             ),
             Some(0)
         );
+    }
+
+    #[test]
+    fn another_port_is_another_line_and_the_end_says_what_was_left_out() {
+        let log = DenialLog::default();
+        let t = Instant::now();
+        let to = |a: &str| Line::Denial(Operation::TcpConnect, Denied::Addr(a.parse().unwrap()));
+        assert_eq!(log.note(to("127.0.0.1:22"), t), Some(0));
+        assert_eq!(log.note(to("127.0.0.1:23"), t), Some(0));
+        for _ in 0..3 {
+            assert_eq!(log.note(to("127.0.0.1:22"), t), None);
+        }
+        assert_eq!(log.note(to("127.0.0.1:23"), t), None);
+        let (kinds, all) = log.left_out(1);
+        assert_eq!(all, 4);
+        assert_eq!(kinds, vec![(to("127.0.0.1:22"), 3)]);
+        assert_eq!(kinds[0].0.to_string(), "tcp-connect 127.0.0.1:22");
     }
 
     #[test]

@@ -372,6 +372,66 @@ fn hole_ports_zero_max_and_out_of_range() {
     }
 }
 
+/// An embedder's observer gets every counted decision, allowed or
+/// denied, with its fields: none is lost to the log's rate limit.
+#[test]
+fn an_embedder_sees_every_decision_as_data() {
+    use std::sync::Mutex;
+    use wasock_host::policy::Operation;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let policy = Policy::builder()
+        .allow("tcp-connect=127.0.0.1:*")
+        .unwrap()
+        .deny("tcp-connect=127.0.0.1:22")
+        .unwrap()
+        .build();
+    let ctx = WasockCtx::builder()
+        .policy(Arc::new(policy))
+        .on_decision(move |d| {
+            let rule = d.rule().map(|r| r.to_string()).unwrap_or_default();
+            log.lock()
+                .unwrap()
+                .push((d.operation, d.is_allowed(), d.subject.to_string(), rule));
+        })
+        .build();
+    let (_l, port) = free_port_listener();
+    let open = format!("127.0.0.1:{port}");
+    let mut args = vec!["tcp-connect-new", &open];
+    for _ in 0..3 {
+        args.extend(["tcp-connect-new", "127.0.0.1:22"]);
+    }
+    let done = tokio_rt().block_on(async { spawn_in_process(PROBE, &args, ctx).finish().await });
+    assert!(
+        done.stdout.contains(&format!("tcp-connect-new {open}: ok")),
+        "{}",
+        done.stdout
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        seen[0],
+        (
+            Operation::TcpConnect,
+            true,
+            open.clone(),
+            "--allow tcp-connect=127.0.0.1:* (set by the embedder)".to_string()
+        )
+    );
+    for d in &seen[1..] {
+        assert_eq!(
+            *d,
+            (
+                Operation::TcpConnect,
+                false,
+                "127.0.0.1:22".to_string(),
+                "--deny tcp-connect=127.0.0.1:22 (set by the embedder)".to_string()
+            )
+        );
+    }
+}
+
 fn ctx(rules: &[&str], pinned: PinnedNames) -> WasockCtx {
     let mut b = Policy::builder();
     for r in rules {

@@ -307,6 +307,50 @@ fn a_refused_name_asked_for_again_is_logged_once() {
     );
 }
 
+/// A destination is the address and its port: a denial on another port
+/// (here by another rule) has a line of its own, and what the rate limit
+/// left out is said when the instance ends, even within the second.
+#[test]
+fn denials_on_other_ports_each_get_a_line_and_the_end_tells_the_rest() {
+    let mut args = vec![
+        "run",
+        "--allow",
+        "tcp-connect=127.0.0.1:1",
+        "--deny",
+        "tcp-connect=127.0.0.1:22",
+        PROBE,
+    ];
+    for port in ["127.0.0.1:2", "127.0.0.1:22", "127.0.0.1:23"] {
+        args.extend(["tcp-connect-new", port]);
+    }
+    for _ in 0..4 {
+        args.extend(["tcp-connect-new", "127.0.0.1:2"]);
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out:?}\n{err}");
+    assert_eq!(
+        out.iter()
+            .filter(|l| l.ends_with("error access-denied"))
+            .count(),
+        7,
+        "{out:?}"
+    );
+    for line in [
+        "denied tcp-connect 127.0.0.1:2: no rule grants it",
+        "denied tcp-connect 127.0.0.1:22 by --deny tcp-connect=127.0.0.1:22",
+        "denied tcp-connect 127.0.0.1:23: no rule grants it",
+    ] {
+        assert_eq!(err.matches(line).count(), 1, "{line}:\n{err}");
+    }
+    assert!(
+        err.contains(
+            "at the end, 4 more refusals like those logged had not been written: \
+             tcp-connect 127.0.0.1:2 (4)"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_flood_of_refused_peers_is_logged_once_a_second_and_every_one_counted() {
     use std::net::TcpStream;

@@ -48,7 +48,49 @@ impl RuleArgs {
         }
         pin_all(&mut pinned, self.resolve.iter().cloned())?;
         policy.set_set_by(self.set_by.clone());
+        warn_of_refusals_by_name(&policy, &pinned);
         Ok((policy, pinned))
+    }
+}
+
+/// Say what a refusal by name does not refuse: a guest that connects (or
+/// sends, or binds) straight to an address never names it, so only rules
+/// on addresses decide that. Operators who write `--deny
+/// tcp-connect=metadata.internal:*` mean the machine, not the spelling.
+fn warn_of_refusals_by_name(policy: &Policy, pinned: &PinnedNames) {
+    use crate::policy::{Effect, HostPattern};
+    for rule in policy.rules() {
+        let name = match &rule.host {
+            HostPattern::Name(n) | HostPattern::Suffix(n) => n,
+            _ => continue,
+        };
+        if rule.effect != Effect::Deny || !rule.operation.takes_address() {
+            continue;
+        }
+        let refuse_too = match pinned.get(name) {
+            Some(ips) if matches!(rule.host, HostPattern::Name(_)) && !ips.is_empty() => ips
+                .iter()
+                .map(|ip| match ip {
+                    std::net::IpAddr::V4(v4) => format!("--deny {}={v4}:*", rule.operation),
+                    std::net::IpAddr::V6(v6) => format!("--deny {}=[{v6}]:*", rule.operation),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => format!(
+                "--deny {}=ADDRESS:* for each of its addresses",
+                rule.operation
+            ),
+        };
+        let by = match &rule.host {
+            HostPattern::Suffix(n) => format!("names ending in .{n}"),
+            _ => "that name".to_string(),
+        };
+        eprintln!(
+            "warning: {rule} refuses {op} by {by} and to the addresses the guest resolved from \
+             it, not to an address the guest uses without resolving it; to refuse the addresses \
+             too, add {refuse_too}",
+            op = rule.operation
+        );
     }
 }
 

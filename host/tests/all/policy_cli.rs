@@ -68,7 +68,7 @@ fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
     assert_eq!(code, 1, "{out:?}");
     assert!(out[0].starts_with("denied resolve localhost"), "{out:?}");
     // A refusal is not a want of a grant: no note about addresses.
-    let (code, out, _) = run(&[
+    let (code, out, err) = run(&[
         "policy",
         "explain",
         "--allow",
@@ -80,6 +80,15 @@ fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
     ]);
     assert_eq!(code, 1);
     assert_eq!(out.len(), 1, "{out:?}");
+    // And it does not refuse an address used without the name: said.
+    assert!(
+        err.contains(
+            "warning: --deny tcp-connect=localhost:* refuses tcp-connect by that name and to the \
+             addresses the guest resolved from it, not to an address the guest uses without \
+             resolving it; to refuse the addresses too, add --deny tcp-connect=ADDRESS:*"
+        ),
+        "{err}"
+    );
 
     let (code, out, _) = run(&[
         "policy",

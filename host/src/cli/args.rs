@@ -312,7 +312,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub max_pending_calls: Option<u64>,
     /// Wall-clock time limit per instance, blocked or not [default: none].
-    /// E.g. `--timeout 30s`.
+    /// E.g. `--timeout 30s`, `1.5s`, `1m30s` (units ms, s, m, h).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Fuel (about one unit per WebAssembly instruction) per instance
@@ -454,7 +454,12 @@ fn parse_listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
     t.parse().map_err(|_| {
         let examples = "e.g. 127.0.0.1:8080, [::1]:8080, or [::]:8080 for every interface";
         let host = t.rsplit_once(':').map_or(t, |(h, _)| h);
-        if crate::policy::ip_literal(host).is_some() || host.contains(':') {
+        if host.is_empty() {
+            format!("`{s}` has no address before the port ({examples})")
+        } else if crate::policy::ip_literal(host).is_some()
+            || host.contains(':')
+            || host.starts_with('[')
+        {
             format!("`{s}` is not IP:PORT (IPv6 in brackets; {examples})")
         } else {
             format!("`{s}` is not IP:PORT: give an address, not a name ({examples})")

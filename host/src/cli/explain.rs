@@ -131,6 +131,13 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
         )
     };
     let (host, port) = args.target.rsplit_once(':').ok_or_else(bad)?;
+    if host.starts_with('[') {
+        return Err(format!(
+            "`{}` is not an IPv6 address and port: an address goes in brackets, with a scope as \
+             a numeric interface index, e.g. [fe80::1%2]:80",
+            args.target
+        ));
+    }
     let port: u16 = port.parse().map_err(|_| bad())?;
     let name = normalize_name(host).map_err(|e| format!("`{host}` is not a host name: {e}"))?;
     // The guest must be allowed to resolve the name first (a grant by name

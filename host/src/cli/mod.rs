@@ -294,6 +294,17 @@ pub fn main() -> ExitCode {
             eprintln!("error: `{first}` is not a wasock command; to run it: wasock run {first}");
             std::process::exit(2);
         }
+        // wasmtime's `-S inherit-network` (or `-S tcp`, ...): not a switch here.
+        if e.kind() == clap::error::ErrorKind::UnknownArgument
+            && let Some(s) = std::env::args().find(|a| a.starts_with("-S"))
+        {
+            eprintln!(
+                "error: wasock has no `{s}` (wasmtime's WASI switches): a guest's network is what \
+                 --allow rules grant, one operation and address at a time, e.g. --allow \
+                 'tcp-connect=127.0.0.1:*' (see wasock run --help)"
+            );
+            std::process::exit(2);
+        }
         e.exit()
     });
     init_tracing(None);

@@ -26,30 +26,66 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// A duration: a number with a unit `ms`, `s`, `m` or `h`.
+/// A duration: numbers with units `ms`, `s`, `m` or `h`, one after
+/// another (`1m30s`), each number whole or with a fraction (`1.5s`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a duration: expected a number and a unit, e.g. 30s or 500ms")
-    })?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        "" => return Err(format!("`{s}` has no unit: write e.g. {n}s or {n}ms")),
-        other => {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err("a duration is empty: write e.g. 30s or 500ms".into());
+    }
+    let mut nanos: u128 = 0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(split);
+        let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+        if num.is_empty() || num == "." || frac.contains('.') {
             return Err(format!(
-                "unknown duration unit `{other}` in `{s}`: use ms, s, m or h"
+                "`{s}` is not a duration: expected a number and a unit, e.g. 30s, 1.5s, 1m30s or 500ms"
             ));
         }
-    };
-    if d.is_zero() {
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let per: u128 = match unit.trim() {
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => return Err(format!("`{s}` has no unit: write e.g. {num}s or {num}ms")),
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}`: use ms, s, m or h (e.g. 1m30s)"
+                ));
+            }
+        };
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| format!("`{s}` is too long"))?
+        };
+        // The fraction's digits, to nanoseconds of this unit (digits past
+        // a nanosecond are dropped).
+        let mut part: u128 = 0;
+        let mut scale: u128 = 1;
+        for d in frac.chars().take(15) {
+            part = part * 10 + u128::from(d.to_digit(10).unwrap_or(0));
+            scale *= 10;
+        }
+        nanos = whole
+            .checked_mul(per)
+            .and_then(|n| n.checked_add(part * per / scale))
+            .and_then(|n| nanos.checked_add(n))
+            .ok_or_else(|| format!("`{s}` is too long"))?;
+        rest = next;
+    }
+    let nanos = u64::try_from(nanos).map_err(|_| format!("`{s}` is too long"))?;
+    if nanos == 0 {
         return Err(format!("`{s}` is zero: a limit must be positive"));
     }
-    Ok(d)
+    Ok(Duration::from_nanos(nanos))
 }
 
 /// A positive count.
@@ -130,6 +166,26 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration(".25h"), Ok(Duration::from_secs(900)));
+        assert_eq!(
+            parse_duration("1h 2ms"),
+            Ok(Duration::from_millis(3_600_002))
+        );
+        assert!(parse_duration("1.2.3s").is_err());
+        assert!(parse_duration("1m30").unwrap_err().contains("no unit"));
+        assert!(
+            parse_duration("5d")
+                .unwrap_err()
+                .contains("unknown duration unit `d`")
+        );
+        assert!(parse_duration("").is_err());
+        assert!(
+            parse_duration("99999999999h")
+                .unwrap_err()
+                .contains("too long")
+        );
         assert!(parse_count("0").is_err());
         assert!(parse_count("-3").is_err());
         assert!(parse_positive_size("0MiB").is_err());

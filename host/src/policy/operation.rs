@@ -82,11 +82,13 @@ impl fmt::Display for Operation {
     }
 }
 
+/// Every operation's name, as rules and messages list them.
+pub(crate) const OPERATIONS: &str =
+    "tcp-bind, tcp-connect, tcp-accept, udp-bind, udp-send, udp-recv, resolve";
+
 /// The error for an unknown operation name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown operation `{0}`: expected one of tcp-bind, tcp-connect, tcp-accept, udp-bind, udp-send, udp-recv, resolve"
-)]
+#[error("unknown operation `{0}`: expected one of {OPERATIONS}")]
 pub struct UnknownOperation(pub String);
 
 impl FromStr for Operation {
@@ -103,6 +105,12 @@ impl FromStr for Operation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listed_names_are_every_operation() {
+        let names: Vec<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
+        assert_eq!(OPERATIONS, names.join(", "));
+    }
 
     #[test]
     fn names_round_trip() {

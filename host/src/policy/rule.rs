@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::error::RuleError;
-use super::operation::Operation;
+use super::operation::{OPERATIONS, Operation};
 use super::pattern::{HostPattern, PortRange, parse_address_target, parse_host};
 
 /// Whether a rule grants or refuses.
@@ -61,6 +61,15 @@ pub struct Rule {
     pub source: RuleSource,
 }
 
+/// What a rule of Deno's `--allow-net` shape is told.
+fn not_deno() -> String {
+    format!(
+        "`net` is not an operation: wasock grants each operation on its own ({OPERATIONS}); \
+         Deno's --allow-net=HOST is about `--allow tcp-connect=HOST:*`, with `--allow \
+         resolve=HOST` for a name"
+    )
+}
+
 impl Rule {
     /// Parse `OPERATION=TARGET`.
     ///
@@ -73,6 +82,20 @@ impl Rule {
     /// ```
     pub fn parse(effect: Effect, text: &str) -> Result<Rule, RuleError> {
         let Some((op_text, target)) = text.split_once('=') else {
+            if text.trim() == "net" {
+                return Err(RuleError::at(text, 0, not_deno()));
+            }
+            if parse_address_target(text.trim()).is_ok() {
+                return Err(RuleError::at(
+                    text,
+                    0,
+                    format!(
+                        "`{text}` names no operation: write OPERATION=TARGET, e.g. \
+                         `tcp-connect={text}` (operations: {})",
+                        OPERATIONS
+                    ),
+                ));
+            }
             // Where the `=` belongs: after the operation's name.
             let at = text
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
@@ -88,10 +111,41 @@ impl Rule {
                 .trim()
                 .parse()
                 .map_err(|e: super::operation::UnknownOperation| {
-                    RuleError::at(text, 0, e.to_string())
+                    if op_text.trim() == "net" {
+                        RuleError::at(text, 0, not_deno())
+                    } else {
+                        RuleError::at(text, 0, e.to_string())
+                    }
                 })?;
         let target_offset = op_text.len() + 1;
         let target = target.trim();
+        if let Some((scheme, rest)) = target.split_once("://") {
+            // The URL's host and port, or its scheme's port.
+            let authority = rest.split('/').next().unwrap_or("");
+            let host_port = match authority.rsplit_once(':') {
+                Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => authority.to_string(),
+                _ => {
+                    let port = match scheme {
+                        "http" | "ws" => "80",
+                        "https" | "wss" => "443",
+                        _ => "PORT",
+                    };
+                    format!(
+                        "{}:{port}",
+                        if authority.is_empty() {
+                            "HOST"
+                        } else {
+                            authority
+                        }
+                    )
+                }
+            };
+            return Err(RuleError::at(
+                text,
+                target_offset,
+                format!("a URL is not a target: write HOST:PORT, e.g. `{operation}={host_port}`"),
+            ));
+        }
         let (host, ports) = if operation.takes_address() {
             parse_address_target(target)
                 .map_err(|e| RuleError::at(text, target_offset + e.offset, e.message))?
@@ -174,6 +228,25 @@ mod tests {
         let e = err("tcp-bind=127.0.0.1");
         assert!(e.message.contains("expected `:`"), "{e}");
         assert!(err("tcp-bind").message.contains("OPERATION=TARGET"));
+        assert!(
+            err("127.0.0.1:8080")
+                .message
+                .starts_with("`127.0.0.1:8080` names no operation: write OPERATION=TARGET, e.g. `tcp-connect=127.0.0.1:8080`")
+        );
+        for deno in ["net", "net=example.com"] {
+            assert!(
+                err(deno).message.contains("--allow tcp-connect=HOST:*"),
+                "{deno}"
+            );
+        }
+        assert_eq!(
+            err("tcp-connect=http://localhost:8080/x").message,
+            "a URL is not a target: write HOST:PORT, e.g. `tcp-connect=localhost:8080`"
+        );
+        assert_eq!(
+            err("tcp-connect=https://example.test").message,
+            "a URL is not a target: write HOST:PORT, e.g. `tcp-connect=example.test:443`"
+        );
         assert!(err("resolve=10.0.0.1").message.contains("IP literals"));
         assert!(
             err("resolve=example.com:80")

@@ -360,3 +360,29 @@ fn a_component_given_as_the_command_is_shown_how_to_run() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
 }
+
+/// What users of other tools type gets an answer in wasock's terms:
+/// wasmtime's `-S` switches, a listen address without its host, an IPv6
+/// scope by name in `policy explain`.
+#[test]
+fn other_tools_habits_are_answered_in_wasock_terms() {
+    let (code, _, stderr) = run(&["run", "-S", "inherit-network", TCP_ECHO]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("wasock has no `-S` (wasmtime's WASI switches)")
+            && stderr.contains("--allow 'tcp-connect=127.0.0.1:*'"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["serve", "--listen", ":0", TCP_ECHO]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`:0` has no address before the port"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["policy", "explain", "tcp-connect", "[::1%lo]:80"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a scope as a numeric interface index"),
+        "{stderr}"
+    );
+}

@@ -148,27 +148,78 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
         decisions: Vec::new(),
         notes: Vec::new(),
     };
-    if !resolvable {
-        explained.decisions.push(resolve);
-    }
     let names = vec![name.clone()];
-    match pinned.get(&name) {
-        Some(ips) => explained.decisions.extend(
-            ips.iter()
-                .map(|ip| policy.check_address(op, SocketAddr::new(*ip, port), &names)),
-        ),
+    let mut then = match pinned.get(&name) {
+        Some(ips) => ips
+            .iter()
+            .map(|ip| policy.check_address(op, SocketAddr::new(*ip, port), &names))
+            .collect(),
         None => {
             let by_name = policy.check_named(op, &name, port);
             // Denied for want of a grant (not refused), of a name the guest
-            // may resolve: grants on its addresses may still apply.
+            // may resolve: grants on its addresses may still apply, to the
+            // addresses the name has. Decided for those this machine
+            // resolves it to now, when it can say.
             if resolvable && by_name.reason == Reason::NoGrant {
-                explained.notes.push(format!(
-                    "decided by the name alone: rules on addresses apply to the addresses {name} \
-                     resolves to when the guest runs; give --resolve {name}=IP to explain for them"
-                ));
+                match resolve_now(&name, port) {
+                    Some(addrs) => {
+                        explained.notes.push(format!(
+                            "decided for the addresses {name} resolves to on this machine now; \
+                             the guest's lookup may answer others (give --resolve {name}=IP to \
+                             explain for them)"
+                        ));
+                        addrs
+                            .into_iter()
+                            .map(|a| policy.check_address(op, a, &names))
+                            .collect()
+                    }
+                    None => {
+                        explained.notes.push(format!(
+                            "decided by the name alone: rules on addresses apply to the \
+                             addresses {name} resolves to when the guest runs; give --resolve \
+                             {name}=IP to explain for them"
+                        ));
+                        vec![by_name]
+                    }
+                }
+            } else {
+                vec![by_name]
             }
-            explained.decisions.push(by_name);
         }
+    };
+    if resolvable {
+        explained.decisions.append(&mut then);
+    } else {
+        // Nothing after the lookup happens: what would, is a note.
+        explained.decisions.push(resolve);
+        explained.notes.extend(
+            then.iter()
+                .map(|d| format!("once the guest may resolve {name}: {d}")),
+        );
     }
     Ok(explained)
+}
+
+/// The addresses `name` has on this machine now (as the native provider
+/// would resolve it for a guest), if the system answers within a few
+/// seconds; `None` otherwise (no resolver, no such name).
+fn resolve_now(name: &str, port: u16) -> Option<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let query = (name.to_string(), port);
+    // A thread of its own, so that a resolver that hangs costs only the wait.
+    std::thread::Builder::new()
+        .name("wasock-explain-resolve".into())
+        .spawn(move || {
+            let found = query.to_socket_addrs().map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(found);
+        })
+        .ok()?;
+    let mut addrs = rx
+        .recv_timeout(std::time::Duration::from_secs(3))
+        .ok()?
+        .ok()?;
+    let mut seen = std::collections::HashSet::new();
+    addrs.retain(|a| seen.insert(*a));
+    (!addrs.is_empty()).then_some(addrs)
 }

@@ -78,12 +78,12 @@ fn loopback_policy() -> Arc<Policy> {
 /// serves IP_TTL on IPv4 sockets only.
 fn expected_cases(program: &str, family: &str) -> usize {
     match (program, family) {
-        (p, _) if p == WASI_TCP => 57,
+        (p, _) if p == WASI_TCP => 58,
         (p, _) if p == WASI_UDP => 42,
         (p, _) if p == WASI_LOOKUP => 8,
         (p, "v4") if p == WASI_STD => 25,
         (p, _) if p == WASI_STD => 23,
-        (p, _) if p == P3_SOCKETS => 35,
+        (p, _) if p == P3_SOCKETS => 36,
         _ => unreachable!("{program}"),
     }
 }

@@ -222,6 +222,10 @@ impl tcp::HostTcpSocket for WasockCtxView<'_> {
             if inner.sock.state != State::Bound {
                 return Err(Code::InvalidState.into());
             }
+            // As the WIT asks of `bind`: the port is free again at once
+            // after the listener and its connections close. A port-0 bind
+            // did not set it; connections inherit it from the listener.
+            let _ = inner.sock.net.set_option(SockOption::ReuseAddress(true));
             stream::listen(ctx, &mut inner.sock, socket.backlog)?;
         }
         socket.phase = Phase::ListenStarted;

@@ -347,6 +347,28 @@ mod guest {
         );
 
         t.check(
+            "tcp-bind-after-time-wait",
+            async {
+                // A listener bound to port 0, whose connection the server
+                // side closes first: TIME_WAIT holds that port. The WIT's
+                // `bind` asks that it can be bound again at once.
+                let (l, client, server) = pair(f).await?;
+                let addr = ok(l.get_local_address(), "local address")?;
+                drop(server);
+                let got = within(receive_all(&client)).await??;
+                if !got.is_empty() {
+                    return Err(format!("{} bytes from a closed peer", got.len()));
+                }
+                drop(client);
+                drop(l);
+                let again = ok(TcpSocket::create(f.wasi()), "create")?;
+                ok(again.bind(addr), "bind the port again")?;
+                ok(again.listen().map(drop), "listen again")
+            }
+            .await,
+        );
+
+        t.check(
             "tcp-listen",
             (|| {
                 let (l, _) = listener(f)?;

@@ -468,6 +468,27 @@ fn self_contained(ctx: &Ctx) {
         want_err("bind the listener's address", r, ErrorCode::AddressInUse)?;
         want_ok("then bind port 0", ctx.bind(&s, f.loopback(0)))
     });
+    cases.case("bind-again-after-time-wait", || {
+        // A listener bound to port 0, whose connection the server side
+        // closes first: TIME_WAIT holds that port. The WIT's `bind` asks
+        // that it can be bound again at once.
+        let Pair {
+            client,
+            server,
+            listener,
+            addr,
+        } = ctx.pair()?;
+        drop(server);
+        let rest = read_to_end(&client.input)?;
+        if !rest.is_empty() {
+            return Err(format!("{} bytes from a closed peer", rest.len()));
+        }
+        drop(client);
+        drop(listener);
+        let s = ctx.socket()?;
+        want_ok("bind the port again", ctx.bind(&s, addr))?;
+        want_ok("listen again", ctx.listen(&s))
+    });
     cases.case("bind-non-local-address-not-bindable", || {
         let s = ctx.socket()?;
         let r = s

@@ -366,6 +366,10 @@ impl<T: Send + 'static> HostTcpSocketWithStore<T> for WasiSockets {
                 }
                 State::Unbound | State::Bound | State::ImplicitlyBound => {}
             }
+            // As the WIT asks of `bind`: the port is free again at once
+            // after the listener and its connections close. A port-0 bind
+            // did not set it; connections inherit it from the listener.
+            let _ = inner.sock.net.set_option(SockOption::ReuseAddress(true));
             // An unbound socket is bound implicitly (a `tcp-bind` check of
             // the unspecified address, port 0).
             stream::listen(ctx, &mut inner.sock, socket.backlog)?;

@@ -119,6 +119,20 @@ impl Rule {
                 })?;
         let target_offset = op_text.len() + 1;
         let target = target.trim();
+        if let Some(at) = target.find([',', ';', ' ']) {
+            let several = target[at + 1..].contains('=');
+            return Err(RuleError::at(
+                text,
+                target_offset + at,
+                if several {
+                    "one rule at a time: repeat --allow or --deny for each rule (or write one per \
+                     line in a policy file)"
+                } else {
+                    "a target is one host (an address, a network, a name or `*`) with one port \
+                     range: write a rule for each"
+                },
+            ));
+        }
         if let Some((scheme, rest)) = target.split_once("://") {
             // The URL's host and port, or its scheme's port.
             let authority = rest.split('/').next().unwrap_or("");
@@ -239,6 +253,17 @@ mod tests {
                 "{deno}"
             );
         }
+        assert!(
+            err("tcp-bind=127.0.0.1:*,tcp-accept=127.0.0.1:*")
+                .message
+                .starts_with("one rule at a time: repeat --allow or --deny for each rule")
+        );
+        assert_eq!(err("tcp-bind=127.0.0.1:*;udp-bind=[::1]:*").column, 21);
+        assert!(
+            err("tcp-connect=10.0.0.1:80,10.0.0.2:80")
+                .message
+                .starts_with("a target is one host")
+        );
         assert_eq!(
             err("tcp-connect=http://localhost:8080/x").message,
             "a URL is not a target: write HOST:PORT, e.g. `tcp-connect=localhost:8080`"

@@ -28,7 +28,9 @@ pub struct Limits {
     pub max_sockets: usize,
     /// The largest single `recv` or `recv-from`: a guest asking for more gets
     /// at most this many bytes, and the host never allocates more. Default
-    /// 1 MiB. CLI: `--max-recv`.
+    /// 1 MiB. CLI: `--max-recv`. WASI's datagram receives ask for no size
+    /// and cannot say a datagram was cut: they take each datagram whole
+    /// (at most 64 KiB), whatever this says.
     pub max_recv: usize,
     /// The largest datagram a guest may send. Larger ones fail with
     /// `message-size`. Default 65527 (the IPv6 maximum; IPv4's is 65507).

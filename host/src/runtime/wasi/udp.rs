@@ -140,7 +140,6 @@ impl udp::HostUdpSocket for WasockCtxView<'_> {
             shared: shared.clone(),
             generation,
             remote,
-            max_recv: ctx.limits.max_recv,
         };
         let outgoing = OutgoingDatagramStream {
             shared,
@@ -225,7 +224,6 @@ pub struct IncomingDatagramStream {
     shared: Shared,
     generation: u64,
     remote: Option<SocketAddr>,
-    max_recv: usize,
 }
 
 /// An `outgoing-datagram-stream`.
@@ -267,7 +265,7 @@ impl udp::HostIncomingDatagramStream for WasockCtxView<'_> {
         }
         let gate = &stream.shared.gate;
         while (got.len() as u64) < max_results.min(MAX_RECEIVE) {
-            match try_receive_into(gate, &mut inner, stream.max_recv, stream.remote) {
+            match try_receive_into(gate, &mut inner, stream.remote) {
                 Ok(Some((data, from))) => got.push(IncomingDatagram {
                     data,
                     remote_address: addrs::addr_from_std(from),
@@ -311,7 +309,7 @@ impl Pollable for IncomingDatagramStream {
     /// and after the wait, a readiness check on waking and the guest's
     /// receive made four.
     async fn ready(&mut self) {
-        let (gate, want, remote) = (&self.shared.gate, self.max_recv, self.remote);
+        let (gate, remote) = (&self.shared.gate, self.remote);
         let generation = self.generation;
         // A socket that cannot wait, or whose lock a host failure poisoned,
         // has something to report: the receive retried will say what.
@@ -324,7 +322,7 @@ impl Pollable for IncomingDatagramStream {
                 {
                     return Ok(Some(()));
                 }
-                inner.with_cached_calls(|inner| receive_ahead(gate, inner, want, remote))
+                inner.with_cached_calls(|inner| receive_ahead(gate, inner, remote))
             },
             WasiError::from,
         )
@@ -338,10 +336,9 @@ impl Pollable for IncomingDatagramStream {
 fn receive_ahead(
     gate: &Gate,
     inner: &mut Inner,
-    want: usize,
     remote: Option<SocketAddr>,
 ) -> Result<Option<()>, ErrorCode> {
-    match try_receive_into(gate, inner, want, remote) {
+    match try_receive_into(gate, inner, remote) {
         Ok(Some((data, from))) => inner.ahead = Some(Ahead::Datagram(data, from)),
         Ok(None) => return Ok(None),
         Err(ErrorCode::WouldBlock) => return Err(ErrorCode::WouldBlock),
@@ -452,7 +449,7 @@ pub(crate) fn send_datagram(
 }
 
 /// One try at receiving a datagram the guest may see, now, with room for
-/// `want` bytes (at least 1, at most the largest datagram): `Some` is one
+/// the largest datagram: `Some` is one
 /// with its sender; `None` means one was dropped unseen (a refused peer, or not from `remote`, the address the
 /// socket or stream is connected to) and there may be more; `would-block`
 /// means none is waiting. What both WASI versions' receives do. A datagram
@@ -462,15 +459,16 @@ pub(crate) fn send_datagram(
 pub(crate) fn try_receive_into(
     gate: &Gate,
     inner: &mut Inner,
-    want: usize,
     remote: Option<SocketAddr>,
 ) -> Result<Option<(Vec<u8>, SocketAddr)>, ErrorCode> {
-    let want = want.clamp(1, MAX_DATAGRAM_BUFFER);
-    if let Some(Ahead::Datagram(mut data, from)) = inner.ahead.take() {
+    // WASI's datagram receives ask for no size and have no truncation
+    // flag: a datagram comes whole, whatever `max_recv` (which bounds the
+    // reads that ask for a size).
+    let want = MAX_DATAGRAM_BUFFER;
+    if let Some(Ahead::Datagram(data, from)) = inner.ahead.take() {
         if remote.is_some_and(|r| !same_peer(r, from)) {
             return Ok(None);
         }
-        data.truncate(want);
         return Ok(Some((data, from)));
     }
     let mut scratch = std::mem::take(&mut inner.scratch);

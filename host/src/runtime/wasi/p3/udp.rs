@@ -225,12 +225,11 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
         store: &Accessor<T, Self>,
         this: Resource<UdpSocket>,
     ) -> P3Result<(Vec<u8>, IpSocketAddress)> {
-        let (shared, turn, max_recv, _waiting) = store.with(|mut access| -> P3Result<_> {
+        let (shared, turn, _waiting) = store.with(|mut access| -> P3Result<_> {
             let view = access.get();
-            let max_recv = view.ctx.limits.max_recv;
             let socket = view.table.get(&this)?;
             let (shared, turn) = (socket.shared.clone(), socket.receiving.clone());
-            Ok((shared, turn, max_recv, pending_call(view.ctx)?))
+            Ok((shared, turn, pending_call(view.ctx)?))
         })?;
         let _turn = turn.lock_owned().await;
         // (A bound socket never becomes unbound again.)
@@ -247,7 +246,7 @@ impl<T: Send + 'static> HostUdpSocketWithStore<T> for WasiSockets {
                 // queued before it.
                 None => {
                     let peer = inner.sock.peer;
-                    try_receive_into(gate, inner, max_recv, peer)
+                    try_receive_into(gate, inner, peer)
                 }
             },
             datagram_error,

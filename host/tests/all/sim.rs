@@ -448,3 +448,35 @@ fn a_guest_that_never_waits_is_reported_as_a_stall() {
     assert_eq!(host, "spinner");
     assert!(why.contains("fuel"), "{why}");
 }
+
+/// A guest's random source is a long stream, not a short cycle; hosts'
+/// streams differ, and no seed gives one host another's stream.
+#[test]
+fn guests_draw_long_random_streams_of_their_own_per_host_and_seed() {
+    let path = temp_scenario(
+        "random.toml",
+        "[[host]]\nname = \"a\"\naddrs = [\"10.0.0.1\"]\ncomponent = \"std_probe\"\nargs = [\"random\", \"100000\"]\n\
+         [[host]]\nname = \"b\"\naddrs = [\"10.0.0.2\"]\ncomponent = \"std_probe\"\nargs = [\"random\", \"100000\"]\n",
+    );
+    let draws = |seed: &str| {
+        let (code, out, err) = sim(&["--seed", seed, &path]);
+        assert_eq!(code, 0, "{err}");
+        ["a", "b"].map(|h| {
+            let l = line(&out, h, "random 100000: ok");
+            assert!(l.contains("100000 distinct"), "{l}");
+            l.rsplit("first ").next().unwrap().to_string()
+        })
+    };
+    let one = draws("1");
+    assert_eq!(one, draws("1"), "the same seed repeats");
+    assert_ne!(one[0], one[1], "hosts differ");
+    for seed in ["2", "3"] {
+        let other = draws(seed);
+        for d in &other {
+            assert!(
+                !one.contains(d),
+                "seed {seed} repeats a stream of seed 1: {d}"
+            );
+        }
+    }
+}

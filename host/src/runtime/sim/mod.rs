@@ -43,7 +43,7 @@ use std::time::{Duration, Instant as WallInstant, SystemTime};
 use anyhow::Context as _;
 use tokio::time::Instant;
 use wasmtime::component::Component;
-use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
 
 pub use transcript::{Entry, Transcript, What};
 
@@ -454,23 +454,35 @@ fn ending(exit: &GuestExit, set_by: &SetBy) -> String {
     }
 }
 
-/// The bytes a guest's random sources cycle through: derived from the
-/// simulation's seed and the host, so runs repeat and hosts differ.
-fn random_bytes(seed: u64, host: &str) -> Vec<u8> {
-    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
-    for b in host.bytes() {
-        x = (x ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
-    let mut out = Vec::with_capacity(4096);
-    while out.len() < 4096 {
-        // SplitMix64.
-        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out
+/// Which of a guest's random sources a generator feeds.
+#[derive(Clone, Copy)]
+enum RandomSource {
+    /// `wasi:random/random` (`getrandom`, `getentropy`).
+    Secure = 0,
+    /// `wasi:random/insecure`.
+    Insecure = 1,
+}
+
+/// A guest's random source: a ChaCha12 stream seeded with the
+/// simulation's seed, the host's name (hashed) and the source, so runs
+/// repeat, hosts and sources differ, and no seed of one host is another
+/// host's (the seed and the name's hash are separate words of the key).
+fn guest_rng(seed: u64, host: &str, source: RandomSource) -> rand::rngs::StdRng {
+    use rand::SeedableRng as _;
+    let name = fnv1a(host);
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&name.to_le_bytes());
+    key[16..24].copy_from_slice(&(host.len() as u64).to_le_bytes());
+    key[24] = source as u8;
+    rand::rngs::StdRng::from_seed(key)
+}
+
+/// FNV-1a over `s`: a host name's word of a random source's key.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 async fn run_all(
@@ -509,16 +521,15 @@ async fn run_all(
                 .build();
             let stdout = LineSink::new(&name, Stream::Stdout, recorder.clone());
             let stderr = LineSink::new(&name, Stream::Stderr, recorder.clone());
-            let random = random_bytes(seed, &name);
             let mut wasi = WasiCtxBuilder::new();
             wasi.stdout(stdout.clone())
                 .stderr(stderr.clone())
                 .arg(&name)
                 .args(&guest.args)
                 .envs(&guest.env)
-                .secure_random(Deterministic::new(random.clone()))
-                .insecure_random(Deterministic::new(random.iter().rev().copied().collect()))
-                .insecure_random_seed(u128::from(seed) << 64 | random.len() as u128);
+                .secure_random(guest_rng(seed, &name, RandomSource::Secure))
+                .insecure_random(guest_rng(seed, &name, RandomSource::Insecure))
+                .insecure_random_seed(u128::from(seed) << 64 | u128::from(fnv1a(&name)));
             recorder.record(&name, What::Started);
             // Its log lines (denials, limits) say which host they are about.
             let exit = runner

@@ -5,7 +5,8 @@
 //!
 //! Commands: `tcp-listen ADDR`, `tcp-accept` (on the last listener),
 //! `tcp-connect ADDR`, `udp-bind ADDR`, `udp-send ADDR` (from the last
-//! bound socket), `udp-recv` (on it), `resolve HOST:PORT`.
+//! bound socket), `udp-recv` (on it), `resolve HOST:PORT`, `random N`
+//! (N draws of `wasi:random`: how many distinct, and the first two).
 
 use std::io;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -67,6 +68,16 @@ fn main() {
                     .map(|a| a.ip().to_string())
                     .collect();
                 Ok(addrs.join(","))
+            }
+            "random" => {
+                let n: usize = arg.parse().map_err(io::Error::other)?;
+                let draws: Vec<u64> = (0..n)
+                    .map(|_| wasip2::random::random::get_random_u64())
+                    .collect();
+                let distinct = draws.iter().collect::<std::collections::HashSet<_>>().len();
+                let first: Vec<String> =
+                    draws.iter().take(2).map(|d| format!("{d:016x}")).collect();
+                Ok(format!("{distinct} distinct, first {}", first.join(" ")))
             }
             other => panic!("unknown command {other}"),
         })();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::units::{parse_duration, parse_size};
+use super::units::parse_duration;
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
 use crate::runtime::Partition;
@@ -136,12 +136,58 @@ impl<'de> Deserialize<'de> for Rate {
             S(String),
         }
         match Raw::deserialize(d)? {
+            Raw::N(0) => Err(serde::de::Error::custom(ZERO_RATE)),
             Raw::N(n) => Ok(Rate(n)),
-            Raw::S(s) => parse_size(s.trim_end_matches("/s"))
-                .map(Rate)
-                .map_err(serde::de::Error::custom),
+            Raw::S(s) => parse_rate(&s).map(Rate).map_err(serde::de::Error::custom),
         }
     }
+}
+
+const ZERO_RATE: &str =
+    "a bandwidth of 0 would carry nothing: give a rate, or leave bandwidth out for no limit";
+
+/// A rate in bytes per second from `100MiB` (bytes) or `100Mbit` (bits;
+/// also `Mbps`), with an optional `/s`; `100mb` is refused as ambiguous.
+fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a rate: expected a number and a unit, e.g. 10MiB or 100Mbit")
+    })?;
+    let per: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "bit" | "bps" => 1.0 / 8.0,
+        "kbit" | "kbps" => 1e3 / 8.0,
+        "mbit" | "mbps" => 1e6 / 8.0,
+        "gbit" | "gbps" => 1e9 / 8.0,
+        u @ ("k" | "kb" | "m" | "mb" | "g" | "gb") => {
+            return Err(format!(
+                "`{s}`: `{u}` could mean bytes or bits; write {num}{}iB for bytes per second or {num}{}bit for bits",
+                u[..1].to_ascii_uppercase(),
+                u[..1].to_ascii_uppercase()
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unknown rate unit `{other}` in `{s}`: use B, KiB, MiB, GiB (bytes per second) or bit, kbit, Mbit, Gbit (bits per second)"
+            ));
+        }
+    };
+    let rate = (n * per).round();
+    if rate < 1.0 {
+        return Err(ZERO_RATE.into());
+    }
+    if rate >= u64::MAX as f64 {
+        return Err(format!("`{s}` is too large"));
+    }
+    Ok(rate as u64)
 }
 
 /// A probability between 0 and 1.
@@ -278,6 +324,27 @@ fn nth_addr(base: IpAddr, i: u32) -> Option<IpAddr> {
     }
 }
 
+/// Why `a` cannot be a simulated host's address, if it cannot: every host
+/// has loopback already, and the unspecified, multicast and broadcast
+/// addresses name no one host.
+fn not_a_host_address(a: IpAddr) -> Option<String> {
+    let a = crate::policy::canonical_ip(a);
+    let why = if a.is_loopback() {
+        "is loopback, which every host has already"
+    } else if a.is_unspecified() {
+        "is the unspecified address, which names no host"
+    } else if a.is_multicast() {
+        "is a multicast group, which hosts join rather than own"
+    } else if a == IpAddr::V4(std::net::Ipv4Addr::BROADCAST) {
+        "is the broadcast address"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{a} {why}; give an address of its own, such as 10.0.0.1 or fd00::1"
+    ))
+}
+
 /// What is wrong with `h`, a host without a component, if anything: it
 /// must have addresses (a peer others reach: it answers as a machine
 /// with no program listening does), and none of the settings that only a
@@ -349,6 +416,8 @@ pub fn parse_scenario(
     let default_link = raw.default_link.over(&LinkConfig::default());
     let mut hosts = Vec::new();
     let mut seen = BTreeMap::new();
+    // Hosts declared with a count, by the name their copies share.
+    let mut counted: BTreeMap<String, u32> = BTreeMap::new();
     // Which host has each address: one address, one host.
     let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
     for h in raw.host {
@@ -379,6 +448,31 @@ pub fn parse_scenario(
             path: path.to_string(),
         });
         let policy = Arc::new(policy);
+        if h.name.get_ref().trim().is_empty() {
+            return Err(err(
+                h.name.span().start,
+                "name: a host needs a name (the transcript and links use it)".to_string(),
+            ));
+        }
+        if let Some(why) = h.addrs.iter().find_map(|a| not_a_host_address(*a)) {
+            return Err(err(
+                h.name.span().start,
+                format!("host {:?}, addrs: {why}", h.name.get_ref()),
+            ));
+        }
+        if let (Some(start), Some(until)) = (h.start, raw.until)
+            && start.0 >= until.0
+        {
+            return Err(err(
+                h.name.span().start,
+                format!(
+                    "host {:?}, start: {:?} is not before the scenario's until ({:?}), so its guest would never start",
+                    h.name.get_ref(),
+                    start.0,
+                    until.0
+                ),
+            ));
+        }
         let count = h.count.unwrap_or(1);
         if count == 0 {
             return Err(err(
@@ -388,6 +482,9 @@ pub fn parse_scenario(
         }
         if h.component.is_none() {
             runs_nothing(&h).map_err(|m| err(h.name.span().start, m))?;
+        }
+        if h.count.is_some() {
+            counted.insert(h.name.get_ref().clone(), count);
         }
         for i in 0..count {
             let name = if h.count.is_some() {
@@ -446,16 +543,46 @@ pub fn parse_scenario(
         if seen.contains_key(s.get_ref()) {
             Ok(s.get_ref().clone())
         } else {
+            let hint = match counted.get(s.get_ref()) {
+                Some(n) => format!(
+                    "; {:?} has count = {n}: its hosts are {0}-1 to {0}-{n}",
+                    s.get_ref()
+                ),
+                None => String::new(),
+            };
             Err(err(
                 s.span().start,
-                format!("{field}: no host named {:?} is declared", s.get_ref()),
+                format!("{field}: no host named {:?} is declared{hint}", s.get_ref()),
             ))
         }
     };
     let mut links = Vec::new();
+    // Each pair's first [[link]], by its hosts in order, and where it is.
+    let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
     for l in raw.link {
         let a = known(&l.a, "link.a")?;
         let b = known(&l.b, "link.b")?;
+        if a == b {
+            return Err(err(
+                l.b.span().start,
+                format!("link: a and b are both {a:?}; a link joins two hosts"),
+            ));
+        }
+        let pair = if a < b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        if let Some(first) = pairs.insert(pair, l.a.span().start) {
+            return Err(err(
+                l.a.span().start,
+                format!(
+                    "link: {a:?} and {b:?} already have a [[link]] (line {}); a link's settings \
+                     hold both ways, so give each pair one",
+                    position(text, first).0
+                ),
+            ));
+        }
         links.push((a, b, l.link().over(&default_link)));
     }
     let mut partitions = Vec::new();
@@ -468,6 +595,13 @@ pub fn parse_scenario(
             p.b.iter()
                 .map(|s| known(s, "partition.b"))
                 .collect::<Result<_, _>>()?;
+        if p.a.is_empty() || p.b.is_empty() {
+            return Err(err(
+                p.a.first().or(p.b.first()).map_or(0, |s| s.span().start),
+                "partition: a and b must each name at least one host (the two sides of the cut)"
+                    .to_string(),
+            ));
+        }
         if let Some(both) =
             p.a.iter()
                 .find(|h| p.b.iter().any(|o| o.get_ref() == h.get_ref()))
@@ -498,6 +632,27 @@ pub fn parse_scenario(
             start: p.start.0,
             heal: p.heal.map(|d| d.into_inner().0),
         });
+    }
+    if !hosts.iter().any(|h| h.component.is_some()) {
+        return Err(err(
+            0,
+            "no host has a component: a scenario runs the hosts' components; give one \
+             component = \"NAME\""
+                .to_string(),
+        ));
+    }
+    if hosts
+        .iter()
+        .filter(|h| h.component.is_some())
+        .all(|h| h.daemon)
+    {
+        return Err(err(
+            0,
+            "every host's guest is a daemon, and a run ends when the guests that are not \
+             daemons have: it would end before any started; make the guest whose end ends \
+             the run not a daemon (daemon = false)"
+                .to_string(),
+        ));
     }
     Ok(Scenario {
         seed: raw.seed,
@@ -638,7 +793,88 @@ heal = "3s"
             ),
             "{e}"
         );
-        // A peer with addresses and no program is a scenario's silent host.
-        assert!(parse("[[host]]\nname = \"p\"\naddrs = [\"10.0.0.9\"]\n").is_ok());
+        // A peer with addresses and no program is a scenario's silent host,
+        // beside one that runs something.
+        let runs = "[[host]]\nname = \"r\"\ncomponent = \"x\"\n";
+        assert!(
+            parse(&format!(
+                "{runs}[[host]]\nname = \"p\"\naddrs = [\"10.0.0.9\"]\n"
+            ))
+            .is_ok()
+        );
+        // Nothing runs at all, or only daemons.
+        let e = parse("[[host]]\nname = \"p\"\naddrs = [\"10.0.0.9\"]\n").unwrap_err();
+        assert!(e.message.starts_with("no host has a component"), "{e}");
+        let e = parse("[[host]]\nname = \"d\"\ncomponent = \"x\"\ndaemon = true\n").unwrap_err();
+        assert!(
+            e.message.starts_with("every host's guest is a daemon"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_simulated_is_refused_with_the_reason() {
+        let runs = "[[host]]\nname = \"r\"\ncomponent = \"x\"\n";
+        let host = |addr: &str| {
+            parse(&format!(
+                "{runs}[[host]]\nname = \"h\"\naddrs = [\"{addr}\"]\n"
+            ))
+            .unwrap_err()
+        };
+        for (addr, says) in [
+            ("127.0.0.1", "is loopback"),
+            ("0.0.0.0", "unspecified"),
+            ("224.0.0.1", "multicast"),
+            ("::1", "is loopback"),
+        ] {
+            let e = host(addr);
+            assert_eq!(e.line, 5, "{e}");
+            assert!(e.message.contains(says), "{addr}: {e}");
+        }
+        let e = parse("[[host]]\nname = \"\"\ncomponent = \"x\"\n").unwrap_err();
+        assert!(e.message.contains("a host needs a name"), "{e}");
+        let e =
+            parse("until = \"1s\"\n[[host]]\nname = \"a\"\ncomponent = \"x\"\nstart = \"5s\"\n")
+                .unwrap_err();
+        assert!(e.message.contains("would never start"), "{e}");
+        let two = format!("{runs}[[host]]\nname = \"s\"\naddrs = [\"10.0.0.2\"]\n");
+        let e = parse(&format!(
+            "{two}[[link]]\na = \"r\"\nb = \"s\"\nloss = 0.0\n[[link]]\na = \"s\"\nb = \"r\"\nloss = 0.9\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 12, "{e}");
+        assert!(
+            e.message.contains("already have a [[link]] (line 8)"),
+            "{e}"
+        );
+        let e = parse(&format!("{two}[[link]]\na = \"s\"\nb = \"s\"\n")).unwrap_err();
+        assert!(e.message.contains("a link joins two hosts"), "{e}");
+        let e = parse(&format!("{runs}[[host]]\nname = \"c\"\ncount = 2\naddrs = [\"10.0.0.5\"]\n[[partition]]\na = [\"c\"]\nb = [\"r\"]\nstart = \"1s\"\n"))
+            .unwrap_err();
+        assert!(e.message.contains("its hosts are c-1 to c-2"), "{e}");
+        let e = parse(&format!(
+            "{two}[[partition]]\na = []\nb = [\"r\"]\nstart = \"1s\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.message.contains("must each name at least one host"),
+            "{e}"
+        );
+        for (bw, says) in [
+            ("0", "would carry nothing"),
+            ("\"100mb\"", "could mean bytes or bits"),
+            ("\"1.5furlong\"", "unknown rate unit"),
+        ] {
+            let e = parse(&format!("[default-link]\nbandwidth = {bw}\n{runs}")).unwrap_err();
+            assert!(e.message.contains(says), "{bw}: {e}");
+        }
+        let s = parse(&format!(
+            "[default-link]\nbandwidth = \"100Mbit/s\"\nlatency = \"500us\"\n{runs}"
+        ))
+        .unwrap();
+        assert_eq!(s.default_link.bandwidth, Some(12_500_000));
+        assert_eq!(s.default_link.latency, Duration::from_micros(500));
+        let s = parse(&format!("[default-link]\nbandwidth = \"1.5MiB\"\n{runs}")).unwrap();
+        assert_eq!(s.default_link.bandwidth, Some(1_572_864));
     }
 }

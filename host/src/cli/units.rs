@@ -26,7 +26,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// A duration: numbers with units `ms`, `s`, `m` or `h`, one after
+/// A duration: numbers with units `us`, `ms`, `s`, `m` or `h`, one after
 /// another (`1m30s`), each number whole or with a fraction (`1.5s`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut rest = s.trim();
@@ -50,6 +50,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
         let per: u128 = match unit.trim() {
+            "us" | "µs" => 1_000,
             "ms" => 1_000_000,
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
@@ -57,7 +58,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "" => return Err(format!("`{s}` has no unit: write e.g. {num}s or {num}ms")),
             other => {
                 return Err(format!(
-                    "unknown duration unit `{other}` in `{s}`: use ms, s, m or h (e.g. 1m30s)"
+                    "unknown duration unit `{other}` in `{s}`: use us, ms, s, m or h (e.g. 1m30s)"
                 ));
             }
         };
@@ -169,6 +170,7 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration(".25h"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
         assert_eq!(
             parse_duration("1h 2ms"),
             Ok(Duration::from_millis(3_600_002))

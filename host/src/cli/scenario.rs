@@ -123,6 +123,25 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// A link's delay: a duration in whole milliseconds, as the simulated
+/// network's guests wake on tokio's timer, which ticks each millisecond
+/// (a delivery due at 0.3 ms would reach its guest at 1 ms).
+#[derive(Debug, Clone, Copy)]
+struct LinkDur(Duration);
+
+impl<'de> Deserialize<'de> for LinkDur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LinkDur, D::Error> {
+        let Dur(t) = Dur::deserialize(d)?;
+        if t.subsec_nanos() % 1_000_000 != 0 {
+            return Err(serde::de::Error::custom(format!(
+                "{t:?} is not a whole number of milliseconds: the simulator's guests wake on \
+                 millisecond ticks, so a finer delay would reach them rounded up; give whole ms"
+            )));
+        }
+        Ok(LinkDur(t))
+    }
+}
+
 /// Bytes per second, written as a size (`10MiB`) or a number.
 #[derive(Debug, Clone, Copy)]
 struct Rate(u64);
@@ -210,8 +229,8 @@ impl<'de> Deserialize<'de> for Prob {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLink {
-    latency: Option<Dur>,
-    jitter: Option<Dur>,
+    latency: Option<LinkDur>,
+    jitter: Option<LinkDur>,
     bandwidth: Option<Rate>,
     loss: Option<Prob>,
     duplicate: Option<Prob>,
@@ -236,8 +255,8 @@ impl RawLink {
 struct RawPairLink {
     a: Spanned<String>,
     b: Spanned<String>,
-    latency: Option<Dur>,
-    jitter: Option<Dur>,
+    latency: Option<LinkDur>,
+    jitter: Option<LinkDur>,
     bandwidth: Option<Rate>,
     loss: Option<Prob>,
     duplicate: Option<Prob>,
@@ -869,11 +888,17 @@ heal = "3s"
             assert!(e.message.contains(says), "{bw}: {e}");
         }
         let s = parse(&format!(
-            "[default-link]\nbandwidth = \"100Mbit/s\"\nlatency = \"500us\"\n{runs}"
+            "[default-link]\nbandwidth = \"100Mbit/s\"\nlatency = \"2ms\"\n{runs}"
         ))
         .unwrap();
         assert_eq!(s.default_link.bandwidth, Some(12_500_000));
-        assert_eq!(s.default_link.latency, Duration::from_micros(500));
+        assert_eq!(s.default_link.latency, Duration::from_millis(2));
+        let e = parse(&format!("[default-link]\nlatency = \"300us\"\n{runs}")).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(
+            e.message.contains("not a whole number of milliseconds"),
+            "{e}"
+        );
         let s = parse(&format!("[default-link]\nbandwidth = \"1.5MiB\"\n{runs}")).unwrap();
         assert_eq!(s.default_link.bandwidth, Some(1_572_864));
     }

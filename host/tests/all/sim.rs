@@ -248,10 +248,19 @@ args = ["10.0.0.1:7", "5"]
     assert!(!err.contains("--allow"), "{err}");
     assert!(err.contains("error: host \"client\" failed"), "{err}");
     // The guest's own line says it in words, not as io::Error's Debug.
-    line(
+    let failed = line(
         &out,
         "client",
         "stderr Error: access denied by the host's policy or the system (access-denied)",
+    );
+    // The denial is in the transcript too, at its virtual time, before
+    // what it caused.
+    let denied = line(&out, "client", "deny   udp-send 10.0.0.1:7: no rule grants it");
+    let at = |l: &str| l[1..l.find(']').unwrap()].trim().parse::<f64>().unwrap();
+    assert!(at(denied) <= at(failed), "{denied}\n{failed}");
+    assert!(
+        out.iter().position(|l| l == denied) < out.iter().position(|l| l == failed),
+        "{out:?}"
     );
     line(&out, "server", "stopped");
 }

@@ -513,11 +513,25 @@ async fn run_all(
                 Some(at) => clock.sleep_until(at).await,
                 None => std::future::pending().await,
             }
+            // Denials in the transcript, at their virtual time, beside
+            // what they caused.
+            let denials = {
+                let (recorder, host) = (recorder.clone(), name.clone());
+                let set_by = guest.policy.set_by().clone();
+                move |d: &crate::policy::Decision| {
+                    if !d.is_allowed() {
+                        let shown = d.shown_by(&set_by).to_string();
+                        let text = shown.strip_prefix("denied ").unwrap_or(&shown);
+                        recorder.record(&host, What::Denied(text.to_string()));
+                    }
+                }
+            };
             let ctx = WasockCtx::builder()
                 .policy(guest.policy.clone())
                 .provider(Arc::new(net.provider(id)))
                 .clock(clock.clone())
                 .limits(guest.limits)
+                .on_decision(denials)
                 .build();
             let stdout = LineSink::new(&name, Stream::Stdout, recorder.clone());
             let stderr = LineSink::new(&name, Stream::Stderr, recorder.clone());

@@ -17,6 +17,9 @@ pub enum What {
     /// Something the network did (a connection, a datagram lost, a
     /// partition healing).
     Net(String),
+    /// The policy denied the guest an operation (what, and what would
+    /// permit it), at the moment of the call.
+    Denied(String),
     /// The guest started.
     Started,
     /// The guest ended, and how.
@@ -40,6 +43,7 @@ impl Entry {
             What::Stdout(s) => ("stdout", s),
             What::Stderr(s) => ("stderr", s),
             What::Net(s) => ("net", s),
+            What::Denied(s) => ("deny", s),
             What::Started => ("start", ""),
             What::Ended(s) => ("end", s),
         }

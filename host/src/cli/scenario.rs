@@ -673,6 +673,24 @@ pub fn parse_scenario(
                 .to_string(),
         ));
     }
+    if let Some(name) = raw
+        .names
+        .keys()
+        .find(|n| seen.keys().any(|h| h.eq_ignore_ascii_case(n)))
+    {
+        // Where the key is written (quoted or bare), after the [names] header.
+        let section = text.find("[names]").unwrap_or(0);
+        let at = text[section..]
+            .find(name.as_str())
+            .map_or(section, |i| section + i);
+        return Err(err(
+            at,
+            format!(
+                "[names]: {name:?} is a host's name, which resolves to that host's addresses \
+                 already; a [names] entry would hide them (give the entry another name)"
+            ),
+        ));
+    }
     Ok(Scenario {
         seed: raw.seed,
         until: raw.until.map_or(Duration::from_secs(3600), |d| d.0),
@@ -871,6 +889,9 @@ heal = "3s"
         let e = parse(&format!("{runs}[[host]]\nname = \"c\"\ncount = 2\naddrs = [\"10.0.0.5\"]\n[[partition]]\na = [\"c\"]\nb = [\"r\"]\nstart = \"1s\"\n"))
             .unwrap_err();
         assert!(e.message.contains("its hosts are c-1 to c-2"), "{e}");
+        let e = parse(&format!("{two}[names]\n\"S\" = [\"10.0.0.9\"]\n")).unwrap_err();
+        assert_eq!(e.line, 8, "{e}");
+        assert!(e.message.contains("is a host's name"), "{e}");
         let e = parse(&format!(
             "{two}[[partition]]\na = []\nb = [\"r\"]\nstart = \"1s\"\n"
         ))

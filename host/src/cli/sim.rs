@@ -49,6 +49,18 @@ pub fn main(args: SimArgs) -> i32 {
                 return 2;
             }
         };
+    // The trace's file is opened before the run, so that a path that
+    // cannot be written is said before the run's time is spent.
+    let trace_file = match &args.trace {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: cannot write the trace {}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => None,
+    };
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
@@ -63,10 +75,10 @@ pub fn main(args: SimArgs) -> i32 {
         }
     };
     print!("{}", run.transcript.render());
-    if let Some(trace) = &args.trace
-        && let Err(e) = std::fs::write(trace, run.transcript.json_lines())
+    if let (Some(mut file), Some(path)) = (trace_file, &args.trace)
+        && let Err(e) = std::io::Write::write_all(&mut file, run.transcript.json_lines().as_bytes())
     {
-        eprintln!("error: cannot write the trace {}: {e}", trace.display());
+        eprintln!("error: cannot write the trace {}: {e}", path.display());
         return 1;
     }
     let secs = run.virtual_elapsed.as_secs_f64();

@@ -113,7 +113,10 @@ fn a_stream_crosses_the_same_faults_and_a_partition_whole_and_in_order() {
         json.lines()
             .all(|l| l.starts_with("{\"t_us\":") && l.ends_with('}'))
     );
-    assert!(json.contains("\"text\":\"partition healed\""), "{json}");
+    assert!(
+        json.contains("\"text\":\"partition healed: client | server\""),
+        "{json}"
+    );
     let sent = line(&out, "client", "sent 10485760 bytes");
     let got = line(&out, "server", "received 10485760 bytes");
     assert!(got.ends_with("in order"), "{got}");
@@ -255,7 +258,11 @@ args = ["10.0.0.1:7", "5"]
     );
     // The denial is in the transcript too, at its virtual time, before
     // what it caused.
-    let denied = line(&out, "client", "deny   udp-send 10.0.0.1:7: no rule grants it");
+    let denied = line(
+        &out,
+        "client",
+        "deny   udp-send 10.0.0.1:7: no rule grants it",
+    );
     let at = |l: &str| l[1..l.find(']').unwrap()].trim().parse::<f64>().unwrap();
     assert!(at(denied) <= at(failed), "{denied}\n{failed}");
     assert!(

@@ -45,10 +45,10 @@ pub(crate) struct SegMsg {
 /// Something scheduled to happen at a virtual time.
 #[derive(Debug, Clone)]
 pub(crate) enum Timer {
-    /// A partition starts.
-    PartitionStart,
-    /// A partition heals.
-    PartitionHeal,
+    /// A partition (its index) starts.
+    PartitionStart(usize),
+    /// A partition (its index) heals.
+    PartitionHeal(usize),
     /// A datagram arrives.
     Udp(Box<Datagram>),
     /// An ICMP port unreachable reaches a connected datagram socket.

@@ -149,7 +149,8 @@ impl Network {
     /// Cut every link between a host of `a` and a host of `b` during
     /// `[start, heal)` (`heal` `None`: forever). Packets sent across the cut
     /// in that interval are dropped; packets already on the wire arrive.
-    /// Emits "partition started" and "partition healed" at those times.
+    /// Emits "partition started: A | B" and "partition healed: A | B" (the
+    /// two sides' host names) at those times.
     pub fn partition(
         &mut self,
         a: &[HostId],
@@ -157,15 +158,18 @@ impl Network {
         start: Duration,
         heal: Option<Duration>,
     ) {
+        let index = self.partitions.len();
         self.partitions.push(Partition {
             a: a.iter().copied().collect(),
             b: b.iter().copied().collect(),
             start,
             heal,
         });
-        self.queue.push(start.max(self.now), Timer::PartitionStart);
+        self.queue
+            .push(start.max(self.now), Timer::PartitionStart(index));
         if let Some(h) = heal {
-            self.queue.push(h.max(self.now), Timer::PartitionHeal);
+            self.queue
+                .push(h.max(self.now), Timer::PartitionHeal(index));
         }
     }
 
@@ -253,8 +257,14 @@ impl Network {
     fn handle(&mut self, t: Timer) {
         self.processed += 1;
         match t {
-            Timer::PartitionStart => self.event_net("partition started"),
-            Timer::PartitionHeal => self.event_net("partition healed"),
+            Timer::PartitionStart(i) => {
+                let text = format!("partition started: {}", self.sides(i));
+                self.event_net(&text);
+            }
+            Timer::PartitionHeal(i) => {
+                let text = format!("partition healed: {}", self.sides(i));
+                self.event_net(&text);
+            }
             Timer::Udp(d) => self.on_udp(*d),
             Timer::UdpRefused { to, peer } => self.on_udp_refused(to, peer),
             Timer::Syn {
@@ -294,6 +304,20 @@ impl Network {
     // ----- transcript -----
 
     /// Record a network-wide event.
+    /// Partition `i`'s two sides by host name: `a b | c`.
+    fn sides(&self, i: usize) -> String {
+        let Some(p) = self.partitions.get(i) else {
+            return String::new();
+        };
+        let names = |side: &std::collections::BTreeSet<HostId>| {
+            side.iter()
+                .map(|&h| self.host_name(h).to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        format!("{} | {}", names(&p.a), names(&p.b))
+    }
+
     pub(crate) fn event_net(&mut self, text: &str) {
         self.events.push(NetEvent {
             at: self.now,

@@ -386,9 +386,9 @@ fn udp_partition_and_events() {
     assert_eq!(
         texts,
         vec![
-            "1s * partition started",
+            "1s * partition started: a | b",
             "1.5s a udp 10.0.0.1:49152 -> 10.0.0.2:7 dropped (partition)",
-            "2s * partition healed",
+            "2s * partition healed: a | b",
         ]
     );
     let mut out = Vec::new();

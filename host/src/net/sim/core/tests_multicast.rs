@@ -168,7 +168,7 @@ fn cross_host_delivery_to_members_only() {
     assert_eq!(
         texts,
         vec![
-            "partition started".to_string(),
+            "partition started: a | c".to_string(),
             format!(
                 "udp {} -> 239.255.77.1:7000 (for c) dropped (partition)",
                 from

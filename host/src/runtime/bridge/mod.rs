@@ -108,6 +108,8 @@ impl ComponentProvider {
         });
         let state = below;
         let (jobs, queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        let watches = driver::Watches::default();
+        let thread_watches = watches.clone();
         let (ready, started) = std::sync::mpsc::sync_channel(1);
         let runner = runner.clone();
         // The provider is a layer itself: the host's polls of its sockets
@@ -138,7 +140,7 @@ impl ComponentProvider {
                     match instantiated.await {
                         Ok((store, exports)) => {
                             let _ = ready.send(Ok(()));
-                            driver::run(store, exports, queue).await;
+                            driver::run(store, exports, queue, thread_watches).await;
                         }
                         Err(e) => {
                             let e = anyhow::Error::from(e)
@@ -153,7 +155,7 @@ impl ComponentProvider {
             .recv()
             .context("the provider component's thread ended before it started")??;
         Ok(ComponentProvider {
-            calls: Calls::new(jobs, interrupt),
+            calls: Calls::new(jobs, interrupt, watches),
         })
     }
 }

@@ -10,7 +10,7 @@ use wasmtime::component::ResourceAny;
 
 use super::driver::{Answer, Calls, Instance};
 use crate::net::{
-    ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
+    self, ConnectState, ErrorCode, Family, NetSocket, OptionName, Readiness, RecvBuf, RecvFlags,
     RecvMeta, SendFlags, Shutdown, SockOption, SocketType, recv_into_initialised,
 };
 use crate::runtime::convert::{
@@ -38,6 +38,9 @@ pub(super) struct BridgedSocket {
     socket_type: SocketType,
     /// A connect was started and has not been seen to end.
     connecting: bool,
+    /// How its calls may answer `would-block` (see
+    /// [`NetSocket::set_calls`]).
+    answers: net::Calls,
 }
 
 /// Call the socket method `$method` of the component's export on
@@ -55,6 +58,19 @@ macro_rules! socket_call {
 }
 
 impl BridgedSocket {
+    /// `would-block` without a call to the provider, when the calls may
+    /// answer from what is known ([`net::Calls::Waiting`] or
+    /// [`net::Calls::Look`]) and a task already waits for `interest`: the
+    /// socket was not ready at the thread's last look, and that task is
+    /// woken when it is (as the native provider answers from the
+    /// reactor's cached readiness).
+    fn known_blocked(&self, interest: Readiness) -> Result<(), ErrorCode> {
+        if self.answers != net::Calls::Real && self.calls.is_watched(self.id, interest) {
+            return Err(ErrorCode::WouldBlock);
+        }
+        Ok(())
+    }
+
     /// The component's `socket`, made non-blocking: the runtime above
     /// waits, with the thread's watches.
     pub(super) async fn adopt(
@@ -82,6 +98,7 @@ impl BridgedSocket {
             family,
             socket_type,
             connecting: false,
+            answers: net::Calls::Waiting,
         }
     }
 
@@ -153,7 +170,12 @@ impl NetSocket for BridgedSocket {
         self.on(move |i, s| Box::pin(async move { socket_call!(i, s, call_listen, backlog) }))
     }
 
+    fn set_calls(&mut self, calls: net::Calls) {
+        self.answers = calls;
+    }
+
     fn try_accept(&mut self) -> Result<(Box<dyn NetSocket>, SocketAddr), ErrorCode> {
+        self.known_blocked(Readiness::READABLE)?;
         let (socket, peer) = self.on(|i, s| {
             Box::pin(async move {
                 let (accepted, peer) = socket_call!(i, s, call_accept)?;
@@ -188,6 +210,7 @@ impl NetSocket for BridgedSocket {
     }
 
     fn try_send(&mut self, data: &[u8], flags: SendFlags) -> Result<usize, ErrorCode> {
+        self.known_blocked(Readiness::WRITABLE)?;
         let len = data.len();
         let (data, flags) = (data.to_vec(), send_flags_from_net(flags));
         let sent = self
@@ -196,6 +219,7 @@ impl NetSocket for BridgedSocket {
     }
 
     fn try_recv(&mut self, buf: &mut RecvBuf<'_>, flags: RecvFlags) -> Result<(), ErrorCode> {
+        self.known_blocked(Readiness::READABLE)?;
         let (max, flags) = (buf.remaining() as u64, recv_flags_from_net(flags));
         let data = self
             .on(move |i, s| Box::pin(async move { socket_call!(i, s, call_recv, max, flags) }))?;
@@ -214,6 +238,7 @@ impl NetSocket for BridgedSocket {
         addr: SocketAddr,
         flags: SendFlags,
     ) -> Result<usize, ErrorCode> {
+        self.known_blocked(Readiness::WRITABLE)?;
         let len = data.len();
         let (data, to, flags) = (
             data.to_vec(),
@@ -231,6 +256,7 @@ impl NetSocket for BridgedSocket {
         buf: &mut RecvBuf<'_>,
         flags: RecvFlags,
     ) -> Result<RecvMeta, ErrorCode> {
+        self.known_blocked(Readiness::READABLE)?;
         let (max, flags) = (buf.remaining() as u64, recv_flags_from_net(flags));
         let datagram = self.on(move |i, s| {
             Box::pin(async move { socket_call!(i, s, call_recv_from, max, flags) })
@@ -309,6 +335,9 @@ impl NetSocket for BridgedSocket {
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
+        if self.calls.wait_on(self.id, interest, cx.waker()) {
+            return Poll::Pending;
+        }
         let (id, waker) = (self.id, cx.waker().clone());
         let looked = self.on(move |i, s| {
             Box::pin(async move {

@@ -896,6 +896,13 @@ extern bool wasock_sockets_socket_method_socket_take_error(wasock_sockets_socket
 // sleeps for it; an empty list without one is `invalid-argument`, since
 // it could never return.
 // 
+// A provider component's wait below may end early, with nothing
+// ready, when the host needs the component's thread for a call (the
+// host serves a standard guest's sockets from the provider's
+// instance that way): a layer passes such an answer up at once rather
+// than waiting again, as callers take it like any other empty answer
+// and ask again. An app's wait ends early only at its own time limit.
+// 
 // Errors: `invalid-argument` (empty list and no timeout, or more
 // entries than the host allows in one call; wasock's default is
 // 65,536); rarely, the code of a socket the provider cannot start
@@ -908,11 +915,13 @@ extern bool wasock_sockets_poll_static_poll_set_create(wasock_sockets_poll_own_p
 // the set is ready or `timeout` passes, and return at most
 // `max-events` ready sockets (removed from the set; the others
 // stay in it, and the next wait reports them). An empty list
-// means the timeout passed.
+// means the timeout passed (or that a provider component's wait
+// ended early: see `poll`).
 // 
 // `timeout`: `none` waits without limit, `some(0)` returns at once
 // what is known to be ready, `some(t)` waits at most `t`. An
-// empty set with a timeout sleeps for it.
+// empty set with a timeout sleeps for it. A provider component's
+// wait may end early and empty, as `poll`'s may (see there).
 // 
 // Errors: `invalid-argument` (`max-events` is 0; an empty set and
 // no timeout, which could never return; more changes, or a change

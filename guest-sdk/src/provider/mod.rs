@@ -54,6 +54,13 @@
 //! wasock::export_provider!(Counted);
 //! ```
 //!
+//! Each method is the WIT function it names (`socket.bind` is `bind` in
+//! `wit/socket.wit`), whose documentation says what it does and which
+//! error codes mean what; a layer keeps those promises for the app above
+//! it. A socket's end is its `Drop` (the app dropped it, or the instance
+//! ended): per-connection totals are written there (`provider-tap` logs
+//! its counts so).
+//!
 //! Build a provider as a library (`crate-type = ["cdylib"]`) for
 //! `wasm32-wasip2`; the result is a component that exports
 //! `wasock:sockets/socket`, `poll`, `name-lookup` and `handoff` (how
@@ -76,6 +83,12 @@ use crate::raw::wasock::sockets::{name_lookup, poll};
 /// The socket of the layer below: the wasock socket this component imports
 /// (from the host, or from the next provider down).
 pub type Lower = crate::raw::wasock::sockets::socket::Socket;
+
+/// The layer below's `poll`, for a layer that overrides [`Socket::poll`]
+/// (to add readiness of its own) and still waits on the sockets it wraps:
+/// `poll_below(&[PollEntry { socket: &lower, interest }], timeout)`. Its
+/// wait may end early and empty (see [`Socket::poll`]).
+pub use crate::raw::wasock::sockets::poll::{PollEntry, poll as poll_below};
 
 /// The generated export bindings the [`export_provider!`](crate::export_provider)
 /// macro uses.
@@ -276,6 +289,13 @@ pub trait Socket: Sized + 'static {
     /// [`READY_AS_BELOW`](Socket::READY_AS_BELOW) it also serves the
     /// exported `poll-set`: each wait on a set polls the sockets armed in
     /// it through this function.
+    ///
+    /// The layer below's wait ([`poll_below`]) may return early with
+    /// nothing ready: the host ends a provider's wait when it needs the
+    /// provider's thread for a call (it serves standard guests' sockets
+    /// from the provider's instance so). An override passes such an answer
+    /// up at once, as the default does, rather than polling again until
+    /// its timeout, which would hold the host's calls back for as long.
     fn poll(
         entries: &[(&Self, Readiness)],
         timeout: Option<Duration>,

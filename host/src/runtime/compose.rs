@@ -190,6 +190,12 @@ fn plug(app_name: &str, app: &[u8], provider: Named<'_>) -> Result<Vec<u8>, Comp
     let mut graph = CompositionGraph::new();
     let load =
         |graph: &mut CompositionGraph, key: &str, name: &str, bytes: &[u8]| {
+            if let Some(why) = super::kind::not_a_component(bytes) {
+                return Err(ComposeError::NotAComponent {
+                    name: name.to_string(),
+                    reason: why.to_string(),
+                });
+            }
             let package = Package::from_bytes(key, None, bytes.to_vec(), graph.types_mut())
                 .map_err(|e| ComposeError::NotAComponent {
                     name: name.to_string(),

@@ -4,6 +4,23 @@
 
 use wasmparser::{Validator, WasmFeatures};
 
+/// What a file that should be a component is instead, in words that say
+/// what to do: not WebAssembly at all, or a core module. `None` when it
+/// may be a component (the parser says the rest).
+pub(crate) fn not_a_component(bytes: &[u8]) -> Option<&'static str> {
+    if !bytes.starts_with(b"\0asm") {
+        return Some(
+            "not a WebAssembly file (it does not start with `\\0asm`); build a guest with `cargo build --target wasm32-wasip2` (Rust) or `guest-sdk-c/wasock-cc -o app.wasm app.c` (C)",
+        );
+    }
+    if bytes.len() >= 8 && bytes[4..8] == [1, 0, 0, 0] {
+        return Some(
+            "this is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (Rust), with `guest-sdk-c/wasock-cc` (C), or adapt it with `wasm-tools component new`",
+        );
+    }
+    None
+}
+
 /// The component model's async features: streams, futures, async functions
 /// and their built-ins, which WASI 0.3 guests use.
 fn async_features() -> WasmFeatures {

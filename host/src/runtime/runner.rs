@@ -297,15 +297,8 @@ impl Runner {
 
     /// Compile a component from its bytes.
     pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
-        if !bytes.starts_with(b"\0asm") {
-            anyhow::bail!(
-                "not a WebAssembly file (it does not start with `\\0asm`); build a guest with `cargo build --target wasm32-wasip2` (Rust) or `guest-sdk-c/wasock-cc -o app.wasm app.c` (C)"
-            );
-        }
-        if bytes.len() >= 8 && bytes[4..8] == [1, 0, 0, 0] {
-            anyhow::bail!(
-                "this is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (Rust), with `guest-sdk-c/wasock-cc` (C), or adapt it with `wasm-tools component new`"
-            );
+        if let Some(why) = super::kind::not_a_component(bytes) {
+            anyhow::bail!("{why}");
         }
         match Component::new(&self.engine, bytes) {
             Ok(component) => Ok(component),

@@ -187,6 +187,24 @@ fn a_file_that_is_not_a_component_is_explained() {
         "{stderr}"
     );
 
+    // The same words for a provider that is not a component.
+    for (bad, says) in [
+        (&junk, "not a WebAssembly file"),
+        (&core, "core WebAssembly module, not a component"),
+    ] {
+        let (code, _, stderr) = run(&[
+            "run",
+            "--provider",
+            bad.to_str().unwrap(),
+            wasock_test_programs::TCP_ECHO,
+        ]);
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains(says) && !stderr.contains("wasock:provider"),
+            "{stderr}"
+        );
+    }
+
     let (code, _, stderr) = run(&["run", dir.join("missing.wasm").to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot read"), "{stderr}");

@@ -194,6 +194,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub providers: ProviderArgs,
 
+    /// Set an environment variable for every instance: the handler and the
+    /// providers composed under it (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
     /// The connection-handler component.
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,

@@ -100,6 +100,7 @@ fn serve(
         max_concurrent: max,
         drain_timeout: args.drain_timeout,
         limits,
+        env: args.env.clone(),
         ..ServeOptions::default()
     };
     let server = Arc::new(

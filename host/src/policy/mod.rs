@@ -221,8 +221,22 @@ impl PolicyBuilder {
         self
     }
 
+    /// Say where the user sets the grants and limits (what denials and
+    /// stopped guests advise changing); [`SetBy::Code`] unless set.
+    ///
+    /// ```
+    /// use wasock_host::policy::{Policy, SetBy};
+    ///
+    /// let p = Policy::builder().set_by(SetBy::Flags).build();
+    /// assert_eq!(p.set_by(), &SetBy::Flags);
+    /// ```
+    pub fn set_by(mut self, set_by: SetBy) -> Self {
+        self.policy.set_set_by(set_by);
+        self
+    }
+
     /// The policy. Its denials advise granting in code ([`SetBy::Code`]);
-    /// say otherwise with [`Policy::set_set_by`].
+    /// say otherwise with [`PolicyBuilder::set_by`].
     pub fn build(self) -> Policy {
         self.policy
     }

@@ -82,6 +82,10 @@ pub struct ServeOptions {
     /// The clock of the drain timeout and of every instance. Default
     /// [`RealClock`].
     pub clock: Arc<dyn Clock>,
+    /// Environment variables every instance sees: the handler's, and the
+    /// settings of provider components composed under it (such as
+    /// provider-tap's `WASOCK_TAP_QUOTA`). Default none.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ServeOptions {
@@ -91,6 +95,7 @@ impl Default for ServeOptions {
             drain_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             clock: Arc::new(RealClock),
+            env: Vec::new(),
         }
     }
 }
@@ -295,7 +300,9 @@ impl Server {
         ctx: WasockCtx,
     ) -> GuestExit {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stdout().inherit_stderr();
+        wasi.inherit_stdout()
+            .inherit_stderr()
+            .envs(&self.options.env);
         let state = HostState::new(wasi, ctx);
         let mut store = match self
             .runner

@@ -413,20 +413,52 @@ fn get(addr: std::net::SocketAddr) -> String {
 
 /// `wasock serve` of examples/http-hello on `providers`, one worker.
 fn serve_hello_on(providers: &[&str]) -> Guest {
-    let mut args = vec![
-        "serve",
+    serve_hello_with(&[], providers)
+}
+
+/// [`serve_hello_on`], with `flags` before the rest.
+fn serve_hello_with(flags: &[&str], providers: &[&str]) -> Guest {
+    let mut args = vec!["serve"];
+    args.extend_from_slice(flags);
+    args.extend([
         "--listen",
         "127.0.0.1:0",
         "--workers",
         "1",
         "--allow",
         "tcp-accept=127.0.0.1:*",
-    ];
+    ]);
     for p in providers {
         args.extend(["--provider", p]);
     }
     args.push(HTTP_HELLO);
     Guest::spawn(&args)
+}
+
+/// `serve --env` reaches the providers composed under the handler, as
+/// `run --env` does: the tap's quota ends the handler's reply.
+#[test]
+fn serve_env_reaches_the_providers() {
+    let server = serve_hello_with(&["--env", "WASOCK_TAP_QUOTA=10"], &[PROVIDER_TAP]);
+    let addr = server.listening_addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(
+        out.len() <= 10,
+        "{} bytes got past a quota of 10",
+        out.len()
+    );
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !server
+        .stderr()
+        .contains("tap: quota of 10 bytes (WASOCK_TAP_QUOTA)")
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// The host hands over each connection once: a layer that takes again

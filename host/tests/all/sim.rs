@@ -448,6 +448,12 @@ fn a_wasi_0_3_guest_waits_in_virtual_time_and_repeats() {
 fn a_guest_that_never_waits_is_reported_as_a_stall() {
     let mut sim = Simulation::new(1);
     sim.stall_warning(Duration::from_millis(40));
+    // A guest that waits beside it is not the one named.
+    sim.host(
+        "sleeper",
+        &["10.0.0.2".parse().unwrap()],
+        Some(SimGuest::new(component(wasock_test_programs::SLEEPER)).daemon()),
+    );
     sim.host(
         "spinner",
         &["10.0.0.1".parse().unwrap()],
@@ -460,6 +466,7 @@ fn a_guest_that_never_waits_is_reported_as_a_stall() {
     );
     let run = sim.run(runner(), Duration::from_secs(60)).unwrap();
     assert!(run.stalled, "wall {:?}", run.wall_elapsed);
+    assert_eq!(run.stalled_host.as_deref(), Some("spinner"));
     let (host, why) = run.first_failure().expect("the spinner ran out of fuel");
     assert_eq!(host, "spinner");
     assert!(why.contains("fuel"), "{why}");

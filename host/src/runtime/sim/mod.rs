@@ -212,6 +212,9 @@ pub struct SimRun {
     /// wall time at some point ([`Simulation::stall_warning`]): a guest
     /// computed without waiting. A warning was logged each time.
     pub stalled: bool,
+    /// The host whose guest ran last when virtual time was first seen
+    /// standing still: the one that kept it still, most likely.
+    pub stalled_host: Option<String>,
     /// Where each guest's limits are set (its policy's), in the order of
     /// `outcomes`: what the account of a limit asks the user to change.
     set_by: Vec<SetBy>,
@@ -414,14 +417,19 @@ impl Simulation {
                     let handle = rt.handle().clone();
                     let (ask, heard) = std::sync::mpsc::channel();
                     let end = stall::EndOfRun(ask.clone());
+                    let last_run = stall::LastRun::default();
+                    let named = last_run.clone();
                     // The watch ends when `end` goes, before the runtime.
                     let mut run = std::thread::scope(|watching| {
-                        let watch = watching
-                            .spawn(move || stall::watch(&handle, stall_after, &ask, &heard));
-                        let mut run =
-                            rt.block_on(run_all(net, prepared, runner, seed, epoch, deadline));
+                        let watch = watching.spawn(move || {
+                            stall::watch(&handle, stall_after, &ask, &heard, &named)
+                        });
+                        let mut run = rt.block_on(run_all(
+                            net, prepared, runner, seed, epoch, deadline, last_run,
+                        ));
                         drop(end);
-                        run.stalled = watch.join().unwrap_or(false);
+                        run.stalled_host = watch.join().unwrap_or(None);
+                        run.stalled = run.stalled_host.is_some();
                         run
                     });
                     run.wall_elapsed = wall.elapsed();
@@ -492,6 +500,7 @@ async fn run_all(
     seed: u64,
     epoch: SystemTime,
     deadline: Duration,
+    last_run: stall::LastRun,
 ) -> SimRun {
     let net = SimNet::start(net);
     let clock: Arc<dyn Clock> = Arc::new(net.clock(epoch));
@@ -507,7 +516,7 @@ async fn run_all(
         let runner = runner.clone();
         let daemon = guest.daemon;
         let host = name.clone();
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(stall::tracked(host.clone(), last_run.clone(), async move {
             // A start too far to represent never comes.
             match origin.checked_add(guest.start) {
                 Some(at) => clock.sleep_until(at).await,
@@ -554,7 +563,7 @@ async fn run_all(
             stderr.finish();
             recorder.record(&name, What::Ended(ending(&exit, guest.policy.set_by())));
             (exit, clock.now().saturating_duration_since(origin))
-        });
+        }));
         tasks.push((host, daemon, Some(task)));
     }
     // Each guest's exit and when it came, once it has ended.
@@ -607,6 +616,7 @@ async fn run_all(
         wall_elapsed: Duration::ZERO,
         events_processed: net.processed_events(),
         stalled: false,
+        stalled_host: None,
         set_by,
         ended_at,
     }
@@ -636,6 +646,7 @@ mod tests {
             wall_elapsed: Duration::ZERO,
             events_processed: 0,
             stalled: false,
+            stalled_host: None,
         }
     }
 

@@ -4,7 +4,9 @@
 //! time, for ever) holds it still, and the run would go on without a word.
 //! The watch says so, and lets the run go on.
 
+use std::future::Future;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallInstant};
 
 use tokio::runtime::Handle;
@@ -13,6 +15,34 @@ use tokio::time::Instant;
 /// Wall time with virtual time standing still before the warning, unless
 /// a simulation sets its own (`Simulation::stall_warning`).
 pub(crate) const STALL_AFTER: Duration = Duration::from_secs(10);
+
+/// The host whose guest's task the runtime ran last: while virtual time
+/// stands still, the guest that keeps it still is the one that runs.
+#[derive(Clone, Default)]
+pub(crate) struct LastRun(Arc<Mutex<String>>);
+
+impl LastRun {
+    fn name(&self) -> String {
+        self.0.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+}
+
+/// `task`, noting `host` in `last` each time it is polled.
+pub(crate) fn tracked<F: Future>(
+    host: String,
+    last: LastRun,
+    task: F,
+) -> impl Future<Output = F::Output> {
+    let mut task = Box::pin(task);
+    std::future::poll_fn(move |cx| {
+        if let Ok(mut name) = last.0.lock()
+            && *name != host
+        {
+            name.clone_from(&host);
+        }
+        task.as_mut().poll(cx)
+    })
+}
 
 /// What the watch hears: the run's end, or the virtual time a look read.
 pub(crate) enum Heard {
@@ -31,7 +61,8 @@ impl Drop for EndOfRun {
 
 /// Watch the virtual clock of `rt` until [`Heard::Done`] comes on `heard`
 /// (at once: the run's end never waits for a look); warn each time it has
-/// stood still for `after` of wall time. Whether it ever did.
+/// stood still for `after` of wall time. The host whose guest ran last the
+/// first time it did, if it ever did.
 ///
 /// The clock is read by a task spawned on `rt`, one at a time, a few
 /// times per `after`: it only reads the time, so what the guests see does
@@ -42,16 +73,17 @@ pub(crate) fn watch(
     after: Duration,
     ask: &Sender<Heard>,
     heard: &Receiver<Heard>,
-) -> bool {
+    last_run: &LastRun,
+) -> Option<String> {
     let look_every = (after / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
     let mut last: Option<Instant> = None;
     let mut still_since = WallInstant::now();
     let mut asked = false;
     let mut warned = false;
-    let mut ever = false;
+    let mut first: Option<String> = None;
     loop {
         match heard.recv_timeout(look_every) {
-            Ok(Heard::Done) | Err(RecvTimeoutError::Disconnected) => return ever,
+            Ok(Heard::Done) | Err(RecvTimeoutError::Disconnected) => return first,
             Ok(Heard::Now(now)) => {
                 asked = false;
                 if last != Some(now) {
@@ -71,10 +103,11 @@ pub(crate) fn watch(
         }
         if !warned && still_since.elapsed() >= after {
             warned = true;
-            ever = true;
+            let host = last_run.name();
+            first.get_or_insert_with(|| host.clone());
             tracing::warn!(
                 target: "wasock::sim",
-                "virtual time has not moved for {} s of wall time: a guest computes without ever waiting (a loop that never blocks), or guests trade messages that take no time, for ever. The run goes on; give that guest's host a `fuel` limit to stop it there, or links some latency",
+                "virtual time has not moved for {} s of wall time: a guest computes without ever waiting (a loop that never blocks), or guests trade messages that take no time, for ever; the guest that ran last is host {host:?}'s. The run goes on; give that guest's host a `fuel` limit to stop it there, or links some latency",
                 after.as_secs_f64()
             );
         }

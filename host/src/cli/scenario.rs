@@ -289,7 +289,7 @@ struct RawPartition {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
     name: Spanned<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "addresses")]
     addrs: Vec<IpAddr>,
     component: Option<String>,
     #[serde(default)]
@@ -322,7 +322,7 @@ struct RawScenario {
     host: Vec<RawHost>,
     #[serde(default)]
     partition: Vec<RawPartition>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "names_to_addresses")]
     names: BTreeMap<String, Vec<IpAddr>>,
 }
 
@@ -331,6 +331,51 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
+}
+
+/// An address as a scenario writes it, or why it is not one, naming it.
+fn address(s: &str) -> Result<IpAddr, String> {
+    let t = s.trim();
+    t.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| {
+            let hint = if t.contains('/') {
+                "; a host's address has no prefix length"
+            } else if t.parse::<std::net::SocketAddr>().is_ok() {
+                "; an address here has no port"
+            } else if t.chars().any(|c| c.is_ascii_alphabetic()) && !t.contains(':') {
+                "; give addresses here, not host names (a host's own name resolves already)"
+            } else {
+                ""
+            };
+            format!("`{s}` is not an IP address{hint}")
+        })
+}
+
+fn addresses<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| address(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn names_to_addresses<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Vec<IpAddr>>, D::Error> {
+    BTreeMap::<String, Vec<String>>::deserialize(d)?
+        .into_iter()
+        .map(|(name, addrs)| {
+            let addrs = addrs
+                .iter()
+                .map(|s| {
+                    address(s)
+                        .map_err(|e| serde::de::Error::custom(format!("[names] {name:?}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((name, addrs))
+        })
+        .collect()
 }
 
 /// The `i`th address counting up from `base` (for hosts with a count).
@@ -889,6 +934,29 @@ heal = "3s"
         let e = parse(&format!("{runs}[[host]]\nname = \"c\"\ncount = 2\naddrs = [\"10.0.0.5\"]\n[[partition]]\na = [\"c\"]\nb = [\"r\"]\nstart = \"1s\"\n"))
             .unwrap_err();
         assert!(e.message.contains("its hosts are c-1 to c-2"), "{e}");
+        for (addr, says) in [
+            ("10.0.0.1:7", "an address here has no port"),
+            ("10.0.0.0/24", "no prefix length"),
+            ("server", "not host names"),
+        ] {
+            let e = parse(&format!(
+                "{runs}[[host]]\nname = \"h\"\naddrs = [\"{addr}\"]\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.line, 6, "{e}");
+            assert!(
+                e.message
+                    .contains(&format!("`{addr}` is not an IP address"))
+                    && e.message.contains(says),
+                "{e}"
+            );
+        }
+        let e = parse(&format!("{runs}[names]\n\"x.test\" = [\"server\"]\n")).unwrap_err();
+        assert!(
+            e.message
+                .contains("[names] \"x.test\": `server` is not an IP address"),
+            "{e}"
+        );
         let e = parse(&format!("{two}[names]\n\"S\" = [\"10.0.0.9\"]\n")).unwrap_err();
         assert_eq!(e.line, 8, "{e}");
         assert!(e.message.contains("is a host's name"), "{e}");

@@ -85,11 +85,14 @@ enum Set {
 /// say when it is, so another task's wait needs no look of its own.
 pub(super) type Watches = Arc<Mutex<HashMap<(u64, Readiness), Watch>>>;
 
-/// Every interest a watch may have (a readiness bit set, not empty).
-const INTERESTS: [u8; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+/// Every interest a watch may have: a readiness bit set, empty included
+/// (a wait for an error or the peer's end alone, as `poll` with no events).
+const INTERESTS: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /// Socket `id`'s provider socket and the interests its watches wait for,
-/// merged; `None` if none waits on it.
+/// merged (as a poll set is armed: an empty interest would take the
+/// socket out of the set, so a wait for an error or the end alone is
+/// armed for `error`, which reports both); `None` if none waits on it.
 fn watched(
     watches: &HashMap<(u64, Readiness), Watch>,
     id: u64,
@@ -101,7 +104,14 @@ fn watched(
             entry.1 |= interest;
         }
     }
-    found
+    found.map(|(socket, interest)| {
+        let armed = if interest.is_empty() {
+            Readiness::ERROR
+        } else {
+            interest
+        };
+        (socket, armed)
+    })
 }
 
 /// The watches, for one use (a host failure that poisoned the lock left
@@ -386,18 +396,19 @@ pub(super) async fn run(
         dirty: HashSet::new(),
         broken: false,
     };
+    // Whether the component has ever looked below to answer: then its
+    // sockets may become ready without a call (even when one turn's look
+    // was answered from what it holds, without looking below), and the
+    // thread waits in its `poll`; otherwise only a call can change them.
+    let mut looks_below = false;
     loop {
         while let Ok(job) = jobs.try_recv() {
             job(&mut instance).await;
         }
-        // Whether the component looked below to answer: then its sockets
-        // may become ready without a call, and the thread waits in its
-        // `poll`; otherwise only a call can change them.
-        let mut looks_below = false;
         if !lock(&instance.watches).is_empty() && !instance.broken {
             let before = instance.polls_below();
             instance.check(0).await;
-            looks_below = instance.polls_below() != before;
+            looks_below |= instance.polls_below() != before;
         }
         if !jobs.is_empty() {
             continue;
@@ -450,7 +461,9 @@ impl Calls {
     /// Whether a task waits on socket `id` for `interest` (see
     /// [`Calls::wait_on`]).
     pub(super) fn is_watched(&self, id: u64, interest: Readiness) -> bool {
-        lock(&self.watches).contains_key(&(id, interest))
+        // With the thread gone no watch will be woken: the call goes to
+        // the thread and fails with `network-down`.
+        !self.jobs.is_closed() && lock(&self.watches).contains_key(&(id, interest))
     }
 
     /// Add `waker` to a watch already kept on socket `id` for `interest`,
@@ -459,6 +472,9 @@ impl Calls {
     /// the thread wakes the watch when it is). A guest that polls all its
     /// sockets at every wait (std, mio) so costs no call per idle socket.
     pub(super) fn wait_on(&self, id: u64, interest: Readiness, waker: &Waker) -> bool {
+        if self.jobs.is_closed() {
+            return false;
+        }
         let made_room = {
             let mut watches = lock(&self.watches);
             match watches.get_mut(&(id, interest)) {

@@ -35,10 +35,13 @@ pub fn main(args: &ExplainArgs) -> i32 {
     for d in &explained.decisions {
         println!("{d}");
     }
+    for why in &explained.refused {
+        println!("{why}");
+    }
     for note in &explained.notes {
         println!("{note}");
     }
-    if explained.decisions.iter().all(Decision::is_allowed) {
+    if explained.refused.is_empty() && explained.decisions.iter().all(Decision::is_allowed) {
         0
     } else {
         1
@@ -66,12 +69,26 @@ fn never_a_destination(op: Operation, addr: SocketAddr) -> Option<String> {
     })
 }
 
+/// Whether `addr` may be `op`'s destination; if not, why, into `refused`.
+fn destination(op: Operation, addr: SocketAddr, refused: &mut Vec<String>) -> bool {
+    match never_a_destination(op, addr) {
+        Some(why) => {
+            refused.push(why);
+            false
+        }
+        None => true,
+    }
+}
+
 /// The decisions on a target, and what a denial among them depends on
 /// beyond the target as given: a name the guest resolves first (a grant
 /// by name covers the addresses the guest resolved from that name), or
 /// the addresses a name turns out to have.
 struct Explained {
     decisions: Vec<Decision>,
+    /// Addresses the name has that the host refuses as destinations
+    /// before the policy is asked (see [`never_a_destination`]).
+    refused: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -79,6 +96,7 @@ impl From<Decision> for Explained {
     fn from(d: Decision) -> Explained {
         Explained {
             decisions: vec![d],
+            refused: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -119,6 +137,7 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
             .collect();
         return Ok(Explained {
             decisions: vec![decision],
+            refused: Vec::new(),
             notes,
         });
     }
@@ -146,13 +165,16 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
     let resolvable = resolve.is_allowed();
     let mut explained = Explained {
         decisions: Vec::new(),
+        refused: Vec::new(),
         notes: Vec::new(),
     };
     let names = vec![name.clone()];
     let mut then = match pinned.get(&name) {
         Some(ips) => ips
             .iter()
-            .map(|ip| policy.check_address(op, SocketAddr::new(*ip, port), &names))
+            .map(|ip| SocketAddr::new(*ip, port))
+            .filter(|&a| destination(op, a, &mut explained.refused))
+            .map(|a| policy.check_address(op, a, &names))
             .collect(),
         None => {
             let by_name = policy.check_named(op, &name, port);
@@ -170,6 +192,7 @@ fn decide(policy: &Policy, pinned: &PinnedNames, args: &ExplainArgs) -> Result<E
                         ));
                         addrs
                             .into_iter()
+                            .filter(|&a| destination(op, a, &mut explained.refused))
                             .map(|a| policy.check_address(op, a, &names))
                             .collect()
                     }

@@ -87,7 +87,15 @@ pub(crate) enum Line {
 /// When each kind of line was last logged, and what was left out since.
 #[derive(Default)]
 pub(crate) struct DenialLog {
-    seen: Mutex<HashMap<Line, Seen>>,
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    seen: HashMap<Line, Seen>,
+    /// Lines left out under kinds forgotten to make room: still told at
+    /// the end.
+    forgotten: u64,
 }
 
 struct Seen {
@@ -98,12 +106,34 @@ struct Seen {
 impl DenialLog {
     /// A line about `key` at `now`: `Some(n)` to write it, after saying
     /// that `n` like it were left out since the last one; `None` to leave
-    /// it out.
+    /// it out. With the table full (a scan of many ports of one host), a
+    /// destination is counted under its address with any port, as a
+    /// peer is, so a scan is one line a second, not one a port.
     pub(crate) fn note(&self, key: Line, now: Instant) -> Option<u64> {
-        let Ok(mut seen) = self.seen.lock() else {
+        let Ok(mut t) = self.table.lock() else {
             return Some(0);
         };
-        if let Some(s) = seen.get_mut(&key) {
+        let t = &mut *t;
+        if t.seen.len() >= MAX_PAIRS && !t.seen.contains_key(&key) {
+            let mut forgotten = 0;
+            t.seen.retain(|_, s| {
+                let keep = now.saturating_duration_since(s.logged_at) < WINDOW;
+                if !keep {
+                    forgotten += s.left_out;
+                }
+                keep
+            });
+            t.forgotten += forgotten;
+        }
+        let (key, coarse) = match key {
+            Line::Denial(op, Denied::Addr(a))
+                if t.seen.len() >= MAX_PAIRS && !t.seen.contains_key(&key) =>
+            {
+                (Line::Denial(op, Denied::Ip(a.ip())), true)
+            }
+            k => (k, false),
+        };
+        if let Some(s) = t.seen.get_mut(&key) {
             if now.saturating_duration_since(s.logged_at) < WINDOW {
                 s.left_out += 1;
                 return None;
@@ -115,12 +145,14 @@ impl DenialLog {
             };
             return Some(left_out);
         }
-        if seen.len() >= MAX_PAIRS {
-            seen.retain(|_, s| now.saturating_duration_since(s.logged_at) < WINDOW);
-        }
         // A limit's line has a place whatever the denials: there are few.
-        if seen.len() < MAX_PAIRS || matches!(key, Line::Limit(_)) {
-            seen.insert(
+        // A coarse key (an address with any port) has one within a second
+        // table's worth, so that a scan of ports still counts as one.
+        if t.seen.len() < MAX_PAIRS
+            || matches!(key, Line::Limit(_))
+            || (coarse && t.seen.len() < 2 * MAX_PAIRS)
+        {
+            t.seen.insert(
                 key,
                 Seen {
                     logged_at: now,
@@ -133,17 +165,19 @@ impl DenialLog {
 
     /// The lines left out since the last of their kind was written, at
     /// most `most` of them (the kinds with the most first), and how many
-    /// there are in all: what the instance's end still has to say.
+    /// there are in all (those of forgotten kinds included): what the
+    /// instance's end still has to say.
     pub(crate) fn left_out(&self, most: usize) -> (Vec<(Line, u64)>, u64) {
-        let Ok(seen) = self.seen.lock() else {
+        let Ok(t) = self.table.lock() else {
             return (Vec::new(), 0);
         };
-        let mut kinds: Vec<(Line, u64)> = seen
+        let mut kinds: Vec<(Line, u64)> = t
+            .seen
             .iter()
             .filter(|(_, s)| s.left_out > 0)
             .map(|(k, s)| (*k, s.left_out))
             .collect();
-        let all = kinds.iter().map(|(_, n)| n).sum();
+        let all = kinds.iter().map(|(_, n)| n).sum::<u64>() + t.forgotten;
         kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
         kinds.truncate(most);
         (kinds, all)
@@ -243,6 +277,33 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_of_ports_in_a_full_table_is_one_line_a_second_and_counted() {
+        let log = DenialLog::default();
+        let t = Instant::now();
+        let line = |ip: u32, port: u16| {
+            let a = SocketAddr::new(std::net::Ipv4Addr::from(ip).into(), port);
+            Line::Denial(Operation::TcpConnect, Denied::Addr(a))
+        };
+        for i in 0..MAX_PAIRS as u32 {
+            assert_eq!(log.note(line(0x0a00_0000 + i, 1), t), Some(0));
+        }
+        // Full of fresh keys: a scan of one host's ports is one line.
+        assert_eq!(log.note(line(0xc000_0201, 1), t), Some(0));
+        for port in 2..100 {
+            assert_eq!(log.note(line(0xc000_0201, port), t), None, "{port}");
+        }
+        // Kinds forgotten to make room keep their count for the end.
+        let later = t + WINDOW;
+        assert_eq!(
+            log.note(line(0x0a00_0000, 1), t + Duration::from_millis(1)),
+            None
+        );
+        assert_eq!(log.note(line(0xc000_0202, 1), later), Some(0));
+        let (_, all) = log.left_out(5);
+        assert_eq!(all, 98 + 1);
+    }
+
+    #[test]
     fn a_flood_of_addresses_is_bounded_and_still_logged() {
         let log = DenialLog::default();
         let t = Instant::now();
@@ -253,7 +314,7 @@ mod tests {
                 Some(0)
             );
         }
-        assert_eq!(log.seen.lock().unwrap().len(), MAX_PAIRS);
+        assert_eq!(log.table.lock().unwrap().seen.len(), MAX_PAIRS);
         // Once a window has passed, old pairs make room again.
         let later = t + WINDOW;
         let fresh = Denied::Ip("198.51.100.1".parse().unwrap());
@@ -261,6 +322,6 @@ mod tests {
             log.note(Line::Denial(Operation::UdpRecv, fresh), later),
             Some(0)
         );
-        assert_eq!(log.seen.lock().unwrap().len(), 1);
+        assert_eq!(log.table.lock().unwrap().seen.len(), 1);
     }
 }

@@ -83,6 +83,25 @@ fn explain_says_what_the_answer_depends_on_when_names_are_involved() {
     .concat());
     assert_eq!(code, 1, "{out:?}");
     assert!(out[0].starts_with("denied resolve localhost"), "{out:?}");
+    // A name pinned to an address that is no destination: denied whatever
+    // grants the name, as the runtime refuses it before the policy.
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--allow",
+        "tcp-connect=app.test:443",
+        "--resolve",
+        "app.test=::ffff:0.0.0.0",
+        "tcp-connect",
+        "app.test:443",
+    ]);
+    assert_eq!(code, 1, "{out:?}");
+    assert!(
+        out[0].starts_with(
+            "denied tcp-connect [::ffff:0.0.0.0]:443: the unspecified address is no destination"
+        ),
+        "{out:?}"
+    );
     // A refusal is not a want of a grant: no note about addresses.
     let (code, out, err) = run(&[
         "policy",

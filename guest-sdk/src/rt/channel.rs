@@ -19,7 +19,7 @@ struct Shared<T> {
     promised: usize,
     senders: usize,
     /// Senders' [`Sender::closed`] waits, by ticket.
-    watching: Vec<(u64, Waker)>,
+    watching: VecDeque<(u64, Waker)>,
     closed: bool,
 }
 
@@ -33,7 +33,7 @@ impl<T> Shared<T> {
             next_ticket: 0,
             promised: 0,
             senders: 1,
-            watching: Vec::new(),
+            watching: VecDeque::new(),
             closed: false,
         }))
     }
@@ -84,6 +84,29 @@ impl<T> Shared<T> {
             };
             self.promised += 1;
             waker.wake();
+        }
+    }
+}
+
+/// Keep `waker` in `line` for the holder of `ticket`: the newest waker in
+/// its place when it has one (polled again before its turn), otherwise a
+/// new place at the back, with the next ticket.
+fn enlist(
+    line: &mut VecDeque<(u64, Waker)>,
+    next: &mut u64,
+    ticket: &mut Option<u64>,
+    waker: &Waker,
+) {
+    match *ticket {
+        Some(t) => {
+            if let Some(entry) = line.iter_mut().find(|(x, _)| *x == t) {
+                entry.1.clone_from(waker);
+            }
+        }
+        None => {
+            line.push_back((*next, waker.clone()));
+            *ticket = Some(*next);
+            *next += 1;
         }
     }
 }
@@ -262,20 +285,8 @@ impl<T> BoundedSender<T> {
                 return Poll::Ready(Ok(()));
             }
             value = Some(v);
-            match waiting.ticket {
-                // Polled again before its turn: the newest waker.
-                Some(t) => {
-                    if let Some(entry) = s.blocked.iter_mut().find(|(x, _)| *x == t) {
-                        entry.1 = cx.waker().clone();
-                    }
-                }
-                None => {
-                    let t = s.next_ticket;
-                    s.next_ticket += 1;
-                    s.blocked.push_back((t, cx.waker().clone()));
-                    waiting.ticket = Some(t);
-                }
-            }
+            let s = &mut *s;
+            enlist(&mut s.blocked, &mut s.next_ticket, &mut waiting.ticket, cx.waker());
             Poll::Pending
         })
         .await
@@ -391,19 +402,8 @@ impl<T> Sender<T> {
             if s.closed {
                 return Poll::Ready(());
             }
-            match watch.ticket {
-                Some(t) => {
-                    if let Some(entry) = s.watching.iter_mut().find(|(x, _)| *x == t) {
-                        entry.1.clone_from(cx.waker());
-                    }
-                }
-                None => {
-                    let t = s.next_ticket;
-                    s.next_ticket += 1;
-                    s.watching.push((t, cx.waker().clone()));
-                    watch.ticket = Some(t);
-                }
-            }
+            let s = &mut *s;
+            enlist(&mut s.watching, &mut s.next_ticket, &mut watch.ticket, cx.waker());
             Poll::Pending
         })
         .await

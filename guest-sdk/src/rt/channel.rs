@@ -286,7 +286,12 @@ impl<T> BoundedSender<T> {
             }
             value = Some(v);
             let s = &mut *s;
-            enlist(&mut s.blocked, &mut s.next_ticket, &mut waiting.ticket, cx.waker());
+            enlist(
+                &mut s.blocked,
+                &mut s.next_ticket,
+                &mut waiting.ticket,
+                cx.waker(),
+            );
             Poll::Pending
         })
         .await
@@ -403,7 +408,12 @@ impl<T> Sender<T> {
                 return Poll::Ready(());
             }
             let s = &mut *s;
-            enlist(&mut s.watching, &mut s.next_ticket, &mut watch.ticket, cx.waker());
+            enlist(
+                &mut s.watching,
+                &mut s.next_ticket,
+                &mut watch.ticket,
+                cx.waker(),
+            );
             Poll::Pending
         })
         .await

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use super::args::ExplainArgs;
 use crate::policy::{
-    Decision, Operation, Policy, Reason, canonical_ip, ip_literal, normalize_name,
+    Decision, Operation, Policy, Reason, ip_literal, no_destination, normalize_name,
 };
 use crate::runtime::PinnedNames;
 
@@ -53,14 +53,10 @@ pub fn main(args: &ExplainArgs) -> i32 {
 /// port 0 before it asks the policy (`address-not-available`, as the
 /// WIT's `error-code` documents), so no grant would help.
 fn never_a_destination(op: Operation, addr: SocketAddr) -> Option<String> {
-    let destination = matches!(op, Operation::TcpConnect | Operation::UdpSend);
-    let unspecified = canonical_ip(addr.ip()).is_unspecified();
-    (destination && (unspecified || addr.port() == 0)).then(|| {
-        let what = if unspecified {
-            "the unspecified address"
-        } else {
-            "port 0"
-        };
+    if !matches!(op, Operation::TcpConnect | Operation::UdpSend) {
+        return None;
+    }
+    no_destination(addr).map(|what| {
         format!(
             "denied {op} {addr}: {what} is no destination, and the host fails it with \
              address-not-available before the policy is asked (wit/types.wit), so no grant \

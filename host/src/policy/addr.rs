@@ -3,6 +3,28 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Why `addr` is no destination for a connect or a send, whatever the
+/// policy says: the unspecified address in any spelling (Linux would take
+/// `0.0.0.0` and `::ffff:0.0.0.0` for this machine) or port 0. The host
+/// fails such a call with `address-not-available` before the policy is
+/// asked.
+///
+/// ```
+/// use wasock_host::policy::no_destination;
+///
+/// assert!(no_destination("[::ffff:0.0.0.0]:80".parse().unwrap()).is_some());
+/// assert!(no_destination("127.0.0.1:80".parse().unwrap()).is_none());
+/// ```
+pub fn no_destination(addr: std::net::SocketAddr) -> Option<&'static str> {
+    if canonical_ip(addr.ip()).is_unspecified() {
+        Some("the unspecified address")
+    } else if addr.port() == 0 {
+        Some("port 0")
+    } else {
+        None
+    }
+}
+
 /// The address a rule is matched against: IPv4-mapped (`::ffff:a.b.c.d`) and
 /// IPv4-compatible (`::a.b.c.d`, other than `::` and `::1`) IPv6 addresses
 /// become the IPv4 address they carry, so that no IPv6 spelling of an IPv4

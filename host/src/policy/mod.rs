@@ -37,7 +37,9 @@ mod set_by;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use addr::{NameError, canonical_ip, ip_literal, is_numeric_ipv4_spelling, normalize_name};
+pub use addr::{
+    NameError, canonical_ip, ip_literal, is_numeric_ipv4_spelling, no_destination, normalize_name,
+};
 pub use decision::{Decision, Reason, Subject};
 pub use error::RuleError;
 pub use file::{FileError, PolicyFile, PolicyFileError, parse_policy_file, pin_refused};

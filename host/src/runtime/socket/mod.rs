@@ -267,7 +267,7 @@ impl GuestSocket {
         if Family::of(addr) != self.family {
             return Err(ErrorCode::AddressFamilyNotSupported);
         }
-        if crate::policy::canonical_ip(addr.ip()).is_unspecified() || addr.port() == 0 {
+        if crate::policy::no_destination(*addr).is_some() {
             return Err(ErrorCode::AddressNotAvailable);
         }
         Ok(())

@@ -193,8 +193,8 @@ impl Gate {
         tracing::warn!(
             target: "wasock::policy",
             instance = %self.subject,
-            "at the end, {all} more refusals like those logged had not been written: {} (every \
-             denial is counted)",
+            "at the end, {all} more refusals like those logged had not been written: {} (the \
+             instance's counters count every denial)",
             listed.join(", ")
         );
     }

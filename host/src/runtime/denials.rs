@@ -188,7 +188,14 @@ impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Line::Denial(op, what) => write!(f, "{op} {what}"),
-            Line::Limit(limit) => write!(f, "the {limit:?} limit"),
+            Line::Limit(limit) => f.write_str(match limit {
+                Limit::Sockets => "refusals at --max-sockets",
+                Limit::PollSets => "refusals at the poll-set limit",
+                Limit::LookupsInFlight => "refusals at the limit of lookups under way",
+                Limit::LookupsAlive => "refusals at the limit of lookups alive",
+                #[cfg(feature = "wasi-0-3")]
+                Limit::PendingCalls => "refusals at --max-pending-calls",
+            }),
         }
     }
 }

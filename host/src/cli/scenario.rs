@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::units::parse_duration;
+use super::units::{number_and_rest, parse_duration};
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
 use crate::runtime::Partition;
@@ -169,11 +169,7 @@ const ZERO_RATE: &str =
 /// also `Mbps`), with an optional `/s`; `100mb` is refused as ambiguous.
 fn parse_rate(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let t = t.strip_suffix("/s").unwrap_or(t);
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
+    let (num, unit) = number_and_rest(t.strip_suffix("/s").unwrap_or(t));
     let n: f64 = num.parse().map_err(|_| {
         format!("`{s}` is not a rate: expected a number and a unit, e.g. 10MiB or 100Mbit")
     })?;

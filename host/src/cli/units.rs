@@ -2,12 +2,24 @@
 
 use std::time::Duration;
 
+/// `t` split where its number (digits and `.`) ends: the number, and
+/// what follows it (a unit, and for durations more numbers).
+pub(crate) fn number_and_rest(t: &str) -> (&str, &str) {
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    t.split_at(split)
+}
+
 /// A size: a number with an optional unit `B`, `K`/`KiB`, `M`/`MiB`,
 /// `G`/`GiB` (powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
+    let (num, unit) = number_and_rest(s.trim());
+    if num.contains('.') {
+        return Err(format!(
+            "`{s}`: a size is a whole number of its unit; write e.g. 1536KiB for 1.5MiB"
+        ));
+    }
     let n: u64 = num.parse().map_err(|_| {
         format!("`{s}` is not a size: expected a number with an optional unit, e.g. 64MiB")
     })?;
@@ -35,10 +47,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     let mut nanos: u128 = 0;
     while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, after) = rest.split_at(split);
+        let (num, after) = number_and_rest(rest);
         let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
         if num.is_empty() || num == "." || frac.contains('.') {
             return Err(format!(
@@ -171,6 +180,11 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration(".25h"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
+        assert!(
+            parse_size("1.5MiB")
+                .unwrap_err()
+                .contains("a whole number of its unit")
+        );
         assert_eq!(
             parse_duration("1h 2ms"),
             Ok(Duration::from_millis(3_600_002))

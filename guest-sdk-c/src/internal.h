@@ -16,6 +16,23 @@ typedef wasock_sockets_socket_borrow_socket_t wsk_borrow;
 typedef wasock_sockets_types_error_code_t wsk_code;
 typedef wasock_sockets_types_socket_address_t wsk_addr;
 
+/* Where a stream socket's connection stands, as Linux's answers to
+ * poll, recv and send tell it (datagram sockets stay WSK_FRESH). */
+enum wsk_stream_state {
+    /* Never connected, or a connect() reported its failure (Linux then
+     * disconnects the socket, and it may connect again): poll says
+     * POLLHUP even to an entry that asks for nothing. */
+    WSK_FRESH = 0,
+    /* Connecting, connected, listening or accepted: readiness is the
+     * host's. */
+    WSK_OPEN,
+    /* The connection ended in an error the program has taken (a reset
+     * from recv or send, a failed non-blocking connect from SO_ERROR):
+     * closed both ways, so recv reads its end (0), send says EPIPE and
+     * poll says POLLHUP with whatever the entry asks for. */
+    WSK_ENDED,
+};
+
 /* One open socket descriptor. */
 struct wsk_socket {
     wsk_own handle;
@@ -30,6 +47,7 @@ struct wsk_socket {
     /* shutdown() ended this side's sending: with the peer's end, the
      * connection is closed both ways (POLLHUP, poll.c). */
     bool send_shut;
+    enum wsk_stream_state state;
     /* A libc descriptor that the preview-1 layer handed out with this
      * socket's number while the socket was open; held open so libc never
      * hands the number out twice, closed with the socket. -1 if none. */
@@ -56,6 +74,14 @@ static inline wsk_borrow wsk_b(struct wsk_socket *s) {
 /* Set errno (and the Winsock last error) for `code` as call kind `op`
  * reports it; returns -1. */
 int wsk_fail(wsk_code code, enum wsk_op op);
+/* Note what a failed call's error-code says of a stream socket's
+ * connection: one that ended it (a reset, an abort, or any error a
+ * pending connect reports) leaves the socket WSK_ENDED. */
+void wsk_note_end(struct wsk_socket *s, wsk_code code);
+/* SO_ERROR: take the socket's pending error into *pending (*some false
+ * if none); returns 0, or -1 with errno. A stream socket whose pending
+ * error is taken is WSK_ENDED. */
+int wsk_take_error(struct wsk_socket *s, wsk_code *pending, bool *some);
 /* Set errno to a plain POSIX value; returns -1. */
 int wsk_errno(int err);
 /* The POSIX errno for an error-code (`op` picks EAGAIN over ETIMEDOUT

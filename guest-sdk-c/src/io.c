@@ -80,7 +80,15 @@ static ssize_t send_any(int fd, const void *buf, size_t len, int flags, const st
                         : wasock_sockets_socket_method_socket_send(wsk_b(s), &data,
                                                                    send_flags(flags), &sent, &code);
     if (!ok) {
+        bool ended = s->type == SOCK_STREAM && s->state == WSK_ENDED;
+        wsk_note_end(s, code);
         wsk_fail(code, WSK_OP_TRANSFER);
+        /* A stream socket no longer connected (an error the program
+         * took ended it) says EPIPE, as POSIX and Linux do; Winsock's
+         * code stays the host's. */
+        if (ended) {
+            errno = EPIPE;
+        }
     }
     dontwait_end(s, began);
     return ok ? (ssize_t)sent : -1;
@@ -158,7 +166,10 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
             }
         } else if (code == WASOCK_SOCKETS_TYPES_ERROR_CODE_SHUT_DOWN && s->type == SOCK_STREAM) {
             got = 0; /* POSIX: after shutdown(SHUT_RD), recv reads end of stream */
+        } else if (s->type == SOCK_STREAM && s->state == WSK_ENDED) {
+            got = 0; /* Linux: an error ended it, and the error was taken */
         } else {
+            wsk_note_end(s, code);
             wsk_fail(code, WSK_OP_TRANSFER);
         }
     }

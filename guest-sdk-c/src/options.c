@@ -295,11 +295,12 @@ int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restr
     }
     wsk_code code;
     if (level == SOL_SOCKET && name == SO_ERROR) {
-        wasock_sockets_socket_option_error_code_t pending;
-        if (!wasock_sockets_socket_method_socket_take_error(wsk_b(s), &pending, &code)) {
-            return wsk_fail(code, WSK_OP_OTHER);
+        wsk_code pending;
+        bool some;
+        if (wsk_take_error(s, &pending, &some) != 0) {
+            return -1;
         }
-        return write_int(val, len, pending.is_some ? wsk_errno_of(pending.val, WSK_OP_CONNECT) : 0);
+        return write_int(val, len, some ? wsk_errno_of(pending, WSK_OP_CONNECT) : 0);
     }
     if (level == SOL_SOCKET && name == SO_TYPE) {
         return write_int(val, len, s->type);

@@ -22,15 +22,36 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A stream socket that is not open (never connected, or closed both
+ * ways by an error the program took), as Linux's poll sees it: POLLHUP
+ * whatever the entry asks, even nothing; a fresh socket is writable as
+ * well, an ended one readable (its end) and writable (the EPIPE). */
+static short closed_revents(const struct wsk_socket *s, short events) {
+    short ready = POLLOUT | POLLWRNORM;
+    if (s->state == WSK_ENDED) {
+        ready |= POLLIN | POLLRDNORM;
+    }
+    return (short)(POLLHUP | (events & ready));
+}
+
+/* Whether a stream socket's entry is ready without asking the host
+ * (POSIX poll; Winsock's WSAPoll and select say what the host says). */
+static bool ready_at_once(const struct wsk_socket *s) {
+    return s->type == SOCK_STREAM && s->state != WSK_OPEN;
+}
+
 /* `s`'s readiness `r` as revents for `events`. wasock's hang-up includes
  * a peer that only ended its side, which comes with `readable` (the end
  * to read). Linux says POLLHUP only once the connection is closed both
  * ways (this side shut down its sending too, or an error ended it), or
- * was never open (a fresh socket: hang-up without readable); a peer's
- * end alone is POLLIN and a read of 0 (and nothing to an entry that asks
- * for nothing, whose readable the host leaves out). Windows' WSAPoll
- * (`winsock`) says POLLHUP at the peer's graceful end. */
+ * was never open (closed_revents); a peer's end alone is POLLIN and a
+ * read of 0 (and nothing to an entry that asks for nothing, whose
+ * readable the host leaves out). Windows' WSAPoll (`winsock`) says
+ * POLLHUP at the peer's graceful end. */
 static short to_revents(const struct wsk_socket *s, wsk_ready r, short events, bool winsock) {
+    if (!winsock && ready_at_once(s) && !(r & WASOCK_SOCKETS_TYPES_READINESS_ERROR)) {
+        return closed_revents(s, events);
+    }
     short out = 0;
     if (r & WASOCK_SOCKETS_TYPES_READINESS_READABLE) {
         out |= events & (POLLIN | POLLRDNORM);
@@ -66,6 +87,9 @@ static int poll_sockets(struct pollfd *fds, nfds_t n, int timeout_ms, bool winso
         struct wsk_socket *s = wsk_lookup(fds[i].fd);
         if (s == NULL) {
             continue;
+        }
+        if (!winsock && ready_at_once(s)) {
+            timeout_ms = 0;
         }
         wsk_ready interest = 0;
         if (fds[i].events & (POLLIN | POLLRDNORM)) {

@@ -58,6 +58,7 @@ int listen(int fd, int backlog) {
         return wsk_fail(code, WSK_OP_OTHER);
     }
     s->listening = true;
+    s->state = WSK_OPEN;
     return 0;
 }
 
@@ -79,6 +80,9 @@ int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int
         return wsk_fail(code, WSK_OP_TRANSFER);
     }
     int nfd = wsk_install(got.f0, s->family, s->type, flags);
+    if (nfd >= 0) {
+        wsk_lookup(nfd)->state = WSK_OPEN;
+    }
     if (nfd >= 0 && addr != NULL) {
         wsk_to_sockaddr(&got.f1, addr, len);
     }
@@ -106,8 +110,49 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     if (wsk_from_sockaddr(addr, len, s->family, &a) != 0) {
         return -1;
     }
-    if (!wasock_sockets_socket_method_socket_connect(wsk_b(s), &a, &code)) {
-        return wsk_fail(code, WSK_OP_CONNECT);
+    bool ok = wasock_sockets_socket_method_socket_connect(wsk_b(s), &a, &code);
+    if (s->type == SOCK_STREAM) {
+        if (ok || code == WASOCK_SOCKETS_TYPES_ERROR_CODE_IN_PROGRESS) {
+            s->state = WSK_OPEN;
+        } else if (code != WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY &&
+                   code != WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY_CONNECTED) {
+            /* Linux disconnects a socket whose connect() reports a
+             * failure: it may connect again. */
+            s->state = WSK_FRESH;
+        }
+    }
+    return ok ? 0 : wsk_fail(code, WSK_OP_CONNECT);
+}
+
+void wsk_note_end(struct wsk_socket *s, wsk_code code) {
+    if (s->type != SOCK_STREAM) {
+        return;
+    }
+    switch (code) {
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_RESET:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_ABORTED:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_REFUSED:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_HOST_UNREACHABLE:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_NETWORK_UNREACHABLE:
+        s->state = WSK_ENDED;
+        break;
+    default:
+        break;
+    }
+}
+
+int wsk_take_error(struct wsk_socket *s, wsk_code *pending, bool *some) {
+    wasock_sockets_socket_option_error_code_t got;
+    wsk_code code;
+    if (!wasock_sockets_socket_method_socket_take_error(wsk_b(s), &got, &code)) {
+        return wsk_fail(code, WSK_OP_OTHER);
+    }
+    *some = got.is_some;
+    *pending = got.val;
+    /* On Linux every error a TCP socket keeps for SO_ERROR ended its
+     * connection (or its connect). */
+    if (got.is_some && s->type == SOCK_STREAM) {
+        s->state = WSK_ENDED;
     }
     return 0;
 }

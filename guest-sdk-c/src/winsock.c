@@ -182,12 +182,12 @@ int __wasock_wsa_getsockopt(int fd, int level, int name, void *restrict val,
         return wsk_errno(EFAULT); /* WSAEFAULT: optlen too small */
     }
     if (so_error) {
-        wasock_sockets_socket_option_error_code_t pending;
-        wsk_code code;
-        if (!wasock_sockets_socket_method_socket_take_error(wsk_b(s), &pending, &code)) {
-            return wsk_fail(code, WSK_OP_OTHER);
+        wsk_code pending;
+        bool some;
+        if (wsk_take_error(s, &pending, &some) != 0) {
+            return -1;
         }
-        out = pending.is_some ? (uint32_t)wsk_wsa_of(pending.val, WSK_OP_CONNECT) : 0;
+        out = some ? (uint32_t)wsk_wsa_of(pending, WSK_OP_CONNECT) : 0;
     } else {
         struct timeval tv;
         socklen_t tvlen = sizeof tv;

@@ -304,6 +304,9 @@ void stream_more(void) {
     p = (struct pollfd){k, POLLIN | POLLOUT, 0};
     s = RC(poll(&p, 1, 0));
     say("poll-fresh-tcp-socket", "%s %s", s, ev_str(p.revents));
+    p = (struct pollfd){k, 0, 0};
+    s = RC(poll(&p, 1, 0));
+    say("poll-fresh-tcp-socket-no-events", "%s %s", s, ev_str(p.revents));
     int acc_fl = fcntl(k, F_GETFL);
     say("fcntl-getfl-accmode", "%s",
         acc_fl < 0 ? rc_str(-1, errno) : (acc_fl & O_ACCMODE) == O_RDWR ? "O_RDWR" : "other");
@@ -320,6 +323,21 @@ void stream_more(void) {
     say("socket-sock-cloexec", "%s",
         fdfl < 0 ? rc_str(-1, errno) : fdfl & FD_CLOEXEC ? "FD_CLOEXEC" : "0");
     close(k);
+}
+
+/* A stream socket closed both ways by an error the program has taken:
+ * what poll, recv and send say (Linux: POLLHUP even to an entry asking
+ * for nothing, end of stream, EPIPE). */
+static void closed_both_ways(const char *name, int fd) {
+    char buf[8];
+    struct pollfd p = {fd, POLLIN | POLLOUT, 0};
+    const char *s = RC(poll(&p, 1, 0));
+    struct pollfd q = {fd, 0, 0};
+    const char *t = RC(poll(&q, 1, WAIT_MS));
+    const char *r = RC(recv(fd, buf, sizeof buf, 0));
+    const char *peek = RC(recv(fd, buf, sizeof buf, MSG_PEEK));
+    say(name, "poll %s %s, no events %s %s, recv %s, peek %s, send %s", s, ev_str(p.revents), t,
+        ev_str(q.revents), r, peek, RC(send(fd, "x", 1, MSG_NOSIGNAL)));
 }
 
 /* SO_LINGER {1, 0}: close resets, the peer's recv fails ECONNRESET. */
@@ -339,6 +357,7 @@ void stream_linger_reset(void) {
     int ev = wait_fd(c, POLLIN, WAIT_MS);
     say("tcp-recv-after-reset", "ready=%s, recv %s", ev ? "yes" : "no",
         RC(recv(c, buf, sizeof buf, 0)));
+    closed_both_ways("tcp-after-reset-taken", c);
     close(c);
 }
 
@@ -347,6 +366,7 @@ void stream_refused(void) {
     struct sockaddr_storage ss;
     unsigned port = free_port(AF_INET);
     socklen_t len = loopback(AF_INET, port, &ss);
+    socklen_t addr_len = len;
     int c = socket(AF_INET, SOCK_STREAM, 0);
     say("tcp-connect-refused", "%s", RC(connect(c, (struct sockaddr *)&ss, len)));
     close(c);
@@ -364,5 +384,17 @@ void stream_refused(void) {
     len = sizeof err;
     getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
     say("tcp-so-error-cleared", "%s", err < 0 ? "?" : ename(err));
+    closed_both_ways("tcp-after-refusal-taken", c);
+    close(c);
+
+    /* A connect() that reports the refusal leaves the socket as new. */
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&ss, addr_len);
+    char buf[8];
+    struct pollfd p = {c, POLLIN | POLLOUT, 0};
+    s = RC(poll(&p, 1, 0));
+    const char *r = RC(recv(c, buf, sizeof buf, 0));
+    say("tcp-after-blocking-refusal", "poll %s %s, recv %s, send %s", s, ev_str(p.revents), r,
+        RC(send(c, "x", 1, MSG_NOSIGNAL)));
     close(c);
 }

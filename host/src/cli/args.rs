@@ -87,8 +87,10 @@ const SIM_EXAMPLES: &str = "\
 A scenario (TOML) names hosts (name, addrs, component, args, env, allow/deny
 rules, start, daemon, count), a [default-link] and [[link]]s between hosts
 (latency, jitter, bandwidth, loss, duplicate, reorder), [[partition]]s
-(a, b, start, heal), [names], a seed and `until` (the virtual deadline).
-A component given by a bare name is GUEST_DIR/NAME.wasm.
+(a, b, start, heal, one-way), [names], a seed and `until` (the virtual
+deadline).
+A component given by a bare name is GUEST_DIR/NAME.wasm. Ctrl-C stops the
+run and prints the transcript so far (exit 130).
 
 Example:
   cargo build --release --target wasm32-wasip2 -p udp-echo -p sim-guests

@@ -279,6 +279,8 @@ struct RawPartition {
     b: Vec<Spanned<String>>,
     start: Dur,
     heal: Option<Spanned<Dur>>,
+    #[serde(default)]
+    one_way: bool,
 }
 
 #[derive(Deserialize)]
@@ -691,6 +693,7 @@ pub fn parse_scenario(
             b,
             start: p.start.0,
             heal: p.heal.map(|d| d.into_inner().0),
+            one_way: p.one_way,
         });
     }
     if !hosts.iter().any(|h| h.component.is_some()) {
@@ -786,6 +789,11 @@ a = ["c-1"]
 b = ["s"]
 start = "1s"
 heal = "3s"
+[[partition]]
+a = ["s"]
+b = ["c-2", "c-3"]
+one-way = true
+start = "2s"
 "#,
         )
         .unwrap();
@@ -798,6 +806,9 @@ heal = "3s"
         assert_eq!(s.links[0].2.loss, 0.5);
         assert_eq!(s.links[0].2.latency, Duration::from_millis(20));
         assert_eq!(s.partitions[0].heal, Some(Duration::from_secs(3)));
+        assert!(!s.partitions[0].one_way);
+        assert!(s.partitions[1].one_way);
+        assert_eq!(s.partitions[1].b, ["c-2", "c-3"]);
     }
 
     #[test]

@@ -67,7 +67,12 @@ pub fn main(args: SimArgs) -> i32 {
     if let Some(until) = args.until {
         scenario.until = until;
     }
-    let run = match simulate(&scenario, &args.providers.providers, args.quiet) {
+    let run = match simulate(
+        &scenario,
+        &args.providers.providers,
+        args.quiet,
+        first_interrupt(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -94,6 +99,12 @@ pub fn main(args: SimArgs) -> i32 {
         wall,
         secs / wall
     );
+    if run.interrupted {
+        eprintln!(
+            "sim: interrupted at {secs:.3} s of virtual time; the transcript above ends there"
+        );
+        return 130;
+    }
     match run.first_failure() {
         None => 0,
         Some((host, why)) => {
@@ -103,9 +114,54 @@ pub fn main(args: SimArgs) -> i32 {
     }
 }
 
+/// Completes at the first Ctrl-C (SIGINT), which then stops the run with
+/// its transcript so far; a second one ends the process at once (exit
+/// 130). Never completes if the signal cannot be caught (it then ends the
+/// process, as it does by default).
+fn first_interrupt() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (interrupted, heard) = tokio::sync::oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("sim-interrupt".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let Ok(mut int) = signal(SignalKind::interrupt()) else {
+                    return;
+                };
+                if int.recv().await.is_none() {
+                    return;
+                }
+                eprintln!(
+                    "sim: interrupted: stopping the guests; the transcript so far follows \
+                     (Ctrl-C again to quit without it)"
+                );
+                let _ = interrupted.send(());
+                int.recv().await;
+                std::process::exit(130);
+            });
+        });
+    async move {
+        if spawned.is_err() || heard.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Load the scenario's components (each file once, composed on `providers`
-/// if any are given) on a deterministic runner and run it.
-pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyhow::Result<SimRun> {
+/// if any are given) on a deterministic runner and run it until the
+/// scenario's deadline or until `stop` completes.
+pub fn simulate(
+    scenario: &Scenario,
+    providers: &[PathBuf],
+    quiet: bool,
+    stop: impl Future<Output = ()> + Send,
+) -> anyhow::Result<SimRun> {
     let mut config = Runner::default_config();
     config.cache(wasmtime::Cache::from_file(None).ok());
     let runner = Runner::deterministic(&config)?;
@@ -174,10 +230,14 @@ pub fn simulate(scenario: &Scenario, providers: &[PathBuf], quiet: bool) -> anyh
     for p in &scenario.partitions {
         let a: Vec<&str> = p.a.iter().map(String::as_str).collect();
         let b: Vec<&str> = p.b.iter().map(String::as_str).collect();
-        sim.partition(&a, &b, p.start, p.heal);
+        if p.one_way {
+            sim.partition_one_way(&a, &b, p.start, p.heal);
+        } else {
+            sim.partition(&a, &b, p.start, p.heal);
+        }
     }
     for (name, addrs) in &scenario.names {
         sim.name(name, addrs);
     }
-    sim.run(&runner, scenario.until)
+    sim.run_until_stopped(&runner, scenario.until, stop)
 }

@@ -40,6 +40,30 @@ fn line<'a>(out: &'a [String], host: &str, pattern: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line of {host} with {pattern:?} in:\n{}", out.join("\n")))
 }
 
+/// Two hosts of a scenario: `echo` (10.0.0.1, the udp-echo example as a
+/// daemon on port 7) and `client` (10.0.0.2, `udp-ping` sending `count`
+/// pings to it from `start` on).
+fn echo_and_pinger(count: u32, start: &str) -> String {
+    format!(
+        r#"[[host]]
+name = "echo"
+addrs = ["10.0.0.1"]
+component = "udp-echo"
+args = ["10.0.0.1:7"]
+allow = ["udp-bind=10.0.0.1:7", "udp-recv=10.0.0.0/24:*", "udp-send=10.0.0.0/24:*"]
+daemon = true
+
+[[host]]
+name = "client"
+addrs = ["10.0.0.2"]
+component = "udp-ping"
+args = ["10.0.0.1:7", "{count}"]
+allow = ["udp-send=10.0.0.1:7"]
+start = "{start}"
+"#
+    )
+}
+
 /// The number after `word` in `text`.
 fn number_after(text: &str, word: &str) -> f64 {
     let mut it = text.split_whitespace();
@@ -180,6 +204,100 @@ fn a_malformed_scenario_exits_2_naming_the_line_and_the_field() {
     );
 }
 
+/// A one-way partition from the echo server to its client: the pings get
+/// through (the server answers each), the answers are dropped on the
+/// server's side until the cut heals, and the client's retries then get
+/// every answer.
+#[test]
+fn a_one_way_partition_drops_only_what_one_side_sends() {
+    let path = temp_scenario(
+        "one-way.toml",
+        &format!(
+            r#"
+until = "30s"
+
+{echo_and_pinger}
+
+[[partition]]
+a = ["echo"]
+b = ["client"]
+one-way = true
+start = "0s"
+heal = "1200ms"
+"#,
+            echo_and_pinger = echo_and_pinger(3, "10ms")
+        ),
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    line(&out, "*", "partition started: echo -> client");
+    line(&out, "client", "replies 3 of 3");
+    let dropped: Vec<&String> = out
+        .iter()
+        .filter(|l| l.contains("dropped (partition)"))
+        .collect();
+    assert!(
+        dropped.len() >= 2,
+        "the server's answers before 1.2 s are dropped:\n{}",
+        out.join("\n")
+    );
+    assert!(
+        dropped.iter().all(|l| l.contains("] echo ")),
+        "only what the server sends is dropped:\n{}",
+        out.join("\n")
+    );
+}
+
+/// Ctrl-C on a run that would not end by itself (a guest computing for
+/// ever, with no fuel limit): the guests are stopped, the transcript up
+/// to there is printed, and the exit code is 130.
+#[test]
+fn an_interrupt_stops_the_run_and_prints_the_transcript_so_far() {
+    let path = temp_scenario(
+        "interrupted.toml",
+        &format!(
+            r#"
+until = "1h"
+
+[[host]]
+name = "spinner"
+addrs = ["10.0.0.1"]
+component = "{spin}"
+"#,
+            spin = wasock_test_programs::SPIN
+        ),
+    );
+    let dir = guest_dir();
+    let sim = crate::common::Guest::spawn(&["sim", "--guest-dir", &dir, &path]);
+    // The signal is caught once the thread that waits for it exists.
+    let waiter = Instant::now();
+    while !thread_named(sim.pid(), "sim-interrupt") {
+        assert!(
+            waiter.elapsed() < Duration::from_secs(30),
+            "no sim-interrupt thread; stderr:\n{}",
+            sim.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on the child's pid; no memory is involved.
+    unsafe { libc::kill(sim.pid() as libc::pid_t, libc::SIGINT) };
+    let (code, out, err) = sim.finish();
+    assert_eq!(code, 130, "{err}");
+    assert!(err.contains("sim: interrupted at "), "{err}");
+    line(&out, "spinner", "stopped");
+}
+
+/// Whether process `pid` has a thread named `name`.
+fn thread_named(pid: u32, name: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks
+        .flatten()
+        .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+}
+
 /// Through the host's socket layer on the simulator: a connect to an
 /// address no host has runs out its retries (timed-out, in virtual time),
 /// a datagram to it is dropped for want of a route (the send succeeds, as
@@ -283,23 +401,9 @@ name = "bad"
 addrs = ["10.0.0.9"]
 component = "{forged}"
 
-[[host]]
-name = "echo"
-addrs = ["10.0.0.1"]
-component = "udp-echo"
-args = ["10.0.0.1:7"]
-allow = ["udp-bind=10.0.0.1:7", "udp-recv=10.0.0.0/24:*", "udp-send=10.0.0.0/24:*"]
-daemon = true
-
-[[host]]
-name = "client"
-addrs = ["10.0.0.2"]
-component = "udp-ping"
-args = ["10.0.0.1:7", "5"]
-allow = ["udp-send=10.0.0.1:7"]
-start = "1s"
-"#,
-            forged = wasock_test_programs::MISUSE_FORGED_HANDLE
+{echo_and_pinger}"#,
+            forged = wasock_test_programs::MISUSE_FORGED_HANDLE,
+            echo_and_pinger = echo_and_pinger(5, "1s")
         ),
     );
     let (code, out, err) = sim(&[&path]);

@@ -151,7 +151,8 @@ impl SimGuest {
     }
 }
 
-/// Two sets of hosts cut off from each other for a while.
+/// Two sets of hosts cut off from each other for a while, both ways or
+/// one way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partition {
     /// Hosts on one side, by name.
@@ -162,6 +163,10 @@ pub struct Partition {
     pub start: Duration,
     /// When it heals (`None`: never).
     pub heal: Option<Duration>,
+    /// Only what `a`'s hosts send to `b`'s hosts is dropped; what `b`'s
+    /// send to `a`'s arrives (an asymmetric partition). A stream across
+    /// it fails both ways all the same: its acknowledgements are lost.
+    pub one_way: bool,
 }
 
 struct HostSpec {
@@ -221,6 +226,10 @@ pub struct SimRun {
     /// When each guest that ended did, in virtual time since the start,
     /// in the order of `outcomes`.
     ended_at: Vec<Option<Duration>>,
+    /// Whether the run was stopped before its end by the future given to
+    /// [`Simulation::run_until_stopped`]: the transcript ends there, and
+    /// the guests still running were stopped.
+    pub interrupted: bool,
 }
 
 impl SimRun {
@@ -252,6 +261,9 @@ impl SimRun {
                 }
                 Outcome::Ended(exit) => exit.describe_for(set_by),
                 Outcome::Running if *daemon => return None,
+                Outcome::Running if self.interrupted => {
+                    "still running when interrupted".to_string()
+                }
                 Outcome::Running => "still running at the deadline".to_string(),
             };
             Some((host.as_str(), why))
@@ -316,12 +328,37 @@ impl Simulation {
         start: Duration,
         heal: Option<Duration>,
     ) -> &mut Self {
+        self.cut(a, b, start, heal, false)
+    }
+
+    /// What hosts `from` send to hosts `to` is dropped from `start` until
+    /// `heal` (for ever if `None`); what `to` sends to `from` still
+    /// arrives. See [`Partition::one_way`].
+    pub fn partition_one_way(
+        &mut self,
+        from: &[&str],
+        to: &[&str],
+        start: Duration,
+        heal: Option<Duration>,
+    ) -> &mut Self {
+        self.cut(from, to, start, heal, true)
+    }
+
+    fn cut(
+        &mut self,
+        a: &[&str],
+        b: &[&str],
+        start: Duration,
+        heal: Option<Duration>,
+        one_way: bool,
+    ) -> &mut Self {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         self.partitions.push(Partition {
             a: own(a),
             b: own(b),
             start,
             heal,
+            one_way,
         });
         self
     }
@@ -377,7 +414,11 @@ impl Simulation {
                 p.b.iter()
                     .map(|n| id_of(n))
                     .collect::<anyhow::Result<_>>()?;
-            net.partition(&a, &b, p.start, p.heal);
+            if p.one_way {
+                net.partition_one_way(&a, &b, p.start, p.heal);
+            } else {
+                net.partition(&a, &b, p.start, p.heal);
+            }
         }
         for (name, addrs) in &self.names {
             net.add_name(name, addrs);
@@ -391,6 +432,36 @@ impl Simulation {
     /// may be called from anywhere. `runner` must be
     /// [`Runner::deterministic`] and have compiled the guests' components.
     pub fn run(&self, runner: &Runner, deadline: Duration) -> anyhow::Result<SimRun> {
+        self.run_until_stopped(runner, deadline, std::future::pending())
+    }
+
+    /// As [`run`](Self::run), but `stop` ends the run early when it
+    /// completes (on any thread: an interrupt, a button): the guests still
+    /// running are stopped as at the deadline, and the [`SimRun`] says
+    /// [`interrupted`](SimRun::interrupted), with the transcript up to
+    /// there.
+    ///
+    /// ```no_run
+    /// # fn demo(sim: &wasock_host::runtime::Simulation, runner: &wasock_host::runtime::Runner)
+    /// # -> anyhow::Result<()> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(5));
+    ///     let _ = stop.send(());
+    /// });
+    /// let run = sim.run_until_stopped(runner, std::time::Duration::from_secs(3600), async {
+    ///     let _ = stopped.await;
+    /// })?;
+    /// print!("{}", run.transcript.render());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn run_until_stopped(
+        &self,
+        runner: &Runner,
+        deadline: Duration,
+        stop: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<SimRun> {
         let (net, ids) = self.network()?;
         let mut prepared = Vec::new();
         for (h, id) in self.hosts.iter().zip(ids) {
@@ -424,9 +495,13 @@ impl Simulation {
                         let watch = watching.spawn(move || {
                             stall::watch(&handle, stall_after, &ask, &heard, &named)
                         });
-                        let mut run = rt.block_on(run_all(
-                            net, prepared, runner, seed, epoch, deadline, last_run,
-                        ));
+                        let plan = Plan {
+                            seed,
+                            epoch,
+                            deadline,
+                        };
+                        let mut run =
+                            rt.block_on(run_all(net, prepared, runner, plan, last_run, stop));
                         drop(end);
                         run.stalled_host = watch.join().unwrap_or(None);
                         run.stalled = run.stalled_host.is_some();
@@ -493,15 +568,29 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
+/// What a run's guests see of the simulation as a whole.
+struct Plan {
+    /// The seed of their random sources.
+    seed: u64,
+    /// Their wall clocks' start.
+    epoch: SystemTime,
+    /// The run's virtual length.
+    deadline: Duration,
+}
+
 async fn run_all(
     net: Network,
     prepared: Vec<ReadyGuest>,
     runner: Runner,
-    seed: u64,
-    epoch: SystemTime,
-    deadline: Duration,
+    plan: Plan,
     last_run: stall::LastRun,
+    stop: impl Future<Output = ()>,
 ) -> SimRun {
+    let Plan {
+        seed,
+        epoch,
+        deadline,
+    } = plan;
     let net = SimNet::start(net);
     let clock: Arc<dyn Clock> = Arc::new(net.clock(epoch));
     let recorder = Recorder::new(net.clone());
@@ -572,7 +661,7 @@ async fn run_all(
     // Wait for the guests that are not daemons, in order, until the
     // deadline; a handle is taken only once its guest has ended, so that
     // whatever has not ended by then is still there to stop.
-    let _ = until(&*clock, at, async {
+    let waited = until(&*clock, at, async {
         for (i, (_, daemon, task)) in tasks.iter_mut().enumerate() {
             if *daemon {
                 continue;
@@ -582,8 +671,11 @@ async fn run_all(
                 *task = None;
             }
         }
-    })
-    .await;
+    });
+    let interrupted = tokio::select! {
+        _ = waited => false,
+        () = stop => true,
+    };
     let virtual_elapsed = clock.now().saturating_duration_since(origin);
     for (i, (name, _, task)) in tasks.iter_mut().enumerate() {
         if let Some(handle) = task.take() {
@@ -619,6 +711,7 @@ async fn run_all(
         stalled_host: None,
         set_by,
         ended_at,
+        interrupted,
     }
 }
 
@@ -647,6 +740,7 @@ mod tests {
             events_processed: 0,
             stalled: false,
             stalled_host: None,
+            interrupted: false,
         }
     }
 

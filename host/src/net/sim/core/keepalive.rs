@@ -63,7 +63,8 @@ impl Network {
             return;
         }
         let (peer_host, peer, peer_gen) = (t.peer_host, t.peer_sock, t.peer_gen);
-        let cut = self.is_cut(host, peer_host, now);
+        // A probe is answered only if it gets there and its answer back.
+        let cut = self.is_cut(host, peer_host, now) || self.is_cut(peer_host, host, now);
         let peer_alive = peer.and_then(|p| self.sockets.get(&p)).is_some_and(|p| {
             p.generation == peer_gen
                 && p.tcp()

@@ -27,13 +27,25 @@ pub(crate) struct LinkState {
     pub busy_until: Duration,
 }
 
-/// A partition between two sets of hosts during `[start, heal)`.
+/// A partition between two sets of hosts during `[start, heal)`: both
+/// ways, or (`one_way`) only what `a`'s hosts send to `b`'s.
 #[derive(Debug, Clone)]
 pub(crate) struct Partition {
     pub a: BTreeSet<HostId>,
     pub b: BTreeSet<HostId>,
     pub start: Duration,
     pub heal: Option<Duration>,
+    pub one_way: bool,
+}
+
+impl Partition {
+    /// Whether it cuts what `from` sends to `to` at time `t`.
+    fn cuts(&self, from: HostId, to: HostId, t: Duration) -> bool {
+        self.start <= t
+            && self.heal.is_none_or(|h| t < h)
+            && ((self.a.contains(&from) && self.b.contains(&to))
+                || (!self.one_way && self.b.contains(&from) && self.a.contains(&to)))
+    }
 }
 
 /// What the link does with one packet.
@@ -158,12 +170,39 @@ impl Network {
         start: Duration,
         heal: Option<Duration>,
     ) {
+        self.cut(a, b, start, heal, false);
+    }
+
+    /// As [`partition`](Self::partition), one way: what a host of `from`
+    /// sends to a host of `to` is dropped, what they send back arrives.
+    /// A stream across the cut gets no acknowledgement either way, and
+    /// times out as a real one does. The transcript writes the two sides
+    /// `A -> B`.
+    pub fn partition_one_way(
+        &mut self,
+        from: &[HostId],
+        to: &[HostId],
+        start: Duration,
+        heal: Option<Duration>,
+    ) {
+        self.cut(from, to, start, heal, true);
+    }
+
+    fn cut(
+        &mut self,
+        a: &[HostId],
+        b: &[HostId],
+        start: Duration,
+        heal: Option<Duration>,
+        one_way: bool,
+    ) {
         let index = self.partitions.len();
         self.partitions.push(Partition {
             a: a.iter().copied().collect(),
             b: b.iter().copied().collect(),
             start,
             heal,
+            one_way,
         });
         self.queue
             .push(start.max(self.now), Timer::PartitionStart(index));
@@ -315,7 +354,8 @@ impl Network {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        format!("{} | {}", names(&p.a), names(&p.b))
+        let between = if p.one_way { "->" } else { "|" };
+        format!("{} {between} {}", names(&p.a), names(&p.b))
     }
 
     pub(crate) fn event_net(&mut self, text: &str) {
@@ -338,15 +378,9 @@ impl Network {
 
     // ----- links -----
 
-    /// Whether a partition separates `x` and `y` at time `t`.
-    pub(crate) fn is_cut(&self, x: HostId, y: HostId, t: Duration) -> bool {
-        x != y
-            && self.partitions.iter().any(|p| {
-                p.start <= t
-                    && p.heal.is_none_or(|h| t < h)
-                    && ((p.a.contains(&x) && p.b.contains(&y))
-                        || (p.b.contains(&x) && p.a.contains(&y)))
-            })
+    /// Whether a partition drops what `from` sends to `to` at time `t`.
+    pub(crate) fn is_cut(&self, from: HostId, to: HostId, t: Duration) -> bool {
+        from != to && self.partitions.iter().any(|p| p.cuts(from, to, t))
     }
 
     /// The configuration of the link between `x` and `y`.

@@ -341,7 +341,9 @@ impl Network {
         seg.attempts += 1;
         let (attempt, data, fin) = (seg.attempts, seg.data.clone(), seg.fin);
         let Some(to) = peer else { return };
-        match self.link_send(host, to_host, Self::wire_size(data.len())) {
+        // Acknowledgements are implicit, so a segment needs a retransmit
+        // timer only if it or its acknowledgement will not arrive.
+        let unacknowledged = match self.link_send(host, to_host, Self::wire_size(data.len())) {
             Fate::Arrive { at, dup, .. } => {
                 let msg = Timer::Seg(SegMsg {
                     to,
@@ -353,21 +355,24 @@ impl Network {
                     fin,
                 });
                 self.push_arrival(at, dup, msg);
+                // A one-way partition drops the acknowledgement.
+                self.is_cut(to_host, host, at)
             }
-            Fate::Cut | Fate::Lost => {
-                let base = MIN_RTO.max(self.one_way(host, to_host).saturating_mul(3));
-                let at = self.now.saturating_add(backoff(base, attempt, MAX_RTO));
-                self.schedule(
-                    s,
-                    at,
-                    Timer::Rto {
-                        sock: s,
-                        gen_: generation,
-                        seq,
-                        attempt,
-                    },
-                );
-            }
+            Fate::Cut | Fate::Lost => true,
+        };
+        if unacknowledged {
+            let base = MIN_RTO.max(self.one_way(host, to_host).saturating_mul(3));
+            let at = self.now.saturating_add(backoff(base, attempt, MAX_RTO));
+            self.schedule(
+                s,
+                at,
+                Timer::Rto {
+                    sock: s,
+                    gen_: generation,
+                    seq,
+                    attempt,
+                },
+            );
         }
     }
 
@@ -455,7 +460,7 @@ impl Network {
         }
         if seq < t.rcv_nxt {
             let upto = t.rcv_nxt;
-            self.ack(from, upto);
+            self.ack_back(host, from, upto);
             return;
         }
         apply(t, &data, fin);
@@ -464,9 +469,21 @@ impl Network {
         }
         let (upto, fin_rcvd) = (t.rcv_nxt, t.fin_rcvd);
         self.changed.insert(to);
-        self.ack(from, upto);
+        self.ack_back(host, from, upto);
         if fin_rcvd {
             self.check_orphan(to);
+        }
+    }
+
+    /// Host `host` acknowledges everything below `upto` to socket `s`
+    /// (at once, as acknowledgements take no time here), unless a
+    /// one-way partition drops what `host` sends to `s`'s host.
+    fn ack_back(&mut self, host: HostId, s: SockId, upto: u64) {
+        let Some(to_host) = self.sockets.get(&s).map(|x| x.host) else {
+            return;
+        };
+        if !self.is_cut(host, to_host, self.now) {
+            self.ack(s, upto);
         }
     }
 

@@ -29,6 +29,14 @@ pub(super) fn settle(net: &mut Network) {
     }
 }
 
+/// The events so far, taken, as `AT HOST TEXT` lines.
+fn event_texts(net: &mut Network) -> Vec<String> {
+    net.take_events()
+        .into_iter()
+        .map(|e| format!("{:?} {} {}", e.at, e.host, e.text))
+        .collect()
+}
+
 fn udp(net: &mut Network, h: HostId, addr: &str) -> SockId {
     let s = net.open(h, Family::Ipv4, SocketType::Datagram).unwrap();
     net.bind(s, sa(addr)).unwrap();
@@ -378,11 +386,7 @@ fn udp_partition_and_events() {
     net.advance_to(Duration::from_secs(2));
     net.send_to(c, b"y", sa("10.0.0.2:7")).unwrap();
     settle(&mut net);
-    let texts: Vec<String> = net
-        .take_events()
-        .into_iter()
-        .map(|e| format!("{:?} {} {}", e.at, e.host, e.text))
-        .collect();
+    let texts = event_texts(&mut net);
     assert_eq!(
         texts,
         vec![
@@ -394,6 +398,33 @@ fn udp_partition_and_events() {
     let mut out = Vec::new();
     net.recv(s, &mut out, 10, false).unwrap();
     assert_eq!(out, b"y");
+}
+
+#[test]
+fn udp_one_way_partition_drops_one_direction() {
+    let (mut net, a, b) = two_hosts(1, LinkConfig::default());
+    net.partition_one_way(&[a], &[b], Duration::from_secs(1), None);
+    let on_a = udp(&mut net, a, "0.0.0.0:7");
+    let on_b = udp(&mut net, b, "0.0.0.0:7");
+    net.advance_to(Duration::from_secs(1));
+    net.send_to(on_a, b"a to b", sa("10.0.0.2:7")).unwrap();
+    net.send_to(on_b, b"b to a", sa("10.0.0.1:7")).unwrap();
+    settle(&mut net);
+    let mut out = Vec::new();
+    assert_eq!(
+        net.recv(on_b, &mut out, 10, false),
+        Err(ErrorCode::WouldBlock)
+    );
+    net.recv(on_a, &mut out, 10, false).unwrap();
+    assert_eq!(out, b"b to a");
+    let texts = event_texts(&mut net);
+    assert_eq!(
+        texts,
+        vec![
+            "1s * partition started: a -> b",
+            "1s a udp 10.0.0.1:7 -> 10.0.0.2:7 dropped (partition)",
+        ]
+    );
 }
 
 /// Send 10,000 numbered datagrams over a faulty link and measure.

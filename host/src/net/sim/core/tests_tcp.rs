@@ -348,6 +348,29 @@ fn data_timeout_under_permanent_partition() {
 }
 
 #[test]
+fn one_way_partition_starves_both_directions_of_a_stream() {
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (_, c, s) = pair(&mut net, a, b);
+    // What b sends reaches a, but a's acknowledgements do not reach b.
+    net.partition_one_way(&[a], &[b], Duration::from_secs(1), None);
+    net.advance_to(Duration::from_secs(1));
+    net.send(s, b"heard, never acknowledged").unwrap();
+    net.advance_to(Duration::from_secs(2));
+    assert_eq!(recv_all(&mut net, c), b"heard, never acknowledged");
+    settle(&mut net);
+    assert_eq!(net.take_error(s), Ok(Some(ErrorCode::TimedOut)));
+    // The other way the data itself is dropped, with the same end.
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (_, c, s) = pair(&mut net, a, b);
+    net.partition_one_way(&[b], &[a], Duration::from_secs(1), None);
+    net.advance_to(Duration::from_secs(1));
+    net.send(s, b"dropped").unwrap();
+    settle(&mut net);
+    assert_eq!(recv_all(&mut net, c), b"");
+    assert_eq!(net.take_error(s), Ok(Some(ErrorCode::TimedOut)));
+}
+
+#[test]
 fn keepalive_detects_partition() {
     let (mut net, a, b) = two_hosts(1, lat(10));
     let (_, c, s) = pair(&mut net, a, b);

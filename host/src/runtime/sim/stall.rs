@@ -5,6 +5,7 @@
 //! The watch says so, and lets the run go on.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallInstant};
@@ -18,12 +19,26 @@ pub(crate) const STALL_AFTER: Duration = Duration::from_secs(10);
 
 /// The host whose guest's task the runtime ran last: while virtual time
 /// stands still, the guest that keeps it still is the one that runs.
+/// Hosts are numbered as they are [`tracked`]; a poll notes its host's
+/// number, and only a warning reads the name.
 #[derive(Clone, Default)]
-pub(crate) struct LastRun(Arc<Mutex<String>>);
+pub(crate) struct LastRun {
+    /// The number of the host polled last, plus one (0: none yet).
+    last: Arc<AtomicUsize>,
+    /// Each tracked host's name, by number.
+    names: Arc<Mutex<Vec<String>>>,
+}
 
 impl LastRun {
     fn name(&self) -> String {
-        self.0.lock().map(|n| n.clone()).unwrap_or_default()
+        let Some(i) = self.last.load(Ordering::Relaxed).checked_sub(1) else {
+            return String::new();
+        };
+        self.names
+            .lock()
+            .ok()
+            .and_then(|names| names.get(i).cloned())
+            .unwrap_or_default()
     }
 }
 
@@ -33,13 +48,13 @@ pub(crate) fn tracked<F: Future>(
     last: LastRun,
     task: F,
 ) -> impl Future<Output = F::Output> {
+    let number = last.names.lock().map_or(0, |mut names| {
+        names.push(host);
+        names.len()
+    });
     let mut task = Box::pin(task);
     std::future::poll_fn(move |cx| {
-        if let Ok(mut name) = last.0.lock()
-            && *name != host
-        {
-            name.clone_from(&host);
-        }
+        last.last.store(number, Ordering::Relaxed);
         task.as_mut().poll(cx)
     })
 }

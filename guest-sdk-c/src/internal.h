@@ -108,6 +108,10 @@ void wsk_note_code(wsk_code code, enum wsk_op op, int err);
  * (WSASYSCALLFAILURE if none). */
 int wsk_wsa_of_errno(int err);
 
+/* Whether the program is a Winsock source (it called WSAStartup): where
+ * Windows and Linux differ, such a program gets Windows' answers. */
+bool wsk_winsock(void);
+
 struct pollfd;
 /* poll, with Windows' WSAPoll meaning of POLLHUP when `winsock` (poll.c). */
 int wsk_poll(struct pollfd *fds, unsigned long n, int timeout, bool winsock);

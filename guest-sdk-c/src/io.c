@@ -85,8 +85,9 @@ static ssize_t send_any(int fd, const void *buf, size_t len, int flags, const st
         wsk_fail(code, WSK_OP_TRANSFER);
         /* A stream socket no longer connected (an error the program
          * took ended it) says EPIPE, as POSIX and Linux do; Winsock's
-         * code stays the host's. */
+         * last error stays the host's code. */
         if (ended) {
+            wsk_note_code(code, WSK_OP_TRANSFER, EPIPE);
             errno = EPIPE;
         }
     }
@@ -166,7 +167,7 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
             }
         } else if (code == WASOCK_SOCKETS_TYPES_ERROR_CODE_SHUT_DOWN && s->type == SOCK_STREAM) {
             got = 0; /* POSIX: after shutdown(SHUT_RD), recv reads end of stream */
-        } else if (s->type == SOCK_STREAM && s->state == WSK_ENDED) {
+        } else if (s->type == SOCK_STREAM && s->state == WSK_ENDED && !wsk_winsock()) {
             got = 0; /* Linux: an error ended it, and the error was taken */
         } else {
             wsk_note_end(s, code);

@@ -93,6 +93,23 @@ int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict len) {
     return accept4(fd, addr, len, 0);
 }
 
+/* Whether `code` says a stream connection (or its attempt) failed: the
+ * peer refused or reset it, it was aborted (a keep-alive or
+ * retransmission timeout: wit/types.wit `connection-aborted`), or its
+ * destination became unreachable. */
+static bool connection_failed(wsk_code code) {
+    switch (code) {
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_RESET:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_ABORTED:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_REFUSED:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_HOST_UNREACHABLE:
+    case WASOCK_SOCKETS_TYPES_ERROR_CODE_NETWORK_UNREACHABLE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     struct wsk_socket *s = wsk_get(fd);
     wsk_code code;
@@ -112,12 +129,15 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     }
     bool ok = wasock_sockets_socket_method_socket_connect(wsk_b(s), &a, &code);
     if (s->type == SOCK_STREAM) {
-        if (ok || code == WASOCK_SOCKETS_TYPES_ERROR_CODE_IN_PROGRESS) {
+        if (ok || code == WASOCK_SOCKETS_TYPES_ERROR_CODE_IN_PROGRESS ||
+            code == WASOCK_SOCKETS_TYPES_ERROR_CODE_TIMED_OUT) {
+            /* A blocking connect that ran out its send timeout goes on
+             * connecting (wit/socket.wit `connect`). */
             s->state = WSK_OPEN;
-        } else if (code != WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY &&
-                   code != WASOCK_SOCKETS_TYPES_ERROR_CODE_ALREADY_CONNECTED) {
-            /* Linux disconnects a socket whose connect() reports a
-             * failure: it may connect again. */
+        } else if (connection_failed(code)) {
+            /* Linux disconnects a socket whose connect() reports the
+             * attempt's failure: it may connect again. Other errors (a
+             * bad address, a listener) leave the socket as it was. */
             s->state = WSK_FRESH;
         }
     }
@@ -125,19 +145,8 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 }
 
 void wsk_note_end(struct wsk_socket *s, wsk_code code) {
-    if (s->type != SOCK_STREAM) {
-        return;
-    }
-    switch (code) {
-    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_RESET:
-    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_ABORTED:
-    case WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_REFUSED:
-    case WASOCK_SOCKETS_TYPES_ERROR_CODE_HOST_UNREACHABLE:
-    case WASOCK_SOCKETS_TYPES_ERROR_CODE_NETWORK_UNREACHABLE:
+    if (s->type == SOCK_STREAM && connection_failed(code)) {
         s->state = WSK_ENDED;
-        break;
-    default:
-        break;
     }
 }
 

@@ -81,6 +81,8 @@ int WSAStartup(uint16_t version, struct wsa_data *data) {
     return 0;
 }
 
+bool wsk_winsock(void) { return started > 0; }
+
 int WSACleanup(void) {
     if (started == 0) {
         last_errno = errno;

@@ -56,6 +56,13 @@ void bad_input(void) {
     close(fd2);
     say("connect-listening", "%s", RC(connect(fd, (struct sockaddr *)&ss, len)));
     say("send-on-listener", "%s", RC(send(fd, "x", 1, MSG_NOSIGNAL)));
+    /* The failed connect and send left it listening. */
+    int caller = socket(AF_INET, SOCK_STREAM, 0);
+    connect(caller, (struct sockaddr *)&ss, len);
+    lp = (struct pollfd){fd, POLLIN, 0};
+    pr = RC(poll(&lp, 1, WAIT_MS));
+    say("poll-listener-after-misuse", "%s %s", pr, ev_str(lp.revents));
+    close(caller);
     close(fd);
     say("send-closed-fd", "%s", RC(send(fd, "x", 1, 0)));
 

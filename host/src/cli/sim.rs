@@ -121,33 +121,39 @@ pub fn main(args: SimArgs) -> i32 {
 fn first_interrupt() -> impl Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
     let (interrupted, heard) = tokio::sync::oneshot::channel::<()>();
-    let spawned = std::thread::Builder::new()
-        .name("sim-interrupt".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-            else {
-                return;
+    // Caught from here on: the handler is in place before this returns.
+    let caught = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .ok()
+        .and_then(|rt| {
+            let int = {
+                let _in_rt = rt.enter();
+                signal(SignalKind::interrupt()).ok()?
             };
-            rt.block_on(async {
-                let Ok(mut int) = signal(SignalKind::interrupt()) else {
-                    return;
-                };
-                if int.recv().await.is_none() {
-                    return;
-                }
-                eprintln!(
-                    "sim: interrupted: stopping the guests; the transcript so far follows \
-                     (Ctrl-C again to quit without it)"
-                );
-                let _ = interrupted.send(());
-                int.recv().await;
-                std::process::exit(130);
-            });
+            Some((rt, int))
         });
+    let spawned = caught.and_then(|(rt, mut int)| {
+        std::thread::Builder::new()
+            .name("sim-interrupt".into())
+            .spawn(move || {
+                rt.block_on(async {
+                    if int.recv().await.is_none() {
+                        return;
+                    }
+                    eprintln!(
+                        "sim: interrupted: stopping the guests; the transcript so far follows \
+                         (Ctrl-C again to quit without it)"
+                    );
+                    let _ = interrupted.send(());
+                    int.recv().await;
+                    std::process::exit(130);
+                });
+            })
+            .ok()
+    });
     async move {
-        if spawned.is_err() || heard.await.is_err() {
+        if spawned.is_none() || heard.await.is_err() {
             std::future::pending::<()>().await;
         }
     }

@@ -269,7 +269,8 @@ component = "{spin}"
     );
     let dir = guest_dir();
     let sim = crate::common::Guest::spawn(&["sim", "--guest-dir", &dir, &path]);
-    // The signal is caught once the thread that waits for it exists.
+    // The signal is caught once the thread that waits for it exists (its
+    // handler is in place before the thread starts).
     let waiter = Instant::now();
     while !thread_named(sim.pid(), "sim-interrupt") {
         assert!(

@@ -29,6 +29,19 @@ pub fn from_io(e: &io::Error) -> ErrorCode {
     }
 }
 
+/// The code for an error of an accept, a send, a receive or a pending
+/// error of a connected socket: as [`from_io`], but `ETIMEDOUT` there is a
+/// connection that a keep-alive or retransmission timeout ended, which the
+/// WIT calls `connection-aborted`. (The receive and send timeouts are the
+/// host's own waits, which say `timed-out`; a connect's `ETIMEDOUT` stays
+/// `timed-out`.)
+pub fn transfer_error(e: io::Error) -> ErrorCode {
+    match from_io(&e) {
+        ErrorCode::TimedOut => ErrorCode::ConnectionAborted,
+        code => code,
+    }
+}
+
 fn from_errno(errno: i32) -> Option<ErrorCode> {
     use ErrorCode::*;
     Some(match errno {
@@ -59,4 +72,21 @@ fn from_errno(errno: i32) -> Option<ErrorCode> {
         libc::EMFILE | libc::ENFILE => NewSocketLimit,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::{from_io, transfer_error};
+    use crate::net::ErrorCode;
+
+    #[test]
+    fn a_transfers_timeout_is_a_connection_aborted_and_a_connects_stays_timed_out() {
+        let timed_out = || io::Error::from_raw_os_error(libc::ETIMEDOUT);
+        assert_eq!(transfer_error(timed_out()), ErrorCode::ConnectionAborted);
+        assert_eq!(from_io(&timed_out()), ErrorCode::TimedOut);
+        let reset = io::Error::from_raw_os_error(libc::ECONNRESET);
+        assert_eq!(transfer_error(reset), ErrorCode::ConnectionReset);
+    }
 }

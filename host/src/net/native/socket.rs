@@ -13,6 +13,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::runtime::RuntimeFlavor;
 
 use super::drain::{Inq, Received, drained_recv};
+use super::errno::transfer_error;
 use super::sys;
 use super::waiters::Direction;
 use crate::net::{
@@ -264,11 +265,11 @@ impl NativeSocket {
     ) -> Result<R, ErrorCode> {
         match &self.io {
             Io::Registered(fd) if self.calls != Calls::Real && interest == Interest::READABLE => {
-                fd.try_io(interest, |s| f(s)).map_err(ErrorCode::from)
+                fd.try_io(interest, |s| f(s)).map_err(transfer_error)
             }
             // The reactor does not watch writability yet: just try.
             Io::Registered(fd) if interest == Interest::WRITABLE && !self.write_registered => {
-                f(fd.get_ref()).map_err(ErrorCode::from)
+                f(fd.get_ref()).map_err(transfer_error)
             }
             Io::Registered(fd) => {
                 let mut tried = false;
@@ -276,9 +277,9 @@ impl NativeSocket {
                     tried = true;
                     f(s)
                 });
-                if tried { r } else { f(fd.get_ref()) }.map_err(ErrorCode::from)
+                if tried { r } else { f(fd.get_ref()) }.map_err(transfer_error)
             }
-            _ => f(self.sock()).map_err(ErrorCode::from),
+            _ => f(self.sock()).map_err(transfer_error),
         }
     }
 
@@ -624,7 +625,7 @@ impl NetSocket for NativeSocket {
                 Ok(ConnectState::Connected) => {}
             }
         }
-        Ok(self.sock().take_error()?.map(ErrorCode::from))
+        Ok(self.sock().take_error()?.map(transfer_error))
     }
 
     fn readiness(&self) -> Readiness {

@@ -673,6 +673,8 @@ async fn run_all(
         }
     });
     let interrupted = tokio::select! {
+        // The guests' end first: a stop that comes with it changes nothing.
+        biased;
         _ = waited => false,
         () = stop => true,
     };

@@ -59,7 +59,7 @@ impl Network {
             return;
         }
         if t.ka_probes >= count {
-            self.fail(s, ErrorCode::TimedOut, "keep-alive timed out");
+            self.fail(s, ErrorCode::ConnectionAborted, "keep-alive timed out");
             return;
         }
         let (peer_host, peer, peer_gen) = (t.peer_host, t.peer_sock, t.peer_gen);

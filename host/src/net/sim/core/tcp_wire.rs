@@ -361,19 +361,28 @@ impl Network {
             Fate::Cut | Fate::Lost => true,
         };
         if unacknowledged {
-            let base = MIN_RTO.max(self.one_way(host, to_host).saturating_mul(3));
-            let at = self.now.saturating_add(backoff(base, attempt, MAX_RTO));
-            self.schedule(
-                s,
-                at,
-                Timer::Rto {
-                    sock: s,
-                    gen_: generation,
-                    seq,
-                    attempt,
-                },
-            );
+            self.arm_rto(s, generation, to_host, seq, attempt);
         }
+    }
+
+    /// Retransmit segment `seq` of `s` (of generation `generation`, its
+    /// peer on `peer_host`) after the timeout of its `attempt`.
+    fn arm_rto(&mut self, s: SockId, generation: u32, peer_host: HostId, seq: u64, attempt: u32) {
+        let Some(host) = self.sockets.get(&s).map(|x| x.host) else {
+            return;
+        };
+        let base = MIN_RTO.max(self.one_way(host, peer_host).saturating_mul(3));
+        let at = self.now.saturating_add(backoff(base, attempt, MAX_RTO));
+        self.schedule(
+            s,
+            at,
+            Timer::Rto {
+                sock: s,
+                gen_: generation,
+                seq,
+                attempt,
+            },
+        );
     }
 
     pub(crate) fn on_rto(&mut self, s: SockId, g: u32, seq: u64, attempt: u32) {
@@ -391,7 +400,7 @@ impl Network {
             return;
         };
         if now.saturating_sub(seg.first_sent) >= DATA_TIMEOUT {
-            self.fail(s, ErrorCode::TimedOut, "timed out");
+            self.fail(s, ErrorCode::ConnectionAborted, "timed out");
             return;
         }
         self.tcp_event(s, &format!("retransmit seq={seq}"));
@@ -482,9 +491,28 @@ impl Network {
         let Some(to_host) = self.sockets.get(&s).map(|x| x.host) else {
             return;
         };
-        if !self.is_cut(host, to_host, self.now) {
+        if self.is_cut(host, to_host, self.now) {
+            self.ack_lost(s);
+        } else {
             self.ack(s, upto);
         }
+    }
+
+    /// An acknowledgement to `s` was dropped: make sure its oldest
+    /// segment has a retransmit timer (a partition that started after the
+    /// segment left gave it none). A timer already set for the same
+    /// attempt makes this one a no-op when it fires.
+    fn ack_lost(&mut self, s: SockId) {
+        let Some(sock) = self.sockets.get(&s) else {
+            return;
+        };
+        let generation = sock.generation;
+        let Some(t) = sock.tcp() else { return };
+        let Some((&seq, seg)) = t.inflight.first_key_value() else {
+            return;
+        };
+        let (attempt, peer_host) = (seg.attempts, t.peer_host);
+        self.arm_rto(s, generation, peer_host, seq, attempt);
     }
 
     /// Everything below `upto` reached the peer of `s`: free it.

@@ -76,6 +76,25 @@ struct hostent {
 extern int h_errno;
 struct hostent *gethostbyname(const char *name);
 
+/* Services and protocols from a table built in (a guest has no
+ * /etc/services): the common services, and tcp, udp, ip and ipv6. One
+ * static answer, as the interface has it. */
+struct servent {
+    char *s_name;
+    char **s_aliases;
+    int s_port; /* network order */
+    char *s_proto;
+};
+struct protoent {
+    char *p_name;
+    char **p_aliases;
+    int p_proto;
+};
+struct servent *getservbyname(const char *name, const char *proto);
+struct servent *getservbyport(int port, const char *proto);
+struct protoent *getprotobyname(const char *name);
+struct protoent *getprotobynumber(int proto);
+
 #ifdef __cplusplus
 }
 #endif

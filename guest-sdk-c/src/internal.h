@@ -112,6 +112,10 @@ int wsk_wsa_of_errno(int err);
  * Windows and Linux differ, such a program gets Windows' answers. */
 bool wsk_winsock(void);
 
+/* The port (host order) of a service named in services.c's table, by
+ * name or alias, or -1. */
+int wsk_service_port(const char *name);
+
 struct pollfd;
 /* poll, with Windows' WSAPoll meaning of POLLHUP when `winsock` (poll.c). */
 int wsk_poll(struct pollfd *fds, unsigned long n, int timeout, bool winsock);

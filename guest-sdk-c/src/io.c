@@ -14,6 +14,8 @@ ssize_t wsk_writev(int fd, const struct iovec *iov, int n, int flags);
 #define RECV_FLAGS_KNOWN (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC)
 /* The longest datagram payload either family carries. */
 #define MAX_DATAGRAM 65535
+/* The most one MSG_TRUNC receive on a stream drops. */
+#define DISCARD_MAX (256 * 1024)
 
 /* MSG_DONTWAIT on a blocking socket: non-blocking for this one call. */
 static int dontwait_begin(struct wsk_socket *s, int flags) {
@@ -104,6 +106,21 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
     return send_any(fd, buf, len, flags, to, tolen);
 }
 
+/* MSG_TRUNC on a stream socket (Linux): receive up to `len` bytes and
+ * drop them, whatever the buffer; the count received. */
+static ssize_t recv_discarding(int fd, size_t len, int flags) {
+    if (len > DISCARD_MAX) {
+        len = DISCARD_MAX; /* a shorter count, as a short read */
+    }
+    char *tmp = malloc(len ? len : 1);
+    if (tmp == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    ssize_t got = recv(fd, tmp, len, flags);
+    free(tmp);
+    return got;
+}
+
 /* recv/recvfrom: `from` NULL for recv; `truncated` reports MSG_TRUNC. */
 static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                         socklen_t *fromlen, bool *truncated) {
@@ -113,6 +130,9 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
     }
     if ((flags & ~RECV_FLAGS_KNOWN) != 0) {
         return wsk_errno(EOPNOTSUPP);
+    }
+    if (s->type == SOCK_STREAM && (flags & MSG_TRUNC) != 0) {
+        return recv_discarding(fd, len, flags & ~MSG_TRUNC);
     }
     if (buf == NULL && len > 0) {
         return wsk_errno(EFAULT);

@@ -12,16 +12,6 @@
 
 int h_errno;
 
-/* Services programs name most often; numbers work for every port. */
-static const struct {
-    const char *name;
-    uint16_t port;
-} SERVICES[] = {
-    {"echo", 7},   {"ftp", 21},   {"ssh", 22},      {"telnet", 23}, {"smtp", 25},
-    {"domain", 53}, {"http", 80}, {"pop3", 110},    {"ntp", 123},   {"imap", 143},
-    {"https", 443}, {"redis", 6379}, {"http-alt", 8080},
-};
-
 /* Port for `service` in network order, or an EAI_* code. */
 static int service_port(const char *service, int flags, uint16_t *port) {
     *port = 0;
@@ -40,13 +30,12 @@ static int service_port(const char *service, int flags, uint16_t *port) {
     if (flags & AI_NUMERICSERV) {
         return EAI_NONAME;
     }
-    for (size_t i = 0; i < sizeof SERVICES / sizeof SERVICES[0]; i++) {
-        if (strcmp(service, SERVICES[i].name) == 0) {
-            *port = htons(SERVICES[i].port);
-            return 0;
-        }
+    int known = wsk_service_port(service);
+    if (known < 0) {
+        return EAI_SERVICE;
     }
-    return EAI_SERVICE;
+    *port = htons((uint16_t)known);
+    return 0;
 }
 
 /* Append one result per socket type for the address (v4: 4 bytes, v6: 16). */

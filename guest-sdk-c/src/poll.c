@@ -29,7 +29,7 @@ static int64_t now_ms(void) {
 static short closed_revents(const struct wsk_socket *s, short events) {
     short ready = POLLOUT | POLLWRNORM;
     if (s->state == WSK_ENDED) {
-        ready |= POLLIN | POLLRDNORM;
+        ready |= POLLIN | POLLRDNORM | POLLRDHUP;
     }
     return (short)(POLLHUP | (events & ready));
 }
@@ -67,6 +67,11 @@ static short to_revents(const struct wsk_socket *s, wsk_ready r, short events, b
     }
     if (r & WASOCK_SOCKETS_TYPES_READINESS_ERROR) {
         out |= POLLERR;
+    }
+    /* wasock's hang-up is the peer's end (or a closed connection):
+     * Linux's POLLRDHUP, for a stream. */
+    if ((r & WASOCK_SOCKETS_TYPES_READINESS_HANG_UP) && s->type == SOCK_STREAM) {
+        out |= events & POLLRDHUP;
     }
     return out;
 }
@@ -326,7 +331,26 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
     return count;
 }
 
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
                   struct timeval *restrict tv) {
-    return wsk_select(nfds, r, w, e, tv, false);
+    int64_t start = now_us();
+    int ready = wsk_select(nfds, r, w, e, tv, false);
+    /* Linux writes the time left back into the timeout (0 after one that
+     * ran out), so a loop that sets it once keeps one deadline. Windows'
+     * select leaves it alone (winsock.c). */
+    if (ready >= 0 && tv != NULL) {
+        int64_t left = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec - (now_us() - start);
+        if (ready == 0 || left < 0) {
+            left = 0;
+        }
+        tv->tv_sec = (time_t)(left / 1000000);
+        tv->tv_usec = (suseconds_t)(left % 1000000);
+    }
+    return ready;
 }

@@ -152,7 +152,8 @@ const char *ev_str(int r) {
         int bit;
         const char *name;
     } T[] = {{POLLIN, "POLLIN"},   {POLLOUT, "POLLOUT"}, {POLLERR, "POLLERR"},
-             {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}};
+             {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDHUP, "POLLRDHUP"},
+             {POLLPRI, "POLLPRI"}};
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         if (r & T[i].bit) {
             strcat(b, b[0] ? "|" : "");

@@ -44,6 +44,23 @@ void names(void) {
     gai_case("gai-numeric-ipv6", "::1", "53", AF_UNSPEC, SOCK_DGRAM, AI_NUMERICHOST);
     gai_case("gai-localhost-ipv4", "localhost", "80", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-name", "127.0.0.1", "http", AF_INET, SOCK_STREAM, 0);
+    gai_case("gai-service-alias", "127.0.0.1", "www", AF_INET, SOCK_STREAM, 0);
+    gai_case("gai-service-mysql", "127.0.0.1", "mysql", AF_INET, SOCK_STREAM, 0);
+    gai_case("gai-service-submission", "127.0.0.1", "submission", AF_INET, SOCK_STREAM, 0);
+    /* Each answer is read before the next call (one static answer). */
+    struct servent *se = getservbyname("https", "tcp");
+    unsigned https = se ? (unsigned)ntohs((uint16_t)se->s_port) : 0u;
+    bool https_tcp = se != NULL && strcmp(se->s_proto, "tcp") == 0;
+    se = getservbyport(htons(22), "tcp");
+    bool ssh = se != NULL && strcmp(se->s_name, "ssh") == 0;
+    bool none = getservbyname("no-such-service-zz", "tcp") == NULL;
+    say("getservbyname-and-port", "https %u%s, port 22 %s, unknown %s", https,
+        https_tcp ? "/tcp" : "", ssh ? "ssh" : "other", none ? "none" : "found");
+    struct protoent *pe = getprotobyname("udp");
+    int udp = pe ? pe->p_proto : -1;
+    pe = getprotobynumber(IPPROTO_TCP);
+    say("getprotobyname-and-number", "udp %d, tcp %s", udp,
+        pe != NULL && strcmp(pe->p_name, "tcp") == 0 ? "tcp" : "other");
     /* A protocol and no socket type: the protocol picks the type. */
     struct addrinfo ph, *pr = NULL;
     memset(&ph, 0, sizeof ph);

@@ -49,7 +49,9 @@ void poll_select(void) {
     struct timeval tv = {2, 0};
     int maxfd = (a > c ? a : c) + 1;
     s = RC(select(maxfd, &rs, NULL, NULL, &tv));
-    say("select-readable", "%s %s", s, FD_ISSET(a, &rs) ? "set" : "clear");
+    /* Linux writes the time left back: most of the 2 s here. */
+    say("select-readable", "%s %s, time left %s", s, FD_ISSET(a, &rs) ? "set" : "clear",
+        tv.tv_sec == 1 ? "1.x s" : "other");
     recv(a, buf, sizeof buf, 0);
 
     FD_ZERO(&rs);
@@ -58,8 +60,8 @@ void poll_select(void) {
     t0 = now_ms();
     s = RC(select(maxfd, &rs, NULL, NULL, &tv));
     dt = now_ms() - t0;
-    say("select-timeout", "%s %s after %s", s, FD_ISSET(a, &rs) ? "set" : "clear",
-        dt >= 90 ? ">=90ms" : "<90ms");
+    say("select-timeout", "%s %s after %s, time left %s", s, FD_ISSET(a, &rs) ? "set" : "clear",
+        dt >= 90 ? ">=90ms" : "<90ms", tv.tv_sec == 0 && tv.tv_usec == 0 ? "0" : "other");
 
     FD_ZERO(&rs);
     FD_SET(12345 % FD_SETSIZE, &rs);
@@ -84,6 +86,12 @@ void poll_select(void) {
     p = (struct pollfd){a, 0, 0};
     s = RC(poll(&p, 1, 0));
     say("poll-peer-ended-nothing-asked", "%s %s", s, ev_str(p.revents));
+    p = (struct pollfd){a, POLLIN | POLLPRI | POLLRDHUP, 0};
+    s = RC(poll(&p, 1, 0));
+    say("poll-peer-ended-rdhup", "%s %s", s, ev_str(p.revents));
+    p = (struct pollfd){a, POLLRDHUP, 0};
+    s = RC(poll(&p, 1, 0));
+    say("poll-peer-ended-rdhup-alone", "%s %s", s, ev_str(p.revents));
     shutdown(a, SHUT_WR);
     p = (struct pollfd){a, POLLIN, 0};
     s = RC(poll(&p, 1, WAIT_MS));

@@ -222,6 +222,14 @@ void stream_more(void) {
     const char *r = GOT(recvfrom(a, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen), buf);
     say("tcp-sendto-recvfrom", "sendto %s, recvfrom %s fromlen=%u", s, r, (unsigned)flen);
 
+    /* MSG_TRUNC on a stream drops what it receives (Linux). */
+    send(c, "skip-this-part:BODY", 19, 0);
+    wait_fd(a, POLLIN, WAIT_MS);
+    const char *skipped = RC(recv(a, NULL, 15, MSG_TRUNC));
+    memset(buf, 0, sizeof buf);
+    say("tcp-recv-msg-trunc", "skipped %s, then %s", skipped,
+        GOT(recv(a, buf, sizeof buf, 0), buf));
+
     send(c, "nm", 2, 0);
     struct iovec iov = {buf, sizeof buf};
     struct msghdr m;
@@ -330,7 +338,7 @@ void stream_more(void) {
  * for nothing, end of stream, EPIPE). */
 static void closed_both_ways(const char *name, int fd) {
     char buf[8];
-    struct pollfd p = {fd, POLLIN | POLLOUT, 0};
+    struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
     const char *s = RC(poll(&p, 1, 0));
     struct pollfd q = {fd, 0, 0};
     const char *t = RC(poll(&q, 1, WAIT_MS));

@@ -38,9 +38,10 @@ static int service_port(const char *service, int flags, uint16_t *port) {
     return 0;
 }
 
-/* Append one result per socket type for the address (v4: 4 bytes, v6: 16). */
-static int append(struct addrinfo ***tail, int family, const void *bytes, uint16_t port,
-                  int socktype, int protocol) {
+/* Append one result per socket type for the address (v4: 4 bytes, v6: 16
+ * with its scope id). */
+static int append_scoped(struct addrinfo ***tail, int family, const void *bytes, uint32_t scope,
+                         uint16_t port, int socktype, int protocol) {
     static const int TYPES[2] = {SOCK_STREAM, SOCK_DGRAM};
     for (int t = 0; t < 2; t++) {
         if (socktype != 0 && socktype != TYPES[t]) {
@@ -70,12 +71,44 @@ static int append(struct addrinfo ***tail, int family, const void *bytes, uint16
             in6->sin6_family = AF_INET6;
             in6->sin6_port = port;
             memcpy(&in6->sin6_addr, bytes, 16);
+            in6->sin6_scope_id = scope;
             ai->ai_addrlen = sizeof *in6;
         }
         **tail = ai;
         *tail = &ai->ai_next;
     }
     return 0;
+}
+
+static int append(struct addrinfo ***tail, int family, const void *bytes, uint16_t port,
+                  int socktype, int protocol) {
+    return append_scoped(tail, family, bytes, 0, port, socktype, protocol);
+}
+
+/* An IPv4 address as IPv6 (AI_V4MAPPED): ::ffff:a.b.c.d. */
+static void mapped(const uint8_t v4[4], uint8_t out[16]) {
+    memset(out, 0, 10);
+    out[10] = out[11] = 0xff;
+    memcpy(out + 12, v4, 4);
+}
+
+/* An IPv6 literal with a numeric scope (`fe80::1%2`): its bytes and
+ * scope, or false. Interface names are not known here (no <net/if.h>). */
+static bool scoped_literal(const char *node, uint8_t out[16], uint32_t *scope) {
+    const char *pct = strchr(node, '%');
+    if (pct == NULL || pct == node || (size_t)(pct - node) >= INET6_ADDRSTRLEN) {
+        return false;
+    }
+    char addr[INET6_ADDRSTRLEN];
+    memcpy(addr, node, (size_t)(pct - node));
+    addr[pct - node] = '\0';
+    char *end;
+    unsigned long n = strtoul(pct + 1, &end, 10);
+    if (pct[1] == '\0' || *end != '\0' || n > UINT32_MAX) {
+        return false;
+    }
+    *scope = (uint32_t)n;
+    return inet_pton(AF_INET6, addr, out) == 1;
 }
 
 static void ip_bytes(const wasock_sockets_types_ip_address_t *ip, uint8_t out[16]) {
@@ -138,11 +171,20 @@ static int lookup(const char *restrict node, const char *restrict service,
             err = append(&tail, AF_INET, lo4, port, socktype, protocol);
         }
     } else {
-        uint8_t b[16];
+        uint8_t b[16], v6[16];
+        uint32_t scope = 0;
+        /* AI_V4MAPPED: an IPv6 caller takes IPv4 answers as ::ffff:a.b.c.d
+         * when there is no IPv6 one (with AI_ALL, beside them). */
+        bool v4mapped = family == AF_INET6 && (flags & AI_V4MAPPED) != 0;
         if (family != AF_INET6 && inet_pton(AF_INET, node, b) == 1) {
             err = append(&tail, AF_INET, b, port, socktype, protocol);
+        } else if (v4mapped && inet_pton(AF_INET, node, b) == 1) {
+            mapped(b, v6);
+            err = append(&tail, AF_INET6, v6, port, socktype, protocol);
         } else if (family != AF_INET && inet_pton(AF_INET6, node, b) == 1) {
             err = append(&tail, AF_INET6, b, port, socktype, protocol);
+        } else if (family != AF_INET && scoped_literal(node, b, &scope)) {
+            err = append_scoped(&tail, AF_INET6, b, scope, port, socktype, protocol);
         } else if (flags & AI_NUMERICHOST) {
             err = EAI_NONAME;
         } else {
@@ -152,17 +194,31 @@ static int lookup(const char *restrict node, const char *restrict service,
                                   : WASOCK_SOCKETS_TYPES_ADDRESS_FAMILY_IPV6;
             wasock_sockets_name_lookup_list_ip_address_t ips;
             wsk_code code;
-            if (!wasock_sockets_name_lookup_resolve_addresses(
-                    &name, family == AF_UNSPEC ? NULL : &fam, &ips, &code)) {
+            bool any_family = family == AF_UNSPEC || v4mapped;
+            if (!wasock_sockets_name_lookup_resolve_addresses(&name, any_family ? NULL : &fam, &ips,
+                                                              &code)) {
                 err = wasock_error_eai(code);
                 if (err == EAI_SYSTEM) {
                     wsk_fail(code, WSK_OP_OTHER); /* errno tells which, e.g. EACCES */
                 }
             } else {
+                size_t v6_answers = 0;
+                for (size_t i = 0; i < ips.len; i++) {
+                    v6_answers += ips.ptr[i].tag == WASOCK_SOCKETS_TYPES_IP_ADDRESS_IPV6;
+                }
+                bool map_v4 = v4mapped && (v6_answers == 0 || (flags & AI_ALL) != 0);
                 for (size_t i = 0; err == 0 && i < ips.len; i++) {
                     ip_bytes(&ips.ptr[i], b);
                     int f = ips.ptr[i].tag == WASOCK_SOCKETS_TYPES_IP_ADDRESS_IPV4 ? AF_INET : AF_INET6;
-                    err = append(&tail, f, b, port, socktype, protocol);
+                    if (f == AF_INET && v4mapped) {
+                        if (!map_v4) {
+                            continue;
+                        }
+                        mapped(b, v6);
+                        err = append(&tail, AF_INET6, v6, port, socktype, protocol);
+                    } else {
+                        err = append(&tail, f, b, port, socktype, protocol);
+                    }
                 }
                 wasock_sockets_name_lookup_list_ip_address_free(&ips);
                 if (err == 0 && head == NULL) {

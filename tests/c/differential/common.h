@@ -100,6 +100,7 @@ void stream_data(void);
 void stream_more(void);
 void stream_linger_reset(void);
 void stream_refused(void);
+void stream_listener_shutdown(void);
 /* nonblocking.c */
 void nonblocking(void);
 /* poll.c */

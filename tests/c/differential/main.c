@@ -36,6 +36,7 @@ int main(void) {
     stream_more();
     stream_linger_reset();
     stream_refused();
+    stream_listener_shutdown();
     nonblocking();
     poll_select();
     options();

@@ -45,6 +45,23 @@ void names(void) {
     gai_case("gai-localhost-ipv4", "localhost", "80", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-name", "127.0.0.1", "http", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-alias", "127.0.0.1", "www", AF_INET, SOCK_STREAM, 0);
+    gai_case("gai-v4mapped-numeric", "127.0.0.1", "80", AF_INET6, SOCK_STREAM, AI_V4MAPPED);
+    /* A literal with its scope, as `ping fe80::1%2` takes it. */
+    struct addrinfo sh, *sr = NULL;
+    memset(&sh, 0, sizeof sh);
+    sh.ai_family = AF_INET6;
+    sh.ai_socktype = SOCK_DGRAM;
+    sh.ai_flags = AI_NUMERICHOST;
+    int serr = getaddrinfo("fe80::1%2", "53", &sh, &sr);
+    char shown[INET6_ADDRSTRLEN] = "";
+    if (serr == 0) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sr->ai_addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, shown, sizeof shown);
+        say("gai-scoped-literal", "0 %s scope %u", shown, (unsigned)in6->sin6_scope_id);
+        freeaddrinfo(sr);
+    } else {
+        say("gai-scoped-literal", "%s", eainame(serr));
+    }
     gai_case("gai-service-mysql", "127.0.0.1", "mysql", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-submission", "127.0.0.1", "submission", AF_INET, SOCK_STREAM, 0);
     /* Each answer is read before the next call (one static answer). */

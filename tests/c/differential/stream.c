@@ -369,6 +369,35 @@ void stream_linger_reset(void) {
     close(c);
 }
 
+/* shutdown on a listener: SHUT_WR changes nothing; SHUT_RDWR stops
+ * listening, resets the connection waiting in its queue, and leaves the
+ * socket bound, able to listen again (Linux). */
+void stream_listener_shutdown(void) {
+    struct sockaddr_storage ss, again;
+    socklen_t len;
+    int l = listener(AF_INET, &ss, &len);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&ss, len);
+    const char *wr = RC(shutdown(l, SHUT_WR));
+    const char *rdwr = RC(shutdown(l, SHUT_RDWR));
+    struct pollfd p = {l, POLLIN, 0};
+    const char *s = RC(poll(&p, 1, 0));
+    const char *a = RC(accept(l, NULL, NULL));
+    char buf[4];
+    int ev = wait_fd(c, POLLIN, WAIT_MS);
+    say("tcp-listener-shutdown", "SHUT_WR %s, SHUT_RDWR %s, poll %s %s, accept %s", wr, rdwr, s,
+        ev_str(p.revents), a);
+    say("tcp-listener-shutdown-queued", "ready=%s, recv %s", ev ? "yes" : "no",
+        RC(recv(c, buf, sizeof buf, 0)));
+    close(c);
+    socklen_t alen = sizeof again;
+    getsockname(l, (struct sockaddr *)&again, &alen);
+    const char *relisten = RC(listen(l, 4));
+    say("tcp-listener-shutdown-relisten", "%s, same port %s", relisten,
+        port_of(&again) == port_of(&ss) ? "yes" : "no");
+    close(l);
+}
+
 /* connect to a port nobody listens on, blocking and non-blocking. */
 void stream_refused(void) {
     struct sockaddr_storage ss;

@@ -245,6 +245,19 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
+    /// Let the guest read and write a directory of this machine, seen in
+    /// the guest at GUEST (default: the same path), as `wasmtime run
+    /// --dir` does (repeatable). Without it the guest sees no files. E.g.
+    /// `--dir ./data::/data`.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    pub dirs: Vec<(PathBuf, String)>,
+
+    /// As `--dir`, read only: the guest can open, list and read, and not
+    /// create, write, rename or remove (repeatable). E.g. `--read-dir
+    /// ./site::/site`.
+    #[arg(long = "read-dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    pub read_dirs: Vec<(PathBuf, String)>,
+
     /// Providers the guest runs on.
     #[command(flatten)]
     pub providers: ProviderArgs,
@@ -452,6 +465,19 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got `{s}`")),
     }
+}
+
+/// `--dir`'s `HOST[::GUEST]`: the host's directory and where the guest
+/// sees it (the host's path as given, by default).
+fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
+    let (host, guest) = s.split_once("::").unwrap_or((s, s));
+    if host.is_empty() || guest.is_empty() {
+        return Err(format!(
+            "expected HOST[::GUEST], a directory of this machine and where the guest sees it, \
+             got `{s}` (e.g. ./data or ./data::/data)"
+        ));
+    }
+    Ok((PathBuf::from(host), guest.to_string()))
 }
 
 /// `serve --listen`'s address: an IP address and a port, not a name (the

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::args::{Profile, RunArgs};
 use super::compose::Loaded;
@@ -122,6 +122,20 @@ async fn run(args: RunArgs, policy: Policy, pinned: PinnedNames) -> anyhow::Resu
     wasi.arg(argv0);
     wasi.args(args.args());
     wasi.envs(&args.env);
+    let dirs = args.dirs.iter().map(|d| (d, FsPerms::ReadWrite, "--dir"));
+    let read_dirs = args
+        .read_dirs
+        .iter()
+        .map(|d| (d, FsPerms::ReadOnly, "--read-dir"));
+    for ((host, guest), perms, flag) in dirs.chain(read_dirs) {
+        if let Err(e) = wasi.preopened_dir(host, guest, perms) {
+            anyhow::bail!(
+                "cannot give the guest the directory {} ({flag}): {e}; is it a directory this \
+                 user can open?",
+                host.display()
+            );
+        }
+    }
     let mut wasock = WasockCtx::builder()
         .policy(policy.clone())
         .limits(limits)

@@ -593,6 +593,56 @@ fn c_fetch_without_grants_says_what_to_allow() {
 /// Files and sockets in one program: with a directory preopened (as an
 /// embedder may give one), a file opened while a socket is open never
 /// gets the socket's number, and each descriptor reaches its own object.
+/// `wasock run --dir` gives a C program a directory it reads and writes;
+/// `--read-dir` one it reads only; a missing directory is refused before
+/// the guest starts, naming it.
+#[test]
+fn run_gives_the_guest_the_directories_named_on_its_command_line() {
+    let wasm = component("files", &["tests/c/files.c"]);
+    let dir = out_dir().join(format!("files-run-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let grants = [
+        "--allow",
+        "udp-bind=127.0.0.1:*",
+        "--allow",
+        "udp-send=127.0.0.1:*",
+        "--allow",
+        "udp-recv=127.0.0.1:*",
+    ];
+    let mapping = format!("{}::/data", dir.display());
+    let mut args = vec!["run", "--dir", &mapping];
+    args.extend_from_slice(&grants);
+    args.push(&wasm);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{}\n{err}", out.join("\n"));
+    assert_eq!(out.len(), 12, "{}", out.join("\n"));
+    assert_eq!(
+        fs::read_to_string(dir.join("note.txt")).unwrap(),
+        "file data"
+    );
+    fs::remove_file(dir.join("note.txt")).unwrap();
+    // Read only: the file cannot be created.
+    let mut args = vec!["run", "--read-dir", &mapping];
+    args.extend_from_slice(&grants);
+    args.push(&wasm);
+    let (code, out, _) = run(&args);
+    assert_ne!(code, 0);
+    assert_eq!(
+        out.first().map(String::as_str),
+        Some("socket and file opened: NO")
+    );
+    assert!(!dir.join("note.txt").exists());
+    let missing = format!("{}/none::/data", dir.display());
+    let (code, _, err) = run(&["run", "--dir", &missing, &wasm]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot give the guest the directory") && err.contains("none (--dir)"),
+        "{err}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn files_opened_beside_sockets_keep_their_own_descriptors() {
     let wasm = component("files", &["tests/c/files.c"]);

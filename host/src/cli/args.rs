@@ -87,8 +87,8 @@ const SIM_EXAMPLES: &str = "\
 A scenario (TOML) names hosts (name, addrs, component, args, env, allow/deny
 rules, start, daemon, count), a [default-link] and [[link]]s between hosts
 (latency, jitter, bandwidth, loss, duplicate, reorder), [[partition]]s
-(a, b, start, heal, one-way), [names], a seed and `until` (the virtual
-deadline).
+(a, b, start, heal, one-way), [[crash]]es (host, at, restart), [names], a
+seed and `until` (the virtual deadline).
 A component given by a bare name is GUEST_DIR/NAME.wasm. Ctrl-C stops the
 run and prints the transcript so far (exit 130).
 

@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::units::{number_and_rest, parse_duration};
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
-use crate::runtime::Partition;
+use crate::runtime::{Crash, Partition};
 
 /// A parsed scenario, components not yet loaded.
 #[derive(Debug)]
@@ -61,6 +61,8 @@ pub struct HostPlan {
     pub timeout: Option<Duration>,
     /// A fuel limit for the guest.
     pub fuel: Option<u64>,
+    /// Its host's crashes, in order of time.
+    pub crashes: Vec<Crash>,
 }
 
 /// What is wrong with a scenario.
@@ -285,6 +287,14 @@ struct RawPartition {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCrash {
+    host: Spanned<String>,
+    at: Spanned<Dur>,
+    restart: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
     name: Spanned<String>,
     #[serde(default, deserialize_with = "addresses")]
@@ -320,6 +330,8 @@ struct RawScenario {
     host: Vec<RawHost>,
     #[serde(default)]
     partition: Vec<RawPartition>,
+    #[serde(default)]
+    crash: Vec<RawCrash>,
     #[serde(default, deserialize_with = "names_to_addresses")]
     names: BTreeMap<String, Vec<IpAddr>>,
 }
@@ -597,6 +609,7 @@ pub fn parse_scenario(
                 daemon: h.daemon,
                 timeout: h.timeout.map(|d| d.0),
                 fuel: h.fuel,
+                crashes: Vec::new(),
                 name,
             });
         }
@@ -696,6 +709,37 @@ pub fn parse_scenario(
             one_way: p.one_way,
         });
     }
+    let until = raw.until.map_or(Duration::from_secs(3600), |d| d.0);
+    for c in raw.crash {
+        let name = known(&c.host, "crash.host")?;
+        let at = c.at.get_ref().0;
+        let Some(host) = hosts.iter_mut().find(|h| h.name == name) else {
+            continue;
+        };
+        if host.component.is_none() {
+            return Err(err(
+                c.host.span().start,
+                format!("crash: host {name:?} runs no component, so there is nothing to crash"),
+            ));
+        }
+        if at >= until {
+            return Err(err(
+                c.at.span().start,
+                format!("crash.at ({at:?}) is not before the scenario's until ({until:?})"),
+            ));
+        }
+        host.crashes.push(Crash {
+            at,
+            restart: c.restart.map(|d| d.0),
+        });
+        host.crashes.sort_by_key(|c| c.at);
+        if let Err(why) = Crash::check_schedule(host.start, &host.crashes) {
+            return Err(err(
+                c.host.span().start,
+                format!("crash of host {name:?}: {why}"),
+            ));
+        }
+    }
     if !hosts.iter().any(|h| h.component.is_some()) {
         return Err(err(
             0,
@@ -737,7 +781,7 @@ pub fn parse_scenario(
     }
     Ok(Scenario {
         seed: raw.seed,
-        until: raw.until.map_or(Duration::from_secs(3600), |d| d.0),
+        until,
         default_link,
         hosts,
         links,

@@ -225,6 +225,9 @@ pub fn simulate(
                 if h.daemon {
                     guest = guest.daemon();
                 }
+                for c in &h.crashes {
+                    guest = guest.crash(c.at, c.restart);
+                }
                 Some(guest)
             }
         };

@@ -50,7 +50,8 @@ pub use poll_set::PollSet;
 pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
-    DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript, What,
+    Crash, DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript,
+    What,
 };
 pub use socket::GuestSocket;
 pub use state::HostState;

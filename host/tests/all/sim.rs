@@ -248,6 +248,63 @@ heal = "1200ms"
     );
 }
 
+/// The echo server's host crashes at 1 s and is back at 2.2 s: the
+/// client's pings from 1.5 s are dropped while it is down, the restarted
+/// server (a new instance, started again) answers the next try, and the
+/// transcript says each step. The same seed repeats it byte for byte.
+#[test]
+fn a_crashed_host_drops_what_it_is_sent_and_its_guest_starts_again() {
+    let path = temp_scenario(
+        "crash.toml",
+        &format!(
+            r#"
+until = "30s"
+
+{echo_and_pinger}
+
+[[crash]]
+host = "echo"
+at = "1s"
+restart = "2200ms"
+"#,
+            echo_and_pinger = echo_and_pinger(3, "1500ms")
+        ),
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    line(&out, "client", "replies 3 of 3");
+    let crashed = line(&out, "echo", "end    crashed");
+    assert!(crashed.starts_with("[   1.000000]"), "{crashed}");
+    line(&out, "echo", "host down (crash)");
+    line(&out, "echo", "host up (restart)");
+    let starts = out
+        .iter()
+        .filter(|l| l.contains("] echo ") && l.ends_with(" start"))
+        .count();
+    assert_eq!(starts, 2, "{}", out.join("\n"));
+    let dropped = out
+        .iter()
+        .filter(|l| l.contains("dropped (host down)"))
+        .count();
+    assert!(dropped >= 2, "{}", out.join("\n"));
+    let (_, again, _) = sim(&[&path]);
+    assert_eq!(out, again);
+    // A crash schedule that cannot be is refused, naming the host.
+    let bad = temp_scenario(
+        "bad-crash.toml",
+        &format!(
+            "{}\n[[crash]]\nhost = \"echo\"\nat = \"2s\"\n[[crash]]\nhost = \"echo\"\nat = \"3s\"\n",
+            echo_and_pinger(3, "0s")
+        ),
+    );
+    let (code, _, err) = sim(&[&bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("crash of host \"echo\"") && err.contains("no restart"),
+        "{err}"
+    );
+}
+
 /// Ctrl-C on a run that would not end by itself (a guest computing for
 /// ever, with no fuel limit): the guests are stopped, the transcript up
 /// to there is printed, and the exit code is 130.

@@ -31,6 +31,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod life;
 mod output;
 mod stall;
 mod transcript;
@@ -43,22 +44,17 @@ use std::time::{Duration, Instant as WallInstant, SystemTime};
 use anyhow::Context as _;
 use tokio::time::Instant;
 use wasmtime::component::Component;
-use wasmtime_wasi::WasiCtxBuilder;
 
 pub use transcript::{Entry, Transcript, What};
 
-use self::output::{LineSink, Stream};
 use self::transcript::Recorder;
 use super::clock::{Clock, until};
-use super::ctx::WasockCtx;
 use super::exit::GuestExit;
 use super::limits::Limits;
 use super::runner::Runner;
-use super::state::HostState;
 use crate::net::BoxFuture;
 use crate::net::sim::{HostId, LinkConfig, Network, SimClock, SimNet};
 use crate::policy::{Policy, SetBy};
-use tracing::Instrument as _;
 
 /// The calendar time a simulation starts at, unless told otherwise:
 /// 2026-01-01T00:00:00Z.
@@ -96,6 +92,59 @@ pub struct SimGuest {
     limits: Limits,
     start: Duration,
     daemon: bool,
+    crashes: Vec<Crash>,
+}
+
+/// A crash of a guest's host: at `at` (virtual time) the host goes down,
+/// its guest stops where it is and its sockets vanish with no FIN and no
+/// reset; at `restart`, if any, the host is back and its guest starts
+/// again from the beginning, with a fresh random stream and no sockets.
+/// Peers see what a machine gone makes them see: silence and their
+/// timeouts, then resets for what the restarted host no longer knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crash {
+    /// When the host goes down.
+    pub at: Duration,
+    /// When it comes back (`None`: never).
+    pub restart: Option<Duration>,
+}
+
+impl Crash {
+    /// Whether `crashes` can happen to a guest that starts at `start`, in
+    /// order: each after the start and after the restart before it, each
+    /// restart after its crash, and nothing after a crash with no
+    /// restart. The error says which and why.
+    pub fn check_schedule(start: Duration, crashes: &[Crash]) -> Result<(), String> {
+        let mut up_from = Some(start);
+        for c in crashes {
+            match up_from {
+                None => {
+                    return Err(format!(
+                        "a crash at {:?} comes after a crash with no restart (the host is down for good)",
+                        c.at
+                    ));
+                }
+                Some(t) if c.at <= t => {
+                    return Err(format!(
+                        "a crash at {:?} must come after {:?} (the guest's start or the restart \
+                         before it)",
+                        c.at, t
+                    ));
+                }
+                Some(_) => {}
+            }
+            if let Some(r) = c.restart
+                && r <= c.at
+            {
+                return Err(format!(
+                    "the restart at {r:?} must come after its crash at {:?}",
+                    c.at
+                ));
+            }
+            up_from = c.restart;
+        }
+        Ok(())
+    }
 }
 
 impl SimGuest {
@@ -110,7 +159,18 @@ impl SimGuest {
             limits: Limits::default(),
             start: Duration::ZERO,
             daemon: false,
+            crashes: Vec::new(),
         }
+    }
+
+    /// Its host crashes at `at` and, if `restart` is given, comes back
+    /// then (see [`Crash`]); repeatable, in order of time. A crash must
+    /// come after the guest's start and after the restart before it;
+    /// [`Simulation::run`] refuses a schedule that does not. A crash
+    /// after the guest has ended changes nothing.
+    pub fn crash(mut self, at: Duration, restart: Option<Duration>) -> Self {
+        self.crashes.push(Crash { at, restart });
+        self
     }
 
     /// Its arguments (after the program name, which is the host's name).
@@ -197,6 +257,9 @@ pub enum Outcome {
     /// It was still running at the deadline (or, for a daemon, when the
     /// others had ended).
     Running,
+    /// Its host crashed and did not come back ([`SimGuest::crash`]): not
+    /// a failure of the guest's.
+    Crashed,
 }
 
 /// What a simulation run gives back.
@@ -260,6 +323,7 @@ impl SimRun {
                     )
                 }
                 Outcome::Ended(exit) => exit.describe_for(set_by),
+                Outcome::Crashed => return None,
                 Outcome::Running if *daemon => return None,
                 Outcome::Running if self.interrupted => {
                     "still running when interrupted".to_string()
@@ -466,6 +530,8 @@ impl Simulation {
         let mut prepared = Vec::new();
         for (h, id) in self.hosts.iter().zip(ids) {
             if let Some(g) = &h.guest {
+                Crash::check_schedule(g.start, &g.crashes)
+                    .map_err(|why| anyhow::anyhow!("host {:?}: {why}", h.name))?;
                 let pre = runner
                     .prepare(&g.component)
                     .with_context(|| format!("host {:?}", h.name))?;
@@ -518,14 +584,17 @@ impl Simulation {
 
 type ReadyGuest = (String, HostId, SimGuest, super::Prepared);
 
-/// A guest task's result: its exit, or a trap saying the task failed.
-fn joined(r: Result<(GuestExit, Duration), tokio::task::JoinError>) -> (GuestExit, Duration) {
+/// A guest task's result: its exit (`None`: its host crashed for good),
+/// or a trap saying the task failed.
+fn joined(
+    r: Result<(Option<GuestExit>, Duration), tokio::task::JoinError>,
+) -> (Option<GuestExit>, Duration) {
     r.unwrap_or_else(|e| {
         let exit = GuestExit::Trapped(wasmtime::Error::msg(format!(
             "the simulator's task for this guest failed: {e}"
         )));
         // When is unknown: after everything that is known.
-        (exit, Duration::MAX)
+        (Some(exit), Duration::MAX)
     })
 }
 
@@ -550,7 +619,7 @@ enum RandomSource {
 /// simulation's seed, the host's name (hashed) and the source, so runs
 /// repeat, hosts and sources differ, and no seed of one host is another
 /// host's (the seed and the name's hash are separate words of the key).
-fn guest_rng(seed: u64, host: &str, source: RandomSource) -> rand::rngs::StdRng {
+fn guest_rng(seed: u64, host: &str, source: RandomSource, life: u32) -> rand::rngs::StdRng {
     use rand::SeedableRng as _;
     let name = fnv1a(host);
     let mut key = [0u8; 32];
@@ -558,6 +627,9 @@ fn guest_rng(seed: u64, host: &str, source: RandomSource) -> rand::rngs::StdRng 
     key[8..16].copy_from_slice(&name.to_le_bytes());
     key[16..24].copy_from_slice(&(host.len() as u64).to_le_bytes());
     key[24] = source as u8;
+    // A guest started again after its host's crash draws a stream of its
+    // own (the first life's key is the one it always was).
+    key[25..29].copy_from_slice(&life.to_le_bytes());
     rand::rngs::StdRng::from_seed(key)
 }
 
@@ -605,58 +677,29 @@ async fn run_all(
         let runner = runner.clone();
         let daemon = guest.daemon;
         let host = name.clone();
-        let task = tokio::spawn(stall::tracked(host.clone(), last_run.clone(), async move {
-            // A start too far to represent never comes.
-            match origin.checked_add(guest.start) {
-                Some(at) => clock.sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-            // Denials in the transcript, at their virtual time, beside
-            // what they caused.
-            let denials = {
-                let (recorder, host) = (recorder.clone(), name.clone());
-                let set_by = guest.policy.set_by().clone();
-                move |d: &crate::policy::Decision| {
-                    if !d.is_allowed() {
-                        let shown = d.shown_by(&set_by).to_string();
-                        let text = shown.strip_prefix("denied ").unwrap_or(&shown);
-                        recorder.record(&host, What::Denied(text.to_string()));
-                    }
-                }
-            };
-            let ctx = WasockCtx::builder()
-                .policy(guest.policy.clone())
-                .provider(Arc::new(net.provider(id)))
-                .clock(clock.clone())
-                .limits(guest.limits)
-                .on_decision(denials)
-                .build();
-            let stdout = LineSink::new(&name, Stream::Stdout, recorder.clone());
-            let stderr = LineSink::new(&name, Stream::Stderr, recorder.clone());
-            let mut wasi = WasiCtxBuilder::new();
-            wasi.stdout(stdout.clone())
-                .stderr(stderr.clone())
-                .arg(&name)
-                .args(&guest.args)
-                .envs(&guest.env)
-                .secure_random(guest_rng(seed, &name, RandomSource::Secure))
-                .insecure_random(guest_rng(seed, &name, RandomSource::Insecure))
-                .insecure_random_seed(u128::from(seed) << 64 | u128::from(fnv1a(&name)));
-            recorder.record(&name, What::Started);
-            // Its log lines (denials, limits) say which host they are about.
-            let exit = runner
-                .run(&pre, HostState::new(wasi, ctx))
-                .instrument(tracing::warn_span!("host", name = %name))
-                .await;
-            stdout.finish();
-            stderr.finish();
-            recorder.record(&name, What::Ended(ending(&exit, guest.policy.set_by())));
-            (exit, clock.now().saturating_duration_since(origin))
-        }));
+        let crashes = guest.crashes.clone();
+        let life = life::Life {
+            name,
+            id,
+            guest,
+            pre,
+            net,
+            clock,
+            recorder,
+            runner,
+            seed,
+            origin,
+        };
+        let task = tokio::spawn(stall::tracked(
+            host.clone(),
+            last_run.clone(),
+            life.run(crashes),
+        ));
         tasks.push((host, daemon, Some(task)));
     }
     // Each guest's exit and when it came, once it has ended.
-    let mut ended: Vec<Option<(GuestExit, Duration)>> = tasks.iter().map(|_| None).collect();
+    let mut ended: Vec<Option<(Option<GuestExit>, Duration)>> =
+        tasks.iter().map(|_| None).collect();
     let at = origin.checked_add(deadline);
     // Wait for the guests that are not daemons, in order, until the
     // deadline; a handle is taken only once its guest has ended, so that
@@ -699,7 +742,11 @@ async fn run_all(
         .into_iter()
         .zip(ended)
         .map(|((name, daemon, _), e)| {
-            let outcome = e.map_or(Outcome::Running, |(exit, _)| Outcome::Ended(exit));
+            let outcome = match e {
+                None => Outcome::Running,
+                Some((None, _)) => Outcome::Crashed,
+                Some((Some(exit), _)) => Outcome::Ended(exit),
+            };
             (name, outcome, daemon)
         })
         .collect();

@@ -87,6 +87,9 @@ pub struct Network {
     pub(crate) verbose: bool,
     /// Events handled so far (deliveries, timers, partitions).
     pub(crate) processed: u64,
+    /// Hosts crashed and not restarted: nothing reaches them or leaves
+    /// them.
+    pub(crate) down: BTreeSet<HostId>,
 }
 
 impl Network {
@@ -112,6 +115,7 @@ impl Network {
             conns: BTreeMap::new(),
             verbose: true,
             processed: 0,
+            down: BTreeSet::new(),
         }
     }
 
@@ -378,9 +382,13 @@ impl Network {
 
     // ----- links -----
 
-    /// Whether a partition drops what `from` sends to `to` at time `t`.
+    /// Whether a partition, or a crash of either host, drops what `from`
+    /// sends to `to` at time `t`.
     pub(crate) fn is_cut(&self, from: HostId, to: HostId, t: Duration) -> bool {
-        from != to && self.partitions.iter().any(|p| p.cuts(from, to, t))
+        from != to
+            && (self.down.contains(&from)
+                || self.down.contains(&to)
+                || self.partitions.iter().any(|p| p.cuts(from, to, t)))
     }
 
     /// The configuration of the link between `x` and `y`.

@@ -49,6 +49,33 @@ impl Network {
         }
     }
 
+    /// Host `h` crashes: its sockets vanish at once, with no FIN and no
+    /// reset, and until [`restart_host`](Self::restart_host) nothing
+    /// reaches it or leaves it (what is on the wire to it is lost). Its
+    /// peers learn of it as of a machine gone: silence, then their
+    /// timeouts, or a reset once it is back and knows nothing of them.
+    pub fn crash_host(&mut self, h: HostId) {
+        let ids: Vec<SockId> = self
+            .sockets
+            .iter()
+            .filter(|(_, x)| x.host == h)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.remove_socket(id);
+        }
+        if self.down.insert(h) {
+            self.event(h, "host down (crash)".to_string());
+        }
+    }
+
+    /// Host `h`, crashed, is back, with no sockets.
+    pub fn restart_host(&mut self, h: HostId) {
+        if self.down.remove(&h) {
+            self.event(h, "host up (restart)".to_string());
+        }
+    }
+
     /// Bind `s` to `addr`; port 0 picks an ephemeral port.
     ///
     /// A datagram socket may also bind a multicast group address, to

@@ -485,6 +485,51 @@ fn host_down_closes_everything() {
     assert_eq!(net.take_error(s), Ok(Some(ErrorCode::ConnectionReset)));
 }
 
+#[test]
+fn a_crashed_host_goes_silent_and_after_its_restart_resets_old_connections() {
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (l, c, s) = pair(&mut net, a, b);
+    net.advance_to(Duration::from_secs(1));
+    net.crash_host(b);
+    // Gone without a word: a's side sees nothing yet.
+    assert!(!net.sockets.contains_key(&s) && !net.sockets.contains_key(&l));
+    assert_eq!(net.readiness(c), W);
+    // What a sends is lost while b is down: retransmitted, unanswered.
+    net.send(c, b"anyone there?").unwrap();
+    net.advance_to(Duration::from_secs(5));
+    assert_eq!(net.take_error(c), Ok(None));
+    net.restart_host(b);
+    // Back, knowing nothing of the connection: the next retransmission
+    // is answered with a reset.
+    settle(&mut net);
+    assert_eq!(net.take_error(c), Ok(Some(ErrorCode::ConnectionReset)));
+    let texts: Vec<String> = net
+        .take_events()
+        .into_iter()
+        .filter(|e| e.text.starts_with("host "))
+        .map(|e| format!("{:?} {} {}", e.at, e.host, e.text))
+        .collect();
+    assert_eq!(texts, ["1s b host down (crash)", "5s b host up (restart)"]);
+    // A new listener on b serves new connections.
+    let (_, c2, _) = pair(&mut net, a, b);
+    assert_eq!(net.connect_state(c2), Ok(ConnectState::Connected));
+}
+
+#[test]
+fn a_host_down_for_good_times_its_peers_out() {
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (_, c, _) = pair(&mut net, a, b);
+    net.crash_host(b);
+    net.send(c, b"into the void").unwrap();
+    settle(&mut net);
+    assert_eq!(net.take_error(c), Ok(Some(ErrorCode::ConnectionAborted)));
+    // A connect to it times out.
+    let c2 = net.open(a, Family::Ipv4, SocketType::Stream).unwrap();
+    net.connect(c2, sa("10.0.0.2:80")).unwrap();
+    settle(&mut net);
+    assert_eq!(net.connect_state(c2), Err(ErrorCode::TimedOut));
+}
+
 /// A readiness check after every step: what readiness claims, the
 /// operations do (checked with peeks and zero-size sends).
 fn check_truthful(net: &mut Network, s: SockId) {

@@ -119,7 +119,12 @@ impl Network {
         match fate {
             Fate::Cut => {
                 if self.verbose {
-                    self.event(host, format!("{desc} dropped (partition)"));
+                    let why = if self.down.contains(&d.to_host) {
+                        "host down"
+                    } else {
+                        "partition"
+                    };
+                    self.event(host, format!("{desc} dropped ({why})"));
                 }
             }
             Fate::Lost => {
@@ -196,6 +201,12 @@ impl Network {
             return;
         }
         let desc = format!("udp {} -> {}", d.src, d.dst);
+        if self.down.contains(&d.to_host) {
+            if self.verbose {
+                self.event(d.to_host, format!("{desc} dropped (host down)"));
+            }
+            return;
+        }
         let target = self.lookup(d.to_host, false, d.dst, |_| true);
         let Some(target) = target else {
             // Port unreachable: a connected sender learns of it one round

@@ -14,8 +14,8 @@ ssize_t wsk_writev(int fd, const struct iovec *iov, int n, int flags);
 #define RECV_FLAGS_KNOWN (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC)
 /* The longest datagram payload either family carries. */
 #define MAX_DATAGRAM 65535
-/* The most one MSG_TRUNC receive on a stream drops. */
-#define DISCARD_MAX (256 * 1024)
+/* The piece a MSG_TRUNC receive on a stream drops at a time. */
+#define DISCARD_PIECE (64 * 1024)
 
 /* MSG_DONTWAIT on a blocking socket: non-blocking for this one call. */
 static int dontwait_begin(struct wsk_socket *s, int flags) {
@@ -107,18 +107,26 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 }
 
 /* MSG_TRUNC on a stream socket (Linux): receive up to `len` bytes and
- * drop them, whatever the buffer; the count received. */
+ * drop them, whatever the buffer; the count received. Received in
+ * pieces of at most DISCARD_PIECE: with MSG_WAITALL, until `len` are
+ * dropped (or the stream ends or fails). */
 static ssize_t recv_discarding(int fd, size_t len, int flags) {
-    if (len > DISCARD_MAX) {
-        len = DISCARD_MAX; /* a shorter count, as a short read */
-    }
-    char *tmp = malloc(len ? len : 1);
+    size_t piece = len < DISCARD_PIECE ? len : DISCARD_PIECE;
+    char *tmp = malloc(piece ? piece : 1);
     if (tmp == NULL) {
         return wsk_errno(ENOMEM);
     }
-    ssize_t got = recv(fd, tmp, len, flags);
+    size_t dropped = 0;
+    ssize_t got;
+    do {
+        size_t want = len - dropped < piece ? len - dropped : piece;
+        got = recv(fd, tmp, want, flags);
+        if (got > 0) {
+            dropped += (size_t)got;
+        }
+    } while (got > 0 && dropped < len && (flags & MSG_WAITALL) != 0);
     free(tmp);
-    return got;
+    return dropped > 0 ? (ssize_t)dropped : got;
 }
 
 /* recv/recvfrom: `from` NULL for recv; `truncated` reports MSG_TRUNC. */
@@ -132,6 +140,9 @@ static ssize_t recv_any(int fd, void *buf, size_t len, int flags, struct sockadd
         return wsk_errno(EOPNOTSUPP);
     }
     if (s->type == SOCK_STREAM && (flags & MSG_TRUNC) != 0) {
+        if (from != NULL && fromlen != NULL) {
+            *fromlen = 0; /* a stream socket names no sender */
+        }
         return recv_discarding(fd, len, flags & ~MSG_TRUNC);
     }
     if (buf == NULL && len > 0) {
@@ -271,7 +282,14 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
     socklen_t namelen = msg->msg_namelen;
     ssize_t got = recv_any(fd, tmp, total, flags, msg->msg_name, msg->msg_name ? &namelen : NULL,
                            s->type == SOCK_DGRAM ? &truncated : NULL);
-    if (got >= 0) {
+    /* MSG_TRUNC on a stream dropped the bytes: the buffers stay as they
+     * were (Linux). */
+    bool dropped = s->type == SOCK_STREAM && (flags & MSG_TRUNC) != 0;
+    if (got >= 0 && dropped) {
+        msg->msg_namelen = 0;
+        msg->msg_controllen = 0;
+        msg->msg_flags = 0;
+    } else if (got >= 0) {
         size_t off = 0;
         for (size_t i = 0; i < (size_t)msg->msg_iovlen && off < (size_t)got; i++) {
             size_t take = msg->msg_iov[i].iov_len;

@@ -1,6 +1,8 @@
 /* getaddrinfo, freeaddrinfo, gai_strerror, numeric getnameinfo and
  * gethostbyname, over the interface's `resolve-addresses`. */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,9 +104,17 @@ static bool scoped_literal(const char *node, uint8_t out[16], uint32_t *scope) {
     char addr[INET6_ADDRSTRLEN];
     memcpy(addr, node, (size_t)(pct - node));
     addr[pct - node] = '\0';
+    /* Digits only, as glibc takes them: no sign, no space, in range. */
+    if (!isdigit((unsigned char)pct[1])) {
+        return false;
+    }
     char *end;
-    unsigned long n = strtoul(pct + 1, &end, 10);
-    if (pct[1] == '\0' || *end != '\0' || n > UINT32_MAX) {
+    int saved = errno;
+    errno = 0;
+    unsigned long long n = strtoull(pct + 1, &end, 10);
+    bool overflow = errno == ERANGE;
+    errno = saved;
+    if (*end != '\0' || overflow || n > UINT32_MAX) {
         return false;
     }
     *scope = (uint32_t)n;

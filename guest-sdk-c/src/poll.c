@@ -11,6 +11,29 @@
 
 int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
 
+/* The bits wasock's poll.h adds, which wasi-libc's poll does not know (it
+ * fails the whole call for an entry asking only for them). */
+#define ADDED_BITS (POLLPRI | POLLRDBAND | POLLWRBAND | POLLMSG | POLLRDHUP)
+
+/* wasi-libc's poll over descriptors that are not sockets, without the
+ * added bits (never reported for them), each entry's events kept. */
+static int libc_poll(struct pollfd *fds, nfds_t n, int timeout) {
+    short *asked = malloc((n ? n : 1) * sizeof *asked);
+    if (asked == NULL) {
+        return wsk_errno(ENOMEM);
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        asked[i] = fds[i].events;
+        fds[i].events &= (short)~ADDED_BITS;
+    }
+    int ready = __real_poll(fds, n, timeout);
+    for (nfds_t i = 0; i < n; i++) {
+        fds[i].events = asked[i];
+    }
+    free(asked);
+    return ready;
+}
+
 /* How long one slice waits when sockets and other descriptors mix. */
 #define MIXED_SLICE_MS 10
 
@@ -192,7 +215,7 @@ int wsk_poll(struct pollfd *fds, nfds_t n, int timeout, bool winsock) {
         return poll_with_closed(fds, n, sockets + others, winsock);
     }
     if (sockets == 0) {
-        return __real_poll(fds, n, timeout);
+        return libc_poll(fds, n, timeout);
     }
     if (others == 0) {
         return poll_sockets(fds, n, timeout, winsock);
@@ -210,7 +233,7 @@ int wsk_poll(struct pollfd *fds, nfds_t n, int timeout, bool winsock) {
             theirs[i] = fds[i];
             theirs[i].fd = wsk_lookup(fds[i].fd) != NULL ? -1 : fds[i].fd;
         }
-        ready = __real_poll(theirs, n, 0);
+        ready = libc_poll(theirs, n, 0);
         if (ready < 0) {
             break;
         }
@@ -344,7 +367,8 @@ int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *rest
     /* Linux writes the time left back into the timeout (0 after one that
      * ran out), so a loop that sets it once keeps one deadline. Windows'
      * select leaves it alone (winsock.c). */
-    if (ready >= 0 && tv != NULL) {
+    /* (A timeout of over 30,000 years is left alone: no overflow.) */
+    if (ready >= 0 && tv != NULL && tv->tv_sec < (time_t)1000000000000) {
         int64_t left = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec - (now_us() - start);
         if (ready == 0 || left < 0) {
             left = 0;

@@ -166,45 +166,11 @@ int wsk_take_error(struct wsk_socket *s, wsk_code *pending, bool *some) {
     return 0;
 }
 
-/* shutdown(SHUT_RD or SHUT_RDWR) on a listener, as Linux does it: it
- * stops listening (the connections waiting to be accepted are reset) and
- * the socket is as new, still bound where it was, free to listen again.
- * Here the listener is closed and a fresh socket bound in its place. */
-static int stop_listening(struct wsk_socket *s) {
-    wsk_addr local;
-    wsk_code code;
-    bool bound = wasock_sockets_socket_method_socket_local_address(wsk_b(s), &local, &code);
-    wasock_sockets_types_address_family_t family = s->family == AF_INET6
-                                                       ? WASOCK_SOCKETS_TYPES_ADDRESS_FAMILY_IPV6
-                                                       : WASOCK_SOCKETS_TYPES_ADDRESS_FAMILY_IPV4;
-    wsk_own fresh;
-    if (!wasock_sockets_socket_static_socket_open(family, WASOCK_SOCKETS_TYPES_SOCKET_TYPE_STREAM,
-                                                  &fresh, &code)) {
-        return wsk_fail(code, WSK_OP_OTHER);
-    }
-    wasock_sockets_socket_socket_drop_own(s->handle);
-    s->handle = fresh;
-    s->listening = false;
-    s->state = WSK_FRESH;
-    if (s->nonblocking) {
-        wsk_set_nonblocking(s, true);
-    }
-    if (bound) {
-        /* The listener's port is free once it is closed. */
-        wasock_sockets_socket_method_socket_bind(wsk_b(s), &local, &code);
-    }
-    return 0;
-}
-
 int shutdown(int fd, int how) {
     struct wsk_socket *s = wsk_get(fd);
     wsk_code code;
     if (s == NULL) {
         return -1;
-    }
-    if (s->listening && !wsk_winsock()) {
-        /* Linux: SHUT_WR leaves a listener alone. */
-        return how == SHUT_WR ? 0 : stop_listening(s);
     }
     wasock_sockets_types_shutdown_how_t h;
     if (how == SHUT_RD) {

@@ -46,6 +46,9 @@ void names(void) {
     gai_case("gai-service-name", "127.0.0.1", "http", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-service-alias", "127.0.0.1", "www", AF_INET, SOCK_STREAM, 0);
     gai_case("gai-v4mapped-numeric", "127.0.0.1", "80", AF_INET6, SOCK_STREAM, AI_V4MAPPED);
+    gai_case("gai-scope-signed", "fe80::1%-1", "53", AF_INET6, SOCK_DGRAM, AI_NUMERICHOST);
+    gai_case("gai-scope-too-big", "fe80::1%99999999999", "53", AF_INET6, SOCK_DGRAM,
+             AI_NUMERICHOST);
     /* A literal with its scope, as `ping fe80::1%2` takes it. */
     struct addrinfo sh, *sr = NULL;
     memset(&sh, 0, sizeof sh);

@@ -290,7 +290,7 @@ struct RawPartition {
 struct RawCrash {
     host: Spanned<String>,
     at: Spanned<Dur>,
-    restart: Option<Dur>,
+    restart: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -709,7 +709,6 @@ pub fn parse_scenario(
             one_way: p.one_way,
         });
     }
-    let until = raw.until.map_or(Duration::from_secs(3600), |d| d.0);
     for c in raw.crash {
         let name = known(&c.host, "crash.host")?;
         let at = c.at.get_ref().0;
@@ -722,20 +721,20 @@ pub fn parse_scenario(
                 format!("crash: host {name:?} runs no component, so there is nothing to crash"),
             ));
         }
-        if at >= until {
+        let restart = c.restart.as_ref().map(|r| r.get_ref().0);
+        if let (Some(r), Some(spanned)) = (restart, &c.restart)
+            && r <= at
+        {
             return Err(err(
-                c.at.span().start,
-                format!("crash.at ({at:?}) is not before the scenario's until ({until:?})"),
+                spanned.span().start,
+                format!("crash.restart ({r:?}) must come after the crash's at ({at:?})"),
             ));
         }
-        host.crashes.push(Crash {
-            at,
-            restart: c.restart.map(|d| d.0),
-        });
+        host.crashes.push(Crash { at, restart });
         host.crashes.sort_by_key(|c| c.at);
         if let Err(why) = Crash::check_schedule(host.start, &host.crashes) {
             return Err(err(
-                c.host.span().start,
+                c.at.span().start,
                 format!("crash of host {name:?}: {why}"),
             ));
         }
@@ -781,7 +780,7 @@ pub fn parse_scenario(
     }
     Ok(Scenario {
         seed: raw.seed,
-        until,
+        until: raw.until.map_or(Duration::from_secs(3600), |d| d.0),
         default_link,
         hosts,
         links,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use super::args::SimArgs;
 use super::scenario::{Scenario, component_path, parse_scenario};
-use crate::runtime::{Limits, Runner, SimGuest, SimRun, Simulation};
+use crate::runtime::{Limits, Outcome, Runner, SimGuest, SimRun, Simulation};
 
 /// Run the scenario. Exit 0 when every guest (daemons aside) exits 0 by the
 /// deadline, 1 otherwise (naming the first that did not), 2 for a scenario
@@ -99,6 +99,14 @@ pub fn main(args: SimArgs) -> i32 {
         wall,
         secs / wall
     );
+    for (host, outcome, _) in &run.outcomes {
+        if matches!(outcome, Outcome::Crashed) {
+            eprintln!(
+                "sim: host {host:?} crashed and was not back by the end (the scenario's crash, \
+                 not a failure of its guest)"
+            );
+        }
+    }
     if run.interrupted {
         eprintln!(
             "sim: interrupted at {secs:.3} s of virtual time; the transcript above ends there"

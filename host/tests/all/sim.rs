@@ -289,6 +289,24 @@ restart = "2200ms"
     assert!(dropped >= 2, "{}", out.join("\n"));
     let (_, again, _) = sim(&[&path]);
     assert_eq!(out, again);
+    // A client whose host is down at the deadline (its restart would come
+    // later) crashed: not a failure, said on stderr, and ended once.
+    let late = temp_scenario(
+        "late-restart.toml",
+        &format!(
+            "until = \"10s\"\n{}\n[[crash]]\nhost = \"client\"\nat = \"1s\"\nrestart = \"5m\"\n",
+            echo_and_pinger(1_000_000, "0s")
+        ),
+    );
+    let (code, out, err) = sim(&[&late]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("host \"client\" crashed and was not back by the end"),
+        "{err}"
+    );
+    let ends: Vec<&String> = out.iter().filter(|l| l.contains("] client  end")).collect();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert!(ends[0].ends_with("crashed"), "{ends:?}");
     // A crash schedule that cannot be is refused, naming the host.
     let bad = temp_scenario(
         "bad-crash.toml",
@@ -300,7 +318,7 @@ restart = "2200ms"
     let (code, _, err) = sim(&[&bad]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("crash of host \"echo\"") && err.contains("no restart"),
+        err.contains("crash of host \"echo\"") && err.contains("has no restart"),
         "{err}"
     );
 }

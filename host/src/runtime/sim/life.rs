@@ -34,6 +34,34 @@ pub(super) struct Life {
     pub origin: Instant,
 }
 
+/// Take host `id` down and up on the network as `crashes` say (until
+/// `restart`s run out), whatever becomes of its guest: a crash after the
+/// guest has ended still takes the host away from its peers.
+pub(super) async fn schedule(
+    net: SimNet,
+    clock: Arc<dyn Clock>,
+    origin: Instant,
+    id: HostId,
+    crashes: Vec<Crash>,
+) {
+    let sleep = |t: Duration| {
+        let clock = clock.clone();
+        async move {
+            match origin.checked_add(t) {
+                Some(at) => clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        }
+    };
+    for c in crashes {
+        sleep(c.at).await;
+        net.with(|n| n.crash_host(id));
+        let Some(restart) = c.restart else { return };
+        sleep(restart).await;
+        net.with(|n| n.restart_host(id));
+    }
+}
+
 /// How one life ended.
 enum End {
     /// The guest ended by itself.
@@ -43,10 +71,16 @@ enum End {
 }
 
 impl Life {
-    /// Run the guest through `crashes` (in order of time): its exit and
-    /// when it came, since the simulation's start; `None` for the exit if
-    /// the host crashed and never came back.
-    pub async fn run(self, crashes: Vec<Crash>) -> (Option<GuestExit>, Duration) {
+    /// Run the guest through `crashes` (in order of time) until the run's
+    /// `deadline`: its exit and when it came, since the simulation's start;
+    /// `None` for the exit if its host crashed and was not back by the
+    /// deadline. ([`schedule`] takes the host down and up on the network,
+    /// whether the guest still runs or not.)
+    pub async fn run(
+        self,
+        crashes: Vec<Crash>,
+        deadline: Duration,
+    ) -> (Option<GuestExit>, Duration) {
         let mut start = self.guest.start;
         let mut life = 0;
         for crash in crashes {
@@ -57,7 +91,7 @@ impl Life {
                         .record(&self.name, What::Ended("crashed".into()));
                 }
             }
-            let Some(restart) = crash.restart else {
+            let Some(restart) = crash.restart.filter(|r| *r < deadline) else {
                 return (None, crash.at);
             };
             self.sleep_until(restart).await;
@@ -70,18 +104,18 @@ impl Life {
     }
 
     /// Run the guest from `start` until it ends, or until `at`, when its
-    /// host crashes: the crash comes first, so that the guest's sockets
-    /// are gone (no FIN) before the guest is dropped.
+    /// host crashes. The crash takes the host's sockets away before the
+    /// guest is dropped (so none closes with a FIN), and comes first at
+    /// its instant: from then on the guest does nothing more.
     async fn until_crash(&self, start: Duration, at: Duration, life: u32) -> End {
         let crash = async {
             self.sleep_until(at).await;
             self.net.with(|n| n.crash_host(self.id));
         };
         tokio::select! {
-            // A guest that ends at the crash's instant ended first.
             biased;
-            exit = self.live(start, life) => End::Exited(exit),
             () = crash => End::Crashed,
+            exit = self.live(start, life) => End::Exited(exit),
         }
     }
 

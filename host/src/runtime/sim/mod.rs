@@ -115,24 +115,8 @@ impl Crash {
     /// restart after its crash, and nothing after a crash with no
     /// restart. The error says which and why.
     pub fn check_schedule(start: Duration, crashes: &[Crash]) -> Result<(), String> {
-        let mut up_from = Some(start);
+        let mut before: Option<&Crash> = None;
         for c in crashes {
-            match up_from {
-                None => {
-                    return Err(format!(
-                        "a crash at {:?} comes after a crash with no restart (the host is down for good)",
-                        c.at
-                    ));
-                }
-                Some(t) if c.at <= t => {
-                    return Err(format!(
-                        "a crash at {:?} must come after {:?} (the guest's start or the restart \
-                         before it)",
-                        c.at, t
-                    ));
-                }
-                Some(_) => {}
-            }
             if let Some(r) = c.restart
                 && r <= c.at
             {
@@ -141,7 +125,33 @@ impl Crash {
                     c.at
                 ));
             }
-            up_from = c.restart;
+            match before {
+                None if c.at <= start => {
+                    return Err(format!(
+                        "a crash at {:?} must come after the guest's start at {start:?}",
+                        c.at
+                    ));
+                }
+                Some(b) if b.restart.is_none() => {
+                    return Err(format!(
+                        "a crash at {:?} comes after the crash at {:?}, which has no restart \
+                         (the host is down for good from then on)",
+                        c.at, b.at
+                    ));
+                }
+                Some(Crash {
+                    at,
+                    restart: Some(r),
+                }) if c.at <= *r => {
+                    return Err(format!(
+                        "a crash at {:?} comes while the host is down (crashed at {at:?}, back \
+                         at {r:?}); crashes of one host may not overlap",
+                        c.at
+                    ));
+                }
+                _ => {}
+            }
+            before = Some(c);
         }
         Ok(())
     }
@@ -167,7 +177,8 @@ impl SimGuest {
     /// then (see [`Crash`]); repeatable, in order of time. A crash must
     /// come after the guest's start and after the restart before it;
     /// [`Simulation::run`] refuses a schedule that does not. A crash
-    /// after the guest has ended changes nothing.
+    /// after the guest has ended still takes the host down (its peers see
+    /// it gone), and a restart then starts nothing.
     pub fn crash(mut self, at: Duration, restart: Option<Duration>) -> Self {
         self.crashes.push(Crash { at, restart });
         self
@@ -678,6 +689,10 @@ async fn run_all(
         let daemon = guest.daemon;
         let host = name.clone();
         let crashes = guest.crashes.clone();
+        if !crashes.is_empty() {
+            let schedule = life::schedule(net.clone(), clock.clone(), origin, id, crashes.clone());
+            tokio::spawn(schedule);
+        }
         let life = life::Life {
             name,
             id,
@@ -693,7 +708,7 @@ async fn run_all(
         let task = tokio::spawn(stall::tracked(
             host.clone(),
             last_run.clone(),
-            life.run(crashes),
+            life.run(crashes, deadline),
         ));
         tasks.push((host, daemon, Some(task)));
     }

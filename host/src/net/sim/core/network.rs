@@ -382,13 +382,12 @@ impl Network {
 
     // ----- links -----
 
-    /// Whether a partition, or a crash of either host, drops what `from`
-    /// sends to `to` at time `t`.
+    /// Whether a partition drops what `from` sends to `to` at time `t`,
+    /// or `from` is down and sends nothing. (What reaches a host that is
+    /// down is lost on arrival, judged then: it may be back by then.)
     pub(crate) fn is_cut(&self, from: HostId, to: HostId, t: Duration) -> bool {
         from != to
-            && (self.down.contains(&from)
-                || self.down.contains(&to)
-                || self.partitions.iter().any(|p| p.cuts(from, to, t)))
+            && (self.down.contains(&from) || self.partitions.iter().any(|p| p.cuts(from, to, t)))
     }
 
     /// The configuration of the link between `x` and `y`.

@@ -51,7 +51,7 @@ impl Network {
 
     /// Host `h` crashes: its sockets vanish at once, with no FIN and no
     /// reset, and until [`restart_host`](Self::restart_host) nothing
-    /// reaches it or leaves it (what is on the wire to it is lost). Its
+    /// reaches it or leaves it (what arrives meanwhile is lost). Its
     /// peers learn of it as of a machine gone: silence, then their
     /// timeouts, or a reset once it is back and knows nothing of them.
     pub fn crash_host(&mut self, h: HostId) {
@@ -65,6 +65,7 @@ impl Network {
             self.remove_socket(id);
         }
         if self.down.insert(h) {
+            self.processed += 1;
             self.event(h, "host down (crash)".to_string());
         }
     }
@@ -72,6 +73,7 @@ impl Network {
     /// Host `h`, crashed, is back, with no sockets.
     pub fn restart_host(&mut self, h: HostId) {
         if self.down.remove(&h) {
+            self.processed += 1;
             self.event(h, "host up (restart)".to_string());
         }
     }

@@ -103,7 +103,9 @@ impl Network {
         }
         let listening = |x: &Socket| x.tcp().is_some_and(|t| t.phase == Phase::Listening);
         let Some(l) = self.lookup(to_host, true, dst, listening) else {
-            self.event(to_host, format!("tcp {src} -> {dst} refused"));
+            if !self.down.contains(&to_host) {
+                self.event(to_host, format!("tcp {src} -> {dst} refused"));
+            }
             self.send_rst(to_host, from, from_gen);
             return;
         };
@@ -215,6 +217,10 @@ impl Network {
             return;
         };
         if self.is_cut(from_host, to_host, self.now) {
+            // Neither a reset nor an acknowledgement comes back (a cut, or
+            // a host down): `to` must keep retransmitting, until its
+            // timeout or until the way is open again.
+            self.ack_lost(to);
             return;
         }
         let at = self.now.saturating_add(self.one_way(from_host, to_host));
@@ -403,7 +409,9 @@ impl Network {
             self.fail(s, ErrorCode::ConnectionAborted, "timed out");
             return;
         }
-        self.tcp_event(s, &format!("retransmit seq={seq}"));
+        if self.verbose {
+            self.tcp_event(s, &format!("retransmit seq={seq}"));
+        }
         self.transmit(s, seq);
     }
 

@@ -516,6 +516,22 @@ fn a_crashed_host_goes_silent_and_after_its_restart_resets_old_connections() {
 }
 
 #[test]
+fn a_segment_on_the_wire_when_its_host_crashes_is_retransmitted() {
+    let (mut net, a, b) = two_hosts(1, lat(10));
+    let (_, c, _) = pair(&mut net, a, b);
+    net.advance_to(Duration::from_secs(1));
+    net.send(c, b"arrives at a host gone").unwrap();
+    // Lands at 1.010 s, on a host down since 1.005 s.
+    net.advance_to(Duration::from_millis(1005));
+    net.crash_host(b);
+    net.advance_to(Duration::from_secs(3));
+    net.restart_host(b);
+    // Retransmitted after the restart, it meets no socket: a reset.
+    settle(&mut net);
+    assert_eq!(net.take_error(c), Ok(Some(ErrorCode::ConnectionReset)));
+}
+
+#[test]
 fn a_host_down_for_good_times_its_peers_out() {
     let (mut net, a, b) = two_hosts(1, lat(10));
     let (_, c, _) = pair(&mut net, a, b);

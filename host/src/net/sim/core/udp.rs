@@ -119,12 +119,7 @@ impl Network {
         match fate {
             Fate::Cut => {
                 if self.verbose {
-                    let why = if self.down.contains(&d.to_host) {
-                        "host down"
-                    } else {
-                        "partition"
-                    };
-                    self.event(host, format!("{desc} dropped ({why})"));
+                    self.event(host, format!("{desc} dropped (partition)"));
                 }
             }
             Fate::Lost => {

@@ -111,20 +111,29 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
  * pieces of at most DISCARD_PIECE: with MSG_WAITALL, until `len` are
  * dropped (or the stream ends or fails). */
 static ssize_t recv_discarding(int fd, size_t len, int flags) {
+    if (len > SSIZE_MAX) {
+        len = SSIZE_MAX; /* as Linux caps a count */
+    }
     size_t piece = len < DISCARD_PIECE ? len : DISCARD_PIECE;
     char *tmp = malloc(piece ? piece : 1);
     if (tmp == NULL) {
         return wsk_errno(ENOMEM);
     }
+    /* Piece after piece only while each comes whole: a short one means
+     * the end, an error held back, a timeout or nothing more queued, and
+     * the next call would take what belongs to the program's next one. A
+     * peek drops nothing and takes one piece. */
+    bool more = (flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0;
     size_t dropped = 0;
     ssize_t got;
+    size_t want;
     do {
-        size_t want = len - dropped < piece ? len - dropped : piece;
+        want = len - dropped < piece ? len - dropped : piece;
         got = recv(fd, tmp, want, flags);
         if (got > 0) {
             dropped += (size_t)got;
         }
-    } while (got > 0 && dropped < len && (flags & MSG_WAITALL) != 0);
+    } while (more && got == (ssize_t)want && dropped < len);
     free(tmp);
     return dropped > 0 ? (ssize_t)dropped : got;
 }
@@ -274,17 +283,17 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
         return -1;
     }
     size_t total = (size_t)checked;
-    char *tmp = malloc(total ? total : 1);
-    if (tmp == NULL) {
+    /* MSG_TRUNC on a stream drops the bytes: the buffers stay as they
+     * were (Linux), and nothing is gathered. */
+    bool dropped = s->type == SOCK_STREAM && (flags & MSG_TRUNC) != 0;
+    char *tmp = dropped ? NULL : malloc(total ? total : 1);
+    if (tmp == NULL && !dropped) {
         return wsk_errno(ENOMEM);
     }
     bool truncated = false;
     socklen_t namelen = msg->msg_namelen;
     ssize_t got = recv_any(fd, tmp, total, flags, msg->msg_name, msg->msg_name ? &namelen : NULL,
                            s->type == SOCK_DGRAM ? &truncated : NULL);
-    /* MSG_TRUNC on a stream dropped the bytes: the buffers stay as they
-     * were (Linux). */
-    bool dropped = s->type == SOCK_STREAM && (flags & MSG_TRUNC) != 0;
     if (got >= 0 && dropped) {
         msg->msg_namelen = 0;
         msg->msg_controllen = 0;

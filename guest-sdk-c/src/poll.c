@@ -367,8 +367,10 @@ int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *rest
     /* Linux writes the time left back into the timeout (0 after one that
      * ran out), so a loop that sets it once keeps one deadline. Windows'
      * select leaves it alone (winsock.c). */
-    /* (A timeout of over 30,000 years is left alone: no overflow.) */
-    if (ready >= 0 && tv != NULL && tv->tv_sec < (time_t)1000000000000) {
+    /* (A timeout of over 30,000 years is left alone: no overflow.
+     * Microseconds past a second count as Linux counts them.) */
+    if (ready >= 0 && tv != NULL && tv->tv_sec < (time_t)1000000000000 &&
+        tv->tv_usec < (suseconds_t)1000000000000) {
         int64_t left = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec - (now_us() - start);
         if (ready == 0 || left < 0) {
             left = 0;

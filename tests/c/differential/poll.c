@@ -67,6 +67,10 @@ void poll_select(void) {
     FD_SET(12345 % FD_SETSIZE, &rs);
     tv = (struct timeval){0, 0};
     say("select-bad-fd", "%s", RC(select(12345 % FD_SETSIZE + 1, &rs, NULL, NULL, &tv)));
+    FD_ZERO(&rs);
+    FD_SET(a, &rs);
+    tv = (struct timeval){0, 1000000};
+    say("select-usec-past-a-second", "%s", RC(select(maxfd, &rs, NULL, NULL, &tv)));
 
     FD_ZERO(&rs);
     FD_ZERO(&ws);

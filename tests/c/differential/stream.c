@@ -229,6 +229,12 @@ void stream_more(void) {
     memset(buf, 0, sizeof buf);
     say("tcp-recv-msg-trunc", "skipped %s, then %s", skipped,
         GOT(recv(a, buf, sizeof buf, 0), buf));
+    /* A peek with it drops nothing. */
+    send(c, "peek", 4, 0);
+    wait_fd(a, POLLIN, WAIT_MS);
+    const char *peeked = RC(recv(a, NULL, 100, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
+    memset(buf, 0, sizeof buf);
+    say("tcp-recv-peek-trunc", "peeked %s, then %s", peeked, GOT(recv(a, buf, sizeof buf, 0), buf));
     /* The same through recvmsg: the buffers stay as they were. */
     send(c, "dropKEPT", 8, 0);
     wait_fd(a, POLLIN, WAIT_MS);

@@ -105,6 +105,11 @@ impl Network {
         let Some(l) = self.lookup(to_host, true, dst, listening) else {
             if !self.down.contains(&to_host) {
                 self.event(to_host, format!("tcp {src} -> {dst} refused"));
+            } else if self.verbose {
+                self.event(
+                    to_host,
+                    format!("tcp {src} -> {dst} syn dropped (host down)"),
+                );
             }
             self.send_rst(to_host, from, from_gen);
             return;
@@ -219,8 +224,15 @@ impl Network {
         if self.is_cut(from_host, to_host, self.now) {
             // Neither a reset nor an acknowledgement comes back (a cut, or
             // a host down): `to` must keep retransmitting, until its
-            // timeout or until the way is open again.
-            self.ack_lost(to);
+            // timeout or until the way is open again. (Only the connection
+            // the reset was for: not a later one on the same socket.)
+            if self
+                .sockets
+                .get(&to)
+                .is_some_and(|x| x.generation == to_gen)
+            {
+                self.ack_lost(to);
+            }
             return;
         }
         let at = self.now.saturating_add(self.one_way(from_host, to_host));

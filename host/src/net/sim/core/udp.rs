@@ -191,15 +191,15 @@ impl Network {
     }
 
     pub(crate) fn on_udp(&mut self, d: Datagram) {
-        if d.dst.ip().is_multicast() {
-            self.on_udp_multicast(&d);
-            return;
-        }
         let desc = format!("udp {} -> {}", d.src, d.dst);
         if self.down.contains(&d.to_host) {
             if self.verbose {
                 self.event(d.to_host, format!("{desc} dropped (host down)"));
             }
+            return;
+        }
+        if d.dst.ip().is_multicast() {
+            self.on_udp_multicast(&d);
             return;
         }
         let target = self.lookup(d.to_host, false, d.dst, |_| true);

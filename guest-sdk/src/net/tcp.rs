@@ -108,7 +108,10 @@ impl Iterator for Incoming<'_> {
     }
 }
 
-/// A TCP connection, as `std::net::TcpStream`.
+/// A TCP connection, as `std::net::TcpStream`. It has no `try_clone` (a
+/// wasock socket handle cannot be duplicated): `&TcpStream` implements
+/// `Read` and `Write`, so two parts of a program can share one by
+/// reference (or an `Rc`); the async runtime's streams split into halves.
 ///
 /// ```no_run
 /// use std::io::{Read, Write};

@@ -625,7 +625,12 @@ impl NetSocket for NativeSocket {
                 Ok(ConnectState::Connected) => {}
             }
         }
-        Ok(self.sock().take_error()?.map(transfer_error))
+        // EPIPE pending without this side's shutdown is the peer's reset,
+        // as a send says it.
+        Ok(self
+            .sock()
+            .take_error()?
+            .map(|e| self.send_error(transfer_error(e))))
     }
 
     fn readiness(&self) -> Readiness {

@@ -306,3 +306,27 @@ async fn a_call_after_a_wait_in_place_clears_what_the_reactor_believed() {
         "a wait reported a socket readable with nothing queued"
     );
 }
+
+/// A peer that closed its end answers a write with a reset; the error
+/// pending after it (Linux's `EPIPE`, this side never having shut its
+/// sending down) is the reset, as the write after it says, not a
+/// `shut-down` this program never asked for.
+#[tokio::test]
+async fn an_error_pending_after_the_peers_reset_is_a_reset() {
+    let (mut s, peer) = connected(true).await;
+    drop(peer);
+    wait(&mut s, Readiness::READABLE).await;
+    // The first write is taken; the peer answers it with a reset.
+    assert_eq!(s.try_send(b"x", SendFlags::default()), Ok(1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let pending = loop {
+        match s.take_error() {
+            Ok(Some(e)) => break e,
+            _ if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            other => panic!("no error pending: {other:?}"),
+        }
+    };
+    assert_eq!(pending, ErrorCode::ConnectionReset);
+}

@@ -37,13 +37,16 @@ static int libc_poll(struct pollfd *fds, nfds_t n, int timeout) {
 /* How long one slice waits when sockets and other descriptors mix. */
 #define MIXED_SLICE_MS 10
 
-typedef wasock_sockets_types_readiness_t wsk_ready;
-
-static int64_t now_ms(void) {
+static int64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+static int64_t now_ms(void) { return now_us() / 1000; }
+
+typedef wasock_sockets_types_readiness_t wsk_ready;
+
 
 /* A stream socket that is not open (never connected, or closed both
  * ways by an error the program took), as Linux's poll sees it: POLLHUP
@@ -354,11 +357,6 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
     return count;
 }
 
-static int64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
                   struct timeval *restrict tv) {

@@ -44,21 +44,24 @@ pub(super) async fn schedule(
     id: HostId,
     crashes: Vec<Crash>,
 ) {
-    let sleep = |t: Duration| {
-        let clock = clock.clone();
-        async move {
-            match origin.checked_add(t) {
-                Some(at) => clock.sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        }
-    };
+    // `Life` makes the same calls at the same instants (they do nothing
+    // the second time): it must see the host down before it drops its
+    // guest, and up before it starts the guest again.
     for c in crashes {
-        sleep(c.at).await;
+        sleep_since(&*clock, origin, c.at).await;
         net.with(|n| n.crash_host(id));
         let Some(restart) = c.restart else { return };
-        sleep(restart).await;
+        sleep_since(&*clock, origin, restart).await;
         net.with(|n| n.restart_host(id));
+    }
+}
+
+/// Sleep until `t` of virtual time after `origin`; a time too far to
+/// represent never comes.
+async fn sleep_since(clock: &dyn Clock, origin: Instant, t: Duration) {
+    match origin.checked_add(t) {
+        Some(at) => clock.sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -170,13 +173,9 @@ impl Life {
         exit
     }
 
-    /// Sleep until `t` of virtual time since the start; a time too far to
-    /// represent never comes.
+    /// Sleep until `t` of virtual time since the start.
     async fn sleep_until(&self, t: Duration) {
-        match self.origin.checked_add(t) {
-            Some(at) => self.clock.sleep_until(at).await,
-            None => std::future::pending().await,
-        }
+        sleep_since(&*self.clock, self.origin, t).await;
     }
 
     /// Virtual time since the simulation's start.

@@ -489,11 +489,7 @@ impl Simulation {
                 p.b.iter()
                     .map(|n| id_of(n))
                     .collect::<anyhow::Result<_>>()?;
-            if p.one_way {
-                net.partition_one_way(&a, &b, p.start, p.heal);
-            } else {
-                net.partition(&a, &b, p.start, p.heal);
-            }
+            net.cut(&a, &b, p.start, p.heal, p.one_way);
         }
         for (name, addrs) in &self.names {
             net.add_name(name, addrs);

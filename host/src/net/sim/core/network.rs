@@ -192,7 +192,9 @@ impl Network {
         self.cut(from, to, start, heal, true);
     }
 
-    fn cut(
+    /// [`partition`](Self::partition), or with `one_way`
+    /// [`partition_one_way`](Self::partition_one_way).
+    pub(crate) fn cut(
         &mut self,
         a: &[HostId],
         b: &[HostId],

@@ -166,10 +166,37 @@ macro_rules! common_socket_methods {
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
             }
 
-            /// The raw socket, given up.
-            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet raw: wasock::Socket = s.into_socket();\n# Ok::<(), std::io::Error>(())\n```")]
-            pub fn into_socket(self) -> $crate::Socket {
-                self.sock
+            /// A second handle to the same socket, as std's `try_clone`
+            /// (`dup`): reads, writes, options, non-blocking mode and
+            /// `shutdown` through either act on the one socket, which
+            /// closes when the last handle is dropped. The usual use: a
+            /// `BufReader` over one handle while the program writes
+            /// through the other.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet other = s.try_clone()?;\nassert_eq!(other.local_addr()?, s.local_addr()?);\n# Ok::<(), std::io::Error>(())\n```")]
+            ///
+            /// # Errors
+            ///
+            /// None today: the handle is shared in the guest, with no call
+            /// to the host. The `Result` is std's signature.
+            pub fn try_clone(&self) -> std::io::Result<Self> {
+                Ok(Self {
+                    sock: std::sync::Arc::clone(&self.sock),
+                })
+            }
+
+            /// Whether a handle made by [`try_clone`](Self::try_clone)
+            /// shares the socket.
+            pub(crate) fn is_shared(&self) -> bool {
+                std::sync::Arc::strong_count(&self.sock) > 1
+            }
+
+            /// The raw socket, given up. While a handle made by
+            /// [`try_clone`](Self::try_clone) is alive the socket is not
+            /// this handle's alone to give, and `self` comes back as the
+            /// error.
+            #[doc = concat!("\n```no_run\nlet s = ", $make, ";\nlet raw: wasock::Socket = s.into_socket().expect(\"no clone is alive\");\n# Ok::<(), std::io::Error>(())\n```")]
+            pub fn into_socket(self) -> Result<$crate::Socket, Self> {
+                std::sync::Arc::try_unwrap(self.sock).map_err(|sock| Self { sock })
             }
         }
 

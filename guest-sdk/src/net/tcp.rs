@@ -2,6 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::addr::{ToSocketAddrs, each_addr};
@@ -23,7 +24,7 @@ use crate::error::{io, taken};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
-    sock: Socket,
+    sock: Arc<Socket>,
 }
 
 common_socket_methods!(
@@ -54,13 +55,17 @@ impl TcpListener {
             io(sock.set_option(SocketOption::ReuseAddress(true)))?;
             io(sock.bind(from_std(a)))?;
             io(sock.listen(0))?;
-            Ok(TcpListener { sock })
+            Ok(TcpListener {
+                sock: Arc::new(sock),
+            })
         })
     }
 
     /// Wrap a raw socket that is already listening.
     pub fn from_socket(sock: Socket) -> TcpListener {
-        TcpListener { sock }
+        TcpListener {
+            sock: Arc::new(sock),
+        }
     }
 
     /// Take the next connection (`accept`).
@@ -72,7 +77,12 @@ impl TcpListener {
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, peer) = io(self.sock.accept())?;
-        Ok((TcpStream { sock }, to_std(peer)))
+        Ok((
+            TcpStream {
+                sock: Arc::new(sock),
+            },
+            to_std(peer),
+        ))
     }
 
     /// An endless iterator of accepted connections.
@@ -108,10 +118,11 @@ impl Iterator for Incoming<'_> {
     }
 }
 
-/// A TCP connection, as `std::net::TcpStream`. It has no `try_clone` (a
-/// wasock socket handle cannot be duplicated): `&TcpStream` implements
-/// `Read` and `Write`, so two parts of a program can share one by
-/// reference (or an `Rc`); the async runtime's streams split into halves.
+/// A TCP connection, as `std::net::TcpStream`. As with std's, two parts
+/// of a program can share one through [`try_clone`](TcpStream::try_clone)
+/// (a `BufReader` over a clone, writes through the original) or by
+/// reference: `&TcpStream` implements `Read` and `Write`. The async
+/// runtime's streams split into halves instead.
 ///
 /// ```no_run
 /// use std::io::{Read, Write};
@@ -123,7 +134,7 @@ impl Iterator for Incoming<'_> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpStream {
-    sock: Socket,
+    sock: Arc<Socket>,
 }
 
 common_socket_methods!(
@@ -154,7 +165,9 @@ impl TcpStream {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Stream))?;
             io(sock.connect(from_std(a)))?;
-            Ok(TcpStream { sock })
+            Ok(TcpStream {
+                sock: Arc::new(sock),
+            })
         })
     }
 
@@ -166,7 +179,9 @@ impl TcpStream {
     /// ```
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         let sock = io(Socket::open(family_of(addr), SocketType::Stream))?;
-        let stream = TcpStream { sock };
+        let stream = TcpStream {
+            sock: Arc::new(sock),
+        };
         stream.set_write_timeout(Some(timeout))?;
         io(stream.sock.connect(from_std(*addr)))?;
         stream.set_write_timeout(None)?;
@@ -175,7 +190,9 @@ impl TcpStream {
 
     /// Wrap a raw connected stream socket.
     pub fn from_socket(sock: Socket) -> TcpStream {
-        TcpStream { sock }
+        TcpStream {
+            sock: Arc::new(sock),
+        }
     }
 
     /// The peer's address (`getpeername`).

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use super::addr::{ToSocketAddrs, each_addr};
 use super::options::{
@@ -26,7 +27,7 @@ use crate::error::{io, taken};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UdpSocket {
-    sock: Socket,
+    sock: Arc<Socket>,
 }
 
 common_socket_methods!(UdpSocket, "wasock::net::UdpSocket::bind(\"127.0.0.1:0\")?");
@@ -60,13 +61,17 @@ impl UdpSocket {
         each_addr(&addr, |a| {
             let sock = io(Socket::open(family_of(&a), SocketType::Datagram))?;
             io(sock.bind(from_std(a)))?;
-            Ok(UdpSocket { sock })
+            Ok(UdpSocket {
+                sock: Arc::new(sock),
+            })
         })
     }
 
     /// Wrap a raw datagram socket.
     pub fn from_socket(sock: Socket) -> UdpSocket {
-        UdpSocket { sock }
+        UdpSocket {
+            sock: Arc::new(sock),
+        }
     }
 
     /// Receive one datagram, truncated to `buf` (the rest is discarded, as

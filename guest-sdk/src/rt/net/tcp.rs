@@ -68,6 +68,7 @@ impl TcpListener {
     /// # }).unwrap();
     /// ```
     pub fn from_std(listener: blocking::TcpListener) -> io::Result<TcpListener> {
+        super::own_socket(listener.is_shared())?;
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
             accept_reg: RefCell::default(),
@@ -288,6 +289,7 @@ impl TcpStream {
     /// # }).unwrap();
     /// ```
     pub fn from_std(stream: blocking::TcpStream) -> io::Result<TcpStream> {
+        super::own_socket(stream.is_shared())?;
         stream.set_nonblocking(true)?;
         Ok(TcpStream::wrap(stream))
     }

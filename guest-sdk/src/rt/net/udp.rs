@@ -56,6 +56,7 @@ impl UdpSocket {
     /// # }).unwrap();
     /// ```
     pub fn from_std(inner: blocking::UdpSocket) -> io::Result<UdpSocket> {
+        super::own_socket(inner.is_shared())?;
         inner.set_nonblocking(true)?;
         Ok(UdpSocket { inner })
     }

@@ -87,14 +87,16 @@ const SIM_EXAMPLES: &str = "\
 A scenario (TOML) names hosts (name, addrs, component, args, env, allow/deny
 rules, start, daemon, count), a [default-link] and [[link]]s between hosts
 (latency, jitter, bandwidth, loss, duplicate, reorder), [[partition]]s
-(a, b, start, heal, one-way), [[crash]]es (host, at, restart), [names], a
-seed and `until` (the virtual deadline).
+(a, b, start, heal, one-way), [[crash]]es (host, at, restart), a [nemesis]
+that draws such faults from the seed (faults, hosts, start, stop, every,
+lasting), [names], a seed and `until` (the virtual deadline).
 A component given by a bare name is GUEST_DIR/NAME.wasm. Ctrl-C stops the
 run and prints the transcript so far (exit 130).
 
 Example:
   cargo build --release --target wasm32-wasip2 -p udp-echo -p sim-guests
-  wasock sim examples/sim/udp-faults.toml --seed 7";
+  wasock sim examples/sim/udp-faults.toml --seed 7
+  wasock sim examples/sim/tcp-nemesis.toml --seed 3 --quiet";
 
 /// Arguments of `wasock sim`.
 #[derive(Debug, Args)]

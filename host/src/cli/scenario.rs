@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::units::{number_and_rest, parse_duration};
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
-use crate::runtime::{Crash, Partition};
+use crate::runtime::{Crash, Fault, Nemesis, Partition};
 
 /// A parsed scenario, components not yet loaded.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub struct Scenario {
     pub links: Vec<(String, String, LinkConfig)>,
     /// Partitions: two sets of hosts, a start and an optional heal.
     pub partitions: Vec<Partition>,
+    /// Faults drawn from the seed (`[nemesis]`).
+    pub nemesis: Option<Nemesis>,
     /// Names and their addresses.
     pub names: Vec<(String, Vec<IpAddr>)>,
 }
@@ -295,6 +297,18 @@ struct RawCrash {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNemesis {
+    faults: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
+    start: Option<Dur>,
+    stop: Option<Dur>,
+    every: Option<Spanned<Dur>>,
+    lasting: Option<Spanned<Dur>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
     name: Spanned<String>,
     #[serde(default, deserialize_with = "addresses")]
@@ -332,6 +346,7 @@ struct RawScenario {
     partition: Vec<RawPartition>,
     #[serde(default)]
     crash: Vec<RawCrash>,
+    nemesis: Option<Spanned<RawNemesis>>,
     #[serde(default, deserialize_with = "names_to_addresses")]
     names: BTreeMap<String, Vec<IpAddr>>,
 }
@@ -739,6 +754,71 @@ pub fn parse_scenario(
             ));
         }
     }
+    let nemesis = match raw.nemesis {
+        None => None,
+        Some(n) => {
+            let at = n.span().start;
+            let n = n.into_inner();
+            let mut faults = Vec::new();
+            for f in n.faults.get_ref() {
+                let Some(kind) = Fault::from_name(f.get_ref()) else {
+                    return Err(err(
+                        f.span().start,
+                        format!(
+                            "nemesis.faults: no fault is called {:?}; the kinds are \
+                             \"partition\", \"isolate\", \"one-way\" and \"crash\"",
+                            f.get_ref()
+                        ),
+                    ));
+                };
+                faults.push(kind);
+            }
+            // A counted host's name stands for all its hosts.
+            let mut struck = Vec::new();
+            for h in &n.hosts {
+                match counted.get(h.get_ref()) {
+                    Some(count) if !seen.contains_key(h.get_ref()) => {
+                        struck.extend((1..=*count).map(|i| format!("{}-{i}", h.get_ref())));
+                    }
+                    _ => struck.push(known(h, "nemesis.hosts")?),
+                }
+            }
+            let nemesis = Nemesis {
+                faults,
+                hosts: struck,
+                start: n.start.map_or(Duration::ZERO, |d| d.0),
+                stop: n.stop.map(|d| d.0),
+                every: n
+                    .every
+                    .as_ref()
+                    .map_or(Nemesis::default().every, |d| d.get_ref().0),
+                lasting: n
+                    .lasting
+                    .as_ref()
+                    .map_or(Nemesis::default().lasting, |d| d.get_ref().0),
+            };
+            let targets: Vec<crate::runtime::sim::nemesis::Target<'_>> = hosts
+                .iter()
+                .map(|h| crate::runtime::sim::nemesis::Target {
+                    name: &h.name,
+                    guest: h
+                        .component
+                        .as_ref()
+                        .map(|_| (h.start, h.crashes.as_slice())),
+                })
+                .collect();
+            if let Err(why) = nemesis.check(&targets) {
+                let at = match (&n.every, &n.lasting) {
+                    (Some(e), _) if e.get_ref().0.is_zero() => e.span().start,
+                    (_, Some(l)) if l.get_ref().0.is_zero() => l.span().start,
+                    _ if nemesis.faults.is_empty() => n.faults.span().start,
+                    _ => at,
+                };
+                return Err(err(at, format!("[nemesis]: {why}")));
+            }
+            Some(nemesis)
+        }
+    };
     if !hosts.iter().any(|h| h.component.is_some()) {
         return Err(err(
             0,
@@ -785,6 +865,7 @@ pub fn parse_scenario(
         hosts,
         links,
         partitions,
+        nemesis,
         names: raw.names.into_iter().collect(),
     })
 }
@@ -852,6 +933,76 @@ start = "2s"
         assert!(!s.partitions[0].one_way);
         assert!(s.partitions[1].one_way);
         assert_eq!(s.partitions[1].b, ["c-2", "c-3"]);
+    }
+
+    #[test]
+    fn a_nemesis_names_its_faults_and_hosts_and_a_group_stands_for_its_members() {
+        let hosts = r#"
+[[host]]
+name = "db"
+count = 3
+addrs = ["10.0.0.1"]
+component = "node"
+[[host]]
+name = "client"
+addrs = ["10.0.0.9"]
+component = "client"
+"#;
+        let s = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"partition\", \"crash\", \"crash\"]\nhosts = [\"db\"]\n\
+             start = \"2s\"\nstop = \"1m\"\nevery = \"3s\"\nlasting = \"500ms\"\n"
+        ))
+        .unwrap();
+        let n = s.nemesis.unwrap();
+        assert_eq!(n.faults, [Fault::Partition, Fault::Crash, Fault::Crash]);
+        assert_eq!(n.hosts, ["db-1", "db-2", "db-3"]);
+        assert_eq!(
+            (n.start, n.stop, n.every, n.lasting),
+            (
+                Duration::from_secs(2),
+                Some(Duration::from_secs(60)),
+                Duration::from_secs(3),
+                Duration::from_millis(500)
+            )
+        );
+        // Unset: every host, the defaults' rhythm.
+        let s = parse(&format!("{hosts}[nemesis]\nfaults = [\"isolate\"]\n")).unwrap();
+        let n = s.nemesis.unwrap();
+        assert!(n.hosts.is_empty());
+        assert_eq!(n.every, Nemesis::default().every);
+        // Errors point at the fault, the host or the table.
+        let e = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"crash\", \"split\"]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 12, "{e}");
+        assert!(e.message.contains("no fault is called \"split\""), "{e}");
+        let e = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"crash\"]\nhosts = [\"dbx\"]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+        assert!(
+            e.message.contains("nemesis.hosts: no host named \"dbx\""),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"one-way\"]\nhosts = [\"client\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("[nemesis]: a partition, isolate or one-way fault needs two hosts"),
+            "{e}"
+        );
+        let e = parse(&format!("{hosts}[nemesis]\nfaults = []\n")).unwrap_err();
+        assert_eq!(e.line, 12, "{e}");
+        assert!(e.message.contains("no faults to draw from"), "{e}");
+        let e = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"crash\"]\nevery = \"0s\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
     }
 
     #[test]

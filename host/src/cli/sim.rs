@@ -99,6 +99,13 @@ pub fn main(args: SimArgs) -> i32 {
         wall,
         secs / wall
     );
+    if scenario.nemesis.is_some() {
+        eprintln!(
+            "sim: the nemesis drew {} from seed {} (each in the transcript as it strikes)",
+            super::counted(run.faults_drawn as u64, "fault"),
+            scenario.seed
+        );
+    }
     for (host, outcome, _) in &run.outcomes {
         if matches!(outcome, Outcome::Crashed) {
             eprintln!(
@@ -245,13 +252,10 @@ pub fn simulate(
         sim.link(a, b, *link);
     }
     for p in &scenario.partitions {
-        let a: Vec<&str> = p.a.iter().map(String::as_str).collect();
-        let b: Vec<&str> = p.b.iter().map(String::as_str).collect();
-        if p.one_way {
-            sim.partition_one_way(&a, &b, p.start, p.heal);
-        } else {
-            sim.partition(&a, &b, p.start, p.heal);
-        }
+        sim.add_partition(p.clone());
+    }
+    if let Some(n) = &scenario.nemesis {
+        sim.nemesis(n.clone());
     }
     for (name, addrs) in &scenario.names {
         sim.name(name, addrs);

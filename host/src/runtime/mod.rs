@@ -29,7 +29,7 @@ mod poll;
 mod poll_set;
 mod runner;
 mod serve;
-mod sim;
+pub(crate) mod sim;
 pub(crate) mod socket;
 mod state;
 mod stats;
@@ -50,8 +50,8 @@ pub use poll_set::PollSet;
 pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
-    Crash, DEFAULT_EPOCH_SECS, Entry, Outcome, Partition, SimGuest, SimRun, Simulation, Transcript,
-    What,
+    Crash, DEFAULT_EPOCH_SECS, Entry, Fault, Nemesis, Outcome, Partition, SimGuest, SimRun,
+    Simulation, Transcript, What,
 };
 pub use socket::GuestSocket;
 pub use state::HostState;

@@ -81,6 +81,7 @@ fn every_example_scenario_repeats_byte_for_byte_and_another_seed_changes_it() {
         "udp-faults",
         "udp-echo-loss",
         "tcp-partition",
+        "tcp-nemesis",
         "many-pingers",
     ] {
         let path = example(name);
@@ -321,6 +322,77 @@ restart = "2200ms"
         err.contains("crash of host \"echo\"") && err.contains("has no restart"),
         "{err}"
     );
+}
+
+/// A nemesis isolates and crashes the two hosts at random for the first
+/// 30 s: the faults it drew are in the transcript as scheduled ones are,
+/// stderr says how many, the client still gets its answers once they
+/// stop, the same seed repeats the run byte for byte and another seed
+/// draws other faults.
+#[test]
+fn a_nemesis_draws_partitions_and_crashes_from_the_seed() {
+    let scenario = |seed: u32| {
+        temp_scenario(
+            &format!("nemesis-{seed}.toml"),
+            &format!(
+                r#"
+seed = {seed}
+until = "5m"
+
+[default-link]
+latency = "50ms"
+
+{echo_and_pinger}
+
+[nemesis]
+faults = ["isolate", "one-way", "crash"]
+hosts = ["echo", "client"]
+stop = "30s"
+every = "3s"
+lasting = "1s"
+"#,
+                echo_and_pinger = echo_and_pinger(200, "0s")
+            ),
+        )
+    };
+    let (code, out, err) = sim(&[&scenario(1)]);
+    assert_eq!(code, 0, "{err}");
+    let drawn = number_after(&err, "drew");
+    assert!((5.0..=12.0).contains(&drawn), "{err}");
+    let count = |pattern: &str| out.iter().filter(|l| l.contains(pattern)).count();
+    let (started, healed) = (count("partition started: "), count("partition healed: "));
+    let (crashed, restarted) = (count("host down (crash)"), count("host up (restart)"));
+    assert!(started > 0 && crashed > 0, "{}", out.join("\n"));
+    assert_eq!(
+        (started, crashed),
+        (healed, restarted),
+        "{}",
+        out.join("\n")
+    );
+    // A fault drawn for after the client's end never strikes.
+    assert!(
+        (5..=drawn as usize).contains(&(started + crashed)),
+        "{}",
+        out.join("\n")
+    );
+    assert!(
+        out.iter()
+            .any(|l| l.contains("] client ") && l.contains("replies ")),
+        "{}",
+        out.join("\n")
+    );
+    let (_, again, _) = sim(&[&scenario(1)]);
+    assert_eq!(out, again);
+    let (code, other, err) = sim(&[&scenario(2)]);
+    assert_eq!(code, 0, "{err}");
+    let faults = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains("partition ") || l.contains("(crash)"))
+            .cloned()
+            .collect()
+    };
+    assert_ne!(faults(&out), faults(&other));
 }
 
 /// Ctrl-C on a run that would not end by itself (a guest computing for

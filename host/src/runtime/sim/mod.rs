@@ -32,6 +32,7 @@
 //! ```
 
 mod life;
+pub(crate) mod nemesis;
 mod output;
 mod stall;
 mod transcript;
@@ -45,6 +46,7 @@ use anyhow::Context as _;
 use tokio::time::Instant;
 use wasmtime::component::Component;
 
+pub use nemesis::{Fault, Nemesis};
 pub use transcript::{Entry, Transcript, What};
 
 use self::transcript::Recorder;
@@ -254,6 +256,7 @@ pub struct Simulation {
     hosts: Vec<HostSpec>,
     links: Vec<(String, String, LinkConfig)>,
     partitions: Vec<Partition>,
+    nemesis: Option<Nemesis>,
     names: Vec<(String, Vec<IpAddr>)>,
     epoch: SystemTime,
     verbose: bool,
@@ -304,6 +307,9 @@ pub struct SimRun {
     /// [`Simulation::run_until_stopped`]: the transcript ends there, and
     /// the guests still running were stopped.
     pub interrupted: bool,
+    /// How many faults the [`Nemesis`] drew (partitions and crashes, each
+    /// in the transcript when it strikes).
+    pub faults_drawn: usize,
 }
 
 impl SimRun {
@@ -356,6 +362,7 @@ impl Simulation {
             hosts: Vec::new(),
             links: Vec::new(),
             partitions: Vec::new(),
+            nemesis: None,
             names: Vec::new(),
             epoch: SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_EPOCH_SECS),
             verbose: true,
@@ -419,6 +426,13 @@ impl Simulation {
         self.cut(from, to, start, heal, true)
     }
 
+    /// A partition described whole (both ways or one way, as
+    /// [`Partition::one_way`] says).
+    pub fn add_partition(&mut self, partition: Partition) -> &mut Self {
+        self.partitions.push(partition);
+        self
+    }
+
     fn cut(
         &mut self,
         a: &[&str],
@@ -428,13 +442,22 @@ impl Simulation {
         one_way: bool,
     ) -> &mut Self {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        self.partitions.push(Partition {
+        self.add_partition(Partition {
             a: own(a),
             b: own(b),
             start,
             heal,
             one_way,
-        });
+        })
+    }
+
+    /// Faults drawn from the seed besides the scheduled ones: partitions
+    /// and crashes of random hosts at random times, one at a time (see
+    /// [`Nemesis`]). A second call replaces the first. [`run`](Self::run)
+    /// refuses a nemesis that names a host the simulation lacks, or that
+    /// has no host to strike.
+    pub fn nemesis(&mut self, nemesis: Nemesis) -> &mut Self {
+        self.nemesis = Some(nemesis);
         self
     }
 
@@ -457,7 +480,25 @@ impl Simulation {
         self
     }
 
-    fn network(&self) -> anyhow::Result<(Network, Vec<HostId>)> {
+    /// What the nemesis, if any, draws for a run that ends at `deadline`.
+    fn drawn(&self, deadline: Duration) -> anyhow::Result<nemesis::Drawn> {
+        let Some(n) = &self.nemesis else {
+            return Ok(nemesis::Drawn::default());
+        };
+        let targets: Vec<nemesis::Target<'_>> = self
+            .hosts
+            .iter()
+            .map(|h| nemesis::Target {
+                name: &h.name,
+                guest: h.guest.as_ref().map(|g| (g.start, g.crashes.as_slice())),
+            })
+            .collect();
+        n.check(&targets)
+            .map_err(|why| anyhow::anyhow!("the nemesis: {why}"))?;
+        Ok(n.draw(self.seed, &targets, deadline))
+    }
+
+    fn network(&self, drawn: &[Partition]) -> anyhow::Result<(Network, Vec<HostId>)> {
         let mut net = Network::new(self.seed, self.default_link);
         net.set_verbose(self.verbose);
         let mut ids = BTreeMap::new();
@@ -480,7 +521,7 @@ impl Simulation {
         for (a, b, link) in &self.links {
             net.set_link(id_of(a)?, id_of(b)?, *link);
         }
-        for p in &self.partitions {
+        for p in self.partitions.iter().chain(drawn) {
             let a: Vec<HostId> =
                 p.a.iter()
                     .map(|n| id_of(n))
@@ -533,18 +574,28 @@ impl Simulation {
         deadline: Duration,
         stop: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<SimRun> {
-        let (net, ids) = self.network()?;
-        let mut prepared = Vec::new();
-        for (h, id) in self.hosts.iter().zip(ids) {
+        for h in &self.hosts {
             if let Some(g) = &h.guest {
                 Crash::check_schedule(g.start, &g.crashes)
                     .map_err(|why| anyhow::anyhow!("host {:?}: {why}", h.name))?;
+            }
+        }
+        let drawn = self.drawn(deadline)?;
+        let (net, ids) = self.network(&drawn.partitions)?;
+        let mut prepared = Vec::new();
+        for (h, id) in self.hosts.iter().zip(ids) {
+            if let Some(g) = &h.guest {
                 let pre = runner
                     .prepare(&g.component)
                     .with_context(|| format!("host {:?}", h.name))?;
-                prepared.push((h.name.clone(), id, g.clone(), pre));
+                let mut g = g.clone();
+                let struck = drawn.crashes.iter().filter(|(n, _)| *n == h.name);
+                g.crashes.extend(struck.map(|(_, c)| *c));
+                g.crashes.sort_by_key(|c| c.at);
+                prepared.push((h.name.clone(), id, g, pre));
             }
         }
+        let faults_drawn = drawn.partitions.len() + drawn.crashes.len();
         let seed = self.seed;
         let epoch = self.epoch;
         let stall_after = self.stall_after;
@@ -578,6 +629,7 @@ impl Simulation {
                         drop(end);
                         run.stalled_host = watch.join().unwrap_or(None);
                         run.stalled = run.stalled_host.is_some();
+                        run.faults_drawn = faults_drawn;
                         run
                     });
                     run.wall_elapsed = wall.elapsed();
@@ -772,6 +824,7 @@ async fn run_all(
         set_by,
         ended_at,
         interrupted,
+        faults_drawn: 0,
     }
 }
 
@@ -801,6 +854,7 @@ mod tests {
             stalled: false,
             stalled_host: None,
             interrupted: false,
+            faults_drawn: 0,
         }
     }
 

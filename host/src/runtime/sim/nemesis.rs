@@ -1,0 +1,464 @@
+//! Faults drawn from the seed (a "nemesis", as Jepsen calls it): instead of
+//! a hand-written schedule of partitions and crashes, kinds of fault, the
+//! hosts they strike, and how often and how long. The schedule is drawn
+//! before the run from the simulation's seed, one fault at a time, so a
+//! seed that fails repeats exactly, and a sweep over seeds tries many
+//! schedules. Drawing is a pure function of the seed and the scenario
+//! ([`Nemesis::draw`]); the faults it draws are ordinary partitions and
+//! crashes, in the transcript as those are.
+
+use std::time::Duration;
+
+use rand::{Rng as _, SeedableRng as _};
+
+use super::{Crash, Partition};
+
+/// A kind of fault the [`Nemesis`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The hosts split into two random halves, cut off from each other
+    /// both ways.
+    Partition,
+    /// One random host cut off from all the others, both ways.
+    Isolate,
+    /// What one random host sends to the others is dropped; what they send
+    /// it still arrives (see [`Partition::one_way`]).
+    OneWay,
+    /// One random host that runs a guest crashes, and restarts when the
+    /// fault ends (see [`Crash`]).
+    Crash,
+}
+
+impl Fault {
+    /// The name a scenario gives it (`partition`, `isolate`, `one-way`,
+    /// `crash`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Partition => "partition",
+            Fault::Isolate => "isolate",
+            Fault::OneWay => "one-way",
+            Fault::Crash => "crash",
+        }
+    }
+
+    /// The kind a scenario names, if any.
+    pub fn from_name(name: &str) -> Option<Fault> {
+        [
+            Fault::Partition,
+            Fault::Isolate,
+            Fault::OneWay,
+            Fault::Crash,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+}
+
+/// Random faults, one at a time: after a quiet gap, a fault of a kind
+/// drawn from `faults` strikes hosts drawn from `hosts` and lasts a while;
+/// then the next gap. Gaps and lengths are drawn from half to one and a
+/// half times `every` and `lasting`, in whole milliseconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use wasock_host::runtime::{Fault, Nemesis, Simulation};
+///
+/// let mut sim = Simulation::new(7);
+/// // ... hosts "a", "b" and "c" with their guests ...
+/// sim.nemesis(Nemesis {
+///     faults: vec![Fault::Partition, Fault::Crash],
+///     hosts: vec!["a".into(), "b".into(), "c".into()],
+///     every: Duration::from_secs(5),
+///     lasting: Duration::from_secs(2),
+///     ..Nemesis::default()
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nemesis {
+    /// The kinds of fault to draw from, each as likely as the others
+    /// (name one twice to make it twice as likely).
+    pub faults: Vec<Fault>,
+    /// The hosts it strikes, by name (empty: every host). Partitions
+    /// split these hosts among themselves; the other hosts are not cut
+    /// off.
+    pub hosts: Vec<String>,
+    /// No fault begins before this.
+    pub start: Duration,
+    /// No fault begins after this (`None`: the run's deadline). A fault
+    /// that began heals or restarts when it ends, even past it.
+    pub stop: Option<Duration>,
+    /// The mean quiet time before each fault.
+    pub every: Duration,
+    /// The mean length of a fault.
+    pub lasting: Duration,
+}
+
+impl Default for Nemesis {
+    /// Every kind of fault, on every host, from the start to the deadline,
+    /// a fault every 10 s lasting 5 s (on average).
+    fn default() -> Nemesis {
+        Nemesis {
+            faults: vec![
+                Fault::Partition,
+                Fault::Isolate,
+                Fault::OneWay,
+                Fault::Crash,
+            ],
+            hosts: Vec::new(),
+            start: Duration::ZERO,
+            stop: None,
+            every: Duration::from_secs(10),
+            lasting: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A host the nemesis may strike, as the simulation knows it.
+pub(crate) struct Target<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its guest's start and the crashes already scheduled for it, if it
+    /// runs a guest.
+    pub guest: Option<(Duration, &'a [Crash])>,
+}
+
+/// The schedule a [`Nemesis`] drew.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Drawn {
+    /// Partitions, in order of time.
+    pub partitions: Vec<Partition>,
+    /// Crashes, by host name, in order of time.
+    pub crashes: Vec<(String, Crash)>,
+}
+
+impl Nemesis {
+    /// Check the nemesis against the simulation's hosts: the hosts it
+    /// names exist, and each kind of fault has hosts to strike.
+    pub(crate) fn check(&self, targets: &[Target<'_>]) -> Result<(), String> {
+        if self.faults.is_empty() {
+            return Err(
+                "it has no faults to draw from; name at least one of partition, \
+                        isolate, one-way, crash"
+                    .to_string(),
+            );
+        }
+        if self.every.is_zero() || self.lasting.is_zero() {
+            return Err(format!(
+                "every ({:?}) and lasting ({:?}) must both be longer than zero",
+                self.every, self.lasting
+            ));
+        }
+        let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+        if let Some(missing) = self.hosts.iter().find(|h| !names.contains(&h.as_str())) {
+            return Err(format!(
+                "it names host {missing:?}, which the simulation does not have"
+            ));
+        }
+        let struck: Vec<&Target<'_>> = self.struck(targets).collect();
+        if struck.len() < 2 && self.faults.iter().any(|f| *f != Fault::Crash) {
+            return Err(format!(
+                "a partition, isolate or one-way fault needs two hosts to cut apart, and it \
+                 strikes {}",
+                struck.len()
+            ));
+        }
+        if self.faults.contains(&Fault::Crash) && !struck.iter().any(|t| t.guest.is_some()) {
+            return Err(
+                "a crash fault needs a host that runs a guest among the hosts it \
+                        strikes, and none does"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    fn struck<'t, 'a>(
+        &'t self,
+        targets: &'t [Target<'a>],
+    ) -> impl Iterator<Item = &'t Target<'a>> + 't {
+        targets
+            .iter()
+            .filter(|t| self.hosts.is_empty() || self.hosts.iter().any(|h| h == t.name))
+    }
+
+    /// Draw the schedule for a run of `seed` that ends at `deadline`.
+    /// Faults never overlap: the next gap begins when a fault ends. A
+    /// crash drawn for a host whose own crash schedule it would overlap
+    /// (or before its guest starts) goes to another host that runs a
+    /// guest, and is left out when none can take it.
+    pub(crate) fn draw(&self, seed: u64, targets: &[Target<'_>], deadline: Duration) -> Drawn {
+        let struck: Vec<&Target<'_>> = self.struck(targets).collect();
+        let mut rng = nemesis_rng(seed);
+        let end = self.stop.map_or(deadline, |s| s.min(deadline));
+        let mut drawn = Drawn::default();
+        let mut t = self.start;
+        loop {
+            t += around(&mut rng, self.every);
+            if t >= end || self.faults.is_empty() || struck.is_empty() {
+                break;
+            }
+            let len = around(&mut rng, self.lasting);
+            let kind = self.faults[below(&mut rng, self.faults.len())];
+            let (from, to) = (t, t + len);
+            let one = below(&mut rng, struck.len());
+            let rest = |i: usize| -> Vec<String> {
+                struck
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, h)| h.name.to_string())
+                    .collect()
+            };
+            match kind {
+                Fault::Partition | Fault::Isolate | Fault::OneWay if struck.len() >= 2 => {
+                    let (a, b) = if kind == Fault::Partition {
+                        halves(&mut rng, &struck)
+                    } else {
+                        (vec![struck[one].name.to_string()], rest(one))
+                    };
+                    drawn.partitions.push(Partition {
+                        a,
+                        b,
+                        start: from,
+                        heal: Some(to),
+                        one_way: kind == Fault::OneWay,
+                    });
+                }
+                Fault::Crash => {
+                    let crash = Crash {
+                        at: from,
+                        restart: Some(to),
+                    };
+                    // The drawn host first, then the others in turn.
+                    let taker = (0..struck.len())
+                        .map(|k| struck[(one + k) % struck.len()])
+                        .find(|h| can_crash(h, &drawn.crashes, crash));
+                    if let Some(h) = taker {
+                        drawn.crashes.push((h.name.to_string(), crash));
+                    }
+                }
+                _ => {}
+            }
+            t = to;
+        }
+        drawn
+    }
+}
+
+/// Whether `host` runs a guest whose schedule, with the crashes drawn for
+/// it so far, can take `crash`.
+fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool {
+    let Some((start, own)) = host.guest else {
+        return false;
+    };
+    let mut all: Vec<Crash> = own.to_vec();
+    all.extend(
+        drawn
+            .iter()
+            .filter(|(n, _)| n == host.name)
+            .map(|(_, c)| *c),
+    );
+    all.push(crash);
+    all.sort_by_key(|c| c.at);
+    Crash::check_schedule(start, &all).is_ok()
+}
+
+/// The nemesis's random stream: ChaCha12 keyed by the seed and a word of
+/// its own, apart from the links' and the guests' streams: its draws take
+/// none of theirs.
+fn nemesis_rng(seed: u64) -> rand::rngs::StdRng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(b"nemesis\0");
+    rand::rngs::StdRng::from_seed(key)
+}
+
+/// A number in `0..n` (`n` > 0).
+fn below(rng: &mut rand::rngs::StdRng, n: usize) -> usize {
+    // Multiply-shift: unbiased enough for choosing among hosts.
+    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
+}
+
+/// A duration from half to one and a half of `mean`, in whole
+/// milliseconds, at least 1 ms.
+fn around(rng: &mut rand::rngs::StdRng, mean: Duration) -> Duration {
+    let ms = mean.as_millis().max(1);
+    let low = (ms / 2).max(1);
+    let span = ms.max(1) as usize + 1;
+    let ms = low + below(rng, span) as u128;
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// The hosts shuffled and split into two halves (the first the smaller,
+/// when their number is odd).
+fn halves(rng: &mut rand::rngs::StdRng, hosts: &[&Target<'_>]) -> (Vec<String>, Vec<String>) {
+    let mut names: Vec<String> = hosts.iter().map(|h| h.name.to_string()).collect();
+    for i in (1..names.len()).rev() {
+        names.swap(i, below(rng, i + 1));
+    }
+    let b = names.split_off(names.len() / 2);
+    (names, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets<'a>(crashes: &'a [Crash]) -> Vec<Target<'a>> {
+        vec![
+            Target {
+                name: "a",
+                guest: Some((Duration::ZERO, &[])),
+            },
+            Target {
+                name: "b",
+                guest: Some((Duration::from_secs(1), crashes)),
+            },
+            Target {
+                name: "c",
+                guest: None,
+            },
+            Target {
+                name: "d",
+                guest: Some((Duration::ZERO, &[])),
+            },
+        ]
+    }
+
+    fn every_kind() -> Nemesis {
+        Nemesis {
+            every: Duration::from_secs(4),
+            lasting: Duration::from_secs(2),
+            ..Nemesis::default()
+        }
+    }
+
+    #[test]
+    fn a_seed_draws_one_schedule_and_another_seed_another() {
+        let t = targets(&[]);
+        let n = every_kind();
+        let one = n.draw(1, &t, Duration::from_secs(600));
+        assert_eq!(one, n.draw(1, &t, Duration::from_secs(600)));
+        assert_ne!(one, n.draw(2, &t, Duration::from_secs(600)));
+        // 600 s at one fault per 6 s on average: about a hundred, of
+        // every kind.
+        let faults = one.partitions.len() + one.crashes.len();
+        assert!((70..=130).contains(&faults), "{faults}");
+        assert!(one.partitions.iter().any(|p| p.one_way));
+        assert!(one.partitions.iter().any(|p| !p.one_way && p.a.len() == 1));
+        assert!(
+            one.partitions
+                .iter()
+                .any(|p| p.a.len() == 2 && p.b.len() == 2)
+        );
+        assert!(!one.crashes.is_empty());
+    }
+
+    #[test]
+    fn faults_come_one_at_a_time_within_their_window_and_each_heals() {
+        let t = targets(&[]);
+        let n = Nemesis {
+            start: Duration::from_secs(10),
+            stop: Some(Duration::from_secs(200)),
+            ..every_kind()
+        };
+        let d = n.draw(3, &t, Duration::from_secs(600));
+        let mut spans: Vec<(Duration, Duration)> = d
+            .partitions
+            .iter()
+            .map(|p| (p.start, p.heal.unwrap()))
+            .chain(d.crashes.iter().map(|(_, c)| (c.at, c.restart.unwrap())))
+            .collect();
+        spans.sort();
+        assert!(!spans.is_empty());
+        for (from, to) in &spans {
+            assert!(*from > Duration::from_secs(10) && *from < Duration::from_secs(200));
+            assert!(to > from);
+            assert!(*to - *from >= Duration::from_secs(1) && *to - *from <= Duration::from_secs(3));
+            assert_eq!(from.subsec_nanos() % 1_000_000, 0);
+        }
+        for w in spans.windows(2) {
+            assert!(w[0].1 < w[1].0, "overlap: {w:?}");
+        }
+        // Partitions split the struck hosts among themselves.
+        for p in &d.partitions {
+            assert_eq!(p.a.len() + p.b.len(), 4, "{p:?}");
+            assert!(p.a.iter().all(|h| !p.b.contains(h)));
+        }
+    }
+
+    #[test]
+    fn crashes_strike_only_guests_and_fit_their_own_schedules() {
+        // Host b's own crash from 50 s to 400 s: no drawn crash of b may
+        // overlap it; host c runs nothing and never crashes.
+        let own = [Crash {
+            at: Duration::from_secs(50),
+            restart: Some(Duration::from_secs(400)),
+        }];
+        let t = targets(&own);
+        let n = Nemesis {
+            faults: vec![Fault::Crash],
+            ..every_kind()
+        };
+        let d = n.draw(4, &t, Duration::from_secs(600));
+        assert!(d.partitions.is_empty());
+        assert!(d.crashes.len() > 50, "{}", d.crashes.len());
+        for (host, c) in &d.crashes {
+            assert_ne!(host, "c");
+            if host == "b" {
+                let r = c.restart.unwrap();
+                assert!(
+                    r < Duration::from_secs(50) || c.at > Duration::from_secs(400),
+                    "{c:?}"
+                );
+                assert!(c.at > Duration::from_secs(1));
+            }
+        }
+        assert!(d.crashes.iter().any(|(h, _)| h == "b"));
+    }
+
+    #[test]
+    fn a_nemesis_that_cannot_strike_is_refused_with_the_reason() {
+        let t = targets(&[]);
+        let check = |n: Nemesis| n.check(&t).unwrap_err();
+        assert!(
+            check(Nemesis {
+                faults: vec![],
+                ..every_kind()
+            })
+            .contains("no faults")
+        );
+        assert!(
+            check(Nemesis {
+                every: Duration::ZERO,
+                ..every_kind()
+            })
+            .contains("every")
+        );
+        assert!(
+            check(Nemesis {
+                hosts: vec!["x".into()],
+                ..every_kind()
+            })
+            .contains("host \"x\"")
+        );
+        assert!(
+            check(Nemesis {
+                hosts: vec!["a".into()],
+                ..every_kind()
+            })
+            .contains("needs two hosts")
+        );
+        assert!(
+            check(Nemesis {
+                faults: vec![Fault::Crash],
+                hosts: vec!["c".into()],
+                ..every_kind()
+            })
+            .contains("runs a guest")
+        );
+        every_kind().check(&t).unwrap();
+        assert_eq!(Fault::from_name("one-way"), Some(Fault::OneWay));
+        assert_eq!(Fault::from_name("split"), None);
+    }
+}

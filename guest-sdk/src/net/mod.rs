@@ -7,7 +7,8 @@
 //! - `try_clone` shares the socket in the guest rather than asking the
 //!   host for a second handle: the clones act as `dup`'d descriptors do,
 //!   but `into_socket` gives the raw socket only to the last of them, and
-//!   an async socket ([`crate::rt::net`]) takes only one no clone shares;
+//!   an async socket's `from_std` ([`crate::rt::net`]) refuses one a clone
+//!   shares;
 //! - a read or write that runs out its timeout fails with
 //!   [`TimedOut`](std::io::ErrorKind::TimedOut), as std's does on Windows
 //!   (on Linux std's gives `WouldBlock`, which here means only a

@@ -16,6 +16,9 @@ use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
 use crate::runtime::{Crash, Fault, Nemesis, Partition};
 
+/// The virtual deadline of a scenario that sets no `until`.
+const DEFAULT_UNTIL: Duration = Duration::from_secs(3600);
+
 /// A parsed scenario, components not yet loaded.
 #[derive(Debug)]
 pub struct Scenario {
@@ -301,8 +304,8 @@ struct RawNemesis {
     faults: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     hosts: Vec<Spanned<String>>,
-    start: Option<Dur>,
-    stop: Option<Dur>,
+    start: Option<Spanned<Dur>>,
+    stop: Option<Spanned<Dur>>,
     every: Option<Spanned<Dur>>,
     lasting: Option<Spanned<Dur>>,
 }
@@ -757,7 +760,7 @@ pub fn parse_scenario(
     let nemesis = match raw.nemesis {
         None => None,
         Some(n) => {
-            let at = n.span().start;
+            let at_table = n.span().start;
             let n = n.into_inner();
             let mut faults = Vec::new();
             for f in n.faults.get_ref() {
@@ -786,8 +789,8 @@ pub fn parse_scenario(
             let nemesis = Nemesis {
                 faults,
                 hosts: struck,
-                start: n.start.map_or(Duration::ZERO, |d| d.0),
-                stop: n.stop.map(|d| d.0),
+                start: n.start.as_ref().map_or(Duration::ZERO, |d| d.get_ref().0),
+                stop: n.stop.as_ref().map(|d| d.get_ref().0),
                 every: n
                     .every
                     .as_ref()
@@ -807,14 +810,19 @@ pub fn parse_scenario(
                         .map(|_| (h.start, h.crashes.as_slice())),
                 })
                 .collect();
-            if let Err(why) = nemesis.check(&targets) {
-                let at = match (&n.every, &n.lasting) {
-                    (Some(e), _) if e.get_ref().0.is_zero() => e.span().start,
-                    (_, Some(l)) if l.get_ref().0.is_zero() => l.span().start,
-                    _ if nemesis.faults.is_empty() => n.faults.span().start,
-                    _ => at,
+            let until = raw.until.map_or(DEFAULT_UNTIL, |d| d.0);
+            if let Err(r) = nemesis.check(&targets, until) {
+                let span = |d: &Option<Spanned<Dur>>| d.as_ref().map(|d| d.span().start);
+                let at = match r.field {
+                    "faults" => Some(n.faults.span().start),
+                    "hosts" => n.hosts.first().map(|h| h.span().start),
+                    "start" => span(&n.start),
+                    "stop" => span(&n.stop),
+                    "every" => span(&n.every),
+                    "lasting" => span(&n.lasting),
+                    _ => None,
                 };
-                return Err(err(at, format!("[nemesis]: {why}")));
+                return Err(err(at.unwrap_or(at_table), format!("[nemesis]: {}", r.why)));
             }
             Some(nemesis)
         }
@@ -860,7 +868,7 @@ pub fn parse_scenario(
     }
     Ok(Scenario {
         seed: raw.seed,
-        until: raw.until.map_or(Duration::from_secs(3600), |d| d.0),
+        until: raw.until.map_or(DEFAULT_UNTIL, |d| d.0),
         default_link,
         hosts,
         links,
@@ -995,6 +1003,7 @@ component = "client"
                 .contains("[nemesis]: a partition, isolate or one-way fault needs two hosts"),
             "{e}"
         );
+        assert_eq!(e.line, 13, "{e}");
         let e = parse(&format!("{hosts}[nemesis]\nfaults = []\n")).unwrap_err();
         assert_eq!(e.line, 12, "{e}");
         assert!(e.message.contains("no faults to draw from"), "{e}");
@@ -1003,6 +1012,26 @@ component = "client"
         ))
         .unwrap_err();
         assert_eq!(e.line, 13, "{e}");
+        assert!(
+            e.message.contains("every (0ns) must be 1 ms at least"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{hosts}[nemesis]\nfaults = [\"crash\"]\nstart = \"2s\"\nstop = \"1s\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 14, "{e}");
+        assert!(
+            e.message
+                .contains("its start (2s) is not before its stop (1s)"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "until = \"2h\"\n{hosts}[nemesis]\nfaults = [\"crash\"]\nevery = \"1ms\"\nlasting = \"1ms\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("could draw up to 3600000 faults"), "{e}");
+        assert_eq!(e.line, 14, "{e}");
     }
 
     #[test]

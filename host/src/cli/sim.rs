@@ -101,7 +101,7 @@ pub fn main(args: SimArgs) -> i32 {
     );
     if scenario.nemesis.is_some() {
         eprintln!(
-            "sim: the nemesis drew {} from seed {} (each in the transcript as it strikes)",
+            "sim: the nemesis drew {} from seed {} (those before the run's end are in the transcript)",
             super::counted(run.faults_drawn as u64, "fault"),
             scenario.seed
         );

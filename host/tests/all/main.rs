@@ -18,6 +18,7 @@ mod misuse;
 mod p3_echo;
 mod policy_cli;
 mod providers;
+mod sdk_net;
 mod serve;
 mod sim;
 mod socks5;

@@ -141,7 +141,8 @@ impl TcpListener {
 
     /// The blocking listener underneath (non-blocking mode), for options.
     /// Leave it non-blocking and without timeouts: a blocking call on it
-    /// would stop every task of the runtime, not only this one.
+    /// would stop every task of the runtime, not only this one. A
+    /// `try_clone` of it shares the socket as it is, non-blocking.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {
@@ -520,7 +521,8 @@ impl TcpStream {
 
     /// The blocking stream underneath (non-blocking mode), for options.
     /// Leave it non-blocking and without timeouts: a blocking call on it
-    /// would stop every task of the runtime, not only this one.
+    /// would stop every task of the runtime, not only this one. A
+    /// `try_clone` of it shares the socket as it is, non-blocking.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {

@@ -219,7 +219,8 @@ impl UdpSocket {
 
     /// The blocking socket underneath (non-blocking mode), for options.
     /// Leave it non-blocking and without timeouts: a blocking call on it
-    /// would stop every task of the runtime, not only this one.
+    /// would stop every task of the runtime, not only this one. A
+    /// `try_clone` of it shares the socket as it is, non-blocking.
     ///
     /// ```no_run
     /// # wasock::rt::block_on(async {

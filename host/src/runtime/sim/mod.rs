@@ -493,8 +493,8 @@ impl Simulation {
                 guest: h.guest.as_ref().map(|g| (g.start, g.crashes.as_slice())),
             })
             .collect();
-        n.check(&targets)
-            .map_err(|why| anyhow::anyhow!("the nemesis: {why}"))?;
+        n.check(&targets, deadline)
+            .map_err(|r| anyhow::anyhow!("the nemesis: {}", r.why))?;
         Ok(n.draw(self.seed, &targets, deadline))
     }
 

@@ -57,7 +57,8 @@ impl Fault {
 /// Random faults, one at a time: after a quiet gap, a fault of a kind
 /// drawn from `faults` strikes hosts drawn from `hosts` and lasts a while;
 /// then the next gap. Gaps and lengths are drawn from half to one and a
-/// half times `every` and `lasting`, in whole milliseconds.
+/// half times `every` and `lasting`, in whole milliseconds. A nemesis
+/// that could draw more than 100,000 faults in its window is refused.
 ///
 /// ```
 /// use std::time::Duration;
@@ -113,6 +114,24 @@ impl Default for Nemesis {
     }
 }
 
+/// Most faults one nemesis may draw: past it the schedule would outweigh
+/// the run (every packet is checked against every partition).
+pub(crate) const MAX_FAULTS: u128 = 100_000;
+
+/// Why a nemesis cannot strike, and the setting at fault (`faults`,
+/// `hosts`, `start`, `stop`, `every` or `lasting`).
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The setting at fault.
+    pub field: &'static str,
+    /// Why.
+    pub why: String,
+}
+
+fn refuse(field: &'static str, why: String) -> Result<(), Refusal> {
+    Err(Refusal { field, why })
+}
+
 /// A host the nemesis may strike, as the simulation knows it.
 pub(crate) struct Target<'a> {
     /// Its name.
@@ -132,44 +151,89 @@ pub(crate) struct Drawn {
 }
 
 impl Nemesis {
-    /// Check the nemesis against the simulation's hosts: the hosts it
-    /// names exist, and each kind of fault has hosts to strike.
-    pub(crate) fn check(&self, targets: &[Target<'_>]) -> Result<(), String> {
+    /// Check the nemesis against the simulation's hosts and a run that
+    /// ends at `deadline`: the hosts it names exist, each kind of fault
+    /// has hosts to strike, its window is not empty, and it cannot draw
+    /// more than [`MAX_FAULTS`].
+    pub(crate) fn check(&self, targets: &[Target<'_>], deadline: Duration) -> Result<(), Refusal> {
         if self.faults.is_empty() {
-            return Err(
-                "it has no faults to draw from; name at least one of partition, \
-                        isolate, one-way, crash"
+            return refuse(
+                "faults",
+                "it has no faults to draw from; name at least one of partition, isolate, \
+                 one-way, crash"
                     .to_string(),
             );
         }
-        if self.every.is_zero() || self.lasting.is_zero() {
-            return Err(format!(
-                "every ({:?}) and lasting ({:?}) must both be longer than zero",
-                self.every, self.lasting
-            ));
+        for (field, mean) in [("every", self.every), ("lasting", self.lasting)] {
+            if mean < Duration::from_millis(1) {
+                return refuse(
+                    field,
+                    format!(
+                        "{field} ({mean:?}) must be 1 ms at least: faults are drawn in whole \
+                         milliseconds"
+                    ),
+                );
+            }
         }
         let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
         if let Some(missing) = self.hosts.iter().find(|h| !names.contains(&h.as_str())) {
-            return Err(format!(
-                "it names host {missing:?}, which the simulation does not have"
-            ));
+            return refuse(
+                "hosts",
+                format!("it names host {missing:?}, which the simulation does not have"),
+            );
+        }
+        let end = self.end(deadline);
+        if self.start >= end {
+            let (field, what) = match self.stop {
+                Some(stop) if stop <= self.start => ("stop", format!("its stop ({stop:?})")),
+                _ => ("start", format!("the run's end ({deadline:?})")),
+            };
+            return refuse(
+                field,
+                format!(
+                    "no fault could begin: its start ({:?}) is not before {what}",
+                    self.start
+                ),
+            );
+        }
+        // The shortest a gap and a fault can be, and so the most faults.
+        let shortest = (self.every.as_millis() / 2).max(1) + (self.lasting.as_millis() / 2).max(1);
+        let most = (end - self.start).as_millis() / shortest;
+        if most > MAX_FAULTS {
+            return refuse(
+                "every",
+                format!(
+                    "it could draw up to {most} faults from {:?} to {end:?}, and {MAX_FAULTS} is \
+                     the most: make every or lasting longer, or give it a stop",
+                    self.start
+                ),
+            );
         }
         let struck: Vec<&Target<'_>> = self.struck(targets).collect();
         if struck.len() < 2 && self.faults.iter().any(|f| *f != Fault::Crash) {
-            return Err(format!(
-                "a partition, isolate or one-way fault needs two hosts to cut apart, and it \
-                 strikes {}",
-                struck.len()
-            ));
+            return refuse(
+                "hosts",
+                format!(
+                    "a partition, isolate or one-way fault needs two hosts to cut apart, and \
+                     it strikes {}",
+                    struck.len()
+                ),
+            );
         }
         if self.faults.contains(&Fault::Crash) && !struck.iter().any(|t| t.guest.is_some()) {
-            return Err(
-                "a crash fault needs a host that runs a guest among the hosts it \
-                        strikes, and none does"
+            return refuse(
+                "hosts",
+                "a crash fault needs a host that runs a guest among the hosts it strikes, and \
+                 none does"
                     .to_string(),
             );
         }
         Ok(())
+    }
+
+    /// After this no fault begins.
+    fn end(&self, deadline: Duration) -> Duration {
+        self.stop.map_or(deadline, |s| s.min(deadline))
     }
 
     fn struck<'t, 'a>(
@@ -189,17 +253,18 @@ impl Nemesis {
     pub(crate) fn draw(&self, seed: u64, targets: &[Target<'_>], deadline: Duration) -> Drawn {
         let struck: Vec<&Target<'_>> = self.struck(targets).collect();
         let mut rng = nemesis_rng(seed);
-        let end = self.stop.map_or(deadline, |s| s.min(deadline));
+        let end = self.end(deadline);
         let mut drawn = Drawn::default();
         let mut t = self.start;
-        loop {
-            t += around(&mut rng, self.every);
-            if t >= end || self.faults.is_empty() || struck.is_empty() {
+        while let Some(from) = t.checked_add(around(&mut rng, self.every)) {
+            if from >= end || self.faults.is_empty() || struck.is_empty() {
                 break;
             }
             let len = around(&mut rng, self.lasting);
             let kind = self.faults[below(&mut rng, self.faults.len())];
-            let (from, to) = (t, t + len);
+            let Some(to) = from.checked_add(len) else {
+                break;
+            };
             let one = below(&mut rng, struck.len());
             let rest = |i: usize| -> Vec<String> {
                 struck
@@ -229,11 +294,14 @@ impl Nemesis {
                         at: from,
                         restart: Some(to),
                     };
-                    // The drawn host first, then the others in turn.
-                    let taker = (0..struck.len())
-                        .map(|k| struck[(one + k) % struck.len()])
-                        .find(|h| can_crash(h, &drawn.crashes, crash));
-                    if let Some(h) = taker {
+                    // Among the hosts that can take it, each as likely.
+                    let takers: Vec<&Target<'_>> = struck
+                        .iter()
+                        .copied()
+                        .filter(|h| can_crash(h, &drawn.crashes, crash))
+                        .collect();
+                    if !takers.is_empty() {
+                        let h = takers[below(&mut rng, takers.len())];
                         drawn.crashes.push((h.name.to_string(), crash));
                     }
                 }
@@ -420,7 +488,8 @@ mod tests {
     #[test]
     fn a_nemesis_that_cannot_strike_is_refused_with_the_reason() {
         let t = targets(&[]);
-        let check = |n: Nemesis| n.check(&t).unwrap_err();
+        let hour = Duration::from_secs(3600);
+        let check = |n: Nemesis| n.check(&t, hour).unwrap_err().why;
         assert!(
             check(Nemesis {
                 faults: vec![],
@@ -457,7 +526,40 @@ mod tests {
             })
             .contains("runs a guest")
         );
-        every_kind().check(&t).unwrap();
+        assert!(
+            check(Nemesis {
+                lasting: Duration::from_micros(500),
+                ..every_kind()
+            })
+            .contains("lasting (500µs) must be 1 ms at least")
+        );
+        let stop = |start: u64, stop: Option<u64>| Nemesis {
+            start: Duration::from_secs(start),
+            stop: stop.map(Duration::from_secs),
+            ..every_kind()
+        };
+        let r = stop(10, Some(10)).check(&t, hour).unwrap_err();
+        assert_eq!(r.field, "stop", "{}", r.why);
+        let r = stop(3600, None).check(&t, hour).unwrap_err();
+        assert_eq!(r.field, "start", "{}", r.why);
+        // An unbounded run with no stop, or a rhythm too fast for its
+        // window: refused, not drawn for ever.
+        let r = every_kind().check(&t, Duration::MAX).unwrap_err();
+        assert!(r.why.contains("the most"), "{}", r.why);
+        let fast = Nemesis {
+            every: Duration::from_millis(1),
+            lasting: Duration::from_millis(1),
+            ..every_kind()
+        };
+        assert!(check(fast.clone()).contains("could draw up to 1800000 faults"));
+        fast.check(&t, Duration::from_secs(60)).unwrap();
+        every_kind().check(&t, hour).unwrap();
+        // Drawing past Duration's end stops rather than overflowing.
+        let late = Nemesis {
+            start: Duration::MAX - Duration::from_secs(30),
+            ..every_kind()
+        };
+        assert!(late.draw(1, &t, Duration::MAX).partitions.len() < 10);
         assert_eq!(Fault::from_name("one-way"), Some(Fault::OneWay));
         assert_eq!(Fault::from_name("split"), None);
     }

@@ -7,20 +7,20 @@ use crate::common::{Hermetic, allow, run_with_provider, tokio_rt};
 
 #[test]
 fn try_clone_shares_one_socket_as_dup_does() {
-    let policy = allow(&[
-        "tcp-bind=127.0.0.1:*",
-        "tcp-bind=[::1]:*",
-        "tcp-connect=127.0.0.1:*",
-        "tcp-connect=[::1]:*",
-        "tcp-accept=127.0.0.1:*",
-        "tcp-accept=[::1]:*",
-        "udp-bind=127.0.0.1:*",
-        "udp-bind=[::1]:*",
-        "udp-send=127.0.0.1:*",
-        "udp-send=[::1]:*",
-        "udp-recv=127.0.0.1:*",
-        "udp-recv=[::1]:*",
-    ]);
+    // Every operation, on both loopback addresses.
+    let ops = [
+        "tcp-bind",
+        "tcp-connect",
+        "tcp-accept",
+        "udp-bind",
+        "udp-send",
+        "udp-recv",
+    ];
+    let rules: Vec<String> = ops
+        .iter()
+        .flat_map(|op| [format!("{op}=127.0.0.1:*"), format!("{op}=[::1]:*")])
+        .collect();
+    let policy = allow(&rules.iter().map(String::as_str).collect::<Vec<_>>());
     let rt = tokio_rt();
     for family in ["ipv4", "ipv6"] {
         let done = rt.block_on(run_with_provider(

@@ -160,6 +160,22 @@ impl SimNet {
         }
     }
 
+    /// How many sockets have tasks waiting on them.
+    #[cfg(test)]
+    fn waiting_sockets(&self) -> usize {
+        lock(&self.shared.waiters).len()
+    }
+
+    /// The socket `id` is closed: its waiters, if any, are woken (to find
+    /// it gone) and forgotten, so that a socket closed while a task waited
+    /// on it leaves no entry behind.
+    pub(crate) fn forget(&self, id: SockId) {
+        let gone = lock(&self.shared.waiters).remove(&id);
+        if let Some(w) = gone {
+            w.wake();
+        }
+    }
+
     /// How many events the network has handled so far.
     pub fn processed_events(&self) -> u64 {
         self.lock().processed_events()

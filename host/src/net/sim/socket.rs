@@ -41,6 +41,7 @@ impl Drop for SimSocket {
     fn drop(&mut self) {
         let id = self.id;
         self.net.with(|n| n.close(id));
+        self.net.forget(id);
     }
 }
 
@@ -163,5 +164,40 @@ impl NetSocket for SimSocket {
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Readiness) -> Poll<Readiness> {
         self.net.poll_socket(self.id, cx, interest.wakes_on())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Waker};
+
+    use super::*;
+    use crate::net::sim::{LinkConfig, Network};
+
+    /// A socket closed while a task waits on it leaves no waiter behind.
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_socket_leaves_no_waiter_behind() {
+        let mut net = Network::new(1, LinkConfig::default());
+        let host = net.add_host("h", &["10.0.0.1".parse().unwrap()]).unwrap();
+        let sim = SimNet::start(net);
+        for _ in 0..3 {
+            let id = sim
+                .with(|n| n.open(host, Family::Ipv4, SocketType::Datagram))
+                .unwrap();
+            let sock = SimSocket {
+                net: sim.clone(),
+                id,
+                family: Family::Ipv4,
+                socket_type: SocketType::Datagram,
+            };
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(
+                sim.poll_socket(id, &mut cx, Readiness::READABLE)
+                    .is_pending()
+            );
+            assert_eq!(sim.waiting_sockets(), 1);
+            drop(sock);
+            assert_eq!(sim.waiting_sockets(), 0);
+        }
     }
 }

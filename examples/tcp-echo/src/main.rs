@@ -49,10 +49,19 @@ fn main() -> io::Result<()> {
     let mut clients: HashMap<u64, Client> = HashMap::new();
     let mut next_id = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
+    // Cleared when an accept fails (at the instance's socket limit, say):
+    // the listener stays readable, so polling it would spin. A client
+    // that leaves makes room, and sets it again.
+    let mut accepting = true;
     loop {
         let ids: Vec<u64> = clients.keys().copied().collect();
         let mut fds = Vec::with_capacity(ids.len() + 1);
-        fds.push(PollFd::new(&listener, Readiness::READABLE));
+        let wanted = if accepting {
+            Readiness::READABLE
+        } else {
+            Readiness::empty()
+        };
+        fds.push(PollFd::new(&listener, wanted));
         for id in &ids {
             let c = &clients[id];
             let mut interest = Readiness::empty();
@@ -98,6 +107,10 @@ fn main() -> io::Result<()> {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => {
                         eprintln!("tcp-echo: accept failed: {e}");
+                        if !clients.is_empty() {
+                            eprintln!("tcp-echo: accepting again when a client leaves");
+                            accepting = false;
+                        }
                         break;
                     }
                 }
@@ -111,6 +124,7 @@ fn main() -> io::Result<()> {
             let done = serve(c, readable, writable || broken, &mut buf).unwrap_or(true);
             if done {
                 clients.remove(&id);
+                accepting = true;
             }
         }
     }

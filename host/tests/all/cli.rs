@@ -5,7 +5,9 @@ use std::net::{SocketAddr, TcpStream};
 
 use wasock_test_programs::{P3_HELLO, P3_MAIN, TCP_ECHO};
 
-use crate::common::{Guest, run};
+use std::time::Duration;
+
+use crate::common::{Guest, PATIENCE, run};
 
 /// Send `data` and read the echo concurrently; return what came back.
 fn echo_over(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
@@ -56,6 +58,43 @@ fn echo_example_returns_a_mebibyte_over_ipv4() {
         (a.as_slice(), b.as_slice()),
         (&b"first"[..], &b"second"[..])
     );
+}
+
+/// At the socket limit (the listener and one client) the echo example
+/// stops polling its listener until a client leaves, rather than retrying
+/// a failing accept in a loop; the client that waited is served then.
+#[test]
+fn echo_example_waits_at_the_socket_limit_without_spinning() {
+    let g = Guest::spawn(&[
+        "run",
+        "--max-sockets",
+        "2",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
+        TCP_ECHO,
+    ]);
+    let addr = g.listening_addr();
+    let mut first = std::net::TcpStream::connect(addr).unwrap();
+    first.set_read_timeout(Some(PATIENCE)).unwrap();
+    first.write_all(b"first").unwrap();
+    let mut five = [0u8; 5];
+    first.read_exact(&mut five).unwrap();
+    let mut second = std::net::TcpStream::connect(addr).unwrap();
+    second.write_all(b"again").unwrap();
+    // Give a spinning server time to show it.
+    std::thread::sleep(Duration::from_millis(300));
+    drop(first);
+    second.set_read_timeout(Some(PATIENCE)).unwrap();
+    second.read_exact(&mut five).unwrap();
+    assert_eq!(&five, b"again");
+    // Once when the second client came, once more when the accept loop
+    // that took it looked for a third (an accept at the limit fails, as
+    // on Linux, whether or not a connection waits); a spinning server
+    // wrote thousands of lines in the 300 ms.
+    let err = g.stderr();
+    assert_eq!(err.matches("tcp-echo: accept failed").count(), 2, "{err}");
 }
 
 #[test]

@@ -158,11 +158,12 @@ impl Gate {
         true
     }
 
-    /// Log `what`, a refusal at `limit`, unless one was logged less than a
+    /// Count a refusal at `limit`, and log `what` unless one was logged less than a
     /// second ago (a guest that meets a limit often retries at once); the
     /// line written after such a pause is preceded by one saying how many
     /// were left out.
     pub(crate) fn warn_at_limit(&self, limit: Limit, what: fmt::Arguments<'_>) {
+        self.stats.refused_at_limit();
         let now = std::time::Instant::now();
         let Some(left_out) = self.denials.note(Line::Limit(limit), now) else {
             return;

@@ -108,20 +108,26 @@ impl WasockCtx {
         self.sockets.used() as usize
     }
 
-    /// A place for one more socket, or `new-socket-limit` (logged at most
-    /// once a second, naming the limit and how to raise it).
+    /// A place for one more socket, or `new-socket-limit` (counted, and
+    /// logged at most once a second, naming the limit and how to raise it).
     pub(crate) fn socket_slot(&self) -> Result<Share, ErrorCode> {
-        self.sockets.reserve(1).ok_or_else(|| {
+        self.try_socket_slot().ok_or_else(|| {
             self.gate.warn_at_limit(
                 Limit::Sockets,
                 format_args!(
-                    "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit until one is closed; {}",
+                    "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit (a WASI 0.3 listener's stream waits instead) until one is closed; {}",
                     self.limits.max_sockets,
                     self.gate.policy.set_by().raise("max-sockets")
                 ),
             );
             ErrorCode::NewSocketLimit
         })
+    }
+
+    /// A place for one more socket if there is one, with nothing counted
+    /// or logged when there is not.
+    pub(crate) fn try_socket_slot(&self) -> Option<Share> {
+        self.sockets.reserve(1)
     }
 
     /// Remember that `name` resolved to `ips` in this instance.

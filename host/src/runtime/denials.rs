@@ -189,12 +189,12 @@ impl fmt::Display for Line {
         match self {
             Line::Denial(op, what) => write!(f, "{op} {what}"),
             Line::Limit(limit) => f.write_str(match limit {
-                Limit::Sockets => "refusals at --max-sockets",
+                Limit::Sockets => "refusals at the socket limit",
                 Limit::PollSets => "refusals at the poll-set limit",
                 Limit::LookupsInFlight => "refusals at the limit of lookups under way",
                 Limit::LookupsAlive => "refusals at the limit of lookups alive",
                 #[cfg(feature = "wasi-0-3")]
-                Limit::PendingCalls => "refusals at --max-pending-calls",
+                Limit::PendingCalls => "refusals at the limit of WASI 0.3 calls pending",
             }),
         }
     }

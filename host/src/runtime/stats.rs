@@ -13,6 +13,7 @@ pub struct InstanceStats {
     denied: [AtomicU64; 7],
     dropped_connections: AtomicU64,
     dropped_datagrams: AtomicU64,
+    limit_refusals: AtomicU64,
 }
 
 fn index(op: Operation) -> usize {
@@ -36,6 +37,10 @@ impl InstanceStats {
         self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn refused_at_limit(&self) {
+        self.limit_refusals.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A consistent-enough copy of the counters.
     pub fn snapshot(&self) -> PolicyCounters {
         let load = |a: &[AtomicU64; 7]| {
@@ -50,6 +55,7 @@ impl InstanceStats {
             denied: load(&self.denied),
             dropped_connections: self.dropped_connections.load(Ordering::Relaxed),
             dropped_datagrams: self.dropped_datagrams.load(Ordering::Relaxed),
+            limit_refusals: self.limit_refusals.load(Ordering::Relaxed),
         }
     }
 }
@@ -65,6 +71,14 @@ pub struct PolicyCounters {
     /// Datagrams from peers no `udp-recv` grant allows, discarded before the
     /// guest saw them.
     pub dropped_datagrams: u64,
+    /// Calls refused at one of the instance's limits ([`Limits`]: sockets,
+    /// poll sets, name lookups, WASI 0.3 calls pending), each counted
+    /// although the log writes at most one line a second per limit. A
+    /// WASI 0.3 listener that waits at the socket limit counts one per
+    /// wait.
+    ///
+    /// [`Limits`]: crate::runtime::Limits
+    pub limit_refusals: u64,
 }
 
 impl PolicyCounters {
@@ -90,7 +104,8 @@ impl PolicyCounters {
 }
 
 /// One line for a log: what was allowed and denied, by operation (those
-/// that happened only), and the peers dropped.
+/// that happened only), the peers dropped, and the refusals at limits if
+/// there were any.
 ///
 /// ```
 /// use wasock_host::runtime::PolicyCounters;
@@ -122,7 +137,11 @@ impl std::fmt::Display for PolicyCounters {
             list(&self.denied),
             self.dropped_connections,
             self.dropped_datagrams
-        )
+        )?;
+        if self.limit_refusals > 0 {
+            write!(f, "; refused at limits: {}", self.limit_refusals)?;
+        }
+        Ok(())
     }
 }
 

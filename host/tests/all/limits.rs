@@ -26,13 +26,22 @@ fn the_socket_limit_gives_new_socket_limit_and_frees_on_close() {
             max_sockets: 5,
             ..Limits::default()
         };
-        let done = spawn_in_process(LIMIT_SOCKETS, &["100"], ctx(&[], limits))
+        let ctx = ctx(&[], limits);
+        let stats = ctx.stats();
+        let done = spawn_in_process(LIMIT_SOCKETS, &["100"], ctx)
             .finish()
             .await;
         assert!(matches!(done.exit, GuestExit::Exited(0)), "{:?}", done.exit);
         assert_eq!(
             done.stdout,
             "ok opened 5\nerror new-socket-limit\nok reopened after close\n"
+        );
+        // The refusal is in the counters, not only in the log.
+        let counted = stats.snapshot();
+        assert_eq!(counted.limit_refusals, 1, "{counted}");
+        assert!(
+            counted.to_string().ends_with("; refused at limits: 1"),
+            "{counted}"
         );
     });
 }
@@ -77,7 +86,7 @@ fn the_socket_limit_is_named_once_with_its_flag() {
             "ok reopened after close"
         ]
     );
-    let said = "the instance holds 5 sockets, its limit: opening or accepting another fails with new-socket-limit until one is closed; raise it with --max-sockets";
+    let said = "the instance holds 5 sockets, its limit: opening or accepting another fails with new-socket-limit (a WASI 0.3 listener's stream waits instead) until one is closed; raise it with --max-sockets";
     assert_eq!(err.matches(said).count(), 1, "{err}");
 }
 

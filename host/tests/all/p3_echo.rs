@@ -184,6 +184,49 @@ fn a_real_nc_gets_its_line_back_over_ipv4_and_ipv6() {
     }
 }
 
+/// At the instance's socket limit (the listener and one connection), the
+/// next client's connection waits in the backlog, neither echoed nor
+/// closed, until the first is gone; the limit is logged once for the wait.
+#[test]
+fn a_connection_past_the_socket_limit_waits_for_a_place() {
+    let g = Guest::spawn(&[
+        "run",
+        "--max-sockets",
+        "2",
+        "--allow",
+        "tcp-bind=127.0.0.1:*",
+        "--allow",
+        "tcp-accept=127.0.0.1:*",
+        P3_ECHO,
+    ]);
+    let addr = g.listening_addr();
+    let mut first = connect(addr);
+    first.write_all(b"first").unwrap();
+    let mut five = [0u8; 5];
+    first.read_exact(&mut five).unwrap();
+    assert_eq!(&five, b"first");
+    let mut second = connect(addr);
+    second.write_all(b"again").unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let waited = second.read(&mut five).map_err(|e| e.kind());
+    assert!(
+        matches!(
+            waited,
+            Err(std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        ),
+        "the second connection was not left waiting: {waited:?}\n{}",
+        g.stderr()
+    );
+    drop(first);
+    second.set_read_timeout(Some(PATIENCE)).unwrap();
+    second.read_exact(&mut five).unwrap();
+    assert_eq!(&five, b"again");
+    let said = "the instance holds 2 sockets, its limit";
+    assert_eq!(g.stderr().matches(said).count(), 1, "{}", g.stderr());
+}
+
 #[test]
 fn a_refused_peer_is_closed_before_the_guest_sees_it() {
     // Accepts are granted from 127.0.0.2 only: a client from 127.0.0.1 is

@@ -148,10 +148,13 @@ pub(crate) struct Listener<T> {
     backoff: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The last poll ended waiting ([`still_parked`]).
     parked: bool,
+    /// The backoff is for the instance's socket limit: its refusal was
+    /// counted and logged once, at the start of the wait.
+    at_limit: bool,
 }
 
 /// How long a listener waits before trying again when the system is out
-/// of descriptors or buffers.
+/// of descriptors or buffers, or the instance at its socket limit.
 const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl<T> Listener<T> {
@@ -161,6 +164,7 @@ impl<T> Listener<T> {
             getter,
             backoff: None,
             parked: false,
+            at_limit: false,
         }
     }
 }
@@ -199,6 +203,34 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
         }
         let mut tries = 0;
         loop {
+            // A connection is taken only with a place for it among the
+            // instance's sockets: at the limit it stays queued (where the
+            // peer waits, as for a full backlog) and the read waits, as
+            // when the system is out of descriptors.
+            let slot = if probe {
+                None
+            } else {
+                let ctx = &*(this.getter)(store.data_mut()).ctx;
+                match ctx.try_socket_slot() {
+                    Some(slot) => {
+                        this.at_limit = false;
+                        Some(slot)
+                    }
+                    None => {
+                        if finish {
+                            return Poll::Ready(Ok(StreamResult::Cancelled));
+                        }
+                        if !std::mem::replace(&mut this.at_limit, true) {
+                            // Counted and logged once per wait.
+                            let _ = ctx.socket_slot();
+                        }
+                        let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
+                        let _ = sleep.as_mut().poll(cx);
+                        this.backoff = Some(sleep);
+                        return Poll::Pending;
+                    }
+                }
+            };
             let taken = if probe {
                 if stream::accept_ready(&gate, &mut inner.sock) {
                     return Poll::Ready(Ok(StreamResult::Completed));
@@ -211,12 +243,8 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                 Ok(Some((net, _peer))) => {
                     let view = (this.getter)(store.data_mut());
                     let ctx = &*view.ctx;
-                    // Past the instance's socket limit the connection is
-                    // closed: the listener's stream stays open, as the WIT
-                    // asks of errors the guest cannot act on.
-                    // At the socket limit (which `socket_slot` logs), the
-                    // connection is closed unseen.
-                    let Ok(slot) = ctx.socket_slot() else {
+                    let Some(slot) = slot else {
+                        // Not reached: a probe takes no connection.
                         continue;
                     };
                     let sock = GuestSocket::new(ctx, slot, net, State::Connected);

@@ -223,10 +223,16 @@ impl WasockCtxBuilder {
     /// denials as data rather than log lines: the operation, the address
     /// or name, and the rule that decided are the [`Decision`]'s fields).
     /// Every one, with no rate limit: keep it cheap, it runs inside the
-    /// guest's call.
+    /// guest's call. The callback is set before the instance exists: to
+    /// tell instances apart, capture a label of your own. A decision's
+    /// `Display` gives `wasock run`'s advice (`run with --allow ...`);
+    /// [`Decision::shown_by`] with [`SetBy::Code`] gives an embedder's.
+    ///
+    /// [`SetBy::Code`]: crate::policy::SetBy::Code
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
+    /// use wasock_host::policy::SetBy;
     /// use wasock_host::runtime::WasockCtx;
     ///
     /// let denied = Arc::new(Mutex::new(Vec::new()));
@@ -234,7 +240,7 @@ impl WasockCtxBuilder {
     /// let ctx = WasockCtx::builder()
     ///     .on_decision(move |d| {
     ///         if !d.is_allowed() {
-    ///             seen.lock().unwrap().push(d.to_string());
+    ///             seen.lock().unwrap().push(format!("tenant-7: {}", d.shown_by(&SetBy::Code)));
     ///         }
     ///     })
     ///     .build();

@@ -25,6 +25,32 @@ pub enum GuestExit {
     TimedOut(Duration),
 }
 
+/// How a run of `wasi:cli/run` ended, as an embedder's own
+/// `call_run(...).await` returns it: `exit(N)` (wasmtime-wasi's `I32Exit`)
+/// is `Exited(N)`, not a trap; `run` returning its error is `Exited(1)`.
+///
+/// ```
+/// use wasock_host::runtime::GuestExit;
+///
+/// let exited = GuestExit::from(Err::<Result<(), ()>, _>(wasmtime::Error::new(
+///     wasmtime_wasi::I32Exit(3),
+/// )));
+/// assert_eq!(exited.code(), 3);
+/// assert_eq!(GuestExit::from(Ok::<_, wasmtime::Error>(Err(()))).code(), 1);
+/// ```
+impl From<wasmtime::Result<Result<(), ()>>> for GuestExit {
+    fn from(ran: wasmtime::Result<Result<(), ()>>) -> GuestExit {
+        match ran {
+            Ok(Ok(())) => GuestExit::Exited(0),
+            Ok(Err(())) => GuestExit::Exited(1),
+            Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => GuestExit::Exited(exit.0),
+                None => GuestExit::Trapped(e),
+            },
+        }
+    }
+}
+
 impl GuestExit {
     /// The process exit status that stands for this ending: the guest's own
     /// status, 1 for a connection handler that returned an error or never

@@ -30,9 +30,19 @@ fn async_features() -> WasmFeatures {
         | WasmFeatures::CM_ERROR_CONTEXT
 }
 
-/// Whether the component is valid only with the component model's async
-/// features: a WASI 0.3 guest, for the engine that has them.
-pub(crate) fn needs_async(bytes: &[u8]) -> bool {
+/// Whether `bytes` is a component that only an engine with the component
+/// model's async features can compile (wasmtime's
+/// `Config::concurrency_support(true)`): a WASI 0.3 guest. An embedder that
+/// keeps an engine of each kind, as `wasock run` does (the async features
+/// cost every host call), asks this before compiling. Run such a component
+/// through its `wasi:cli/run@0.3` export, with
+/// `add_wasi_0_3_to_linker`, even when it exports `@0.2` too.
+///
+/// ```
+/// // The empty component: any engine compiles it.
+/// assert!(!wasock_host::runtime::needs_concurrency_support(b"\0asm\x0d\0\x01\0"));
+/// ```
+pub fn needs_concurrency_support(bytes: &[u8]) -> bool {
     let with = WasmFeatures::all();
     let without = with.difference(async_features());
     Validator::new_with_features(without)
@@ -45,7 +55,7 @@ pub(crate) fn needs_async(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::needs_async;
+    use super::needs_concurrency_support as needs_async;
 
     /// A component that imports WASI 0.3's stdout, with its stream.
     pub(crate) fn wasi_0_3_component() -> Vec<u8> {

@@ -21,7 +21,7 @@ const MAX_NAMES_PER_ADDRESS: usize = 16;
 
 /// The names an instance resolved, by the (canonical) address they gave.
 #[derive(Debug, Default)]
-pub struct NameTable {
+pub(crate) struct NameTable {
     by_addr: HashMap<IpAddr, Vec<String>>,
     /// (address, name) pairs held, in all.
     pairs: usize,
@@ -29,7 +29,7 @@ pub struct NameTable {
 
 impl NameTable {
     /// The names this instance resolved to `ip`.
-    pub fn names_for(&self, ip: IpAddr) -> &[String] {
+    pub(crate) fn names_for(&self, ip: IpAddr) -> &[String] {
         self.by_addr
             .get(&canonical_ip(ip))
             .map(Vec::as_slice)
@@ -37,7 +37,7 @@ impl NameTable {
     }
 
     /// Remember that `name` resolved to `ips`.
-    pub fn remember(&mut self, name: &str, ips: &[IpAddr]) {
+    pub(crate) fn remember(&mut self, name: &str, ips: &[IpAddr]) {
         for ip in ips {
             if self.pairs >= MAX_PAIRS {
                 self.by_addr.clear();

@@ -17,7 +17,6 @@ use anyhow::Context as _;
 use tracing::Instrument as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
-use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
 #[cfg(feature = "wasi-0-3")]
 use wasmtime_wasi::p3::bindings::CommandPre as CommandPreP3;
@@ -304,7 +303,7 @@ impl Runner {
             Ok(component) => Ok(component),
             // Valid only with the component model's async features: a WASI
             // 0.3 guest, for the engine that has them.
-            Err(_) if super::kind::needs_async(bytes) => self.compile_wasi_0_3(bytes),
+            Err(_) if super::kind::needs_concurrency_support(bytes) => self.compile_wasi_0_3(bytes),
             Err(e) => Err(e.into()),
         }
     }
@@ -451,14 +450,7 @@ impl Runner {
                 #[cfg(feature = "wasi-0-3")]
                 Command::P3(pre) => run_p3(pre, &mut store).await,
             };
-            match ran {
-                Ok(Ok(())) => GuestExit::Exited(0),
-                Ok(Err(())) => GuestExit::Exited(1),
-                Err(e) => match e.downcast_ref::<I32Exit>() {
-                    Some(exit) => GuestExit::Exited(exit.0),
-                    None => GuestExit::Trapped(e),
-                },
-            }
+            GuestExit::from(ran)
         };
         // Around the whole run: wasmtime does not promise that a timeout
         // inside `run_concurrent` fires.

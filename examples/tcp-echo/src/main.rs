@@ -49,9 +49,9 @@ fn main() -> io::Result<()> {
     let mut clients: HashMap<u64, Client> = HashMap::new();
     let mut next_id = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
-    // Cleared when an accept fails (at the instance's socket limit, say):
-    // the listener stays readable, so polling it would spin. A client
-    // that leaves makes room, and sets it again.
+    // Cleared when an accept fails at the instance's socket limit: the
+    // listener stays readable, so polling it would spin. A client that
+    // leaves makes room, and sets it again.
     let mut accepting = true;
     loop {
         let ids: Vec<u64> = clients.keys().copied().collect();
@@ -105,12 +105,22 @@ fn main() -> io::Result<()> {
                         next_id += 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => {
+                    // At the instance's socket limit (`new-socket-limit`).
+                    Err(e) if e.kind() == io::ErrorKind::QuotaExceeded => {
                         eprintln!("tcp-echo: accept failed: {e}");
-                        if !clients.is_empty() {
+                        if clients.is_empty() {
+                            // No client to leave: try again in a while.
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        } else {
                             eprintln!("tcp-echo: accepting again when a client leaves");
                             accepting = false;
                         }
+                        break;
+                    }
+                    // One connection's trouble (a peer gone before it was
+                    // taken): the next poll tries again.
+                    Err(e) => {
+                        eprintln!("tcp-echo: accept failed: {e}");
                         break;
                     }
                 }

@@ -109,19 +109,23 @@ impl WasockCtx {
     }
 
     /// A place for one more socket, or `new-socket-limit` (counted, and
-    /// logged at most once a second, naming the limit and how to raise it).
+    /// logged at most once a second: [`refuse_socket`](Self::refuse_socket)).
     pub(crate) fn socket_slot(&self) -> Result<Share, ErrorCode> {
-        self.try_socket_slot().ok_or_else(|| {
-            self.gate.warn_at_limit(
-                Limit::Sockets,
-                format_args!(
-                    "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit (a WASI 0.3 listener's stream waits instead) until one is closed; {}",
-                    self.limits.max_sockets,
-                    self.gate.policy.set_by().raise("max-sockets")
-                ),
-            );
-            ErrorCode::NewSocketLimit
-        })
+        self.try_socket_slot().ok_or_else(|| self.refuse_socket())
+    }
+
+    /// Count a refusal at the socket limit and log it (at most once a
+    /// second, naming the limit and how to raise it): `new-socket-limit`.
+    pub(crate) fn refuse_socket(&self) -> ErrorCode {
+        self.gate.warn_at_limit(
+            Limit::Sockets,
+            format_args!(
+                "the instance holds {} sockets, its limit: opening or accepting another fails with new-socket-limit (a WASI 0.3 listener's stream waits instead) until one is closed; {}",
+                self.limits.max_sockets,
+                self.gate.policy.set_by().raise("max-sockets")
+            ),
+        );
+        ErrorCode::NewSocketLimit
     }
 
     /// A place for one more socket if there is one, with nothing counted

@@ -28,6 +28,8 @@ pub enum GuestExit {
 /// How a run of `wasi:cli/run` ended, as an embedder's own
 /// `call_run(...).await` returns it: `exit(N)` (wasmtime-wasi's `I32Exit`)
 /// is `Exited(N)`, not a trap; `run` returning its error is `Exited(1)`.
+/// (A WASI 0.3 run inside `run_concurrent` nests one `Result` more:
+/// flatten it first, as `Runner` does.)
 ///
 /// ```
 /// use wasock_host::runtime::GuestExit;

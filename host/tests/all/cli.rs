@@ -89,10 +89,10 @@ fn echo_example_waits_at_the_socket_limit_without_spinning() {
     second.set_read_timeout(Some(PATIENCE)).unwrap();
     second.read_exact(&mut five).unwrap();
     assert_eq!(&five, b"again");
-    // Once when the second client came, once more when the accept loop
-    // that took it looked for a third (an accept at the limit fails, as
-    // on Linux, whether or not a connection waits); a spinning server
-    // wrote thousands of lines in the 300 ms.
+    // Once when the accept loop that took the first client looked for
+    // another, once when the one that took the second did (an accept at
+    // the limit fails, as on Linux, whether or not a connection waits);
+    // a spinning server wrote thousands of lines in the 300 ms.
     let err = g.stderr();
     assert_eq!(err.matches("tcp-echo: accept failed").count(), 2, "{err}");
 }

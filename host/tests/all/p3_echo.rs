@@ -205,6 +205,11 @@ fn a_connection_past_the_socket_limit_waits_for_a_place() {
     let mut five = [0u8; 5];
     first.read_exact(&mut five).unwrap();
     assert_eq!(&five, b"first");
+    // At the limit with no connection waiting, the listener only waits:
+    // nothing is refused yet.
+    std::thread::sleep(Duration::from_millis(200));
+    let said = "the instance holds 2 sockets, its limit";
+    assert_eq!(g.stderr().matches(said).count(), 0, "{}", g.stderr());
     let mut second = connect(addr);
     second.write_all(b"again").unwrap();
     second
@@ -223,7 +228,6 @@ fn a_connection_past_the_socket_limit_waits_for_a_place() {
     second.set_read_timeout(Some(PATIENCE)).unwrap();
     second.read_exact(&mut five).unwrap();
     assert_eq!(&five, b"again");
-    let said = "the instance holds 2 sockets, its limit";
     assert_eq!(g.stderr().matches(said).count(), 1, "{}", g.stderr());
 }
 

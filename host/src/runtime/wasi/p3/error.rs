@@ -47,7 +47,7 @@ pub(crate) fn to_wasi(e: ErrorCode) -> Code {
         E::NotSupported | E::ProtocolOptionNotSupported => Code::NotSupported,
         E::TimedOut => Code::Timeout,
         E::NewSocketLimit => Code::Other(Some(
-            "new-socket-limit: the instance holds as many sockets as its --max-sockets allows"
+            "new-socket-limit: the instance holds as many sockets as its limit (max-sockets) allows"
                 .into(),
         )),
         E::InProgress | E::WouldBlock => Code::Other(Some("would-block".into())),

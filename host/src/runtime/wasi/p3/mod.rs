@@ -37,12 +37,13 @@ pub(crate) fn pending_call(ctx: &WasockCtx) -> P3Result<Share> {
         ctx.gate.warn_at_limit(
             Limit::PendingCalls,
             format_args!(
-                "refused a WASI 0.3 socket call: the instance has {} calls waiting, as many as --max-pending-calls allows",
-                ctx.limits.max_pending_calls
+                "refused a WASI 0.3 socket call: the instance has {} calls waiting, its limit; {}",
+                ctx.limits.max_pending_calls,
+                ctx.gate.policy.set_by().raise("max-pending-calls")
             ),
         );
         Code::Other(Some(format!(
-            "pending-call-limit: {} WASI 0.3 socket calls are already waiting (--max-pending-calls); wait for some to finish",
+            "pending-call-limit: {} WASI 0.3 socket calls are already waiting, the instance's limit (max-pending-calls); wait for some to finish",
             ctx.limits.max_pending_calls
         )))
         .into()

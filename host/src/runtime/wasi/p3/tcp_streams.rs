@@ -183,6 +183,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
         let this = self.get_mut();
         if let Some(backoff) = this.backoff.as_mut() {
             if finish {
+                this.at_limit = false;
                 return Poll::Ready(Ok(StreamResult::Cancelled));
             }
             if backoff.as_mut().poll(cx).is_pending() {
@@ -203,26 +204,27 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
         }
         let mut tries = 0;
         loop {
-            // A connection is taken only with a place for it among the
-            // instance's sockets: at the limit it stays queued (where the
-            // peer waits, as for a full backlog) and the read waits, as
-            // when the system is out of descriptors.
-            let slot = if probe {
-                None
-            } else {
+            // A connection is taken, or a zero-length read told of one,
+            // only with a place for it among the instance's sockets. At the
+            // limit it stays queued, where the peer waits as for a full
+            // backlog: the read waits for one to come, then backs off
+            // until the guest closes a socket, as when the system is out
+            // of descriptors (the refusal counted and logged once a wait).
+            let slot = {
                 let ctx = &*(this.getter)(store.data_mut()).ctx;
                 match ctx.try_socket_slot() {
-                    Some(slot) => {
+                    Some(slot) => slot,
+                    None if finish => {
                         this.at_limit = false;
-                        Some(slot)
+                        return Poll::Ready(Ok(StreamResult::Cancelled));
+                    }
+                    None if !connection_waits(&mut inner, cx) => {
+                        this.parked = true;
+                        return Poll::Pending;
                     }
                     None => {
-                        if finish {
-                            return Poll::Ready(Ok(StreamResult::Cancelled));
-                        }
                         if !std::mem::replace(&mut this.at_limit, true) {
-                            // Counted and logged once per wait.
-                            let _ = ctx.socket_slot();
+                            let _ = ctx.refuse_socket();
                         }
                         let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
                         let _ = sleep.as_mut().poll(cx);
@@ -231,6 +233,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                     }
                 }
             };
+            this.at_limit = false;
             let taken = if probe {
                 if stream::accept_ready(&gate, &mut inner.sock) {
                     return Poll::Ready(Ok(StreamResult::Completed));
@@ -243,10 +246,6 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                 Ok(Some((net, _peer))) => {
                     let view = (this.getter)(store.data_mut());
                     let ctx = &*view.ctx;
-                    let Some(slot) = slot else {
-                        // Not reached: a probe takes no connection.
-                        continue;
-                    };
                     let sock = GuestSocket::new(ctx, slot, net, State::Connected);
                     let family = sock.family;
                     let conn = Shared::new(sock, ctx.gate.clone());
@@ -292,6 +291,23 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
             }
         }
     }
+}
+
+/// Whether a connection waits to be taken: one taken ahead of a read, or
+/// the listener readable (if not, `cx` is woken when one comes). A socket
+/// that cannot wait says yes, so that the accept reports its error.
+fn connection_waits(inner: &mut Inner, cx: &mut Context<'_>) -> bool {
+    if inner.sock.pending_accept.is_some() {
+        return true;
+    }
+    if inner.sock.net.prepare_wait(Readiness::READABLE).is_err() {
+        return true;
+    }
+    inner
+        .sock
+        .net
+        .poll_ready(cx, Readiness::READABLE)
+        .is_ready()
 }
 
 /// An accept error that ends the listener's stream (the socket itself gone

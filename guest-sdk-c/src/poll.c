@@ -47,7 +47,6 @@ static int64_t now_ms(void) { return now_us() / 1000; }
 
 typedef wasock_sockets_types_readiness_t wsk_ready;
 
-
 /* A stream socket that is not open (never connected, or closed both
  * ways by an error the program took), as Linux's poll sees it: POLLHUP
  * whatever the entry asks, even nothing; a fresh socket is writable as
@@ -356,7 +355,6 @@ int wsk_select(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timeval *
     free(fds);
     return count;
 }
-
 
 int __wrap_select(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
                   struct timeval *restrict tv) {

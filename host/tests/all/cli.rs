@@ -65,16 +65,7 @@ fn echo_example_returns_a_mebibyte_over_ipv4() {
 /// a failing accept in a loop; the client that waited is served then.
 #[test]
 fn echo_example_waits_at_the_socket_limit_without_spinning() {
-    let g = Guest::spawn(&[
-        "run",
-        "--max-sockets",
-        "2",
-        "--allow",
-        "tcp-bind=127.0.0.1:*",
-        "--allow",
-        "tcp-accept=127.0.0.1:*",
-        TCP_ECHO,
-    ]);
+    let g = Guest::at_two_sockets(TCP_ECHO);
     let addr = g.listening_addr();
     let mut first = std::net::TcpStream::connect(addr).unwrap();
     first.set_read_timeout(Some(PATIENCE)).unwrap();

@@ -86,6 +86,22 @@ impl Guest {
         }
     }
 
+    /// `wasock run --max-sockets 2` of the server `program`, allowed to
+    /// listen and accept on 127.0.0.1: room for its listener and one
+    /// connection.
+    pub fn at_two_sockets(program: &str) -> Guest {
+        Guest::spawn(&[
+            "run",
+            "--max-sockets",
+            "2",
+            "--allow",
+            "tcp-bind=127.0.0.1:*",
+            "--allow",
+            "tcp-accept=127.0.0.1:*",
+            program,
+        ])
+    }
+
     /// The address in a `listening on ADDR` first line.
     pub fn listening_addr(&self) -> std::net::SocketAddr {
         let line = self.line();

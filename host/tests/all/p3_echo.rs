@@ -189,16 +189,7 @@ fn a_real_nc_gets_its_line_back_over_ipv4_and_ipv6() {
 /// closed, until the first is gone; the limit is logged once for the wait.
 #[test]
 fn a_connection_past_the_socket_limit_waits_for_a_place() {
-    let g = Guest::spawn(&[
-        "run",
-        "--max-sockets",
-        "2",
-        "--allow",
-        "tcp-bind=127.0.0.1:*",
-        "--allow",
-        "tcp-accept=127.0.0.1:*",
-        P3_ECHO,
-    ]);
+    let g = Guest::at_two_sockets(P3_ECHO);
     let addr = g.listening_addr();
     let mut first = connect(addr);
     first.write_all(b"first").unwrap();

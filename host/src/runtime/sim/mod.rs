@@ -623,13 +623,13 @@ impl Simulation {
                             seed,
                             epoch,
                             deadline,
+                            faults_drawn,
                         };
                         let mut run =
                             rt.block_on(run_all(net, prepared, runner, plan, last_run, stop));
                         drop(end);
                         run.stalled_host = watch.join().unwrap_or(None);
                         run.stalled = run.stalled_host.is_some();
-                        run.faults_drawn = faults_drawn;
                         run
                     });
                     run.wall_elapsed = wall.elapsed();
@@ -707,6 +707,8 @@ struct Plan {
     epoch: SystemTime,
     /// The run's virtual length.
     deadline: Duration,
+    /// How many faults the nemesis drew, for the [`SimRun`].
+    faults_drawn: usize,
 }
 
 async fn run_all(
@@ -721,6 +723,7 @@ async fn run_all(
         seed,
         epoch,
         deadline,
+        faults_drawn,
     } = plan;
     let net = SimNet::start(net);
     let clock: Arc<dyn Clock> = Arc::new(net.clock(epoch));
@@ -824,7 +827,7 @@ async fn run_all(
         set_by,
         ended_at,
         interrupted,
-        faults_drawn: 0,
+        faults_drawn,
     }
 }
 

@@ -158,6 +158,14 @@ pub(crate) struct Listener<T> {
 const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl<T> Listener<T> {
+    /// Wait [`ACCEPT_BACKOFF`] before the next try (`cx` woken then).
+    fn back_off(&mut self, cx: &mut Context<'_>) -> Poll<wasmtime::Result<StreamResult>> {
+        let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
+        let _ = sleep.as_mut().poll(cx);
+        self.backoff = Some(sleep);
+        Poll::Pending
+    }
+
     pub(crate) fn new(shared: Shared, getter: for<'a> fn(&'a mut T) -> WasockCtxView<'a>) -> Self {
         Listener {
             shared,
@@ -226,10 +234,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                         if !std::mem::replace(&mut this.at_limit, true) {
                             let _ = ctx.refuse_socket();
                         }
-                        let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
-                        let _ = sleep.as_mut().poll(cx);
-                        this.backoff = Some(sleep);
-                        return Poll::Pending;
+                        return this.back_off(cx);
                     }
                 }
             };
@@ -275,10 +280,7 @@ impl<T: 'static> StreamProducer<T> for Listener<T> {
                     if finish {
                         return Poll::Ready(Ok(StreamResult::Cancelled));
                     }
-                    let mut sleep = Box::pin(tokio::time::sleep(ACCEPT_BACKOFF));
-                    let _ = sleep.as_mut().poll(cx);
-                    this.backoff = Some(sleep);
-                    return Poll::Pending;
+                    return this.back_off(cx);
                 }
                 // The listener itself is unusable: the stream ends.
                 Err(e @ (ErrorCode::InvalidArgument | ErrorCode::NotSupported)) => {

@@ -82,10 +82,14 @@ fn echo_example_waits_at_the_socket_limit_without_spinning() {
     assert_eq!(&five, b"again");
     // Once when the accept loop that took the first client looked for
     // another, once when the one that took the second did (an accept at
-    // the limit fails, as on Linux, whether or not a connection waits);
-    // a spinning server wrote thousands of lines in the 300 ms.
+    // the limit fails, as on Linux, whether or not a connection waits).
+    // The second line may follow the echo, so wait for it, then give a
+    // spinning server time to write more: it wrote thousands by now.
+    let said = "tcp-echo: accept failed";
+    g.stderr_once_it_says(said, 2);
+    std::thread::sleep(Duration::from_millis(300));
     let err = g.stderr();
-    assert_eq!(err.matches("tcp-echo: accept failed").count(), 2, "{err}");
+    assert_eq!(err.matches(said).count(), 2, "{err}");
 }
 
 #[test]

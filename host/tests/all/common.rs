@@ -121,6 +121,19 @@ impl Guest {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Stderr once `text` appears in it `times` times, or after PATIENCE
+    /// if it never does (the caller's assertion then shows what it holds).
+    pub fn stderr_once_it_says(&self, text: &str, times: usize) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let err = self.stderr();
+            if err.matches(text).count() >= times || std::time::Instant::now() >= deadline {
+                return err;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Wait for the process to end: its exit code and the rest of stdout.
     pub fn finish(mut self) -> (i32, Vec<String>, String) {
         let deadline = std::time::Instant::now() + PATIENCE;

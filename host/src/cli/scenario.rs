@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::units::{number_and_rest, parse_duration};
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
-use crate::runtime::{Crash, Fault, Nemesis, Partition};
+use crate::runtime::{ClockSkew, Crash, Fault, MAX_CLOCK_OFFSET, Nemesis, Offset, Partition};
 
 /// The virtual deadline of a scenario that sets no `until`.
 const DEFAULT_UNTIL: Duration = Duration::from_secs(3600);
@@ -68,6 +68,8 @@ pub struct HostPlan {
     pub fuel: Option<u64>,
     /// Its host's crashes, in order of time.
     pub crashes: Vec<Crash>,
+    /// Its host's wall clock set off true time, in order of time.
+    pub skews: Vec<ClockSkew>,
 }
 
 /// What is wrong with a scenario.
@@ -127,6 +129,56 @@ impl<'de> Deserialize<'de> for Dur {
         parse_duration(&s)
             .map(Dur)
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A wall clock's offset from true time: `+30s` (ahead), `-2m` (behind);
+/// without a sign, ahead. Not zero, in whole milliseconds, at most
+/// [`MAX_CLOCK_OFFSET`].
+#[derive(Debug, Clone, Copy)]
+struct Off(Offset);
+
+impl<'de> Deserialize<'de> for Off {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Off, D::Error> {
+        let wrong = |s: &str, why: &str| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an offset ({why}): write how far ahead (\"+30s\") or behind \
+                 (\"-2m\") of true time the host's wall clock reads"
+            ))
+        };
+        let s = match toml::Value::deserialize(d)? {
+            toml::Value::String(s) => s,
+            v => return Err(wrong(&v.to_string(), "an offset is a string")),
+        };
+        let t = s.trim();
+        let (behind, rest) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let digits = || rest.chars().filter(char::is_ascii_digit);
+        let zero = digits().next().is_some() && digits().all(|c| c == '0');
+        let by = if zero {
+            Duration::ZERO
+        } else {
+            parse_duration(rest).map_err(|e| wrong(&s, &e))?
+        };
+        if by.is_zero() {
+            return Err(wrong(
+                &s,
+                "an offset of zero sets nothing off; remove this [[clock]] or give it one",
+            ));
+        }
+        if by.subsec_nanos() % 1_000_000 != 0 {
+            return Err(wrong(&s, "offsets are whole milliseconds"));
+        }
+        if by > MAX_CLOCK_OFFSET {
+            return Err(wrong(&s, "more than a century, the most"));
+        }
+        Ok(Off(if behind {
+            Offset::Behind(by)
+        } else {
+            Offset::Ahead(by)
+        }))
     }
 }
 
@@ -300,6 +352,15 @@ struct RawCrash {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClock {
+    host: Spanned<String>,
+    at: Spanned<Dur>,
+    offset: Spanned<Off>,
+    restore: Option<Spanned<Dur>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawNemesis {
     faults: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
@@ -308,6 +369,7 @@ struct RawNemesis {
     stop: Option<Spanned<Dur>>,
     every: Option<Spanned<Dur>>,
     lasting: Option<Spanned<Dur>>,
+    skew: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -349,6 +411,8 @@ struct RawScenario {
     partition: Vec<RawPartition>,
     #[serde(default)]
     crash: Vec<RawCrash>,
+    #[serde(default)]
+    clock: Vec<RawClock>,
     nemesis: Option<Spanned<RawNemesis>>,
     #[serde(default, deserialize_with = "names_to_addresses")]
     names: BTreeMap<String, Vec<IpAddr>>,
@@ -628,6 +692,7 @@ pub fn parse_scenario(
                 timeout: h.timeout.map(|d| d.0),
                 fuel: h.fuel,
                 crashes: Vec::new(),
+                skews: Vec::new(),
                 name,
             });
         }
@@ -757,6 +822,42 @@ pub fn parse_scenario(
             ));
         }
     }
+    for c in raw.clock {
+        let name = known(&c.host, "clock.host")?;
+        let Some(host) = hosts.iter_mut().find(|h| h.name == name) else {
+            continue;
+        };
+        if host.component.is_none() {
+            return Err(err(
+                c.host.span().start,
+                format!("clock: host {name:?} runs no component, so nothing reads its clock"),
+            ));
+        }
+        let at = c.at.get_ref().0;
+        if let Some(r) = &c.restore
+            && r.get_ref().0 <= at
+        {
+            return Err(err(
+                r.span().start,
+                format!(
+                    "clock.restore ({:?}) must come after the skew's at ({at:?})",
+                    r.get_ref().0
+                ),
+            ));
+        }
+        host.skews.push(ClockSkew {
+            at,
+            offset: c.offset.get_ref().0,
+            restore: c.restore.as_ref().map(|r| r.get_ref().0),
+        });
+        host.skews.sort_by_key(|s| s.at);
+        if let Err(why) = ClockSkew::check_schedule(&host.skews) {
+            return Err(err(
+                c.at.span().start,
+                format!("clock of host {name:?}: {why}"),
+            ));
+        }
+    }
     let nemesis = match raw.nemesis {
         None => None,
         Some(n) => {
@@ -769,7 +870,7 @@ pub fn parse_scenario(
                         f.span().start,
                         format!(
                             "nemesis.faults: no fault is called {:?}; the kinds are \
-                             \"partition\", \"isolate\", \"one-way\" and \"crash\"",
+                             \"partition\", \"isolate\", \"one-way\", \"crash\" and \"clock\"",
                             f.get_ref()
                         ),
                     ));
@@ -786,6 +887,16 @@ pub fn parse_scenario(
                     _ => struck.push(known(h, "nemesis.hosts")?),
                 }
             }
+            if let Some(skew) = &n.skew
+                && !faults.contains(&Fault::Clock)
+            {
+                return Err(err(
+                    skew.span().start,
+                    "[nemesis]: skew is the largest offset of a clock fault, and faults does \
+                     not name \"clock\"; add \"clock\" to faults, or remove skew"
+                        .to_string(),
+                ));
+            }
             let nemesis = Nemesis {
                 faults,
                 hosts: struck,
@@ -799,6 +910,10 @@ pub fn parse_scenario(
                     .lasting
                     .as_ref()
                     .map_or(Nemesis::default().lasting, |d| d.get_ref().0),
+                skew: n
+                    .skew
+                    .as_ref()
+                    .map_or(Nemesis::default().skew, |d| d.get_ref().0),
             };
             let targets: Vec<crate::runtime::sim::nemesis::Target<'_>> = hosts
                 .iter()
@@ -807,7 +922,11 @@ pub fn parse_scenario(
                     guest: h
                         .component
                         .as_ref()
-                        .map(|_| (h.start, h.crashes.as_slice())),
+                        .map(|_| crate::runtime::sim::nemesis::Schedule {
+                            start: h.start,
+                            crashes: &h.crashes,
+                            skews: &h.skews,
+                        }),
                 })
                 .collect();
             let until = raw.until.map_or(DEFAULT_UNTIL, |d| d.0);
@@ -820,6 +939,7 @@ pub fn parse_scenario(
                     "stop" => span(&n.stop),
                     "every" => span(&n.every),
                     "lasting" => span(&n.lasting),
+                    "skew" => span(&n.skew),
                     _ => None,
                 };
                 return Err(err(at.unwrap_or(at_table), format!("[nemesis]: {}", r.why)));
@@ -941,6 +1061,108 @@ start = "2s"
         assert!(!s.partitions[0].one_way);
         assert!(s.partitions[1].one_way);
         assert_eq!(s.partitions[1].b, ["c-2", "c-3"]);
+    }
+
+    #[test]
+    fn clocks_are_set_off_per_host_in_order_and_bad_skews_name_their_line() {
+        let hosts = r#"
+[[host]]
+name = "a"
+addrs = ["10.0.0.1"]
+component = "node"
+[[host]]
+name = "quiet"
+addrs = ["10.0.0.2"]
+"#;
+        let s = parse(&format!(
+            "{hosts}[[clock]]\nhost = \"a\"\nat = \"20s\"\noffset = \"-2m\"\n\
+             [[clock]]\nhost = \"a\"\nat = \"5s\"\noffset = \"+1.5s\"\nrestore = \"10s\"\n\
+             [nemesis]\nfaults = [\"clock\"]\nskew = \"3s\"\n"
+        ))
+        .unwrap();
+        let a = &s.hosts[0];
+        let sec = Duration::from_secs;
+        assert_eq!(
+            a.skews,
+            [
+                ClockSkew {
+                    at: sec(5),
+                    offset: Offset::Ahead(Duration::from_millis(1500)),
+                    restore: Some(sec(10)),
+                },
+                ClockSkew {
+                    at: sec(20),
+                    offset: Offset::Behind(sec(120)),
+                    restore: None,
+                },
+            ]
+        );
+        let n = s.nemesis.unwrap();
+        assert_eq!((n.faults.as_slice(), n.skew), (&[Fault::Clock][..], sec(3)));
+        // Without a sign, ahead.
+        let s = parse(&format!(
+            "{hosts}[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = \"250ms\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            s.hosts[0].skews[0].offset,
+            Offset::Ahead(Duration::from_millis(250))
+        );
+        // Errors name the line of what is wrong: the offset, the restore,
+        // the second of two skews that overlap, a host with no guest, and
+        // a nemesis's skew.
+        let bad = |clocks: &str, line: usize, says: &str| {
+            let e = parse(&format!("{hosts}{clocks}")).unwrap_err();
+            assert_eq!(e.line, line, "{e}");
+            assert!(e.message.contains(says), "{e}");
+        };
+        bad(
+            "[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = \"soon\"\n",
+            12,
+            "`soon` is not an offset",
+        );
+        bad(
+            "[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = 30\n",
+            12,
+            "an offset is a string",
+        );
+        bad(
+            "[[clock]]\nhost = \"a\"\nat = \"3s\"\noffset = \"1s\"\nrestore = \"2s\"\n",
+            13,
+            "clock.restore (2s) must come after the skew's at (3s)",
+        );
+        bad(
+            "[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = \"1s\"\nrestore = \"9s\"\n\
+             [[clock]]\nhost = \"a\"\nat = \"5s\"\noffset = \"-1s\"\n",
+            16,
+            "skews of one host may not overlap",
+        );
+        bad(
+            "[[clock]]\nhost = \"quiet\"\nat = \"1s\"\noffset = \"1s\"\n",
+            10,
+            "host \"quiet\" runs no component, so nothing reads its clock",
+        );
+        bad(
+            "[nemesis]\nfaults = [\"clock\"]\nskew = \"0s\"\n",
+            11,
+            "[nemesis]: skew (0ns) must be 1 ms at least",
+        );
+        bad(
+            "[nemesis]\nfaults = [\"crash\"]\nskew = \"1s\"\n",
+            11,
+            "faults does not name \"clock\"",
+        );
+        for (offset, says) in [
+            ("\"-0s\"", "an offset of zero sets nothing off"),
+            ("\"+1500us\"", "whole milliseconds"),
+            ("\"1000000h\"", "more than a century"),
+        ] {
+            bad(
+                &format!("[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = {offset}\n"),
+                12,
+                says,
+            );
+        }
     }
 
     #[test]

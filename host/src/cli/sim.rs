@@ -243,6 +243,9 @@ pub fn simulate(
                 for c in &h.crashes {
                     guest = guest.crash(c.at, c.restart);
                 }
+                for s in &h.skews {
+                    guest = guest.skew_clock(s.at, s.offset, s.restore);
+                }
                 Some(guest)
             }
         };

@@ -50,8 +50,8 @@ pub use poll_set::PollSet;
 pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
-    Crash, DEFAULT_EPOCH_SECS, Entry, Fault, Nemesis, Outcome, Partition, SimGuest, SimRun,
-    Simulation, Transcript, What,
+    ClockSkew, Crash, DEFAULT_EPOCH_SECS, Entry, Fault, MAX_CLOCK_OFFSET, Nemesis, Offset, Outcome,
+    Partition, SimGuest, SimRun, Simulation, Transcript, What,
 };
 pub use socket::GuestSocket;
 pub use state::HostState;

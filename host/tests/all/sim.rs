@@ -83,6 +83,7 @@ fn every_example_scenario_repeats_byte_for_byte_and_another_seed_changes_it() {
         "tcp-partition",
         "tcp-nemesis",
         "many-pingers",
+        "clock-skew",
     ] {
         let path = example(name);
         let (code, first, err) = sim(&[&path]);
@@ -322,6 +323,108 @@ restart = "2200ms"
         err.contains("crash of host \"echo\"") && err.contains("has no restart"),
         "{err}"
     );
+}
+
+/// A host's wall clock set off true time, by hand and by a nemesis: the
+/// guest sees each step of its wall clock, by the amount the transcript
+/// says, in the second after it; its monotonic clock and sleeps do not
+/// move (each step is measured against the second the monotonic clock
+/// says passed).
+#[test]
+fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() {
+    let (code, out, err) = sim(&[&example("clock-skew")]);
+    assert_eq!(code, 0, "{err}");
+    let millis = |text: &str, after: &str| -> i64 {
+        let n = text.split(after).nth(1).and_then(|r| r.split(' ').next());
+        let n: f64 = n
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after {after:?} in {text:?}"));
+        (n * 1000.0).round() as i64
+    };
+    // The steps the transcript's clock entries make, in order.
+    let (mut offset, mut told) = (0i64, Vec::new());
+    for l in &out {
+        let Some(text) = l.split("] watch  clock  ").nth(1) else {
+            continue;
+        };
+        let now = if text == "wall clock back on true time" {
+            0
+        } else if text.ends_with(" ahead of true time") {
+            millis(text, "set ")
+        } else if text.ends_with(" behind true time") {
+            -millis(text, "set ")
+        } else {
+            panic!("unexpected clock entry {text:?}")
+        };
+        told.push(now - offset);
+        offset = now;
+    }
+    // The hand-written skew's two steps, and two for each fault the
+    // nemesis drew (each restored before the guest ends).
+    let drawn: usize = err
+        .split("the nemesis drew ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of faults drawn in {err}"));
+    assert!(drawn >= 1, "{err}");
+    assert_eq!(told.len(), 2 + 2 * drawn, "{told:?}\n{}", out.join("\n"));
+    assert_eq!(&told[..2], [30_000, -30_000]);
+    // The steps the guest saw.
+    let seen: Vec<i64> = out
+        .iter()
+        .filter(|l| l.contains("] watch  stdout at "))
+        .map(|l| millis(l, "stepped "))
+        .collect();
+    assert_eq!(seen, told, "{}", out.join("\n"));
+    let earlier = told.iter().filter(|s| **s < -1_000).count();
+    line(
+        &out,
+        "watch",
+        &format!(
+            "watched 100 s: the wall clock stepped {} times, {earlier} of them to earlier",
+            told.len()
+        ),
+    );
+    assert!(earlier >= 1, "{told:?}");
+}
+
+/// A skew never restored holds to the end, and across a crash: the guest
+/// started again reads its host's clock as still set off.
+#[test]
+fn a_skewed_clock_stays_off_across_a_crash_and_without_a_restore() {
+    let scenario = r#"seed = 1
+[[host]]
+name = "watch"
+addrs = ["10.0.0.1"]
+component = "clock-watch"
+args = ["3"]
+[[crash]]
+host = "watch"
+at = "2500ms"
+restart = "4s"
+[[clock]]
+host = "watch"
+at = "1500ms"
+offset = "-1h"
+"#;
+    let path = std::env::temp_dir().join(format!("wasock-skew-{}.toml", std::process::id()));
+    std::fs::write(&path, scenario).unwrap();
+    let (code, out, err) = sim(&[&path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{err}");
+    let reads: Vec<f64> = out
+        .iter()
+        .filter_map(|l| l.split("wall clock reads ").nth(1))
+        .map(|r| r.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let epoch = wasock_host::runtime::DEFAULT_EPOCH_SECS as f64;
+    // The first life at 0 s on true time; the second at 4 s, an hour
+    // behind.
+    assert_eq!(reads, [epoch, epoch + 4.0 - 3600.0], "{}", out.join("\n"));
+    line(&out, "watch", "stepped -3600.000 s, to earlier");
+    line(&out, "watch", "wall clock set 3600.000 s behind true time");
+    assert!(!out.iter().any(|l| l.contains("back on true time")));
 }
 
 /// A nemesis isolates and crashes the two hosts at random for the first

@@ -58,7 +58,7 @@ pub(super) async fn schedule(
 
 /// Sleep until `t` of virtual time after `origin`; a time too far to
 /// represent never comes.
-async fn sleep_since(clock: &dyn Clock, origin: Instant, t: Duration) {
+pub(super) async fn sleep_since(clock: &dyn Clock, origin: Instant, t: Duration) {
     match origin.checked_add(t) {
         Some(at) => clock.sleep_until(at).await,
         None => std::future::pending().await,

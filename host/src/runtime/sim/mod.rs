@@ -34,6 +34,7 @@
 mod life;
 pub(crate) mod nemesis;
 mod output;
+mod skew;
 mod stall;
 mod transcript;
 
@@ -47,6 +48,7 @@ use tokio::time::Instant;
 use wasmtime::component::Component;
 
 pub use nemesis::{Fault, Nemesis};
+pub use skew::{ClockSkew, MAX_CLOCK_OFFSET, Offset};
 pub use transcript::{Entry, Transcript, What};
 
 use self::transcript::Recorder;
@@ -95,6 +97,7 @@ pub struct SimGuest {
     start: Duration,
     daemon: bool,
     crashes: Vec<Crash>,
+    skews: Vec<ClockSkew>,
 }
 
 /// A crash of a guest's host: at `at` (virtual time) the host goes down,
@@ -172,6 +175,7 @@ impl SimGuest {
             start: Duration::ZERO,
             daemon: false,
             crashes: Vec::new(),
+            skews: Vec::new(),
         }
     }
 
@@ -183,6 +187,32 @@ impl SimGuest {
     /// it gone), and a restart then starts nothing.
     pub fn crash(mut self, at: Duration, restart: Option<Duration>) -> Self {
         self.crashes.push(Crash { at, restart });
+        self
+    }
+
+    /// Its host's wall clock reads `offset` from true time from `at`, and
+    /// true time again from `restore`, if given (see [`ClockSkew`]: its
+    /// monotonic clock, timeouts and sleeps are not moved); repeatable,
+    /// without overlaps ([`Simulation::run`] refuses a schedule that has
+    /// them). The clock stays off across a crash, as a
+    /// machine's own clock does.
+    ///
+    /// ```
+    /// # fn demo(guest: wasock_host::runtime::SimGuest) -> wasock_host::runtime::SimGuest {
+    /// use std::time::Duration;
+    /// use wasock_host::runtime::Offset;
+    ///
+    /// // 30 s behind from 5 s to 20 s of virtual time.
+    /// let s = Duration::from_secs;
+    /// guest.skew_clock(s(5), Offset::Behind(s(30)), Some(s(20)))
+    /// # }
+    /// ```
+    pub fn skew_clock(mut self, at: Duration, offset: Offset, restore: Option<Duration>) -> Self {
+        self.skews.push(ClockSkew {
+            at,
+            offset,
+            restore,
+        });
         self
     }
 
@@ -451,9 +481,9 @@ impl Simulation {
         })
     }
 
-    /// Faults drawn from the seed besides the scheduled ones: partitions
-    /// and crashes of random hosts at random times, one at a time (see
-    /// [`Nemesis`]). A second call replaces the first. [`run`](Self::run)
+    /// Faults drawn from the seed besides the scheduled ones: partitions,
+    /// crashes and clock skews of random hosts at random times, one at a
+    /// time (see [`Nemesis`]). A second call replaces the first. [`run`](Self::run)
     /// refuses a nemesis that names a host the simulation lacks, or that
     /// has no host to strike.
     pub fn nemesis(&mut self, nemesis: Nemesis) -> &mut Self {
@@ -490,7 +520,11 @@ impl Simulation {
             .iter()
             .map(|h| nemesis::Target {
                 name: &h.name,
-                guest: h.guest.as_ref().map(|g| (g.start, g.crashes.as_slice())),
+                guest: h.guest.as_ref().map(|g| nemesis::Schedule {
+                    start: g.start,
+                    crashes: &g.crashes,
+                    skews: &g.skews,
+                }),
             })
             .collect();
         n.check(&targets, deadline)
@@ -578,6 +612,10 @@ impl Simulation {
             if let Some(g) = &h.guest {
                 Crash::check_schedule(g.start, &g.crashes)
                     .map_err(|why| anyhow::anyhow!("host {:?}: {why}", h.name))?;
+                let mut skews = g.skews.clone();
+                skews.sort_by_key(|s| s.at);
+                ClockSkew::check_schedule(&skews)
+                    .map_err(|why| anyhow::anyhow!("host {:?}'s clock: {why}", h.name))?;
             }
         }
         let drawn = self.drawn(deadline)?;
@@ -592,10 +630,13 @@ impl Simulation {
                 let struck = drawn.crashes.iter().filter(|(n, _)| *n == h.name);
                 g.crashes.extend(struck.map(|(_, c)| *c));
                 g.crashes.sort_by_key(|c| c.at);
+                let skewed = drawn.skews.iter().filter(|(n, _)| *n == h.name);
+                g.skews.extend(skewed.map(|(_, s)| *s));
+                g.skews.sort_by_key(|s| s.at);
                 prepared.push((h.name.clone(), id, g, pre));
             }
         }
-        let faults_drawn = drawn.partitions.len() + drawn.crashes.len();
+        let faults_drawn = drawn.partitions.len() + drawn.crashes.len() + drawn.skews.len();
         let seed = self.seed;
         let epoch = self.epoch;
         let stall_after = self.stall_after;
@@ -734,8 +775,22 @@ async fn run_all(
     for (name, id, guest, pre) in prepared {
         set_by.push(guest.policy.set_by().clone());
         let net = net.clone();
-        let clock = clock.clone();
         let recorder = recorder.clone();
+        // Its own clock, if its wall clock is ever set off true time.
+        let clock = if guest.skews.is_empty() {
+            clock.clone()
+        } else {
+            let skews = guest.skews.clone();
+            let announced = skew::announce(
+                recorder.clone(),
+                name.clone(),
+                clock.clone(),
+                origin,
+                skews.clone(),
+            );
+            tokio::spawn(announced);
+            Arc::new(skew::SkewedClock::new(clock.clone(), origin, skews)) as Arc<dyn Clock>
+        };
         let runner = runner.clone();
         let daemon = guest.daemon;
         let host = name.clone();

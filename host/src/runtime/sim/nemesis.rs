@@ -4,17 +4,19 @@
 //! before the run from the simulation's seed, one fault at a time, so a
 //! seed that fails repeats exactly, and a sweep over seeds tries many
 //! schedules. Drawing is a pure function of the seed and the scenario
-//! ([`Nemesis::draw`]); the faults it draws are ordinary partitions and
-//! crashes, in the transcript as those are.
+//! ([`Nemesis::draw`]); the faults it draws are ordinary partitions,
+//! crashes and clock skews, in the transcript as those are.
 
 use std::time::Duration;
 
 use rand::{Rng as _, SeedableRng as _};
 
-use super::{Crash, Partition};
+use super::skew::MAX_CLOCK_OFFSET;
+use super::{ClockSkew, Crash, Offset, Partition};
 
 /// A kind of fault the [`Nemesis`] draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// The hosts split into two random halves, cut off from each other
     /// both ways.
@@ -27,17 +29,22 @@ pub enum Fault {
     /// One random host that runs a guest crashes, and restarts when the
     /// fault ends (see [`Crash`]).
     Crash,
+    /// One random host that runs a guest has its wall clock set ahead or
+    /// behind by up to [`Nemesis::skew`], and back on true time when the
+    /// fault ends (see [`ClockSkew`]).
+    Clock,
 }
 
 impl Fault {
     /// The name a scenario gives it (`partition`, `isolate`, `one-way`,
-    /// `crash`).
+    /// `crash`, `clock`).
     pub fn name(self) -> &'static str {
         match self {
             Fault::Partition => "partition",
             Fault::Isolate => "isolate",
             Fault::OneWay => "one-way",
             Fault::Crash => "crash",
+            Fault::Clock => "clock",
         }
     }
 
@@ -48,6 +55,7 @@ impl Fault {
             Fault::Isolate,
             Fault::OneWay,
             Fault::Crash,
+            Fault::Clock,
         ]
         .into_iter()
         .find(|f| f.name() == name)
@@ -92,11 +100,19 @@ pub struct Nemesis {
     pub every: Duration,
     /// The mean length of a fault.
     pub lasting: Duration,
+    /// The farthest a [`Fault::Clock`] sets a wall clock off true time,
+    /// either way. Offsets are drawn in whole milliseconds from 1 ms up to
+    /// this, about as often in each power of two (1 ms, 2–3 ms, 4–7 ms,
+    /// and so on), so that small skews come as often as large ones.
+    pub skew: Duration,
 }
 
 impl Default for Nemesis {
-    /// Every kind of fault, on every host, from the start to the deadline,
-    /// a fault every 10 s lasting 5 s (on average).
+    /// Every kind of network fault and crashes (not clock skews, which
+    /// only guests that read the wall clock notice: name
+    /// [`Fault::Clock`] to draw them), on every host, from the start to the
+    /// deadline, a fault every 10 s lasting 5 s (on average); a skew of
+    /// up to a minute.
     fn default() -> Nemesis {
         Nemesis {
             faults: vec![
@@ -110,6 +126,7 @@ impl Default for Nemesis {
             stop: None,
             every: Duration::from_secs(10),
             lasting: Duration::from_secs(5),
+            skew: Duration::from_secs(60),
         }
     }
 }
@@ -119,7 +136,7 @@ impl Default for Nemesis {
 pub(crate) const MAX_FAULTS: u128 = 100_000;
 
 /// Why a nemesis cannot strike, and the setting at fault (`faults`,
-/// `hosts`, `start`, `stop`, `every` or `lasting`).
+/// `hosts`, `start`, `stop`, `every`, `lasting` or `skew`).
 #[derive(Debug)]
 pub(crate) struct Refusal {
     /// The setting at fault.
@@ -136,9 +153,19 @@ fn refuse(field: &'static str, why: String) -> Result<(), Refusal> {
 pub(crate) struct Target<'a> {
     /// Its name.
     pub name: &'a str,
-    /// Its guest's start and the crashes already scheduled for it, if it
-    /// runs a guest.
-    pub guest: Option<(Duration, &'a [Crash])>,
+    /// What is scheduled for its guest, if it runs one.
+    pub guest: Option<Schedule<'a>>,
+}
+
+/// A guest's start, and the crashes and clock skews written for its host.
+#[derive(Clone, Copy)]
+pub(crate) struct Schedule<'a> {
+    /// When the guest starts.
+    pub start: Duration,
+    /// Its host's crashes, in order of time.
+    pub crashes: &'a [Crash],
+    /// Its host's clock skews, in order of time.
+    pub skews: &'a [ClockSkew],
 }
 
 /// The schedule a [`Nemesis`] drew.
@@ -148,6 +175,8 @@ pub(crate) struct Drawn {
     pub partitions: Vec<Partition>,
     /// Crashes, by host name, in order of time.
     pub crashes: Vec<(String, Crash)>,
+    /// Clock skews, by host name, in order of time.
+    pub skews: Vec<(String, ClockSkew)>,
 }
 
 impl Nemesis {
@@ -160,7 +189,7 @@ impl Nemesis {
             return refuse(
                 "faults",
                 "it has no faults to draw from; name at least one of partition, isolate, \
-                 one-way, crash"
+                 one-way, crash, clock"
                     .to_string(),
             );
         }
@@ -209,8 +238,30 @@ impl Nemesis {
                 ),
             );
         }
+        if self.faults.contains(&Fault::Clock) {
+            if self.skew < Duration::from_millis(1) {
+                return refuse(
+                    "skew",
+                    format!(
+                        "skew ({:?}) must be 1 ms at least: offsets are drawn in whole \
+                         milliseconds",
+                        self.skew
+                    ),
+                );
+            }
+            if self.skew > MAX_CLOCK_OFFSET {
+                return refuse(
+                    "skew",
+                    format!(
+                        "skew ({:?}) is more than a century ({MAX_CLOCK_OFFSET:?}), the most",
+                        self.skew
+                    ),
+                );
+            }
+        }
         let struck: Vec<&Target<'_>> = self.struck(targets).collect();
-        if struck.len() < 2 && self.faults.iter().any(|f| *f != Fault::Crash) {
+        let on_one_host = |f: &Fault| matches!(f, Fault::Crash | Fault::Clock);
+        if struck.len() < 2 && !self.faults.iter().all(on_one_host) {
             return refuse(
                 "hosts",
                 format!(
@@ -220,12 +271,16 @@ impl Nemesis {
                 ),
             );
         }
-        if self.faults.contains(&Fault::Crash) && !struck.iter().any(|t| t.guest.is_some()) {
+        if let Some(f) = self.faults.iter().find(|f| on_one_host(f))
+            && !struck.iter().any(|t| t.guest.is_some())
+        {
             return refuse(
                 "hosts",
-                "a crash fault needs a host that runs a guest among the hosts it strikes, and \
-                 none does"
-                    .to_string(),
+                format!(
+                    "a {} fault needs a host that runs a guest among the hosts it strikes, and \
+                     none does",
+                    f.name()
+                ),
             );
         }
         Ok(())
@@ -249,7 +304,8 @@ impl Nemesis {
     /// Faults never overlap: the next gap begins when a fault ends. A
     /// crash drawn for a host whose own crash schedule it would overlap
     /// (or before its guest starts) goes to another host that runs a
-    /// guest, and is left out when none can take it.
+    /// guest, and is left out when none can take it; so does a clock
+    /// skew that would overlap one written for its host.
     pub(crate) fn draw(&self, seed: u64, targets: &[Target<'_>], deadline: Duration) -> Drawn {
         let struck: Vec<&Target<'_>> = self.struck(targets).collect();
         let mut rng = nemesis_rng(seed);
@@ -305,6 +361,28 @@ impl Nemesis {
                         drawn.crashes.push((h.name.to_string(), crash));
                     }
                 }
+                Fault::Clock => {
+                    let by = log_uniform(&mut rng, self.skew);
+                    let offset = if below(&mut rng, 2) == 0 {
+                        Offset::Ahead(by)
+                    } else {
+                        Offset::Behind(by)
+                    };
+                    let skew = ClockSkew {
+                        at: from,
+                        offset,
+                        restore: Some(to),
+                    };
+                    let takers: Vec<&Target<'_>> = struck
+                        .iter()
+                        .copied()
+                        .filter(|h| can_skew(h, skew))
+                        .collect();
+                    if !takers.is_empty() {
+                        let h = takers[below(&mut rng, takers.len())];
+                        drawn.skews.push((h.name.to_string(), skew));
+                    }
+                }
                 _ => {}
             }
             t = to;
@@ -316,7 +394,12 @@ impl Nemesis {
 /// Whether `host` runs a guest whose schedule, with the crashes drawn for
 /// it so far, can take `crash`.
 fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool {
-    let Some((start, own)) = host.guest else {
+    let Some(Schedule {
+        start,
+        crashes: own,
+        ..
+    }) = host.guest
+    else {
         return false;
     };
     let mut all: Vec<Crash> = own.to_vec();
@@ -329,6 +412,32 @@ fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool
     all.push(crash);
     all.sort_by_key(|c| c.at);
     Crash::check_schedule(start, &all).is_ok()
+}
+
+/// Whether `host` runs a guest whose own clock skews leave room for
+/// `skew` (the nemesis's never overlap: they are one fault at a time).
+fn can_skew(host: &Target<'_>, skew: ClockSkew) -> bool {
+    let Some(schedule) = host.guest else {
+        return false;
+    };
+    let mut all: Vec<ClockSkew> = schedule.skews.to_vec();
+    all.push(skew);
+    all.sort_by_key(|s| s.at);
+    ClockSkew::check_schedule(&all).is_ok()
+}
+
+/// An offset from 1 ms to `most` (at least 1 ms), in whole milliseconds,
+/// about as likely in each power of two: small skews, which break leases
+/// and timeouts, as often as large ones (Jepsen draws its clock bumps on
+/// an exponential scale too). Integer arithmetic only, so that every
+/// machine draws the same.
+fn log_uniform(rng: &mut rand::rngs::StdRng, most: Duration) -> Duration {
+    let most = u64::try_from(most.as_millis()).unwrap_or(u64::MAX).max(1);
+    let powers = 64 - most.leading_zeros() as usize;
+    let low = 1u64 << below(rng, powers);
+    // Within [low, 2 low), and not past `most`.
+    let span = usize::try_from(low.min(most - low + 1)).unwrap_or(usize::MAX);
+    Duration::from_millis(low + below(rng, span) as u64)
 }
 
 /// The nemesis's random stream: ChaCha12 keyed by the seed and a word of
@@ -373,14 +482,29 @@ mod tests {
     use super::*;
 
     fn targets<'a>(crashes: &'a [Crash]) -> Vec<Target<'a>> {
+        targets_skewed(crashes, &[])
+    }
+
+    /// Hosts a, b, d run guests (b's starts at 1 s, with `crashes` and
+    /// `skews` of its own); c runs nothing.
+    fn targets_skewed<'a>(crashes: &'a [Crash], skews: &'a [ClockSkew]) -> Vec<Target<'a>> {
+        let plain = Schedule {
+            start: Duration::ZERO,
+            crashes: &[],
+            skews: &[],
+        };
         vec![
             Target {
                 name: "a",
-                guest: Some((Duration::ZERO, &[])),
+                guest: Some(plain),
             },
             Target {
                 name: "b",
-                guest: Some((Duration::from_secs(1), crashes)),
+                guest: Some(Schedule {
+                    start: Duration::from_secs(1),
+                    crashes,
+                    skews,
+                }),
             },
             Target {
                 name: "c",
@@ -388,7 +512,7 @@ mod tests {
             },
             Target {
                 name: "d",
-                guest: Some((Duration::ZERO, &[])),
+                guest: Some(plain),
             },
         ]
     }
@@ -561,6 +685,128 @@ mod tests {
         };
         assert!(late.draw(1, &t, Duration::MAX).partitions.len() < 10);
         assert_eq!(Fault::from_name("one-way"), Some(Fault::OneWay));
+        assert_eq!(Fault::from_name("clock"), Some(Fault::Clock));
         assert_eq!(Fault::from_name("split"), None);
+    }
+
+    /// The schedule a seed draws is part of what a seed means: a failing
+    /// seed recorded once must fail again after wasock changes. Pinned
+    /// when clock faults came (the `tcp-nemesis` example's transcripts for
+    /// seeds 11 and 4242 were byte for byte the same before and after).
+    #[test]
+    fn a_seed_draws_what_it_drew_before() {
+        let d = every_kind().draw(1, &targets(&[]), Duration::from_secs(60));
+        let ms = |d: Duration| d.as_millis();
+        let faults: Vec<String> = d
+            .partitions
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}..{} {:?}|{:?}{}",
+                    ms(p.start),
+                    ms(p.heal.unwrap()),
+                    p.a,
+                    p.b,
+                    if p.one_way { " one-way" } else { "" }
+                )
+            })
+            .chain(
+                d.crashes
+                    .iter()
+                    .map(|(h, c)| format!("{}..{} crash {h}", ms(c.at), ms(c.restart.unwrap()))),
+            )
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                r#"5502..7560 ["b", "a"]|["d", "c"]"#,
+                r#"12051..14484 ["b"]|["a", "c", "d"]"#,
+                r#"17703..19163 ["d"]|["a", "b", "c"] one-way"#,
+                r#"21984..23118 ["d", "a"]|["b", "c"]"#,
+                r#"44537..47217 ["d"]|["a", "b", "c"] one-way"#,
+                "27416..30383 crash b",
+                "35869..38732 crash b",
+                "51565..53561 crash a",
+                "57231..59266 crash d",
+            ]
+        );
+    }
+
+    #[test]
+    fn clock_faults_skew_guests_clocks_within_the_skew_and_restore_them() {
+        // Host b's own skew from 50 s to 400 s: no drawn skew of b may
+        // overlap it; host c runs nothing and keeps true time.
+        let own = [ClockSkew {
+            at: Duration::from_secs(50),
+            offset: Offset::Ahead(Duration::from_secs(3)),
+            restore: Some(Duration::from_secs(400)),
+        }];
+        let t = targets_skewed(&[], &own);
+        let n = Nemesis {
+            faults: vec![Fault::Clock],
+            skew: Duration::from_secs(20),
+            ..every_kind()
+        };
+        let d = n.draw(5, &t, Duration::from_secs(600));
+        assert_eq!(d, n.draw(5, &t, Duration::from_secs(600)));
+        assert!(d.partitions.is_empty() && d.crashes.is_empty());
+        assert!(d.skews.len() > 50, "{}", d.skews.len());
+        let (mut ahead, mut behind) = (0, 0);
+        for (host, s) in &d.skews {
+            assert_ne!(host, "c");
+            let r = s.restore.unwrap();
+            if host == "b" {
+                assert!(r <= Duration::from_secs(50) || s.at >= Duration::from_secs(400));
+            }
+            let by = s.offset.magnitude();
+            assert!(
+                by >= Duration::from_millis(1) && by <= Duration::from_secs(20),
+                "{s:?}"
+            );
+            assert_eq!(by.subsec_nanos() % 1_000_000, 0);
+            match s.offset {
+                Offset::Ahead(_) => ahead += 1,
+                Offset::Behind(_) => behind += 1,
+            }
+        }
+        assert!(ahead > 10 && behind > 10, "{ahead} ahead, {behind} behind");
+        assert!(d.skews.iter().any(|(h, _)| h == "b"));
+        // A clock fault alone strikes one host at a time: one host is
+        // enough, as long as it runs a guest.
+        let one = Nemesis {
+            hosts: vec!["a".into()],
+            ..n.clone()
+        };
+        one.check(&t, Duration::from_secs(600)).unwrap();
+        let none = Nemesis {
+            hosts: vec!["c".into()],
+            ..n.clone()
+        };
+        let r = none.check(&t, Duration::from_secs(600)).unwrap_err();
+        assert!(
+            r.why
+                .contains("a clock fault needs a host that runs a guest"),
+            "{}",
+            r.why
+        );
+        for (skew, why) in [
+            (Duration::from_micros(10), "must be 1 ms at least"),
+            (
+                MAX_CLOCK_OFFSET + Duration::from_secs(1),
+                "more than a century",
+            ),
+        ] {
+            let r = Nemesis { skew, ..n.clone() }
+                .check(&t, Duration::from_secs(600))
+                .unwrap_err();
+            assert_eq!((r.field, r.why.contains(why)), ("skew", true), "{}", r.why);
+        }
+        // Without a clock fault the skew is not looked at.
+        Nemesis {
+            skew: Duration::ZERO,
+            ..every_kind()
+        }
+        .check(&t, Duration::from_secs(600))
+        .unwrap();
     }
 }

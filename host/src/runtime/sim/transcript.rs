@@ -9,6 +9,7 @@ use crate::net::sim::SimNet;
 
 /// What a transcript entry records.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum What {
     /// A line the guest wrote to stdout.
     Stdout(String),
@@ -20,6 +21,9 @@ pub enum What {
     /// The policy denied the guest an operation (what, and what would
     /// permit it), at the moment of the call.
     Denied(String),
+    /// The host's wall clock was set off true time, or back on it
+    /// ([`ClockSkew`](super::ClockSkew)).
+    Clock(String),
     /// The guest started.
     Started,
     /// The guest ended, and how.
@@ -44,6 +48,7 @@ impl Entry {
             What::Stderr(s) => ("stderr", s),
             What::Net(s) => ("net", s),
             What::Denied(s) => ("deny", s),
+            What::Clock(s) => ("clock", s),
             What::Started => ("start", ""),
             What::Ended(s) => ("end", s),
         }

@@ -90,7 +90,8 @@ rules, start, daemon, count), a [default-link] and [[link]]s between hosts
 (a, b, start, heal, one-way), [[crash]]es (host, at, restart), [[clock]]
 skews of a host's wall clock (host, at, offset, restore), a [nemesis] that
 draws such faults from the seed (faults, hosts, start, stop, every, lasting,
-skew), [names], a seed and `until` (the virtual deadline).
+skew; several [[nemesis]] overlap), [names], a seed and `until` (the
+virtual deadline).
 A component given by a bare name is GUEST_DIR/NAME.wasm. Ctrl-C stops the
 run and prints the transcript so far (exit 130).
 

@@ -34,8 +34,8 @@ pub struct Scenario {
     pub links: Vec<(String, String, LinkConfig)>,
     /// Partitions: two sets of hosts, a start and an optional heal.
     pub partitions: Vec<Partition>,
-    /// Faults drawn from the seed (`[nemesis]`).
-    pub nemesis: Option<Nemesis>,
+    /// Faults drawn from the seed (`[nemesis]`, or several `[[nemesis]]`).
+    pub nemeses: Vec<Nemesis>,
     /// Names and their addresses.
     pub names: Vec<(String, Vec<IpAddr>)>,
 }
@@ -372,6 +372,42 @@ struct RawNemesis {
     skew: Option<Spanned<Dur>>,
 }
 
+/// One `[nemesis]` table, or several `[[nemesis]]` tables, each drawing
+/// from a random stream of its own.
+#[derive(Default)]
+struct Nemeses(Vec<RawNemesis>);
+
+impl<'de> Deserialize<'de> for Nemeses {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Nemeses, D::Error> {
+        struct OneOrMany;
+        impl<'de> serde::de::Visitor<'de> for OneOrMany {
+            type Value = Nemeses;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a [nemesis] table, or [[nemesis]] tables")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Nemeses, A::Error> {
+                let one =
+                    RawNemesis::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Nemeses(vec![one]))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Nemeses, A::Error> {
+                let mut all = Vec::new();
+                while let Some(n) = seq.next_element()? {
+                    all.push(n);
+                }
+                Ok(Nemeses(all))
+            }
+        }
+        d.deserialize_any(OneOrMany)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
@@ -413,7 +449,8 @@ struct RawScenario {
     crash: Vec<RawCrash>,
     #[serde(default)]
     clock: Vec<RawClock>,
-    nemesis: Option<Spanned<RawNemesis>>,
+    #[serde(default)]
+    nemesis: Nemeses,
     #[serde(default, deserialize_with = "names_to_addresses")]
     names: BTreeMap<String, Vec<IpAddr>>,
 }
@@ -858,11 +895,17 @@ pub fn parse_scenario(
             ));
         }
     }
-    let nemesis = match raw.nemesis {
-        None => None,
-        Some(n) => {
-            let at_table = n.span().start;
-            let n = n.into_inner();
+    let mut nemeses = Vec::new();
+    let many = raw.nemesis.0.len() > 1;
+    for (nth, n) in raw.nemesis.0.into_iter().enumerate() {
+        // Errors name the table, and which one when there are several.
+        let table = if many {
+            format!("[[nemesis]] {}", nth + 1)
+        } else {
+            "[nemesis]".to_string()
+        };
+        let at_table = n.faults.span().start;
+        {
             let mut faults = Vec::new();
             for f in n.faults.get_ref() {
                 let Some(kind) = Fault::from_name(f.get_ref()) else {
@@ -892,9 +935,10 @@ pub fn parse_scenario(
             {
                 return Err(err(
                     skew.span().start,
-                    "[nemesis]: skew is the largest offset of a clock fault, and faults does \
-                     not name \"clock\"; add \"clock\" to faults, or remove skew"
-                        .to_string(),
+                    format!(
+                        "{table}: skew is the largest offset of a clock fault, and faults \
+                         does not name \"clock\"; add \"clock\" to faults, or remove skew"
+                    ),
                 ));
             }
             let nemesis = Nemesis {
@@ -942,11 +986,11 @@ pub fn parse_scenario(
                     "skew" => span(&n.skew),
                     _ => None,
                 };
-                return Err(err(at.unwrap_or(at_table), format!("[nemesis]: {}", r.why)));
+                return Err(err(at.unwrap_or(at_table), format!("{table}: {}", r.why)));
             }
-            Some(nemesis)
+            nemeses.push(nemesis);
         }
-    };
+    }
     if !hosts.iter().any(|h| h.component.is_some()) {
         return Err(err(
             0,
@@ -993,7 +1037,7 @@ pub fn parse_scenario(
         hosts,
         links,
         partitions,
-        nemesis,
+        nemeses,
         names: raw.names.into_iter().collect(),
     })
 }
@@ -1097,7 +1141,7 @@ addrs = ["10.0.0.2"]
                 },
             ]
         );
-        let n = s.nemesis.unwrap();
+        let n = s.nemeses.into_iter().next().unwrap();
         assert_eq!((n.faults.as_slice(), n.skew), (&[Fault::Clock][..], sec(3)));
         // Without a sign, ahead.
         let s = parse(&format!(
@@ -1183,7 +1227,7 @@ component = "client"
              start = \"2s\"\nstop = \"1m\"\nevery = \"3s\"\nlasting = \"500ms\"\n"
         ))
         .unwrap();
-        let n = s.nemesis.unwrap();
+        let n = s.nemeses.into_iter().next().unwrap();
         assert_eq!(n.faults, [Fault::Partition, Fault::Crash, Fault::Crash]);
         assert_eq!(n.hosts, ["db-1", "db-2", "db-3"]);
         assert_eq!(
@@ -1195,9 +1239,24 @@ component = "client"
                 Duration::from_millis(500)
             )
         );
+        // Several nemeses, each a [[nemesis]] table; errors say which.
+        let s = parse(&format!(
+            "{hosts}[[nemesis]]\nfaults = [\"partition\"]\n[[nemesis]]\nfaults = [\"clock\"]\n\
+             skew = \"2s\"\n"
+        ))
+        .unwrap();
+        let kinds: Vec<_> = s.nemeses.iter().map(|n| n.faults.clone()).collect();
+        assert_eq!(kinds, [[Fault::Partition], [Fault::Clock]]);
+        let e = parse(&format!(
+            "{hosts}[[nemesis]]\nfaults = [\"partition\"]\n[[nemesis]]\nfaults = [\"crash\"]\n\
+             every = \"0s\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 15, "{e}");
+        assert!(e.message.starts_with("[[nemesis]] 2: every (0ns)"), "{e}");
         // Unset: every host, the defaults' rhythm.
         let s = parse(&format!("{hosts}[nemesis]\nfaults = [\"isolate\"]\n")).unwrap();
-        let n = s.nemesis.unwrap();
+        let n = s.nemeses.into_iter().next().unwrap();
         assert!(n.hosts.is_empty());
         assert_eq!(n.every, Nemesis::default().every);
         // Errors point at the fault, the host or the table.

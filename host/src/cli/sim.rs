@@ -99,9 +99,14 @@ pub fn main(args: SimArgs) -> i32 {
         wall,
         secs / wall
     );
-    if scenario.nemesis.is_some() {
+    if !scenario.nemeses.is_empty() {
+        let who = if scenario.nemeses.len() > 1 {
+            "nemeses"
+        } else {
+            "nemesis"
+        };
         eprintln!(
-            "sim: the nemesis drew {} from seed {} (those before the run's end are in the transcript)",
+            "sim: the {who} drew {} from seed {} (those before the run's end are in the transcript)",
             super::counted(run.faults_drawn as u64, "fault"),
             scenario.seed
         );
@@ -257,7 +262,7 @@ pub fn simulate(
     for p in &scenario.partitions {
         sim.add_partition(p.clone());
     }
-    if let Some(n) = &scenario.nemesis {
+    for n in &scenario.nemeses {
         sim.nemesis(n.clone());
     }
     for (name, addrs) in &scenario.names {

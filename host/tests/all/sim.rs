@@ -389,6 +389,65 @@ fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() 
     assert!(earlier >= 1, "{told:?}");
 }
 
+/// Several nemeses draw apart, and their faults overlap: a host's clock
+/// is set off while a partition cuts it off, which one nemesis, a fault
+/// at a time, never draws.
+#[test]
+fn two_nemeses_overlap_a_partition_and_a_clock_skew() {
+    let scenario = r#"seed = 2
+until = "1m"
+[[host]]
+name = "watch"
+addrs = ["10.0.0.1"]
+component = "clock-watch"
+args = ["50"]
+[[host]]
+name = "peer"
+addrs = ["10.0.0.2"]
+[[nemesis]]
+faults = ["isolate"]
+every = "4s"
+lasting = "6s"
+[[nemesis]]
+faults = ["clock"]
+every = "4s"
+lasting = "6s"
+skew = "10s"
+"#;
+    let path = std::env::temp_dir().join(format!("wasock-nemeses-{}.toml", std::process::id()));
+    std::fs::write(&path, scenario).unwrap();
+    let (code, out, err) = sim(&[&path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the nemeses drew"), "{err}");
+    let at = |l: &str| -> f64 {
+        let stamp = l.trim_start_matches('[').split(']').next().unwrap();
+        stamp.trim().parse().unwrap()
+    };
+    // Partition windows, and the times clocks were set off.
+    let (mut cuts, mut open) = (Vec::new(), None);
+    let mut skews = Vec::new();
+    for l in &out {
+        if l.contains("partition started") {
+            open = Some(at(l));
+        } else if l.contains("partition healed") {
+            cuts.push((open.take().expect("healed before it started"), at(l)));
+        } else if l.contains("wall clock set") {
+            skews.push(at(l));
+        }
+    }
+    assert!(!cuts.is_empty() && !skews.is_empty(), "{}", out.join("\n"));
+    let during = skews
+        .iter()
+        .filter(|t| cuts.iter().any(|(a, b)| a <= *t && *t < b))
+        .count();
+    assert!(
+        during > 0,
+        "no clock was set off during a partition:\n{}",
+        out.join("\n")
+    );
+}
+
 /// A skew never restored holds to the end, and across a crash: the guest
 /// started again reads its host's clock as still set off.
 #[test]

@@ -286,7 +286,7 @@ pub struct Simulation {
     hosts: Vec<HostSpec>,
     links: Vec<(String, String, LinkConfig)>,
     partitions: Vec<Partition>,
-    nemesis: Option<Nemesis>,
+    nemeses: Vec<Nemesis>,
     names: Vec<(String, Vec<IpAddr>)>,
     epoch: SystemTime,
     verbose: bool,
@@ -392,7 +392,7 @@ impl Simulation {
             hosts: Vec::new(),
             links: Vec::new(),
             partitions: Vec::new(),
-            nemesis: None,
+            nemeses: Vec::new(),
             names: Vec::new(),
             epoch: SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_EPOCH_SECS),
             verbose: true,
@@ -483,11 +483,29 @@ impl Simulation {
 
     /// Faults drawn from the seed besides the scheduled ones: partitions,
     /// crashes and clock skews of random hosts at random times, one at a
-    /// time (see [`Nemesis`]). A second call replaces the first. [`run`](Self::run)
-    /// refuses a nemesis that names a host the simulation lacks, or that
-    /// has no host to strike.
+    /// time (see [`Nemesis`]). Each call adds a nemesis with a random
+    /// stream of its own (the first draws what a lone nemesis draws); the
+    /// faults of different nemeses may overlap, as a clock skew during a
+    /// partition, though one host never has two crashes or two clock
+    /// skews at once. [`run`](Self::run) refuses a nemesis that names a
+    /// host the simulation lacks, or that has no host to strike.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wasock_host::runtime::{Fault, Nemesis, Simulation};
+    ///
+    /// let mut sim = Simulation::new(7);
+    /// // ... hosts with their guests ...
+    /// // Partitions, and beside them, clocks set off.
+    /// sim.nemesis(Nemesis { faults: vec![Fault::Partition], ..Nemesis::default() })
+    ///     .nemesis(Nemesis {
+    ///         faults: vec![Fault::Clock],
+    ///         skew: Duration::from_secs(5),
+    ///         ..Nemesis::default()
+    ///     });
+    /// ```
     pub fn nemesis(&mut self, nemesis: Nemesis) -> &mut Self {
-        self.nemesis = Some(nemesis);
+        self.nemeses.push(nemesis);
         self
     }
 
@@ -510,11 +528,12 @@ impl Simulation {
         self
     }
 
-    /// What the nemesis, if any, draws for a run that ends at `deadline`.
+    /// What the nemeses, if any, draw for a run that ends at `deadline`.
     fn drawn(&self, deadline: Duration) -> anyhow::Result<nemesis::Drawn> {
-        let Some(n) = &self.nemesis else {
-            return Ok(nemesis::Drawn::default());
-        };
+        let mut drawn = nemesis::Drawn::default();
+        if self.nemeses.is_empty() {
+            return Ok(drawn);
+        }
         let targets: Vec<nemesis::Target<'_>> = self
             .hosts
             .iter()
@@ -527,9 +546,19 @@ impl Simulation {
                 }),
             })
             .collect();
-        n.check(&targets, deadline)
-            .map_err(|r| anyhow::anyhow!("the nemesis: {}", r.why))?;
-        Ok(n.draw(self.seed, &targets, deadline))
+        let many = self.nemeses.len() > 1;
+        for (nth, n) in self.nemeses.iter().enumerate() {
+            n.check(&targets, deadline).map_err(|r| {
+                let which = if many {
+                    format!("nemesis {} of {}", nth + 1, self.nemeses.len())
+                } else {
+                    "the nemesis".to_string()
+                };
+                anyhow::anyhow!("{which}: {}", r.why)
+            })?;
+            n.draw_into(self.seed, nth, &targets, deadline, &mut drawn);
+        }
+        Ok(drawn)
     }
 
     fn network(&self, drawn: &[Partition]) -> anyhow::Result<(Network, Vec<HostId>)> {

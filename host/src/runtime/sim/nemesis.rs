@@ -3,7 +3,8 @@
 //! hosts they strike, and how often and how long. The schedule is drawn
 //! before the run from the simulation's seed, one fault at a time, so a
 //! seed that fails repeats exactly, and a sweep over seeds tries many
-//! schedules. Drawing is a pure function of the seed and the scenario
+//! schedules. A simulation may have several nemeses, each drawing from a
+//! stream of its own, whose faults overlap. Drawing is a pure function of the seed and the scenario
 //! ([`Nemesis::draw`]); the faults it draws are ordinary partitions,
 //! crashes and clock skews, in the transcript as those are.
 
@@ -306,11 +307,29 @@ impl Nemesis {
     /// (or before its guest starts) goes to another host that runs a
     /// guest, and is left out when none can take it; so does a clock
     /// skew that would overlap one written for its host.
+    #[cfg(test)]
     pub(crate) fn draw(&self, seed: u64, targets: &[Target<'_>], deadline: Duration) -> Drawn {
-        let struck: Vec<&Target<'_>> = self.struck(targets).collect();
-        let mut rng = nemesis_rng(seed);
-        let end = self.end(deadline);
         let mut drawn = Drawn::default();
+        self.draw_into(seed, 0, targets, deadline, &mut drawn);
+        drawn
+    }
+
+    /// As [`draw`](Self::draw), for the `nth` of a simulation's nemeses
+    /// (each from a random stream of its own; the first's is the one a
+    /// lone nemesis draws from), adding to what the nemeses before it
+    /// drew: its faults may overlap theirs, but not its crashes or clock
+    /// skews of a host theirs struck at the same time.
+    pub(crate) fn draw_into(
+        &self,
+        seed: u64,
+        nth: usize,
+        targets: &[Target<'_>],
+        deadline: Duration,
+        drawn: &mut Drawn,
+    ) {
+        let struck: Vec<&Target<'_>> = self.struck(targets).collect();
+        let mut rng = nemesis_rng(seed, nth);
+        let end = self.end(deadline);
         let mut t = self.start;
         while let Some(from) = t.checked_add(around(&mut rng, self.every)) {
             if from >= end || self.faults.is_empty() || struck.is_empty() {
@@ -376,7 +395,7 @@ impl Nemesis {
                     let takers: Vec<&Target<'_>> = struck
                         .iter()
                         .copied()
-                        .filter(|h| can_skew(h, skew))
+                        .filter(|h| can_skew(h, &drawn.skews, skew))
                         .collect();
                     if !takers.is_empty() {
                         let h = takers[below(&mut rng, takers.len())];
@@ -387,7 +406,6 @@ impl Nemesis {
             }
             t = to;
         }
-        drawn
     }
 }
 
@@ -414,13 +432,19 @@ fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool
     Crash::check_schedule(start, &all).is_ok()
 }
 
-/// Whether `host` runs a guest whose own clock skews leave room for
-/// `skew` (the nemesis's never overlap: they are one fault at a time).
-fn can_skew(host: &Target<'_>, skew: ClockSkew) -> bool {
+/// Whether `host` runs a guest whose clock skews, with those drawn for it
+/// so far, leave room for `skew`.
+fn can_skew(host: &Target<'_>, drawn: &[(String, ClockSkew)], skew: ClockSkew) -> bool {
     let Some(schedule) = host.guest else {
         return false;
     };
     let mut all: Vec<ClockSkew> = schedule.skews.to_vec();
+    all.extend(
+        drawn
+            .iter()
+            .filter(|(n, _)| n == host.name)
+            .map(|(_, s)| *s),
+    );
     all.push(skew);
     all.sort_by_key(|s| s.at);
     ClockSkew::check_schedule(&all).is_ok()
@@ -443,10 +467,12 @@ fn log_uniform(rng: &mut rand::rngs::StdRng, most: Duration) -> Duration {
 /// The nemesis's random stream: ChaCha12 keyed by the seed and a word of
 /// its own, apart from the links' and the guests' streams: its draws take
 /// none of theirs.
-fn nemesis_rng(seed: u64) -> rand::rngs::StdRng {
+fn nemesis_rng(seed: u64, nth: usize) -> rand::rngs::StdRng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(b"nemesis\0");
+    // The first nemesis's key is the one a lone nemesis always had.
+    key[16..24].copy_from_slice(&(nth as u64).to_le_bytes());
     rand::rngs::StdRng::from_seed(key)
 }
 
@@ -729,6 +755,53 @@ mod tests {
                 "51565..53561 crash a",
                 "57231..59266 crash d",
             ]
+        );
+    }
+
+    #[test]
+    fn several_nemeses_draw_apart_and_never_double_a_hosts_crash() {
+        let t = targets(&[]);
+        let hour = Duration::from_secs(3600);
+        let crashes = Nemesis {
+            faults: vec![Fault::Crash],
+            ..every_kind()
+        };
+        // The first of several draws what a lone nemesis draws.
+        let mut both = Drawn::default();
+        crashes.draw_into(9, 0, &t, hour, &mut both);
+        assert_eq!(both, crashes.draw(9, &t, hour));
+        let first = both.crashes.len();
+        crashes.draw_into(9, 1, &t, hour, &mut both);
+        let second = &both.crashes[first..];
+        assert!(!second.is_empty());
+        // Its own stream: not the first's faults again.
+        assert_ne!(second, &both.crashes[..second.len().min(first)]);
+        // Faults of the two overlap in time, but no host is crashed twice
+        // at once.
+        let mut overlaps = 0;
+        for (h, c) in second {
+            let r = c.restart.unwrap();
+            overlaps += both.crashes[..first]
+                .iter()
+                .filter(|(_, o)| o.at < r && c.at < o.restart.unwrap())
+                .count();
+            let mut own: Vec<Crash> = both
+                .crashes
+                .iter()
+                .filter(|(n, _)| n == h)
+                .map(|(_, c)| *c)
+                .collect();
+            own.sort_by_key(|c| c.at);
+            let start = if h == "b" {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            };
+            assert_eq!(Crash::check_schedule(start, &own), Ok(()), "{h}");
+        }
+        assert!(
+            overlaps > 0,
+            "the two nemeses' crashes never overlapped in time"
         );
     }
 

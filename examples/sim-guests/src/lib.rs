@@ -4,9 +4,7 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use wasock::Socket;
-use wasock::net::UdpSocket;
-use wasock::raw::wasock::sockets::types::{AddressFamily, SocketType};
+use wasock::net::{AddressFamily, UdpSocket};
 
 /// Argument `n` (1-based) parsed as `T`, or exit 2 with `usage`.
 pub fn arg<T: FromStr>(n: usize, usage: &str) -> T {
@@ -66,12 +64,9 @@ pub fn pattern_byte(i: u64) -> u8 {
 /// A datagram socket of `target`'s family, not yet bound: its first send
 /// binds it, which the `udp-send` grant covers (no `udp-bind` needed).
 pub fn unbound_udp(target: SocketAddr) -> std::io::Result<UdpSocket> {
-    let family = if target.is_ipv4() {
+    UdpSocket::unbound(if target.is_ipv4() {
         AddressFamily::Ipv4
     } else {
         AddressFamily::Ipv6
-    };
-    Socket::open(family, SocketType::Datagram)
-        .map(UdpSocket::from_socket)
-        .map_err(std::io::Error::from)
+    })
 }

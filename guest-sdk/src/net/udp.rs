@@ -12,7 +12,7 @@ use super::recv::recv_into;
 use crate::addr::{family_of, from_std, ip_from_std, to_std};
 use crate::bindings::wasock::sockets::socket::Socket;
 use crate::bindings::wasock::sockets::types::{
-    OptionName, RecvFlags, SendFlags, SocketOption, SocketType,
+    AddressFamily, OptionName, RecvFlags, SendFlags, SocketOption, SocketType,
 };
 use crate::error::{io, taken};
 
@@ -65,6 +65,25 @@ impl UdpSocket {
                 sock: Arc::new(sock),
             })
         })
+    }
+
+    /// A socket of `family` that is not bound yet (POSIX `socket()` with
+    /// no `bind()`): its first [`send_to`](Self::send_to) or
+    /// [`connect`](Self::connect) binds it to an ephemeral port of the
+    /// unspecified address, which the `udp-send` grant for that peer
+    /// covers. `bind("0.0.0.0:0")` asks for more: a `udp-bind` grant that
+    /// names the unspecified address. std::net has no such constructor.
+    ///
+    /// ```no_run
+    /// use wasock::net::{AddressFamily, UdpSocket};
+    ///
+    /// // Runs under `--allow udp-send=127.0.0.1:9000` alone.
+    /// let socket = UdpSocket::unbound(AddressFamily::Ipv4)?;
+    /// socket.send_to(b"ping", "127.0.0.1:9000")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn unbound(family: AddressFamily) -> io::Result<UdpSocket> {
+        io(Socket::open(family, SocketType::Datagram)).map(UdpSocket::from_socket)
     }
 
     /// Wrap a raw datagram socket.

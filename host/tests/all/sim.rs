@@ -917,3 +917,33 @@ fn guests_draw_long_random_streams_of_their_own_per_host_and_seed() {
         }
     }
 }
+
+/// A clock set so far behind that it would read before 1970 is refused
+/// before the run, saying how far the calendar goes back; so is a
+/// nemesis whose skew could.
+#[test]
+fn a_clock_set_back_before_1970_is_refused() {
+    let host = "[[host]]\nname = \"w\"\naddrs = [\"10.0.0.1\"]\ncomponent = \"clock-watch\"\n";
+    for (extra, says) in [
+        (
+            "[[clock]]\nhost = \"w\"\nat = \"1s\"\noffset = \"-500000h\"\n",
+            "host \"w\"'s clock: set 1800000000.000 s behind at 1s, it would read before 1970",
+        ),
+        (
+            "[nemesis]\nfaults = [\"clock\"]\nskew = \"500000h\"\n",
+            "the nemesis: a clock set up to 1800000000.000 s behind could read before 1970",
+        ),
+    ] {
+        let path = std::env::temp_dir().join(format!("wasock-1970-{}.toml", std::process::id()));
+        std::fs::write(&path, format!("{host}{extra}")).unwrap();
+        let (code, out, err) = sim(&[&path.display().to_string()]);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty(), "it ran: {out:?}");
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("(the simulation's calendar starts 1767225600 s past"),
+            "{err}"
+        );
+    }
+}

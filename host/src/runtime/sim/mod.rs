@@ -528,6 +528,19 @@ impl Simulation {
         self
     }
 
+    /// How far the simulation's calendar starts past the Unix epoch.
+    fn since_1970(&self) -> Duration {
+        self.epoch
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
+    /// Whether a wall clock set `offset` off at `at` would read before the
+    /// Unix epoch.
+    fn before_1970(&self, offset: Offset, at: Duration) -> bool {
+        matches!(offset, Offset::Behind(d) if d > self.since_1970().saturating_add(at))
+    }
+
     /// What the nemeses, if any, draw for a run that ends at `deadline`.
     fn drawn(&self, deadline: Duration) -> anyhow::Result<nemesis::Drawn> {
         let mut drawn = nemesis::Drawn::default();
@@ -548,14 +561,25 @@ impl Simulation {
             .collect();
         let many = self.nemeses.len() > 1;
         for (nth, n) in self.nemeses.iter().enumerate() {
-            n.check(&targets, deadline).map_err(|r| {
-                let which = if many {
+            let which = || {
+                if many {
                     format!("nemesis {} of {}", nth + 1, self.nemeses.len())
                 } else {
                     "the nemesis".to_string()
-                };
-                anyhow::anyhow!("{which}: {}", r.why)
-            })?;
+                }
+            };
+            n.check(&targets, deadline)
+                .map_err(|r| anyhow::anyhow!("{}: {}", which(), r.why))?;
+            if n.faults.contains(&Fault::Clock) && self.before_1970(Offset::Behind(n.skew), n.start)
+            {
+                anyhow::bail!(
+                    "{}: a clock set up to {} could read before 1970 (the simulation's \
+                     calendar starts {} s past the Unix epoch); make its skew smaller",
+                    which(),
+                    Offset::Behind(n.skew),
+                    self.since_1970().as_secs()
+                );
+            }
             n.draw_into(self.seed, nth, &targets, deadline, &mut drawn);
         }
         Ok(drawn)
@@ -645,6 +669,17 @@ impl Simulation {
                 skews.sort_by_key(|s| s.at);
                 ClockSkew::check_schedule(&skews)
                     .map_err(|why| anyhow::anyhow!("host {:?}'s clock: {why}", h.name))?;
+                if let Some(s) = skews.iter().find(|s| self.before_1970(s.offset, s.at)) {
+                    anyhow::bail!(
+                        "host {:?}'s clock: set {} at {:?}, it would read before 1970 (the \
+                         simulation's calendar starts {} s past the Unix epoch); set it less \
+                         far behind",
+                        h.name,
+                        s.offset,
+                        s.at,
+                        self.since_1970().as_secs()
+                    );
+                }
             }
         }
         let drawn = self.drawn(deadline)?;

@@ -395,7 +395,7 @@ impl Nemesis {
                     let takers: Vec<&Target<'_>> = struck
                         .iter()
                         .copied()
-                        .filter(|h| can_skew(h, &drawn.skews, skew))
+                        .filter(|h| can_skew(h, drawn, skew))
                         .collect();
                     if !takers.is_empty() {
                         let h = takers[below(&mut rng, takers.len())];
@@ -433,18 +433,26 @@ fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool
 }
 
 /// Whether `host` runs a guest whose clock skews, with those drawn for it
-/// so far, leave room for `skew`.
-fn can_skew(host: &Target<'_>, drawn: &[(String, ClockSkew)], skew: ClockSkew) -> bool {
+/// so far, leave room for `skew`, and is up when it begins (a skew of a
+/// host that is down would be a fault nobody sees).
+fn can_skew(host: &Target<'_>, drawn: &Drawn, skew: ClockSkew) -> bool {
     let Some(schedule) = host.guest else {
         return false;
     };
-    let mut all: Vec<ClockSkew> = schedule.skews.to_vec();
-    all.extend(
+    let mine = |n: &String| n == host.name;
+    let crashes = schedule.crashes.iter().copied().chain(
         drawn
+            .crashes
             .iter()
-            .filter(|(n, _)| n == host.name)
-            .map(|(_, s)| *s),
+            .filter(|(n, _)| mine(n))
+            .map(|(_, c)| *c),
     );
+    let down = |c: Crash| c.at <= skew.at && c.restart.is_none_or(|r| skew.at < r);
+    if crashes.into_iter().any(down) {
+        return false;
+    }
+    let mut all: Vec<ClockSkew> = schedule.skews.to_vec();
+    all.extend(drawn.skews.iter().filter(|(n, _)| mine(n)).map(|(_, s)| *s));
     all.push(skew);
     all.sort_by_key(|s| s.at);
     ClockSkew::check_schedule(&all).is_ok()
@@ -808,13 +816,18 @@ mod tests {
     #[test]
     fn clock_faults_skew_guests_clocks_within_the_skew_and_restore_them() {
         // Host b's own skew from 50 s to 400 s: no drawn skew of b may
-        // overlap it; host c runs nothing and keeps true time.
+        // overlap it; nor begin while b is down (crashed from 450 s to
+        // 550 s); host c runs nothing and keeps true time.
         let own = [ClockSkew {
             at: Duration::from_secs(50),
             offset: Offset::Ahead(Duration::from_secs(3)),
             restore: Some(Duration::from_secs(400)),
         }];
-        let t = targets_skewed(&[], &own);
+        let down = [Crash {
+            at: Duration::from_secs(450),
+            restart: Some(Duration::from_secs(550)),
+        }];
+        let t = targets_skewed(&down, &own);
         let n = Nemesis {
             faults: vec![Fault::Clock],
             skew: Duration::from_secs(20),
@@ -830,6 +843,7 @@ mod tests {
             let r = s.restore.unwrap();
             if host == "b" {
                 assert!(r <= Duration::from_secs(50) || s.at >= Duration::from_secs(400));
+                assert!(!(Duration::from_secs(450)..Duration::from_secs(550)).contains(&s.at));
             }
             let by = s.offset.magnitude();
             assert!(

@@ -88,7 +88,8 @@ A scenario (TOML) names hosts (name, addrs, component, args, env, allow/deny
 rules, start, daemon, count), a [default-link] and [[link]]s between hosts
 (latency, jitter, bandwidth, loss, duplicate, reorder), [[partition]]s
 (a, b, start, heal, one-way), [[crash]]es (host, at, restart), [[clock]]
-skews of a host's wall clock (host, at, offset, restore), a [nemesis] that
+skews of a host's wall clock (host, at, offset, restore), [[pause]]s of a
+host's guest (host, at, resume), a [nemesis] that
 draws such faults from the seed (faults, hosts, start, stop, every, lasting,
 skew; several [[nemesis]] overlap), [names], a seed and `until` (the
 virtual deadline).

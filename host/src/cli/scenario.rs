@@ -14,7 +14,9 @@ use toml::Spanned;
 use super::units::{number_and_rest, parse_duration};
 use crate::net::sim::LinkConfig;
 use crate::policy::{Effect, Policy, Rule, RuleSource, SetBy};
-use crate::runtime::{ClockSkew, Crash, Fault, MAX_CLOCK_OFFSET, Nemesis, Offset, Partition};
+use crate::runtime::{
+    ClockSkew, Crash, Fault, MAX_CLOCK_OFFSET, Nemesis, Offset, Partition, Pause,
+};
 
 /// The virtual deadline of a scenario that sets no `until`.
 const DEFAULT_UNTIL: Duration = Duration::from_secs(3600);
@@ -70,6 +72,8 @@ pub struct HostPlan {
     pub crashes: Vec<Crash>,
     /// Its host's wall clock set off true time, in order of time.
     pub skews: Vec<ClockSkew>,
+    /// Its guest's pauses, in order of time.
+    pub pauses: Vec<Pause>,
 }
 
 /// What is wrong with a scenario.
@@ -352,6 +356,14 @@ struct RawCrash {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPause {
+    host: Spanned<String>,
+    at: Spanned<Dur>,
+    resume: Option<Spanned<Dur>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawClock {
     host: Spanned<String>,
     at: Spanned<Dur>,
@@ -449,6 +461,8 @@ struct RawScenario {
     crash: Vec<RawCrash>,
     #[serde(default)]
     clock: Vec<RawClock>,
+    #[serde(default)]
+    pause: Vec<RawPause>,
     #[serde(default)]
     nemesis: Nemeses,
     #[serde(default, deserialize_with = "names_to_addresses")]
@@ -730,6 +744,7 @@ pub fn parse_scenario(
                 fuel: h.fuel,
                 crashes: Vec::new(),
                 skews: Vec::new(),
+                pauses: Vec::new(),
                 name,
             });
         }
@@ -829,70 +844,95 @@ pub fn parse_scenario(
             one_way: p.one_way,
         });
     }
-    for c in raw.crash {
-        let name = known(&c.host, "crash.host")?;
-        let at = c.at.get_ref().0;
-        let Some(host) = hosts.iter_mut().find(|h| h.name == name) else {
-            continue;
+    // [[crash]], [[clock]] and [[pause]]: each strikes one host that runs
+    // a guest, from `at` until an end (restart, restore, resume) after it.
+    let struck = |hosts: &mut Vec<HostPlan>,
+                  table: &str,
+                  host: &Spanned<String>,
+                  at: &Spanned<Dur>,
+                  end: Option<(&str, &Spanned<Dur>)>|
+     -> Result<Option<usize>, ScenarioError> {
+        let name = known(host, &format!("{table}.host"))?;
+        let Some(i) = hosts.iter().position(|h| h.name == name) else {
+            return Ok(None);
         };
-        if host.component.is_none() {
+        if hosts[i].component.is_none() {
             return Err(err(
-                c.host.span().start,
-                format!("crash: host {name:?} runs no component, so there is nothing to crash"),
-            ));
-        }
-        let restart = c.restart.as_ref().map(|r| r.get_ref().0);
-        if let (Some(r), Some(spanned)) = (restart, &c.restart)
-            && r <= at
-        {
-            return Err(err(
-                spanned.span().start,
-                format!("crash.restart ({r:?}) must come after the crash's at ({at:?})"),
-            ));
-        }
-        host.crashes.push(Crash { at, restart });
-        host.crashes.sort_by_key(|c| c.at);
-        if let Err(why) = Crash::check_schedule(host.start, &host.crashes) {
-            return Err(err(
-                c.at.span().start,
-                format!("crash of host {name:?}: {why}"),
-            ));
-        }
-    }
-    for c in raw.clock {
-        let name = known(&c.host, "clock.host")?;
-        let Some(host) = hosts.iter_mut().find(|h| h.name == name) else {
-            continue;
-        };
-        if host.component.is_none() {
-            return Err(err(
-                c.host.span().start,
-                format!("clock: host {name:?} runs no component, so nothing reads its clock"),
-            ));
-        }
-        let at = c.at.get_ref().0;
-        if let Some(r) = &c.restore
-            && r.get_ref().0 <= at
-        {
-            return Err(err(
-                r.span().start,
+                host.span().start,
                 format!(
-                    "clock.restore ({:?}) must come after the skew's at ({at:?})",
-                    r.get_ref().0
+                    "{table}: host {name:?} runs no component, so {}",
+                    match table {
+                        "clock" => "nothing reads its clock",
+                        "pause" => "there is nothing to stop",
+                        _ => "there is nothing to crash",
+                    }
                 ),
             ));
         }
+        if let Some((field, e)) = end
+            && e.get_ref().0 <= at.get_ref().0
+        {
+            return Err(err(
+                e.span().start,
+                format!(
+                    "{table}.{field} ({:?}) must come after its at ({:?})",
+                    e.get_ref().0,
+                    at.get_ref().0
+                ),
+            ));
+        }
+        Ok(Some(i))
+    };
+    let schedule_error = |at: &Spanned<Dur>, table: &str, host: &HostPlan, why: String| {
+        err(
+            at.span().start,
+            format!("{table} of host {:?}: {why}", host.name),
+        )
+    };
+    for c in raw.crash {
+        let restart = c.restart.as_ref().map(|r| ("restart", r));
+        let Some(i) = struck(&mut hosts, "crash", &c.host, &c.at, restart)? else {
+            continue;
+        };
+        let host = &mut hosts[i];
+        host.crashes.push(Crash {
+            at: c.at.get_ref().0,
+            restart: c.restart.as_ref().map(|r| r.get_ref().0),
+        });
+        host.crashes.sort_by_key(|c| c.at);
+        if let Err(why) = Crash::check_schedule(host.start, &host.crashes) {
+            return Err(schedule_error(&c.at, "crash", host, why));
+        }
+    }
+    for c in raw.clock {
+        let restore = c.restore.as_ref().map(|r| ("restore", r));
+        let Some(i) = struck(&mut hosts, "clock", &c.host, &c.at, restore)? else {
+            continue;
+        };
+        let host = &mut hosts[i];
         host.skews.push(ClockSkew {
-            at,
+            at: c.at.get_ref().0,
             offset: c.offset.get_ref().0,
             restore: c.restore.as_ref().map(|r| r.get_ref().0),
         });
         host.skews.sort_by_key(|s| s.at);
         if let Err(why) = ClockSkew::check_schedule(&host.skews) {
-            return Err(err(
-                c.at.span().start,
-                format!("clock of host {name:?}: {why}"),
-            ));
+            return Err(schedule_error(&c.at, "clock", host, why));
+        }
+    }
+    for p in raw.pause {
+        let resume = p.resume.as_ref().map(|r| ("resume", r));
+        let Some(i) = struck(&mut hosts, "pause", &p.host, &p.at, resume)? else {
+            continue;
+        };
+        let host = &mut hosts[i];
+        host.pauses.push(Pause {
+            at: p.at.get_ref().0,
+            resume: p.resume.as_ref().map(|r| r.get_ref().0),
+        });
+        host.pauses.sort_by_key(|p| p.at);
+        if let Err(why) = Pause::check_schedule(&host.pauses) {
+            return Err(schedule_error(&p.at, "pause", host, why));
         }
     }
     let mut nemeses = Vec::new();
@@ -913,7 +953,7 @@ pub fn parse_scenario(
                         f.span().start,
                         format!(
                             "nemesis.faults: no fault is called {:?}; the kinds are \
-                             \"partition\", \"isolate\", \"one-way\", \"crash\" and \"clock\"",
+                             \"partition\", \"isolate\", \"one-way\", \"crash\", \"clock\" and \"pause\"",
                             f.get_ref()
                         ),
                     ));
@@ -967,6 +1007,7 @@ pub fn parse_scenario(
                         .component
                         .as_ref()
                         .map(|_| crate::runtime::sim::nemesis::Schedule {
+                            pauses: &h.pauses,
                             start: h.start,
                             crashes: &h.crashes,
                             skews: &h.skews,
@@ -1107,9 +1148,8 @@ start = "2s"
         assert_eq!(s.partitions[1].b, ["c-2", "c-3"]);
     }
 
-    #[test]
-    fn clocks_are_set_off_per_host_in_order_and_bad_skews_name_their_line() {
-        let hosts = r#"
+    /// Host "a" runs a guest, host "quiet" none; the next line is line 9.
+    const A_GUEST_AND_A_SILENT_HOST: &str = r#"
 [[host]]
 name = "a"
 addrs = ["10.0.0.1"]
@@ -1118,6 +1158,10 @@ component = "node"
 name = "quiet"
 addrs = ["10.0.0.2"]
 "#;
+
+    #[test]
+    fn clocks_are_set_off_per_host_in_order_and_bad_skews_name_their_line() {
+        let hosts = A_GUEST_AND_A_SILENT_HOST;
         let s = parse(&format!(
             "{hosts}[[clock]]\nhost = \"a\"\nat = \"20s\"\noffset = \"-2m\"\n\
              [[clock]]\nhost = \"a\"\nat = \"5s\"\noffset = \"+1.5s\"\nrestore = \"10s\"\n\
@@ -1173,7 +1217,7 @@ addrs = ["10.0.0.2"]
         bad(
             "[[clock]]\nhost = \"a\"\nat = \"3s\"\noffset = \"1s\"\nrestore = \"2s\"\n",
             13,
-            "clock.restore (2s) must come after the skew's at (3s)",
+            "clock.restore (2s) must come after its at (3s)",
         );
         bad(
             "[[clock]]\nhost = \"a\"\nat = \"1s\"\noffset = \"1s\"\nrestore = \"9s\"\n\
@@ -1207,6 +1251,53 @@ addrs = ["10.0.0.2"]
                 says,
             );
         }
+    }
+
+    #[test]
+    fn pauses_are_read_per_host_and_bad_ones_name_their_line() {
+        let hosts = A_GUEST_AND_A_SILENT_HOST;
+        let s = parse(&format!(
+            "{hosts}[[pause]]\nhost = \"a\"\nat = \"9s\"\n\
+             [[pause]]\nhost = \"a\"\nat = \"1s\"\nresume = \"2500ms\"\n\
+             [nemesis]\nfaults = [\"pause\"]\n"
+        ))
+        .unwrap();
+        let sec = Duration::from_secs;
+        assert_eq!(
+            s.hosts[0].pauses,
+            [
+                Pause {
+                    at: sec(1),
+                    resume: Some(Duration::from_millis(2500)),
+                },
+                Pause {
+                    at: sec(9),
+                    resume: None,
+                },
+            ]
+        );
+        assert_eq!(s.nemeses[0].faults, [Fault::Pause]);
+        let bad = |pauses: &str, line: usize, says: &str| {
+            let e = parse(&format!("{hosts}{pauses}")).unwrap_err();
+            assert_eq!(e.line, line, "{e}");
+            assert!(e.message.contains(says), "{e}");
+        };
+        bad(
+            "[[pause]]\nhost = \"a\"\nat = \"3s\"\nresume = \"2s\"\n",
+            12,
+            "pause.resume (2s) must come after its at (3s)",
+        );
+        bad(
+            "[[pause]]\nhost = \"a\"\nat = \"1s\"\nresume = \"5s\"\n\
+             [[pause]]\nhost = \"a\"\nat = \"4s\"\n",
+            15,
+            "pauses of one host may not overlap",
+        );
+        bad(
+            "[[pause]]\nhost = \"quiet\"\nat = \"1s\"\n",
+            10,
+            "host \"quiet\" runs no component, so there is nothing to stop",
+        );
     }
 
     #[test]

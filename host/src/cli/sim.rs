@@ -251,6 +251,9 @@ pub fn simulate(
                 for s in &h.skews {
                     guest = guest.skew_clock(s.at, s.offset, s.restore);
                 }
+                for p in &h.pauses {
+                    guest = guest.pause(p.at, p.resume);
+                }
                 Some(guest)
             }
         };

@@ -51,7 +51,7 @@ pub use runner::{EPOCH_TICK, NotACommand, Prepared, Runner};
 pub use serve::{ServeOptions, ServeStats, Server, WorkerReport, pooling_config};
 pub use sim::{
     ClockSkew, Crash, DEFAULT_EPOCH_SECS, Entry, Fault, MAX_CLOCK_OFFSET, Nemesis, Offset, Outcome,
-    Partition, SimGuest, SimRun, Simulation, Transcript, What,
+    Partition, Pause, SimGuest, SimRun, Simulation, Transcript, What,
 };
 pub use socket::GuestSocket;
 pub use state::HostState;

@@ -414,10 +414,8 @@ every = "4s"
 lasting = "6s"
 skew = "10s"
 "#;
-    let path = std::env::temp_dir().join(format!("wasock-nemeses-{}.toml", std::process::id()));
-    std::fs::write(&path, scenario).unwrap();
-    let (code, out, err) = sim(&[&path.display().to_string()]);
-    let _ = std::fs::remove_file(&path);
+    let path = temp_scenario("nemeses.toml", scenario);
+    let (code, out, err) = sim(&[&path]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("the nemeses drew"), "{err}");
     let at = |l: &str| -> f64 {
@@ -448,6 +446,82 @@ skew = "10s"
     );
 }
 
+/// A paused guest runs no further until it goes on, while its host stays
+/// up: a stream to it stalls and then arrives whole and in order, and a
+/// guest's sleep that ended during its pause ends when it goes on.
+#[test]
+fn a_paused_guest_stops_while_its_host_and_its_connections_stay() {
+    let scenario = r#"seed = 4
+until = "1m"
+[default-link]
+latency = "10ms"
+bandwidth = "1MiB"
+[[host]]
+name = "sink"
+addrs = ["10.0.0.1"]
+component = "tcp-sink"
+args = ["10.0.0.1:5000"]
+allow = ["tcp-bind=10.0.0.1:5000", "tcp-accept=10.0.0.2:*"]
+[[host]]
+name = "send"
+addrs = ["10.0.0.2"]
+component = "tcp-send"
+args = ["10.0.0.1:5000", "4194304"]
+allow = ["tcp-connect=10.0.0.1:5000"]
+start = "100ms"
+[[host]]
+name = "watch"
+addrs = ["10.0.0.3"]
+component = "clock-watch"
+args = ["8"]
+[[pause]]
+host = "sink"
+at = "1s"
+resume = "4s"
+[[pause]]
+host = "watch"
+at = "2500ms"
+resume = "6500ms"
+"#;
+    let path = temp_scenario("pause.toml", scenario);
+    let (code, out, err) = sim(&[&path, "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let text = out.join("\n");
+    // In the transcript, at their times.
+    line(&out, "sink", "stopped");
+    assert!(
+        text.contains("[   1.000000] sink   pause  stopped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[   4.000000] sink   pause  going on"),
+        "{text}"
+    );
+    // The stream outlived the pause: 4 MiB at 1 MiB/s would take about
+    // 4 s; the sink read nothing for 3 of them, yet all came, in order.
+    let done = line(&out, "sink", "received 4194304 bytes");
+    assert!(done.contains("in order"), "{done}");
+    let at: f64 = done
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        at > 5.0,
+        "the stream ended at {at} s, as if the sink never stopped:\n{text}"
+    );
+    // The watcher's sleep from 2 s, due at 3 s, ended when it went on.
+    line(&out, "watch", "at 6.500 s a 1 s sleep took 4.500 s");
+    assert_eq!(
+        out.iter().filter(|l| l.contains("sleep took")).count(),
+        1,
+        "{text}"
+    );
+}
+
 /// A skew never restored holds to the end, and across a crash: the guest
 /// started again reads its host's clock as still set off.
 #[test]
@@ -467,10 +541,8 @@ host = "watch"
 at = "1500ms"
 offset = "-1h"
 "#;
-    let path = std::env::temp_dir().join(format!("wasock-skew-{}.toml", std::process::id()));
-    std::fs::write(&path, scenario).unwrap();
-    let (code, out, err) = sim(&[&path.display().to_string()]);
-    let _ = std::fs::remove_file(&path);
+    let path = temp_scenario("skew.toml", scenario);
+    let (code, out, err) = sim(&[&path]);
     assert_eq!(code, 0, "{err}");
     let reads: Vec<f64> = out
         .iter()
@@ -934,10 +1006,8 @@ fn a_clock_set_back_before_1970_is_refused() {
             "the nemesis: a clock set up to 1800000000.000 s behind could read before 1970",
         ),
     ] {
-        let path = std::env::temp_dir().join(format!("wasock-1970-{}.toml", std::process::id()));
-        std::fs::write(&path, format!("{host}{extra}")).unwrap();
-        let (code, out, err) = sim(&[&path.display().to_string()]);
-        let _ = std::fs::remove_file(&path);
+        let path = temp_scenario("1970.toml", &format!("{host}{extra}"));
+        let (code, out, err) = sim(&[&path]);
         assert_eq!(code, 1, "{err}");
         assert!(out.is_empty(), "it ran: {out:?}");
         assert!(err.contains(says), "{err}");

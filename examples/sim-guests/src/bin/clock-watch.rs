@@ -3,8 +3,10 @@
 //! than a millisecond beyond the second that passed), as when NTP or an
 //! operator sets the clock, and whether the wall clock then read earlier
 //! than at the reading before: what breaks code that measures time with
-//! `SystemTime`. Its first line says what the wall clock read at its
-//! start.
+//! `SystemTime`. It also reports a sleep of a second that took much
+//! longer (as a process stopped for a while, or a long garbage-collection
+//! pause, sees it afterwards). Its first line says what the wall clock
+//! read at its start.
 //!
 //! Usage: `clock-watch [SECONDS]` (default 60).
 
@@ -32,6 +34,13 @@ fn main() {
     for _ in 0..seconds {
         std::thread::sleep(Duration::from_secs(1));
         let (m, w) = (Instant::now(), SystemTime::now());
+        if m - mono >= Duration::from_millis(1100) {
+            println!(
+                "at {:.3} s a 1 s sleep took {:.3} s",
+                (m - start).as_secs_f64(),
+                (m - mono).as_secs_f64()
+            );
+        }
         // Whole nanoseconds: a step of 1 ms is seen as one.
         let step = nanos_between(wall, w) - (m - mono).as_nanos() as i128;
         if step.abs() >= 500_000 {

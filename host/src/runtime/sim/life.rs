@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::output::{LineSink, Stream};
+use super::pause::pausable;
 use super::transcript::{Recorder, What};
 use super::{Crash, RandomSource, SimGuest, ending, fnv1a, guest_rng};
 use crate::net::sim::{HostId, SimNet};
@@ -162,11 +163,11 @@ impl Life {
             );
         recorder.record(name, What::Started);
         // Its log lines (denials, limits) say which host they are about.
-        let exit = self
+        let run = self
             .runner
             .run(&self.pre, HostState::new(wasi, ctx))
-            .instrument(tracing::warn_span!("host", name = %name))
-            .await;
+            .instrument(tracing::warn_span!("host", name = %name));
+        let exit = pausable(&*self.clock, self.origin, &guest.pauses, run).await;
         stdout.finish();
         stderr.finish();
         recorder.record(name, What::Ended(ending(&exit, guest.policy.set_by())));

@@ -34,6 +34,7 @@
 mod life;
 pub(crate) mod nemesis;
 mod output;
+mod pause;
 mod skew;
 mod stall;
 mod transcript;
@@ -48,6 +49,7 @@ use tokio::time::Instant;
 use wasmtime::component::Component;
 
 pub use nemesis::{Fault, Nemesis};
+pub use pause::Pause;
 pub use skew::{ClockSkew, MAX_CLOCK_OFFSET, Offset};
 pub use transcript::{Entry, Transcript, What};
 
@@ -98,6 +100,7 @@ pub struct SimGuest {
     daemon: bool,
     crashes: Vec<Crash>,
     skews: Vec<ClockSkew>,
+    pauses: Vec<Pause>,
 }
 
 /// A crash of a guest's host: at `at` (virtual time) the host goes down,
@@ -176,6 +179,7 @@ impl SimGuest {
             daemon: false,
             crashes: Vec::new(),
             skews: Vec::new(),
+            pauses: Vec::new(),
         }
     }
 
@@ -213,6 +217,24 @@ impl SimGuest {
             offset,
             restore,
         });
+        self
+    }
+
+    /// Its guest stops at `at` and goes on at `resume`, if given (see
+    /// [`Pause`]): its host stays up, its sockets keep what arrives, and
+    /// time passes for it as for everyone; repeatable, without overlaps
+    /// ([`Simulation::run`] refuses a schedule that has them).
+    ///
+    /// ```
+    /// # fn demo(guest: wasock_host::runtime::SimGuest) -> wasock_host::runtime::SimGuest {
+    /// use std::time::Duration;
+    ///
+    /// // A 4 s stop, as a long garbage-collection pause.
+    /// guest.pause(Duration::from_secs(10), Some(Duration::from_secs(14)))
+    /// # }
+    /// ```
+    pub fn pause(mut self, at: Duration, resume: Option<Duration>) -> Self {
+        self.pauses.push(Pause { at, resume });
         self
     }
 
@@ -556,6 +578,7 @@ impl Simulation {
                     start: g.start,
                     crashes: &g.crashes,
                     skews: &g.skews,
+                    pauses: &g.pauses,
                 }),
             })
             .collect();
@@ -669,6 +692,10 @@ impl Simulation {
                 skews.sort_by_key(|s| s.at);
                 ClockSkew::check_schedule(&skews)
                     .map_err(|why| anyhow::anyhow!("host {:?}'s clock: {why}", h.name))?;
+                let mut pauses = g.pauses.clone();
+                pauses.sort_by_key(|p| p.at);
+                Pause::check_schedule(&pauses)
+                    .map_err(|why| anyhow::anyhow!("host {:?}'s pauses: {why}", h.name))?;
                 if let Some(s) = skews.iter().find(|s| self.before_1970(s.offset, s.at)) {
                     anyhow::bail!(
                         "host {:?}'s clock: set {} at {:?}, it would read before 1970 (the \
@@ -697,10 +724,14 @@ impl Simulation {
                 let skewed = drawn.skews.iter().filter(|(n, _)| *n == h.name);
                 g.skews.extend(skewed.map(|(_, s)| *s));
                 g.skews.sort_by_key(|s| s.at);
+                let paused = drawn.pauses.iter().filter(|(n, _)| *n == h.name);
+                g.pauses.extend(paused.map(|(_, p)| *p));
+                g.pauses.sort_by_key(|p| p.at);
                 prepared.push((h.name.clone(), id, g, pre));
             }
         }
-        let faults_drawn = drawn.partitions.len() + drawn.crashes.len() + drawn.skews.len();
+        let faults_drawn =
+            drawn.partitions.len() + drawn.crashes.len() + drawn.skews.len() + drawn.pauses.len();
         let seed = self.seed;
         let epoch = self.epoch;
         let stall_after = self.stall_after;
@@ -747,6 +778,23 @@ impl Simulation {
 }
 
 type ReadyGuest = (String, HostId, SimGuest, super::Prepared);
+
+/// Run what `f` makes on a current-thread runtime whose time is paused,
+/// as the simulator's is, given the machine's clock (which reads that
+/// time there) and the time at the start.
+#[cfg(test)]
+fn in_virtual_time<F: Future>(f: impl FnOnce(Arc<dyn Clock>, Instant) -> F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a test runtime");
+    rt.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(super::RealClock);
+        let origin = clock.now();
+        f(clock, origin).await
+    })
+}
 
 /// A guest task's result: its exit (`None`: its host crashed for good),
 /// or a trap saying the task failed.
@@ -855,6 +903,16 @@ async fn run_all(
             tokio::spawn(announced);
             Arc::new(skew::SkewedClock::new(clock.clone(), origin, skews)) as Arc<dyn Clock>
         };
+        if !guest.pauses.is_empty() {
+            let pauses = guest.pauses.clone();
+            tokio::spawn(pause::announce(
+                recorder.clone(),
+                name.clone(),
+                clock.clone(),
+                origin,
+                pauses,
+            ));
+        }
         let runner = runner.clone();
         let daemon = guest.daemon;
         let host = name.clone();

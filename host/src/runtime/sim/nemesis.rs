@@ -13,7 +13,7 @@ use std::time::Duration;
 use rand::{Rng as _, SeedableRng as _};
 
 use super::skew::MAX_CLOCK_OFFSET;
-use super::{ClockSkew, Crash, Offset, Partition};
+use super::{ClockSkew, Crash, Offset, Partition, Pause};
 
 /// A kind of fault the [`Nemesis`] draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +34,14 @@ pub enum Fault {
     /// behind by up to [`Nemesis::skew`], and back on true time when the
     /// fault ends (see [`ClockSkew`]).
     Clock,
+    /// One random host that runs a guest has it stopped, its host still
+    /// up, until the fault ends (see [`Pause`]).
+    Pause,
 }
 
 impl Fault {
     /// The name a scenario gives it (`partition`, `isolate`, `one-way`,
-    /// `crash`, `clock`).
+    /// `crash`, `clock`, `pause`).
     pub fn name(self) -> &'static str {
         match self {
             Fault::Partition => "partition",
@@ -46,6 +49,7 @@ impl Fault {
             Fault::OneWay => "one-way",
             Fault::Crash => "crash",
             Fault::Clock => "clock",
+            Fault::Pause => "pause",
         }
     }
 
@@ -57,6 +61,7 @@ impl Fault {
             Fault::OneWay,
             Fault::Crash,
             Fault::Clock,
+            Fault::Pause,
         ]
         .into_iter()
         .find(|f| f.name() == name)
@@ -109,9 +114,10 @@ pub struct Nemesis {
 }
 
 impl Default for Nemesis {
-    /// Every kind of network fault and crashes (not clock skews, which
-    /// only guests that read the wall clock notice: name
-    /// [`Fault::Clock`] to draw them), on every host, from the start to the
+    /// Every kind of network fault and crashes (not clock skews or
+    /// pauses, which came later: name [`Fault::Clock`] and [`Fault::Pause`]
+    /// to draw them; a default that grew would draw other faults for
+    /// seeds already recorded), on every host, from the start to the
     /// deadline, a fault every 10 s lasting 5 s (on average); a skew of
     /// up to a minute.
     fn default() -> Nemesis {
@@ -167,6 +173,8 @@ pub(crate) struct Schedule<'a> {
     pub crashes: &'a [Crash],
     /// Its host's clock skews, in order of time.
     pub skews: &'a [ClockSkew],
+    /// Its guest's pauses, in order of time.
+    pub pauses: &'a [Pause],
 }
 
 /// The schedule a [`Nemesis`] drew.
@@ -178,6 +186,8 @@ pub(crate) struct Drawn {
     pub crashes: Vec<(String, Crash)>,
     /// Clock skews, by host name, in order of time.
     pub skews: Vec<(String, ClockSkew)>,
+    /// Pauses, by host name, in order of time.
+    pub pauses: Vec<(String, Pause)>,
 }
 
 impl Nemesis {
@@ -190,7 +200,7 @@ impl Nemesis {
             return refuse(
                 "faults",
                 "it has no faults to draw from; name at least one of partition, isolate, \
-                 one-way, crash, clock"
+                 one-way, crash, clock, pause"
                     .to_string(),
             );
         }
@@ -261,7 +271,7 @@ impl Nemesis {
             }
         }
         let struck: Vec<&Target<'_>> = self.struck(targets).collect();
-        let on_one_host = |f: &Fault| matches!(f, Fault::Crash | Fault::Clock);
+        let on_one_host = |f: &Fault| matches!(f, Fault::Crash | Fault::Clock | Fault::Pause);
         if struck.len() < 2 && !self.faults.iter().all(on_one_host) {
             return refuse(
                 "hosts",
@@ -402,6 +412,21 @@ impl Nemesis {
                         drawn.skews.push((h.name.to_string(), skew));
                     }
                 }
+                Fault::Pause => {
+                    let pause = Pause {
+                        at: from,
+                        resume: Some(to),
+                    };
+                    let takers: Vec<&Target<'_>> = struck
+                        .iter()
+                        .copied()
+                        .filter(|h| can_pause(h, drawn, pause))
+                        .collect();
+                    if !takers.is_empty() {
+                        let h = takers[below(&mut rng, takers.len())];
+                        drawn.pauses.push((h.name.to_string(), pause));
+                    }
+                }
                 _ => {}
             }
             t = to;
@@ -439,23 +464,51 @@ fn can_skew(host: &Target<'_>, drawn: &Drawn, skew: ClockSkew) -> bool {
     let Some(schedule) = host.guest else {
         return false;
     };
-    let mine = |n: &String| n == host.name;
-    let crashes = schedule.crashes.iter().copied().chain(
-        drawn
-            .crashes
-            .iter()
-            .filter(|(n, _)| mine(n))
-            .map(|(_, c)| *c),
-    );
-    let down = |c: Crash| c.at <= skew.at && c.restart.is_none_or(|r| skew.at < r);
-    if crashes.into_iter().any(down) {
+    if down_at(host, drawn, skew.at) {
         return false;
     }
+    let mine = |n: &String| n == host.name;
     let mut all: Vec<ClockSkew> = schedule.skews.to_vec();
     all.extend(drawn.skews.iter().filter(|(n, _)| mine(n)).map(|(_, s)| *s));
     all.push(skew);
     all.sort_by_key(|s| s.at);
     ClockSkew::check_schedule(&all).is_ok()
+}
+
+/// Whether `host` runs a guest whose pauses, with those drawn for it so
+/// far, leave room for `pause`, and is up when it begins.
+fn can_pause(host: &Target<'_>, drawn: &Drawn, pause: Pause) -> bool {
+    let Some(schedule) = host.guest else {
+        return false;
+    };
+    if down_at(host, drawn, pause.at) {
+        return false;
+    }
+    let mine = |n: &String| n == host.name;
+    let mut all: Vec<Pause> = schedule.pauses.to_vec();
+    all.extend(
+        drawn
+            .pauses
+            .iter()
+            .filter(|(n, _)| mine(n))
+            .map(|(_, p)| *p),
+    );
+    all.push(pause);
+    all.sort_by_key(|p| p.at);
+    Pause::check_schedule(&all).is_ok()
+}
+
+/// Whether `host` is down at `t`, by its own crashes or those drawn.
+fn down_at(host: &Target<'_>, drawn: &Drawn, t: Duration) -> bool {
+    let own = host.guest.map_or(&[][..], |g| g.crashes);
+    let theirs = drawn
+        .crashes
+        .iter()
+        .filter(|(n, _)| n == host.name)
+        .map(|(_, c)| c);
+    own.iter()
+        .chain(theirs)
+        .any(|c| c.at <= t && c.restart.is_none_or(|r| t < r))
 }
 
 /// An offset from 1 ms to `most` (at least 1 ms), in whole milliseconds,
@@ -526,6 +579,7 @@ mod tests {
             start: Duration::ZERO,
             crashes: &[],
             skews: &[],
+            pauses: &[],
         };
         vec![
             Target {
@@ -538,6 +592,7 @@ mod tests {
                     start: Duration::from_secs(1),
                     crashes,
                     skews,
+                    pauses: &[],
                 }),
             },
             Target {
@@ -810,6 +865,46 @@ mod tests {
         assert!(
             overlaps > 0,
             "the two nemeses' crashes never overlapped in time"
+        );
+    }
+
+    #[test]
+    fn pause_faults_stop_one_running_guest_at_a_time_and_end() {
+        // Host b is down from 450 s to 550 s: no pause of b begins then.
+        let down = [Crash {
+            at: Duration::from_secs(450),
+            restart: Some(Duration::from_secs(550)),
+        }];
+        let t = targets(&down);
+        let n = Nemesis {
+            faults: vec![Fault::Pause],
+            hosts: vec!["b".into(), "c".into()],
+            ..every_kind()
+        };
+        n.check(&t, Duration::from_secs(600)).unwrap();
+        let d = n.draw(6, &t, Duration::from_secs(600));
+        assert!(d.pauses.len() > 50, "{}", d.pauses.len());
+        let mut spans = Vec::new();
+        for (host, p) in &d.pauses {
+            // c runs nothing: nothing to stop.
+            assert_eq!(host, "b");
+            assert!(!(Duration::from_secs(450)..Duration::from_secs(550)).contains(&p.at));
+            spans.push((p.at, p.resume.unwrap()));
+        }
+        for w in spans.windows(2) {
+            assert!(w[0].1 < w[1].0, "overlap: {w:?}");
+        }
+        let r = Nemesis {
+            hosts: vec!["c".into()],
+            ..n
+        }
+        .check(&t, Duration::from_secs(600))
+        .unwrap_err();
+        assert!(
+            r.why
+                .contains("a pause fault needs a host that runs a guest"),
+            "{}",
+            r.why
         );
     }
 

@@ -283,14 +283,7 @@ mod tests {
 
     #[test]
     fn the_wall_clock_is_off_only_while_a_skew_holds() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let real: Arc<dyn Clock> = Arc::new(crate::runtime::RealClock);
-            let origin = real.now();
+        super::super::in_virtual_time(|real, origin| async move {
             let clock = SkewedClock::new(
                 real.clone(),
                 origin,

@@ -24,6 +24,9 @@ pub enum What {
     /// The host's wall clock was set off true time, or back on it
     /// ([`ClockSkew`](super::ClockSkew)).
     Clock(String),
+    /// The host's guest stopped, or went on after a stop
+    /// ([`Pause`](super::Pause)).
+    Pause(String),
     /// The guest started.
     Started,
     /// The guest ended, and how.
@@ -49,6 +52,7 @@ impl Entry {
             What::Net(s) => ("net", s),
             What::Denied(s) => ("deny", s),
             What::Clock(s) => ("clock", s),
+            What::Pause(s) => ("pause", s),
             What::Started => ("start", ""),
             What::Ended(s) => ("end", s),
         }

@@ -931,7 +931,7 @@ pub fn parse_scenario(
             resume: p.resume.as_ref().map(|r| r.get_ref().0),
         });
         host.pauses.sort_by_key(|p| p.at);
-        if let Err(why) = Pause::check_schedule(&host.pauses) {
+        if let Err(why) = Pause::check_schedule(host.start, &host.pauses) {
             return Err(schedule_error(&p.at, "pause", host, why));
         }
     }

@@ -522,6 +522,30 @@ resume = "6500ms"
     );
 }
 
+/// A guest's time limit runs from its start whatever pauses come, and
+/// ends it at its time even while it is stopped, as a kill would.
+#[test]
+fn a_guests_time_limit_ends_it_even_while_it_is_paused() {
+    let scenario = r#"[[host]]
+name = "w"
+addrs = ["10.0.0.1"]
+component = "clock-watch"
+args = ["20"]
+timeout = "5s"
+[[pause]]
+host = "w"
+at = "3s"
+resume = "30s"
+"#;
+    let path = temp_scenario("paused-timeout.toml", scenario);
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 1, "{err}");
+    line(&out, "w", "stopped");
+    let end = line(&out, "w", "longer than its time limit (5s)");
+    assert!(end.starts_with("[   5.000000]"), "{end}");
+    assert!(!out.iter().any(|l| l.contains("going on")), "{out:?}");
+}
+
 /// A skew never restored holds to the end, and across a crash: the guest
 /// started again reads its host's clock as still set off.
 #[test]

@@ -17,7 +17,8 @@ use crate::net::sim::{HostId, SimNet};
 use crate::runtime::clock::Clock;
 use crate::runtime::ctx::WasockCtx;
 use crate::runtime::exit::GuestExit;
-use crate::runtime::runner::{Prepared, Runner};
+use crate::runtime::limits::Limits;
+use crate::runtime::runner::{Prepared, Runner, with_timeout};
 use crate::runtime::state::HostState;
 
 /// Everything a host's guest needs to run, once or after each restart.
@@ -144,7 +145,11 @@ impl Life {
             .policy(guest.policy.clone())
             .provider(Arc::new(self.net.provider(self.id)))
             .clock(self.clock.clone())
-            .limits(guest.limits)
+            // Its time limit is kept below, outside its pauses.
+            .limits(Limits {
+                timeout: None,
+                ..guest.limits
+            })
             .on_decision(denials)
             .build();
         let stdout = LineSink::new(name, Stream::Stdout, recorder.clone());
@@ -167,7 +172,10 @@ impl Life {
             .runner
             .run(&self.pre, HostState::new(wasi, ctx))
             .instrument(tracing::warn_span!("host", name = %name));
-        let exit = pausable(&*self.clock, self.origin, &guest.pauses, run).await;
+        // The limit runs from the start whatever pauses come, and ends the
+        // guest at its time even while stopped, as a kill does.
+        let paused = pausable(&*self.clock, self.origin, &guest.pauses, run);
+        let exit = with_timeout(&*self.clock, guest.limits.timeout, paused).await;
         stdout.finish();
         stderr.finish();
         recorder.record(name, What::Ended(ending(&exit, guest.policy.set_by())));

@@ -694,7 +694,7 @@ impl Simulation {
                     .map_err(|why| anyhow::anyhow!("host {:?}'s clock: {why}", h.name))?;
                 let mut pauses = g.pauses.clone();
                 pauses.sort_by_key(|p| p.at);
-                Pause::check_schedule(&pauses)
+                Pause::check_schedule(g.start, &pauses)
                     .map_err(|why| anyhow::anyhow!("host {:?}'s pauses: {why}", h.name))?;
                 if let Some(s) = skews.iter().find(|s| self.before_1970(s.offset, s.at)) {
                     anyhow::bail!(

@@ -383,7 +383,7 @@ impl Nemesis {
                     let takers: Vec<&Target<'_>> = struck
                         .iter()
                         .copied()
-                        .filter(|h| can_crash(h, &drawn.crashes, crash))
+                        .filter(|h| can_crash(h, drawn, crash))
                         .collect();
                     if !takers.is_empty() {
                         let h = takers[below(&mut rng, takers.len())];
@@ -436,20 +436,48 @@ impl Nemesis {
 
 /// Whether `host` runs a guest whose schedule, with the crashes drawn for
 /// it so far, can take `crash`.
-fn can_crash(host: &Target<'_>, drawn: &[(String, Crash)], crash: Crash) -> bool {
+fn can_crash(host: &Target<'_>, drawn: &Drawn, crash: Crash) -> bool {
     let Some(Schedule {
         start,
         crashes: own,
-        ..
+        skews,
+        pauses,
     }) = host.guest
     else {
         return false;
     };
+    let mine = |n: &String| n == host.name;
+    // Nor may it take the host down when one of its clock skews or
+    // pauses begins (another nemesis's, or its own): that fault would
+    // strike a host that is down.
+    let begins = skews
+        .iter()
+        .map(|s| s.at)
+        .chain(pauses.iter().map(|p| p.at))
+        .chain(
+            drawn
+                .skews
+                .iter()
+                .filter(|(n, _)| mine(n))
+                .map(|(_, s)| s.at),
+        )
+        .chain(
+            drawn
+                .pauses
+                .iter()
+                .filter(|(n, _)| mine(n))
+                .map(|(_, p)| p.at),
+        );
+    let down = |t: Duration| crash.at <= t && crash.restart.is_none_or(|r| t < r);
+    if begins.into_iter().any(down) {
+        return false;
+    }
     let mut all: Vec<Crash> = own.to_vec();
     all.extend(
         drawn
+            .crashes
             .iter()
-            .filter(|(n, _)| n == host.name)
+            .filter(|(n, _)| mine(n))
             .map(|(_, c)| *c),
     );
     all.push(crash);
@@ -495,7 +523,7 @@ fn can_pause(host: &Target<'_>, drawn: &Drawn, pause: Pause) -> bool {
     );
     all.push(pause);
     all.sort_by_key(|p| p.at);
-    Pause::check_schedule(&all).is_ok()
+    Pause::check_schedule(schedule.start, &all).is_ok()
 }
 
 /// Whether `host` is down at `t`, by its own crashes or those drawn.
@@ -866,6 +894,41 @@ mod tests {
             overlaps > 0,
             "the two nemeses' crashes never overlapped in time"
         );
+    }
+
+    /// A second nemesis's crash never takes a host down when the first's
+    /// pause or clock skew of it begins, so neither strikes a host that
+    /// is down.
+    #[test]
+    fn a_crash_of_another_nemesis_leaves_a_pause_or_skew_its_host() {
+        let t = targets(&[]);
+        let hour = Duration::from_secs(3600);
+        let mut drawn = Drawn::default();
+        for (nth, faults) in [vec![Fault::Pause, Fault::Clock], vec![Fault::Crash]]
+            .into_iter()
+            .enumerate()
+        {
+            let n = Nemesis {
+                faults,
+                hosts: vec!["a".into()],
+                ..every_kind()
+            };
+            n.draw_into(12, nth, &t, hour, &mut drawn);
+        }
+        let begins: Vec<Duration> = drawn
+            .pauses
+            .iter()
+            .map(|(_, p)| p.at)
+            .chain(drawn.skews.iter().map(|(_, s)| s.at))
+            .collect();
+        assert!(begins.len() > 100 && drawn.crashes.len() > 100);
+        for (_, c) in &drawn.crashes {
+            let r = c.restart.unwrap();
+            assert!(
+                !begins.iter().any(|t| c.at <= *t && *t < r),
+                "crash {c:?} covers the start of a pause or skew"
+            );
+        }
     }
 
     #[test]

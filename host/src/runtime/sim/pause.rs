@@ -31,8 +31,10 @@ use crate::runtime::clock::Clock;
 ///     Pause { at: s(5), resume: Some(s(8)) },
 ///     Pause { at: s(8), resume: None },
 /// ];
-/// assert!(Pause::check_schedule(&pauses).is_ok());
-/// assert!(Pause::check_schedule(&[pauses[1], pauses[0]]).is_err());
+/// assert!(Pause::check_schedule(s(1), &pauses).is_ok());
+/// assert!(Pause::check_schedule(s(1), &[pauses[1], pauses[0]]).is_err());
+/// // Not before its guest starts.
+/// assert!(Pause::check_schedule(s(6), &pauses).is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pause {
@@ -43,12 +45,19 @@ pub struct Pause {
 }
 
 impl Pause {
-    /// Whether `pauses` can happen to one host, in order: each resume
-    /// after its `at`, each pause at or after the resume before it, and
-    /// none after a pause that never ends. The error says which and why.
-    pub fn check_schedule(pauses: &[Pause]) -> Result<(), String> {
+    /// Whether `pauses` can happen to a guest that starts at `start`, in
+    /// order: none before the start, each resume after its `at`, each
+    /// pause at or after the resume before it, and none after a pause that
+    /// never ends. The error says which and why.
+    pub fn check_schedule(start: Duration, pauses: &[Pause]) -> Result<(), String> {
         let mut before: Option<&Pause> = None;
         for p in pauses {
+            if p.at < start {
+                return Err(format!(
+                    "a pause at {:?} comes before the guest's start at {start:?}",
+                    p.at
+                ));
+            }
             if let Some(r) = p.resume
                 && r <= p.at
             {
@@ -168,16 +177,20 @@ mod tests {
     #[test]
     fn every_bad_schedule_is_refused_saying_why() {
         assert_eq!(
-            Pause::check_schedule(&[pause(1, Some(2)), pause(2, Some(3)), pause(9, None)]),
+            Pause::check_schedule(
+                S(1),
+                &[pause(1, Some(2)), pause(2, Some(3)), pause(9, None)]
+            ),
             Ok(())
         );
-        let cases: [(&[Pause], &str); 3] = [
+        let cases: [(&[Pause], &str); 4] = [
+            (&[pause(0, Some(3))], "before the guest's start at 1s"),
             (&[pause(3, Some(3))], "must come after the pause's at"),
             (&[pause(1, None), pause(5, Some(6))], "never ends"),
             (&[pause(1, Some(5)), pause(4, Some(6))], "may not overlap"),
         ];
         for (pauses, why) in cases {
-            let err = Pause::check_schedule(pauses).unwrap_err();
+            let err = Pause::check_schedule(S(1), pauses).unwrap_err();
             assert!(err.contains(why), "{pauses:?}: {err}");
         }
     }

@@ -332,8 +332,23 @@ restart = "2200ms"
 /// says passed).
 #[test]
 fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() {
-    let (code, out, err) = sim(&[&example("clock-skew")]);
+    let trace = temp_scenario("clock-skew.jsonl", "");
+    let (code, out, err) = sim(&[&example("clock-skew"), "--trace", &trace]);
     assert_eq!(code, 0, "{err}");
+    // The trace gives each clock entry's offset as a number, for checkers.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    let traced: Vec<i64> = json
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"clock\""))
+        .map(|l| {
+            let n = l
+                .split("\"offset_us\":")
+                .nth(1)
+                .and_then(|r| r.strip_suffix('}'));
+            n.and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no offset_us in {l}"))
+        })
+        .collect();
     let millis = |text: &str, after: &str| -> i64 {
         let n = text.split(after).nth(1).and_then(|r| r.split(' ').next());
         let n: f64 = n
@@ -342,7 +357,7 @@ fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() 
         (n * 1000.0).round() as i64
     };
     // The steps the transcript's clock entries make, in order.
-    let (mut offset, mut told) = (0i64, Vec::new());
+    let (mut offset, mut told, mut offsets) = (0i64, Vec::new(), Vec::new());
     for l in &out {
         let Some(text) = l.split("] watch  clock  ").nth(1) else {
             continue;
@@ -358,7 +373,9 @@ fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() 
         };
         told.push(now - offset);
         offset = now;
+        offsets.push(now * 1000);
     }
+    assert_eq!(traced, offsets, "{json}");
     // The hand-written skew's two steps, and two for each fault the
     // nemesis drew (each restored before the guest ends).
     let drawn: usize = err
@@ -484,8 +501,17 @@ at = "2500ms"
 resume = "6500ms"
 "#;
     let path = temp_scenario("pause.toml", scenario);
-    let (code, out, err) = sim(&[&path, "--quiet"]);
+    let trace = temp_scenario("pause.jsonl", "");
+    let (code, out, err) = sim(&[&path, "--quiet", "--trace", &trace]);
     assert_eq!(code, 0, "{err}");
+    // The trace says which pause entries stop and which go on.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    let pauses: Vec<&str> = json
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"pause\""))
+        .map(|l| l.split("\"stopped\":").nth(1).unwrap_or("?"))
+        .collect();
+    assert_eq!(pauses, ["true}", "true}", "false}", "false}"], "{json}");
     let text = out.join("\n");
     // In the transcript, at their times.
     line(&out, "sink", "stopped");

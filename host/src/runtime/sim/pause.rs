@@ -154,10 +154,10 @@ pub(super) async fn announce(
 ) {
     for p in pauses {
         sleep_since(&*clock, origin, p.at).await;
-        recorder.record(&host, What::Pause("stopped".into()));
+        recorder.record(&host, What::Pause(true));
         let Some(resume) = p.resume else { return };
         sleep_since(&*clock, origin, resume).await;
-        recorder.record(&host, What::Pause("going on".into()));
+        recorder.record(&host, What::Pause(false));
     }
 }
 

@@ -209,18 +209,10 @@ pub(super) async fn announce(
 ) {
     for s in skews {
         sleep_since(&*clock, origin, s.at).await;
-        recorder.record(&host, What::Clock(set_off(s.offset)));
+        recorder.record(&host, What::Clock(Some(s.offset)));
         let Some(restore) = s.restore else { return };
         sleep_since(&*clock, origin, restore).await;
-        recorder.record(&host, What::Clock("wall clock back on true time".into()));
-    }
-}
-
-/// The transcript's words for a clock set `offset` off true time.
-fn set_off(offset: Offset) -> String {
-    match offset {
-        Offset::Ahead(_) => format!("wall clock set {offset} of true time"),
-        Offset::Behind(_) => format!("wall clock set {offset} true time"),
+        recorder.record(&host, What::Clock(None));
     }
 }
 

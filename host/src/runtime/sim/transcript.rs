@@ -1,10 +1,12 @@
 //! A simulation's transcript: every guest's output lines and every network
 //! event, stamped with virtual time and host, in one deterministic order.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::Offset;
 use crate::net::sim::SimNet;
 
 /// What a transcript entry records.
@@ -21,12 +23,12 @@ pub enum What {
     /// The policy denied the guest an operation (what, and what would
     /// permit it), at the moment of the call.
     Denied(String),
-    /// The host's wall clock was set off true time, or back on it
-    /// ([`ClockSkew`](super::ClockSkew)).
-    Clock(String),
-    /// The host's guest stopped, or went on after a stop
-    /// ([`Pause`](super::Pause)).
-    Pause(String),
+    /// The host's wall clock was set this far off true time (`None`: back
+    /// on true time) ([`ClockSkew`](super::ClockSkew)).
+    Clock(Option<Offset>),
+    /// The host's guest stopped (`true`), or went on after a stop
+    /// (`false`) ([`Pause`](super::Pause)).
+    Pause(bool),
     /// The guest started.
     Started,
     /// The guest ended, and how.
@@ -45,16 +47,45 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn kind(&self) -> (&'static str, &str) {
+    fn kind(&self) -> (&'static str, Cow<'_, str>) {
+        let text = |s: &str| Cow::Owned(s.to_string());
         match &self.what {
-            What::Stdout(s) => ("stdout", s),
-            What::Stderr(s) => ("stderr", s),
-            What::Net(s) => ("net", s),
-            What::Denied(s) => ("deny", s),
-            What::Clock(s) => ("clock", s),
-            What::Pause(s) => ("pause", s),
-            What::Started => ("start", ""),
-            What::Ended(s) => ("end", s),
+            What::Stdout(s) => ("stdout", Cow::Borrowed(s)),
+            What::Stderr(s) => ("stderr", Cow::Borrowed(s)),
+            What::Net(s) => ("net", Cow::Borrowed(s)),
+            What::Denied(s) => ("deny", Cow::Borrowed(s)),
+            What::Clock(None) => ("clock", text("wall clock back on true time")),
+            What::Clock(Some(o @ Offset::Ahead(_))) => (
+                "clock",
+                Cow::Owned(format!("wall clock set {o} of true time")),
+            ),
+            What::Clock(Some(o @ Offset::Behind(_))) => {
+                ("clock", Cow::Owned(format!("wall clock set {o} true time")))
+            }
+            What::Pause(true) => ("pause", text("stopped")),
+            What::Pause(false) => ("pause", text("going on")),
+            What::Started => ("start", Cow::Borrowed("")),
+            What::Ended(s) => ("end", Cow::Borrowed(s)),
+        }
+    }
+
+    /// What a checker reads of a fault without parsing its text, as JSON
+    /// fields after the text: a clock's offset in microseconds (ahead
+    /// positive, 0 back on true time), whether a guest stopped.
+    fn fields(&self) -> String {
+        match &self.what {
+            What::Clock(offset) => {
+                let us =
+                    |d: std::time::Duration| i128::try_from(d.as_micros()).unwrap_or(i128::MAX);
+                let signed = match offset {
+                    None => 0,
+                    Some(Offset::Ahead(d)) => us(*d),
+                    Some(Offset::Behind(d)) => -us(*d),
+                };
+                format!(",\"offset_us\":{signed}")
+            }
+            What::Pause(stopped) => format!(",\"stopped\":{stopped}"),
+            _ => String::new(),
         }
     }
 }
@@ -89,17 +120,21 @@ impl Transcript {
     }
 
     /// The transcript as JSON lines, one object an entry:
-    /// `{"t_us":12345678,"host":"a","kind":"net","text":"..."}`.
+    /// `{"t_us":12345678,"host":"a","kind":"net","text":"..."}`; a `clock`
+    /// entry adds `"offset_us"` (the wall clock's offset from true time,
+    /// ahead positive, 0 when back on it), a `pause` entry `"stopped"`
+    /// (`true` when the guest stops, `false` when it goes on).
     pub fn json_lines(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
             let (kind, text) = e.kind();
             let _ = writeln!(
                 out,
-                "{{\"t_us\":{},\"host\":{},\"kind\":\"{kind}\",\"text\":{}}}",
+                "{{\"t_us\":{},\"host\":{},\"kind\":\"{kind}\",\"text\":{}{}}}",
                 e.at.as_micros(),
                 json_string(&e.host),
-                json_string(text)
+                json_string(&text),
+                e.fields()
             );
         }
         out

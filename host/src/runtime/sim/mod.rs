@@ -38,6 +38,7 @@ mod pause;
 mod skew;
 mod stall;
 mod transcript;
+mod window;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -123,45 +124,19 @@ impl Crash {
     /// restart after its crash, and nothing after a crash with no
     /// restart. The error says which and why.
     pub fn check_schedule(start: Duration, crashes: &[Crash]) -> Result<(), String> {
-        let mut before: Option<&Crash> = None;
-        for c in crashes {
-            if let Some(r) = c.restart
-                && r <= c.at
-            {
-                return Err(format!(
-                    "the restart at {r:?} must come after its crash at {:?}",
-                    c.at
-                ));
-            }
-            match before {
-                None if c.at <= start => {
-                    return Err(format!(
-                        "a crash at {:?} must come after the guest's start at {start:?}",
-                        c.at
-                    ));
-                }
-                Some(b) if b.restart.is_none() => {
-                    return Err(format!(
-                        "a crash at {:?} comes after the crash at {:?}, which has no restart \
-                         (the host is down for good from then on)",
-                        c.at, b.at
-                    ));
-                }
-                Some(Crash {
-                    at,
-                    restart: Some(r),
-                }) if c.at <= *r => {
-                    return Err(format!(
-                        "a crash at {:?} comes while the host is down (crashed at {at:?}, back \
-                         at {r:?}); crashes of one host may not overlap",
-                        c.at
-                    ));
-                }
-                _ => {}
-            }
-            before = Some(c);
-        }
-        Ok(())
+        let kind = window::Kind {
+            name: "crash",
+            plural: "crashes",
+            end: "restart",
+            during: "the host is down",
+            endless: "which has no restart (the host is down for good from then on)",
+            at_boundaries: false,
+        };
+        window::check(
+            &kind,
+            Some(start),
+            crashes.iter().map(|c| (c.at, c.restart)),
+        )
     }
 }
 

@@ -379,15 +379,8 @@ impl Nemesis {
                         at: from,
                         restart: Some(to),
                     };
-                    // Among the hosts that can take it, each as likely.
-                    let takers: Vec<&Target<'_>> = struck
-                        .iter()
-                        .copied()
-                        .filter(|h| can_crash(h, drawn, crash))
-                        .collect();
-                    if !takers.is_empty() {
-                        let h = takers[below(&mut rng, takers.len())];
-                        drawn.crashes.push((h.name.to_string(), crash));
+                    if let Some(h) = one_of(&mut rng, &struck, |h| can_crash(h, drawn, crash)) {
+                        drawn.crashes.push((h, crash));
                     }
                 }
                 Fault::Clock => {
@@ -402,14 +395,8 @@ impl Nemesis {
                         offset,
                         restore: Some(to),
                     };
-                    let takers: Vec<&Target<'_>> = struck
-                        .iter()
-                        .copied()
-                        .filter(|h| can_skew(h, drawn, skew))
-                        .collect();
-                    if !takers.is_empty() {
-                        let h = takers[below(&mut rng, takers.len())];
-                        drawn.skews.push((h.name.to_string(), skew));
+                    if let Some(h) = one_of(&mut rng, &struck, |h| can_skew(h, drawn, skew)) {
+                        drawn.skews.push((h, skew));
                     }
                 }
                 Fault::Pause => {
@@ -417,14 +404,8 @@ impl Nemesis {
                         at: from,
                         resume: Some(to),
                     };
-                    let takers: Vec<&Target<'_>> = struck
-                        .iter()
-                        .copied()
-                        .filter(|h| can_pause(h, drawn, pause))
-                        .collect();
-                    if !takers.is_empty() {
-                        let h = takers[below(&mut rng, takers.len())];
-                        drawn.pauses.push((h.name.to_string(), pause));
+                    if let Some(h) = one_of(&mut rng, &struck, |h| can_pause(h, drawn, pause)) {
+                        drawn.pauses.push((h, pause));
                     }
                 }
                 _ => {}
@@ -432,6 +413,20 @@ impl Nemesis {
             t = to;
         }
     }
+}
+
+/// The name of one of `struck` that `can` take a fault, each as likely,
+/// or `None` when none can (drawing nothing then).
+fn one_of(
+    rng: &mut rand::rngs::StdRng,
+    struck: &[&Target<'_>],
+    can: impl Fn(&Target<'_>) -> bool,
+) -> Option<String> {
+    let takers: Vec<&Target<'_>> = struck.iter().copied().filter(|h| can(h)).collect();
+    if takers.is_empty() {
+        return None;
+    }
+    Some(takers[below(rng, takers.len())].name.to_string())
 }
 
 /// Whether `host` runs a guest whose schedule, with the crashes drawn for

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::life::sleep_since;
 use super::transcript::{Recorder, What};
+use super::window;
 use crate::net::BoxFuture;
 use crate::runtime::clock::Clock;
 
@@ -50,53 +51,20 @@ impl Pause {
     /// pause at or after the resume before it, and none after a pause that
     /// never ends. The error says which and why.
     pub fn check_schedule(start: Duration, pauses: &[Pause]) -> Result<(), String> {
-        let mut before: Option<&Pause> = None;
-        for p in pauses {
-            if p.at < start {
-                return Err(format!(
-                    "a pause at {:?} comes before the guest's start at {start:?}",
-                    p.at
-                ));
-            }
-            if let Some(r) = p.resume
-                && r <= p.at
-            {
-                return Err(format!(
-                    "the resume at {r:?} must come after the pause's at ({:?})",
-                    p.at
-                ));
-            }
-            match before {
-                Some(b) if b.resume.is_none() => {
-                    return Err(format!(
-                        "a pause at {:?} comes after the one at {:?}, which never ends (give \
-                         that one a resume)",
-                        p.at, b.at
-                    ));
-                }
-                Some(Pause {
-                    at,
-                    resume: Some(r),
-                }) if p.at < *r => {
-                    return Err(format!(
-                        "a pause at {:?} comes while the guest is stopped (from {at:?} to \
-                         {r:?}); pauses of one host may not overlap",
-                        p.at
-                    ));
-                }
-                _ => {}
-            }
-            before = Some(p);
-        }
-        Ok(())
+        let kind = window::Kind {
+            name: "pause",
+            plural: "pauses",
+            end: "resume",
+            during: "the guest is stopped",
+            endless: "which never ends (give that one a resume)",
+            at_boundaries: true,
+        };
+        window::check(&kind, Some(start), pauses.iter().map(|p| (p.at, p.resume)))
     }
 
     /// The pause of `pauses` (in order, not overlapping) in force at `t`.
     fn holding(pauses: &[Pause], t: Duration) -> Option<&Pause> {
-        let begun = pauses.partition_point(|p| p.at <= t);
-        pauses[..begun]
-            .last()
-            .filter(|p| p.resume.is_none_or(|r| t < r))
+        window::holding(pauses, t, |p| (p.at, p.resume))
     }
 }
 
@@ -110,6 +78,10 @@ pub(super) async fn pausable<F: Future>(
     pauses: &[Pause],
     f: F,
 ) -> F::Output {
+    // Most guests have no pauses: nothing to look at on each poll.
+    if pauses.is_empty() {
+        return f.await;
+    }
     let mut f = pin!(f);
     // The wait for the end of the pause in force, and that end.
     let mut waiting: Option<(Duration, BoxFuture<()>)> = None;

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::life::sleep_since;
 use super::transcript::{Recorder, What};
+use super::window;
 use crate::net::BoxFuture;
 use crate::runtime::clock::Clock;
 
@@ -100,58 +101,29 @@ impl ClockSkew {
     /// restored, and no offset past [`MAX_CLOCK_OFFSET`]. The error says which
     /// and why.
     pub fn check_schedule(skews: &[ClockSkew]) -> Result<(), String> {
-        let mut before: Option<&ClockSkew> = None;
-        for s in skews {
-            if s.offset.magnitude() > MAX_CLOCK_OFFSET {
-                return Err(format!(
-                    "an offset of {:?} is more than a century ({MAX_CLOCK_OFFSET:?}), the most",
-                    s.offset.magnitude()
-                ));
-            }
-            if let Some(r) = s.restore
-                && r <= s.at
-            {
-                return Err(format!(
-                    "the restore at {r:?} must come after the skew's at ({:?})",
-                    s.at
-                ));
-            }
-            match before {
-                Some(b) if b.restore.is_none() => {
-                    return Err(format!(
-                        "a skew at {:?} comes after the one at {:?}, which is never restored \
-                         (give that one a restore)",
-                        s.at, b.at
-                    ));
-                }
-                Some(ClockSkew {
-                    at,
-                    restore: Some(r),
-                    ..
-                }) if s.at < *r => {
-                    return Err(format!(
-                        "a skew at {:?} comes while the clock is still off (from {at:?} to \
-                         {r:?}); skews of one host may not overlap",
-                        s.at
-                    ));
-                }
-                _ => {}
-            }
-            before = Some(s);
+        if let Some(s) = skews
+            .iter()
+            .find(|s| s.offset.magnitude() > MAX_CLOCK_OFFSET)
+        {
+            return Err(format!(
+                "an offset of {:?} is more than a century ({MAX_CLOCK_OFFSET:?}), the most",
+                s.offset.magnitude()
+            ));
         }
-        Ok(())
-    }
-
-    /// Whether this skew holds at `t` since the start.
-    fn holds_at(&self, t: Duration) -> bool {
-        self.at <= t && self.restore.is_none_or(|r| t < r)
+        let kind = window::Kind {
+            name: "skew",
+            plural: "skews",
+            end: "restore",
+            during: "the clock is still off",
+            endless: "which is never restored (give that one a restore)",
+            at_boundaries: true,
+        };
+        window::check(&kind, None, skews.iter().map(|s| (s.at, s.restore)))
     }
 
     /// The skew of `skews` (in order, not overlapping) that holds at `t`.
     fn holding(skews: &[ClockSkew], t: Duration) -> Option<&ClockSkew> {
-        // The last to begin by `t` is the only one that can hold.
-        let begun = skews.partition_point(|s| s.at <= t);
-        skews[..begun].last().filter(|s| s.holds_at(t))
+        window::holding(skews, t, |s| (s.at, s.restore))
     }
 }
 

@@ -325,6 +325,48 @@ restart = "2200ms"
     );
 }
 
+/// What a guest wrote after its last newline is kept when its host
+/// crashes under it, as a pipe keeps it, stamped with the crash and
+/// before the guest's end; a guest that lives on ends the line itself.
+#[test]
+fn a_line_the_guest_left_unfinished_is_kept_when_its_host_crashes() {
+    let path = temp_scenario(
+        "unfinished-line.toml",
+        r#"
+until = "2h"
+
+[[host]]
+name = "sleeper"
+addrs = ["10.0.0.1"]
+component = "sleeper"
+allow = ["udp-bind=127.0.0.1:0"]
+
+[[crash]]
+host = "sleeper"
+at = "10s"
+"#,
+    );
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    let unfinished = line(&out, "sleeper", "sleeping an hour...");
+    assert!(unfinished.starts_with("[  10.000000]"), "{unfinished}");
+    assert!(
+        unfinished.ends_with("stdout sleeping an hour..."),
+        "{unfinished}"
+    );
+    let at = |pattern: &str| out.iter().position(|l| l.contains(pattern)).unwrap();
+    assert!(
+        at("sleeping an hour") < at("end    crashed"),
+        "{}",
+        out.join("\n")
+    );
+    // Without the crash the line is ended by what comes after the sleep.
+    let (code, out, err) = sim(&[&example("sleeper")]);
+    assert_eq!(code, 0, "{err}");
+    let ended = line(&out, "sleeper", "sleeping an hour... slept 3600.000 s");
+    assert!(ended.starts_with("[3600.000000]"), "{ended}");
+}
+
 /// A host's wall clock set off true time, by hand and by a nemesis: the
 /// guest sees each step of its wall clock, by the amount the transcript
 /// says, in the second after it; its monotonic clock and sleeps do not

@@ -1,8 +1,10 @@
 //! Sleeps an hour, then waits 30 s for a datagram that never comes:
 //! under the simulator both pass in virtual time. Prints what its clocks
-//! measured.
+//! measured. Before its sleep it writes "sleeping an hour... " with no
+//! newline, which the line it prints after the sleep ends (or its host's
+//! crash cuts short).
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use wasock::net::UdpSocket;
@@ -10,6 +12,8 @@ use wasock::net::UdpSocket;
 fn main() -> Result<(), sim_guests::Failed> {
     let wall = SystemTime::now();
     let start = Instant::now();
+    print!("sleeping an hour... ");
+    std::io::stdout().flush()?;
     std::thread::sleep(Duration::from_secs(3600));
     println!("slept {:.3} s", start.elapsed().as_secs_f64());
     let socket = UdpSocket::bind("127.0.0.1:0")?;

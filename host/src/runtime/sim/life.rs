@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::output::{LineSink, Stream};
+use super::output::Outputs;
 use super::pause::pausable;
 use super::transcript::{Recorder, What};
 use super::{Crash, RandomSource, SimGuest, ending, fnv1a, guest_rng};
@@ -152,12 +152,11 @@ impl Life {
             })
             .on_decision(denials)
             .build();
-        let stdout = LineSink::new(name, Stream::Stdout, recorder.clone());
-        let stderr = LineSink::new(name, Stream::Stderr, recorder.clone());
+        let outputs = Outputs::new(name, recorder);
         let seed = self.seed;
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone())
-            .stderr(stderr.clone())
+        wasi.stdout(outputs.stdout.clone())
+            .stderr(outputs.stderr.clone())
             .arg(name)
             .args(&guest.args)
             .envs(&guest.env)
@@ -176,8 +175,8 @@ impl Life {
         // guest at its time even while stopped, as a kill does.
         let paused = pausable(&*self.clock, self.origin, &guest.pauses, run);
         let exit = with_timeout(&*self.clock, guest.limits.timeout, paused).await;
-        stdout.finish();
-        stderr.finish();
+        // What it left unterminated comes before its end.
+        drop(outputs);
         recorder.record(name, What::Ended(ending(&exit, guest.policy.set_by())));
         exit
     }

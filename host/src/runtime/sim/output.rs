@@ -65,11 +65,38 @@ impl LineSink {
     }
 
     /// Emit what is left without a newline (at the guest's end).
-    pub(crate) fn finish(&self) {
+    fn finish(&self) {
         let line = std::mem::take(&mut *self.partial.lock().unwrap_or_else(|p| p.into_inner()));
         if !line.is_empty() {
             self.emit(&line);
         }
+    }
+}
+
+/// A guest's stdout and stderr for one of its lives. Dropping it, however
+/// the life ends (the guest's exit, its time limit, or its host's crash,
+/// which drops the guest in the middle of a call), puts what the guest
+/// wrote after its last newline into the transcript: bytes written to a
+/// pipe stay written whatever becomes of the writer.
+pub(crate) struct Outputs {
+    pub stdout: LineSink,
+    pub stderr: LineSink,
+}
+
+impl Outputs {
+    /// The two streams of `host`'s guest, recorded by `recorder`.
+    pub(crate) fn new(host: &str, recorder: &Recorder) -> Outputs {
+        Outputs {
+            stdout: LineSink::new(host, Stream::Stdout, recorder.clone()),
+            stderr: LineSink::new(host, Stream::Stderr, recorder.clone()),
+        }
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        self.stdout.finish();
+        self.stderr.finish();
     }
 }
 

@@ -139,9 +139,15 @@ fn a_stream_crosses_the_same_faults_and_a_partition_whole_and_in_order() {
         json.lines()
             .all(|l| l.starts_with("{\"t_us\":") && l.ends_with('}'))
     );
-    assert!(
-        json.contains("\"text\":\"partition healed: client | server\""),
-        "{json}"
+    // A partition's sides are fields as well as text, for checkers.
+    let healed = json
+        .lines()
+        .find(|l| l.contains("\"partition\":\"healed\""))
+        .unwrap_or_else(|| panic!("no healed partition in {json}"));
+    assert_eq!(
+        healed,
+        "{\"t_us\":3000000,\"host\":\"*\",\"kind\":\"net\",\"text\":\"partition healed: client | server\",\
+         \"partition\":\"healed\",\"a\":[\"client\"],\"b\":[\"server\"],\"one_way\":false}"
     );
     let sent = line(&out, "client", "sent 10485760 bytes");
     let got = line(&out, "server", "received 10485760 bytes");
@@ -272,9 +278,17 @@ restart = "2200ms"
             echo_and_pinger = echo_and_pinger(3, "1500ms")
         ),
     );
-    let (code, out, err) = sim(&[&path]);
+    let trace = temp_scenario("crash.jsonl", "");
+    let (code, out, err) = sim(&[&path, "--trace", &trace]);
     assert_eq!(code, 0, "{err}");
     line(&out, "client", "replies 3 of 3");
+    // The trace says which way the host went, as a field.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    let ups: Vec<&str> = json
+        .lines()
+        .filter_map(|l| l.split(",\"up\":").nth(1))
+        .collect();
+    assert_eq!(ups, ["false}", "true}"], "{json}");
     let crashed = line(&out, "echo", "end    crashed");
     assert!(crashed.starts_with("[   1.000000]"), "{crashed}");
     line(&out, "echo", "host down (crash)");

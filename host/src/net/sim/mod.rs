@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use self::core::{HostId, LinkConfig, NetEvent, Network, SockId};
+pub use self::core::{HostId, LinkConfig, NetEvent, NetFault, Network, SockId};
 pub use socket::SimSocket;
 
 use super::WakerList;

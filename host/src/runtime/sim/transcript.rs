@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::Offset;
-use crate::net::sim::SimNet;
+use crate::net::sim::{NetFault, SimNet};
 
 /// What a transcript entry records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +17,11 @@ pub enum What {
     Stdout(String),
     /// A line the guest wrote to stderr.
     Stderr(String),
-    /// Something the network did (a connection, a datagram lost, a
-    /// partition healing).
+    /// Something the network did (a connection, a datagram lost).
     Net(String),
+    /// A fault of the network (kind `net` too): a partition beginning or
+    /// healing, a host going down in a crash or coming back.
+    NetFault(NetFault),
     /// The policy denied the guest an operation (what, and what would
     /// permit it), at the moment of the call.
     Denied(String),
@@ -53,6 +55,7 @@ impl Entry {
             What::Stdout(s) => ("stdout", Cow::Borrowed(s)),
             What::Stderr(s) => ("stderr", Cow::Borrowed(s)),
             What::Net(s) => ("net", Cow::Borrowed(s)),
+            What::NetFault(f) => ("net", Cow::Owned(f.to_string())),
             What::Denied(s) => ("deny", Cow::Borrowed(s)),
             What::Clock(None) => ("clock", text("wall clock back on true time")),
             What::Clock(Some(o @ Offset::Ahead(_))) => (
@@ -71,9 +74,28 @@ impl Entry {
 
     /// What a checker reads of a fault without parsing its text, as JSON
     /// fields after the text: a clock's offset in microseconds (ahead
-    /// positive, 0 back on true time), whether a guest stopped.
+    /// positive, 0 back on true time), whether a guest stopped, a
+    /// partition's sides, whether a host is up.
     fn fields(&self) -> String {
         match &self.what {
+            What::NetFault(NetFault::Partition {
+                started,
+                a,
+                b,
+                one_way,
+            }) => {
+                let names = |side: &[String]| {
+                    let quoted: Vec<String> = side.iter().map(|h| json_string(h)).collect();
+                    quoted.join(",")
+                };
+                format!(
+                    ",\"partition\":\"{}\",\"a\":[{}],\"b\":[{}],\"one_way\":{one_way}",
+                    if *started { "started" } else { "healed" },
+                    names(a),
+                    names(b)
+                )
+            }
+            What::NetFault(NetFault::Host { up }) => format!(",\"up\":{up}"),
             What::Clock(offset) => {
                 let us =
                     |d: std::time::Duration| i128::try_from(d.as_micros()).unwrap_or(i128::MAX);
@@ -123,7 +145,10 @@ impl Transcript {
     /// `{"t_us":12345678,"host":"a","kind":"net","text":"..."}`; a `clock`
     /// entry adds `"offset_us"` (the wall clock's offset from true time,
     /// ahead positive, 0 when back on it), a `pause` entry `"stopped"`
-    /// (`true` when the guest stops, `false` when it goes on).
+    /// (`true` when the guest stops, `false` when it goes on), a partition
+    /// `"partition"` (`"started"` or `"healed"`), its sides `"a"` and `"b"`
+    /// (arrays of host names) and `"one_way"`, and a host going down or
+    /// coming back `"up"` (`false` for a crash).
     pub fn json_lines(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
@@ -156,7 +181,7 @@ impl Transcript {
     pub fn net_events(&self) -> usize {
         self.entries
             .iter()
-            .filter(|e| matches!(e.what, What::Net(_)))
+            .filter(|e| matches!(e.what, What::Net(_) | What::NetFault(_)))
             .count()
     }
 }
@@ -203,7 +228,10 @@ impl Recorder {
             entries.push(Entry {
                 at: ev.at,
                 host: ev.host,
-                what: What::Net(ev.text),
+                what: match ev.fault {
+                    Some(f) => What::NetFault(f),
+                    None => What::Net(ev.text),
+                },
             });
         }
     }
@@ -248,5 +276,41 @@ mod tests {
             "{\"t_us\":1500000,\"host\":\"a\",\"kind\":\"stdout\",\"text\":\"say \\\"hi\\\"\\\\\\t\\u0001\"}\n"
         );
         assert_eq!(t.render(), "[   1.500000] a  stdout say \"hi\"\\\t\u{1}\n");
+    }
+
+    #[test]
+    fn network_faults_render_as_text_and_trace_as_fields() {
+        let at = Duration::from_secs(2);
+        let entry = |host: &str, f: NetFault| Entry {
+            at,
+            host: host.into(),
+            what: What::NetFault(f),
+        };
+        let t = Transcript {
+            entries: vec![
+                entry(
+                    "*",
+                    NetFault::Partition {
+                        started: true,
+                        a: vec!["a\"1".into(), "b".into()],
+                        b: vec!["c".into()],
+                        one_way: true,
+                    },
+                ),
+                entry("c", NetFault::Host { up: false }),
+            ],
+        };
+        assert_eq!(
+            t.render(),
+            "[   2.000000] *  net    partition started: a\"1 b -> c\n\
+             [   2.000000] c  net    host down (crash)\n"
+        );
+        assert_eq!(
+            t.json_lines(),
+            "{\"t_us\":2000000,\"host\":\"*\",\"kind\":\"net\",\"text\":\"partition started: a\\\"1 b -> c\",\
+             \"partition\":\"started\",\"a\":[\"a\\\"1\",\"b\"],\"b\":[\"c\"],\"one_way\":true}\n\
+             {\"t_us\":2000000,\"host\":\"c\",\"kind\":\"net\",\"text\":\"host down (crash)\",\"up\":false}\n"
+        );
+        assert_eq!(t.net_events(), 2);
     }
 }

@@ -30,6 +30,7 @@ pub(crate) use crate::net::{error::ErrorCode, types::*};
 
 mod config;
 mod events;
+mod fault;
 mod keepalive;
 mod multicast;
 mod network;
@@ -50,6 +51,7 @@ mod tests_tcp;
 mod tests_transfer;
 
 pub use config::{CONNECT_TIMEOUT, DATA_TIMEOUT, DEFAULT_BUFFER, EPHEMERAL_START, LinkConfig, MSS};
+pub use fault::NetFault;
 pub use multicast::{LOOPBACK_INTERFACE, NETWORK_INTERFACE};
 pub use network::Network;
 
@@ -75,4 +77,7 @@ pub struct NetEvent {
     pub host: String,
     /// What happened, short and stable (e.g. `tcp 10.0.0.1:49152 -> 10.0.0.2:80 connect`).
     pub text: String,
+    /// The fault it reports, if it is one (a partition beginning or
+    /// healing, a host going down or coming back), whose text is `text`.
+    pub fault: Option<NetFault>,
 }

@@ -9,7 +9,7 @@ use super::config::{HEADER, LinkConfig};
 use super::events::{Queue, Timer, TimerKey};
 use super::rng::Rng;
 use super::socket::Socket;
-use super::{ErrorCode, Family, HostId, NetEvent, SockId};
+use super::{ErrorCode, Family, HostId, NetEvent, NetFault, SockId};
 
 /// A host: a name and its addresses (loopback is implicit).
 #[derive(Debug)]
@@ -303,12 +303,14 @@ impl Network {
         self.processed += 1;
         match t {
             Timer::PartitionStart(i) => {
-                let text = format!("partition started: {}", self.sides(i));
-                self.event_net(&text);
+                if let Some(f) = self.partition_fault(i, true) {
+                    self.event_net(f);
+                }
             }
             Timer::PartitionHeal(i) => {
-                let text = format!("partition healed: {}", self.sides(i));
-                self.event_net(&text);
+                if let Some(f) = self.partition_fault(i, false) {
+                    self.event_net(f);
+                }
             }
             Timer::Udp(d) => self.on_udp(*d),
             Timer::UdpRefused { to, peer } => self.on_udp_refused(to, peer),
@@ -350,25 +352,39 @@ impl Network {
 
     /// Record a network-wide event.
     /// Partition `i`'s two sides by host name: `a b | c`.
-    fn sides(&self, i: usize) -> String {
-        let Some(p) = self.partitions.get(i) else {
-            return String::new();
-        };
-        let names = |side: &std::collections::BTreeSet<HostId>| {
+    /// Partition `i` beginning (`started`) or healing, as a fault.
+    fn partition_fault(&self, i: usize, started: bool) -> Option<NetFault> {
+        let p = self.partitions.get(i)?;
+        let names = |side: &BTreeSet<HostId>| {
             side.iter()
                 .map(|&h| self.host_name(h).to_string())
                 .collect::<Vec<_>>()
-                .join(" ")
         };
-        let between = if p.one_way { "->" } else { "|" };
-        format!("{} {between} {}", names(&p.a), names(&p.b))
+        Some(NetFault::Partition {
+            started,
+            a: names(&p.a),
+            b: names(&p.b),
+            one_way: p.one_way,
+        })
     }
 
-    pub(crate) fn event_net(&mut self, text: &str) {
+    /// Record a network-wide fault (host `*`).
+    fn event_net(&mut self, fault: NetFault) {
         self.events.push(NetEvent {
             at: self.now,
             host: "*".to_string(),
-            text: text.to_string(),
+            text: fault.to_string(),
+            fault: Some(fault),
+        });
+    }
+
+    /// Record a fault of host `h`.
+    pub(crate) fn event_fault(&mut self, h: HostId, fault: NetFault) {
+        self.events.push(NetEvent {
+            at: self.now,
+            host: self.host_name(h).to_string(),
+            text: fault.to_string(),
+            fault: Some(fault),
         });
     }
 
@@ -379,6 +395,7 @@ impl Network {
             at: self.now,
             host,
             text,
+            fault: None,
         });
     }
 

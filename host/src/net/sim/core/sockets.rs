@@ -6,8 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use super::network::Network;
 use super::socket::{Phase, Proto, Socket};
 use super::{
-    ConnectState, ErrorCode, Family, HostId, OptionName, Readiness, Shutdown, SockId, SockOption,
-    SocketType,
+    ConnectState, ErrorCode, Family, HostId, NetFault, OptionName, Readiness, Shutdown, SockId,
+    SockOption, SocketType,
 };
 
 impl Network {
@@ -66,7 +66,7 @@ impl Network {
         }
         if self.down.insert(h) {
             self.processed += 1;
-            self.event(h, "host down (crash)".to_string());
+            self.event_fault(h, NetFault::Host { up: false });
         }
     }
 
@@ -74,7 +74,7 @@ impl Network {
     pub fn restart_host(&mut self, h: HostId) {
         if self.down.remove(&h) {
             self.processed += 1;
-            self.event(h, "host up (restart)".to_string());
+            self.event_fault(h, NetFault::Host { up: true });
         }
     }
 

@@ -931,7 +931,9 @@ pub fn parse_scenario(
             resume: p.resume.as_ref().map(|r| r.get_ref().0),
         });
         host.pauses.sort_by_key(|p| p.at);
-        if let Err(why) = Pause::check_schedule(host.start, &host.pauses) {
+        let checked = Pause::check_schedule(host.start, &host.pauses)
+            .and_then(|()| Pause::check_against_crashes(&host.pauses, &host.crashes));
+        if let Err(why) = checked {
             return Err(schedule_error(&p.at, "pause", host, why));
         }
     }
@@ -1298,6 +1300,22 @@ addrs = ["10.0.0.2"]
             10,
             "host \"quiet\" runs no component, so there is nothing to stop",
         );
+        // Not while its host is down; from its restart on, or before, yes.
+        let crash = "[[crash]]\nhost = \"a\"\nat = \"2s\"\nrestart = \"4s\"\n";
+        bad(
+            &format!("{crash}[[pause]]\nhost = \"a\"\nat = \"3s\"\n"),
+            15,
+            "a pause at 3s comes while the host is down (crashed at 2s, back at 4s)",
+        );
+        bad(
+            &format!("{crash}[[pause]]\nhost = \"a\"\nat = \"2s\"\n"),
+            15,
+            "comes while the host is down",
+        );
+        for fine in ["1s", "4s"] {
+            let pause = format!("[[pause]]\nhost = \"a\"\nat = \"{fine}\"\nresume = \"9s\"\n");
+            parse(&format!("{hosts}{crash}{pause}")).unwrap();
+        }
     }
 
     #[test]

@@ -519,6 +519,47 @@ skew = "10s"
     );
 }
 
+/// A scenario's host named `watch` at `addr`, running `clock-watch` for
+/// `seconds`.
+fn clock_watch(addr: &str, seconds: u32) -> String {
+    format!(
+        "[[host]]\nname = \"watch\"\naddrs = [\"{addr}\"]\ncomponent = \"clock-watch\"\n\
+         args = [\"{seconds}\"]\n"
+    )
+}
+
+/// A scenario's pause of `host` from `at` to `resume`.
+fn pause(host: &str, at: &str, resume: &str) -> String {
+    format!("[[pause]]\nhost = \"{host}\"\nat = \"{at}\"\nresume = \"{resume}\"\n")
+}
+
+/// A pause lasts as long as the guest it stopped: a crash during it ends
+/// it (the guest started again is not stopped), and a pause after the
+/// guest has ended stops nothing; the transcript writes neither.
+#[test]
+fn a_pause_ends_with_the_guest_it_stopped() {
+    let scenario = format!(
+        "until = \"1m\"\n{}{}{}\
+         [[crash]]\nhost = \"watch\"\nat = \"10s\"\nrestart = \"12s\"\n",
+        clock_watch("10.0.0.1", 20),
+        pause("watch", "5s", "15s"),
+        pause("watch", "40s", "41s"),
+    );
+    let path = temp_scenario("pause-crash.toml", &scenario);
+    let (code, out, err) = sim(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    let text = out.join("\n");
+    let pauses: Vec<&String> = out.iter().filter(|l| l.contains(" pause ")).collect();
+    assert_eq!(pauses.len(), 1, "{text}");
+    assert!(pauses[0].starts_with("[   5.000000]"), "{text}");
+    // The second life, from 12 s, ran its 20 s unstopped: no late sleep.
+    let late: Vec<&String> = out.iter().filter(|l| l.contains("sleep took")).collect();
+    assert!(late.is_empty(), "{text}");
+    let ends: Vec<&String> = out.iter().filter(|l| l.contains(" end ")).collect();
+    assert_eq!(ends.len(), 2, "{text}");
+    assert!(ends[1].starts_with("[  32.000000]"), "{text}");
+}
+
 /// A paused guest runs no further until it goes on, while its host stays
 /// up: a stream to it stalls and then arrives whole and in order, and a
 /// guest's sleep that ended during its pause ends when it goes on.
@@ -542,21 +583,14 @@ component = "tcp-send"
 args = ["10.0.0.1:5000", "4194304"]
 allow = ["tcp-connect=10.0.0.1:5000"]
 start = "100ms"
-[[host]]
-name = "watch"
-addrs = ["10.0.0.3"]
-component = "clock-watch"
-args = ["8"]
-[[pause]]
-host = "sink"
-at = "1s"
-resume = "4s"
-[[pause]]
-host = "watch"
-at = "2500ms"
-resume = "6500ms"
 "#;
-    let path = temp_scenario("pause.toml", scenario);
+    let scenario = format!(
+        "{scenario}{}{}{}",
+        clock_watch("10.0.0.3", 8),
+        pause("sink", "1s", "4s"),
+        pause("watch", "2500ms", "6500ms")
+    );
+    let path = temp_scenario("pause.toml", &scenario);
     let trace = temp_scenario("pause.jsonl", "");
     let (code, out, err) = sim(&[&path, "--quiet", "--trace", &trace]);
     assert_eq!(code, 0, "{err}");

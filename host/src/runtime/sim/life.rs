@@ -10,7 +10,7 @@ use tracing::Instrument as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::output::Outputs;
-use super::pause::pausable;
+use super::pause::{self, pausable};
 use super::transcript::{Recorder, What};
 use super::{Crash, RandomSource, SimGuest, ending, fnv1a, guest_rng};
 use crate::net::sim::{HostId, SimNet};
@@ -104,7 +104,7 @@ impl Life {
             start = restart;
             life += 1;
         }
-        let exit = self.live(start, life).await;
+        let exit = self.live(start, None, life).await;
         (Some(exit), self.elapsed())
     }
 
@@ -120,12 +120,13 @@ impl Life {
         tokio::select! {
             biased;
             () = crash => End::Crashed,
-            exit = self.live(start, life) => End::Exited(exit),
+            exit = self.live(start, Some(at), life) => End::Exited(exit),
         }
     }
 
-    /// One life of the guest, from `start` to its end.
-    async fn live(&self, start: Duration, life: u32) -> GuestExit {
+    /// One life of the guest, from `start` to its end (at the latest its
+    /// host's crash at `crash`).
+    async fn live(&self, start: Duration, crash: Option<Duration>, life: u32) -> GuestExit {
         self.sleep_until(start).await;
         let (guest, name, recorder) = (&self.guest, &self.name, &self.recorder);
         // Denials in the transcript, at their virtual time, beside what
@@ -173,8 +174,20 @@ impl Life {
             .instrument(tracing::warn_span!("host", name = %name));
         // The limit runs from the start whatever pauses come, and ends the
         // guest at its time even while stopped, as a kill does.
-        let paused = pausable(&*self.clock, self.origin, &guest.pauses, run);
-        let exit = with_timeout(&*self.clock, guest.limits.timeout, paused).await;
+        let pauses = pause::of_life(&guest.pauses, start, crash);
+        let paused = pausable(&*self.clock, self.origin, &pauses, run);
+        let timed = with_timeout(&*self.clock, guest.limits.timeout, paused);
+        // Its pauses are written while it lives, and no longer.
+        let exit = if pauses.is_empty() {
+            timed.await
+        } else {
+            let announced = pause::announce(recorder, name, &*self.clock, self.origin, &pauses);
+            tokio::select! {
+                biased;
+                exit = timed => exit,
+                never = announced => match never {},
+            }
+        };
         // What it left unterminated comes before its end.
         drop(outputs);
         recorder.record(name, What::Ended(ending(&exit, guest.policy.set_by())));

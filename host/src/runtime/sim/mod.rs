@@ -197,8 +197,10 @@ impl SimGuest {
 
     /// Its guest stops at `at` and goes on at `resume`, if given (see
     /// [`Pause`]): its host stays up, its sockets keep what arrives, and
-    /// time passes for it as for everyone; repeatable, without overlaps
-    /// ([`Simulation::run`] refuses a schedule that has them).
+    /// time passes for it as for everyone; repeatable, without overlaps,
+    /// and not beginning while the host is down ([`Simulation::run`]
+    /// refuses a schedule that has them). A crash during a pause ends it:
+    /// the guest started again after the restart is not stopped.
     ///
     /// ```
     /// # fn demo(guest: wasock_host::runtime::SimGuest) -> wasock_host::runtime::SimGuest {
@@ -670,6 +672,7 @@ impl Simulation {
                 let mut pauses = g.pauses.clone();
                 pauses.sort_by_key(|p| p.at);
                 Pause::check_schedule(g.start, &pauses)
+                    .and_then(|()| Pause::check_against_crashes(&pauses, &g.crashes))
                     .map_err(|why| anyhow::anyhow!("host {:?}'s pauses: {why}", h.name))?;
                 if let Some(s) = skews.iter().find(|s| self.before_1970(s.offset, s.at)) {
                     anyhow::bail!(
@@ -878,16 +881,6 @@ async fn run_all(
             tokio::spawn(announced);
             Arc::new(skew::SkewedClock::new(clock.clone(), origin, skews)) as Arc<dyn Clock>
         };
-        if !guest.pauses.is_empty() {
-            let pauses = guest.pauses.clone();
-            tokio::spawn(pause::announce(
-                recorder.clone(),
-                name.clone(),
-                clock.clone(),
-                origin,
-                pauses,
-            ));
-        }
         let runner = runner.clone();
         let daemon = guest.daemon;
         let host = name.clone();

@@ -6,14 +6,15 @@
 //! when it goes on, its timers are late and its beliefs about time stale:
 //! what breaks leases that rely on a holder noticing its own expiry.
 
+use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::Crash;
 use super::life::sleep_since;
 use super::transcript::{Recorder, What};
 use super::window;
@@ -60,6 +61,26 @@ impl Pause {
             at_boundaries: true,
         };
         window::check(&kind, Some(start), pauses.iter().map(|p| (p.at, p.resume)))
+    }
+
+    /// Whether each of `pauses` begins while its host is up, as `crashes`
+    /// (in order) take it down and bring it back: a host that is down has
+    /// no guest to stop. (A crash during a pause ends the pause.)
+    pub fn check_against_crashes(pauses: &[Pause], crashes: &[Crash]) -> Result<(), String> {
+        for p in pauses {
+            if let Some(c) = window::holding(crashes, p.at, |c| (c.at, c.restart)) {
+                let back = c
+                    .restart
+                    .map_or("never back".to_string(), |r| format!("back at {r:?}"));
+                return Err(format!(
+                    "a pause at {:?} comes while the host is down (crashed at {:?}, {back}): \
+                     a host that is down has no guest to stop; pause it before the crash or \
+                     after the restart",
+                    p.at, c.at
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The pause of `pauses` (in order, not overlapping) in force at `t`.
@@ -116,21 +137,37 @@ pub(super) async fn pausable<F: Future>(
     .await
 }
 
-/// Write `host`'s pauses into the transcript at their times.
+/// The pauses of `pauses` that begin during one life of the guest, from
+/// its `start` until its host's crash at `end` (`None`: to the run's end).
+/// A crash ends the pause in force with the guest it stopped: the guest
+/// started again after it is not stopped by a pause that began before.
+pub(super) fn of_life(pauses: &[Pause], start: Duration, end: Option<Duration>) -> Vec<Pause> {
+    pauses
+        .iter()
+        .filter(|p| p.at >= start && end.is_none_or(|e| p.at < e))
+        .copied()
+        .collect()
+}
+
+/// Write `pauses` of `host`'s guest (those of one life) into the
+/// transcript at their times. It runs beside the guest and is dropped with
+/// it, so neither a pause after the guest has ended nor the end of a pause
+/// its host's crash cut short is written. Never completes.
 pub(super) async fn announce(
-    recorder: Recorder,
-    host: String,
-    clock: Arc<dyn Clock>,
+    recorder: &Recorder,
+    host: &str,
+    clock: &dyn Clock,
     origin: Instant,
-    pauses: Vec<Pause>,
-) {
+    pauses: &[Pause],
+) -> Infallible {
     for p in pauses {
-        sleep_since(&*clock, origin, p.at).await;
-        recorder.record(&host, What::Pause(true));
-        let Some(resume) = p.resume else { return };
-        sleep_since(&*clock, origin, resume).await;
-        recorder.record(&host, What::Pause(false));
+        sleep_since(clock, origin, p.at).await;
+        recorder.record(host, What::Pause(true));
+        let Some(resume) = p.resume else { break };
+        sleep_since(clock, origin, resume).await;
+        recorder.record(host, What::Pause(false));
     }
+    std::future::pending().await
 }
 
 #[cfg(test)]

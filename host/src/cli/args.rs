@@ -143,10 +143,11 @@ pub struct SimArgs {
 }
 
 const SERVE_EXAMPLES: &str = "\
-The component exports wasock:sockets/handler (see wasock::export_connection_handler!).
+The component exports wasock:sockets/handler (see wasock::export_connection_handler!,
+or export_async_connection_handler! for an async one, which hyper can serve).
 Only peers granted tcp-accept are handed to an instance; the others are closed.
 SIGINT or SIGTERM stops accepting and lets running instances finish within
---drain-timeout.
+--drain-timeout (an instance holding an idle keep-alive connection runs to it).
 
 Example:
   wasock serve --listen 127.0.0.1:8080 --allow 'tcp-accept=127.0.0.0/8:*' \\
@@ -367,7 +368,8 @@ pub struct RuleArgs {
 
     /// Answer lookups of NAME with these addresses instead of asking the
     /// resolver, like curl's --resolve, e.g. `--resolve api.test=127.0.0.1,::1`
-    /// (repeatable). Resolving still needs a grant.
+    /// (repeatable). Resolving still needs a grant: `resolve=NAME`, or any
+    /// grant by NAME (`tcp-connect=NAME:443`).
     #[arg(long = "resolve", value_name = "NAME=IP[,IP]", value_parser = parse_pin)]
     pub resolve: Vec<(String, Vec<IpAddr>)>,
 

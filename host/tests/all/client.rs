@@ -61,8 +61,12 @@ fn the_ipv4_mapped_spelling_of_a_denied_address_is_denied() {
     assert!(err.contains("--deny tcp-connect=127.0.0.1:*"), "{err}");
     // Not granted as IPv4: the mapped spelling is not granted either.
     let grant = format!("tcp-connect=127.0.0.2:{port}");
-    let (code, out, _) = run(&["run", "--allow", &grant, TCP_CONNECT, &mapped]);
-    assert_eq!((code, out), (1, vec!["error access-denied".to_string()]));
+    let (code, out, err) = run(&["run", "--allow", &grant, TCP_CONNECT, &mapped]);
+    assert_eq!(
+        (code, out),
+        (1, vec!["error access-denied".to_string()]),
+        "{err}"
+    );
     // Granted as IPv4: the mapped spelling reaches it.
     let grant = format!("tcp-connect=127.0.0.1:{port}");
     let (code, out, err) = run(&["run", "--allow", &grant, TCP_CONNECT, &mapped]);

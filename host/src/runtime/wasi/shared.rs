@@ -88,8 +88,21 @@ impl Shared {
     /// Share `sock`. WASI sockets never block: the provider makes every
     /// call for real (no `would-block` from cached readiness), so that an
     /// operation after a pollable said ready finds what it said.
+    ///
+    /// A stream socket sends each write at once (`TCP_NODELAY`), as Go's
+    /// `net` does every connection: WASI has no option for it, and under
+    /// Nagle's algorithm a reply written in two parts (hyper writes a
+    /// response's head and body with one `writev`, of which wasi-libc
+    /// sends one buffer per call) waits for the peer's delayed
+    /// acknowledgement, 40 ms on Linux, on every request.
     pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
         sock.set_nonblocking(true);
+        if sock.is_stream()
+            && let Err(e) = sock.net.set_option(SockOption::NoDelay(true))
+        {
+            // A provider without the option sends as it always does.
+            tracing::debug!("a wasi:sockets stream keeps Nagle's algorithm: {e}");
+        }
         Shared {
             inner: Arc::new(Mutex::new(Inner {
                 sock,
@@ -329,5 +342,41 @@ pub(crate) async fn receive_waiting<T, E: LayerError>(
                 .map_err(&error)?,
             Err(e) => return Err(error(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::OptionName;
+
+    /// Both ways a standard guest gets a stream socket, opening one and
+    /// accepting one, end in a socket with Nagle's algorithm off; a
+    /// datagram socket is left as it is.
+    #[tokio::test]
+    async fn standard_stream_sockets_send_each_write_at_once() {
+        let ctx = WasockCtx::builder().build();
+        let no_delay = |shared: &Shared| {
+            let inner = shared.lock().unwrap();
+            inner.sock.net.get_option(OptionName::NoDelay)
+        };
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let opened = Shared::open(&ctx, family, SocketType::Stream).unwrap();
+            assert_eq!(no_delay(&opened), Ok(SockOption::NoDelay(true)));
+        }
+        // As an accepted connection is shared: a provider socket, fresh.
+        let net = ctx.provider.open(Family::Ipv4, SocketType::Stream).unwrap();
+        assert_eq!(
+            net.get_option(OptionName::NoDelay),
+            Ok(SockOption::NoDelay(false))
+        );
+        let slot = ctx.socket_slot().unwrap();
+        let accepted = Shared::new(
+            GuestSocket::new(&ctx, slot, net, State::Connected),
+            ctx.gate.clone(),
+        );
+        assert_eq!(no_delay(&accepted), Ok(SockOption::NoDelay(true)));
+        let datagram = Shared::open(&ctx, Family::Ipv4, SocketType::Datagram).unwrap();
+        assert!(no_delay(&datagram).is_err());
     }
 }

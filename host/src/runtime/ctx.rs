@@ -353,12 +353,17 @@ impl HasData for WasockSockets {
 }
 
 /// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`, and
-/// `handoff` for provider layers) to a linker. WASI is added separately,
-/// with [`add_wasi_to_linker`](crate::runtime::add_wasi_to_linker) (and
-/// `add_wasi_0_3_to_linker` for WASI 0.3
-/// guests), not `wasmtime_wasi::p2::add_to_linker_async`: wasmtime-wasi's
-/// own `wasi:sockets` would serve a guest's `std::net` past the policy,
-/// the limits and the counters.
+/// `handoff` for provider layers) to a linker, and `wasi:sockets@0.2`
+/// (`@0.3` too on an engine with component-model concurrency) served by
+/// wasock's socket layer, in place of any linked before. The rest of WASI
+/// is added separately, best with
+/// [`add_wasi_to_linker`](crate::runtime::add_wasi_to_linker) (and
+/// `add_wasi_0_3_to_linker` for WASI 0.3 guests). A linker given
+/// `wasmtime_wasi::p2::add_to_linker_async` first is safe too: its
+/// `wasi:sockets`, which know no policy, are replaced here, so a guest's
+/// `std::net` meets the policy, the limits and the counters. Given it
+/// after this call, wasmtime-wasi's sockets clash with these, and it fails
+/// ("defined twice") rather than serve them.
 ///
 /// `send` is linked by hand over its generated binding, so that it reads
 /// the guest's bytes where they are instead of copying them; doing so
@@ -370,5 +375,5 @@ pub fn add_to_linker<T: WasockView + 'static>(linker: &mut Linker<T>) -> wasmtim
     wit::poll::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::name_lookup::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::handoff::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
-    Ok(())
+    super::wasi::claim_wasi_sockets(linker)
 }

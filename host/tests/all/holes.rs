@@ -636,6 +636,77 @@ fn std_net_guests_are_held_to_the_same_policy() {
     assert!(out.iter().any(|l| l.starts_with(&mapped)), "{out:#?}");
 }
 
+/// An embedder who links WASI as wasmtime's documentation shows
+/// (wasmtime-wasi's `add_to_linker_async`, whose `wasi:sockets` know no
+/// policy) and then wasock's interfaces still has its `std::net` guests
+/// held to the policy and counted, WASI 0.2 and 0.3 alike; linked the
+/// other way round, the linker refuses rather than serve sockets past the
+/// policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn std_net_guests_meet_the_policy_when_wasmtime_wasi_was_linked_first() {
+    use wasmtime::component::{Component, Linker};
+    use wasock_host::runtime::{HostState, add_to_linker};
+
+    let (_l, port) = free_port_listener();
+    let target = format!("127.0.0.1:{port}");
+    // A linker as the embedder builds it, and a store for `guest` that
+    // connects to `target` (granted) and to 127.0.0.2:9 (not).
+    let setup = |concurrency: bool, guest: &str| {
+        let mut config = wasmtime::Config::new();
+        config.concurrency_support(concurrency);
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        if concurrency {
+            wasmtime_wasi::p3::add_to_linker(&mut linker).unwrap();
+        }
+        add_to_linker(&mut linker).unwrap();
+        let grant = format!("tcp-connect={target}");
+        let policy = Arc::new(Policy::builder().allow(&grant).unwrap().build());
+        let ctx = WasockCtx::builder().policy(policy).build();
+        let stats = ctx.stats();
+        let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+        wasi.args(&[guest, "tcp-connect", &target, "tcp-connect", "127.0.0.2:9"]);
+        let component = Component::from_file(&engine, guest).unwrap();
+        let store = wasmtime::Store::new(&engine, HostState::new(wasi, ctx));
+        (linker, component, store, stats)
+    };
+    let counted = |stats: &wasock_host::runtime::InstanceStats| {
+        let c = stats.snapshot();
+        (
+            c.allowed(Operation::TcpConnect),
+            c.denied(Operation::TcpConnect),
+        )
+    };
+
+    let (linker, component, mut store, stats) = setup(false, STD_PROBE);
+    let command =
+        wasmtime_wasi::p2::bindings::Command::instantiate_async(&mut store, &component, &linker)
+            .await
+            .unwrap();
+    let ran = command.wasi_cli_run().call_run(&mut store).await.unwrap();
+    assert!(ran.is_ok());
+    assert_eq!(counted(&stats), (1, 1));
+
+    let (linker, component, mut store, stats) = setup(true, P3_PROBE);
+    let command =
+        wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut store, &component, &linker)
+            .await
+            .unwrap();
+    let ran = store
+        .run_concurrent(async |run| command.wasi_cli_run().call_run(run).await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ran.is_ok());
+    assert_eq!(counted(&stats), (1, 1));
+
+    let mut other_way: Linker<HostState> = Linker::new(store.engine());
+    add_to_linker(&mut other_way).unwrap();
+    let clash = wasmtime_wasi::p2::add_to_linker_async(&mut other_way).unwrap_err();
+    assert!(format!("{clash:#}").contains("defined twice"), "{clash:#}");
+}
+
 #[test]
 fn std_net_guests_resolve_through_the_same_policy_and_pins() {
     let (_l, port) = free_port_listener();

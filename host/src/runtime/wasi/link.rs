@@ -56,6 +56,26 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
     cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
     cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
     cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    claim_wasi_sockets(l)
+}
+
+/// Serve `wasi:sockets` from wasock's socket layer in `l`, in place of
+/// whatever served it before: `@0.2` always, and `@0.3` when the engine has
+/// component-model concurrency (which 0.3's functions need). A linker
+/// given wasmtime-wasi's `add_to_linker_async` first, whose sockets know
+/// no policy, is mended here rather than left to serve a guest's
+/// `std::net` past the policy, the limits and the counters. Leaves the
+/// linker refusing to shadow definitions, as it is by default.
+pub(crate) fn claim_wasi_sockets<T: WasockView + 'static>(
+    l: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    l.allow_shadowing(true);
+    let linked = link_sockets(l);
+    l.allow_shadowing(false);
+    linked
+}
+
+fn link_sockets<T: WasockView + 'static>(l: &mut Linker<T>) -> wasmtime::Result<()> {
     let options = {
         let mut o = LinkOptions::default();
         o.network_error_code(true);
@@ -68,6 +88,10 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
     udp::add_to_linker::<T, WasiSockets>(l, T::wasock)?;
     udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::wasock)?;
     ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::wasock)?;
+    #[cfg(feature = "wasi-0-3")]
+    if l.engine().get_concurrency_support() {
+        super::p3::add_to_linker(l)?;
+    }
     Ok(())
 }
 
@@ -112,7 +136,7 @@ pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
 pub fn add_wasi_0_3_to_linker<T: WasiView + WasockView + 'static>(
     l: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
-    super::p3::add_to_linker(l)?;
+    claim_wasi_sockets(l)?;
     wasmtime_wasi::p3::cli::add_to_linker(l)?;
     wasmtime_wasi::p3::clocks::add_to_linker(l)?;
     wasmtime_wasi::p3::random::add_to_linker(l)?;

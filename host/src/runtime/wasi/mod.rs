@@ -26,6 +26,7 @@ pub use error::{Trappable, WasiCode, WasiError};
 #[cfg(feature = "wasi-0-3")]
 pub use link::add_wasi_0_3_to_linker;
 pub use link::add_wasi_to_linker;
+pub(crate) use link::claim_wasi_sockets;
 pub use lookup::ResolveAddressStream;
 pub use network::Network;
 pub use tcp::TcpSocket;

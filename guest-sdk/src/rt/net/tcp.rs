@@ -1,7 +1,7 @@
 //! Async `TcpListener` and `TcpStream`.
 
 use std::cell::{Cell, RefCell};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Deref;
 use std::pin::Pin;
@@ -634,8 +634,18 @@ fn poll_write(
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
+    poll_send(inner, reg, cx, |mut s| s.write(buf))
+}
+
+/// Make `send`, waiting for room while it would block.
+fn poll_send(
+    inner: &blocking::TcpStream,
+    reg: &mut Registration,
+    cx: &mut Context<'_>,
+    send: impl Fn(&blocking::TcpStream) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
     loop {
-        match (&*inner).write(buf) {
+        match send(inner) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 ready!(reg.poll_ready(inner.as_socket(), Readiness::WRITABLE, cx))?;
             }
@@ -815,6 +825,15 @@ macro_rules! async_io_traits {
                 let this = self.get_mut();
                 poll_write(&this.inner, &mut this.$wr, cx, buf)
             }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                // Together (see the blocking stream's `write_vectored`).
+                let this = self.get_mut();
+                poll_send(&this.inner, &mut this.$wr, cx, |mut s| s.write_vectored(bufs))
+            }
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
@@ -832,6 +851,15 @@ macro_rules! async_io_traits {
             ) -> Poll<io::Result<usize>> {
                 let this = self.get_mut();
                 poll_write(&this.inner, &mut this.$wr, cx, buf)
+            }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                // Together (see the blocking stream's `write_vectored`).
+                let this = self.get_mut();
+                poll_send(&this.inner, &mut this.$wr, cx, |mut s| s.write_vectored(bufs))
             }
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 Poll::Ready(Ok(()))

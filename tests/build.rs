@@ -21,6 +21,7 @@ const PACKAGES: &[&str] = &[
     "async-echo",
     "async-chat",
     "tokio-echo",
+    "tokio-hyper",
     "kv",
     "http",
     "socks5",
@@ -65,8 +66,11 @@ fn main() {
             "--target-dir",
         ])
         .arg(&target_dir);
+    // Each with the workspace's version: a registry crate of the same name
+    // (`http`, which hyper depends on) would make a bare name ambiguous.
+    let version = env::var("CARGO_PKG_VERSION").unwrap();
     for p in PACKAGES {
-        cmd.args(["-p", p]);
+        cmd.args(["-p", &format!("{p}@{version}")]);
     }
     // What the outer cargo set for this build script must not leak into the
     // guests' build (host flags, wrappers such as clippy, the target dir).
@@ -81,7 +85,7 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    // tokio's networking on WASI (examples/tokio-echo) is behind this cfg;
+    // tokio's networking on WASI (examples/tokio-echo, tokio-hyper) is behind this cfg;
     // only tokio reads it, so the other guests build as before. Per-target,
     // so build scripts and proc macros are untouched.
     cmd.env("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1ftokio_unstable");
@@ -115,6 +119,7 @@ fn main() {
         "async_echo_handler",
         "async-chat",
         "tokio-echo",
+        "tokio-hyper",
         "kv",
         "http",
         "socks5",

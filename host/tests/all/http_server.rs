@@ -22,7 +22,7 @@ fn start(extra: &[&str]) -> (Guest, SocketAddr) {
     run_server(HTTP, &[], extra)
 }
 
-fn url(addr: SocketAddr, path: &str) -> String {
+pub(crate) fn url(addr: SocketAddr, path: &str) -> String {
     format!("http://{addr}{path}")
 }
 
@@ -35,7 +35,7 @@ fn tool(name: &str, args: &[&str]) -> Output {
 }
 
 /// curl, silent but for errors, bounded in time.
-fn curl(args: &[&str]) -> Output {
+pub(crate) fn curl(args: &[&str]) -> Output {
     let mut all = vec!["--silent", "--show-error", "--max-time", "30"];
     all.extend_from_slice(args);
     let out = tool("curl", &all);
@@ -193,23 +193,23 @@ impl Drop for TempFile {
 #[test]
 fn curl_reuses_one_connection_for_two_urls() {
     let (_g, addr) = start(&[]);
-    let out = curl(&[
-        "-v",
-        "-o",
-        "/dev/null",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}:%{num_connects} ",
-        &url(addr, "/"),
-        &url(addr, "/bytes/100000"),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+    curl_on_one_connection(
+        &[url(addr, "/"), url(addr, "/bytes/100000")],
         "200:1 200:0 ",
-        "{err}"
     );
+}
+
+/// curl fetching `urls` in one run: it must say `codes` (each status with
+/// the connections it opened for it: `200:1 200:0 `) and reuse the one
+/// connection.
+pub(crate) fn curl_on_one_connection(urls: &[String], codes: &str) {
+    let mut args = vec!["-v"];
+    args.extend(urls.iter().flat_map(|_| ["-o", "/dev/null"]));
+    args.extend(["-w", "%{http_code}:%{num_connects} "]);
+    args.extend(urls.iter().map(String::as_str));
+    let out = curl(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), codes, "{err}");
     assert!(err.contains("Re-using existing connection"), "{err}");
 }
 

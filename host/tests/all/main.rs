@@ -23,5 +23,6 @@ mod serve;
 mod sim;
 mod socks5;
 mod tokio_echo;
+mod tokio_hyper;
 mod urgent;
 mod wasi_sockets;

@@ -280,10 +280,16 @@ impl TcpStream {
         let mut full = bufs.iter().filter(|b| !b.is_empty());
         match (full.next(), full.next()) {
             (None, _) => return self.send(&[]),
-            (Some(one), None) => return self.send(one),
+            // Alone, or enough for a send by itself: as it is, uncopied.
+            (Some(first), next) if next.is_none() || first.len() >= MAX_GATHER => {
+                return self.send(first);
+            }
             _ => {}
         }
-        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(MAX_GATHER);
+        let total = bufs
+            .iter()
+            .fold(0usize, |n, b| n.saturating_add(b.len()))
+            .min(MAX_GATHER);
         let mut gathered = Vec::with_capacity(total);
         for b in bufs {
             let room = total - gathered.len();

@@ -560,6 +560,36 @@ fn a_pause_ends_with_the_guest_it_stopped() {
     assert!(ends[1].starts_with("[  32.000000]"), "{text}");
 }
 
+/// The library refuses a pause that begins while its host is down, as a
+/// scenario does, before anything runs; one that begins at the restart
+/// stops the guest started again.
+#[test]
+fn the_library_refuses_a_pause_of_a_host_that_is_down() {
+    let s = Duration::from_secs;
+    let sleeper = || SimGuest::new(component(wasock_test_programs::SLEEPER));
+    let mut sim = Simulation::new(1);
+    let down = sleeper().crash(s(2), Some(s(4))).pause(s(3), Some(s(5)));
+    sim.host("watch", &["10.0.0.1".parse().unwrap()], Some(down));
+    let refused = sim.run(runner(), s(60)).unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("a pause at 3s comes while the host is down"),
+        "{refused:#}"
+    );
+    let mut sim = Simulation::new(1);
+    let at_restart = sleeper().crash(s(2), Some(s(4))).pause(s(4), Some(s(6)));
+    sim.host("watch", &["10.0.0.1".parse().unwrap()], Some(at_restart));
+    let run = sim.run(runner(), s(60)).unwrap();
+    let text = run.transcript.render();
+    assert!(
+        text.contains("[   4.000000] watch  pause  stopped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[   6.000000] watch  pause  going on"),
+        "{text}"
+    );
+}
+
 /// A paused guest runs no further until it goes on, while its host stays
 /// up: a stream to it stalls and then arrives whole and in order, and a
 /// guest's sleep that ended during its pause ends when it goes on.
@@ -629,8 +659,15 @@ start = "100ms"
         at > 5.0,
         "the stream ended at {at} s, as if the sink never stopped:\n{text}"
     );
-    // The watcher's sleep from 2 s, due at 3 s, ended when it went on.
+    // The watcher's sleep from 2 s, due at 3 s, ended when it went on,
+    // and the transcript says it went on before what it then did.
     line(&out, "watch", "at 6.500 s a 1 s sleep took 4.500 s");
+    let at = |pattern: &str| {
+        out.iter()
+            .position(|l| l.contains("] watch ") && l.contains(pattern))
+            .unwrap_or_else(|| panic!("no {pattern:?} of watch in:\n{text}"))
+    };
+    assert!(at("going on") < at("sleep took"), "{text}");
     assert_eq!(
         out.iter().filter(|l| l.contains("sleep took")).count(),
         1,

@@ -842,6 +842,8 @@ macro_rules! async_io_traits {
             }
         }
 
+        // `is_write_vectored` stays false: hyper and tokio's helpers then
+        // copy the buffers into one themselves, as the gathering would.
         #[cfg(feature = "tokio")]
         impl tokio::io::AsyncWrite for $ty {
             fn poll_write(

@@ -182,10 +182,12 @@ impl Life {
             timed.await
         } else {
             let announced = pause::announce(recorder, name, &*self.clock, self.origin, &pauses);
+            // The announcement first: at a pause's end, "going on" comes
+            // before what the guest then does.
             tokio::select! {
                 biased;
-                exit = timed => exit,
                 never = announced => match never {},
+                exit = timed => exit,
             }
         };
         // What it left unterminated comes before its end.

@@ -69,13 +69,16 @@ impl Pause {
     pub fn check_against_crashes(pauses: &[Pause], crashes: &[Crash]) -> Result<(), String> {
         for p in pauses {
             if let Some(c) = window::holding(crashes, p.at, |c| (c.at, c.restart)) {
-                let back = c
-                    .restart
-                    .map_or("never back".to_string(), |r| format!("back at {r:?}"));
+                let (back, instead) = match c.restart {
+                    Some(r) => (
+                        format!("back at {r:?}"),
+                        "pause it before the crash or after the restart",
+                    ),
+                    None => ("never back".to_string(), "pause it before the crash"),
+                };
                 return Err(format!(
                     "a pause at {:?} comes while the host is down (crashed at {:?}, {back}): \
-                     a host that is down has no guest to stop; pause it before the crash or \
-                     after the restart",
+                     a host that is down has no guest to stop; {instead}",
                     p.at, c.at
                 ));
             }

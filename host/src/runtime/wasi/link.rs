@@ -32,7 +32,12 @@ impl HasData for HasIo {
 /// `wasmtime_wasi::p2::add_to_linker_async` does, but with `wasi:sockets`
 /// served by wasock's socket layer: the instance's provider, policy,
 /// limits and counters, as for wasock's own interface. The unstable
-/// `network-error-code` is linked too.
+/// `network-error-code` is linked too. On an engine with component-model
+/// concurrency `wasi:sockets@0.3` is linked as well (wasock's, in place of
+/// any linked before), so a `wasmtime_wasi::p3::add_to_linker` after this
+/// call fails ("defined twice"): link wasmtime-wasi's 0.3 first, or use
+/// [`add_wasi_0_3_to_linker`]. The linker is left refusing to shadow
+/// definitions (wasmtime has no way to read the setting back).
 pub fn add_wasi_to_linker<T: WasiView + WasockView + 'static>(
     l: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
@@ -104,6 +109,8 @@ fn link_sockets<T: WasockView + 'static>(l: &mut Linker<T>) -> wasmtime::Result<
 /// [`crate::runtime::add_to_linker`], on an engine with component-model
 /// concurrency, which 0.2 guests are better off without (every host call
 /// pays for it): [`crate::runtime::Runner`] keeps one engine of each kind.
+/// Its `wasi:sockets` replace any linked before; the linker is left
+/// refusing to shadow definitions.
 ///
 /// ```no_run
 /// use wasmtime::component::{Component, Linker};

@@ -350,8 +350,6 @@ impl Network {
 
     // ----- transcript -----
 
-    /// Record a network-wide event.
-    /// Partition `i`'s two sides by host name: `a b | c`.
     /// Partition `i` beginning (`started`) or healing, as a fault.
     fn partition_fault(&self, i: usize, started: bool) -> Option<NetFault> {
         let p = self.partitions.get(i)?;

@@ -88,21 +88,8 @@ impl Shared {
     /// Share `sock`. WASI sockets never block: the provider makes every
     /// call for real (no `would-block` from cached readiness), so that an
     /// operation after a pollable said ready finds what it said.
-    ///
-    /// A stream socket sends each write at once (`TCP_NODELAY`), as Go's
-    /// `net` does every connection: WASI has no option for it, and under
-    /// Nagle's algorithm a reply written in two parts (hyper writes a
-    /// response's head and body with one `writev`, of which wasi-libc
-    /// sends one buffer per call) waits for the peer's delayed
-    /// acknowledgement, 40 ms on Linux, on every request.
     pub(crate) fn new(mut sock: GuestSocket, gate: Arc<Gate>) -> Shared {
         sock.set_nonblocking(true);
-        if sock.is_stream()
-            && let Err(e) = sock.net.set_option(SockOption::NoDelay(true))
-        {
-            // A provider without the option sends as it always does.
-            tracing::debug!("a wasi:sockets stream keeps Nagle's algorithm: {e}");
-        }
         Shared {
             inner: Arc::new(Mutex::new(Inner {
                 sock,
@@ -123,6 +110,16 @@ impl Shared {
     /// A new WASI socket of the socket layer, in its place among the
     /// instance's sockets. WASI's IPv6 sockets are IPv6-only, and cannot
     /// be made otherwise.
+    ///
+    /// A stream socket sends each write at once (`TCP_NODELAY`), as Go's
+    /// `net` does every connection: WASI has no option for it, and under
+    /// Nagle's algorithm a reply written in two parts (hyper writes a
+    /// response's head and body with one `writev`, of which wasi-libc
+    /// sends one buffer per call) waits for the peer's delayed
+    /// acknowledgement, 40 ms on Linux, on every request. Set here, on the
+    /// socket a guest opens, it holds for the connections a listener
+    /// accepts too: they inherit it, as the provider contract says
+    /// (`wit/README.md`), so an accept makes no extra call.
     pub(crate) fn open(
         ctx: &WasockCtx,
         family: Family,
@@ -132,6 +129,12 @@ impl Shared {
         let mut net = ctx.provider.open(family, socket_type)?;
         if family == Family::Ipv6 {
             net.set_option(SockOption::Ipv6Only(true))?;
+        }
+        if socket_type == SocketType::Stream
+            && let Err(e) = net.set_option(SockOption::NoDelay(true))
+        {
+            // A provider without the option sends as it always does.
+            tracing::debug!("a wasi:sockets stream keeps Nagle's algorithm: {e}");
         }
         let sock = GuestSocket::new(ctx, slot, net, State::Unbound);
         Ok(Shared::new(sock, ctx.gate.clone()))
@@ -351,8 +354,9 @@ mod tests {
     use crate::net::OptionName;
 
     /// Both ways a standard guest gets a stream socket, opening one and
-    /// accepting one, end in a socket with Nagle's algorithm off; a
-    /// datagram socket is left as it is.
+    /// accepting one, end in a socket with Nagle's algorithm off (the
+    /// accepted one by inheriting it from its listener); a datagram socket
+    /// is left as it is.
     #[tokio::test]
     async fn standard_stream_sockets_send_each_write_at_once() {
         let ctx = WasockCtx::builder().build();
@@ -364,12 +368,18 @@ mod tests {
             let opened = Shared::open(&ctx, family, SocketType::Stream).unwrap();
             assert_eq!(no_delay(&opened), Ok(SockOption::NoDelay(true)));
         }
-        // As an accepted connection is shared: a provider socket, fresh.
-        let net = ctx.provider.open(Family::Ipv4, SocketType::Stream).unwrap();
-        assert_eq!(
-            net.get_option(OptionName::NoDelay),
-            Ok(SockOption::NoDelay(false))
-        );
+        // A connection accepted by such a socket, as `accept` shares it.
+        let listener = Shared::open(&ctx, Family::Ipv4, SocketType::Stream).unwrap();
+        let addr = {
+            let mut inner = listener.lock().unwrap();
+            inner.sock.net.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            inner.sock.net.listen(1).unwrap();
+            inner.sock.net.local_addr().unwrap()
+        };
+        // The handshake is done when `connect` returns: the connection
+        // waits in the listener's queue.
+        let _peer = std::net::TcpStream::connect(addr).unwrap();
+        let (net, _) = listener.lock().unwrap().sock.net.try_accept().unwrap();
         let slot = ctx.socket_slot().unwrap();
         let accepted = Shared::new(
             GuestSocket::new(&ctx, slot, net, State::Connected),

@@ -344,21 +344,11 @@ restart = "2200ms"
 /// before the guest's end; a guest that lives on ends the line itself.
 #[test]
 fn a_line_the_guest_left_unfinished_is_kept_when_its_host_crashes() {
+    // The sleeper example, its host crashed for good at 10 s.
+    let sleeper = std::fs::read_to_string(example("sleeper")).unwrap();
     let path = temp_scenario(
         "unfinished-line.toml",
-        r#"
-until = "2h"
-
-[[host]]
-name = "sleeper"
-addrs = ["10.0.0.1"]
-component = "sleeper"
-allow = ["udp-bind=127.0.0.1:0"]
-
-[[crash]]
-host = "sleeper"
-at = "10s"
-"#,
+        &format!("{sleeper}\n[[crash]]\nhost = \"sleeper\"\nat = \"10s\"\n"),
     );
     let (code, out, err) = sim(&[&path]);
     assert_eq!(code, 0, "{err}");
@@ -467,14 +457,10 @@ fn a_hosts_wall_clock_steps_as_its_skews_say_and_its_monotonic_clock_does_not() 
 /// at a time, never draws.
 #[test]
 fn two_nemeses_overlap_a_partition_and_a_clock_skew() {
-    let scenario = r#"seed = 2
-until = "1m"
-[[host]]
-name = "watch"
-addrs = ["10.0.0.1"]
-component = "clock-watch"
-args = ["50"]
-[[host]]
+    let scenario = format!(
+        "seed = 2\nuntil = \"1m\"\n{}{}",
+        clock_watch("10.0.0.1", 50),
+        r#"[[host]]
 name = "peer"
 addrs = ["10.0.0.2"]
 [[nemesis]]
@@ -486,8 +472,9 @@ faults = ["clock"]
 every = "4s"
 lasting = "6s"
 skew = "10s"
-"#;
-    let path = temp_scenario("nemeses.toml", scenario);
+"#
+    );
+    let path = temp_scenario("nemeses.toml", &scenario);
     let (code, out, err) = sim(&[&path]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("the nemeses drew"), "{err}");

@@ -138,6 +138,12 @@ impl Crash {
             crashes.iter().map(|c| (c.at, c.restart)),
         )
     }
+
+    /// Whether the host is down at `t` by this crash: from `at` until its
+    /// restart.
+    pub(crate) fn holds_at(&self, t: Duration) -> bool {
+        self.at <= t && self.restart.is_none_or(|r| t < r)
+    }
 }
 
 impl SimGuest {

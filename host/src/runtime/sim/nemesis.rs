@@ -529,9 +529,7 @@ fn down_at(host: &Target<'_>, drawn: &Drawn, t: Duration) -> bool {
         .iter()
         .filter(|(n, _)| n == host.name)
         .map(|(_, c)| c);
-    own.iter()
-        .chain(theirs)
-        .any(|c| c.at <= t && c.restart.is_none_or(|r| t < r))
+    own.iter().chain(theirs).any(|c| c.holds_at(t))
 }
 
 /// An offset from 1 ms to `most` (at least 1 ms), in whole milliseconds,

@@ -64,11 +64,11 @@ impl Pause {
     }
 
     /// Whether each of `pauses` begins while its host is up, as `crashes`
-    /// (in order) take it down and bring it back: a host that is down has
+    /// take it down and bring it back: a host that is down has
     /// no guest to stop. (A crash during a pause ends the pause.)
     pub fn check_against_crashes(pauses: &[Pause], crashes: &[Crash]) -> Result<(), String> {
         for p in pauses {
-            if let Some(c) = window::holding(crashes, p.at, |c| (c.at, c.restart)) {
+            if let Some(c) = crashes.iter().find(|c| c.holds_at(p.at)) {
                 let (back, instead) = match c.restart {
                     Some(r) => (
                         format!("back at {r:?}"),

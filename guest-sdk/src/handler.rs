@@ -25,6 +25,8 @@ use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
+pub use crate::rt::drain::Draining;
+
 use crate::addr::to_std;
 use crate::net::TcpStream;
 use crate::{ErrorCode, Socket, error_code};
@@ -46,6 +48,78 @@ pub mod bindings {
         pub_export_macro: true,
         default_bindings_module: "wasock::handler::bindings",
     });
+}
+
+/// Whether the host has begun to drain (`wasock serve` was told to stop):
+/// a handler that keeps its connection open between requests should
+/// finish the request in hand and close, rather than wait for the next
+/// one until the host's drain timeout stops it. A blocking handler asks
+/// between requests; an async one awaits [`draining`]. Outside `wasock
+/// serve` (`wasock run`), never.
+///
+/// ```no_run
+/// use std::io::{self, Read};
+/// use std::net::SocketAddr;
+/// use wasock::handler::{ConnectionHandler, is_draining};
+/// use wasock::net::TcpStream;
+///
+/// struct Lines;
+///
+/// impl ConnectionHandler for Lines {
+///     fn handle(mut stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
+///         let mut buf = [0; 512];
+///         // One request per read, until the peer closes or the host drains.
+///         while !is_draining() {
+///             if stream.read(&mut buf)? == 0 {
+///                 break;
+///             }
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// wasock::export_connection_handler!(Lines);
+/// ```
+pub fn is_draining() -> bool {
+    bindings::wasock::sockets::drain::draining()
+}
+
+/// Completes once the host has begun to drain (see [`is_draining`]): race
+/// it against the connection's work and shut down gracefully when it wins,
+/// as with hyper's `graceful_shutdown`. For [`crate::rt`] tasks: the host
+/// ends the task's wait on idle sockets when draining begins, so an idle
+/// keep-alive connection hears of it at once.
+///
+/// ```no_run
+/// use std::io;
+/// use std::net::SocketAddr;
+/// use wasock::handler::{AsyncConnectionHandler, draining};
+/// use wasock::rt::{self, net::TcpStream};
+///
+/// struct Echo;
+///
+/// impl AsyncConnectionHandler for Echo {
+///     async fn handle(stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
+///         let mut buf = [0; 4096];
+///         loop {
+///             // Whichever comes first: a read, or the host draining.
+///             let read = rt::or(async { Some(stream.read(&mut buf).await) }, async {
+///                 draining().await;
+///                 None
+///             });
+///             match read.await {
+///                 None | Some(Ok(0)) => return Ok(()),
+///                 Some(Ok(n)) => stream.write_all(&buf[..n]).await?,
+///                 Some(Err(e)) => return Err(e),
+///             }
+///         }
+///     }
+/// }
+///
+/// wasock::export_async_connection_handler!(Echo);
+/// ```
+pub fn draining() -> Draining {
+    Draining::new(is_draining)
 }
 
 /// Serves one connection: what a `wasock serve` guest implements.

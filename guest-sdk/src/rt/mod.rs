@@ -42,9 +42,11 @@
 //! `tokio` feature.
 
 mod channel;
+pub(crate) mod drain;
 mod executor;
 mod join_set;
 pub mod net;
+mod or;
 mod reactor;
 mod timer;
 
@@ -53,6 +55,7 @@ pub use channel::{
 };
 pub use executor::{AbortHandle, JoinHandle, block_on, spawn, tasks, yield_now};
 pub use join_set::JoinSet;
+pub use or::or;
 pub use reactor::waiting;
 pub use timer::{
     Elapsed, Interval, MissedTickBehavior, Sleep, interval, sleep, sleep_until, timeout,

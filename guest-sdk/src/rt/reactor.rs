@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::mem::{self, ManuallyDrop};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::Socket;
 use crate::bindings::wasock::sockets::poll::{PollChange, PollEvent, PollSet};
@@ -25,6 +25,10 @@ pub const MAX_WAITING_SOCKETS: usize = crate::poll::MAX_POLL_ENTRIES;
 
 /// Most sockets one turn takes from the host.
 const MAX_EVENTS: u32 = 1024;
+
+/// How long one turn waits when only a task waiting for draining is left
+/// (the host ends the wait early when draining begins).
+const DRAIN_WAIT: Duration = Duration::from_secs(3600);
 
 /// Why a waiter was taken without its socket becoming ready.
 #[derive(Clone, Copy)]
@@ -343,11 +347,19 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
     });
     // With no socket to wait on, the call still waits for the deadline (or,
     // with one already past, gives the host a turn: under a simulator, the
-    // only way time passes for a program that is never idle).
+    // only way time passes for a program that is never idle). A task
+    // waiting for the host to drain waits on the host itself: an hour at a
+    // time, which the host ends early when draining begins.
+    let deadline = match deadline {
+        None if !waiting && super::drain::waiting() => Some(Instant::now() + DRAIN_WAIT),
+        d => d,
+    };
     if !waiting && deadline.is_none() {
         TABLE.with(|t| t.borrow_mut().set = set);
         return false;
     }
+    // Only a wait that may block can be the one the host ends for draining.
+    let may_block = deadline.is_none_or(|d| d > Instant::now());
     let set = match set {
         Some(set) => set,
         None => match PollSet::create() {
@@ -374,6 +386,9 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
             return true;
         }
     };
+    if events.is_empty() && may_block {
+        super::drain::after_empty_turn();
+    }
     let mut woken = Vec::with_capacity(events.len());
     TABLE.with(|t| {
         let mut t = t.borrow_mut();

@@ -144,10 +144,11 @@ pub struct SimArgs {
 
 const SERVE_EXAMPLES: &str = "\
 The component exports wasock:sockets/handler (see wasock::export_connection_handler!,
-or export_async_connection_handler! for an async one, which hyper can serve).
-Only peers granted tcp-accept are handed to an instance; the others are closed.
-SIGINT or SIGTERM stops accepting and lets running instances finish within
---drain-timeout (an instance holding an idle keep-alive connection runs to it).
+or export_async_connection_handler! for an async one, which hyper can serve:
+examples/hyper-handler). Only peers granted tcp-accept are handed to an
+instance; the others are closed. SIGINT or SIGTERM stops accepting, tells the
+instances (wasock::handler::draining(), so that kept connections close), and
+lets them finish within --drain-timeout.
 
 Example:
   wasock serve --listen 127.0.0.1:8080 --allow 'tcp-accept=127.0.0.0/8:*' \\

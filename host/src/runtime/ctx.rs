@@ -13,6 +13,7 @@ use super::bindings::wasock::sockets as wit;
 use super::budget::{Budget, Share};
 use super::clock::{Clock, RealClock};
 use super::denials::Limit;
+use super::drain::{DrainSignal, DrainWatch};
 use super::limits::Limits;
 use super::pinned::PinnedNames;
 use super::stats::{InstanceStats, PolicyCounters};
@@ -69,6 +70,8 @@ pub struct WasockCtx {
     /// Blocking calls wait in place first (see
     /// [`WasockCtxBuilder::wait_in_place`]).
     pub(crate) waits_in_place: bool,
+    /// The serving host's shutdown (see [`WasockCtxBuilder::drain`]).
+    pub(crate) drain: Option<DrainWatch>,
 }
 
 impl WasockCtx {
@@ -140,9 +143,14 @@ impl WasockCtx {
     }
 
     /// What ends the instance's `poll` and `poll-set.wait` early, as if
-    /// their timeout had run out (see `runtime::bridge`).
-    pub(crate) fn interrupt(&self) -> Option<&tokio::sync::Notify> {
-        self.lent.as_ref().map(|lent| &*lent.interrupt)
+    /// their timeout had run out: the thread that owns a provider
+    /// component's store needing it back (see `runtime::bridge`), and the
+    /// host beginning to drain (see `wit/drain.wit`).
+    pub(crate) fn ends_early(&self) -> super::poll::EndsEarly<'_> {
+        super::poll::EndsEarly {
+            interrupt: self.lent.as_ref().map(|lent| &*lent.interrupt),
+            drain: self.drain.as_ref(),
+        }
     }
 
     /// Count a `poll` or `poll-set.wait` of a provider component that
@@ -188,6 +196,7 @@ pub struct WasockCtxBuilder {
     pinned: Option<Arc<PinnedNames>>,
     waits_in_place: bool,
     observer: Option<super::admission::DecisionObserver>,
+    drain: Option<DrainSignal>,
 }
 
 impl WasockCtxBuilder {
@@ -279,6 +288,16 @@ impl WasockCtxBuilder {
         self
     }
 
+    /// The switch that tells the instance its host has begun to drain
+    /// (`wasock:sockets/drain`; default: none, and the instance is never
+    /// told). [`Server`](crate::runtime::Server) gives the instances it
+    /// runs one signal, flipped when an accept loop's shutdown future
+    /// completes; an embedder with its own accept loop does the same.
+    pub fn drain(mut self, signal: DrainSignal) -> Self {
+        self.drain = Some(signal);
+        self
+    }
+
     /// The context, with a fresh instance id.
     pub fn build(self) -> WasockCtx {
         let id = InstanceId(NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed));
@@ -310,6 +329,7 @@ impl WasockCtxBuilder {
             handoff: None,
             lent: None,
             waits_in_place: self.waits_in_place,
+            drain: self.drain.as_ref().map(DrainSignal::watch),
         }
     }
 }
@@ -352,8 +372,9 @@ impl HasData for WasockSockets {
     type Data<'a> = WasockCtxView<'a>;
 }
 
-/// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`, and
-/// `handoff` for provider layers) to a linker, and `wasi:sockets@0.2`
+/// Add wasock's interfaces (`types`, `socket`, `poll`, `name-lookup`,
+/// `drain` for connection handlers, and `handoff` for provider layers) to
+/// a linker, and `wasi:sockets@0.2`
 /// (`@0.3` too on an engine with component-model concurrency) served by
 /// wasock's socket layer, in place of any linked before. The rest of WASI
 /// is added separately, best with
@@ -375,5 +396,6 @@ pub fn add_to_linker<T: WasockView + 'static>(linker: &mut Linker<T>) -> wasmtim
     wit::poll::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::name_lookup::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     wit::handoff::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
+    wit::drain::add_to_linker::<T, WasockSockets>(linker, T::wasock)?;
     super::wasi::claim_wasi_sockets(linker)
 }

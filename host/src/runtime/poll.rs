@@ -13,6 +13,7 @@ use super::bindings::wasock::sockets::types::Readiness;
 use super::clock::{Clock, spin, until};
 use super::convert::{readiness_from_net, readiness_to_net};
 use super::ctx::WasockCtxView;
+use super::drain::DrainWatch;
 use super::error::SocketResult;
 use super::socket::GuestSocket;
 use crate::net::{ErrorCode, Readiness as NetReadiness};
@@ -59,7 +60,7 @@ impl Host for WasockCtxView<'_> {
         // seen no event on costs no system call (it registers for the next
         // one); only those that woke are looked at closely.
         let (table, gate) = (&mut *self.table, &self.ctx.gate);
-        let found = passes(&*clock, self.ctx.interrupt(), deadline, |cx| {
+        let found = passes(&*clock, self.ctx.ends_early(), deadline, |cx| {
             let mut out = Vec::with_capacity(entries.len());
             let (mut any, mut woke) = (false, false);
             for (e, interest) in entries.iter().zip(&interests) {
@@ -106,10 +107,45 @@ pub(super) enum Pass<T> {
     Idle,
 }
 
+/// What ends an instance's wait early, with nothing ready (see
+/// `WasockCtx::ends_early`).
+pub(crate) struct EndsEarly<'a> {
+    /// Notified when the thread that owns the store needs it back (see
+    /// `runtime::bridge`).
+    pub(super) interrupt: Option<&'a Notify>,
+    /// The serving host's shutdown: told once (see `wit/drain.wit`).
+    pub(super) drain: Option<&'a DrainWatch>,
+}
+
+impl EndsEarly<'_> {
+    fn never(&self) -> bool {
+        self.interrupt.is_none() && self.drain.is_none()
+    }
+
+    /// Completes when the wait should end.
+    async fn happens(&self) {
+        let interrupt = async {
+            match self.interrupt {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let drain = async {
+            match self.drain {
+                Some(d) => d.tell().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = interrupt => {}
+            () = drain => {}
+        }
+    }
+}
+
 /// The one wait loop of `poll` and `poll-set.wait`: passes of `pass` until
-/// one finds something, or `None` once `deadline` passes on `clock` (or
-/// `interrupt` is notified: the thread that owns the store needs it back,
-/// see `runtime::bridge`).
+/// one finds something, or `None` once `deadline` passes on `clock` or
+/// `early` happens (a pass that finds something at the same moment wins).
 ///
 /// Before each pass the task yields, so that the runtime takes in the
 /// events that came while the guest ran and the sockets that became ready
@@ -122,7 +158,7 @@ pub(super) enum Pass<T> {
 /// early ones keep the guest busy.
 pub(super) async fn passes<T>(
     clock: &dyn Clock,
-    interrupt: Option<&Notify>,
+    early: EndsEarly<'_>,
     deadline: Option<Instant>,
     mut pass: impl FnMut(&mut Context<'_>) -> Pass<T>,
 ) -> Option<T> {
@@ -134,12 +170,14 @@ pub(super) async fn passes<T>(
             Pass::Idle => Poll::Pending,
         });
         let waited = until(clock, deadline, tokio::task::unconstrained(looked));
-        let waited = match interrupt {
-            Some(interrupt) => tokio::select! {
+        let waited = if early.never() {
+            waited.await
+        } else {
+            tokio::select! {
+                biased;
                 waited = waited => waited,
-                () = interrupt.notified() => return None,
-            },
-            None => waited.await,
+                () = early.happens() => return None,
+            }
         };
         match waited {
             Ok(Some(v)) => return Some(v),

@@ -364,7 +364,7 @@ async fn wait(
         }
     }
     let clock = view.ctx.clock.clone();
-    let (table, gate, interrupt) = (&mut *view.table, &view.ctx.gate, view.ctx.interrupt());
+    let (table, gate, early) = (&mut *view.table, &view.ctx.gate, view.ctx.ends_early());
     if timeout == Some(0) {
         // Let the runtime take in the events that came while the guest ran
         // first: a check is what a busy program makes between its tasks,
@@ -378,7 +378,7 @@ async fn wait(
         return Ok(out);
     }
     let deadline = timeout.and_then(|ns| clock.now().checked_add(Duration::from_nanos(ns)));
-    let found = passes(&*clock, interrupt, deadline, |cx| {
+    let found = passes(&*clock, early, deadline, |cx| {
         state.pass(table, gate, cx, max)
     })
     .await;

@@ -25,6 +25,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::admission::{Gate, Subject};
 use super::clock::{Clock, RealClock, within};
 use super::ctx::WasockCtx;
+use super::drain::DrainSignal;
 use super::exit::GuestExit;
 use super::handler::Handler;
 use super::limits::Limits;
@@ -145,6 +146,9 @@ pub struct Server {
     /// Provider components composed under the handler (room for their
     /// lends in each instance's handle cap).
     layers: usize,
+    /// Flipped when the first accept loop stops: every instance's
+    /// `wasock:sockets/drain` says so from then on.
+    drain: DrainSignal,
 }
 
 impl Server {
@@ -183,6 +187,7 @@ impl Server {
             permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             options,
             stats: Arc::default(),
+            drain: DrainSignal::new(),
         })
     }
 
@@ -192,9 +197,10 @@ impl Server {
     }
 
     /// Accept on `listener` until `shutdown` completes; then stop
-    /// accepting, let the instances this loop started finish within the
-    /// drain timeout, and stop the rest. Instances run on the calling
-    /// task's runtime.
+    /// accepting, tell every instance of the server that it is draining
+    /// (`wasock:sockets/drain`), let the instances this loop started
+    /// finish within the drain timeout, and stop the rest. Instances run
+    /// on the calling task's runtime.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
@@ -237,6 +243,7 @@ impl Server {
             });
         }
         drop(listener);
+        self.drain.start();
         let started = self.options.clock.now();
         let drained = within(
             &*self.options.clock,
@@ -272,6 +279,7 @@ impl Server {
             .pinned_names(self.pinned.clone())
             .limits(self.options.limits)
             .clock(self.options.clock.clone())
+            .drain(self.drain.clone())
             .build();
         let id = ctx.id();
         let span = tracing::info_span!("instance", id = %id, peer = %peer);

@@ -11,6 +11,11 @@ use wasock_test_programs::HTTP_HELLO;
 use crate::common::{Guest, PATIENCE};
 
 fn serve(extra: &[&str]) -> (Guest, SocketAddr) {
+    serve_program(HTTP_HELLO, extra)
+}
+
+/// `wasock serve` of `program` on loopback, with `extra` flags.
+pub(crate) fn serve_program(program: &str, extra: &[&str]) -> (Guest, SocketAddr) {
     let mut args = vec![
         "serve",
         "--listen",
@@ -19,10 +24,22 @@ fn serve(extra: &[&str]) -> (Guest, SocketAddr) {
         "tcp-accept=127.0.0.0/8:*",
     ];
     args.extend_from_slice(extra);
-    args.push(HTTP_HELLO);
+    args.push(program);
     let g = Guest::spawn(&args);
     let addr = g.listening_addr();
     (g, addr)
+}
+
+/// Wait for the server to end: it must have exited 0, every instance
+/// finished within the drain timeout, after serving `served` connections.
+pub(crate) fn drained_cleanly(g: Guest, served: usize) {
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    let served = format!("served {served} connection");
+    assert!(
+        err.contains(&served) && err.contains("drained cleanly"),
+        "{err}"
+    );
 }
 
 fn get(addr: SocketAddr, path: &str) -> String {
@@ -34,7 +51,7 @@ fn get(addr: SocketAddr, path: &str) -> String {
     out
 }
 
-fn terminate(g: &Guest) {
+pub(crate) fn terminate(g: &Guest) {
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(g.pid() as libc::pid_t, libc::SIGTERM) };
 }
@@ -201,12 +218,46 @@ fn sigterm_stops_accepting_and_lets_running_instances_finish() {
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
     }
-    let (code, _, err) = g.finish();
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("served 3 connections") && err.contains("drained cleanly"),
-        "{err}"
+    drained_cleanly(g, 3);
+}
+
+#[test]
+fn draining_tells_idle_async_handlers_to_close_at_once() {
+    // A drain timeout longer than the test's patience: without the drain
+    // signal, the idle instances would hold the server that long.
+    let (g, addr) = serve_program(
+        wasock_test_programs::ASYNC_ECHO_HANDLER,
+        &["--drain-timeout", "300s"],
     );
+    // Three clients, each echoed once: each instance then waits, idle, on
+    // its poll set.
+    let mut idle: Vec<TcpStream> = (0..3)
+        .map(|i| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+            let ping = format!("ping {i}");
+            s.write_all(ping.as_bytes()).unwrap();
+            let mut back = vec![0; ping.len()];
+            s.read_exact(&mut back).unwrap();
+            assert_eq!(back, ping.as_bytes());
+            s
+        })
+        .collect();
+    terminate(&g);
+    for s in &mut idle {
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest)
+            .expect("the handler closes its idle connection when the server drains");
+        assert!(rest.is_empty(), "{rest:?}");
+    }
+    drained_cleanly(g, 3);
+}
+
+#[test]
+fn a_program_outside_serve_is_never_told_to_drain() {
+    let (code, out, err) = crate::common::run(&["run", wasock_test_programs::DRAIN_OUTSIDE_SERVE]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, ["draining: false"], "{err}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod conformance;
 mod counting;
 mod holes;
 mod http_server;
+mod hyper_handler;
 mod kv;
 mod limits;
 mod misuse;

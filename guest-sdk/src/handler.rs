@@ -53,28 +53,41 @@ pub mod bindings {
 /// Whether the host has begun to drain (`wasock serve` was told to stop):
 /// a handler that keeps its connection open between requests should
 /// finish the request in hand and close, rather than wait for the next
-/// one until the host's drain timeout stops it. A blocking handler asks
-/// between requests; an async one awaits [`draining`]. Outside `wasock
-/// serve` (`wasock run`), never.
+/// one until the host's drain timeout stops it. An async handler awaits
+/// [`draining`]. A blocking one asks between requests, and waits for the
+/// next with [`crate::poll::poll`] rather than in a blocking read (which
+/// draining does not interrupt): the host ends that wait when draining
+/// begins. Outside `wasock serve` (`wasock run`), never.
 ///
 /// ```no_run
 /// use std::io::{self, Read};
 /// use std::net::SocketAddr;
+/// use wasock::Readiness;
 /// use wasock::handler::{ConnectionHandler, is_draining};
 /// use wasock::net::TcpStream;
+/// use wasock::poll::{PollFd, poll};
 ///
 /// struct Lines;
 ///
 /// impl ConnectionHandler for Lines {
 ///     fn handle(mut stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
 ///         let mut buf = [0; 512];
-///         // One request per read, until the peer closes or the host drains.
-///         while !is_draining() {
-///             if stream.read(&mut buf)? == 0 {
-///                 break;
+///         loop {
+///             // Wait for the next request; an idle wait ends when the
+///             // host begins to drain.
+///             let mut fds = [PollFd::new(&stream, Readiness::READABLE)];
+///             poll(&mut fds, None)?;
+///             if is_draining() {
+///                 return Ok(());
 ///             }
+///             if fds[0].revents().is_empty() {
+///                 continue;
+///             }
+///             if stream.read(&mut buf)? == 0 {
+///                 return Ok(());
+///             }
+///             // ... answer the request ...
 ///         }
-///         Ok(())
 ///     }
 /// }
 ///
@@ -87,8 +100,13 @@ pub fn is_draining() -> bool {
 /// Completes once the host has begun to drain (see [`is_draining`]): race
 /// it against the connection's work and shut down gracefully when it wins,
 /// as with hyper's `graceful_shutdown`. For [`crate::rt`] tasks: the host
-/// ends the task's wait on idle sockets when draining begins, so an idle
-/// keep-alive connection hears of it at once.
+/// ends the runtime's wait on idle sockets once when draining begins, and
+/// the runtime then wakes this future, so an idle keep-alive connection
+/// hears of it at once. A wait the program makes itself meanwhile
+/// ([`crate::poll::poll`], a poll set of its own) may take that early end
+/// instead: the future then hears of it only when a wait of the runtime
+/// next finds nothing (a timer's), so leave the waiting to the runtime.
+/// Under `wasock run` it never completes.
 ///
 /// ```no_run
 /// use std::io;

@@ -293,9 +293,12 @@ pub trait Socket: Sized + 'static {
     /// The layer below's wait ([`poll_below`]) may return early with
     /// nothing ready: the host ends a provider's wait when it needs the
     /// provider's thread for a call (it serves standard guests' sockets
-    /// from the provider's instance so). An override passes such an answer
-    /// up at once, as the default does, rather than polling again until
-    /// its timeout, which would hold the host's calls back for as long.
+    /// from the provider's instance so), and once when `wasock serve`
+    /// begins to drain (`wit/drain.wit`: the handler above learns of it
+    /// from that empty answer). An override passes such an answer up at
+    /// once, as the default does, rather than polling again until its
+    /// timeout, which would hold the host's calls back for as long, and
+    /// keep the drain from the handler.
     fn poll(
         entries: &[(&Self, Readiness)],
         timeout: Option<Duration>,

@@ -311,7 +311,7 @@ fn fail(handles: impl IntoIterator<Item = u32>, why: Failure) {
 /// One idle turn: arm the sockets whose waiters changed, wait on the set
 /// until one is ready or `deadline` passes, and wake the waiters whose
 /// interest holds. `false` if there is nothing to wait for at all (no
-/// socket and no deadline).
+/// socket, no deadline, and no task waiting for the host to drain).
 pub(crate) fn turn(deadline: Option<Instant>) -> bool {
     let (changed, set, waiting) = TABLE.with(|t| {
         let mut t = t.borrow_mut();
@@ -358,8 +358,8 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         TABLE.with(|t| t.borrow_mut().set = set);
         return false;
     }
-    // Only a wait that may block can be the one the host ends for draining.
-    let may_block = deadline.is_none_or(|d| d > Instant::now());
+    // The clock is read once per turn (each read is a host call).
+    let timeout = timeout_until(deadline);
     let set = match set {
         Some(set) => set,
         None => match PollSet::create() {
@@ -371,11 +371,10 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
         },
     };
     let result = if waiting {
-        wait_on(&set, &changed, deadline)
+        wait_on(&set, &changed, timeout)
     } else {
         // Only time to wait for: the set holds nothing of use.
-        crate::bindings::wasock::sockets::poll::poll(&[], timeout_until(deadline))
-            .map(|_| Vec::new())
+        crate::bindings::wasock::sockets::poll::poll(&[], timeout).map(|_| Vec::new())
     };
     TABLE.with(|t| t.borrow_mut().set = Some(set));
     let events = match result {
@@ -386,7 +385,8 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
             return true;
         }
     };
-    if events.is_empty() && may_block {
+    // Only a wait that may block can be the one the host ends for draining.
+    if events.is_empty() && timeout != Some(0) {
         super::drain::after_empty_turn();
     }
     let mut woken = Vec::with_capacity(events.len());
@@ -421,9 +421,9 @@ pub(crate) fn turn(deadline: Option<Instant>) -> bool {
 fn wait_on(
     set: &PollSet,
     changed: &[(u32, Readiness)],
-    deadline: Option<Instant>,
+    timeout: Option<u64>,
 ) -> Result<Vec<PollEvent>, ErrorCode> {
-    match arm(set, changed, timeout_until(deadline)) {
+    match arm(set, changed, timeout) {
         Err(ErrorCode::InvalidArgument) if !changed.is_empty() => {}
         r => return r,
     }
@@ -447,7 +447,7 @@ fn wait_on(
         return Ok(events);
     }
     if events.is_empty() {
-        return arm(set, &[], timeout_until(deadline));
+        return arm(set, &[], timeout);
     }
     Ok(events)
 }

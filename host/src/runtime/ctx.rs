@@ -290,9 +290,10 @@ impl WasockCtxBuilder {
 
     /// The switch that tells the instance its host has begun to drain
     /// (`wasock:sockets/drain`; default: none, and the instance is never
-    /// told). [`Server`](crate::runtime::Server) gives the instances it
-    /// runs one signal, flipped when an accept loop's shutdown future
-    /// completes; an embedder with its own accept loop does the same.
+    /// told). [`Server::serve`](crate::runtime::Server::serve) gives the
+    /// instances each accept loop starts one signal, flipped when that
+    /// loop's shutdown future completes; an embedder with its own accept
+    /// loop does the same.
     pub fn drain(mut self, signal: DrainSignal) -> Self {
         self.drain = Some(signal);
         self

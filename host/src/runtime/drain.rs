@@ -101,3 +101,74 @@ impl Host for WasockCtxView<'_> {
         Ok(self.ctx.drain.as_ref().is_some_and(DrainWatch::has_begun))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::DrainSignal;
+    use crate::runtime::clock::{Clock, RealClock};
+    use crate::runtime::poll::{EndsEarly, Pass, passes};
+
+    /// Long enough that a wait ended by its deadline cannot pass for one
+    /// ended early (the test gives up well before it).
+    const HOUR: Duration = Duration::from_secs(3600);
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// A wait of `idle` passes up to `deadline` from now, told by `signal`.
+    async fn idle_wait(
+        watch: &super::DrainWatch,
+        deadline: Duration,
+    ) -> Result<Option<u8>, tokio::time::error::Elapsed> {
+        let clock = RealClock;
+        let early = EndsEarly {
+            interrupt: None,
+            drain: Some(watch),
+        };
+        let at = Some(clock.now() + deadline);
+        tokio::time::timeout(PATIENCE, passes(&clock, early, at, |_| Pass::Idle)).await
+    }
+
+    #[tokio::test]
+    async fn draining_ends_the_wait_in_progress() {
+        let signal = DrainSignal::new();
+        let watch = signal.watch();
+        let start = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            signal.start();
+        };
+        let (waited, ()) = tokio::join!(idle_wait(&watch, HOUR), start);
+        assert_eq!(waited, Ok(None), "the wait in progress ends, empty");
+    }
+
+    #[tokio::test]
+    async fn draining_ends_one_wait_that_finds_nothing_and_no_other() {
+        let signal = DrainSignal::new();
+        let watch = signal.watch();
+        let clock = RealClock;
+        // Before: an idle wait runs to its deadline.
+        let before = clock.now();
+        assert_eq!(idle_wait(&watch, Duration::from_millis(20)).await, Ok(None));
+        assert!(clock.now() - before >= Duration::from_millis(20));
+        signal.start();
+        // A wait that finds something returns it, and does not take the
+        // early end.
+        let early = EndsEarly {
+            interrupt: None,
+            drain: Some(&watch),
+        };
+        let found = passes(&clock, early, Some(clock.now() + HOUR), |_| {
+            Pass::Found(7u8)
+        })
+        .await;
+        assert_eq!(found, Some(7));
+        // The next idle wait ends at once, empty.
+        assert_eq!(idle_wait(&watch, HOUR).await, Ok(None));
+        // Once only: the one after runs to its deadline again.
+        let before = clock.now();
+        assert_eq!(idle_wait(&watch, Duration::from_millis(20)).await, Ok(None));
+        assert!(clock.now() - before >= Duration::from_millis(20));
+        // Every instance hears of it once: a second watch of the signal.
+        assert_eq!(idle_wait(&signal.watch(), HOUR).await, Ok(None));
+    }
+}

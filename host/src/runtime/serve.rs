@@ -146,9 +146,6 @@ pub struct Server {
     /// Provider components composed under the handler (room for their
     /// lends in each instance's handle cap).
     layers: usize,
-    /// Flipped when the first accept loop stops: every instance's
-    /// `wasock:sockets/drain` says so from then on.
-    drain: DrainSignal,
 }
 
 impl Server {
@@ -187,7 +184,6 @@ impl Server {
             permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             options,
             stats: Arc::default(),
-            drain: DrainSignal::new(),
         })
     }
 
@@ -197,16 +193,16 @@ impl Server {
     }
 
     /// Accept on `listener` until `shutdown` completes; then stop
-    /// accepting, tell every instance of the server that it is draining
-    /// (`wasock:sockets/drain`), let the instances this loop started
-    /// finish within the drain timeout, and stop the rest. Instances run
-    /// on the calling task's runtime.
+    /// accepting, tell the instances this loop started that it is draining
+    /// (`wasock:sockets/drain`), let them finish within the drain timeout,
+    /// and stop the rest. Instances run on the calling task's runtime.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> WorkerReport {
         let permits = self.permits.clone();
+        let drain = DrainSignal::new();
         let mut served = 0;
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
@@ -234,16 +230,17 @@ impl Server {
             }
             served += 1;
             let server = self.clone();
+            let drain = drain.clone();
             running.spawn(async move {
                 let active = server.stats.active.fetch_add(1, Ordering::SeqCst) + 1;
                 server.stats.peak.fetch_max(active, Ordering::SeqCst);
-                server.handle(stream, peer).await;
+                server.handle(stream, peer, drain).await;
                 server.stats.active.fetch_sub(1, Ordering::SeqCst);
                 drop(permit);
             });
         }
         drop(listener);
-        self.drain.start();
+        drain.start();
         let started = self.options.clock.now();
         let drained = within(
             &*self.options.clock,
@@ -273,13 +270,13 @@ impl Server {
     }
 
     /// Run one instance for one connection.
-    async fn handle(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    async fn handle(&self, stream: tokio::net::TcpStream, peer: SocketAddr, drain: DrainSignal) {
         let ctx = WasockCtx::builder()
             .policy(self.policy.clone())
             .pinned_names(self.pinned.clone())
             .limits(self.options.limits)
             .clock(self.options.clock.clone())
-            .drain(self.drain.clone())
+            .drain(drain)
             .build();
         let id = ctx.id();
         let span = tracing::info_span!("instance", id = %id, peer = %peer);

@@ -107,10 +107,14 @@ fn draining_answers_the_request_in_progress_then_closes() {
     terminate(&g);
     let err = g.stderr_once_it_says("shutting down", 1);
     assert!(err.contains("shutting down"), "{err}");
-    std::thread::sleep(Duration::from_millis(200));
+    // Let the instance hear of the drain (its wait for the rest of the
+    // body ends, and hyper is told to shut down gracefully).
+    std::thread::sleep(Duration::from_millis(500));
     s.write_all(b"world").unwrap();
     let r = response_ending(&mut s, "helloworld");
     assert!(r.starts_with("HTTP/1.1 200 OK"), "{r}");
+    // hyper heard of the drain during the request: it says it closes.
+    assert!(r.to_ascii_lowercase().contains("connection: close"), "{r}");
     closed(&mut s);
     drained_cleanly(g, 1);
 }

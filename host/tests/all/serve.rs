@@ -254,7 +254,7 @@ fn draining_tells_idle_async_handlers_to_close_at_once() {
 }
 
 #[test]
-fn a_program_outside_serve_is_never_told_to_drain() {
+fn a_program_under_run_is_never_draining() {
     let (code, out, err) = crate::common::run(&["run", wasock_test_programs::DRAIN_OUTSIDE_SERVE]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, ["draining: false"], "{err}");

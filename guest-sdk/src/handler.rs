@@ -217,11 +217,36 @@ impl<T: ConnectionHandler> bindings::exports::wasock::sockets::handler::Guest fo
         let peer = to_std(peer);
         T::handle(TcpStream::from_socket(connection), peer).map_err(|e| {
             // The export carries an error code only: the reason goes to
-            // stderr, which the host passes on.
-            eprintln!("connection handler for {peer}: {e}");
-            error_code(&e).unwrap_or(ErrorCode::Unknown)
+            // stderr, which the host passes on. One write, so that lines
+            // of instances running at once do not interleave.
+            let line = format!("connection handler for {peer}: {e}\n");
+            let _ = io::Write::write_all(&mut io::stderr(), line.as_bytes());
+            code_within(&e)
         })
     }
+}
+
+/// The wasock error code in `e`, or in the errors it wraps (an HTTP
+/// library's error wraps the stream's `io::Error`, as hyper's does); else
+/// `unknown`.
+fn code_within(e: &io::Error) -> ErrorCode {
+    if let Some(code) = error_code(e) {
+        return code;
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = match e.get_ref() {
+        Some(inner) => Some(inner),
+        None => None,
+    };
+    while let Some(err) = next {
+        if let Some(code) = err.downcast_ref::<io::Error>().and_then(error_code) {
+            return code;
+        }
+        if let Some(ours) = err.downcast_ref::<crate::Error>() {
+            return ours.code();
+        }
+        next = err.source();
+    }
+    ErrorCode::Unknown
 }
 
 /// Export a [`ConnectionHandler`] as this component's
@@ -244,4 +269,40 @@ macro_rules! export_connection_handler {
             __WasockConnectionHandler with_types_in $crate::handler::bindings
         );
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::io;
+
+    use super::code_within;
+    use crate::ErrorCode;
+
+    /// A library's error around the stream's, as hyper's is.
+    #[derive(Debug)]
+    struct Wrapped(io::Error);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error shutting down connection")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_handler_error_reports_the_code_it_wraps() {
+        let direct = io::Error::from(ErrorCode::ConnectionReset);
+        assert_eq!(code_within(&direct), ErrorCode::ConnectionReset);
+        let wrapped = io::Error::other(Wrapped(io::Error::from(ErrorCode::NotConnected)));
+        assert_eq!(code_within(&wrapped), ErrorCode::NotConnected);
+        let foreign = io::Error::other(Wrapped(io::Error::other("no code")));
+        assert_eq!(code_within(&foreign), ErrorCode::Unknown);
+        assert_eq!(code_within(&io::Error::other("mine")), ErrorCode::Unknown);
+    }
 }

@@ -75,8 +75,35 @@ impl AsyncConnectionHandler for Hyper {
                 conn.await
             }
         };
-        result.map_err(io::Error::other)
+        match result {
+            Err(e) if !client_left(&e) => Err(io::Error::other(e)),
+            _ => Ok(()),
+        }
     }
+}
+
+/// Whether `e` says only that the client went away (closed mid-request,
+/// or reset the connection, as wrk does to the connections it has open
+/// when it stops): not a failure of the server, which `wasock serve`
+/// would count.
+fn client_left(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() {
+        return true;
+    }
+    let mut next = std::error::Error::source(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::NotConnected
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            );
+        }
+        next = err.source();
+    }
+    false
 }
 
 wasock::export_async_connection_handler!(Hyper);

@@ -118,3 +118,30 @@ fn draining_answers_the_request_in_progress_then_closes() {
     closed(&mut s);
     drained_cleanly(g, 1);
 }
+
+#[test]
+fn a_client_that_goes_away_is_not_a_failed_connection() {
+    let (g, addr) = serve_with(&[]);
+    // One closes in the middle of a request's head.
+    let mut half = connect(addr);
+    half.write_all(b"GET / HTTP/1.1\r\nhost: te").unwrap();
+    drop(half);
+    // One resets its connection once its request is sent, as wrk does to
+    // the connections it holds when it stops.
+    let mut reset = connect(addr);
+    reset
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .unwrap();
+    let reset = socket2::Socket::from(reset);
+    reset.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(reset);
+    let out = curl(&[&url(addr, "/")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from hyper\n");
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("served 3 connections (0 failed"),
+        "a client that left counted as the handler's failure: {err}"
+    );
+}

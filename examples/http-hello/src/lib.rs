@@ -7,6 +7,10 @@
 //!   draining);
 //! - anything else is `404`.
 //!
+//! With `HTTP_HELLO_LOG` set (`wasock serve --env HTTP_HELLO_LOG=1`), each
+//! instance writes an access log line to stderr: `http-hello: PEER PATH
+//! STATUS`.
+//!
 //! ```text
 //! wasock serve --listen 127.0.0.1:8080 --allow 'tcp-accept=127.0.0.0/8:*' http_hello.wasm
 //! curl http://127.0.0.1:8080/
@@ -71,7 +75,13 @@ impl ConnectionHandler for Hello {
             "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         )?;
-        stream.flush()
+        stream.flush()?;
+        if std::env::var_os("HTTP_HELLO_LOG").is_some() {
+            // An access log line, written piece by piece (as `eprintln!`
+            // writes): `wasock serve` keeps each line whole.
+            eprintln!("http-hello: {peer} {path} {status}");
+        }
+        Ok(())
     }
 }
 

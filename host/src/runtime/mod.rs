@@ -25,6 +25,7 @@ mod limits;
 mod lookup;
 mod memory;
 mod names;
+mod output;
 mod pinned;
 mod poll;
 mod poll_set;

@@ -29,6 +29,7 @@ use super::drain::DrainSignal;
 use super::exit::GuestExit;
 use super::handler::Handler;
 use super::limits::Limits;
+use super::output::Outputs;
 use super::pinned::PinnedNames;
 use super::runner::{Runner, with_timeout};
 use super::socket::{GuestSocket, State};
@@ -304,9 +305,12 @@ impl Server {
         peer: SocketAddr,
         ctx: WasockCtx,
     ) -> GuestExit {
+        // Whole lines, each in one write: instances running at once write
+        // to the same stdout and stderr.
+        let outputs = Outputs::to_process();
         let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stdout()
-            .inherit_stderr()
+        wasi.stdout(outputs.stdout.clone())
+            .stderr(outputs.stderr.clone())
             .envs(&self.options.env);
         let state = HostState::new(wasi, ctx);
         let mut store = match self

@@ -143,6 +143,33 @@ fn a_hundred_concurrent_clients_each_get_their_own_instance() {
 }
 
 #[test]
+fn lines_of_instances_running_at_once_stay_whole() {
+    let (g, addr) = serve(&["--env", "HTTP_HELLO_LOG=1"]);
+    // A hundred instances that write their line at about the same moment,
+    // each in pieces (eprintln! writes each formatted part on its own).
+    let clients: Vec<_> = (0..100)
+        .map(|_| std::thread::spawn(move || get(addr, "/slow")))
+        .collect();
+    for c in clients {
+        assert!(c.join().unwrap().starts_with("HTTP/1.1 200 OK"));
+    }
+    terminate(&g);
+    let (code, _, err) = g.finish();
+    assert_eq!(code, 0, "{err}");
+    let logged: Vec<&str> = err.lines().filter(|l| l.contains("http-hello")).collect();
+    assert_eq!(logged.len(), 100, "{err}");
+    for line in logged {
+        let peer = line
+            .strip_prefix("http-hello: ")
+            .and_then(|l| l.strip_suffix(" /slow 200 OK"));
+        assert!(
+            peer.is_some_and(|p| p.parse::<SocketAddr>().is_ok()),
+            "a line broken by another instance's: {line:?}\n{err}"
+        );
+    }
+}
+
+#[test]
 fn the_concurrency_limit_holds_under_a_thousand_clients() {
     let (g, addr) = serve(&["--max-concurrent", "4"]);
     let rt = crate::common::tokio_rt();

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::output::Outputs;
+use super::output::transcribed;
 use super::pause::{self, pausable};
 use super::transcript::{Recorder, What};
 use super::{Crash, RandomSource, SimGuest, ending, fnv1a, guest_rng};
@@ -153,7 +153,7 @@ impl Life {
             })
             .on_decision(denials)
             .build();
-        let outputs = Outputs::new(name, recorder);
+        let outputs = transcribed(name, recorder);
         let seed = self.seed;
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(outputs.stdout.clone())

@@ -238,13 +238,23 @@ fn code_within(e: &io::Error) -> ErrorCode {
         None => None,
     };
     while let Some(err) = next {
-        if let Some(code) = err.downcast_ref::<io::Error>().and_then(error_code) {
-            return code;
-        }
         if let Some(ours) = err.downcast_ref::<crate::Error>() {
             return ours.code();
         }
-        next = err.source();
+        next = match err.downcast_ref::<io::Error>() {
+            Some(io) => {
+                if let Some(code) = error_code(io) {
+                    return code;
+                }
+                // An io::Error's source is its inner error's source: go
+                // through the inner error itself, not past it.
+                match io.get_ref() {
+                    Some(inner) => Some(inner),
+                    None => None,
+                }
+            }
+            None => err.source(),
+        };
     }
     ErrorCode::Unknown
 }
@@ -301,6 +311,11 @@ mod tests {
         assert_eq!(code_within(&direct), ErrorCode::ConnectionReset);
         let wrapped = io::Error::other(Wrapped(io::Error::from(ErrorCode::NotConnected)));
         assert_eq!(code_within(&wrapped), ErrorCode::NotConnected);
+        // An io::Error straight around a coded one, under a library's.
+        let twice = io::Error::other(Wrapped(io::Error::other(io::Error::from(
+            ErrorCode::ConnectionAborted,
+        ))));
+        assert_eq!(code_within(&twice), ErrorCode::ConnectionAborted);
         let foreign = io::Error::other(Wrapped(io::Error::other("no code")));
         assert_eq!(code_within(&foreign), ErrorCode::Unknown);
         assert_eq!(code_within(&io::Error::other("mine")), ErrorCode::Unknown);

@@ -87,6 +87,11 @@ impl AsyncConnectionHandler for Hyper {
 /// when it stops): not a failure of the server, which `wasock serve`
 /// would count.
 fn client_left(e: &hyper::Error) -> bool {
+    if e.is_user() {
+        // The service's or a body's own error (a backend that reset, in
+        // a proxy): the server's.
+        return false;
+    }
     if e.is_incomplete_message() {
         return true;
     }

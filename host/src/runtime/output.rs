@@ -17,6 +17,12 @@ const MAX_LINE: usize = 4096;
 pub(crate) trait Lines: Send + Sync + 'static {
     /// One line, without its newline.
     fn line(&self, line: &[u8]);
+
+    /// Whether the lines end on a terminal (the guest's C library buffers
+    /// by it).
+    fn is_terminal(&self) -> bool {
+        false
+    }
 }
 
 /// One guest's output stream, cut into lines.
@@ -98,10 +104,11 @@ struct ProcessStdout;
 /// This process's stderr, a line per write.
 struct ProcessStderr;
 
-/// `line` and its newline in one write to `out` (a write of a few KiB to a
-/// pipe or a terminal is not split). A failure to write (a closed pipe) is
-/// the guest's output lost, as it is for a native program: not the
-/// guest's error.
+/// `line` and its newline in one write to `out`, the stream's lock held:
+/// no other instance's output comes between its parts. (Against other
+/// processes writing to the same pipe, a write is whole up to 4 KiB.) A
+/// failure to write (a closed pipe) is the guest's output lost, as it is
+/// for a native program: not the guest's error.
 fn write_line(mut out: impl std::io::Write, line: &[u8]) {
     let mut whole = Vec::with_capacity(line.len() + 1);
     whole.extend_from_slice(line);
@@ -113,17 +120,25 @@ impl Lines for ProcessStdout {
     fn line(&self, line: &[u8]) {
         write_line(std::io::stdout().lock(), line);
     }
+
+    fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stdout())
+    }
 }
 
 impl Lines for ProcessStderr {
     fn line(&self, line: &[u8]) {
         write_line(std::io::stderr().lock(), line);
     }
+
+    fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
 }
 
 impl IsTerminal for LineSink {
     fn is_terminal(&self) -> bool {
-        false
+        self.to.is_terminal()
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Hyper;
 
 impl AsyncConnectionHandler for Hyper {
     async fn handle(stream: TcpStream, _peer: SocketAddr) -> io::Result<()> {
+        // As HTTP servers do: a response written in parts (a head, then a
+        // streamed body) must not wait for the client's delayed ACK.
+        stream.set_nodelay(true)?;
         let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(route));
         let mut conn = pin!(conn);
         let served = rt::or(async { Some(conn.as_mut().await) }, async {

@@ -233,10 +233,10 @@ fn code_within(e: &io::Error) -> ErrorCode {
     if let Some(code) = error_code(e) {
         return code;
     }
-    let mut next: Option<&(dyn std::error::Error + 'static)> = match e.get_ref() {
-        Some(inner) => Some(inner),
-        None => None,
-    };
+    fn inner(e: &io::Error) -> Option<&(dyn std::error::Error + 'static)> {
+        e.get_ref().map(|i| i as _)
+    }
+    let mut next = inner(e);
     while let Some(err) = next {
         if let Some(ours) = err.downcast_ref::<crate::Error>() {
             return ours.code();
@@ -248,10 +248,7 @@ fn code_within(e: &io::Error) -> ErrorCode {
                 }
                 // An io::Error's source is its inner error's source: go
                 // through the inner error itself, not past it.
-                match io.get_ref() {
-                    Some(inner) => Some(inner),
-                    None => None,
-                }
+                inner(io)
             }
             None => err.source(),
         };

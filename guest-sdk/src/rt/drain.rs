@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 struct Drain {
-    /// How to ask the host; set by the first waiting future.
+    /// How to ask the host; set when a waiting future is made.
     ask: Option<fn() -> bool>,
     /// The host said so: never asked again.
     begun: bool,
@@ -80,13 +80,14 @@ pub(crate) fn after_empty_turn() {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Draining {
-    ask: fn() -> bool,
     key: Option<u64>,
 }
 
 impl Draining {
+    /// A future that asks the host with `ask` (kept for the reactor too).
     pub(crate) fn new(ask: fn() -> bool) -> Draining {
-        Draining { ask, key: None }
+        DRAIN.with(|d| d.borrow_mut().ask = Some(ask));
+        Draining { key: None }
     }
 }
 
@@ -94,12 +95,11 @@ impl Future for Draining {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let ask = self.ask;
         let key = DRAIN.with(|d| {
             let mut d = d.borrow_mut();
             if !d.begun && d.stale {
                 d.stale = false;
-                d.begun = ask();
+                d.begun = d.ask.is_some_and(|ask| ask());
             }
             if d.begun {
                 if let Some(key) = self.key.take() {
@@ -107,7 +107,6 @@ impl Future for Draining {
                 }
                 return None;
             }
-            d.ask.get_or_insert(ask);
             let key = self.key.unwrap_or_else(|| {
                 d.next += 1;
                 d.next

@@ -32,7 +32,8 @@ pub(crate) fn serve_program(program: &str, extra: &[&str]) -> (Guest, SocketAddr
 
 /// Wait for the server to end: it must have exited 0, every instance
 /// finished within the drain timeout, after serving `served` connections.
-pub(crate) fn drained_cleanly(g: Guest, served: usize) {
+/// Its stderr, for further checks.
+pub(crate) fn drained_cleanly(g: Guest, served: usize) -> String {
     let (code, _, err) = g.finish();
     assert_eq!(code, 0, "{err}");
     let served = format!("served {served} connection");
@@ -40,6 +41,7 @@ pub(crate) fn drained_cleanly(g: Guest, served: usize) {
         err.contains(&served) && err.contains("drained cleanly"),
         "{err}"
     );
+    err
 }
 
 fn get(addr: SocketAddr, path: &str) -> String {
@@ -154,8 +156,7 @@ fn lines_of_instances_running_at_once_stay_whole() {
         assert!(c.join().unwrap().starts_with("HTTP/1.1 200 OK"));
     }
     terminate(&g);
-    let (code, _, err) = g.finish();
-    assert_eq!(code, 0, "{err}");
+    let err = drained_cleanly(g, 100);
     let logged: Vec<&str> = err.lines().filter(|l| l.contains("http-hello")).collect();
     assert_eq!(logged.len(), 100, "{err}");
     for line in logged {

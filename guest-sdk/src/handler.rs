@@ -216,19 +216,35 @@ impl<T: ConnectionHandler> bindings::exports::wasock::sockets::handler::Guest fo
     ) -> Result<(), ErrorCode> {
         let peer = to_std(peer);
         T::handle(TcpStream::from_socket(connection), peer).map_err(|e| {
+            let code = code_within(&e);
             // The export carries an error code only: the reason goes to
             // stderr, which the host passes on. One write, so that lines
-            // of instances running at once do not interleave.
-            let line = format!("connection handler for {peer}: {e}\n");
-            let _ = io::Write::write_all(&mut io::stderr(), line.as_bytes());
-            code_within(&e)
+            // of instances running at once do not interleave. A peer that
+            // left is no failure of the handler: the host counts it apart,
+            // and a line for each client a load generator resets would
+            // bury the lines that matter.
+            if !peer_left(code) {
+                let line = format!("connection handler for {peer}: {e}\n");
+                let _ = io::Write::write_all(&mut io::stderr(), line.as_bytes());
+            }
+            code
         })
     }
 }
 
+/// Whether a handler's error code says its peer left: the codes the
+/// handler interface (`wit/worlds.wit`) names for that.
+fn peer_left(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted | ErrorCode::NotConnected
+    )
+}
+
 /// The wasock error code in `e`, or in the errors it wraps (an HTTP
 /// library's error wraps the stream's `io::Error`, as hyper's does); else
-/// `unknown`.
+/// the code for `e`'s kind where it names what happened to a connection
+/// (reset, aborted, not connected); else `unknown`.
 fn code_within(e: &io::Error) -> ErrorCode {
     if let Some(code) = error_code(e) {
         return code;
@@ -253,7 +269,14 @@ fn code_within(e: &io::Error) -> ErrorCode {
             None => err.source(),
         };
     }
-    ErrorCode::Unknown
+    // An error made outside wasock (by a library, or by the handler) that
+    // says what happened to the connection in std's words.
+    match e.kind() {
+        io::ErrorKind::ConnectionReset => ErrorCode::ConnectionReset,
+        io::ErrorKind::ConnectionAborted => ErrorCode::ConnectionAborted,
+        io::ErrorKind::NotConnected => ErrorCode::NotConnected,
+        _ => ErrorCode::Unknown,
+    }
 }
 
 /// Export a [`ConnectionHandler`] as this component's
@@ -316,5 +339,26 @@ mod tests {
         let foreign = io::Error::other(Wrapped(io::Error::other("no code")));
         assert_eq!(code_within(&foreign), ErrorCode::Unknown);
         assert_eq!(code_within(&io::Error::other("mine")), ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn an_uncoded_error_that_says_the_peer_left_gets_its_code() {
+        let kind = |k: io::ErrorKind| code_within(&io::Error::new(k, "from a library"));
+        assert_eq!(
+            kind(io::ErrorKind::ConnectionReset),
+            ErrorCode::ConnectionReset
+        );
+        assert_eq!(
+            kind(io::ErrorKind::ConnectionAborted),
+            ErrorCode::ConnectionAborted
+        );
+        assert_eq!(kind(io::ErrorKind::NotConnected), ErrorCode::NotConnected);
+        assert_eq!(kind(io::ErrorKind::UnexpectedEof), ErrorCode::Unknown);
+        // A code found inside wins over the outer error's kind.
+        let inside = io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            Wrapped(io::Error::from(ErrorCode::TimedOut)),
+        );
+        assert_eq!(code_within(&inside), ErrorCode::TimedOut);
     }
 }

@@ -131,9 +131,10 @@ fn serve(
     let drained = reports.iter().all(|r| r.drained);
     let per_worker: Vec<String> = reports.iter().map(|r| r.served.to_string()).collect();
     eprintln!(
-        "wasock: served {} ({} failed, {} refused by policy; per worker: {}); at most {} at once; {}",
+        "wasock: served {} ({} failed, {} left by the peer, {} refused by policy; per worker: {}); at most {} at once; {}",
         super::counted(stats.served.load(Ordering::SeqCst), "connection"),
         stats.failed.load(Ordering::SeqCst),
+        stats.peer_left.load(Ordering::SeqCst),
         stats.refused.load(Ordering::SeqCst),
         per_worker.join(", "),
         stats.peak.load(Ordering::SeqCst),

@@ -12,6 +12,11 @@ pub enum GuestExit {
     /// A connection handler returned this error code (its name, such as
     /// `connection-reset`): the handler failed, the instance did not.
     HandlerFailed(&'static str),
+    /// A connection handler returned an error code that says its peer
+    /// left (`connection-reset`, `connection-aborted` or `not-connected`,
+    /// the handler interface's rule): the connection ended from the other
+    /// side, which a server counts apart from its failures.
+    PeerLeft(&'static str),
     /// The host could not hand a connection to a handler (why, in words):
     /// no guest ran.
     NotHandedOver(String),
@@ -55,12 +60,13 @@ impl From<wasmtime::Result<Result<(), ()>>> for GuestExit {
 
 impl GuestExit {
     /// The process exit status that stands for this ending: the guest's own
-    /// status, 1 for a connection handler that returned an error or never
+    /// status, 0 for a connection handler whose peer left, 1 for a connection handler that returned an error or never
     /// got its connection, or an instance the host could not set up, 134 (like an abort) for a trap, 124 (like
     /// `timeout(1)`) for the wall-clock limit.
     pub fn code(&self) -> i32 {
         match self {
             GuestExit::Exited(c) => *c,
+            GuestExit::PeerLeft(_) => 0,
             GuestExit::HandlerFailed(_)
             | GuestExit::NotHandedOver(_)
             | GuestExit::NotStarted(_) => 1,
@@ -97,6 +103,9 @@ impl GuestExit {
             GuestExit::Exited(c) => format!("the guest exited with status {c}"),
             GuestExit::HandlerFailed(code) => {
                 format!("the connection handler returned the error {code}")
+            }
+            GuestExit::PeerLeft(code) => {
+                format!("the peer left (the connection handler returned {code})")
             }
             GuestExit::NotHandedOver(why) => {
                 format!("the connection could not be handed to an instance: {why}")

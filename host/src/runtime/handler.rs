@@ -97,10 +97,16 @@ impl Handler {
     }
 }
 
-/// How a handler's call ended, from what it returned.
+/// How a handler's call ended, from what it returned. The handler
+/// interface (`wit/worlds.wit`) names the codes that say the peer left.
 fn handled(result: Result<(), ErrorCode>) -> GuestExit {
     match result {
         Ok(()) => GuestExit::Exited(0),
+        Err(
+            code @ (ErrorCode::ConnectionReset
+            | ErrorCode::ConnectionAborted
+            | ErrorCode::NotConnected),
+        ) => GuestExit::PeerLeft(code.name()),
         Err(code) => GuestExit::HandlerFailed(code.name()),
     }
 }

@@ -109,6 +109,9 @@ pub struct ServeStats {
     pub served: AtomicU64,
     /// Handlers that returned an error, trapped, or hit a limit.
     pub failed: AtomicU64,
+    /// Handlers that returned an error saying their peer left
+    /// ([`GuestExit::PeerLeft`]): not counted as failed.
+    pub peer_left: AtomicU64,
     /// Connections from peers no `tcp-accept` grant allows, closed unseen.
     pub refused: AtomicU64,
     /// Instances running now.
@@ -287,12 +290,17 @@ impl Server {
             self.run(stream, peer, ctx).instrument(span),
         )
         .await;
+        self.stats.served.fetch_add(1, Ordering::Relaxed);
         match exit {
-            GuestExit::Exited(0) => {
-                self.stats.served.fetch_add(1, Ordering::Relaxed);
+            GuestExit::Exited(0) => {}
+            // A client that resets or drops its connection (as load
+            // generators do when they stop) is not the server's failure:
+            // counted apart, and logged only at debug level.
+            left @ GuestExit::PeerLeft(_) => {
+                self.stats.peer_left.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(target: "wasock::serve", instance = %id, peer = %peer, "{}", left.describe());
             }
             other => {
-                self.stats.served.fetch_add(1, Ordering::Relaxed);
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(target: "wasock::serve", instance = %id, peer = %peer, "{}", other.describe_for(self.policy.set_by()));
             }

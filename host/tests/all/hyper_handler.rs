@@ -143,4 +143,5 @@ fn a_client_that_goes_away_is_not_a_failed_connection() {
         err.contains("served 3 connections (0 failed"),
         "a client that left counted as the handler's failure: {err}"
     );
+    assert!(!err.contains("connection handler for"), "{err}");
 }

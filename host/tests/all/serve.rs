@@ -304,6 +304,31 @@ fn instances_past_the_drain_deadline_are_stopped() {
 }
 
 #[test]
+fn a_client_that_resets_is_counted_apart_from_failures() {
+    let (g, addr) = serve(&[]);
+    // One resets its connection before sending anything: the handler's
+    // read fails with connection-reset, which it returns.
+    let reset = socket2::Socket::from(TcpStream::connect(addr).unwrap());
+    reset.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(reset);
+    // One closes in the middle of its request's head: the handler's own
+    // error (no code), a failure.
+    let mut half = TcpStream::connect(addr).unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nho").unwrap();
+    drop(half);
+    // Accepted after the two above, so they are in instances by now.
+    let answer = get(addr, "/");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    terminate(&g);
+    let err = drained_cleanly(g, 3);
+    assert!(err.contains("(1 failed, 1 left by the peer,"), "{err}");
+    // The failure is logged with its reason; the client that left is not.
+    assert!(err.contains("connection closed mid-request"), "{err}");
+    assert_eq!(err.matches("connection handler for").count(), 1, "{err}");
+    assert_eq!(err.matches("connection-reset").count(), 0, "{err}");
+}
+
+#[test]
 fn peers_without_an_accept_grant_never_reach_an_instance() {
     let g = Guest::spawn(&[
         "serve",
@@ -325,7 +350,7 @@ fn peers_without_an_accept_grant_never_reach_an_instance() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("denied tcp-accept 127.0.0.1:"), "{err}");
     assert!(
-        err.contains("served 0 connections (0 failed, 1 refused by policy;"),
+        err.contains("served 0 connections (0 failed, 0 left by the peer, 1 refused by policy;"),
         "{err}"
     );
     let (code, _, err) = crate::common::run(&[

@@ -35,6 +35,12 @@ pub(crate) enum Handler {
     },
 }
 
+/// What a component that `serve` cannot run is missing, and how to build
+/// one it can.
+const NOT_A_HANDLER: &str = "the component is not a connection handler: it must export \
+    wasock:sockets/handler (in Rust, `wasock::export_connection_handler!`; in C, a \
+    `wasock_handle` function built with `wasock-cc --handler`)";
+
 /// The index of `name` inside the exported instance `instance`.
 fn export(
     component: &Component,
@@ -56,14 +62,12 @@ impl Handler {
         pre: InstancePre<HostState>,
     ) -> anyhow::Result<Handler> {
         if component.get_export_index(None, HANDOFF_EXPORT).is_none() {
-            let pre = WasockHostPre::new(pre).map_err(anyhow::Error::from).context(
-                "the component is not a connection handler (it must export wasock:sockets/handler)",
-            )?;
+            let pre = WasockHostPre::new(pre)
+                .map_err(anyhow::Error::from)
+                .context(NOT_A_HANDLER)?;
             return Ok(Handler::Direct(pre));
         }
-        let handle = export(component, HANDLER, "handle").context(
-            "the component is not a connection handler (it must export wasock:sockets/handler)",
-        )?;
+        let handle = export(component, HANDLER, "handle").context(NOT_A_HANDLER)?;
         let take = export(component, HANDOFF_EXPORT, "take-connection")?;
         Ok(Handler::Layered { pre, take, handle })
     }

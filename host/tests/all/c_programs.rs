@@ -51,9 +51,15 @@ fn build(what: &str, cmd: &mut Command) {
 }
 
 /// `sources` (relative to the root) compiled with wasock-cc into
-/// `NAME.wasm`, once per test process. Builds are serialised: wasock-cc
-/// rebuilds its library in place when the library's sources change.
+/// `NAME.wasm`, once per test process.
 fn component(name: &str, sources: &[&str]) -> String {
+    component_with(name, &[], sources)
+}
+
+/// [`component`] with wasock-cc's own `flags` (`--handler`). Builds are
+/// serialised: wasock-cc rebuilds its library in place when the
+/// library's sources change.
+pub(crate) fn component_with(name: &str, flags: &[&str], sources: &[&str]) -> String {
     static BUILT: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
     if let Some(path) = built.get(name) {
@@ -62,6 +68,7 @@ fn component(name: &str, sources: &[&str]) -> String {
     let out = out_dir().join(format!("{name}.wasm"));
     let mut cmd = Command::new(root().join("guest-sdk-c").join("wasock-cc"));
     cmd.current_dir(root())
+        .args(flags)
         .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&out)
         .args(sources);
@@ -324,7 +331,8 @@ fn error_code_docs(wit: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The bindings in `guest-sdk-c/gen` were generated from today's WIT.
+/// The bindings in `guest-sdk-c/gen` (programs) and `gen/handler`
+/// (connection handlers) were generated from today's WIT.
 #[test]
 fn the_c_bindings_were_generated_from_the_current_wit() {
     let mut files: Vec<String> = fs::read_dir(root().join("wit"))
@@ -343,7 +351,9 @@ fn the_c_bindings_were_generated_from_the_current_wit() {
     assert_eq!(
         now, then,
         "wit/ changed since guest-sdk-c/gen was generated; regenerate with\n  \
-         wit-bindgen c wit --world imports --rename-world wasock_sockets --out-dir guest-sdk-c/gen\n\
+         wit-bindgen c wit --world imports --rename-world wasock_sockets --out-dir guest-sdk-c/gen\n  \
+         wit-bindgen c wit --world connection-handler --rename-world wasock_sockets \
+         --out-dir guest-sdk-c/gen/handler\n\
          (wit-bindgen-cli 0.63) and then: (cd wit && sha256sum *.wit) > guest-sdk-c/gen/wit.sha256"
     );
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod async_guests;
 mod blocking;
+mod c_handler;
 mod c_programs;
 mod cli;
 mod client;

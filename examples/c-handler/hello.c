@@ -8,13 +8,15 @@
  *   curl http://127.0.0.1:8080/ http://127.0.0.1:8080/    # two requests, one connection
  *
  * GET and HEAD only: a request with a body is answered 501 and the
- * connection closed, as is a head longer than 8 KiB (431). */
+ * connection closed, as is a head longer than 8 KiB (431). HTTP/1.0
+ * clients keep the connection only with `Connection: keep-alive`. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <wasock/handler.h>
@@ -37,10 +39,9 @@ static int write_all(int fd, const char *buf, size_t len) {
     return 0;
 }
 
-/* Whether the head (NUL-terminated) has a header `name` with a value
- * starting with `value` (both without case); a NULL value asks only
- * whether the header is there. */
-static int has_header(const char *head, const char *name, const char *value) {
+/* The value of header `name` in the head (NUL-terminated; the request
+ * line first, each line ending in CRLF), up to its CR, or NULL. */
+static const char *header(const char *head, const char *name) {
     size_t len = strlen(name);
     for (const char *line = strstr(head, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
         const char *h = line + 2;
@@ -49,29 +50,69 @@ static int has_header(const char *head, const char *name, const char *value) {
             while (*v == ' ' || *v == '\t') {
                 v++;
             }
-            if (value == NULL || strncasecmp(v, value, strlen(value)) == 0) {
-                return 1;
-            }
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Whether a comma-separated header value (ending at CR) lists `token`,
+ * without case: `Connection: keep-alive, close` lists close. */
+static int lists(const char *value, const char *token) {
+    size_t len = strlen(token);
+    while (value != NULL && *value != '\r' && *value != '\0') {
+        while (*value == ' ' || *value == '\t' || *value == ',') {
+            value++;
+        }
+        size_t word = strcspn(value, ", \t\r");
+        if (word == len && strncasecmp(value, token, len) == 0) {
+            return 1;
+        }
+        value += word;
+    }
+    return 0;
+}
+
+/* After an answer that closes the connection with the request's rest
+ * unread: end our side, then read what the client still sends (for a
+ * second at most), so that the unread bytes do not make the system
+ * reset the connection and destroy the answer on its way. */
+static int close_gently(int fd) {
+    char sink[4096];
+    if (shutdown(fd, SHUT_WR) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < 16; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) <= 0 || read(fd, sink, sizeof sink) <= 0) {
+            break;
         }
     }
     return 0;
 }
 
-/* Answer one request head; 1 to keep the connection, 0 to close it, -1
- * with errno if the answer could not be written. */
+/* Answer one request head; 1 to keep the connection, 0 once it is to be
+ * closed, -1 with errno if the answer could not be written. */
 static int answer(int fd, char *head, const char *peer) {
-    char method[8] = "", path[256] = "";
-    sscanf(head, "%7s %255s", method, path);
+    char method[8] = "", path[256] = "", version[16] = "";
+    sscanf(head, "%7s %255s %15s", method, path, version);
     int is_head = strcmp(method, "HEAD") == 0;
-    int keep = !has_header(head, "connection", "close") && !wasock_draining();
+    const char *connection = header(head, "connection");
+    /* HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only
+     * when asked to keep it. */
+    int keep = strcmp(version, "HTTP/1.1") == 0 ? !lists(connection, "close")
+                                                 : lists(connection, "keep-alive");
+    keep = keep && !wasock_draining();
+    const char *length = header(head, "content-length");
+    int has_body = (length != NULL && strncmp(length, "0\r", 2) != 0) ||
+                   header(head, "transfer-encoding") != NULL;
     const char *status = "200 OK";
     char body[320];
     if (strcmp(method, "GET") != 0 && !is_head) {
         status = "501 Not Implemented";
         snprintf(body, sizeof body, "only GET and HEAD\n");
         keep = 0;
-    } else if ((has_header(head, "content-length", NULL) && !has_header(head, "content-length", "0")) ||
-               has_header(head, "transfer-encoding", NULL)) {
+    } else if (has_body) {
         status = "501 Not Implemented";
         snprintf(body, sizeof body, "no request bodies\n");
         keep = 0;
@@ -86,6 +127,9 @@ static int answer(int fd, char *head, const char *peer) {
                      "HTTP/1.1 %s\r\ncontent-type: text/plain\r\ncontent-length: %zu\r\n%s\r\n%s",
                      status, strlen(body), keep ? "" : "connection: close\r\n", is_head ? "" : body);
     if (write_all(fd, out, (size_t)n) != 0) {
+        return -1;
+    }
+    if (!keep && strcmp(status, "501 Not Implemented") == 0 && close_gently(fd) != 0) {
         return -1;
     }
     return keep;
@@ -108,7 +152,7 @@ int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len) {
             if (have == MAX_HEAD) {
                 const char *big = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
                                   "content-length: 0\r\nconnection: close\r\n\r\n";
-                return write_all(fd, big, strlen(big));
+                return write_all(fd, big, strlen(big)) != 0 ? -1 : close_gently(fd);
             }
             if (have == 0) {
                 /* Between requests: wait with poll, which the host ends

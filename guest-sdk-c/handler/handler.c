@@ -14,25 +14,28 @@
 
 bool wasock_draining(void) { return wasock_sockets_drain_draining(); }
 
-/* The error-code that tells the host what a handler's errno means. The
- * ones that say the client left are the handler interface's
- * (wit/worlds.wit); EPIPE joins them, as a write to a connection the
- * client reset fails with it once the reset is taken. Any other errno
- * is its error-code where one maps to it, else unknown. */
+/* The error-code that tells the host what a handler's errno means: the
+ * three that say the client left are the handler interface's
+ * (wit/worlds.wit); EAGAIN is a receive or send that ran out its timeout
+ * (SO_RCVTIMEO, SO_SNDTIMEO); any other errno is the code whose errno it
+ * is (errors.c), leaving out the resolver's, else unknown. EPIPE is
+ * `shut-down` (this side shut down its sending, then wrote): the library
+ * reports a client's reset as ECONNRESET. */
 static wsk_code code_of_errno(int err) {
     switch (err) {
     case ECONNRESET:
-    case EPIPE:
         return WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_RESET;
     case ECONNABORTED:
         return WASOCK_SOCKETS_TYPES_ERROR_CODE_CONNECTION_ABORTED;
     case ENOTCONN:
         return WASOCK_SOCKETS_TYPES_ERROR_CODE_NOT_CONNECTED;
+    case EAGAIN:
+        return WASOCK_SOCKETS_TYPES_ERROR_CODE_TIMED_OUT;
     default:
         break;
     }
-    for (int code = 0; code < WASOCK_ERROR_CODES; code++) {
-        if (err != 0 && wasock_error_errno(code) == err) {
+    for (int code = 0; err != 0 && code < WASOCK_SOCKETS_TYPES_ERROR_CODE_NAME_NOT_FOUND; code++) {
+        if (wasock_error_errno(code) == err) {
             return (wsk_code)code;
         }
     }
@@ -74,8 +77,11 @@ bool exports_wasock_sockets_handler_handle(exports_wasock_sockets_handler_own_so
     errno = 0;
     int served = wasock_handle(fd, (const struct sockaddr *)&sa, len);
     int why = errno;
-    /* The instance ends with this call: what the handler left open is
-     * closed with it, the connection included. */
+    /* The instance ends with this call, without exit(): what the handler
+     * left open is closed with it, the connection included, and neither
+     * atexit functions nor destructors run. Buffered output is written
+     * now, or it would be lost (stdout is fully buffered in a pipe). */
+    fflush(NULL);
     if (served == 0) {
         return true;
     }

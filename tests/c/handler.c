@@ -5,6 +5,7 @@
  *           descriptor's own getpeername, and whether the program's
  *           constructors ran, then returns 0
  *   fail    returns -1 with errno EACCES (a failed connection)
+ *   timeout reads with a 100 ms SO_RCVTIMEO and returns its -1 (EAGAIN)
  *   echo    echoes until the client ends its side, then returns 0
  *   drain   writes "waiting", then waits with poll() until the server
  *           drains, and writes "draining" before returning 0
@@ -16,6 +17,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <wasock/handler.h>
@@ -25,10 +27,19 @@ static int constructed;
 
 __attribute__((constructor)) static void construct(void) { constructed = 1; }
 
-static int say(int fd, const char *text) {
-    size_t len = strlen(text);
-    return write(fd, text, len) == (ssize_t)len ? 0 : -1;
+static int write_all(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
+
+static int say(int fd, const char *text) { return write_all(fd, text, strlen(text)); }
 
 static void addr_text(const struct sockaddr *sa, char *out, size_t len) {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -80,6 +91,15 @@ int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len) {
                  constructed ? "constructed" : "constructors did not run");
         return say(fd, out);
     }
+    if (strcmp(line, "timeout\n") == 0) {
+        /* A receive that runs out its timeout fails with EAGAIN. */
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+        char byte;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+            return -1;
+        }
+        return read(fd, &byte, 1) < 0 ? -1 : 0;
+    }
     if (strcmp(line, "fail\n") == 0) {
         errno = EACCES;
         return -1;
@@ -88,7 +108,7 @@ int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len) {
         char buf[4096];
         ssize_t n;
         while ((n = read(fd, buf, sizeof buf)) > 0) {
-            if (write(fd, buf, (size_t)n) != n) {
+            if (write_all(fd, buf, (size_t)n) != 0) {
                 return -1;
             }
         }

@@ -6,12 +6,16 @@
  *     #include <wasock/handler.h>
  *     #include <unistd.h>
  *
- *     int wasock_handle(int fd, const struct sockaddr *peer, socklen_t len) {
+ *     int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len) {
+ *         (void)peer;
+ *         (void)peer_len;
  *         char buf[4096];
  *         ssize_t n;
  *         while ((n = read(fd, buf, sizeof buf)) > 0) {
- *             if (write(fd, buf, (size_t)n) < 0) {
- *                 return -1;
+ *             for (ssize_t done = 0, w; done < n; done += w) {
+ *                 if ((w = write(fd, buf + done, (size_t)(n - done))) < 0) {
+ *                     return -1;
+ *                 }
  *             }
  *         }
  *         return n < 0 ? -1 : 0;
@@ -29,11 +33,20 @@ extern "C" {
 
 /* The program defines this: serve the connected stream socket `fd`
  * (blocking, as accept() returns it) from `peer` (`peer_len` bytes).
- * Return 0 once served, or -1 with errno set. ECONNRESET, ECONNABORTED
- * and ENOTCONN say the client left: the server counts that apart from
- * failures and logs nothing. Any other errno counts the connection as
- * failed, and the library writes a line with the peer and strerror(errno)
- * to stderr. The library closes `fd` afterwards if the handler has not. */
+ * Return 0 once served, or -1 with errno set.
+ *
+ * ECONNRESET, ECONNABORTED and ENOTCONN say the client left: the server
+ * counts that apart from failures and logs it only at debug level. It
+ * cannot tell which socket the errno came from: a handler whose other
+ * sockets fail (a backend it connects to) answers its client, or returns
+ * another errno. Any other errno counts the connection as failed, and the
+ * library writes `connection handler for ADDR:PORT: STRERROR` (IPv6:
+ * `[ADDR]:PORT`) to stderr. EAGAIN (a timeout) is reported as
+ * `timed-out`.
+ *
+ * The instance ends when this returns, without exit(): what the handler
+ * left open is closed with it (`fd` included), buffered stdio is flushed,
+ * and atexit functions and destructors do not run. */
 int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len);
 
 /* Whether the server has begun to drain (it was told to stop): a handler
@@ -41,8 +54,8 @@ int wasock_handle(int fd, const struct sockaddr *peer, socklen_t peer_len);
  * in hand and return, rather than wait for the next until the drain
  * timeout stops it. Ask between requests, and wait for the next with
  * poll() rather than in a blocking read: the host ends one poll() that
- * waits when draining begins (with nothing ready), and a blocking read it
- * does not interrupt. */
+ * waits when draining begins (it returns 0, nothing ready), and a
+ * blocking read it does not interrupt. */
 bool wasock_draining(void);
 
 #ifdef __cplusplus

@@ -87,6 +87,12 @@ fn errno_from_a_c_handler_is_a_failure_or_a_client_that_left() {
     let (s, out) = ask(addr, "fail");
     assert_eq!(out, "");
     let failed_peer = s.local_addr().unwrap();
+    // A receive that times out: EAGAIN, reported as timed-out.
+    let mut waits = connect(addr);
+    waits.write_all(b"timeout\n").unwrap();
+    let mut out = String::new();
+    waits.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "");
     // A client that resets before its line ends: read() fails with
     // ECONNRESET, which says the client left.
     let reset = socket2::Socket::from(connect(addr));
@@ -96,16 +102,17 @@ fn errno_from_a_c_handler_is_a_failure_or_a_client_that_left() {
     let (_, out) = ask(addr, "echo");
     assert_eq!(out, "");
     terminate(&g);
-    let err = drained_cleanly(g, 3);
-    assert!(err.contains("(1 failed, 1 left by the peer,"), "{err}");
+    let err = drained_cleanly(g, 4);
+    assert!(err.contains("(2 failed, 1 left by the peer,"), "{err}");
     assert!(
         err.contains(&format!(
             "connection handler for {failed_peer}: Permission denied"
         )),
         "{err}"
     );
-    assert!(err.contains("access-denied"), "{err}");
-    assert_eq!(err.matches("connection handler for").count(), 1, "{err}");
+    assert!(err.contains("returned the error access-denied"), "{err}");
+    assert!(err.contains("returned the error timed-out"), "{err}");
+    assert_eq!(err.matches("connection handler for").count(), 2, "{err}");
 }
 
 #[test]
@@ -148,6 +155,44 @@ fn the_c_http_example_answers_curl_on_one_kept_connection() {
     terminate(&g);
     let err = drained_cleanly(g, 4);
     assert!(err.contains("(0 failed"), "{err}");
+}
+
+#[test]
+fn the_c_http_example_closes_for_http_1_0_and_refuses_a_body_whole() {
+    let (g, addr) = serve_program(&hello(), &[]);
+    // HTTP/1.0 without keep-alive: answered, then closed by the server.
+    let mut s = connect(addr);
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    // A body it does not read: the 501 arrives whole, not destroyed by a
+    // reset for the unread bytes.
+    let mut s = connect(addr);
+    let body = vec![b'x'; 200_000];
+    let head = format!(
+        "GET / HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut writer = s.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        // The server may close before taking it all: not this test's
+        // concern.
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(&body);
+        let _ = writer.shutdown(std::net::Shutdown::Write);
+    });
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    sending.join().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 501 Not Implemented")
+            && answer.ends_with("no request bodies\n"),
+        "{answer}"
+    );
+    terminate(&g);
+    drained_cleanly(g, 2);
 }
 
 #[test]

@@ -347,15 +347,17 @@ fn the_c_bindings_were_generated_from_the_current_wit() {
         .output()
         .expect("sha256sum");
     let now = String::from_utf8(out.stdout).unwrap();
-    let then = fs::read_to_string(root().join("guest-sdk-c/gen/wit.sha256")).unwrap();
-    assert_eq!(
-        now, then,
-        "wit/ changed since guest-sdk-c/gen was generated; regenerate with\n  \
-         wit-bindgen c wit --world imports --rename-world wasock_sockets --out-dir guest-sdk-c/gen\n  \
-         wit-bindgen c wit --world connection-handler --rename-world wasock_sockets \
-         --out-dir guest-sdk-c/gen/handler\n\
-         (wit-bindgen-cli 0.63) and then: (cd wit && sha256sum *.wit) > guest-sdk-c/gen/wit.sha256"
-    );
+    for (dir, world) in [("gen", "imports"), ("gen/handler", "connection-handler")] {
+        let then =
+            fs::read_to_string(root().join("guest-sdk-c").join(dir).join("wit.sha256")).unwrap();
+        assert_eq!(
+            now, then,
+            "wit/ changed since guest-sdk-c/{dir} was generated; regenerate with\n  \
+             wit-bindgen c wit --world {world} --rename-world wasock_sockets \
+             --out-dir guest-sdk-c/{dir}\n\
+             (wit-bindgen-cli 0.63) and then: (cd wit && sha256sum *.wit) > guest-sdk-c/{dir}/wit.sha256"
+        );
+    }
 }
 
 /// Echo `payload` through `addr` with a plain client: write it all, shut

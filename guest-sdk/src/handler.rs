@@ -143,9 +143,15 @@ pub fn draining() -> Draining {
 /// Serves one connection: what a `wasock serve` guest implements.
 pub trait ConnectionHandler {
     /// Serve `stream`, connected to `peer`. The host closes the connection
-    /// when this returns (if the stream was not dropped already); an error
-    /// counts the connection as failed, and is written to stderr (the
-    /// export carries only its error code; the host logs that).
+    /// when this returns (if the stream was not dropped already). An error
+    /// whose code says the peer left (connection reset, aborted, not
+    /// connected: see [`ErrorCode`]'s cases, found inside a wrapping
+    /// error too) is counted apart from failures, without a line; any
+    /// other error counts the connection as failed, and is written to
+    /// stderr (the export carries only its error code; the host logs
+    /// that). The host cannot tell which socket a code came from: a
+    /// handler whose backend resets answers its client, or returns an
+    /// error of another kind.
     fn handle(stream: TcpStream, peer: SocketAddr) -> io::Result<()>;
 }
 

@@ -82,6 +82,10 @@ impl AsyncConnectionHandler for Hyper {
             // A client that closed in the middle of a request: nothing to
             // answer, and no failure of the server's.
             Err(e) if e.is_incomplete_message() => Ok(()),
+            // The service's or a body's own error (a backend's, in a
+            // proxy): the server's failure, whatever code lies under it,
+            // so passed on as text, not as a code saying the client left.
+            Err(e) if e.is_user() => Err(io::Error::other(e.to_string())),
             // A reset or an abort underneath keeps its code through the
             // SDK's adapter, and `wasock serve` counts it as the client's
             // leaving, not as a failed connection.

@@ -208,7 +208,9 @@ pub struct ServeArgs {
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
-    /// The connection-handler component.
+    /// The connection-handler component: it exports
+    /// `wasock:sockets/handler` (Rust: `wasock::export_connection_handler!`;
+    /// C: `wasock-cc --handler`).
     #[arg(value_name = "COMPONENT")]
     pub component: PathBuf,
 }

@@ -107,7 +107,8 @@ impl Default for ServeOptions {
 pub struct ServeStats {
     /// Connections accepted and handed to an instance.
     pub served: AtomicU64,
-    /// Handlers that returned an error, trapped, or hit a limit.
+    /// Handlers that returned an error (other than one saying the peer
+    /// left), trapped, or hit a limit.
     pub failed: AtomicU64,
     /// Handlers that returned an error saying their peer left
     /// ([`GuestExit::PeerLeft`]): not counted as failed.

@@ -105,7 +105,8 @@ fn the_example_deployment_runs_under_the_runtime_class_with_settings_the_shim_ta
     // The Service sends its traffic to the port the shim listens on.
     let service = kind(&docs, "Service");
     let target = service["spec"]["ports"][0]["targetPort"].as_u64().unwrap();
-    assert_eq!(u64::from(serve.listen.port()), target);
+    let listen = serve.listen.expect("the shim gives serve an address");
+    assert_eq!(u64::from(listen.port()), target);
     assert_eq!(
         container["ports"][0]["containerPort"].as_u64(),
         Some(target)

@@ -158,9 +158,11 @@ Example:
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Where to listen, e.g. `127.0.0.1:8080` or `[::]:8080` (port 0: any
-    /// free port; the first line on stdout says which).
+    /// free port; the first line on stdout says which). Without it, serve
+    /// the listening socket a systemd socket unit passes (socket
+    /// activation: `LISTEN_PID`, `LISTEN_FDS`, descriptor 3).
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_address)]
-    pub listen: std::net::SocketAddr,
+    pub listen: Option<std::net::SocketAddr>,
 
     /// Instances running at once, at most; further connections wait in the
     /// listen backlog [default: 256]. E.g. `--max-concurrent 64`.

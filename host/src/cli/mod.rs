@@ -1,6 +1,7 @@
 //! The `wasock` command line: argument parsing and the subcommands. The
 //! binary's `main` only calls [`main`].
 
+mod activation;
 mod args;
 mod check;
 mod compose;

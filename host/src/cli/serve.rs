@@ -13,6 +13,18 @@ use crate::runtime::{ServeOptions, Server, Workers, pooling_config};
 /// finished in time, 1 if some had to be stopped or serving failed, 2 for
 /// bad arguments.
 pub fn main(args: ServeArgs) -> i32 {
+    // A passed socket is taken first, before this process opens any
+    // descriptor that could take number 3.
+    let listen = match args.listen {
+        Some(addr) => Listen::At(addr),
+        None => match super::activation::listener() {
+            Ok(l) => Listen::Passed(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+    };
     let (policy, pinned) = match args.rules.load() {
         Ok(p) => p,
         Err(e) => {
@@ -30,7 +42,7 @@ pub fn main(args: ServeArgs) -> i32 {
             policy.set_by().grant("tcp-accept=127.0.0.0/8:*")
         );
     }
-    match serve(args, policy, pinned) {
+    match serve(args, listen, policy, pinned) {
         Ok(true) => 0,
         Ok(false) => 1,
         Err(e) => {
@@ -75,10 +87,20 @@ pub(super) fn load(
     Ok((runner, component))
 }
 
+/// Where the server takes its connections.
+enum Listen {
+    /// A listener bound here (`--listen`).
+    At(std::net::SocketAddr),
+    /// The listener a service manager passed (socket activation).
+    Passed(std::net::TcpListener),
+}
+
 /// Serve on `--workers` threads ([`Workers`]: a single-threaded runtime
-/// and an `SO_REUSEPORT` listener each), sharing one server.
+/// and an `SO_REUSEPORT` listener each, or the passed listener shared),
+/// sharing one server.
 fn serve(
     args: ServeArgs,
+    listen: Listen,
     policy: crate::policy::Policy,
     pinned: crate::runtime::PinnedNames,
 ) -> anyhow::Result<bool> {
@@ -117,7 +139,10 @@ fn serve(
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let workers = Workers::bind(args.listen, workers)?;
+    let workers = match listen {
+        Listen::At(addr) => Workers::bind(addr, workers)?,
+        Listen::Passed(listener) => Workers::from_listener(listener, workers)?,
+    };
     let addr = workers.local_addr()?;
     let reports = workers.run(server.clone(), || {
         // Install the signal handlers before saying we listen, so that a

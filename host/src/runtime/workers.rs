@@ -90,6 +90,30 @@ impl Workers {
         Ok(Workers { first, rest })
     }
 
+    /// Serve one listening socket opened elsewhere (a service manager's,
+    /// passed by socket activation) on `n` workers (at least one): each
+    /// accepts from the same queue through a descriptor of its own, so a
+    /// new connection may wake more than one of them.
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        n: usize,
+    ) -> Result<Workers, WorkersError> {
+        let failed = |error| WorkersError::Listen {
+            addr: listener
+                .local_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
+            error,
+        };
+        listener.set_nonblocking(true).map_err(failed)?;
+        let rest = (1..n)
+            .map(|_| listener.try_clone().map_err(failed))
+            .collect::<Result<_, _>>()?;
+        Ok(Workers {
+            first: listener,
+            rest,
+        })
+    }
+
     /// The address the workers listen on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.first.local_addr()

@@ -40,8 +40,15 @@ pub struct Guest {
 impl Guest {
     /// Start `wasock ARGS...`.
     pub fn spawn(args: &[&str]) -> Guest {
-        let mut child = wasock()
-            .args(args)
+        let mut cmd = wasock();
+        cmd.args(args);
+        Guest::spawn_command(cmd)
+    }
+
+    /// Start `cmd` (one that runs `wasock`), reading its output as
+    /// [`Guest::spawn`] does.
+    pub fn spawn_command(mut cmd: Command) -> Guest {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod activation;
 mod async_guests;
 mod blocking;
 mod c_handler;

@@ -177,7 +177,8 @@ pub struct ServeArgs {
 
     /// Threads serving connections, each with its own listener on the
     /// address (`SO_REUSEPORT`: the kernel spreads connections over them)
-    /// and its own instances [default: the number of CPUs]. E.g.
+    /// and its own instances [default: the number of CPUs]; on a socket a
+    /// service manager passed, they share its one queue. E.g.
     /// `--workers 2`.
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub workers: Option<u64>,

@@ -5,8 +5,10 @@
 //! Separate listeners rather than one shared: the kernel spreads new
 //! connections over them without waking every thread for each, and an
 //! instance never leaves the thread (and the CPU caches) it started on.
-//! The workers share the [`Server`]: one limit on instances running at
-//! once, one policy, one set of counters.
+//! A listener opened elsewhere (socket activation) is the exception: the
+//! workers share its one queue ([`Workers::from_listener`]), and each new
+//! connection wakes them all. The workers share the [`Server`]: one limit
+//! on instances running at once, one policy, one set of counters.
 
 use std::io;
 use std::net::SocketAddr;
@@ -31,6 +33,14 @@ pub enum WorkersError {
         /// What the system said.
         error: io::Error,
     },
+    /// A listener opened elsewhere cannot be served by the workers.
+    #[error("cannot serve the passed socket on worker {worker}: {error}")]
+    Share {
+        /// The worker, counting from 1.
+        worker: usize,
+        /// What the system said.
+        error: io::Error,
+    },
     /// A worker thread or its runtime could not start.
     #[error("cannot start serving thread {worker}: {error}")]
     Start {
@@ -50,7 +60,8 @@ pub enum WorkersError {
     },
 }
 
-/// Listeners for `n` workers on one address, not yet serving.
+/// Listeners for `n` workers on one address (or one listener shared by
+/// them, [`Workers::from_listener`]), not yet serving.
 ///
 /// ```no_run
 /// # fn demo(server: std::sync::Arc<wasock_host::runtime::Server>) -> anyhow::Result<()> {
@@ -92,21 +103,26 @@ impl Workers {
 
     /// Serve one listening socket opened elsewhere (a service manager's,
     /// passed by socket activation) on `n` workers (at least one): each
-    /// accepts from the same queue through a descriptor of its own, so a
-    /// new connection may wake more than one of them.
+    /// accepts from the same queue through a descriptor of its own, so
+    /// each new connection wakes every worker (one accepts it); a few
+    /// workers suit such a socket.
     pub fn from_listener(
         listener: std::net::TcpListener,
         n: usize,
     ) -> Result<Workers, WorkersError> {
-        let failed = |error| WorkersError::Listen {
-            addr: listener
-                .local_addr()
-                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
-            error,
-        };
-        listener.set_nonblocking(true).map_err(failed)?;
-        let rest = (1..n)
-            .map(|_| listener.try_clone().map_err(failed))
+        let share = |worker| move |error| WorkersError::Share { worker, error };
+        let listening = socket2::SockRef::from(&listener)
+            .is_listener()
+            .map_err(share(1))?;
+        if !listening {
+            return Err(share(1)(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is not listening",
+            )));
+        }
+        listener.set_nonblocking(true).map_err(share(1))?;
+        let rest = (2..=n)
+            .map(|worker| listener.try_clone().map_err(share(worker)))
             .collect::<Result<_, _>>()?;
         Ok(Workers {
             first: listener,

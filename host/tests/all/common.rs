@@ -26,7 +26,11 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// The `wasock` binary.
 pub fn wasock() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wasock"));
-    c.env_remove("RUST_LOG");
+    // Nothing of the test runner's own environment that changes what the
+    // binary does: its log level, or a socket-activation claim.
+    c.env_remove("RUST_LOG")
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS");
     c
 }
 

@@ -220,10 +220,14 @@ fn the_concurrency_limit_holds_under_a_thousand_clients() {
 
 #[test]
 fn sigterm_stops_accepting_and_lets_running_instances_finish() {
-    let (g, addr) = serve(&[]);
+    // One worker: connections are accepted in the order they came.
+    let (g, addr) = serve(&["--workers", "1"]);
     // Three connections whose instances wait for a request.
     let mut waiting: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Accepted after the three, so they are in instances once it is
+    // answered.
+    let answer = get(addr, "/");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     terminate(&g);
     // No new connections once draining has begun.
     let deadline = std::time::Instant::now() + PATIENCE;
@@ -246,7 +250,7 @@ fn sigterm_stops_accepting_and_lets_running_instances_finish() {
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
     }
-    drained_cleanly(g, 3);
+    drained_cleanly(g, 4);
 }
 
 #[test]

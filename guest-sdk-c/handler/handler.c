@@ -10,7 +10,6 @@
 
 #include "internal.h"
 #include "wasock/handler.h"
-#include "wasock/wasock.h"
 
 bool wasock_draining(void) { return wasock_sockets_drain_draining(); }
 
@@ -34,10 +33,10 @@ static wsk_code code_of_errno(int err) {
     default:
         break;
     }
-    for (int code = 0; err != 0 && code < WASOCK_SOCKETS_TYPES_ERROR_CODE_NAME_NOT_FOUND; code++) {
-        if (wasock_error_errno(code) == err) {
-            return (wsk_code)code;
-        }
+    wsk_code code;
+    if (err != 0 && wsk_code_of_errno(err, &code) &&
+        code < WASOCK_SOCKETS_TYPES_ERROR_CODE_NAME_NOT_FOUND) {
+        return code;
     }
     return WASOCK_SOCKETS_TYPES_ERROR_CODE_UNKNOWN;
 }

@@ -65,13 +65,19 @@ int wsk_errno_of(wsk_code code, enum wsk_op op) {
     return op == WSK_OP_TRANSFER ? row(code)->transfer : row(code)->err;
 }
 
-int wsk_wsa_of_errno(int err) {
-    for (int code = 0; code < WASOCK_ERROR_CODES; code++) {
-        if (ROWS[code].err == err) {
-            return ROWS[code].wsa;
+bool wsk_code_of_errno(int err, wsk_code *code) {
+    for (int c = 0; c < WASOCK_ERROR_CODES; c++) {
+        if (ROWS[c].err == err) {
+            *code = (wsk_code)c;
+            return true;
         }
     }
-    return WSASYSCALLFAILURE;
+    return false;
+}
+
+int wsk_wsa_of_errno(int err) {
+    wsk_code code;
+    return wsk_code_of_errno(err, &code) ? ROWS[code].wsa : WSASYSCALLFAILURE;
 }
 
 int wsk_wsa_of(wsk_code code, enum wsk_op op) {

@@ -104,6 +104,9 @@ int wsk_set_nonblocking(struct wsk_socket *s, bool on);
 /* The Winsock error code for a wasock error-code, and the last one. */
 int wsk_wsa_of(wsk_code code, enum wsk_op op);
 void wsk_note_code(wsk_code code, enum wsk_op op, int err);
+/* The first error-code whose errno (for most calls) is `err`, in the
+ * table's order (the resolver's codes come last); false if none. */
+bool wsk_code_of_errno(int err, wsk_code *code);
 /* The Winsock code of the first error-code whose errno is `err`
  * (WSASYSCALLFAILURE if none). */
 int wsk_wsa_of_errno(int err);

@@ -3,16 +3,15 @@
 //! `LISTEN_PID` and `LISTEN_FDS`), as systemd's socket units do, and says
 //! what to give when nothing usable was passed.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use wasock_test_programs::HTTP_HELLO;
 
-use crate::common::{Guest, PATIENCE, run};
-use crate::serve::{drained_cleanly, terminate};
+use crate::common::{Guest, run};
+use crate::serve::{drained_cleanly, get, terminate};
 
 /// What descriptor 3 is in the server's process.
 #[derive(Clone, Copy)]
@@ -64,16 +63,6 @@ fn passing(three: Three, fds: &str, pid: Option<&str>, args: &[&str]) -> Command
     cmd
 }
 
-fn get(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn serve_takes_the_listening_socket_a_service_manager_passes() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -94,7 +83,7 @@ fn serve_takes_the_listening_socket_a_service_manager_passes() {
     // Ours is closed: only the server's copy accepts now.
     drop(listener);
     for _ in 0..4 {
-        let answer = get(addr);
+        let answer = get(addr, "/");
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     }
     terminate(&g);

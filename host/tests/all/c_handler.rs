@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::c_programs::component_with;
 use crate::common::{Guest, PATIENCE};
 use crate::http_server::{curl, curl_on_one_connection};
+use crate::hyper_handler::connect;
 use crate::serve::{drained_cleanly, serve_program, terminate};
 
 fn test_handler() -> String {
@@ -18,12 +19,6 @@ fn test_handler() -> String {
 
 fn hello() -> String {
     component_with("c-hello", &["--handler"], &["examples/c-handler/hello.c"])
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
 }
 
 /// Send `command`'s line, shut down the sending side, read the answer.

@@ -22,7 +22,7 @@ fn serve_with(flags: &[&str]) -> (Guest, SocketAddr) {
 }
 
 /// A client connection that gives up after PATIENCE.
-fn connect(addr: SocketAddr) -> TcpStream {
+pub(crate) fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
     s

@@ -44,7 +44,7 @@ pub(crate) fn drained_cleanly(g: Guest, served: usize) -> String {
     err
 }
 
-fn get(addr: SocketAddr, path: &str) -> String {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
